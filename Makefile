@@ -1,0 +1,32 @@
+# The two commands of README.md: `make run` and `make test`. Both install
+# what is missing first (scripts/setup.sh), so they work on a bare machine.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+# cargo-leptos sets this while building; setting it for plain cargo too
+# lets `cargo test` reuse the build instead of compiling everything again.
+export LEPTOS_OUTPUT_NAME := portcullis
+
+.PHONY: run test build release setup-run setup-test
+
+setup-run:
+	@scripts/setup.sh run
+
+setup-test:
+	@scripts/setup.sh test
+
+## Build (release) and start the registry and portal on http://127.0.0.1:5000
+run: setup-run release
+	target/release/portcullis serve
+
+release:
+	cargo leptos build --release
+
+build: setup-run
+	cargo leptos build
+
+## Every test: unit, integration (real server over HTTP), browser (Chromium).
+test: setup-test
+	cargo leptos build
+	cargo test -p server
+	cargo test -p app --features ssr
+	node --test --test-concurrency=1 end2end/tests/

@@ -1,0 +1,115 @@
+//! Server functions: thin adapters from the browser to [`crate::backend`].
+//! Reads are GET; every state-changing call is a POST that carries the
+//! session's CSRF token (checked by the server's CSRF layer before the
+//! function runs).
+
+use leptos::{prelude::*, server_fn::codec::GetUrl};
+
+use crate::{
+    error::PortalError,
+    model::{Overview, Password, SessionInfo, SignedInUser},
+};
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+    use axum::extract::ConnectInfo;
+    use leptos::prelude::*;
+    use tower_sessions::Session;
+
+    use crate::{
+        backend::{Backend, PortalBackend},
+        error::PortalError,
+        model::SignedInUser,
+        session::{new_csrf_token, CSRF_KEY, USER_KEY},
+    };
+
+    /// Sets the response status for `error` and hands it back, for `map_err`.
+    pub fn fail(error: PortalError) -> PortalError {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(
+                axum::http::StatusCode::from_u16(error.status())
+                    .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+        error
+    }
+
+    pub fn backend() -> Result<std::sync::Arc<dyn PortalBackend>, PortalError> {
+        use_context::<Backend>().map(|backend| backend.0).ok_or_else(|| fail(PortalError::Internal))
+    }
+
+    pub async fn session() -> Result<Session, PortalError> {
+        leptos_axum::extract::<Session>().await.map_err(|_| fail(PortalError::Internal))
+    }
+
+    pub async fn client_ip() -> IpAddr {
+        leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+            .await
+            .map(|ConnectInfo(addr)| addr.ip())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+    }
+
+    pub async fn signed_in_user(session: &Session) -> Result<Option<SignedInUser>, PortalError> {
+        session.get::<SignedInUser>(USER_KEY).await.map_err(|_| fail(PortalError::Internal))
+    }
+
+    pub async fn require_user(session: &Session) -> Result<SignedInUser, PortalError> {
+        signed_in_user(session).await?.ok_or_else(|| fail(PortalError::NotSignedIn))
+    }
+
+    pub async fn csrf_token(session: &Session) -> Result<String, PortalError> {
+        let existing = session.get::<String>(CSRF_KEY).await.map_err(|_| fail(PortalError::Internal))?;
+        match existing {
+            Some(token) => Ok(token),
+            None => {
+                let token = new_csrf_token();
+                session.insert(CSRF_KEY, &token).await.map_err(|_| fail(PortalError::Internal))?;
+                Ok(token)
+            }
+        }
+    }
+}
+
+#[server(prefix = "/portal", endpoint = "session", input = GetUrl)]
+pub async fn get_session() -> Result<SessionInfo, PortalError> {
+    let session = ssr::session().await?;
+    Ok(SessionInfo {
+        user: ssr::signed_in_user(&session).await?,
+        csrf_token: ssr::csrf_token(&session).await?,
+    })
+}
+
+#[server(prefix = "/portal", endpoint = "sign_in")]
+pub async fn sign_in(
+    username: String,
+    password: Password,
+    csrf_token: String,
+) -> Result<SignedInUser, PortalError> {
+    let _checked_by_the_csrf_layer = csrf_token;
+    let session = ssr::session().await?;
+    let client = ssr::client_ip().await;
+    let user = ssr::backend()?.sign_in(username.trim(), password, client).await.map_err(ssr::fail)?;
+    // A new session id at sign-in defeats session fixation.
+    session.cycle_id().await.map_err(|_| ssr::fail(PortalError::Internal))?;
+    session.insert(crate::session::USER_KEY, &user).await.map_err(|_| ssr::fail(PortalError::Internal))?;
+    leptos_axum::redirect("/");
+    Ok(user)
+}
+
+#[server(prefix = "/portal", endpoint = "sign_out")]
+pub async fn sign_out(csrf_token: String) -> Result<(), PortalError> {
+    let _checked_by_the_csrf_layer = csrf_token;
+    let session = ssr::session().await?;
+    session.flush().await.map_err(|_| ssr::fail(PortalError::Internal))?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[server(prefix = "/portal", endpoint = "overview", input = GetUrl)]
+pub async fn get_overview() -> Result<Overview, PortalError> {
+    let session = ssr::session().await?;
+    ssr::require_user(&session).await?;
+    ssr::backend()?.overview().await.map_err(ssr::fail)
+}

@@ -1,0 +1,27 @@
+//! The port through which server functions reach the registry (server side
+//! only). The `server` crate implements it and provides it as context, so
+//! this crate never runs SQL nor depends on the server.
+
+use std::{net::IpAddr, sync::Arc};
+
+use crate::{
+    error::PortalError,
+    model::{Overview, Password, SignedInUser},
+};
+
+#[async_trait::async_trait]
+pub trait PortalBackend: Send + Sync + 'static {
+    /// Checks a user name and password, throttled per user and client.
+    async fn sign_in(
+        &self,
+        name: &str,
+        password: Password,
+        client: IpAddr,
+    ) -> Result<SignedInUser, PortalError>;
+
+    async fn overview(&self) -> Result<Overview, PortalError>;
+}
+
+/// Context handle to the backend.
+#[derive(Clone)]
+pub struct Backend(pub Arc<dyn PortalBackend>);

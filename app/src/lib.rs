@@ -1,0 +1,88 @@
+//! The Portcullis portal: the HTML shell, the routes and their pages. Runs
+//! on the server (`ssr`) and in the browser (`hydrate`); it reaches the
+//! registry only through server functions and [`backend`], never SQL.
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod backend;
+mod components;
+pub mod error;
+pub mod model;
+mod pages;
+#[cfg(feature = "ssr")]
+pub mod session;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{ParentRoute, Route, Router, Routes},
+    path,
+};
+
+use crate::{
+    api::{SignIn, SignOut},
+    components::layout::SignedInLayout,
+    error::PortalError,
+    model::SessionInfo,
+    pages::{not_found::NotFound, overview::OverviewPage, sign_in::SignInPage},
+};
+
+/// The document around every page (server side).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="min-h-screen bg-slate-50 text-slate-900 antialiased">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The session as every page sees it, refreshed after sign-in and sign-out.
+#[derive(Clone, Copy)]
+pub struct PortalSession {
+    pub info: Resource<Result<SessionInfo, PortalError>>,
+    pub sign_in: ServerAction<SignIn>,
+    pub sign_out: ServerAction<SignOut>,
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let sign_in = ServerAction::<SignIn>::new();
+    let sign_out = ServerAction::<SignOut>::new();
+    let info =
+        Resource::new(move || (sign_in.version().get(), sign_out.version().get()), |_| api::get_session());
+    provide_context(PortalSession { info, sign_in, sign_out });
+
+    // Effects run only in the browser: this marks the moment the page is
+    // interactive (browser tests wait for it).
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/portcullis.css" />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Portcullis".to_owned() } else { format!("{page} · Portcullis") }
+        } />
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/login") view=SignInPage />
+                <ParentRoute path=path!("") view=SignedInLayout>
+                    <Route path=path!("") view=OverviewPage />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

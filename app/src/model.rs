@@ -1,0 +1,75 @@
+//! Types shared by the server and the browser. Nothing here is secret
+//! except `Password`, whose `Debug` is redacted and which is only ever sent
+//! from the browser to the server.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Who is signed in to the portal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedInUser {
+    pub name: String,
+    pub is_admin: bool,
+}
+
+/// What every page needs to know about the visitor's session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub user: Option<SignedInUser>,
+    /// Sent back with every state-changing request (see the server's CSRF
+    /// layer); not a secret from the session's own page.
+    pub csrf_token: String,
+}
+
+/// The registry overview page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overview {
+    /// `host[:port]` that users give to `docker login`.
+    pub login_server: String,
+    pub version: String,
+    pub counts: Vec<Count>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Count {
+    pub label: String,
+    pub value: i64,
+}
+
+/// A password typed into a form.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_debug_is_redacted() {
+        let p = Password::new("hunter2hunter2");
+        assert_eq!(format!("{p:?}"), "Password(<redacted>)");
+        assert_eq!(p.expose(), "hunter2hunter2");
+    }
+}

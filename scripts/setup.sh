@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs whatever the build (`setup.sh run`) or the tests (`setup.sh test`)
+# need and is missing. Idempotent: a second run checks and installs nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-run}
+CARGO_LEPTOS_VERSION=0.3.10
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+say() { printf '[setup] %s\n' "$*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages, by the command each provides.
+apt_wanted=()
+want() { command -v "$1" >/dev/null 2>&1 || apt_wanted+=("$2"); }
+want node nodejs
+want npm npm
+want cc gcc
+want pkg-config pkg-config
+if [ "$mode" = test ]; then
+  want chromium chromium
+  want chromedriver chromium-driver
+  want skopeo skopeo
+  want podman podman
+  want buildah buildah
+  want umoci umoci
+  want curl curl
+  want jq jq
+fi
+if [ ${#apt_wanted[@]} -gt 0 ]; then
+  say "installing Debian packages: ${apt_wanted[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_wanted[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# cargo-leptos 0.3.11 does not build on current rustc; 0.3.10 does.
+if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; then
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (takes about 20 minutes once)"
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+fi
+
+# The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock.
+wasm_bindgen_version=$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $wasm_bindgen_version\$"; then
+  say "installing wasm-bindgen-cli $wasm_bindgen_version"
+  CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback \
+    cargo install wasm-bindgen-cli --version "=$wasm_bindgen_version" --force
+fi
+
+# Tailwind and wasm-opt for cargo-leptos, playwright-core for browser tests.
+# (`npm ci` fails on this kind of machine; `npm install` honours the lock.)
+if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/wasm-opt ] \
+  || [ ! -d node_modules/playwright-core ] || [ package.json -nt node_modules/.installed ] \
+  || [ package-lock.json -nt node_modules/.installed ]; then
+  say "installing npm packages"
+  npm install --no-audit --no-fund --loglevel=error
+  touch node_modules/.installed
+fi
+say "ready ($mode)"

@@ -1,0 +1,6 @@
+//! Authentication: human password hashing and sign-in throttling. Owns how a
+//! secret is checked; it must not query the database (callers pass what
+//! they loaded) nor know about HTTP.
+
+pub mod password;
+pub mod throttle;

@@ -1,0 +1,227 @@
+//! Command line and environment configuration, parsed and validated once at
+//! start. Owns the flag names, their environment variables and defaults; it
+//! must not open files, sockets or the database.
+
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+/// `portcullis`: one binary for the registry, its portal and its tools.
+#[derive(Debug, Parser)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "A self-hosted OCI container registry with repository-scoped tokens.",
+    long_about = "A self-hosted OCI container registry with repository-scoped tokens.\n\n\
+        `portcullis serve` starts the registry, its token service, the management API \
+        and the web portal on one listener. Every flag can also be given by the \
+        environment variable shown next to it."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the registry and the portal.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on. Use 0.0.0.0:5000 to accept connections
+    /// from other machines; port 0 picks a free port (the address is printed).
+    #[arg(long, env = "PORTCULLIS_LISTEN", default_value = "127.0.0.1:5000")]
+    pub listen: SocketAddr,
+
+    /// Directory for the SQLite database and the blobs. Created when missing.
+    #[arg(long, env = "PORTCULLIS_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Password for the `admin` user, used only when the first administrator
+    /// is created. Without it a password is generated and printed once.
+    #[arg(long, env = "PORTCULLIS_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<AdminPassword>,
+
+    /// The registry address users type in `docker login` and image names
+    /// (host[:port]). Defaults to the listen address.
+    #[arg(long, env = "PORTCULLIS_LOGIN_SERVER")]
+    pub login_server: Option<String>,
+
+    /// Directory holding the portal's compiled assets (pkg/ with the wasm,
+    /// JavaScript and CSS that cargo-leptos builds).
+    #[arg(long, env = "PORTCULLIS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+}
+
+/// The first administrator's password as given by the operator. Never
+/// printed: `Debug` is redacted.
+#[derive(Clone)]
+pub struct AdminPassword(String);
+
+impl AdminPassword {
+    pub const MIN_LEN: usize = 12;
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for AdminPassword {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.chars().count() < Self::MIN_LEN {
+            return Err(format!("the admin password must have at least {} characters", Self::MIN_LEN));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl fmt::Debug for AdminPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AdminPassword(<redacted>)")
+    }
+}
+
+/// Everything `serve` needs, validated.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub admin_password: Option<AdminPassword>,
+    /// `host[:port]` shown to users; resolved against the bound address when
+    /// not configured (see [`ServeConfig::login_server_for`]).
+    pub login_server: Option<String>,
+    pub site_root: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("--login-server must be host or host:port without a scheme or path, got {0:?}")]
+    LoginServerInvalid(String),
+}
+
+impl ServeConfig {
+    pub fn from_args(args: ServeArgs) -> Result<Self, ConfigError> {
+        let login_server = match args.login_server {
+            Some(raw) => Some(validate_login_server(&raw)?),
+            None => None,
+        };
+        Ok(Self {
+            listen: args.listen,
+            data_dir: args.data_dir,
+            admin_password: args.admin_password,
+            login_server,
+            site_root: args.site_root,
+        })
+    }
+
+    /// The login server once the socket is bound (port 0 becomes the real
+    /// port; an unspecified address becomes `localhost`).
+    pub fn login_server_for(&self, bound: SocketAddr) -> String {
+        if let Some(configured) = &self.login_server {
+            return configured.clone();
+        }
+        if bound.ip().is_unspecified() {
+            format!("localhost:{}", bound.port())
+        } else {
+            bound.to_string()
+        }
+    }
+}
+
+fn validate_login_server(raw: &str) -> Result<String, ConfigError> {
+    let invalid = || ConfigError::LoginServerInvalid(raw.to_owned());
+    let host = raw.trim();
+    if host.is_empty() || host.contains("://") || host.contains('/') || host.contains(char::is_whitespace) {
+        return Err(invalid());
+    }
+    if let Some((_, port)) = host.rsplit_once(':') {
+        if !host.starts_with('[') || host.contains("]:") {
+            port.parse::<u16>().map_err(|_| invalid())?;
+        }
+    }
+    Ok(host.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("portcullis").chain(args.iter().copied()))
+    }
+
+    fn serve_args(args: &[&str]) -> ServeArgs {
+        let mut full = vec!["serve"];
+        full.extend_from_slice(args);
+        match parse(&full).expect("parses").command {
+            Command::Serve(args) => args,
+        }
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        // Only meaningful when the environment does not override them.
+        if std::env::vars().any(|(k, _)| k.starts_with("PORTCULLIS_")) {
+            return;
+        }
+        let args = serve_args(&[]);
+        assert_eq!(args.listen, "127.0.0.1:5000".parse().unwrap());
+        assert_eq!(args.data_dir, PathBuf::from("./data"));
+        assert!(args.admin_password.is_none());
+        assert_eq!(args.site_root, PathBuf::from("target/site"));
+    }
+
+    #[test]
+    fn flags_override_defaults() {
+        let args = serve_args(&[
+            "--listen",
+            "0.0.0.0:8443",
+            "--data-dir",
+            "/srv/registry",
+            "--admin-password",
+            "correct horse battery",
+            "--login-server",
+            "registry.example.com",
+        ]);
+        assert_eq!(args.listen, "0.0.0.0:8443".parse().unwrap());
+        assert_eq!(args.data_dir, PathBuf::from("/srv/registry"));
+        assert_eq!(args.admin_password.unwrap().expose(), "correct horse battery");
+        let config =
+            ServeConfig::from_args(serve_args(&["--login-server", "registry.example.com:443"])).unwrap();
+        assert_eq!(config.login_server.as_deref(), Some("registry.example.com:443"));
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_reason() {
+        let err = parse(&["serve", "--listen", "localhost"]).unwrap_err();
+        assert!(err.to_string().contains("--listen"), "{err}");
+        let err = parse(&["serve", "--admin-password", "short"]).unwrap_err();
+        assert!(err.to_string().contains("at least 12 characters"), "{err}");
+        for bad in ["https://registry.example.com", "host/path", "host:port", "", "a b"] {
+            let result = ServeConfig::from_args(serve_args(&["--login-server", bad]));
+            assert_eq!(result.unwrap_err(), ConfigError::LoginServerInvalid(bad.to_owned()));
+        }
+        assert!(parse(&["frobnicate"]).is_err());
+    }
+
+    #[test]
+    fn admin_password_never_shows_in_debug() {
+        let args = serve_args(&["--admin-password", "super-secret-password"]);
+        let rendered = format!("{args:?}");
+        assert!(!rendered.contains("super-secret-password"), "{rendered}");
+    }
+
+    #[test]
+    fn login_server_follows_the_bound_socket() {
+        let config = ServeConfig::from_args(serve_args(&[])).unwrap();
+        let config = ServeConfig { login_server: None, ..config };
+        assert_eq!(config.login_server_for("127.0.0.1:41234".parse().unwrap()), "127.0.0.1:41234");
+        assert_eq!(config.login_server_for("0.0.0.0:5000".parse().unwrap()), "localhost:5000");
+        let configured = ServeConfig { login_server: Some("cr.example.com".into()), ..config };
+        assert_eq!(configured.login_server_for("0.0.0.0:5000".parse().unwrap()), "cr.example.com");
+    }
+}

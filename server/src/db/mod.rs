@@ -1,0 +1,61 @@
+//! The database: connection pools and every SQL query of the program (one
+//! submodule per table family). Nothing outside `db` writes SQL; `db` must
+//! not call services or HTTP code.
+
+pub mod users;
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use sqlx::{
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    SqlitePool,
+};
+
+/// SQLite allows one writer at a time: writes go through a one-connection
+/// pool so they queue in the program instead of failing on a busy lock;
+/// reads use a pool of their own (WAL lets them run beside the writer).
+#[derive(Clone, Debug)]
+pub struct Database {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+impl Database {
+    /// Opens (creating if needed) `<data_dir>/portcullis.db` and applies the
+    /// embedded migrations.
+    pub async fn open(data_dir: &Path) -> Result<Self, DbError> {
+        let path = data_dir.join("portcullis.db");
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL + NORMAL is durable across process crashes; FULL also
+            // survives power loss at a small cost per commit.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        MIGRATOR.run(&writer).await?;
+        let reader =
+            SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+        Ok(Self { writer, reader })
+    }
+
+    pub fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    pub fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+}

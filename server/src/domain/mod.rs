@@ -1,0 +1,19 @@
+//! The registry's validated vocabulary: repository names, tags, digests and
+//! references (SPEC §3, OCI distribution-spec "Pulling manifests"). Pure
+//! values: no I/O, no async, and nothing here may call `db`, `storage`,
+//! `service` or `http`.
+//!
+//! Everything a client sends is parsed into these types at the edge, so code
+//! past the HTTP layer never handles a raw name or digest string.
+
+mod digest;
+mod error;
+mod name;
+mod reference;
+mod tag;
+
+pub use digest::{Algorithm, Digest, DigestHasher};
+pub use error::DomainError;
+pub use name::RepositoryName;
+pub use reference::Reference;
+pub use tag::Tag;

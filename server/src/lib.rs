@@ -1,0 +1,155 @@
+//! Portcullis server: the registry data plane, token service, management
+//! API and portal mount in one axum application. `main.rs` only parses the
+//! command line; `http::build_router` is what tests drive.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod http;
+pub mod policy;
+pub mod service;
+pub mod storage;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use tokio::net::TcpListener;
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::{
+    auth::throttle::LoginThrottle,
+    config::{Cli, Command, ServeConfig},
+    db::Database,
+    service::bootstrap::{self, AdminAccount},
+};
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Database,
+    pub sessions: SqliteStore,
+    pub throttle: Arc<LoginThrottle>,
+    pub leptos: LeptosOptions,
+    /// `host[:port]` users log in to.
+    pub login_server: String,
+    /// Whether the listener serves HTTPS (session cookies get `Secure`).
+    pub tls: bool,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("cannot use data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error("cannot prepare the session store: {0}")]
+    Sessions(String),
+    #[error(transparent)]
+    Bootstrap(#[from] bootstrap::BootstrapError),
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub async fn run(cli: Cli) -> Result<(), ServeError> {
+    match cli.command {
+        Command::Serve(args) => serve(ServeConfig::from_args(args)?).await,
+    }
+}
+
+impl AppState {
+    /// Opens the data directory and database and prepares every shared
+    /// piece, without binding a socket.
+    pub async fn open(
+        config: &ServeConfig,
+        login_server: String,
+    ) -> Result<(Self, AdminAccount), ServeError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|source| ServeError::DataDir { path: config.data_dir.display().to_string(), source })?;
+        let db = Database::open(&config.data_dir).await?;
+        let admin = bootstrap::ensure_admin(&db, config.admin_password.as_ref()).await?;
+        let sessions = SqliteStore::new(db.writer().clone())
+            .with_table_name("portal_sessions")
+            .map_err(ServeError::Sessions)?;
+        sessions.migrate().await.map_err(|e| ServeError::Sessions(e.to_string()))?;
+        let leptos = LeptosOptions::builder()
+            .output_name("portcullis")
+            .site_root(config.site_root.display().to_string())
+            .site_pkg_dir("pkg")
+            .build();
+        let state = Self {
+            db,
+            sessions,
+            throttle: Arc::new(LoginThrottle::default()),
+            leptos,
+            login_server,
+            tls: false,
+        };
+        Ok((state, admin))
+    }
+}
+
+pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Bind { addr: config.listen, source })?;
+    let bound = listener.local_addr()?;
+    let (state, admin) = AppState::open(&config, config.login_server_for(bound)).await?;
+    match admin {
+        AdminAccount::CreatedWithGeneratedPassword(password) => {
+            // Printed to the terminal once, never logged.
+            println!(
+                "Created the administrator 'admin' with the generated password: {}\n\
+                 It is shown only now. Set PORTCULLIS_ADMIN_PASSWORD before the first start to choose it.",
+                password.expose()
+            );
+        }
+        AdminAccount::CreatedWithGivenPassword => {
+            println!("Created the administrator 'admin' with the password from PORTCULLIS_ADMIN_PASSWORD.");
+        }
+        AdminAccount::Existing => {}
+    }
+    spawn_session_cleanup(state.sessions.clone());
+    let app = http::build_router(state);
+    println!("Portcullis {} listening on http://{bound}", env!("CARGO_PKG_VERSION"));
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+fn spawn_session_cleanup(sessions: SqliteStore) {
+    use tower_sessions::session_store::ExpiredDeletion;
+    tokio::spawn(async move {
+        if let Err(error) = sessions.continuously_delete_expired(tokio::time::Duration::from_secs(600)).await
+        {
+            tracing::error!(%error, "expired-session cleanup stopped");
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,5 @@
+//! Use-cases: what the registry does, independent of HTTP. Services call
+//! `db`, `auth` and (later) `storage`; they never build HTTP responses.
+
+pub mod bootstrap;
+pub mod portal;

@@ -1,0 +1,6 @@
+//! Integration tests: the real `portcullis` binary on a free port with a
+//! temporary data directory, driven over HTTP. One test binary on purpose
+//! (shared helpers, one link step).
+
+mod portal;
+mod testkit;

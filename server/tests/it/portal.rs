@@ -1,0 +1,168 @@
+//! Portal sign-in over HTTP: credentials, sessions, CSRF, throttling and
+//! the first administrator.
+
+use reqwest::{header, Client, StatusCode};
+use serde_json::Value;
+
+use crate::testkit::{browser_like_client, TestServer, ADMIN_PASSWORD};
+
+async fn session(client: &Client, server: &TestServer) -> Value {
+    let response = client.get(server.url("/portal/session")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+async fn csrf_token(client: &Client, server: &TestServer) -> String {
+    session(client, server).await["csrf_token"].as_str().unwrap().to_owned()
+}
+
+async fn sign_in(
+    client: &Client,
+    server: &TestServer,
+    user: &str,
+    password: &str,
+    csrf: Option<&str>,
+) -> reqwest::Response {
+    let mut form = vec![("username", user), ("password", password)];
+    if let Some(csrf) = csrf {
+        form.push(("csrf_token", csrf));
+    }
+    client.post(server.url("/portal/sign_in")).form(&form).send().await.unwrap()
+}
+
+fn location(response: &reqwest::Response) -> Option<&str> {
+    response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok())
+}
+
+#[tokio::test]
+async fn admin_signs_in_and_out_with_csrf_protection() {
+    let data = tempfile::tempdir().unwrap();
+    let server = TestServer::start(data.path(), Some(ADMIN_PASSWORD));
+    let client = browser_like_client();
+
+    // Signed out: pages send you to the sign-in page, data calls refuse.
+    let response = client.get(server.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), Some("/login"));
+    let cookie = response.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    let page = client.get(server.url("/login")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"name="csrf_token""#), "sign-in form carries the CSRF token");
+    let overview = client.get(server.url("/portal/overview")).send().await.unwrap();
+    assert_eq!(overview.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(session(&client, &server).await["user"], Value::Null);
+
+    // No CSRF token, or a wrong one: refused before the password is looked at.
+    let csrf = csrf_token(&client, &server).await;
+    let response = sign_in(&client, &server, "admin", ADMIN_PASSWORD, None).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(response.json::<Value>().await.unwrap(), "StalePage");
+    let response = sign_in(&client, &server, "admin", ADMIN_PASSWORD, Some("forged-token")).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // A token of another session is no good either.
+    let other_session_csrf = csrf_token(&browser_like_client(), &server).await;
+    let response = sign_in(&client, &server, "admin", ADMIN_PASSWORD, Some(&other_session_csrf)).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(session(&client, &server).await["user"], Value::Null);
+
+    // Wrong password, and unknown user: the same refusal.
+    let response = sign_in(&client, &server, "admin", "not-the-password", Some(&csrf)).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.json::<Value>().await.unwrap(), "InvalidCredentials");
+    let response = sign_in(&client, &server, "nobody", ADMIN_PASSWORD, Some(&csrf)).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.json::<Value>().await.unwrap(), "InvalidCredentials");
+    assert_eq!(client.get(server.url("/")).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+
+    // The right password signs in; the session cookie carries it.
+    let response = sign_in(&client, &server, "admin", ADMIN_PASSWORD, Some(&csrf)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let user: Value = response.json().await.unwrap();
+    assert_eq!(user["name"], "admin");
+    assert_eq!(user["is_admin"], true);
+    let page = client.get(server.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Registry overview"));
+    let overview: Value =
+        client.get(server.url("/portal/overview")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(overview["login_server"], server.authority());
+    assert_eq!(overview["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(overview["counts"][0]["label"], "Administrators");
+    assert_eq!(overview["counts"][0]["value"], 1);
+    let response = client.get(server.url("/login")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), Some("/"));
+
+    // Another client without the cookie is not signed in.
+    let stranger = browser_like_client();
+    assert_eq!(
+        stranger.get(server.url("/portal/overview")).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Sign-out needs the CSRF token too, then ends the session.
+    let csrf = csrf_token(&client, &server).await;
+    let response = client.post(server.url("/portal/sign_out")).form(&[("x", "y")]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(client.get(server.url("/portal/overview")).send().await.unwrap().status(), StatusCode::OK);
+    let response = client
+        .post(server.url("/portal/sign_out"))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        client.get(server.url("/portal/overview")).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let response = client.get(server.url("/")).send().await.unwrap();
+    assert_eq!(location(&response), Some("/login"));
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled() {
+    let data = tempfile::tempdir().unwrap();
+    let server = TestServer::start(data.path(), Some(ADMIN_PASSWORD));
+    let client = browser_like_client();
+    let csrf = csrf_token(&client, &server).await;
+    for _ in 0..5 {
+        let response = sign_in(&client, &server, "admin", "wrong-password", Some(&csrf)).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Now even the right password waits.
+    let response = sign_in(&client, &server, "admin", ADMIN_PASSWORD, Some(&csrf)).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = response.json().await.unwrap();
+    let wait = body["Throttled"]["retry_after_secs"].as_u64().unwrap();
+    assert!((1..=30).contains(&wait), "{body}");
+    assert_eq!(session(&client, &server).await["user"], Value::Null);
+}
+
+#[tokio::test]
+async fn first_start_without_a_password_prints_a_generated_one_once() {
+    let data = tempfile::tempdir().unwrap();
+    let server = TestServer::start(data.path(), None);
+    let line = server
+        .banner
+        .iter()
+        .find(|line| line.contains("generated password"))
+        .unwrap_or_else(|| panic!("banner: {:?}", server.banner));
+    let password = line.rsplit(": ").next().unwrap().trim().to_owned();
+    assert_eq!(password.len(), 24, "{line}");
+
+    let client = browser_like_client();
+    let csrf = csrf_token(&client, &server).await;
+    assert_eq!(sign_in(&client, &server, "admin", &password, Some(&csrf)).await.status(), StatusCode::OK);
+    drop(server);
+
+    // A restart on the same data keeps the account and prints nothing.
+    let restarted = TestServer::start(data.path(), Some("ignored-after-first-start"));
+    assert!(restarted.banner.iter().all(|line| !line.contains("password")), "{:?}", restarted.banner);
+    let client = browser_like_client();
+    let csrf = csrf_token(&client, &restarted).await;
+    assert_eq!(sign_in(&client, &restarted, "admin", &password, Some(&csrf)).await.status(), StatusCode::OK);
+}

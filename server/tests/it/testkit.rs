@@ -1,0 +1,89 @@
+//! Starting and stopping a real server for a test.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
+pub struct TestServer {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// Lines the server printed to stdout before it was ready.
+    pub banner: Vec<String>,
+}
+
+impl TestServer {
+    /// Starts `portcullis serve` on `data_dir`, with the admin password of
+    /// the tests unless `admin_password` is `None`.
+    pub fn start(data_dir: &Path, admin_password: Option<&str>) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("PORTCULLIS_") {
+                command.env_remove(key);
+            }
+        }
+        if let Some(password) = admin_password {
+            command.env("PORTCULLIS_ADMIN_PASSWORD", password);
+        }
+        let mut child = command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("PORTCULLIS_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start portcullis");
+        let stdout = child.stdout.take().expect("stdout");
+        let (lines_tx, lines_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut banner = Vec::new();
+        loop {
+            let line = lines_rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("server printed its address within 30 s");
+            if let Some(address) = line.split("listening on ").nth(1) {
+                let base = address.trim().to_owned();
+                return Self { child, base, banner };
+            }
+            banner.push(line);
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `host:port` of the server.
+    pub fn authority(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A client that keeps cookies and does not follow redirects, so tests see
+/// each answer as the browser would.
+pub fn browser_like_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
