@@ -41,21 +41,15 @@ export async function startServer() {
   };
 }
 
+/** Headless Debian Chromium; Playwright gives each launch a fresh,
+ *  temporary profile (its own --user-data-dir). */
 export async function launchBrowser() {
-  const userDataDir = mkdtempSync(join(tmpdir(), 'portcullis-chromium-'));
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--user-data-dir=${userDataDir}`],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  return {
-    browser,
-    async close() {
-      await browser.close();
-      rmSync(userDataDir, { recursive: true, force: true });
-    },
-  };
+  return { browser, close: () => browser.close() };
 }
 
 /** Waits until the page's wasm has hydrated (the app sets the marker). */

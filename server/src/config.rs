@@ -26,6 +26,25 @@ pub struct Cli {
 pub enum Command {
     /// Start the registry and the portal.
     Serve(ServeArgs),
+    /// Remove blobs no manifest references and abandoned uploads. Safe
+    /// while the registry is serving: recent content is always kept.
+    Gc(GcArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// The data directory of the registry to collect.
+    #[arg(long, env = "PORTCULLIS_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Report what would be removed without removing it.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Content touched within this many minutes is kept (an upload in
+    /// progress references its layers only once its manifest arrives).
+    #[arg(long, default_value_t = 60)]
+    pub grace_minutes: u64,
 }
 
 #[derive(Debug, Args)]
@@ -159,6 +178,7 @@ mod tests {
         full.extend_from_slice(args);
         match parse(&full).expect("parses").command {
             Command::Serve(args) => args,
+            other => panic!("expected serve, got {other:?}"),
         }
     }
 
@@ -206,6 +226,19 @@ mod tests {
             assert_eq!(result.unwrap_err(), ConfigError::LoginServerInvalid(bad.to_owned()));
         }
         assert!(parse(&["frobnicate"]).is_err());
+    }
+
+    #[test]
+    fn gc_takes_its_options() {
+        let Command::Gc(args) =
+            parse(&["gc", "--data-dir", "/d", "--dry-run", "--grace-minutes", "5"]).unwrap().command
+        else {
+            panic!("gc expected")
+        };
+        assert_eq!(args.data_dir, PathBuf::from("/d"));
+        assert!(args.dry_run);
+        assert_eq!(args.grace_minutes, 5);
+        assert!(parse(&["gc", "--grace-minutes", "soon"]).is_err());
     }
 
     #[test]

@@ -19,10 +19,15 @@ use tokio::net::TcpListener;
 use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::{
-    auth::throttle::LoginThrottle,
+    auth::{throttle::LoginThrottle, token::TokenSigner},
     config::{Cli, Command, ServeConfig},
     db::Database,
-    service::bootstrap::{self, AdminAccount},
+    service::{
+        access::AccessService,
+        bootstrap::{self, AdminAccount},
+        registry::RegistryService,
+    },
+    storage::FsBlobStore,
 };
 
 /// Shared by every handler; cheap to clone.
@@ -31,6 +36,10 @@ pub struct AppState {
     pub db: Database,
     pub sessions: SqliteStore,
     pub throttle: Arc<LoginThrottle>,
+    pub registry: Arc<RegistryService>,
+    pub access: Arc<AccessService>,
+    /// Signs and checks the token endpoint's access and refresh tokens.
+    pub signer: Arc<TokenSigner>,
     pub leptos: LeptosOptions,
     /// `host[:port]` users log in to.
     pub login_server: String,
@@ -54,10 +63,16 @@ pub enum ServeError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
     Db(#[from] db::DbError),
+    #[error("cannot open the blob store: {0}")]
+    Storage(#[from] storage::StorageError),
+    #[error("cannot read or create the token signing key {path}: {source}")]
+    SigningKey { path: String, source: std::io::Error },
     #[error("cannot prepare the session store: {0}")]
     Sessions(String),
     #[error(transparent)]
     Bootstrap(#[from] bootstrap::BootstrapError),
+    #[error("garbage collection failed: {0}")]
+    Gc(String),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -65,7 +80,24 @@ pub enum ServeError {
 pub async fn run(cli: Cli) -> Result<(), ServeError> {
     match cli.command {
         Command::Serve(args) => serve(ServeConfig::from_args(args)?).await,
+        Command::Gc(args) => collect_garbage(args).await,
     }
+}
+
+async fn collect_garbage(args: config::GcArgs) -> Result<(), ServeError> {
+    let db = Database::open(&args.data_dir).await?;
+    let store = FsBlobStore::open(&args.data_dir).await?;
+    let grace = std::time::Duration::from_secs(args.grace_minutes * 60);
+    let report = service::gc::GarbageCollector::new(db, Arc::new(store), grace)
+        .run(args.dry_run)
+        .await
+        .map_err(|e| ServeError::Gc(e.to_string()))?;
+    let verb = if args.dry_run { "would remove" } else { "removed" };
+    println!(
+        "gc {verb} {} blobs ({} bytes) and {} abandoned uploads; kept {} blobs",
+        report.blobs_removed, report.bytes_freed, report.uploads_removed, report.blobs_kept
+    );
+    Ok(())
 }
 
 impl AppState {
@@ -83,15 +115,22 @@ impl AppState {
             .with_table_name("portal_sessions")
             .map_err(ServeError::Sessions)?;
         sessions.migrate().await.map_err(|e| ServeError::Sessions(e.to_string()))?;
+        let store = FsBlobStore::open(&config.data_dir).await?;
+        let key_path = config.data_dir.join("token-signing.key");
+        let signer = TokenSigner::load_or_create(&key_path)
+            .map_err(|source| ServeError::SigningKey { path: key_path.display().to_string(), source })?;
         let leptos = LeptosOptions::builder()
             .output_name("portcullis")
             .site_root(config.site_root.display().to_string())
             .site_pkg_dir("pkg")
             .build();
         let state = Self {
-            db,
+            db: db.clone(),
             sessions,
             throttle: Arc::new(LoginThrottle::default()),
+            registry: Arc::new(RegistryService::new(db.clone(), Arc::new(store))),
+            access: Arc::new(AccessService::new(db.clone())),
+            signer: Arc::new(signer),
             leptos,
             login_server,
             tls: false,

@@ -3,4 +3,6 @@
 //! they loaded) nor know about HTTP.
 
 pub mod password;
+pub mod scope;
 pub mod throttle;
+pub mod token;

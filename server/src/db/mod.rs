@@ -2,6 +2,7 @@
 //! submodule per table family). Nothing outside `db` writes SQL; `db` must
 //! not call services or HTTP code.
 
+pub mod registry;
 pub mod users;
 
 use std::{path::Path, str::FromStr, time::Duration};

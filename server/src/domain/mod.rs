@@ -8,6 +8,7 @@
 
 mod digest;
 mod error;
+pub mod manifest;
 mod name;
 mod reference;
 mod tag;

@@ -1,6 +1,6 @@
 //! `RepositoryName`: a repository name that satisfies the OCI
-//! distribution-spec grammar and length limit. Pure parsing; calls nothing
-//! outside `domain`.
+//! distribution-spec grammar and length limit. Pure; the grammar check is
+//! `policy::check_repository_name`.
 //!
 //! Grammar (distribution-spec "Pulling manifests"):
 //! `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`.
@@ -72,92 +72,11 @@ impl From<RepositoryName> for String {
     }
 }
 
-fn name_invalid(reason: impl Into<String>) -> DomainError {
-    DomainError::NameInvalid { reason: reason.into() }
-}
-
+/// The grammar itself lives in `policy::repository_name` (one parser,
+/// property-tested there); this wraps its verdict in the domain's error.
 fn check_name(text: &str) -> Result<(), DomainError> {
-    if text.is_empty() {
-        return Err(name_invalid("the name is empty"));
-    }
-    if text.len() > RepositoryName::MAX_LEN {
-        return Err(name_invalid(format!(
-            "the name is {} bytes long; the limit is {}",
-            text.len(),
-            RepositoryName::MAX_LEN
-        )));
-    }
-    // Characters first, so that the structural messages below may quote a
-    // component: after this pass it holds only `[a-z0-9._-]`.
-    for byte in text.bytes() {
-        if byte.is_ascii_uppercase() {
-            return Err(name_invalid(
-                "the name contains an uppercase letter; repository names are lowercase",
-            ));
-        }
-        if !(is_lower_alphanumeric(byte) || is_separator_char(byte) || byte == b'/') {
-            return Err(name_invalid(
-                "the name contains a character outside a-z, 0-9, '.', '_', '-' and '/'",
-            ));
-        }
-    }
-    for component in text.split('/') {
-        check_component(component).map_err(|why| {
-            if component.is_empty() {
-                name_invalid(why)
-            } else {
-                name_invalid(format!("path component {component:?} {why}"))
-            }
-        })?;
-    }
-    Ok(())
-}
-
-/// Checks one component already known to hold only `[a-z0-9._-]`:
-/// alphanumeric runs joined by exactly one separator each.
-fn check_component(component: &str) -> Result<(), &'static str> {
-    if component.is_empty() {
-        return Err("the name has an empty path component (a leading, trailing or doubled '/')");
-    }
-    let bytes = component.as_bytes();
-    let mut at = 0;
-    loop {
-        let run_start = at;
-        while at < bytes.len() && is_lower_alphanumeric(bytes[at]) {
-            at += 1;
-        }
-        if at == run_start {
-            // Only possible at the start: inside the loop a separator is
-            // always followed by an alphanumeric run (checked below).
-            return Err("must start with a lowercase letter or digit");
-        }
-        if at == bytes.len() {
-            return Ok(());
-        }
-        let separator_start = at;
-        while at < bytes.len() && is_separator_char(bytes[at]) {
-            at += 1;
-        }
-        if at == bytes.len() {
-            return Err("must end with a lowercase letter or digit");
-        }
-        if !is_separator(&bytes[separator_start..at]) {
-            return Err("joins letters with something other than '.', '_', '__' or a run of '-'");
-        }
-    }
-}
-
-fn is_lower_alphanumeric(byte: u8) -> bool {
-    byte.is_ascii_lowercase() || byte.is_ascii_digit()
-}
-
-fn is_separator_char(byte: u8) -> bool {
-    matches!(byte, b'.' | b'_' | b'-')
-}
-
-/// `\.|_|__|-+`
-fn is_separator(separator: &[u8]) -> bool {
-    matches!(separator, b"." | b"_" | b"__") || separator.iter().all(|&byte| byte == b'-')
+    crate::policy::check_repository_name(text)
+        .map_err(|violation| DomainError::NameInvalid { reason: violation.to_string() })
 }
 
 #[cfg(test)]
@@ -257,13 +176,13 @@ mod tests {
     fn reasons_say_what_is_wrong() {
         let cases = [
             ("", "empty"),
-            ("A", "uppercase"),
-            ("a//b", "empty path component"),
-            ("a/../b", "\"..\" must start"),
-            ("a-", "must end"),
-            ("a___b", "'__'"),
-            ("a b", "character outside"),
-            (&*"a".repeat(256), "256 bytes"),
+            ("A", "lowercase"),
+            ("a//b", "path component is empty"),
+            ("a/../b", "must start and end"),
+            ("a-", "must start and end"),
+            ("a___b", "\"___\" is not a valid separator"),
+            ("a b", "is not allowed"),
+            (&*"a".repeat(256), "256 characters"),
         ];
         for (text, expected) in cases {
             let error = text.parse::<RepositoryName>().unwrap_err();

@@ -2,7 +2,9 @@
 //! services and map their errors to responses once; they never run SQL.
 
 pub mod csrf;
+pub mod oci;
 pub mod portal;
+pub mod token;
 
 use axum::{routing::get, Router};
 
@@ -10,5 +12,48 @@ use crate::AppState;
 
 /// The whole HTTP surface, for `serve` and for tests (`oneshot`).
 pub fn build_router(state: AppState) -> Router {
-    Router::new().route("/healthz", get(|| async { "ok" })).merge(portal::router(state))
+    let registry = oci::router().merge(token::router()).with_state(state.clone());
+    Router::new().route("/healthz", get(|| async { "ok" })).merge(registry).merge(portal::router(state))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::{body::Body, http::Request};
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::config::ServeConfig;
+
+    async fn router() -> (Router, tempfile::TempDir) {
+        let data = tempfile::tempdir().unwrap();
+        let config = ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data.path().to_owned(),
+            admin_password: Some("router-test-password".parse().unwrap()),
+            login_server: None,
+            site_root: "target/site".into(),
+        };
+        let (state, _) = AppState::open(&config, "registry.test".into()).await.unwrap();
+        (build_router(state), data)
+    }
+
+    /// Each surface answers its own paths: the data plane and token
+    /// endpoint are never swallowed by the portal's sign-in redirect.
+    #[tokio::test]
+    async fn each_surface_owns_its_paths() {
+        let (router, _data) = router().await;
+        let cases = [
+            ("/v2/", 401),
+            ("/v2", 401),
+            ("/v2/a/b/tags/list", 401),
+            ("/oauth2/token", 401),
+            ("/healthz", 200),
+            ("/", 303),
+        ];
+        for (path, status) in cases {
+            let response =
+                router.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+            assert_eq!(response.status().as_u16(), status, "{path}");
+        }
+    }
 }

@@ -18,7 +18,7 @@ mod tests;
 pub use action::{Action, ActionSet, ActionSetIter};
 pub use error::{NameKind, PolicyError, RepositoryNameViolation};
 pub use pattern::{PatternKind, RepositoryPattern};
-pub use repository_name::{validate_repository_name, REPOSITORY_NAME_MAX_LENGTH};
+pub use repository_name::{check_repository_name, validate_repository_name, REPOSITORY_NAME_MAX_LENGTH};
 pub use scope::{add_repository_actions, remove_repository_actions, CompiledScope, Rule};
 pub use system::{
     system_scope_map, SystemScopeMap, REPOSITORIES_ADMIN, REPOSITORIES_PULL, REPOSITORIES_PULL_METADATA_READ,

@@ -16,7 +16,7 @@ pub fn validate_repository_name(name: &str) -> Result<(), PolicyError> {
 /// The grammar check itself, reporting the first rule broken. Characters are
 /// checked first (so `teamA` says "must be lowercase" whatever else is
 /// wrong), then the length, then each path component in turn.
-pub(super) fn check_repository_name(name: &str) -> Result<(), RepositoryNameViolation> {
+pub fn check_repository_name(name: &str) -> Result<(), RepositoryNameViolation> {
     if name.is_empty() {
         return Err(RepositoryNameViolation::Empty);
     }

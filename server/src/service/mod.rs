@@ -1,5 +1,8 @@
 //! Use-cases: what the registry does, independent of HTTP. Services call
 //! `db`, `auth` and (later) `storage`; they never build HTTP responses.
 
+pub mod access;
 pub mod bootstrap;
+pub mod gc;
 pub mod portal;
+pub mod registry;

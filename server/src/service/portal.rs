@@ -13,7 +13,7 @@ use crate::{
         password::{self, HumanPassword},
         throttle::{AttemptKey, LoginThrottle},
     },
-    db::{users, Database},
+    db::{registry, users, Database},
 };
 
 pub struct PortalService {
@@ -67,10 +67,17 @@ impl PortalBackend for PortalService {
 
     async fn overview(&self) -> Result<Overview, PortalError> {
         let administrators = users::count(&self.db).await.map_err(internal)?;
+        let (repositories, tags, blobs) = registry::counts(&self.db).await.map_err(internal)?;
+        let count = |label: &str, value| Count { label: label.to_owned(), value };
         Ok(Overview {
             login_server: self.login_server.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            counts: vec![Count { label: "Administrators".to_owned(), value: administrators }],
+            counts: vec![
+                count("Repositories", repositories),
+                count("Tags", tags),
+                count("Blobs", blobs),
+                count("Administrators", administrators),
+            ],
         })
     }
 }

@@ -3,4 +3,5 @@
 //! (shared helpers, one link step).
 
 mod portal;
+mod registry;
 mod testkit;

@@ -1,0 +1,949 @@
+//! Signed tokens of the token endpoint (SPEC §3, authentication): short-lived
+//! HS256 JWT access tokens carrying the token-spec `access` claim, longer-lived
+//! refresh tokens, the signing-key file, and the endpoint's response body.
+//! Calls only `auth::scope`, `crate::policy` and the file system (for the key
+//! file); it must not call the database, HTTP or logging: the key and every
+//! token are secrets.
+
+use std::{
+    fmt, fs,
+    io::{self, Write as _},
+    path::{Path, PathBuf},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use chrono::{DateTime, SecondsFormat, Utc};
+use hmac::{Hmac, Mac};
+use rand::{rngs::OsRng, RngCore};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use super::scope::{actions_from_scope_words, scope_words, Resource, ResourceScope};
+use crate::policy::ActionSet;
+
+/// The `iss` claim of every token this registry signs.
+pub const ISSUER: &str = "portcullis";
+
+/// Clock skew tolerated on `exp` and `nbf`, for replicas whose clocks differ.
+pub const CLOCK_LEEWAY: Duration = Duration::from_secs(30);
+
+/// Length of the HMAC-SHA256 signing key, in bytes.
+pub const SIGNING_KEY_LENGTH: usize = 32;
+
+/// Anything longer is refused before any decoding work.
+const MAX_TOKEN_LENGTH: usize = 64 * 1024;
+
+/// `{"alg":"HS256","typ":"JWT"}`, base64url without padding: the only
+/// header issued.
+const ENCODED_HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+const ALGORITHM: &str = "HS256";
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Who a token was issued to: a portal administrator or a repository token
+/// (SPEC §1). Both kinds share one name space in the `sub` claim, so the
+/// kind travels in its own claim and a token named like an admin is never
+/// taken for one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    Admin(String),
+    Token(String),
+}
+
+impl Subject {
+    /// The user name or token name.
+    pub fn name(&self) -> &str {
+        match self {
+            Subject::Admin(name) | Subject::Token(name) => name,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Subject::Admin(_))
+    }
+
+    fn kind(&self) -> SubjectKind {
+        match self {
+            Subject::Admin(_) => SubjectKind::Admin,
+            Subject::Token(_) => SubjectKind::Token,
+        }
+    }
+
+    fn from_claims(kind: SubjectKind, name: String) -> Subject {
+        match kind {
+            SubjectKind::Admin => Subject::Admin(name),
+            SubjectKind::Token => Subject::Token(name),
+        }
+    }
+}
+
+/// `admin:alice`, `token:ci-bot`, for logs; control characters are escaped
+/// so a name cannot forge a log line.
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self {
+            Subject::Admin(_) => "admin",
+            Subject::Token(_) => "token",
+        };
+        write!(f, "{kind}:{}", self.name().escape_debug())
+    }
+}
+
+/// Why a presented token was refused. Safe to log: it never holds the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is not a well-formed Portcullis token")]
+    Malformed,
+    #[error("the token signature does not match")]
+    BadSignature,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    #[error("the token was issued for another service")]
+    WrongAudience,
+    #[error("the token is of the wrong kind (access token and refresh token are not interchangeable)")]
+    WrongKind,
+}
+
+/// What a verified access token says: who holds it and what it grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessClaims {
+    pub subject: Subject,
+    /// The `aud` claim: the service (login server) it was issued for.
+    pub service: String,
+    /// The `jti` claim.
+    pub token_id: String,
+    pub issued_at: SystemTime,
+    pub expires_at: SystemTime,
+    grants: Vec<ResourceScope>,
+}
+
+impl AccessClaims {
+    /// The actions this token grants on `resource`; empty when it names
+    /// the resource nowhere.
+    pub fn granted(&self, resource: &Resource) -> ActionSet {
+        self.grants
+            .iter()
+            .filter(|grant| grant.resource == *resource)
+            .fold(ActionSet::EMPTY, |actions, grant| actions | grant.actions)
+    }
+
+    /// Every grant, as listed in the `access` claim (known resources only).
+    pub fn grants(&self) -> &[ResourceScope] {
+        &self.grants
+    }
+}
+
+/// The token endpoint's JSON body (Docker token spec, "Token Response
+/// Fields"). It carries secrets, so it is serialised only as the response
+/// itself and is deliberately not `Debug`.
+#[derive(Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub token: String,
+    /// The same value as `token`, for OAuth2 clients.
+    pub access_token: String,
+    /// Lifetime of `token`, in seconds.
+    pub expires_in: u64,
+    /// RFC 3339, UTC, whole seconds.
+    pub issued_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+impl TokenResponse {
+    pub fn new(token: String, ttl: Duration, now: SystemTime, refresh_token: Option<String>) -> Self {
+        let issued_at = DateTime::<Utc>::from(now).to_rfc3339_opts(SecondsFormat::Secs, true);
+        Self { access_token: token.clone(), token, expires_in: ttl.as_secs(), issued_at, refresh_token }
+    }
+}
+
+/// Signs and verifies access and refresh tokens with one HMAC-SHA256 key.
+/// Every replica must hold the same key (the same key file).
+pub struct TokenSigner {
+    /// The keyed MAC, ready to clone per token.
+    mac: HmacSha256,
+}
+
+/// Never prints the key.
+impl fmt::Debug for TokenSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSigner").finish_non_exhaustive()
+    }
+}
+
+impl TokenSigner {
+    /// A signer with the given key.
+    pub fn from_key(key: [u8; SIGNING_KEY_LENGTH]) -> Self {
+        Self { mac: HmacSha256::new_from_slice(&key).expect("HMAC takes keys of any length") }
+    }
+
+    /// A signer with a fresh random key that is not stored anywhere.
+    pub fn generate() -> Self {
+        Self::from_key(random_key())
+    }
+
+    /// Reads the key file at `path` (64 hexadecimal characters), or creates
+    /// it with a random key: written to a temporary file with mode 0600,
+    /// fsynced, then linked into place so it appears whole or not at all. If
+    /// another process created it first, its key is read and used, so
+    /// processes sharing a data directory agree on the key.
+    pub fn load_or_create(path: &Path) -> io::Result<Self> {
+        match read_key_file(path) {
+            Ok(key) => return Ok(Self::from_key(key)),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error),
+        }
+        match publish_key_file(path, &random_key()) {
+            Ok(()) => {}
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(error),
+        }
+        // Whoever won, the file is now the key.
+        read_key_file(path).map(Self::from_key)
+    }
+
+    /// A signed access token for `subject` on `service` granting `grants`,
+    /// valid from `now` for `ttl` (whole seconds).
+    pub fn issue_access(
+        &self,
+        subject: &Subject,
+        service: &str,
+        grants: &[ResourceScope],
+        now: SystemTime,
+        ttl: Duration,
+    ) -> String {
+        let access = grants
+            .iter()
+            .map(|grant| AccessEntry {
+                resource_type: grant.resource.resource_type().to_owned(),
+                name: grant.resource.name().to_owned(),
+                actions: scope_words(grant.actions).into_iter().map(str::to_owned).collect(),
+            })
+            .collect();
+        self.sign(&Claims::new(TokenKind::Access, subject, service, now, ttl, Some(access)))
+    }
+
+    /// Checks an access token: signature, algorithm, kind, audience and
+    /// validity period (with [`CLOCK_LEEWAY`]).
+    pub fn verify_access(
+        &self,
+        token: &str,
+        service: &str,
+        now: SystemTime,
+    ) -> Result<AccessClaims, TokenError> {
+        let claims = self.verify(token, service, now, TokenKind::Access)?;
+        let grants = claims
+            .access
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|entry| {
+                let resource = Resource::from_type_and_name(&entry.resource_type, &entry.name)?;
+                let actions = actions_from_scope_words(entry.actions.iter().map(String::as_str));
+                Some(ResourceScope { resource, actions })
+            })
+            .collect();
+        Ok(AccessClaims {
+            subject: Subject::from_claims(claims.subject_kind, claims.sub),
+            service: claims.aud,
+            token_id: claims.jti,
+            issued_at: from_unix_seconds(claims.iat),
+            expires_at: from_unix_seconds(claims.exp),
+            grants,
+        })
+    }
+
+    /// A signed refresh token for `subject` on `service`, valid from `now`
+    /// for `ttl`. It grants nothing itself: the token endpoint exchanges it
+    /// for an access token after checking the subject again.
+    pub fn issue_refresh(&self, subject: &Subject, service: &str, now: SystemTime, ttl: Duration) -> String {
+        self.sign(&Claims::new(TokenKind::Refresh, subject, service, now, ttl, None))
+    }
+
+    /// Checks a refresh token like [`Self::verify_access`] and returns whom
+    /// it was issued to.
+    pub fn verify_refresh(&self, token: &str, service: &str, now: SystemTime) -> Result<Subject, TokenError> {
+        let claims = self.verify(token, service, now, TokenKind::Refresh)?;
+        Ok(Subject::from_claims(claims.subject_kind, claims.sub))
+    }
+
+    fn sign(&self, claims: &Claims) -> String {
+        // Plain structs of strings and integers always serialise.
+        let payload = serde_json::to_vec(claims).expect("token claims serialise");
+        let mut token = String::with_capacity(ENCODED_HEADER.len() + payload.len() * 4 / 3 + 48);
+        token.push_str(ENCODED_HEADER);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(payload, &mut token);
+        let signature = self.mac.clone().chain_update(token.as_bytes()).finalize().into_bytes();
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+        token
+    }
+
+    /// The signature is checked (in constant time) before anything else is
+    /// decoded, so unsigned input never reaches the JSON parser.
+    fn verify(
+        &self,
+        token: &str,
+        service: &str,
+        now: SystemTime,
+        kind: TokenKind,
+    ) -> Result<Claims, TokenError> {
+        if token.len() > MAX_TOKEN_LENGTH {
+            return Err(TokenError::Malformed);
+        }
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed);
+        };
+        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| TokenError::Malformed)?;
+        let signing_input = &token[..header.len() + 1 + payload.len()];
+        self.mac
+            .clone()
+            .chain_update(signing_input.as_bytes())
+            .verify_slice(&signature)
+            .map_err(|_| TokenError::BadSignature)?;
+        let header: Header = decode_json_part(header)?;
+        if header.alg != ALGORITHM {
+            return Err(TokenError::Malformed);
+        }
+        let claims: Claims = decode_json_part(payload)?;
+        if claims.iss != ISSUER {
+            return Err(TokenError::Malformed);
+        }
+        if claims.kind != kind {
+            return Err(TokenError::WrongKind);
+        }
+        if claims.aud != service {
+            return Err(TokenError::WrongAudience);
+        }
+        let now = unix_seconds(now);
+        let leeway = CLOCK_LEEWAY.as_secs();
+        if now.saturating_add(leeway) < claims.nbf {
+            return Err(TokenError::NotYetValid);
+        }
+        if now >= claims.exp.saturating_add(leeway) {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum TokenKind {
+    Access,
+    Refresh,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SubjectKind {
+    Admin,
+    Token,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+}
+
+/// The JWT claims set: the registered claims, the token-spec `access`
+/// claim (access tokens only), and this registry's `kind` and
+/// `subject_kind`.
+#[derive(Serialize, Deserialize)]
+struct Claims {
+    iss: String,
+    sub: String,
+    aud: String,
+    iat: u64,
+    nbf: u64,
+    exp: u64,
+    jti: String,
+    kind: TokenKind,
+    subject_kind: SubjectKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access: Option<Vec<AccessEntry>>,
+}
+
+impl Claims {
+    fn new(
+        kind: TokenKind,
+        subject: &Subject,
+        service: &str,
+        now: SystemTime,
+        ttl: Duration,
+        access: Option<Vec<AccessEntry>>,
+    ) -> Self {
+        let issued_at = unix_seconds(now);
+        let mut token_id = [0u8; 16];
+        OsRng.fill_bytes(&mut token_id);
+        Claims {
+            iss: ISSUER.to_owned(),
+            sub: subject.name().to_owned(),
+            aud: service.to_owned(),
+            iat: issued_at,
+            nbf: issued_at,
+            exp: issued_at.saturating_add(ttl.as_secs()),
+            jti: URL_SAFE_NO_PAD.encode(token_id),
+            kind,
+            subject_kind: subject.kind(),
+            access,
+        }
+    }
+}
+
+/// One entry of the token-spec `access` claim:
+/// `{"type":"repository","name":"samples/hello","actions":["pull","push"]}`.
+#[derive(Serialize, Deserialize)]
+struct AccessEntry {
+    #[serde(rename = "type")]
+    resource_type: String,
+    name: String,
+    actions: Vec<String>,
+}
+
+fn decode_json_part<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, TokenError> {
+    let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::Malformed)?;
+    serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)
+}
+
+/// Seconds since the Unix epoch; times before it count as 0.
+fn unix_seconds(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs())
+}
+
+fn from_unix_seconds(seconds: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(seconds)
+}
+
+fn random_key() -> [u8; SIGNING_KEY_LENGTH] {
+    let mut key = [0u8; SIGNING_KEY_LENGTH];
+    OsRng.fill_bytes(&mut key);
+    key
+}
+
+/// The key file holds the key as 64 hexadecimal characters; surrounding
+/// whitespace (a trailing newline) is ignored. The error never quotes the
+/// file's content.
+fn read_key_file(path: &Path) -> io::Result<[u8; SIGNING_KEY_LENGTH]> {
+    let text = fs::read_to_string(path)?;
+    let mut key = [0u8; SIGNING_KEY_LENGTH];
+    hex::decode_to_slice(text.trim(), &mut key).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "the token signing key file must hold {} hexadecimal characters (a {SIGNING_KEY_LENGTH}-byte key)",
+                SIGNING_KEY_LENGTH * 2
+            ),
+        )
+    })?;
+    Ok(key)
+}
+
+/// Writes `key` to a private temporary file beside `path`, fsyncs it, and
+/// hard-links it to `path`, which fails with `AlreadyExists` when another
+/// process got there first (a rename would silently replace its key). On a
+/// file system without hard links it falls back to a rename.
+fn publish_key_file(path: &Path, key: &[u8; SIGNING_KEY_LENGTH]) -> io::Result<()> {
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the signing key path names no file"))?;
+    let directory = path.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let temporary = TemporaryFile(directory.join(format!(
+        ".{}.{}-{:016x}.tmp",
+        file_name.to_string_lossy(),
+        std::process::id(),
+        OsRng.next_u64()
+    )));
+    {
+        let mut file = create_private_file(&temporary.0)?;
+        file.write_all(format!("{}\n", hex::encode(key)).as_bytes())?;
+        file.sync_all()?;
+    }
+    match fs::hard_link(&temporary.0, path) {
+        Ok(()) => {}
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => return Err(error),
+        Err(_) => fs::rename(&temporary.0, path)?,
+    }
+    sync_directory(directory);
+    Ok(())
+}
+
+#[cfg(unix)]
+fn create_private_file(path: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
+}
+
+#[cfg(not(unix))]
+fn create_private_file(path: &Path) -> io::Result<fs::File> {
+    fs::OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+/// Makes the new directory entry durable. Best effort: some file systems
+/// refuse to fsync a directory, and a lost key only means a new one (and
+/// clients logging in again) after a crash.
+fn sync_directory(directory: &Path) {
+    #[cfg(unix)]
+    if let Ok(handle) = fs::File::open(directory) {
+        let _ = handle.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = directory;
+}
+
+/// Removes the temporary key file however `publish_key_file` ends (after a
+/// successful hard link it is a second name for the key file).
+struct TemporaryFile(PathBuf);
+
+impl Drop for TemporaryFile {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Action::{self, *};
+
+    const SERVICE: &str = "registry.local:5000";
+    const TTL: Duration = Duration::from_secs(300);
+
+    fn at(seconds: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(seconds)
+    }
+
+    const T0: u64 = 1_700_000_000;
+
+    fn repository(name: &str, actions: &[Action]) -> ResourceScope {
+        ResourceScope { resource: Resource::Repository(name.to_owned()), actions: ActionSet::of(actions) }
+    }
+
+    fn alice() -> Subject {
+        Subject::Token("ci-bot".to_owned())
+    }
+
+    fn payload_json(token: &str) -> serde_json::Value {
+        let payload = token.split('.').nth(1).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    }
+
+    /// A token signed with `signer`'s key over arbitrary header and payload.
+    fn forge(signer: &TokenSigner, header: &serde_json::Value, payload: &serde_json::Value) -> String {
+        let mut token = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(payload.to_string())
+        );
+        let signature = signer.mac.clone().chain_update(token.as_bytes()).finalize().into_bytes();
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+        token
+    }
+
+    #[test]
+    fn the_header_constant_is_the_hs256_jwt_header() {
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(ENCODED_HEADER).unwrap()).unwrap();
+        assert_eq!(header, serde_json::json!({"alg": "HS256", "typ": "JWT"}));
+    }
+
+    #[test]
+    fn access_tokens_round_trip_with_the_token_spec_claims() {
+        let signer = TokenSigner::generate();
+        let grants = vec![
+            repository("samples/hello", &[ContentRead, ContentWrite]),
+            ResourceScope { resource: Resource::Catalog, actions: ActionSet::ALL },
+        ];
+        for subject in [alice(), Subject::Admin("admin".to_owned())] {
+            let token = signer.issue_access(&subject, SERVICE, &grants, at(T0), TTL);
+            assert_eq!(token.split('.').count(), 3);
+            assert!(token.starts_with(ENCODED_HEADER));
+            assert!(!token.contains('='));
+            let claims = signer.verify_access(&token, SERVICE, at(T0)).unwrap();
+            assert_eq!(claims.subject, subject);
+            assert_eq!(claims.service, SERVICE);
+            assert_eq!(claims.issued_at, at(T0));
+            assert_eq!(claims.expires_at, at(T0 + 300));
+            assert_eq!(claims.grants(), grants.as_slice());
+
+            let payload = payload_json(&token);
+            assert_eq!(payload["jti"].as_str().unwrap(), claims.token_id);
+            let expected = serde_json::json!({
+                "iss": "portcullis",
+                "sub": subject.name(),
+                "aud": SERVICE,
+                "iat": T0,
+                "nbf": T0,
+                "exp": T0 + 300,
+                "jti": claims.token_id,
+                "kind": "access",
+                "subject_kind": if subject.is_admin() { "admin" } else { "token" },
+                "access": [
+                    {"type": "repository", "name": "samples/hello", "actions": ["pull", "push"]},
+                    {"type": "registry", "name": "catalog", "actions": ["*"]},
+                ],
+            });
+            assert_eq!(payload, expected);
+            let empty = signer.issue_access(&subject, SERVICE, &[], at(T0), TTL);
+            assert_eq!(payload_json(&empty)["access"], serde_json::json!([]));
+        }
+    }
+
+    #[test]
+    fn every_token_has_its_own_id() {
+        let signer = TokenSigner::generate();
+        let first = signer.issue_access(&alice(), SERVICE, &[], at(T0), TTL);
+        let second = signer.issue_access(&alice(), SERVICE, &[], at(T0), TTL);
+        assert_ne!(first, second);
+        let first_id = signer.verify_access(&first, SERVICE, at(T0)).unwrap().token_id;
+        assert_eq!(URL_SAFE_NO_PAD.decode(&first_id).unwrap().len(), 16);
+        assert_ne!(first_id, signer.verify_access(&second, SERVICE, at(T0)).unwrap().token_id);
+    }
+
+    #[test]
+    fn grants_are_looked_up_per_resource() {
+        let signer = TokenSigner::generate();
+        let grants = vec![
+            repository("samples/hello", &[ContentRead]),
+            repository("samples/other", &[ContentDelete, MetadataRead]),
+            repository("samples/hello", &[MetadataRead]),
+            repository("everything", &Action::ALL),
+            ResourceScope { resource: Resource::Catalog, actions: ActionSet::of(&[MetadataRead]) },
+        ];
+        let token = signer.issue_access(&alice(), SERVICE, &grants, at(T0), TTL);
+        let claims = signer.verify_access(&token, SERVICE, at(T0 + 10)).unwrap();
+        let table = [
+            (Resource::Repository("samples/hello".into()), ActionSet::of(&[ContentRead, MetadataRead])),
+            (Resource::Repository("samples/other".into()), ActionSet::of(&[ContentDelete, MetadataRead])),
+            (Resource::Repository("everything".into()), ActionSet::ALL),
+            (Resource::Repository("samples".into()), ActionSet::EMPTY),
+            (Resource::Repository("samples/hello/x".into()), ActionSet::EMPTY),
+            (Resource::Repository("unknown".into()), ActionSet::EMPTY),
+            (Resource::Catalog, ActionSet::of(&[MetadataRead])),
+        ];
+        for (resource, actions) in table {
+            assert_eq!(claims.granted(&resource), actions, "{resource:?}");
+        }
+        let none = signer.issue_access(&alice(), SERVICE, &[], at(T0), TTL);
+        let claims = signer.verify_access(&none, SERVICE, at(T0)).unwrap();
+        assert_eq!(claims.granted(&Resource::Catalog), ActionSet::EMPTY);
+        assert_eq!(claims.granted(&Resource::Repository("samples/hello".into())), ActionSet::EMPTY);
+    }
+
+    #[test]
+    fn unknown_entries_in_a_signed_access_claim_grant_nothing() {
+        let signer = TokenSigner::generate();
+        let token = forge(
+            &signer,
+            &serde_json::json!({"alg": "HS256", "typ": "JWT"}),
+            &serde_json::json!({
+                "iss": "portcullis", "sub": "ci-bot", "aud": SERVICE, "iat": T0, "nbf": T0, "exp": T0 + 300,
+                "jti": "x", "kind": "access", "subject_kind": "token",
+                "access": [
+                    {"type": "repository", "name": "a", "actions": ["pull", "teleport"]},
+                    {"type": "repository", "name": "Bad Name", "actions": ["*"]},
+                    {"type": "registry", "name": "metrics", "actions": ["*"]},
+                    {"type": "helm-chart", "name": "a", "actions": ["*"]},
+                ],
+            }),
+        );
+        let claims = signer.verify_access(&token, SERVICE, at(T0)).unwrap();
+        assert_eq!(claims.grants(), &[repository("a", &[ContentRead])]);
+        assert_eq!(claims.granted(&Resource::Catalog), ActionSet::EMPTY);
+    }
+
+    #[test]
+    fn tampered_tokens_are_refused() {
+        let signer = TokenSigner::generate();
+        let grants = [repository("samples/hello", &[ContentRead])];
+        let token = signer.issue_access(&alice(), SERVICE, &grants, at(T0), TTL);
+        let [header, payload, signature]: [&str; 3] =
+            token.split('.').collect::<Vec<_>>().try_into().unwrap();
+
+        // A widened grant, re-encoded, under the original signature.
+        let mut claims = payload_json(&token);
+        claims["access"][0]["actions"] = serde_json::json!(["*"]);
+        let widened = format!("{header}.{}.{signature}", URL_SAFE_NO_PAD.encode(claims.to_string()));
+        // An admin subject claimed by a token.
+        let mut claims = payload_json(&token);
+        claims["subject_kind"] = serde_json::json!("admin");
+        let promoted = format!("{header}.{}.{signature}", URL_SAFE_NO_PAD.encode(claims.to_string()));
+        // One flipped bit in the signature.
+        let mut bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        bytes[0] ^= 1;
+        let flipped = format!("{header}.{payload}.{}", URL_SAFE_NO_PAD.encode(bytes));
+        // Signed by another key.
+        let foreign = TokenSigner::generate().issue_access(&alice(), SERVICE, &grants, at(T0), TTL);
+        // `alg: none` with no signature.
+        let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        let unsigned = format!("{none_header}.{payload}.");
+
+        let table: Vec<(&str, String, TokenError)> = vec![
+            ("widened grant", widened, TokenError::BadSignature),
+            ("promoted subject", promoted, TokenError::BadSignature),
+            ("flipped signature bit", flipped, TokenError::BadSignature),
+            ("other key", foreign, TokenError::BadSignature),
+            ("alg none", unsigned, TokenError::BadSignature),
+            ("signature cut off", format!("{header}.{payload}."), TokenError::BadSignature),
+            (
+                "truncated signature",
+                format!("{header}.{payload}.{}", &signature[..20]),
+                TokenError::BadSignature,
+            ),
+            ("two parts", format!("{header}.{payload}"), TokenError::Malformed),
+            ("four parts", format!("{token}.x"), TokenError::Malformed),
+            ("signature not base64url", format!("{header}.{payload}.{signature}="), TokenError::Malformed),
+            ("signature with +", format!("{header}.{payload}.+{}", &signature[1..]), TokenError::Malformed),
+            ("empty", String::new(), TokenError::Malformed),
+            ("garbage", "not a token".to_owned(), TokenError::Malformed),
+            ("oversized", "a".repeat(MAX_TOKEN_LENGTH + 1), TokenError::Malformed),
+        ];
+        for (what, tampered, error) in table {
+            assert_eq!(signer.verify_access(&tampered, SERVICE, at(T0)), Err(error), "{what}");
+        }
+        assert!(signer.verify_access(&token, SERVICE, at(T0)).is_ok());
+    }
+
+    #[test]
+    fn correctly_signed_but_foreign_shaped_tokens_are_malformed() {
+        let signer = TokenSigner::generate();
+        let good_claims = serde_json::json!({
+            "iss": "portcullis", "sub": "ci-bot", "aud": SERVICE, "iat": T0, "nbf": T0, "exp": T0 + 300,
+            "jti": "x", "kind": "access", "subject_kind": "token", "access": [],
+        });
+        let hs256 = serde_json::json!({"alg": "HS256", "typ": "JWT"});
+        assert!(signer.verify_access(&forge(&signer, &hs256, &good_claims), SERVICE, at(T0)).is_ok());
+        // The header's `typ` is not required.
+        assert!(signer
+            .verify_access(
+                &forge(&signer, &serde_json::json!({"alg": "HS256"}), &good_claims),
+                SERVICE,
+                at(T0)
+            )
+            .is_ok());
+
+        let with = |key: &str, value: serde_json::Value| {
+            let mut claims = good_claims.clone();
+            claims[key] = value;
+            claims
+        };
+        let without = |key: &str| {
+            let mut claims = good_claims.clone();
+            claims.as_object_mut().unwrap().remove(key);
+            claims
+        };
+        let table: Vec<(&str, serde_json::Value, serde_json::Value)> = vec![
+            ("alg HS512", serde_json::json!({"alg": "HS512", "typ": "JWT"}), good_claims.clone()),
+            ("alg none", serde_json::json!({"alg": "none"}), good_claims.clone()),
+            ("no alg", serde_json::json!({"typ": "JWT"}), good_claims.clone()),
+            ("other issuer", hs256.clone(), with("iss", "someone-else".into())),
+            ("no kind", hs256.clone(), without("kind")),
+            ("unknown kind", hs256.clone(), with("kind", "id".into())),
+            ("no subject kind", hs256.clone(), without("subject_kind")),
+            ("unknown subject kind", hs256.clone(), with("subject_kind", "root".into())),
+            ("no exp", hs256.clone(), without("exp")),
+            ("fractional exp", hs256.clone(), with("exp", serde_json::json!(1.5e9))),
+            ("negative nbf", hs256.clone(), with("nbf", serde_json::json!(-1))),
+            ("audience list", hs256.clone(), with("aud", serde_json::json!([SERVICE]))),
+            ("claims not an object", hs256.clone(), serde_json::json!([1, 2])),
+        ];
+        for (what, header, claims) in table {
+            let token = forge(&signer, &header, &claims);
+            assert_eq!(signer.verify_access(&token, SERVICE, at(T0)), Err(TokenError::Malformed), "{what}");
+        }
+        // A payload that is not JSON at all, properly signed.
+        let mut token = format!("{ENCODED_HEADER}.{}", URL_SAFE_NO_PAD.encode("{not json"));
+        let signature = signer.mac.clone().chain_update(token.as_bytes()).finalize().into_bytes();
+        token = format!("{token}.{}", URL_SAFE_NO_PAD.encode(signature));
+        assert_eq!(signer.verify_access(&token, SERVICE, at(T0)), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn validity_period_allows_thirty_seconds_of_clock_skew() {
+        let signer = TokenSigner::generate();
+        let token = signer.issue_access(&alice(), SERVICE, &[], at(T0), TTL);
+        let refresh = signer.issue_refresh(&alice(), SERVICE, at(T0), Duration::from_secs(3600));
+        let table: Vec<(u64, Result<(), TokenError>)> = vec![
+            (0, Err(TokenError::NotYetValid)),
+            (T0 - 31, Err(TokenError::NotYetValid)),
+            (T0 - 30, Ok(())),
+            (T0, Ok(())),
+            (T0 + 299, Ok(())),
+            (T0 + 300, Ok(())),
+            (T0 + 329, Ok(())),
+            (T0 + 330, Err(TokenError::Expired)),
+            (T0 + 86_400, Err(TokenError::Expired)),
+        ];
+        for (now, expected) in table {
+            assert_eq!(signer.verify_access(&token, SERVICE, at(now)).map(|_| ()), expected, "now = {now}");
+        }
+        // Sub-second parts of the clock do not stretch the period.
+        assert!(signer.verify_access(&token, SERVICE, at(T0 + 329) + Duration::from_millis(999)).is_ok());
+        assert_eq!(signer.verify_refresh(&refresh, SERVICE, at(T0 + 3629)), Ok(alice()));
+        assert_eq!(signer.verify_refresh(&refresh, SERVICE, at(T0 + 3630)), Err(TokenError::Expired));
+        assert_eq!(signer.verify_refresh(&refresh, SERVICE, at(T0 - 31)), Err(TokenError::NotYetValid));
+    }
+
+    #[test]
+    fn tokens_are_bound_to_their_service() {
+        let signer = TokenSigner::generate();
+        let token = signer.issue_access(&alice(), SERVICE, &[], at(T0), TTL);
+        let refresh = signer.issue_refresh(&alice(), SERVICE, at(T0), TTL);
+        for other in ["registry.local", "registry.local:5001", "REGISTRY.LOCAL:5000", ""] {
+            assert_eq!(
+                signer.verify_access(&token, other, at(T0)),
+                Err(TokenError::WrongAudience),
+                "{other}"
+            );
+            assert_eq!(
+                signer.verify_refresh(&refresh, other, at(T0)),
+                Err(TokenError::WrongAudience),
+                "{other}"
+            );
+        }
+    }
+
+    #[test]
+    fn refresh_and_access_tokens_are_not_interchangeable() {
+        let signer = TokenSigner::generate();
+        let admin = Subject::Admin("admin".to_owned());
+        let access = signer.issue_access(&admin, SERVICE, &[repository("a", &Action::ALL)], at(T0), TTL);
+        let refresh = signer.issue_refresh(&admin, SERVICE, at(T0), Duration::from_secs(86_400));
+        assert_eq!(signer.verify_refresh(&refresh, SERVICE, at(T0)), Ok(admin.clone()));
+        assert_eq!(signer.verify_access(&refresh, SERVICE, at(T0)), Err(TokenError::WrongKind));
+        assert_eq!(signer.verify_refresh(&access, SERVICE, at(T0)), Err(TokenError::WrongKind));
+
+        let payload = payload_json(&refresh);
+        assert_eq!(payload["kind"], "refresh");
+        assert_eq!(payload["subject_kind"], "admin");
+        assert_eq!(payload["sub"], "admin");
+        assert_eq!(payload["exp"], T0 + 86_400);
+        assert!(payload.get("access").is_none(), "a refresh token lists no access");
+    }
+
+    #[test]
+    fn subjects_keep_their_kind_and_display_safely() {
+        let signer = TokenSigner::generate();
+        for subject in [Subject::Admin("admin".into()), Subject::Token("admin".into())] {
+            let token = signer.issue_refresh(&subject, SERVICE, at(T0), TTL);
+            assert_eq!(signer.verify_refresh(&token, SERVICE, at(T0)), Ok(subject));
+        }
+        assert_eq!(Subject::Admin("alice".into()).to_string(), "admin:alice");
+        assert_eq!(Subject::Token("ci-bot".into()).to_string(), "token:ci-bot");
+        assert_eq!(Subject::Token("a\nb".into()).to_string(), "token:a\\nb");
+        assert!(Subject::Admin("a".into()).is_admin());
+        assert!(!Subject::Token("a".into()).is_admin());
+        assert_eq!(Subject::Token("t".into()).name(), "t");
+    }
+
+    #[test]
+    fn token_response_serialises_the_token_spec_fields() {
+        let now = at(T0) + Duration::from_millis(750);
+        let response = TokenResponse::new("abc".into(), TTL, now, None);
+        assert_eq!(
+            serde_json::to_value(&response).unwrap(),
+            serde_json::json!({
+                "token": "abc",
+                "access_token": "abc",
+                "expires_in": 300,
+                "issued_at": "2023-11-14T22:13:20Z",
+            })
+        );
+        let response = TokenResponse::new("abc".into(), TTL, now, Some("def".into()));
+        let json = serde_json::to_value(&response).unwrap();
+        assert_eq!(json["refresh_token"], "def");
+        let parsed: TokenResponse = serde_json::from_value(json).unwrap();
+        assert_eq!(parsed.refresh_token.as_deref(), Some("def"));
+        assert_eq!(parsed.access_token, "abc");
+    }
+
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn the_key_file_is_created_private_and_reloaded_to_the_same_key() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("token-signing.key");
+        let created = TokenSigner::load_or_create(&path).unwrap();
+        #[cfg(unix)]
+        assert_eq!(mode(&path), 0o600);
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text.len(), 65);
+        assert!(text.ends_with('\n'));
+        assert!(text.trim_end().bytes().all(|byte| byte.is_ascii_hexdigit()));
+        // Only the key file remains: no temporary file left behind.
+        let names: Vec<_> =
+            fs::read_dir(directory.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("token-signing.key")]);
+
+        let reloaded = TokenSigner::load_or_create(&path).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), text, "loading does not rewrite the file");
+        let token = created.issue_access(&alice(), SERVICE, &[], at(T0), TTL);
+        assert!(reloaded.verify_access(&token, SERVICE, at(T0)).is_ok());
+        let token = reloaded.issue_refresh(&alice(), SERVICE, at(T0), TTL);
+        assert!(created.verify_refresh(&token, SERVICE, at(T0)).is_ok());
+
+        let mut key = [0u8; SIGNING_KEY_LENGTH];
+        hex::decode_to_slice(text.trim(), &mut key).unwrap();
+        assert!(TokenSigner::from_key(key).verify_refresh(&token, SERVICE, at(T0)).is_ok());
+
+        let elsewhere = TokenSigner::load_or_create(&directory.path().join("other.key")).unwrap();
+        assert_eq!(elsewhere.verify_refresh(&token, SERVICE, at(T0)), Err(TokenError::BadSignature));
+    }
+
+    #[test]
+    fn processes_racing_to_create_the_key_agree_on_one() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("token-signing.key");
+        let signers: Vec<TokenSigner> = std::thread::scope(|scope| {
+            let handles: Vec<_> =
+                (0..8).map(|_| scope.spawn(|| TokenSigner::load_or_create(&path))).collect();
+            handles.into_iter().map(|handle| handle.join().unwrap().unwrap()).collect()
+        });
+        let token = signers[0].issue_access(&alice(), SERVICE, &[], at(T0), TTL);
+        for signer in &signers {
+            assert!(signer.verify_access(&token, SERVICE, at(T0)).is_ok());
+        }
+        assert_eq!(fs::read_dir(directory.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_damaged_key_file_is_refused_without_quoting_it() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("token-signing.key");
+        for content in ["", "secret-looking-content", &"ab".repeat(31), &"ab".repeat(33), &"zz".repeat(32)] {
+            fs::write(&path, content).unwrap();
+            let error = TokenSigner::load_or_create(&path).unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::InvalidData, "{content:?}");
+            if !content.is_empty() {
+                assert!(!error.to_string().contains(content), "{error}");
+            }
+            assert_eq!(fs::read_to_string(&path).unwrap(), content, "a damaged key is never replaced");
+        }
+        // Whitespace around a good key is fine.
+        fs::write(&path, format!("  {}\r\n", "0f".repeat(32))).unwrap();
+        let signer = TokenSigner::load_or_create(&path).unwrap();
+        let token = signer.issue_refresh(&alice(), SERVICE, at(T0), TTL);
+        assert!(TokenSigner::from_key([0x0f; 32]).verify_refresh(&token, SERVICE, at(T0)).is_ok());
+        // A path that names no file, or a missing directory, is an error.
+        assert!(TokenSigner::load_or_create(&directory.path().join("missing/token.key")).is_err());
+        assert!(TokenSigner::load_or_create(Path::new("/")).is_err());
+    }
+
+    #[test]
+    fn the_signer_never_shows_its_key() {
+        let key = [0xa5u8; SIGNING_KEY_LENGTH];
+        let shown = format!("{:?}", TokenSigner::from_key(key));
+        assert_eq!(shown, "TokenSigner { .. }");
+        assert!(!shown.contains(&hex::encode(key)));
+    }
+}

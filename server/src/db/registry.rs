@@ -1,0 +1,517 @@
+//! Registry metadata: repositories, blob links, manifests, tags and upload
+//! sessions. Multi-row changes run in one transaction on the writer, so a
+//! crash leaves either all of a change or none of it.
+
+use chrono::{DateTime, Utc};
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{Database, DbError};
+
+#[derive(Debug, Clone)]
+pub struct ManifestRow {
+    pub id: i64,
+    pub digest: String,
+    pub media_type: String,
+    pub content: Vec<u8>,
+}
+
+/// A manifest about to be stored, with what it references.
+#[derive(Debug)]
+pub struct NewManifest<'a> {
+    pub digest: &'a str,
+    pub media_type: &'a str,
+    pub artifact_type: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    /// JSON object text, when the manifest has annotations.
+    pub annotations: Option<&'a str>,
+    pub content: &'a [u8],
+    pub blob_digests: Vec<&'a str>,
+    pub child_digests: Vec<&'a str>,
+}
+
+/// Why a manifest could not be stored.
+#[derive(Debug)]
+pub enum PutManifestRefusal {
+    /// These blobs are not in the repository.
+    BlobsUnknown(Vec<String>),
+    /// These index children are not manifests of the repository.
+    ManifestsUnknown(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct ReferrerRow {
+    pub digest: String,
+    pub media_type: String,
+    pub size: i64,
+    pub artifact_type: Option<String>,
+    pub annotations: Option<String>,
+}
+
+pub async fn find_repository(db: &Database, name: &str) -> Result<Option<i64>, DbError> {
+    Ok(sqlx::query_scalar("SELECT id FROM repositories WHERE name = ?")
+        .bind(name)
+        .fetch_optional(db.reader())
+        .await?)
+}
+
+/// The repository's id if it holds at least one manifest: a repository
+/// that only ever saw uploads is not listed anywhere.
+pub async fn find_repository_with_content(db: &Database, name: &str) -> Result<Option<i64>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT r.id FROM repositories r
+         WHERE r.name = ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)",
+    )
+    .bind(name)
+    .fetch_optional(db.reader())
+    .await?)
+}
+
+/// The repository's id, creating it (a permitted push creates a repository).
+pub async fn ensure_repository(db: &Database, name: &str, now: DateTime<Utc>) -> Result<i64, DbError> {
+    if let Some(id) = find_repository(db, name).await? {
+        return Ok(id);
+    }
+    sqlx::query("INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
+        .bind(name)
+        .bind(now)
+        .execute(db.writer())
+        .await?;
+    Ok(sqlx::query_scalar("SELECT id FROM repositories WHERE name = ?")
+        .bind(name)
+        .fetch_one(db.writer())
+        .await?)
+}
+
+/// Size of a blob the repository may see.
+pub async fn linked_blob_size(db: &Database, repository: i64, digest: &str) -> Result<Option<u64>, DbError> {
+    let size: Option<i64> = sqlx::query_scalar(
+        "SELECT b.size FROM repository_blobs l JOIN blobs b ON b.digest = l.digest
+         WHERE l.repository_id = ? AND l.digest = ?",
+    )
+    .bind(repository)
+    .bind(digest)
+    .fetch_optional(db.reader())
+    .await?;
+    Ok(size.map(|s| s as u64))
+}
+
+async fn insert_blob_link(
+    tx: &mut Transaction<'_, Sqlite>,
+    repository: i64,
+    digest: &str,
+    size: u64,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING",
+    )
+    .bind(digest)
+    .bind(size as i64)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO repository_blobs (repository_id, digest, linked_at) VALUES (?, ?, ?)
+         ON CONFLICT (repository_id, digest) DO UPDATE SET linked_at = excluded.linked_at",
+    )
+    .bind(repository)
+    .bind(digest)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Records a stored blob and makes it visible in the repository.
+pub async fn link_new_blob(
+    db: &Database,
+    repository: i64,
+    digest: &str,
+    size: u64,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    let mut tx = db.writer().begin().await?;
+    insert_blob_link(&mut tx, repository, digest, size, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Like [`link_new_blob`], and ends the upload session in the same
+/// transaction.
+pub async fn complete_upload(
+    db: &Database,
+    upload: &str,
+    repository: i64,
+    digest: &str,
+    size: u64,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    let mut tx = db.writer().begin().await?;
+    insert_blob_link(&mut tx, repository, digest, size, now).await?;
+    sqlx::query("DELETE FROM uploads WHERE id = ?").bind(upload).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Cross-repository mount: links a blob the source repository sees into
+/// the target. Returns false when the source does not have it.
+pub async fn mount_blob(
+    db: &Database,
+    source: i64,
+    target: i64,
+    digest: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let result = sqlx::query(
+        "INSERT INTO repository_blobs (repository_id, digest, linked_at)
+         SELECT ?, digest, ? FROM repository_blobs WHERE repository_id = ? AND digest = ?
+         ON CONFLICT (repository_id, digest) DO UPDATE SET linked_at = excluded.linked_at",
+    )
+    .bind(target)
+    .bind(now)
+    .bind(source)
+    .bind(digest)
+    .execute(db.writer())
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// Removes the blob from the repository's view; the bytes stay until
+/// garbage collection finds nothing references them.
+pub async fn unlink_blob(db: &Database, repository: i64, digest: &str) -> Result<bool, DbError> {
+    let result = sqlx::query("DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?")
+        .bind(repository)
+        .bind(digest)
+        .execute(db.writer())
+        .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+pub async fn insert_upload(
+    db: &Database,
+    upload: &str,
+    repository: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    sqlx::query("INSERT INTO uploads (id, repository_id, started_at) VALUES (?, ?, ?)")
+        .bind(upload)
+        .bind(repository)
+        .bind(now)
+        .execute(db.writer())
+        .await?;
+    Ok(())
+}
+
+/// Whether the upload session exists and belongs to the repository.
+pub async fn upload_exists(db: &Database, upload: &str, repository: i64) -> Result<bool, DbError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM uploads WHERE id = ? AND repository_id = ?")
+        .bind(upload)
+        .bind(repository)
+        .fetch_optional(db.reader())
+        .await?;
+    Ok(found.is_some())
+}
+
+pub async fn delete_upload(db: &Database, upload: &str) -> Result<bool, DbError> {
+    let result = sqlx::query("DELETE FROM uploads WHERE id = ?").bind(upload).execute(db.writer()).await?;
+    Ok(result.rows_affected() > 0)
+}
+
+fn manifest_row(row: sqlx::sqlite::SqliteRow) -> ManifestRow {
+    ManifestRow {
+        id: row.get("id"),
+        digest: row.get("digest"),
+        media_type: row.get("media_type"),
+        content: row.get("content"),
+    }
+}
+
+pub async fn manifest_by_digest(
+    db: &Database,
+    repository: i64,
+    digest: &str,
+) -> Result<Option<ManifestRow>, DbError> {
+    let row = sqlx::query(
+        "SELECT id, digest, media_type, content FROM manifests WHERE repository_id = ? AND digest = ?",
+    )
+    .bind(repository)
+    .bind(digest)
+    .fetch_optional(db.reader())
+    .await?;
+    Ok(row.map(manifest_row))
+}
+
+pub async fn manifest_by_tag(
+    db: &Database,
+    repository: i64,
+    tag: &str,
+) -> Result<Option<ManifestRow>, DbError> {
+    let row = sqlx::query(
+        "SELECT m.id, m.digest, m.media_type, m.content FROM tags t JOIN manifests m ON m.id = t.manifest_id
+         WHERE t.repository_id = ? AND t.name = ?",
+    )
+    .bind(repository)
+    .bind(tag)
+    .fetch_optional(db.reader())
+    .await?;
+    Ok(row.map(manifest_row))
+}
+
+/// Stores a manifest (and points `tag` at it) after checking, inside the
+/// transaction, that everything it references is in the repository.
+pub async fn put_manifest(
+    db: &Database,
+    repository: i64,
+    manifest: &NewManifest<'_>,
+    tag: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Result<(), PutManifestRefusal>, DbError> {
+    let mut tx = db.writer().begin().await?;
+    let mut missing_blobs = Vec::new();
+    for digest in &manifest.blob_digests {
+        let linked: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM repository_blobs WHERE repository_id = ? AND digest = ?")
+                .bind(repository)
+                .bind(digest)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if linked.is_none() {
+            missing_blobs.push((*digest).to_owned());
+        }
+    }
+    if !missing_blobs.is_empty() {
+        return Ok(Err(PutManifestRefusal::BlobsUnknown(missing_blobs)));
+    }
+    let mut missing_children = Vec::new();
+    for digest in &manifest.child_digests {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM manifests WHERE repository_id = ? AND digest = ?")
+                .bind(repository)
+                .bind(digest)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if found.is_none() {
+            missing_children.push((*digest).to_owned());
+        }
+    }
+    if !missing_children.is_empty() {
+        return Ok(Err(PutManifestRefusal::ManifestsUnknown(missing_children)));
+    }
+    sqlx::query(
+        "INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject, annotations, size, content, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repository_id, digest) DO NOTHING",
+    )
+    .bind(repository)
+    .bind(manifest.digest)
+    .bind(manifest.media_type)
+    .bind(manifest.artifact_type)
+    .bind(manifest.subject)
+    .bind(manifest.annotations)
+    .bind(manifest.content.len() as i64)
+    .bind(manifest.content)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM manifests WHERE repository_id = ? AND digest = ?")
+        .bind(repository)
+        .bind(manifest.digest)
+        .fetch_one(&mut *tx)
+        .await?;
+    for digest in &manifest.blob_digests {
+        sqlx::query("INSERT INTO manifest_blobs (manifest_id, digest) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            .bind(id)
+            .bind(digest)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for digest in &manifest.child_digests {
+        sqlx::query(
+            "INSERT INTO index_children (manifest_id, child_digest) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(digest)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if let Some(tag) = tag {
+        sqlx::query(
+            "INSERT INTO tags (repository_id, name, manifest_id, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = excluded.manifest_id, updated_at = excluded.updated_at",
+        )
+        .bind(repository)
+        .bind(tag)
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// Deletes a manifest and every tag pointing at it.
+pub async fn delete_manifest(db: &Database, repository: i64, digest: &str) -> Result<bool, DbError> {
+    let result = sqlx::query("DELETE FROM manifests WHERE repository_id = ? AND digest = ?")
+        .bind(repository)
+        .bind(digest)
+        .execute(db.writer())
+        .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+pub async fn delete_tag(db: &Database, repository: i64, tag: &str) -> Result<bool, DbError> {
+    let result = sqlx::query("DELETE FROM tags WHERE repository_id = ? AND name = ?")
+        .bind(repository)
+        .bind(tag)
+        .execute(db.writer())
+        .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// Tags in lexical, case-insensitive order (the spec's) after `last`, at
+/// most `limit`.
+pub async fn list_tags(
+    db: &Database,
+    repository: i64,
+    last: Option<&str>,
+    limit: u32,
+) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT name FROM tags WHERE repository_id = ?1
+           AND (lower(name) > lower(?2) OR (lower(name) = lower(?2) AND name > ?2))
+         ORDER BY lower(name), name LIMIT ?3",
+    )
+    .bind(repository)
+    .bind(last.unwrap_or(""))
+    .bind(limit as i64)
+    .fetch_all(db.reader())
+    .await?)
+}
+
+/// Repositories holding at least one manifest, in lexical order after
+/// `last`, at most `limit`.
+pub async fn list_repositories(
+    db: &Database,
+    last: Option<&str>,
+    limit: u32,
+) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT r.name FROM repositories r
+         WHERE r.name > ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
+         ORDER BY r.name LIMIT ?",
+    )
+    .bind(last.unwrap_or(""))
+    .bind(limit as i64)
+    .fetch_all(db.reader())
+    .await?)
+}
+
+pub async fn referrers(
+    db: &Database,
+    repository: i64,
+    subject: &str,
+    artifact_type: Option<&str>,
+) -> Result<Vec<ReferrerRow>, DbError> {
+    let rows = sqlx::query(
+        "SELECT digest, media_type, size, artifact_type, annotations FROM manifests
+         WHERE repository_id = ? AND subject = ? AND (? IS NULL OR artifact_type = ?)
+         ORDER BY created_at, digest",
+    )
+    .bind(repository)
+    .bind(subject)
+    .bind(artifact_type)
+    .bind(artifact_type)
+    .fetch_all(db.reader())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ReferrerRow {
+            digest: row.get("digest"),
+            media_type: row.get("media_type"),
+            size: row.get("size"),
+            artifact_type: row.get("artifact_type"),
+            annotations: row.get("annotations"),
+        })
+        .collect())
+}
+
+/// Counts for the overview page.
+pub async fn counts(db: &Database) -> Result<(i64, i64, i64), DbError> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM repositories WHERE EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = repositories.id)),
+                (SELECT COUNT(*) FROM tags),
+                (SELECT COUNT(*) FROM blobs)",
+    )
+    .fetch_one(db.reader())
+    .await?;
+    Ok((row.get(0), row.get(1), row.get(2)))
+}
+
+/// Upload sessions started before `before` (abandoned, for collection).
+pub async fn uploads_started_before(db: &Database, before: DateTime<Utc>) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar("SELECT id FROM uploads WHERE started_at < ? ORDER BY started_at")
+        .bind(before)
+        .fetch_all(db.reader())
+        .await?)
+}
+
+/// Whether any upload session row has this id.
+pub async fn upload_known(db: &Database, upload: &str) -> Result<bool, DbError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM uploads WHERE id = ?")
+        .bind(upload)
+        .fetch_optional(db.reader())
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Whether a blob is garbage: no manifest references it and no repository
+/// linked it after `cutoff`.
+pub async fn blob_is_garbage(db: &Database, digest: &str, cutoff: DateTime<Utc>) -> Result<bool, DbError> {
+    let mut conn = db.reader().acquire().await?;
+    garbage_check(&mut conn, digest, cutoff).await
+}
+
+async fn garbage_check(
+    conn: &mut sqlx::SqliteConnection,
+    digest: &str,
+    cutoff: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let referenced: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 WHERE EXISTS (SELECT 1 FROM manifest_blobs WHERE digest = ?1)
+                     OR EXISTS (SELECT 1 FROM repository_blobs WHERE digest = ?1 AND linked_at > ?2)
+                     OR EXISTS (SELECT 1 FROM blobs WHERE digest = ?1 AND created_at > ?2)",
+    )
+    .bind(digest)
+    .bind(cutoff)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(referenced.is_none())
+}
+
+/// Deletes a garbage blob's rows and, inside the same write transaction,
+/// its bytes (`remove`). A push of the same digest commits its rows only
+/// after this transaction and then finds the bytes gone, so it fails and
+/// is retried instead of leaving a row without content.
+pub async fn collect_blob<F, Fut>(
+    db: &Database,
+    digest: &str,
+    cutoff: DateTime<Utc>,
+    remove: F,
+) -> Result<bool, DbError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let mut tx = db.writer().begin().await?;
+    if !garbage_check(&mut tx, digest, cutoff).await? {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM repository_blobs WHERE digest = ?").bind(digest).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM blobs WHERE digest = ?").bind(digest).execute(&mut *tx).await?;
+    if let Err(reason) = remove().await {
+        tracing::error!(%digest, %reason, "could not delete blob content; keeping its rows");
+        return Ok(false);
+    }
+    tx.commit().await?;
+    Ok(true)
+}

@@ -1,0 +1,386 @@
+//! The registry data plane: every `/v2/` request is parsed into a typed
+//! endpoint, given the action it needs, authenticated and authorised
+//! (`access`), and only then handed to `service::registry`. Errors become
+//! OCI error bodies in one place (`error`).
+
+pub mod access;
+pub mod error;
+pub mod route;
+
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    response::{IntoResponse, Response},
+    routing::any,
+    Router,
+};
+use futures::TryStreamExt;
+use serde::Deserialize;
+
+use crate::{
+    domain::{manifest::MAX_MANIFEST_BYTES, Digest, Reference, RepositoryName},
+    policy::Action,
+    service::registry::UploadStart,
+    storage::{ByteRange, ByteStream, UploadId},
+    AppState,
+};
+
+use self::{
+    access::Caller,
+    error::OciError,
+    route::{requirement, Endpoint},
+};
+
+const API_VERSION: &str = "docker-distribution-api-version";
+const CONTENT_DIGEST: &str = "docker-content-digest";
+const UPLOAD_UUID: &str = "docker-upload-uuid";
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v2", any(dispatch)).route("/v2/", any(dispatch)).route("/v2/{*rest}", any(dispatch))
+}
+
+async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
+    let mut response = match handle(&state, request).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    response.headers_mut().insert(API_VERSION, HeaderValue::from_static("registry/2.0"));
+    response
+}
+
+async fn handle(state: &AppState, request: Request) -> Result<Response, OciError> {
+    let endpoint = match Endpoint::parse(request.uri().path()) {
+        // A reference that cannot exist names no manifest (the spec's 404).
+        Err(OciError::TagInvalid(_)) if *request.method() != Method::PUT => {
+            return Err(OciError::ManifestUnknown)
+        }
+        parsed => parsed?,
+    };
+    let needed = requirement(request.method(), &endpoint).ok_or(OciError::MethodNotAllowed)?;
+    let caller = access::authorize(state, request.headers(), &endpoint, needed).await?;
+    let method = request.method().clone();
+    let query: Query = serde_urlencoded::from_str(request.uri().query().unwrap_or("")).unwrap_or_default();
+    let headers = request.headers().clone();
+    let body = request.into_body();
+    match endpoint {
+        Endpoint::Base => Ok((StatusCode::OK, axum::Json(serde_json::json!({}))).into_response()),
+        Endpoint::Catalog => catalog(state, &caller, &query).await,
+        Endpoint::Manifest(name, reference) => match method {
+            Method::GET | Method::HEAD => get_manifest(state, &name, &reference).await,
+            Method::PUT => put_manifest(state, &name, &reference, &headers, body).await,
+            _ => delete_manifest(state, &name, &reference).await,
+        },
+        Endpoint::Blob(name, digest) => match method {
+            Method::GET => get_blob(state, &name, &digest, &headers).await,
+            Method::HEAD => head_blob(state, &name, &digest).await,
+            _ => {
+                state.registry.delete_blob(&name, &digest).await?;
+                Ok(StatusCode::ACCEPTED.into_response())
+            }
+        },
+        Endpoint::Uploads(name) => start_upload(state, &caller, &name, &query, body).await,
+        Endpoint::Upload(name, upload) => match method {
+            Method::GET => {
+                let size = state.registry.upload_size(&name, upload).await?;
+                Ok(upload_progress(StatusCode::NO_CONTENT, &name, upload, size))
+            }
+            Method::PATCH => patch_upload(state, &name, upload, &headers, body).await,
+            Method::PUT => finish_upload(state, &name, upload, &query, &headers, body).await,
+            _ => {
+                state.registry.cancel_upload(&name, upload).await?;
+                Ok(StatusCode::NO_CONTENT.into_response())
+            }
+        },
+        Endpoint::Tags(name) => tags(state, &name, &query).await,
+        Endpoint::Referrers(name, digest) => referrers(state, &name, &digest, &query).await,
+    }
+}
+
+/// Query parameters used anywhere under `/v2/`.
+#[derive(Debug, Default, Deserialize)]
+struct Query {
+    digest: Option<String>,
+    mount: Option<String>,
+    from: Option<String>,
+    n: Option<String>,
+    last: Option<String>,
+    #[serde(rename = "artifactType")]
+    artifact_type: Option<String>,
+}
+
+impl Query {
+    fn digest(&self) -> Result<Option<Digest>, OciError> {
+        self.digest
+            .as_deref()
+            .map(|d| d.parse().map_err(|e| OciError::DigestInvalid(format!("{e}"))))
+            .transpose()
+    }
+
+    /// `n`: how many entries a page holds; absent means all.
+    fn page_size(&self) -> Result<Option<u32>, OciError> {
+        self.n
+            .as_deref()
+            .map(|n| n.parse::<u32>().map_err(|_| OciError::Unsupported(format!("n={n:?} is not a count"))))
+            .transpose()
+    }
+}
+
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).expect("URL paths, digests and numbers are ASCII")
+}
+
+fn request_stream(body: Body) -> ByteStream {
+    Box::pin(body.into_data_stream().map_err(std::io::Error::other))
+}
+
+async fn get_manifest(
+    state: &AppState,
+    name: &RepositoryName,
+    reference: &Reference,
+) -> Result<Response, OciError> {
+    let manifest = state.registry.manifest(name, reference).await?;
+    let mut response = Response::new(Body::from(manifest.content));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, header_value(&manifest.media_type));
+    headers.insert(CONTENT_DIGEST, header_value(&manifest.digest));
+    headers.insert(header::ETAG, header_value(&format!("\"{}\"", manifest.digest)));
+    Ok(response)
+}
+
+async fn put_manifest(
+    state: &AppState,
+    name: &RepositoryName,
+    reference: &Reference,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, OciError> {
+    let content =
+        axum::body::to_bytes(body, MAX_MANIFEST_BYTES + 1).await.map_err(|_| OciError::ManifestTooLarge)?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let outcome = state.registry.put_manifest(name, reference, content_type, &content).await?;
+    let mut response = StatusCode::CREATED.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::LOCATION, header_value(&format!("/v2/{name}/manifests/{}", outcome.digest)));
+    headers.insert(CONTENT_DIGEST, header_value(outcome.digest.as_str()));
+    if let Some(subject) = outcome.subject {
+        headers.insert("oci-subject", header_value(subject.as_str()));
+    }
+    Ok(response)
+}
+
+async fn delete_manifest(
+    state: &AppState,
+    name: &RepositoryName,
+    reference: &Reference,
+) -> Result<Response, OciError> {
+    state.registry.delete_manifest(name, reference).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+fn blob_headers(response: &mut Response, digest: &Digest, length: u64) {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    headers.insert(CONTENT_DIGEST, header_value(digest.as_str()));
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(header::ETAG, header_value(&format!("\"{digest}\"")));
+}
+
+async fn head_blob(state: &AppState, name: &RepositoryName, digest: &Digest) -> Result<Response, OciError> {
+    let size = state.registry.blob_size(name, digest).await?;
+    let mut response = Response::new(Body::empty());
+    blob_headers(&mut response, digest, size);
+    Ok(response)
+}
+
+/// `Range: bytes=first-last` or `bytes=first-`; other forms are served whole.
+fn requested_range(headers: &HeaderMap) -> Option<ByteRange> {
+    let spec = headers.get(header::RANGE)?.to_str().ok()?.strip_prefix("bytes=")?;
+    let (first, last) = spec.split_once('-')?;
+    let first: u64 = first.trim().parse().ok()?;
+    match last.trim() {
+        "" => Some(ByteRange::starting_at(first)),
+        last => ByteRange::inclusive(first, last.parse().ok()?),
+    }
+}
+
+async fn get_blob(
+    state: &AppState,
+    name: &RepositoryName,
+    digest: &Digest,
+    headers: &HeaderMap,
+) -> Result<Response, OciError> {
+    let range = requested_range(headers);
+    let read = state.registry.read_blob(name, digest, range).await?;
+    let (offset, length, blob_size) = (read.offset, read.length, read.blob_size);
+    let mut response = Response::new(Body::from_stream(read.body));
+    blob_headers(&mut response, digest, length);
+    if range.is_some() {
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+        let content_range = format!("bytes {offset}-{}/{blob_size}", offset + length - 1);
+        response.headers_mut().insert(header::CONTENT_RANGE, header_value(&content_range));
+    }
+    Ok(response)
+}
+
+fn blob_created(name: &RepositoryName, digest: &Digest) -> Response {
+    let mut response = StatusCode::CREATED.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::LOCATION, header_value(&format!("/v2/{name}/blobs/{digest}")));
+    headers.insert(CONTENT_DIGEST, header_value(digest.as_str()));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
+    response
+}
+
+/// 202/204 with where the upload continues and what it holds.
+fn upload_progress(status: StatusCode, name: &RepositoryName, upload: UploadId, size: u64) -> Response {
+    let mut response = status.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::LOCATION, header_value(&format!("/v2/{name}/blobs/uploads/{upload}")));
+    // `Range: 0-<last byte>`; an empty upload reports `0-0` as registries do.
+    headers.insert(header::RANGE, header_value(&format!("0-{}", size.saturating_sub(1))));
+    headers.insert(UPLOAD_UUID, header_value(&upload.to_string()));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
+    response
+}
+
+async fn start_upload(
+    state: &AppState,
+    caller: &Caller,
+    name: &RepositoryName,
+    query: &Query,
+    body: Body,
+) -> Result<Response, OciError> {
+    if let Some(digest) = query.digest()? {
+        state.registry.put_blob(name, &digest, request_stream(body)).await?;
+        return Ok(blob_created(name, &digest));
+    }
+    // A mount needs read on the source; without it (or with a bad source)
+    // the client gets an ordinary upload session, as the spec asks.
+    let mount = match (query.mount.as_deref(), query.from.as_deref()) {
+        (Some(digest), Some(from)) => match (digest.parse::<Digest>(), from.parse::<RepositoryName>()) {
+            (Ok(digest), Ok(from)) if access::allows(state, caller, &from, Action::ContentRead).await => {
+                Some((digest, from))
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    match state.registry.start_upload(name, mount.as_ref().map(|(d, f)| (d, f))).await? {
+        UploadStart::Mounted => Ok(blob_created(name, &mount.expect("mounted only when asked").0)),
+        UploadStart::Session(upload) => Ok(upload_progress(StatusCode::ACCEPTED, name, upload, 0)),
+    }
+}
+
+/// `Content-Range: <first>-<last>` of a chunk (with or without `bytes `).
+fn chunk_range(headers: &HeaderMap) -> Result<Option<(u64, u64)>, OciError> {
+    let Some(value) = headers.get(header::CONTENT_RANGE) else { return Ok(None) };
+    let invalid = || OciError::RangeNotSatisfiable { upload_size: 0 };
+    let text = value.to_str().map_err(|_| invalid())?;
+    let text = text.strip_prefix("bytes ").unwrap_or(text);
+    let text = text.split('/').next().unwrap_or(text);
+    let (first, last) = text.split_once('-').ok_or_else(invalid)?;
+    let first: u64 = first.trim().parse().map_err(|_| invalid())?;
+    let last: u64 = last.trim().parse().map_err(|_| invalid())?;
+    if last < first {
+        return Err(invalid());
+    }
+    Ok(Some((first, last)))
+}
+
+async fn patch_upload(
+    state: &AppState,
+    name: &RepositoryName,
+    upload: UploadId,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, OciError> {
+    let range = match chunk_range(headers) {
+        Ok(range) => range,
+        Err(_) => {
+            let size = state.registry.upload_size(name, upload).await?;
+            return Err(OciError::RangeNotSatisfiable { upload_size: size });
+        }
+    };
+    let (start, expected_len) = match range {
+        Some((first, last)) => (Some(first), Some(last - first + 1)),
+        None => (None, None),
+    };
+    let size = state.registry.append_upload(name, upload, start, expected_len, request_stream(body)).await?;
+    Ok(upload_progress(StatusCode::ACCEPTED, name, upload, size))
+}
+
+async fn finish_upload(
+    state: &AppState,
+    name: &RepositoryName,
+    upload: UploadId,
+    query: &Query,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, OciError> {
+    let digest = query
+        .digest()?
+        .ok_or_else(|| OciError::DigestInvalid("the digest query parameter is required".into()))?;
+    let has_body = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .map_or(headers.contains_key(header::TRANSFER_ENCODING), |len| len != "0");
+    let last_chunk = has_body.then(|| request_stream(body));
+    state.registry.finish_upload(name, upload, &digest, last_chunk).await?;
+    Ok(blob_created(name, &digest))
+}
+
+/// A `Link` header to the next page, as the distribution spec describes.
+fn next_link(path: &str, n: u32, last: &str) -> HeaderValue {
+    let last: String = form_urlencoded::byte_serialize(last.as_bytes()).collect();
+    header_value(&format!("<{path}?n={n}&last={last}>; rel=\"next\""))
+}
+
+async fn tags(state: &AppState, name: &RepositoryName, query: &Query) -> Result<Response, OciError> {
+    let page = query.page_size()?;
+    let limit = page.map_or(u32::MAX, |n| n.saturating_add(1));
+    let mut tags = state.registry.tags(name, query.last.as_deref(), limit).await?;
+    let more = page.is_some_and(|n| tags.len() > n as usize);
+    if let Some(n) = page {
+        tags.truncate(n as usize);
+    }
+    let mut response = axum::Json(serde_json::json!({ "name": name.as_str(), "tags": tags })).into_response();
+    if let (true, Some(n), Some(last)) = (more, page, tags.last()) {
+        response.headers_mut().insert(header::LINK, next_link(&format!("/v2/{name}/tags/list"), n, last));
+    }
+    Ok(response)
+}
+
+async fn catalog(state: &AppState, caller: &Caller, query: &Query) -> Result<Response, OciError> {
+    let page = query.page_size()?;
+    let limit = page.map_or(u32::MAX, |n| n.saturating_add(1));
+    let visible = access::catalog_filter(state, caller).await?;
+    let mut names = state.registry.catalog(query.last.as_deref(), limit, |name| visible(name)).await?;
+    let more = page.is_some_and(|n| names.len() > n as usize);
+    if let Some(n) = page {
+        names.truncate(n as usize);
+    }
+    let mut response = axum::Json(serde_json::json!({ "repositories": names })).into_response();
+    if let (true, Some(n), Some(last)) = (more, page, names.last()) {
+        response.headers_mut().insert(header::LINK, next_link("/v2/_catalog", n, last));
+    }
+    Ok(response)
+}
+
+async fn referrers(
+    state: &AppState,
+    name: &RepositoryName,
+    subject: &Digest,
+    query: &Query,
+) -> Result<Response, OciError> {
+    let artifact_type = query.artifact_type.as_deref().filter(|t| !t.is_empty());
+    let index = state.registry.referrers(name, subject, artifact_type).await?;
+    let mut response = Response::new(Body::from(index));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.oci.image.index.v1+json"));
+    if artifact_type.is_some() {
+        headers.insert("oci-filters-applied", HeaderValue::from_static("artifactType"));
+    }
+    Ok(response)
+}

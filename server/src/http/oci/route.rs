@@ -1,0 +1,232 @@
+//! `/v2/...` paths parsed into typed endpoints, splitting from the right so
+//! repository names with any number of `/` work, and each (method,
+//! endpoint) turned into the operation and the action it needs before any
+//! authentication happens. Pure: no I/O.
+
+use axum::http::Method;
+
+use crate::{
+    domain::{Digest, DomainError, Reference, RepositoryName},
+    policy::Action,
+    storage::UploadId,
+};
+
+use super::error::OciError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/v2/`: API version check.
+    Base,
+    /// `/v2/_catalog`
+    Catalog,
+    /// `/v2/<name>/manifests/<reference>`
+    Manifest(RepositoryName, Reference),
+    /// `/v2/<name>/blobs/<digest>`
+    Blob(RepositoryName, Digest),
+    /// `/v2/<name>/blobs/uploads/`
+    Uploads(RepositoryName),
+    /// `/v2/<name>/blobs/uploads/<id>`
+    Upload(RepositoryName, UploadId),
+    /// `/v2/<name>/tags/list`
+    Tags(RepositoryName),
+    /// `/v2/<name>/referrers/<digest>`
+    Referrers(RepositoryName, Digest),
+}
+
+impl Endpoint {
+    pub fn parse(path: &str) -> Result<Self, OciError> {
+        let rest = path.strip_prefix("/v2").ok_or(OciError::NotFound)?;
+        let rest = match rest {
+            "" | "/" => return Ok(Self::Base),
+            _ => rest.strip_prefix('/').ok_or(OciError::NotFound)?,
+        };
+        if rest == "_catalog" {
+            return Ok(Self::Catalog);
+        }
+        if let Some(name) = rest.strip_suffix("/tags/list") {
+            return Ok(Self::Tags(name_of(name)?));
+        }
+        if let Some(name) =
+            rest.strip_suffix("/blobs/uploads/").or_else(|| rest.strip_suffix("/blobs/uploads"))
+        {
+            return Ok(Self::Uploads(name_of(name)?));
+        }
+        let (head, last) = rest.rsplit_once('/').ok_or(OciError::NotFound)?;
+        if let Some(name) = head.strip_suffix("/blobs/uploads") {
+            let upload = last.parse().map_err(|_| OciError::BlobUploadUnknown)?;
+            return Ok(Self::Upload(name_of(name)?, upload));
+        }
+        if let Some(name) = head.strip_suffix("/manifests") {
+            let name = name_of(name)?;
+            let reference = last.parse().map_err(reference_error)?;
+            return Ok(Self::Manifest(name, reference));
+        }
+        if let Some(name) = head.strip_suffix("/blobs") {
+            let name = name_of(name)?;
+            return Ok(Self::Blob(name, digest_of(last)?));
+        }
+        if let Some(name) = head.strip_suffix("/referrers") {
+            let name = name_of(name)?;
+            return Ok(Self::Referrers(name, digest_of(last)?));
+        }
+        Err(OciError::NotFound)
+    }
+
+    /// The repository the endpoint is about, if any.
+    pub fn repository(&self) -> Option<&RepositoryName> {
+        match self {
+            Self::Base | Self::Catalog => None,
+            Self::Manifest(name, _)
+            | Self::Blob(name, _)
+            | Self::Uploads(name)
+            | Self::Upload(name, _)
+            | Self::Tags(name)
+            | Self::Referrers(name, _) => Some(name),
+        }
+    }
+}
+
+fn name_of(text: &str) -> Result<RepositoryName, OciError> {
+    text.parse().map_err(|error: DomainError| OciError::NameInvalid(error.to_string()))
+}
+
+fn digest_of(text: &str) -> Result<Digest, OciError> {
+    text.parse().map_err(|error: DomainError| OciError::DigestInvalid(error.to_string()))
+}
+
+fn reference_error(error: DomainError) -> OciError {
+    match error {
+        DomainError::TagInvalid { reason } => OciError::TagInvalid(reason),
+        other => OciError::DigestInvalid(other.to_string()),
+    }
+}
+
+/// What a request needs from the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// Any authenticated caller (`GET /v2/`).
+    Authenticated,
+    /// The catalog: authenticated; the listing is filtered per repository.
+    Catalog,
+    /// This action on the endpoint's repository.
+    Action(Action),
+}
+
+/// The action each (method, endpoint) needs: the one table of the data
+/// plane's permissions (SPEC §1, actions table). `None`: method not allowed.
+pub fn requirement(method: &Method, endpoint: &Endpoint) -> Option<Requirement> {
+    use Action::*;
+    let read_only = *method == Method::GET || *method == Method::HEAD;
+    let action = match endpoint {
+        Endpoint::Base if read_only => return Some(Requirement::Authenticated),
+        Endpoint::Catalog if *method == Method::GET => return Some(Requirement::Catalog),
+        Endpoint::Manifest(..) | Endpoint::Blob(..) if read_only => ContentRead,
+        Endpoint::Manifest(..) if *method == Method::PUT => ContentWrite,
+        Endpoint::Manifest(..) | Endpoint::Blob(..) if *method == Method::DELETE => ContentDelete,
+        Endpoint::Uploads(..) if *method == Method::POST => ContentWrite,
+        Endpoint::Upload(..)
+            if matches!(*method, Method::GET | Method::PATCH | Method::PUT | Method::DELETE) =>
+        {
+            ContentWrite
+        }
+        Endpoint::Tags(..) | Endpoint::Referrers(..) if *method == Method::GET => MetadataRead,
+        _ => return None,
+    };
+    Some(Requirement::Action(action))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(text: &str) -> RepositoryName {
+        text.parse().unwrap()
+    }
+
+    const DIGEST: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn parses_every_endpoint_from_the_right() {
+        let upload = "5a0f6c1e-2f4b-4c3d-9e8f-0a1b2c3d4e5f";
+        let cases = [
+            ("/v2/", Endpoint::Base),
+            ("/v2", Endpoint::Base),
+            ("/v2/_catalog", Endpoint::Catalog),
+            ("/v2/a/tags/list", Endpoint::Tags(name("a"))),
+            ("/v2/a/b/c/tags/list", Endpoint::Tags(name("a/b/c"))),
+            ("/v2/a/blobs/uploads/", Endpoint::Uploads(name("a"))),
+            ("/v2/a/blobs/uploads", Endpoint::Uploads(name("a"))),
+            (
+                &format!("/v2/x/y/blobs/uploads/{upload}"),
+                Endpoint::Upload(name("x/y"), upload.parse().unwrap()),
+            ),
+            ("/v2/x/manifests/latest", Endpoint::Manifest(name("x"), "latest".parse().unwrap())),
+            (&format!("/v2/x/manifests/{DIGEST}"), Endpoint::Manifest(name("x"), DIGEST.parse().unwrap())),
+            (&format!("/v2/x/blobs/{DIGEST}"), Endpoint::Blob(name("x"), DIGEST.parse().unwrap())),
+            (&format!("/v2/x/referrers/{DIGEST}"), Endpoint::Referrers(name("x"), DIGEST.parse().unwrap())),
+            // Names may themselves contain the words of the API.
+            ("/v2/manifests/manifests/v1", Endpoint::Manifest(name("manifests"), "v1".parse().unwrap())),
+            ("/v2/blobs/tags/list", Endpoint::Tags(name("blobs"))),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(Endpoint::parse(path).unwrap(), expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn refuses_bad_names_digests_references_and_paths() {
+        let cases: [(&str, fn(&OciError) -> bool); 9] = [
+            ("/v2/A/tags/list", |e| matches!(e, OciError::NameInvalid(_))),
+            ("/v2/../etc/manifests/x", |e| matches!(e, OciError::NameInvalid(_))),
+            ("/v2/a/../../b/blobs/uploads/", |e| matches!(e, OciError::NameInvalid(_))),
+            ("/v2/a/blobs/sha256:abc", |e| matches!(e, OciError::DigestInvalid(_))),
+            ("/v2/a/blobs/md5:d41d8cd98f00b204e9800998ecf8427e", |e| matches!(e, OciError::DigestInvalid(_))),
+            ("/v2/a/manifests/-bad", |e| matches!(e, OciError::TagInvalid(_))),
+            ("/v2/a/blobs/uploads/not-a-uuid", |e| matches!(e, OciError::BlobUploadUnknown)),
+            ("/v2/a/unknown/x", |e| matches!(e, OciError::NotFound)),
+            ("/v3/a/tags/list", |e| matches!(e, OciError::NotFound)),
+        ];
+        for (path, expected) in cases {
+            let error = Endpoint::parse(path).unwrap_err();
+            assert!(expected(&error), "{path}: {error:?}");
+        }
+    }
+
+    #[test]
+    fn every_operation_states_its_action() {
+        use Action::*;
+        let m = Endpoint::Manifest(name("r"), "t".parse().unwrap());
+        let b = Endpoint::Blob(name("r"), DIGEST.parse().unwrap());
+        let us = Endpoint::Uploads(name("r"));
+        let u = Endpoint::Upload(name("r"), UploadId::generate());
+        let t = Endpoint::Tags(name("r"));
+        let rf = Endpoint::Referrers(name("r"), DIGEST.parse().unwrap());
+        let act = |a| Some(Requirement::Action(a));
+        let table = [
+            (Method::GET, &Endpoint::Base, Some(Requirement::Authenticated)),
+            (Method::GET, &Endpoint::Catalog, Some(Requirement::Catalog)),
+            (Method::POST, &Endpoint::Catalog, None),
+            (Method::GET, &m, act(ContentRead)),
+            (Method::HEAD, &m, act(ContentRead)),
+            (Method::PUT, &m, act(ContentWrite)),
+            (Method::DELETE, &m, act(ContentDelete)),
+            (Method::POST, &m, None),
+            (Method::GET, &b, act(ContentRead)),
+            (Method::HEAD, &b, act(ContentRead)),
+            (Method::DELETE, &b, act(ContentDelete)),
+            (Method::PUT, &b, None),
+            (Method::POST, &us, act(ContentWrite)),
+            (Method::GET, &us, None),
+            (Method::GET, &u, act(ContentWrite)),
+            (Method::PATCH, &u, act(ContentWrite)),
+            (Method::PUT, &u, act(ContentWrite)),
+            (Method::DELETE, &u, act(ContentWrite)),
+            (Method::GET, &t, act(MetadataRead)),
+            (Method::DELETE, &t, None),
+            (Method::GET, &rf, act(MetadataRead)),
+        ];
+        for (method, endpoint, expected) in table {
+            assert_eq!(requirement(&method, endpoint), expected, "{method} {endpoint:?}");
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! The token endpoint of the Docker registry token specification:
+//! `GET /oauth2/token` with HTTP Basic, and `POST /oauth2/token` with the
+//! OAuth2 `password` and `refresh_token` grants (containerd, oras). The
+//! access token it returns grants the intersection of what was asked and
+//! what the policy allows now.
+
+use std::time::{Duration, SystemTime};
+
+use axum::{
+    extract::{Query, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Form, Json, Router,
+};
+use base64::Engine as _;
+use serde::Deserialize;
+
+use crate::{
+    auth::{
+        scope::{parse_scope_params, parse_scopes, Resource, ResourceScope},
+        token::{Subject, TokenResponse},
+    },
+    policy::{Action, ActionSet},
+    AppState,
+};
+
+/// Access tokens are short-lived: the data plane re-checks the policy on
+/// every request anyway, and clients fetch a new one when told to.
+pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(300);
+pub const REFRESH_TOKEN_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/oauth2/token", get(get_token).post(post_token))
+}
+
+#[derive(Debug, Deserialize)]
+struct GetParams {
+    service: Option<String>,
+    #[serde(default)]
+    scope: Vec<String>,
+    offline_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PostForm {
+    grant_type: String,
+    service: Option<String>,
+    scope: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    refresh_token: Option<String>,
+    access_type: Option<String>,
+}
+
+/// A token-endpoint refusal, in the JSON shape registries answer with.
+enum TokenError {
+    Unauthorized(&'static str),
+    BadRequest(String),
+    Internal,
+}
+
+impl IntoResponse for TokenError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match self {
+            Self::Unauthorized(message) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message.to_owned()),
+            Self::BadRequest(message) => (StatusCode::BAD_REQUEST, "UNSUPPORTED", message),
+            Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal server error".into()),
+        };
+        let body = serde_json::json!({ "errors": [{ "code": code, "message": message, "detail": null }] });
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"portcullis\""));
+        }
+        response
+    }
+}
+
+fn internal(error: impl std::fmt::Display) -> TokenError {
+    tracing::error!(%error, "token request failed");
+    TokenError::Internal
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let (user, password) =
+        String::from_utf8(decoded).ok()?.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned()))?;
+    Some((user, password))
+}
+
+/// What a scope word list asks for. A client asking to `pull` also gets
+/// `metadata/read` where the policy holds it: pull-only clients (skopeo
+/// list-tags, `docker pull` by tag) list tags under a pull scope.
+fn requested_actions(actions: ActionSet) -> ActionSet {
+    if actions.contains(Action::ContentRead) {
+        actions.with(Action::MetadataRead)
+    } else {
+        actions
+    }
+}
+
+/// The grants of a new access token: each requested scope intersected with
+/// what the subject holds now.
+async fn grants_for(
+    state: &AppState,
+    subject: &Subject,
+    requested: Vec<ResourceScope>,
+) -> Result<Vec<ResourceScope>, TokenError> {
+    let mut grants = Vec::new();
+    for scope in requested {
+        let allowed = match &scope.resource {
+            Resource::Repository(name) => {
+                state.access.allowed_actions(subject, name).await.map_err(internal)?
+            }
+            Resource::Catalog => match subject {
+                Subject::Admin(_) => ActionSet::ALL,
+                // A token sees a filtered catalog (the data plane filters).
+                Subject::Token(_) => ActionSet::of(&[Action::MetadataRead]),
+            },
+        };
+        let granted = requested_actions(scope.actions).intersection(allowed);
+        if !granted.is_empty() {
+            tracing::info!(subject = %subject, resource = ?scope.resource, granted = %granted, "token scope granted");
+            grants.push(ResourceScope { resource: scope.resource, actions: granted });
+        } else {
+            tracing::warn!(subject = %subject, resource = ?scope.resource, "token scope denied");
+        }
+    }
+    Ok(grants)
+}
+
+async fn respond(
+    state: &AppState,
+    subject: Subject,
+    scopes: Vec<ResourceScope>,
+    with_refresh: bool,
+) -> Result<Json<TokenResponse>, TokenError> {
+    let grants = grants_for(state, &subject, scopes).await?;
+    let now = SystemTime::now();
+    let service = &state.login_server;
+    let token = state.signer.issue_access(&subject, service, &grants, now, ACCESS_TOKEN_TTL);
+    let refresh_token =
+        with_refresh.then(|| state.signer.issue_refresh(&subject, service, now, REFRESH_TOKEN_TTL));
+    Ok(Json(TokenResponse::new(token, ACCESS_TOKEN_TTL, now, refresh_token)))
+}
+
+async fn get_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Json<TokenResponse>, TokenError> {
+    let mut get = GetParams { service: None, scope: Vec::new(), offline_token: None };
+    for (key, value) in params {
+        match key.as_str() {
+            "service" => get.service = Some(value),
+            "scope" => get.scope.push(value),
+            "offline_token" => get.offline_token = Some(value),
+            _ => {}
+        }
+    }
+    let _ = get.service;
+    let Some((username, password)) = basic_credentials(&headers) else {
+        return Err(TokenError::Unauthorized("authentication required"));
+    };
+    let subject =
+        state.access.verify_password(&username, &password).await.map_err(internal)?.ok_or_else(|| {
+            tracing::warn!(user = %username, "token request with wrong credentials");
+            TokenError::Unauthorized("invalid user name or password")
+        })?;
+    let scopes = parse_scope_params(get.scope.iter().map(String::as_str));
+    respond(&state, subject, scopes, get.offline_token.as_deref() == Some("true")).await
+}
+
+async fn post_token(
+    State(state): State<AppState>,
+    Form(form): Form<PostForm>,
+) -> Result<Json<TokenResponse>, TokenError> {
+    let _ = &form.service;
+    let scopes = form.scope.as_deref().map(parse_scopes).unwrap_or_default();
+    match form.grant_type.as_str() {
+        "password" => {
+            let (Some(username), Some(password)) = (form.username.as_deref(), form.password.as_deref())
+            else {
+                return Err(TokenError::BadRequest("the password grant needs username and password".into()));
+            };
+            let subject = state
+                .access
+                .verify_password(username, password)
+                .await
+                .map_err(internal)?
+                .ok_or(TokenError::Unauthorized("invalid user name or password"))?;
+            let _ = form.access_type;
+            respond(&state, subject, scopes, true).await
+        }
+        "refresh_token" => {
+            let Some(refresh) = form.refresh_token.as_deref() else {
+                return Err(TokenError::BadRequest("the refresh_token grant needs refresh_token".into()));
+            };
+            let subject = state
+                .signer
+                .verify_refresh(refresh, &state.login_server, SystemTime::now())
+                .map_err(|_| TokenError::Unauthorized("invalid refresh token"))?;
+            if !state.access.subject_is_active(&subject).await.map_err(internal)? {
+                return Err(TokenError::Unauthorized("invalid refresh token"));
+            }
+            respond(&state, subject, scopes, true).await
+        }
+        other => Err(TokenError::BadRequest(format!("unsupported grant_type {other:?}"))),
+    }
+}

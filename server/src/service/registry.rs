@@ -1,0 +1,446 @@
+//! The registry's use-cases (OCI Distribution v1.1): blobs, uploads,
+//! manifests, tags, referrers and the catalog, over the metadata in `db`
+//! and the bytes in `storage`. Authorisation happens before these run (the
+//! HTTP layer states each operation's action); this module never builds an
+//! HTTP response.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use chrono::Utc;
+
+use crate::{
+    db::{
+        registry::{self as rows, ManifestRow, NewManifest, PutManifestRefusal},
+        Database, DbError,
+    },
+    domain::{
+        manifest::{parse_manifest, referrers_index, Descriptor, ManifestError},
+        Algorithm, Digest, Reference, RepositoryName,
+    },
+    storage::{BlobRead, BlobStore, ByteRange, ByteStream, StorageError, UploadId},
+};
+
+/// Why a registry operation failed, in the terms of the OCI error codes.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("repository name not known to registry")]
+    NameUnknown,
+    #[error("blob unknown to registry")]
+    BlobUnknown,
+    #[error("blob upload unknown to registry")]
+    UploadUnknown,
+    #[error("blob upload invalid: {0}")]
+    UploadInvalid(String),
+    /// A chunk that does not start where the upload ends (HTTP 416).
+    #[error("chunk out of order: the upload holds {size} bytes")]
+    ChunkOutOfOrder { size: u64 },
+    #[error("requested range not satisfiable for a blob of {blob_size} bytes")]
+    RangeNotSatisfiable { blob_size: u64 },
+    #[error("provided digest did not match uploaded content: {0}")]
+    DigestInvalid(String),
+    #[error("manifest unknown")]
+    ManifestUnknown,
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("manifest references blobs unknown to the repository: {}", .0.join(", "))]
+    ManifestBlobUnknown(Vec<String>),
+    #[error("the client stopped sending the body")]
+    BodyInterrupted,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<DbError> for RegistryError {
+    fn from(error: DbError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+impl From<StorageError> for RegistryError {
+    fn from(error: StorageError) -> Self {
+        match error {
+            StorageError::DigestMismatch { expected, actual } => {
+                Self::DigestInvalid(format!("content hashes to {actual}, not {expected}"))
+            }
+            StorageError::UploadUnknown => Self::UploadUnknown,
+            StorageError::BlobUnknown => Self::BlobUnknown,
+            StorageError::RangeInvalid { blob_size } => Self::RangeNotSatisfiable { blob_size },
+            StorageError::BodyInterrupted(_) => Self::BodyInterrupted,
+            StorageError::Io(error) => Self::Internal(error.to_string()),
+        }
+    }
+}
+
+pub type RegistryResult<T> = Result<T, RegistryError>;
+
+/// A stored manifest as served.
+#[derive(Debug, Clone)]
+pub struct StoredManifest {
+    pub digest: String,
+    pub media_type: String,
+    pub content: Vec<u8>,
+}
+
+impl From<ManifestRow> for StoredManifest {
+    fn from(row: ManifestRow) -> Self {
+        Self { digest: row.digest, media_type: row.media_type, content: row.content }
+    }
+}
+
+/// What a manifest PUT stored.
+#[derive(Debug, Clone)]
+pub struct PutManifestOutcome {
+    pub digest: Digest,
+    /// The manifest's subject, echoed in the `OCI-Subject` header.
+    pub subject: Option<Digest>,
+}
+
+/// How a blob upload was started.
+#[derive(Debug)]
+pub enum UploadStart {
+    /// An upload session to PATCH/PUT into.
+    Session(UploadId),
+    /// The blob was mounted from another repository; nothing to upload.
+    Mounted,
+}
+
+pub struct RegistryService {
+    db: Database,
+    store: Arc<dyn BlobStore>,
+    /// One append or finish at a time per upload session.
+    upload_locks: Mutex<HashMap<UploadId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl RegistryService {
+    pub fn new(db: Database, store: Arc<dyn BlobStore>) -> Self {
+        Self { db, store, upload_locks: Mutex::new(HashMap::new()) }
+    }
+
+    async fn repository(&self, name: &RepositoryName) -> RegistryResult<i64> {
+        rows::find_repository(&self.db, name.as_str()).await?.ok_or(RegistryError::NameUnknown)
+    }
+
+    /// The size of a blob the repository may see (HEAD).
+    pub async fn blob_size(&self, name: &RepositoryName, digest: &Digest) -> RegistryResult<u64> {
+        let repository = self.repository(name).await.map_err(|_| RegistryError::BlobUnknown)?;
+        rows::linked_blob_size(&self.db, repository, digest.as_str()).await?.ok_or(RegistryError::BlobUnknown)
+    }
+
+    /// Streams a blob (or a range of it) the repository may see.
+    pub async fn read_blob(
+        &self,
+        name: &RepositoryName,
+        digest: &Digest,
+        range: Option<ByteRange>,
+    ) -> RegistryResult<BlobRead> {
+        self.blob_size(name, digest).await?;
+        Ok(self.store.open(digest, range).await?)
+    }
+
+    /// Removes the blob from the repository; garbage collection reclaims the
+    /// bytes once nothing references them.
+    pub async fn delete_blob(&self, name: &RepositoryName, digest: &Digest) -> RegistryResult<()> {
+        let repository = self.repository(name).await.map_err(|_| RegistryError::BlobUnknown)?;
+        if rows::unlink_blob(&self.db, repository, digest.as_str()).await? {
+            Ok(())
+        } else {
+            Err(RegistryError::BlobUnknown)
+        }
+    }
+
+    /// Starts an upload session, or mounts `mount` from `from` when the
+    /// caller may (the HTTP layer decides `from` is readable) and the source
+    /// has the blob; otherwise falls back to a session.
+    pub async fn start_upload(
+        &self,
+        name: &RepositoryName,
+        mount: Option<(&Digest, &RepositoryName)>,
+    ) -> RegistryResult<UploadStart> {
+        let now = Utc::now();
+        let repository = rows::ensure_repository(&self.db, name.as_str(), now).await?;
+        if let Some((digest, from)) = mount {
+            if let Some(source) = rows::find_repository(&self.db, from.as_str()).await? {
+                if rows::mount_blob(&self.db, source, repository, digest.as_str(), now).await? {
+                    return Ok(UploadStart::Mounted);
+                }
+            }
+        }
+        let upload = self.store.begin_upload().await?;
+        rows::insert_upload(&self.db, &upload.to_string(), repository, now).await?;
+        Ok(UploadStart::Session(upload))
+    }
+
+    /// Monolithic upload: the whole blob in one request.
+    pub async fn put_blob(
+        &self,
+        name: &RepositoryName,
+        digest: &Digest,
+        body: ByteStream,
+    ) -> RegistryResult<u64> {
+        let size = self.store.put_whole(body, digest).await?;
+        let now = Utc::now();
+        let repository = rows::ensure_repository(&self.db, name.as_str(), now).await?;
+        rows::link_new_blob(&self.db, repository, digest.as_str(), size, now).await?;
+        self.confirm_stored(repository, digest).await?;
+        Ok(size)
+    }
+
+    /// After a blob's rows commit, its bytes must still be there: garbage
+    /// collection deletes bytes inside its own write transaction, so a push
+    /// that raced it sees them gone here, withdraws the link and fails
+    /// (the client retries) rather than leaving a row without content.
+    async fn confirm_stored(&self, repository: i64, digest: &Digest) -> RegistryResult<()> {
+        if self.store.stat(digest).await?.is_some() {
+            return Ok(());
+        }
+        rows::unlink_blob(&self.db, repository, digest.as_str()).await?;
+        Err(RegistryError::Internal(format!(
+            "{digest} was garbage-collected during the push; retry the push"
+        )))
+    }
+
+    async fn upload_session(&self, name: &RepositoryName, upload: UploadId) -> RegistryResult<()> {
+        let repository = self.repository(name).await.map_err(|_| RegistryError::UploadUnknown)?;
+        if rows::upload_exists(&self.db, &upload.to_string(), repository).await? {
+            Ok(())
+        } else {
+            Err(RegistryError::UploadUnknown)
+        }
+    }
+
+    fn upload_lock(&self, upload: UploadId) -> Arc<tokio::sync::Mutex<()>> {
+        self.upload_locks.lock().expect("upload locks").entry(upload).or_default().clone()
+    }
+
+    fn forget_upload_lock(&self, upload: UploadId) {
+        self.upload_locks.lock().expect("upload locks").remove(&upload);
+    }
+
+    /// How many bytes the upload holds.
+    pub async fn upload_size(&self, name: &RepositoryName, upload: UploadId) -> RegistryResult<u64> {
+        self.upload_session(name, upload).await?;
+        Ok(self.store.upload_size(upload).await?)
+    }
+
+    /// Appends a chunk. With `start` (from `Content-Range`), the chunk must
+    /// begin where the upload ends, and `expected_len` bytes must arrive.
+    pub async fn append_upload(
+        &self,
+        name: &RepositoryName,
+        upload: UploadId,
+        start: Option<u64>,
+        expected_len: Option<u64>,
+        body: ByteStream,
+    ) -> RegistryResult<u64> {
+        self.upload_session(name, upload).await?;
+        let lock = self.upload_lock(upload);
+        let _held = lock.lock().await;
+        let before = self.store.upload_size(upload).await?;
+        if let Some(start) = start {
+            if start != before {
+                return Err(RegistryError::ChunkOutOfOrder { size: before });
+            }
+        }
+        let after = self.store.append(upload, body).await?;
+        if let Some(expected) = expected_len {
+            if after - before != expected {
+                return Err(RegistryError::UploadInvalid(format!(
+                    "the chunk was declared as {expected} bytes but {} arrived",
+                    after - before
+                )));
+            }
+        }
+        Ok(after)
+    }
+
+    /// Ends an upload (with an optional last chunk), verifying the digest.
+    pub async fn finish_upload(
+        &self,
+        name: &RepositoryName,
+        upload: UploadId,
+        digest: &Digest,
+        last_chunk: Option<ByteStream>,
+    ) -> RegistryResult<u64> {
+        if let Some(body) = last_chunk {
+            self.append_upload(name, upload, None, None, body).await?;
+        } else {
+            self.upload_session(name, upload).await?;
+        }
+        let lock = self.upload_lock(upload);
+        let _held = lock.lock().await;
+        let repository = self.repository(name).await?;
+        let size = self.store.finish(upload, digest).await?;
+        rows::complete_upload(&self.db, &upload.to_string(), repository, digest.as_str(), size, Utc::now())
+            .await?;
+        self.confirm_stored(repository, digest).await?;
+        // The store's upload file became the blob (or was dropped as a
+        // duplicate); nothing is left to cancel.
+        self.forget_upload_lock(upload);
+        Ok(size)
+    }
+
+    pub async fn cancel_upload(&self, name: &RepositoryName, upload: UploadId) -> RegistryResult<()> {
+        self.upload_session(name, upload).await?;
+        let lock = self.upload_lock(upload);
+        let _held = lock.lock().await;
+        rows::delete_upload(&self.db, &upload.to_string()).await?;
+        self.store.cancel(upload).await?;
+        self.forget_upload_lock(upload);
+        Ok(())
+    }
+
+    pub async fn manifest(
+        &self,
+        name: &RepositoryName,
+        reference: &Reference,
+    ) -> RegistryResult<StoredManifest> {
+        let repository = self.repository(name).await.map_err(|_| RegistryError::ManifestUnknown)?;
+        let row = match reference {
+            Reference::Digest(digest) => {
+                rows::manifest_by_digest(&self.db, repository, digest.as_str()).await?
+            }
+            Reference::Tag(tag) => rows::manifest_by_tag(&self.db, repository, tag.as_str()).await?,
+        };
+        row.map(StoredManifest::from).ok_or(RegistryError::ManifestUnknown)
+    }
+
+    /// Stores a manifest under a tag or its digest after validating it and
+    /// checking that the repository holds everything it references.
+    pub async fn put_manifest(
+        &self,
+        name: &RepositoryName,
+        reference: &Reference,
+        content_type: Option<&str>,
+        content: &[u8],
+    ) -> RegistryResult<PutManifestOutcome> {
+        let parsed = parse_manifest(content_type, content)?;
+        let digest = match reference {
+            Reference::Digest(expected) => {
+                let actual = Digest::of_bytes(expected.algorithm(), content);
+                if &actual != expected {
+                    return Err(RegistryError::DigestInvalid(format!(
+                        "the manifest hashes to {actual}, not to the {expected} it was pushed as"
+                    )));
+                }
+                actual
+            }
+            Reference::Tag(_) => Digest::of_bytes(Algorithm::Sha256, content),
+        };
+        let annotations = (!parsed.annotations.is_empty())
+            .then(|| serde_json::to_string(&parsed.annotations).expect("string map serialises"));
+        let new = NewManifest {
+            digest: digest.as_str(),
+            media_type: &parsed.media_type,
+            artifact_type: parsed.artifact_type.as_deref(),
+            subject: parsed.subject.as_ref().map(|s| s.digest.as_str()),
+            annotations: annotations.as_deref(),
+            content,
+            blob_digests: parsed.blob_references().map(|d| d.digest.as_str()).collect(),
+            child_digests: parsed.manifest_references().map(|d| d.digest.as_str()).collect(),
+        };
+        let now = Utc::now();
+        let repository = rows::ensure_repository(&self.db, name.as_str(), now).await?;
+        let tag = reference.as_tag().map(|t| t.as_str());
+        match rows::put_manifest(&self.db, repository, &new, tag, now).await? {
+            Ok(()) => Ok(PutManifestOutcome { digest, subject: parsed.subject.map(|s| s.digest) }),
+            Err(
+                PutManifestRefusal::BlobsUnknown(missing) | PutManifestRefusal::ManifestsUnknown(missing),
+            ) => Err(RegistryError::ManifestBlobUnknown(missing)),
+        }
+    }
+
+    /// Deletes a manifest (by digest) or untags (by tag).
+    pub async fn delete_manifest(&self, name: &RepositoryName, reference: &Reference) -> RegistryResult<()> {
+        let repository = self.repository(name).await.map_err(|_| RegistryError::ManifestUnknown)?;
+        let deleted = match reference {
+            Reference::Digest(digest) => rows::delete_manifest(&self.db, repository, digest.as_str()).await?,
+            Reference::Tag(tag) => rows::delete_tag(&self.db, repository, tag.as_str()).await?,
+        };
+        if deleted {
+            Ok(())
+        } else {
+            Err(RegistryError::ManifestUnknown)
+        }
+    }
+
+    /// Up to `limit` tags after `last`, in lexical order.
+    pub async fn tags(
+        &self,
+        name: &RepositoryName,
+        last: Option<&str>,
+        limit: u32,
+    ) -> RegistryResult<Vec<String>> {
+        let repository = rows::find_repository_with_content(&self.db, name.as_str())
+            .await?
+            .ok_or(RegistryError::NameUnknown)?;
+        Ok(rows::list_tags(&self.db, repository, last, limit).await?)
+    }
+
+    /// Up to `limit` repository names after `last`, in lexical order, kept
+    /// when `visible` says so (the caller's catalog filter).
+    pub async fn catalog(
+        &self,
+        last: Option<&str>,
+        limit: u32,
+        visible: impl Fn(&str) -> bool,
+    ) -> RegistryResult<Vec<String>> {
+        let mut names = Vec::new();
+        let mut cursor = last.map(str::to_owned);
+        // Page through the table until `limit` visible names are found, so
+        // a filtered catalog still pages correctly.
+        loop {
+            let page = rows::list_repositories(&self.db, cursor.as_deref(), 1000).await?;
+            let exhausted = page.len() < 1000;
+            cursor = page.last().cloned();
+            for name in page {
+                if visible(&name) {
+                    names.push(name);
+                    if names.len() == limit as usize {
+                        return Ok(names);
+                    }
+                }
+            }
+            if exhausted {
+                return Ok(names);
+            }
+        }
+    }
+
+    /// The referrers index body for `subject`, optionally filtered by
+    /// artifact type. An unknown repository or subject gives an empty index.
+    pub async fn referrers(
+        &self,
+        name: &RepositoryName,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> RegistryResult<Vec<u8>> {
+        let rows = match rows::find_repository(&self.db, name.as_str()).await? {
+            Some(repository) => {
+                rows::referrers(&self.db, repository, subject.as_str(), artifact_type).await?
+            }
+            None => Vec::new(),
+        };
+        let mut descriptors = Vec::with_capacity(rows.len());
+        for row in rows {
+            descriptors.push(Descriptor {
+                media_type: row.media_type,
+                digest: row
+                    .digest
+                    .parse()
+                    .map_err(|e| RegistryError::Internal(format!("stored digest: {e}")))?,
+                size: row.size as u64,
+                artifact_type: row.artifact_type,
+                annotations: match row.annotations {
+                    Some(text) => serde_json::from_str(&text)
+                        .map_err(|e| RegistryError::Internal(format!("stored annotations: {e}")))?,
+                    None => Default::default(),
+                },
+                platform: None,
+            });
+        }
+        Ok(referrers_index(descriptors))
+    }
+}
