@@ -27,6 +27,7 @@ if [ "$mode" = test ]; then
   want umoci umoci
   want curl curl
   want jq jq
+  want openssl openssl
 fi
 if [ ${#apt_wanted[@]} -gt 0 ]; then
   say "installing Debian packages: ${apt_wanted[*]}"

@@ -68,6 +68,15 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_LOGIN_SERVER")]
     pub login_server: Option<String>,
 
+    /// PEM certificate chain: serve HTTPS directly (with --tls-key).
+    /// Without it the server speaks plain HTTP, fine on localhost.
+    #[arg(long, env = "PORTCULLIS_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "PORTCULLIS_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Directory holding the portal's compiled assets (pkg/ with the wasm,
     /// JavaScript and CSS that cargo-leptos builds).
     #[arg(long, env = "PORTCULLIS_SITE_ROOT", default_value = "target/site")]
@@ -114,6 +123,14 @@ pub struct ServeConfig {
     /// not configured (see [`ServeConfig::login_server_for`]).
     pub login_server: Option<String>,
     pub site_root: PathBuf,
+    pub tls: Option<TlsFiles>,
+}
+
+/// Certificate and key files for HTTPS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -134,6 +151,10 @@ impl ServeConfig {
             admin_password: args.admin_password,
             login_server,
             site_root: args.site_root,
+            tls: match (args.tls_cert, args.tls_key) {
+                (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+                _ => None,
+            },
         })
     }
 
@@ -226,6 +247,15 @@ mod tests {
             assert_eq!(result.unwrap_err(), ConfigError::LoginServerInvalid(bad.to_owned()));
         }
         assert!(parse(&["frobnicate"]).is_err());
+        let err = parse(&["serve", "--tls-cert", "cert.pem"]).unwrap_err();
+        assert!(err.to_string().contains("--tls-key"), "{err}");
+    }
+
+    #[test]
+    fn tls_needs_both_files() {
+        let config =
+            ServeConfig::from_args(serve_args(&["--tls-cert", "/c.pem", "--tls-key", "/k.pem"])).unwrap();
+        assert_eq!(config.tls, Some(TlsFiles { cert: "/c.pem".into(), key: "/k.pem".into() }));
     }
 
     #[test]

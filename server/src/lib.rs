@@ -67,6 +67,8 @@ pub enum ServeError {
     Storage(#[from] storage::StorageError),
     #[error("cannot read or create the token signing key {path}: {source}")]
     SigningKey { path: String, source: std::io::Error },
+    #[error("cannot load the TLS certificate or key: {0}")]
+    Tls(std::io::Error),
     #[error("cannot prepare the session store: {0}")]
     Sessions(String),
     #[error(transparent)]
@@ -133,7 +135,7 @@ impl AppState {
             signer: Arc::new(signer),
             leptos,
             login_server,
-            tls: false,
+            tls: config.tls.is_some(),
         };
         Ok((state, admin))
     }
@@ -160,11 +162,28 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         AdminAccount::Existing => {}
     }
     spawn_session_cleanup(state.sessions.clone());
-    let app = http::build_router(state);
-    println!("Portcullis {} listening on http://{bound}", env!("CARGO_PKG_VERSION"));
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let app = http::build_router(state).into_make_service_with_connect_info::<SocketAddr>();
+    match &config.tls {
+        None => {
+            println!("Portcullis {} listening on http://{bound}", env!("CARGO_PKG_VERSION"));
+            axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        }
+        Some(files) => {
+            // ring is the one provider compiled in; installing twice is harmless.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
+                .await
+                .map_err(ServeError::Tls)?;
+            let handle = axum_server::Handle::new();
+            let shutdown = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+            });
+            println!("Portcullis {} listening on https://{bound}", env!("CARGO_PKG_VERSION"));
+            axum_server::from_tcp_rustls(listener.into_std()?, tls)?.handle(handle).serve(app).await?;
+        }
+    }
     Ok(())
 }
 

@@ -32,6 +32,7 @@ mod tests {
             admin_password: Some("router-test-password".parse().unwrap()),
             login_server: None,
             site_root: "target/site".into(),
+            tls: None,
         };
         let (state, _) = AppState::open(&config, "registry.test".into()).await.unwrap();
         (build_router(state), data)

@@ -5,3 +5,4 @@
 mod portal;
 mod registry;
 mod testkit;
+mod tls;

@@ -12,7 +12,7 @@ pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
 pub struct TestServer {
     child: Child,
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (or `https://` with TLS)
     pub base: String,
     /// Lines the server printed to stdout before it was ready.
     pub banner: Vec<String>,
@@ -22,6 +22,11 @@ impl TestServer {
     /// Starts `portcullis serve` on `data_dir`, with the admin password of
     /// the tests unless `admin_password` is `None`.
     pub fn start(data_dir: &Path, admin_password: Option<&str>) -> Self {
+        Self::start_with(data_dir, admin_password, &[])
+    }
+
+    /// Like [`TestServer::start`], with more `serve` arguments.
+    pub fn start_with(data_dir: &Path, admin_password: Option<&str>, extra_args: &[&str]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
         for (key, _) in std::env::vars() {
             if key.starts_with("PORTCULLIS_") {
@@ -34,6 +39,7 @@ impl TestServer {
         let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(extra_args)
             .env("PORTCULLIS_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -67,7 +73,7 @@ impl TestServer {
 
     /// `host:port` of the server.
     pub fn authority(&self) -> &str {
-        self.base.trim_start_matches("http://")
+        self.base.split_once("://").map_or(self.base.as_str(), |(_, authority)| authority)
     }
 }
 
