@@ -26,6 +26,10 @@ impl Registry {
         Self { server, client, _data: data }
     }
 
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data.path()
+    }
+
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.client.request(method, self.server.url(path)).basic_auth("admin", Some(ADMIN_PASSWORD))
     }
