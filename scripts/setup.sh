@@ -28,6 +28,8 @@ if [ "$mode" = test ]; then
   want curl curl
   want jq jq
   want openssl openssl
+  want python3 python3
+  want pip3 python3-pip
 fi
 if [ ${#apt_wanted[@]} -gt 0 ]; then
   say "installing Debian packages: ${apt_wanted[*]}"
@@ -62,5 +64,11 @@ if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/wasm-opt ]
   say "installing npm packages"
   npm install --no-audit --no-fund --loglevel=error
   touch node_modules/.installed
+fi
+# oras-py (the oras client from PyPI) drives the artifact/referrer tests.
+if [ "$mode" = test ] && ! python3 -c 'import oras.client' 2>/dev/null; then
+  say "installing oras from pip"
+  python3 -m pip install --quiet oras==0.2.43 \
+    || python3 -m pip install --quiet --break-system-packages oras==0.2.43
 fi
 say "ready ($mode)"

@@ -2,6 +2,8 @@
 //! temporary data directory, driven over HTTP. One test binary on purpose
 //! (shared helpers, one link step).
 
+mod clients;
+mod crash;
 mod gc;
 mod portal;
 mod registry;

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: Portcullis against CNCF Distribution 2.8 (Debian's
+# docker-registry), both on loopback, both storing on the same disk.
+# Prints each measurement for both and the ratio (Portcullis / Distribution;
+# for times and latency lower is better, for rates higher is better).
+#
+#   bench/registry.sh            # full run (512 MiB layer, 1 GiB blob)
+#   QUICK=1 bench/registry.sh    # small sizes, to check the script itself
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH" LEPTOS_OUTPUT_NAME=portcullis
+
+for tool in skopeo wrk curl docker-registry jq; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install skopeo wrk curl docker-registry jq)" >&2; exit 1; }
+done
+
+LAYER_MIB=${LAYER_MIB:-512}
+BLOB_MIB=${BLOB_MIB:-1024}
+WRK_SECONDS=${WRK_SECONDS:-10}
+if [ -n "${QUICK:-}" ]; then LAYER_MIB=8; BLOB_MIB=16; WRK_SECONDS=2; fi
+
+cargo build --release -p server --bin portcullis >&2
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/portcullis-bench.XXXXXX")
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+PASSWORD=bench-admin-password
+P_PORT=5101
+D_PORT=5102
+PORTCULLIS_ADMIN_PASSWORD=$PASSWORD PORTCULLIS_LOG=warn target/release/portcullis serve \
+  --listen 127.0.0.1:$P_PORT --data-dir "$work/portcullis" >"$work/portcullis.log" 2>&1 &
+pids+=($!); P_PID=$!
+cat >"$work/distribution.yml" <<YAML
+version: 0.1
+log: { level: error, accesslog: { disabled: true } }
+storage: { filesystem: { rootdirectory: $work/distribution }, delete: { enabled: true } }
+http: { addr: 127.0.0.1:$D_PORT }
+YAML
+docker-registry serve "$work/distribution.yml" >"$work/distribution.log" 2>&1 &
+pids+=($!); D_PID=$!
+for port in $P_PORT $D_PORT; do
+  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.2; done
+done
+
+# Portcullis needs credentials; Distribution runs without auth (its only
+# built-in auth, htpasswd, would bcrypt every request). Portcullis is given
+# a bearer token, the way real clients talk to it.
+token() {
+  curl -s -u "admin:$PASSWORD" "http://127.0.0.1:$P_PORT/oauth2/token?service=127.0.0.1:$P_PORT&scope=repository:bench/app:pull,push" | jq -r .token
+}
+auth_p=(-H "Authorization: Bearer $(token)")
+auth_d=()
+
+# An OCI layout with one layer of random bytes.
+layout="$work/layout"
+mkdir -p "$layout/blobs/sha256"
+head -c $((LAYER_MIB * 1024 * 1024)) /dev/urandom >"$work/layer"
+layer_digest=$(sha256sum "$work/layer" | cut -d' ' -f1)
+mv "$work/layer" "$layout/blobs/sha256/$layer_digest"
+printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$layer_digest" >"$work/config"
+config_digest=$(sha256sum "$work/config" | cut -d' ' -f1)
+mv "$work/config" "$layout/blobs/sha256/$config_digest"
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
+  "$config_digest" "$(stat -c %s "$layout/blobs/sha256/$config_digest")" "$layer_digest" "$((LAYER_MIB * 1024 * 1024))" >"$work/manifest"
+manifest_digest=$(sha256sum "$work/manifest" | cut -d' ' -f1)
+manifest_size=$(stat -c %s "$work/manifest")
+mv "$work/manifest" "$layout/blobs/sha256/$manifest_digest"
+echo '{"imageLayoutVersion":"1.0.0"}' >"$layout/oci-layout"
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"v1"}}]}' \
+  "$manifest_digest" "$manifest_size" >"$layout/index.json"
+
+seconds() { local start=$(date +%s.%N); "$@" >/dev/null 2>&1; echo "$(date +%s.%N) - $start" | bc; }
+rows=()
+row() { rows+=("$(printf '%-44s %14s %14s %8s' "$1" "$2" "$3" "$(echo "scale=2; $2 / $3" | bc)")"); }
+
+creds_p=(--dest-creds "admin:$PASSWORD")
+skopeo_push() { # port, creds...
+  local port=$1; shift
+  skopeo copy --dest-tls-verify=false --preserve-digests "$@" "oci:$layout:v1" "docker://127.0.0.1:$port/bench/app:v1"
+}
+skopeo_pull() {
+  local port=$1; shift
+  rm -rf "$work/pulled"
+  skopeo copy --src-tls-verify=false --preserve-digests "$@" "docker://127.0.0.1:$port/bench/app:v1" "oci:$work/pulled:v1"
+}
+row "skopeo push ${LAYER_MIB} MiB layer (s)" "$(seconds skopeo_push $P_PORT "${creds_p[@]}")" "$(seconds skopeo_push $D_PORT)"
+row "skopeo pull ${LAYER_MIB} MiB layer (s)" "$(seconds skopeo_pull $P_PORT --src-creds "admin:$PASSWORD")" "$(seconds skopeo_pull $D_PORT)"
+
+head -c $((BLOB_MIB * 1024 * 1024)) /dev/urandom >"$work/blob"
+blob_digest="sha256:$(sha256sum "$work/blob" | cut -d' ' -f1)"
+upload() { curl -sf -X POST -H 'Content-Type: application/octet-stream' --data-binary @"$work/blob" "$@" ; }
+auth_p=(-H "Authorization: Bearer $(token)")
+row "curl upload ${BLOB_MIB} MiB blob (s)" \
+  "$(seconds upload "${auth_p[@]}" "http://127.0.0.1:$P_PORT/v2/bench/app/blobs/uploads/?digest=$blob_digest")" \
+  "$(seconds upload "http://127.0.0.1:$D_PORT/v2/bench/app/blobs/uploads/?digest=$blob_digest")"
+download() { curl -sf -o /dev/null "$@"; }
+row "curl download ${BLOB_MIB} MiB blob (s)" \
+  "$(seconds download "${auth_p[@]}" "http://127.0.0.1:$P_PORT/v2/bench/app/blobs/$blob_digest")" \
+  "$(seconds download -L "http://127.0.0.1:$D_PORT/v2/bench/app/blobs/$blob_digest")"
+peak_rss() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+row "peak RSS after the transfers (MiB)" "$(peak_rss $P_PID)" "$(peak_rss $D_PID)"
+
+cat >"$work/head.lua" <<'LUA'
+wrk.method = "HEAD"
+LUA
+wrk_run() { # connections, url, extra args...
+  local c=$1 url=$2; shift 2
+  wrk -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d "${WRK_SECONDS}s" --latency "$@" "$url" 2>&1
+}
+rate() { awk '/Requests\/sec/ { print $2 }'; }
+p99() { awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 }; print v }'; }
+manifest_path="/v2/bench/app/manifests/v1"
+accept=(-H "Accept: application/vnd.oci.image.manifest.v1+json")
+for c in 1 16 64; do
+  auth_p=(-H "Authorization: Bearer $(token)")
+  p_out=$(wrk_run $c "http://127.0.0.1:$P_PORT$manifest_path" "${auth_p[@]}" "${accept[@]}")
+  d_out=$(wrk_run $c "http://127.0.0.1:$D_PORT$manifest_path" "${accept[@]}")
+  row "manifest GET req/s, $c connections" "$(rate <<<"$p_out")" "$(rate <<<"$d_out")"
+  row "manifest GET p99 ms, $c connections" "$(p99 <<<"$p_out")" "$(p99 <<<"$d_out")"
+done
+auth_p=(-H "Authorization: Bearer $(token)")
+p_out=$(wrk_run 16 "http://127.0.0.1:$P_PORT/v2/bench/app/blobs/$blob_digest" -s "$work/head.lua" "${auth_p[@]}")
+d_out=$(wrk_run 16 "http://127.0.0.1:$D_PORT/v2/bench/app/blobs/$blob_digest" -s "$work/head.lua")
+row "HEAD blob req/s, 16 connections" "$(rate <<<"$p_out")" "$(rate <<<"$d_out")"
+
+printf '%-44s %14s %14s %8s\n' "measurement" "portcullis" "distribution" "ratio"
+printf '%s\n' "${rows[@]}"
