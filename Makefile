@@ -24,9 +24,11 @@ release:
 build: setup-run
 	cargo leptos build
 
-## Every test: unit, integration (real server over HTTP), browser (Chromium).
+## Every test: unit, integration (real server and real clients over HTTP),
+## browser (Chromium). `--tests` makes cargo-leptos resolve dependency
+## features as `cargo test` does, and one `cargo test` for both crates shares
+## that build, so the dependencies compile once.
 test: setup-test
-	cargo leptos build
-	cargo test -p server
-	cargo test -p app --features ssr
+	cargo leptos build --bin-cargo-args=--tests
+	cargo test -p server -p app
 	node --test --test-concurrency=1 end2end/tests/

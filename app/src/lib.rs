@@ -16,7 +16,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 use crate::{
@@ -55,6 +55,9 @@ pub struct PortalSession {
     pub sign_out: ServerAction<SignOut>,
 }
 
+/// Every route renders with `SsrMode::Async`: the server sends the page
+/// once its data is loaded, so the browser hydrates exactly the HTML it
+/// received (streamed Suspense fallbacks raced hydration).
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -78,9 +81,9 @@ pub fn App() -> impl IntoView {
         } />
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/login") view=SignInPage />
-                <ParentRoute path=path!("") view=SignedInLayout>
-                    <Route path=path!("") view=OverviewPage />
+                <Route path=path!("/login") view=SignInPage ssr=SsrMode::Async />
+                <ParentRoute path=path!("") view=SignedInLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>
