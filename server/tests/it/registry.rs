@@ -689,3 +689,145 @@ async fn manifests_tags_referrers_catalog_and_deletes() {
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert_eq!(error_code(missing).await, "MANIFEST_UNKNOWN");
 }
+
+/// The manifest shapes the OCI conformance suite pushes: a descriptor with
+/// `data` and a field no spec defines, a manifest without `mediaType` and
+/// without layers, and referrers whose subject was never pushed.
+#[tokio::test]
+async fn accepts_the_conformance_suites_manifest_shapes() {
+    use base64::Engine as _;
+    let registry = Registry::start();
+    let repo = "conformance/shapes";
+    let config = br#"{"author":"conformance","architecture":"amd64","os":"linux"}"#;
+    let config_digest = registry.push_blob(repo, config).await;
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": config_digest, "size": config.len(),
+            "data": base64::engine::general_purpose::STANDARD.encode(config),
+            "newUnspecifiedField": null
+        },
+        "layers": []
+    }))
+    .unwrap();
+    let response = registry.push_manifest(repo, "emptylayer", OCI_MANIFEST, &manifest).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+
+    // A referrer of a subject that does not exist (yet) is stored and listed.
+    let missing_subject = sha256(b"never pushed subject");
+    let empty = registry.push_blob(repo, b"{}").await;
+    let mut referrer: Value =
+        serde_json::from_slice(&image_manifest(&empty, 2, &[(&empty, 2)], Some((&missing_subject, 100))))
+            .unwrap();
+    referrer["config"]["mediaType"] = json!("application/vnd.oci.empty.v1+json");
+    referrer["artifactType"] = json!("application/vnd.nba.strawberry.jam.croissant");
+    referrer["annotations"] = json!({"org.opencontainers.conformance.test": "test layer c"});
+    let referrer = serde_json::to_vec(&referrer).unwrap();
+    let response = registry.push_manifest(repo, &sha256(&referrer), OCI_MANIFEST, &referrer).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(header_of(&response, "oci-subject"), missing_subject);
+    let listed = registry
+        .request(Method::GET, &format!("/v2/{repo}/referrers/{missing_subject}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header_of(&listed, "content-type"), OCI_INDEX);
+    let body: Value = listed.json().await.unwrap();
+    assert_eq!(body["manifests"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        body["manifests"][0]["annotations"],
+        json!({"org.opencontainers.conformance.test": "test layer c"})
+    );
+
+    // A GET with a malformed digest answers 400 with an OCI error body.
+    let response = registry
+        .request(Method::GET, &format!("/v2/{repo}/manifests/sha256:totallywrong"))
+        .body("blablabla")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(response).await, "DIGEST_INVALID");
+    // HEAD of a name that cannot be a tag is a plain 404.
+    let response = registry
+        .request(Method::HEAD, &format!("/v2/{repo}/manifests/.INVALID_MANIFEST_NAME"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+/// A client that promises more bytes than it sends and hangs up: nothing
+/// becomes visible, and a retry succeeds.
+#[tokio::test]
+async fn truncated_bodies_leave_nothing_behind() {
+    use base64::Engine as _;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let registry = Registry::start();
+    let repo = "samples/truncated";
+    let content = vec![7u8; 100_000];
+    let digest = sha256(&content);
+    let credentials = base64::engine::general_purpose::STANDARD.encode(format!("admin:{ADMIN_PASSWORD}"));
+    let mut socket = tokio::net::TcpStream::connect(registry.server.authority()).await.unwrap();
+    let head = format!(
+        "POST /v2/{repo}/blobs/uploads/?digest={digest} HTTP/1.1\r\nHost: {}\r\nAuthorization: Basic {credentials}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+        registry.server.authority(),
+        content.len()
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(&content[..40_000]).await.unwrap();
+    socket.shutdown().await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), socket.read_to_end(&mut answer)).await;
+    drop(socket);
+
+    let head = registry.request(Method::HEAD, &format!("/v2/{repo}/blobs/{digest}")).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::NOT_FOUND);
+    let leftovers = std::fs::read_dir(registry.data_dir().join("uploads")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(leftovers, 0, "a failed monolithic upload leaves no staging file");
+    // The full retry works.
+    assert_eq!(registry.push_blob(repo, &content).await, digest);
+}
+
+/// sha512 digests work for blobs and for manifests pushed by digest.
+#[tokio::test]
+async fn sha512_digests_for_blobs_and_manifests() {
+    use sha2::Sha512;
+    let sha512 = |bytes: &[u8]| format!("sha512:{}", hex::encode(Sha512::digest(bytes)));
+    let registry = Registry::start();
+    let repo = "samples/sha512";
+    let config = br#"{"architecture":"arm64","os":"linux"}"#;
+    let config_digest = sha512(config);
+    let response = registry
+        .request(Method::POST, &format!("/v2/{repo}/blobs/uploads/?digest={config_digest}"))
+        .body(config.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(header_of(&response, "docker-content-digest"), config_digest);
+    let wrong = sha512(b"something else");
+    let response = registry
+        .request(Method::POST, &format!("/v2/{repo}/blobs/uploads/?digest={wrong}"))
+        .body(config.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(response).await, "DIGEST_INVALID");
+    let manifest = image_manifest(&config_digest, config.len(), &[], None);
+    let manifest_digest = sha512(&manifest);
+    let response = registry.push_manifest(repo, &manifest_digest, OCI_MANIFEST, &manifest).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+    let get = registry
+        .request(Method::GET, &format!("/v2/{repo}/manifests/{manifest_digest}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header_of(&get, "docker-content-digest"), manifest_digest);
+    assert_eq!(get.bytes().await.unwrap().as_ref(), &manifest[..]);
+    let blob =
+        registry.request(Method::GET, &format!("/v2/{repo}/blobs/{config_digest}")).send().await.unwrap();
+    assert_eq!(blob.bytes().await.unwrap().as_ref(), config);
+}
