@@ -10,8 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH" LEPTOS_OUTPUT_NAME=portcullis
 
-for tool in skopeo wrk curl docker-registry jq; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install skopeo wrk curl docker-registry jq)" >&2; exit 1; }
+for tool in skopeo wrk ab curl docker-registry jq bc; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install skopeo wrk apache2-utils curl docker-registry jq bc)" >&2; exit 1; }
 done
 
 LAYER_MIB=${LAYER_MIB:-512}
@@ -70,7 +70,14 @@ echo '{"imageLayoutVersion":"1.0.0"}' >"$layout/oci-layout"
 printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"v1"}}]}' \
   "$manifest_digest" "$manifest_size" >"$layout/index.json"
 
-seconds() { local start=$(date +%s.%N); "$@" >/dev/null 2>&1; echo "$(date +%s.%N) - $start" | bc; }
+# Wall time of a command; a failing command stops the benchmark.
+seconds() {
+  local start=$(date +%s.%N)
+  if ! "$@" >"$work/last.log" 2>&1; then
+    echo "bench: failed: $*" >&2; cat "$work/last.log" >&2; exit 1
+  fi
+  echo "$(date +%s.%N) - $start" | bc
+}
 rows=()
 row() { rows+=("$(printf '%-44s %14s %14s %8s' "$1" "$2" "$3" "$(echo "scale=2; $2 / $3" | bc)")"); }
 
@@ -89,11 +96,20 @@ row "skopeo pull ${LAYER_MIB} MiB layer (s)" "$(seconds skopeo_pull $P_PORT --sr
 
 head -c $((BLOB_MIB * 1024 * 1024)) /dev/urandom >"$work/blob"
 blob_digest="sha256:$(sha256sum "$work/blob" | cut -d' ' -f1)"
-upload() { curl -sf -X POST -H 'Content-Type: application/octet-stream' --data-binary @"$work/blob" "$@" ; }
+# The monolithic upload every registry supports: POST a session, PUT the
+# whole blob to it with ?digest= (Distribution 2.8 ignores a single POST's body).
+upload() { # base URL, curl auth args...
+  local base=$1; shift
+  local location
+  location=$(curl -sf -D - -o /dev/null -X POST "$@" "$base/v2/bench/app/blobs/uploads/" | awk 'tolower($1) == "location:" { print $2 }' | tr -d '\r')
+  case "$location" in http*) ;; *) location="$base$location" ;; esac
+  case "$location" in *\?*) location="$location&digest=$blob_digest" ;; *) location="$location?digest=$blob_digest" ;; esac
+  curl -sf -T "$work/blob" -H 'Content-Type: application/octet-stream' "$@" "$location"
+}
 auth_p=(-H "Authorization: Bearer $(token)")
 row "curl upload ${BLOB_MIB} MiB blob (s)" \
-  "$(seconds upload "${auth_p[@]}" "http://127.0.0.1:$P_PORT/v2/bench/app/blobs/uploads/?digest=$blob_digest")" \
-  "$(seconds upload "http://127.0.0.1:$D_PORT/v2/bench/app/blobs/uploads/?digest=$blob_digest")"
+  "$(seconds upload "http://127.0.0.1:$P_PORT" "${auth_p[@]}")" \
+  "$(seconds upload "http://127.0.0.1:$D_PORT")"
 download() { curl -sf -o /dev/null "$@"; }
 row "curl download ${BLOB_MIB} MiB blob (s)" \
   "$(seconds download "${auth_p[@]}" "http://127.0.0.1:$P_PORT/v2/bench/app/blobs/$blob_digest")" \
@@ -101,14 +117,16 @@ row "curl download ${BLOB_MIB} MiB blob (s)" \
 peak_rss() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 row "peak RSS after the transfers (MiB)" "$(peak_rss $P_PID)" "$(peak_rss $D_PID)"
 
-cat >"$work/head.lua" <<'LUA'
-wrk.method = "HEAD"
-LUA
 wrk_run() { # connections, url, extra args...
   local c=$1 url=$2; shift 2
   wrk -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d "${WRK_SECONDS}s" --latency "$@" "$url" 2>&1
 }
-rate() { awk '/Requests\/sec/ { print $2 }'; }
+# Requests/s, refusing runs where any answer was not 2xx/3xx.
+rate() {
+  local out; out=$(cat)
+  if grep -q "Non-2xx or 3xx responses" <<<"$out"; then echo "bench: wrk saw error answers:" >&2; echo "$out" >&2; exit 1; fi
+  awk '/Requests\/sec/ { print $2 }' <<<"$out"
+}
 p99() { awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 }; print v }'; }
 manifest_path="/v2/bench/app/manifests/v1"
 accept=(-H "Accept: application/vnd.oci.image.manifest.v1+json")
@@ -119,10 +137,19 @@ for c in 1 16 64; do
   row "manifest GET req/s, $c connections" "$(rate <<<"$p_out")" "$(rate <<<"$d_out")"
   row "manifest GET p99 ms, $c connections" "$(p99 <<<"$p_out")" "$(p99 <<<"$d_out")"
 done
-auth_p=(-H "Authorization: Bearer $(token)")
-p_out=$(wrk_run 16 "http://127.0.0.1:$P_PORT/v2/bench/app/blobs/$blob_digest" -s "$work/head.lua" "${auth_p[@]}")
-d_out=$(wrk_run 16 "http://127.0.0.1:$D_PORT/v2/bench/app/blobs/$blob_digest" -s "$work/head.lua")
-row "HEAD blob req/s, 16 connections" "$(rate <<<"$p_out")" "$(rate <<<"$d_out")"
+# wrk cannot send HEAD (it waits for the body the headers announce); ab -i can.
+ab_rate() { # url, ab args...
+  local url=$1; shift
+  local out; out=$(ab -i -q -k -c 16 -t "$WRK_SECONDS" -n 10000000 "$@" "$url" 2>&1)
+  if ! grep -q "^Non-2xx responses" <<<"$out" && grep -q "^Failed requests:        0" <<<"$out"; then
+    awk '/^Requests per second/ { print $4 }' <<<"$out"
+  else
+    echo "bench: ab saw errors:" >&2; echo "$out" >&2; echo 0
+  fi
+}
+row "HEAD blob req/s, 16 connections" \
+  "$(ab_rate "http://127.0.0.1:$P_PORT/v2/bench/app/blobs/$blob_digest" -H "Authorization: Bearer $(token)")" \
+  "$(ab_rate "http://127.0.0.1:$D_PORT/v2/bench/app/blobs/$blob_digest")"
 
 printf '%-44s %14s %14s %8s\n' "measurement" "portcullis" "distribution" "ratio"
 printf '%s\n' "${rows[@]}"

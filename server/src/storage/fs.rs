@@ -33,7 +33,7 @@ use super::{BlobEntry, BlobRead, BlobStore, ByteRange, ByteStream, StorageError,
 use crate::domain::{Algorithm, Digest, DigestHasher};
 
 /// How many bytes one chunk of a served blob holds at most.
-const READ_CHUNK: usize = 64 * 1024;
+const READ_CHUNK: usize = 512 * 1024;
 
 /// The buffer used to re-hash an upload file at `finish`.
 const HASH_BUFFER: usize = 256 * 1024;
