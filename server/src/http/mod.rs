@@ -6,7 +6,12 @@ pub mod oci;
 pub mod portal;
 pub mod token;
 
-use axum::{routing::get, Router};
+use axum::{
+    http::{header, HeaderMap},
+    routing::get,
+    Router,
+};
+use base64::Engine as _;
 
 use crate::AppState;
 
@@ -14,6 +19,17 @@ use crate::AppState;
 pub fn build_router(state: AppState) -> Router {
     let registry = oci::router().merge(token::router()).with_state(state.clone());
     Router::new().route("/healthz", get(|| async { "ok" })).merge(registry).merge(portal::router(state))
+}
+
+/// `Authorization: Basic` credentials as (user name, password), for the
+/// token endpoint and the data plane alike.
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let (user, password) =
+        String::from_utf8(decoded).ok()?.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned()))?;
+    Some((user, password))
 }
 
 #[cfg(test)]

@@ -13,9 +13,9 @@ use axum::{
     routing::get,
     Form, Json, Router,
 };
-use base64::Engine as _;
 use serde::Deserialize;
 
+use super::basic_credentials;
 use crate::{
     auth::{
         scope::{parse_scope_params, parse_scopes, Resource, ResourceScope},
@@ -34,23 +34,13 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/oauth2/token", get(get_token).post(post_token))
 }
 
-#[derive(Debug, Deserialize)]
-struct GetParams {
-    service: Option<String>,
-    #[serde(default)]
-    scope: Vec<String>,
-    offline_token: Option<String>,
-}
-
 #[derive(Deserialize)]
 struct PostForm {
     grant_type: String,
-    service: Option<String>,
     scope: Option<String>,
     username: Option<String>,
     password: Option<String>,
     refresh_token: Option<String>,
-    access_type: Option<String>,
 }
 
 /// A token-endpoint refusal, in the JSON shape registries answer with.
@@ -81,15 +71,6 @@ impl IntoResponse for TokenError {
 fn internal(error: impl std::fmt::Display) -> TokenError {
     tracing::error!(%error, "token request failed");
     TokenError::Internal
-}
-
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
-    let (user, password) =
-        String::from_utf8(decoded).ok()?.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned()))?;
-    Some((user, password))
 }
 
 /// What a scope word list asks for. A client asking to `pull` also gets
@@ -153,16 +134,10 @@ async fn get_token(
     headers: HeaderMap,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Json<TokenResponse>, TokenError> {
-    let mut get = GetParams { service: None, scope: Vec::new(), offline_token: None };
-    for (key, value) in params {
-        match key.as_str() {
-            "service" => get.service = Some(value),
-            "scope" => get.scope.push(value),
-            "offline_token" => get.offline_token = Some(value),
-            _ => {}
-        }
-    }
-    let _ = get.service;
+    // `scope` may repeat; `service` is this registry whatever the client says.
+    let scope_params = params.iter().filter(|(key, _)| key == "scope").map(|(_, value)| value.as_str());
+    let scopes = parse_scope_params(scope_params);
+    let offline = params.iter().any(|(key, value)| key == "offline_token" && value == "true");
     let Some((username, password)) = basic_credentials(&headers) else {
         return Err(TokenError::Unauthorized("authentication required"));
     };
@@ -171,15 +146,13 @@ async fn get_token(
             tracing::warn!(user = %username, "token request with wrong credentials");
             TokenError::Unauthorized("invalid user name or password")
         })?;
-    let scopes = parse_scope_params(get.scope.iter().map(String::as_str));
-    respond(&state, subject, scopes, get.offline_token.as_deref() == Some("true")).await
+    respond(&state, subject, scopes, offline).await
 }
 
 async fn post_token(
     State(state): State<AppState>,
     Form(form): Form<PostForm>,
 ) -> Result<Json<TokenResponse>, TokenError> {
-    let _ = &form.service;
     let scopes = form.scope.as_deref().map(parse_scopes).unwrap_or_default();
     match form.grant_type.as_str() {
         "password" => {
@@ -193,7 +166,6 @@ async fn post_token(
                 .await
                 .map_err(internal)?
                 .ok_or(TokenError::Unauthorized("invalid user name or password"))?;
-            let _ = form.access_type;
             respond(&state, subject, scopes, true).await
         }
         "refresh_token" => {

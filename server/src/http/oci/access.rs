@@ -7,7 +7,6 @@
 use std::time::SystemTime;
 
 use axum::http::{header, HeaderMap};
-use base64::Engine as _;
 
 use crate::{
     auth::{
@@ -84,19 +83,10 @@ fn credentials(headers: &HeaderMap) -> Credentials {
     if let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) {
         return Credentials::Bearer(token.trim().to_owned());
     }
-    if let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) {
-        if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) {
-            if let Ok(text) = String::from_utf8(decoded) {
-                if let Some((username, password)) = text.split_once(':') {
-                    return Credentials::Basic {
-                        username: username.to_owned(),
-                        password: password.to_owned(),
-                    };
-                }
-            }
-        }
+    match crate::http::basic_credentials(headers) {
+        Some((username, password)) => Credentials::Basic { username, password },
+        None => Credentials::None,
     }
-    Credentials::None
 }
 
 fn internal(error: impl std::fmt::Display) -> OciError {
@@ -179,8 +169,9 @@ pub async fn allows(state: &AppState, caller: &Caller, name: &RepositoryName, ac
 }
 
 /// Which repositories the caller may see in the catalog (metadata/read).
-pub async fn catalog_filter(state: &AppState, caller: &Caller) -> Result<impl Fn(&str) -> bool, OciError> {
+/// Administrators see all; repository tokens see none until scope maps
+/// give them metadata/read.
+pub fn catalog_filter(caller: &Caller) -> impl Fn(&str) -> bool {
     let everything = matches!(caller.subject, Subject::Admin(_));
-    let _ = state;
-    Ok(move |_name: &str| everything)
+    move |_name: &str| everything
 }

@@ -355,7 +355,7 @@ async fn tags(state: &AppState, name: &RepositoryName, query: &Query) -> Result<
 async fn catalog(state: &AppState, caller: &Caller, query: &Query) -> Result<Response, OciError> {
     let page = query.page_size()?;
     let limit = page.map_or(u32::MAX, |n| n.saturating_add(1));
-    let visible = access::catalog_filter(state, caller).await?;
+    let visible = access::catalog_filter(caller);
     let mut names = state.registry.catalog(query.last.as_deref(), limit, |name| visible(name)).await?;
     let more = page.is_some_and(|n| names.len() > n as usize);
     if let Some(n) = page {
