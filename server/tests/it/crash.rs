@@ -14,11 +14,10 @@
 //! end.
 
 use std::{
-    io::{BufRead, BufReader, Read, Write},
+    io::{Read, Write},
     net::TcpStream,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    sync::mpsc,
+    process::Command,
     time::{Duration, Instant},
 };
 
@@ -30,7 +29,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::{
     registry::{image_manifest, sha256, OCI_MANIFEST},
-    testkit::ADMIN_PASSWORD,
+    testkit::{TestServer, ADMIN_PASSWORD},
 };
 
 /// The blob cut off by the crash.
@@ -42,69 +41,27 @@ const KILL_AT: u64 = 32 * 1024 * 1024;
 
 /// `portcullis serve` on a free port, which the test may SIGKILL.
 struct KillableServer {
-    child: Child,
-    base: String,
+    server: TestServer,
     client: Client,
 }
 
 impl KillableServer {
     fn start(data_dir: &Path) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
-        for (key, _) in std::env::vars() {
-            if key.starts_with("PORTCULLIS_") {
-                command.env_remove(key);
-            }
-        }
-        let mut child = command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env("PORTCULLIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("PORTCULLIS_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start portcullis");
-        let stdout = child.stdout.take().expect("stdout");
-        let (lines_tx, lines_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            // Drain to the end, so the server never writes to a closed pipe.
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines_tx.send(line);
-            }
-        });
-        loop {
-            let line = lines_rx
-                .recv_timeout(Duration::from_secs(30))
-                .expect("server printed its address within 30 s");
-            if let Some(address) = line.split("listening on ").nth(1) {
-                let base = address.trim().to_owned();
-                let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-                return Self { child, base, client };
-            }
-        }
+        let server = TestServer::start(data_dir, Some(ADMIN_PASSWORD));
+        let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { server, client }
     }
 
     fn authority(&self) -> &str {
-        self.base.trim_start_matches("http://")
+        self.server.authority()
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client.request(method, format!("{}{path}", self.base)).basic_auth("admin", Some(ADMIN_PASSWORD))
+        self.client.request(method, self.server.url(path)).basic_auth("admin", Some(ADMIN_PASSWORD))
     }
 
-    /// SIGKILL: no shutdown hook runs, nothing is flushed, exactly as a
-    /// process dies in a power cut or under the OOM killer.
     fn kill(&mut self) {
-        self.child.kill().expect("SIGKILL the server");
-        let status = self.child.wait().unwrap();
-        assert!(!status.success(), "the server died of the signal: {status:?}");
-    }
-}
-
-impl Drop for KillableServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.server.kill();
     }
 }
 

@@ -48,10 +48,9 @@ impl TestServer {
         let stdout = child.stdout.take().expect("stdout");
         let (lines_tx, lines_rx) = mpsc::channel();
         std::thread::spawn(move || {
+            // Drain to the end, so the server never writes to a closed pipe.
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines_tx.send(line).is_err() {
-                    break;
-                }
+                let _ = lines_tx.send(line);
             }
         });
         let mut banner = Vec::new();
@@ -74,6 +73,16 @@ impl TestServer {
     /// `host:port` of the server.
     pub fn authority(&self) -> &str {
         self.base.split_once("://").map_or(self.base.as_str(), |(_, authority)| authority)
+    }
+}
+
+impl TestServer {
+    /// SIGKILL: no shutdown hook runs and nothing is flushed, as when a
+    /// process dies in a power cut or under the OOM killer.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        let status = self.child.wait().unwrap();
+        assert!(!status.success(), "the server died of the signal: {status:?}");
     }
 }
 
