@@ -1,0 +1,1111 @@
+//! The command line of the client commands: flag names, their environment
+//! variables and defaults, and values parsed at the edge (registry URL,
+//! image references, expiry times, JMESPath syntax). Must not touch the
+//! network or print anything.
+//!
+//! Spellings mirror `az acr scope-map|token|repository` so that commands
+//! users know work unchanged (minus `--registry NAME`, which here is the
+//! registry's URL).
+
+use std::{fmt, marker::PhantomData, str::FromStr};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Args, FromArgMatches, Subcommand, ValueEnum};
+
+use crate::query;
+
+// The client commands, flattened by the `portcullis` binary into its own
+// command enum beside `serve` and `gc`. (A plain comment on purpose: clap
+// would turn a doc comment into the `about` of the command it is flattened
+// into, replacing the binary's own.)
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Manage scope maps: named sets of repository actions a token grants.
+    ScopeMap(ScopeMapArgs),
+    /// Manage tokens: credentials limited to the actions of one scope map.
+    Token(TokenArgs),
+    /// Inspect, update and delete repositories, tags and manifests.
+    Repository(RepositoryArgs),
+    /// Read the audit log of logins, registry actions and management changes.
+    Audit(AuditArgs),
+}
+
+impl ClientCommand {
+    /// The options every client command takes.
+    pub fn global(&self) -> &GlobalArgs {
+        match self {
+            Self::ScopeMap(args) => &args.global,
+            Self::Token(args) => &args.global,
+            Self::Repository(args) => &args.global,
+            Self::Audit(args) => &args.global,
+        }
+    }
+}
+
+/// Where to send the request, as whom, and how to print the answer.
+/// `global`: accepted after any subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Base URL of the registry (scheme, host, port).
+    #[arg(long, global = true, env = "PORTCULLIS_REGISTRY", default_value = "http://127.0.0.1:5000")]
+    pub registry: RegistryUrl,
+
+    /// Administrator or token name for HTTP Basic authentication.
+    #[arg(long, short = 'u', global = true, env = "PORTCULLIS_USERNAME")]
+    pub username: Option<String>,
+
+    /// Password of --username (an administrator's password or one of the
+    /// token's passwords).
+    #[arg(long, short = 'p', global = true, env = "PORTCULLIS_PASSWORD", hide_env_values = true)]
+    pub password: Option<Password>,
+
+    /// Output format.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Json)]
+    pub output: OutputFormat,
+
+    /// JMESPath query applied to the answer before printing, e.g.
+    /// 'passwords[0].value'.
+    #[arg(long, global = true, value_parser = query::check)]
+    pub query: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Indented JSON.
+    Json,
+    /// Aligned columns with a header row.
+    Table,
+    /// Tab-separated values without headers, for scripts.
+    Tsv,
+}
+
+/// The registry's base URL: `http` or `https`, no credentials, no query;
+/// kept without a trailing slash so API paths append to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryUrl(String);
+
+impl RegistryUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RegistryUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for RegistryUrl {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let url = reqwest::Url::parse(raw.trim()).map_err(|error| {
+            format!("{raw:?} is not a URL ({error}); expected e.g. http://127.0.0.1:5000")
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("{raw:?} must start with http:// or https://"));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("{raw:?} names no host"));
+        }
+        // Credentials in the URL would end up in error messages.
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("put credentials in --username and --password, not in the URL".to_owned());
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(format!("{raw:?} must not have a query or fragment"));
+        }
+        Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
+    }
+}
+
+/// A password given on the command line or in the environment. Never
+/// printed: `Debug` is redacted.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Password {
+    type Err = std::convert::Infallible;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// `--repository REPO ACTION...` (or `--add-repository`,
+/// `--remove-repository`), repeatable: each occurrence is one group, the
+/// pattern first. Whether the pattern and actions are valid is the server's
+/// call; the client only checks the shape.
+///
+/// Written by hand because clap's derive groups values by occurrence
+/// (`Vec<Vec<_>>`) only behind its unstable-v5 feature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules<F> {
+    pub groups: Vec<Vec<String>>,
+    flag: PhantomData<F>,
+}
+
+/// Which of the repository flags a [`Rules`] is.
+pub trait RuleFlag {
+    /// The long name, also the argument id.
+    const LONG: &'static str;
+    const HELP: &'static str;
+    const REQUIRED: bool;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryFlag;
+impl RuleFlag for RepositoryFlag {
+    const LONG: &'static str = "repository";
+    const HELP: &'static str = "A repository pattern (samples/hello-world, samples/*, *) and the actions \
+        granted on it (content/delete, content/read, content/write, metadata/read, metadata/write). \
+        Repeat for more repositories.";
+    const REQUIRED: bool = false;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequiredRepositoryFlag;
+impl RuleFlag for RequiredRepositoryFlag {
+    const LONG: &'static str = RepositoryFlag::LONG;
+    const HELP: &'static str = RepositoryFlag::HELP;
+    const REQUIRED: bool = true;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddRepositoryFlag;
+impl RuleFlag for AddRepositoryFlag {
+    const LONG: &'static str = "add-repository";
+    const HELP: &'static str = "Grant actions on a repository pattern. Repeat for more.";
+    const REQUIRED: bool = false;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoveRepositoryFlag;
+impl RuleFlag for RemoveRepositoryFlag {
+    const LONG: &'static str = "remove-repository";
+    const HELP: &'static str = "Revoke actions from the rule with exactly this pattern. Repeat for more.";
+    const REQUIRED: bool = false;
+}
+
+impl<F> Rules<F> {
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+}
+
+impl<F: RuleFlag> FromArgMatches for Rules<F> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let groups = matches
+            .get_occurrences::<String>(F::LONG)
+            .map(|occurrences| occurrences.map(|values| values.cloned().collect()).collect())
+            .unwrap_or_default();
+        Ok(Self { groups, flag: PhantomData })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        if matches.contains_id(F::LONG) {
+            *self = Self::from_arg_matches(matches)?;
+        }
+        Ok(())
+    }
+}
+
+impl<F: RuleFlag> Args for Rules<F> {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        command.arg(
+            Arg::new(F::LONG)
+                .long(F::LONG)
+                .value_names(["REPO", "ACTION"])
+                .num_args(2..)
+                .action(ArgAction::Append)
+                .value_parser(clap::value_parser!(String))
+                .required(F::REQUIRED)
+                .help(F::HELP),
+        )
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_args(command)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// scope-map
+
+#[derive(Debug, Args)]
+pub struct ScopeMapArgs {
+    #[command(subcommand)]
+    pub command: ScopeMapCommand,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScopeMapCommand {
+    /// Create a scope map from repository patterns and their actions.
+    Create(ScopeMapCreate),
+    /// Add or remove repository actions, or change the description.
+    Update(ScopeMapUpdate),
+    /// List all scope maps, system-defined first.
+    List,
+    /// Show one scope map.
+    Show(Named),
+    /// Delete a scope map no token uses.
+    Delete(NamedDelete),
+}
+
+#[derive(Debug, Args)]
+pub struct ScopeMapCreate {
+    /// Name of the scope map.
+    #[arg(long, short = 'n')]
+    pub name: String,
+
+    #[command(flatten)]
+    pub repositories: Rules<RequiredRepositoryFlag>,
+
+    /// Free text shown in listings.
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(
+    ArgGroup::new("change")
+        .required(true)
+        .multiple(true)
+        .args([AddRepositoryFlag::LONG, RemoveRepositoryFlag::LONG, "description"])
+))]
+pub struct ScopeMapUpdate {
+    /// Name of the scope map.
+    #[arg(long, short = 'n')]
+    pub name: String,
+
+    #[command(flatten)]
+    pub add_repository: Rules<AddRepositoryFlag>,
+
+    #[command(flatten)]
+    pub remove_repository: Rules<RemoveRepositoryFlag>,
+
+    /// New description.
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Named {
+    /// Name of the resource.
+    #[arg(long, short = 'n')]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NamedDelete {
+    /// Name of the resource.
+    #[arg(long, short = 'n')]
+    pub name: String,
+
+    /// Confirm the deletion; it cannot be undone. Nothing is asked interactively.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+// ---------------------------------------------------------------------------
+// token
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    pub command: TokenCommand,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token with an existing scope map or with repository actions
+    /// (which creates the scope map `<name>-scope-map`). Prints both
+    /// passwords once.
+    Create(TokenCreate),
+    /// Enable or disable a token, or give it another scope map.
+    Update(TokenUpdate),
+    /// List all tokens.
+    List,
+    /// Show one token (never its passwords).
+    Show(Named),
+    /// Delete a token: its passwords stop working at once.
+    Delete(NamedDelete),
+    /// Generate or delete a token's passwords.
+    Credential(CredentialArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenStatus {
+    Enabled,
+    Disabled,
+}
+
+impl TokenStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enabled => "enabled",
+            Self::Disabled => "disabled",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("permissions").required(true).args(["scope_map", RepositoryFlag::LONG])))]
+pub struct TokenCreate {
+    /// Name of the token; also the username it logs in with.
+    #[arg(long, short = 'n')]
+    pub name: String,
+
+    /// An existing scope map to grant.
+    #[arg(long)]
+    pub scope_map: Option<String>,
+
+    #[command(flatten)]
+    pub repositories: Rules<RepositoryFlag>,
+
+    /// Status of the new token.
+    #[arg(long, value_enum)]
+    pub status: Option<TokenStatus>,
+
+    #[command(flatten)]
+    pub expiry: ExpiryArgs,
+
+    /// Create the token without passwords; generate them later with
+    /// `token credential generate`.
+    #[arg(long, conflicts_with_all = ["expiration_in_days", "expiration"])]
+    pub no_passwords: bool,
+}
+
+/// When generated passwords stop working; without either, never.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct ExpiryArgs {
+    /// The passwords expire this many days from now.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub expiration_in_days: Option<u32>,
+
+    /// The passwords expire at this time: RFC 3339 (2026-12-31T18:00:00Z)
+    /// or a date (2026-12-31, meaning midnight UTC).
+    #[arg(long, value_parser = parse_expiration)]
+    pub expiration: Option<DateTime<Utc>>,
+}
+
+/// RFC 3339 with any offset (converted to UTC), or `YYYY-MM-DD` for
+/// midnight UTC of that day.
+pub fn parse_expiration(raw: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        if let Some(midnight) = date.and_hms_opt(0, 0, 0) {
+            return Ok(midnight.and_utc());
+        }
+    }
+    Err(format!("{raw:?} is neither an RFC 3339 time (2026-12-31T18:00:00Z) nor a date (2026-12-31)"))
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("change").required(true).multiple(true).args(["status", "scope_map"])))]
+pub struct TokenUpdate {
+    /// Name of the token.
+    #[arg(long, short = 'n')]
+    pub name: String,
+
+    /// Enable or disable the token.
+    #[arg(long, value_enum)]
+    pub status: Option<TokenStatus>,
+
+    /// Grant this scope map instead of the current one.
+    #[arg(long)]
+    pub scope_map: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialArgs {
+    #[command(subcommand)]
+    pub command: CredentialCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CredentialCommand {
+    /// Generate password1, password2 or (neither flag) both, replacing the
+    /// old ones. Prints the new values once.
+    Generate(CredentialGenerate),
+    /// Delete password1 or password2: it stops working at once.
+    Delete(CredentialDelete),
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialGenerate {
+    /// Name of the token.
+    #[arg(long, short = 'n')]
+    pub name: String,
+
+    /// Generate password1.
+    #[arg(long)]
+    pub password1: bool,
+
+    /// Generate password2.
+    #[arg(long)]
+    pub password2: bool,
+
+    #[command(flatten)]
+    pub expiry: ExpiryArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("slot").required(true).args(["password1", "password2"])))]
+pub struct CredentialDelete {
+    /// Name of the token.
+    #[arg(long, short = 'n')]
+    pub name: String,
+
+    /// Delete password1.
+    #[arg(long)]
+    pub password1: bool,
+
+    /// Delete password2.
+    #[arg(long)]
+    pub password2: bool,
+}
+
+// ---------------------------------------------------------------------------
+// repository
+
+#[derive(Debug, Args)]
+pub struct RepositoryArgs {
+    #[command(subcommand)]
+    pub command: RepositoryCommand,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RepositoryCommand {
+    /// List the repositories (a token sees those it has metadata/read on).
+    List,
+    /// Show a repository's counts and attributes.
+    Show(RepositoryName),
+    /// List a repository's tags: names only, or everything with --detail.
+    ShowTags(ShowTags),
+    /// List a repository's manifests, newest first.
+    ShowManifests(RepositoryName),
+    /// Delete a repository with all its tags and manifests.
+    Delete(RepositoryDelete),
+    /// Remove a tag; the manifest it pointed to stays.
+    Untag(Untag),
+    /// Lock or unlock a repository, tag or manifest.
+    Update(RepositoryUpdate),
+}
+
+#[derive(Debug, Args)]
+pub struct RepositoryName {
+    /// Repository name, e.g. samples/hello-world.
+    #[arg(long)]
+    pub repository: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowTags {
+    /// Repository name, e.g. samples/hello-world.
+    #[arg(long)]
+    pub repository: String,
+
+    /// Show each tag's digest, times and attributes, not only its name.
+    #[arg(long)]
+    pub detail: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RepositoryDelete {
+    /// Repository name, e.g. samples/hello-world.
+    #[arg(long)]
+    pub repository: String,
+
+    /// Confirm the deletion; it cannot be undone. Nothing is asked interactively.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Untag {
+    /// The tag to remove, as REPOSITORY:TAG.
+    #[arg(long)]
+    pub image: ImageRef,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("target").required(true).multiple(true).args(["repository", "image"])))]
+pub struct RepositoryUpdate {
+    /// Repository whose attributes change.
+    #[arg(long)]
+    pub repository: Option<String>,
+
+    /// A tag (REPOSITORY:TAG) or manifest (REPOSITORY@sha256:...) whose
+    /// attributes change instead of the repository's.
+    #[arg(long)]
+    pub image: Option<ImageRef>,
+
+    #[command(flatten)]
+    pub attributes: AttributeChanges,
+}
+
+/// The changeable attributes; at least one must be given.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = true)]
+pub struct AttributeChanges {
+    /// Allow pushing (true) or refuse it (false).
+    #[arg(long, value_name = "BOOL")]
+    pub write_enabled: Option<bool>,
+
+    /// Allow deleting (true) or refuse it (false).
+    #[arg(long, value_name = "BOOL")]
+    pub delete_enabled: Option<bool>,
+
+    /// Allow pulling (true) or refuse it (false).
+    #[arg(long, value_name = "BOOL")]
+    pub read_enabled: Option<bool>,
+
+    /// Show in listings (true) or hide (false).
+    #[arg(long, value_name = "BOOL")]
+    pub list_enabled: Option<bool>,
+}
+
+/// `repository:tag` or `repository@digest`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    pub repository: String,
+    pub reference: Reference,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    Tag(String),
+    Digest(String),
+}
+
+impl FromStr for ImageRef {
+    type Err = String;
+
+    /// A digest follows `@`; otherwise the tag follows the last `:` after
+    /// the last `/` (so `host:5000/repo` is not read as a tag).
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let (repository, reference) = if let Some((repository, digest)) = raw.split_once('@') {
+            if !digest.contains(':') {
+                return Err(format!("{raw:?}: a digest looks like sha256:<hex>"));
+            }
+            (repository, Reference::Digest(digest.to_owned()))
+        } else {
+            let name_start = raw.rfind('/').map_or(0, |slash| slash + 1);
+            match raw[name_start..].rfind(':') {
+                Some(colon) => {
+                    let colon = name_start + colon;
+                    (&raw[..colon], Reference::Tag(raw[colon + 1..].to_owned()))
+                }
+                None => {
+                    return Err(format!(
+                        "{raw:?} names no tag or digest: use REPOSITORY:TAG or REPOSITORY@sha256:..."
+                    ))
+                }
+            }
+        };
+        let empty = match &reference {
+            Reference::Tag(tag) | Reference::Digest(tag) => tag.is_empty(),
+        };
+        if repository.is_empty() || empty {
+            return Err(format!("{raw:?}: use REPOSITORY:TAG or REPOSITORY@sha256:..."));
+        }
+        Ok(Self { repository: repository.to_owned(), reference })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// audit
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: AuditCommand,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List audit entries, newest first.
+    List(AuditList),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditList {
+    /// Only entries concerning this token.
+    #[arg(long)]
+    pub token: Option<String>,
+
+    /// How many of the newest entries to show.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub limit: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, FromArgMatches, Parser};
+
+    use super::*;
+
+    /// The shape the server gives it: client commands flattened beside its
+    /// own.
+    #[derive(Debug, Parser)]
+    #[command(name = "portcullis")]
+    struct Cli {
+        #[command(subcommand)]
+        command: Top,
+    }
+
+    // `Serve` carries nothing here, unlike the server's.
+    #[allow(clippy::large_enum_variant)]
+    #[derive(Debug, Subcommand)]
+    enum Top {
+        Serve,
+        #[command(flatten)]
+        Client(ClientCommand),
+    }
+
+    fn parse(args: &[&str]) -> Result<ClientCommand, clap::Error> {
+        let cli = Cli::try_parse_from(std::iter::once("portcullis").chain(args.iter().copied()))?;
+        match cli.command {
+            Top::Client(command) => Ok(command),
+            Top::Serve => panic!("parsed as serve"),
+        }
+    }
+
+    fn groups(groups: &[&[&str]]) -> Vec<Vec<String>> {
+        groups.iter().map(|group| group.iter().map(|s| s.to_string()).collect()).collect()
+    }
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        Cli::command().debug_assert();
+        // The server's own subcommand still parses beside the flattened ones.
+        assert!(matches!(
+            Cli::from_arg_matches(&Cli::command().get_matches_from(["portcullis", "serve"])).unwrap().command,
+            Top::Serve
+        ));
+    }
+
+    #[test]
+    fn scope_map_create_takes_repeated_repository_groups() {
+        let ClientCommand::ScopeMap(ScopeMapArgs { command: ScopeMapCommand::Create(create), .. }) =
+            parse(&[
+                "scope-map",
+                "create",
+                "--name",
+                "MyScopeMap",
+                "--repository",
+                "samples/hello-world",
+                "content/write",
+                "content/read",
+                "--repository",
+                "samples/*",
+                "metadata/read",
+                "--description",
+                "Sample scope map",
+            ])
+            .unwrap()
+        else {
+            panic!("scope-map create expected")
+        };
+        assert_eq!(create.name, "MyScopeMap");
+        assert_eq!(
+            create.repositories.groups,
+            groups(&[
+                &["samples/hello-world", "content/write", "content/read"],
+                &["samples/*", "metadata/read"]
+            ])
+        );
+        assert_eq!(create.description.as_deref(), Some("Sample scope map"));
+    }
+
+    #[test]
+    fn a_repository_group_needs_a_pattern_and_an_action() {
+        let err = parse(&["scope-map", "create", "--name", "m", "--repository", "samples/x"]).unwrap_err();
+        assert!(err.to_string().contains("--repository"), "{err}");
+        let err = parse(&["scope-map", "create", "--name", "m"]).unwrap_err();
+        assert!(err.to_string().contains("--repository"), "{err}");
+        let err = parse(&["token", "create", "--name", "t", "--repository", "r"]).unwrap_err();
+        assert!(err.to_string().contains("--repository"), "{err}");
+    }
+
+    #[test]
+    fn scope_map_update_adds_and_removes_groups() {
+        let ClientCommand::ScopeMap(ScopeMapArgs { command: ScopeMapCommand::Update(update), .. }) =
+            parse(&[
+                "scope-map",
+                "update",
+                "--name",
+                "MyToken-scope-map",
+                "--add-repository",
+                "samples/nginx",
+                "content/write",
+                "content/read",
+                "--remove-repository",
+                "samples/hello-world",
+                "content/write",
+                "--add-repository",
+                "samples/other",
+                "metadata/read",
+            ])
+            .unwrap()
+        else {
+            panic!("scope-map update expected")
+        };
+        assert_eq!(
+            update.add_repository.groups,
+            groups(&[
+                &["samples/nginx", "content/write", "content/read"],
+                &["samples/other", "metadata/read"]
+            ])
+        );
+        assert_eq!(update.remove_repository.groups, groups(&[&["samples/hello-world", "content/write"]]));
+        assert_eq!(update.description, None);
+        // Nothing to change is refused before any request.
+        assert!(parse(&["scope-map", "update", "--name", "m"]).is_err());
+    }
+
+    #[test]
+    fn scope_map_list_show_delete() {
+        assert!(matches!(
+            parse(&["scope-map", "list"]).unwrap(),
+            ClientCommand::ScopeMap(ScopeMapArgs { command: ScopeMapCommand::List, .. })
+        ));
+        let ClientCommand::ScopeMap(ScopeMapArgs { command: ScopeMapCommand::Show(show), .. }) =
+            parse(&["scope-map", "show", "-n", "m"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(show.name, "m");
+        let ClientCommand::ScopeMap(ScopeMapArgs { command: ScopeMapCommand::Delete(delete), .. }) =
+            parse(&["scope-map", "delete", "--name", "m"]).unwrap()
+        else {
+            panic!()
+        };
+        assert!(!delete.yes);
+        let ClientCommand::ScopeMap(ScopeMapArgs { command: ScopeMapCommand::Delete(delete), .. }) =
+            parse(&["scope-map", "delete", "--name", "m", "--yes"]).unwrap()
+        else {
+            panic!()
+        };
+        assert!(delete.yes);
+    }
+
+    #[test]
+    fn global_options_come_after_the_subcommand() {
+        let command = parse(&[
+            "token",
+            "credential",
+            "generate",
+            "--name",
+            "MyToken",
+            "--password1",
+            "--expiration-in-days",
+            "30",
+            "--query",
+            "passwords[0].value",
+            "--output",
+            "tsv",
+            "--registry",
+            "https://registry.example.com:8443/",
+            "--username",
+            "admin",
+            "--password",
+            "s3cret",
+        ])
+        .unwrap();
+        let global = command.global();
+        assert_eq!(global.registry.as_str(), "https://registry.example.com:8443");
+        assert_eq!(global.username.as_deref(), Some("admin"));
+        assert_eq!(global.password.as_ref().map(Password::expose), Some("s3cret"));
+        assert_eq!(global.output, OutputFormat::Tsv);
+        assert_eq!(global.query.as_deref(), Some("passwords[0].value"));
+        let ClientCommand::Token(TokenArgs {
+            command:
+                TokenCommand::Credential(CredentialArgs { command: CredentialCommand::Generate(generate) }),
+            ..
+        }) = command
+        else {
+            panic!("token credential generate expected")
+        };
+        assert!(generate.password1 && !generate.password2);
+        assert_eq!(generate.expiry.expiration_in_days, Some(30));
+
+        // Also between the group and its subcommand, with short forms.
+        let command = parse(&["repository", "-o", "table", "list", "-u", "MyToken", "-p", "pw"]).unwrap();
+        assert_eq!(command.global().output, OutputFormat::Table);
+        assert_eq!(command.global().username.as_deref(), Some("MyToken"));
+    }
+
+    #[test]
+    fn global_defaults() {
+        if std::env::vars().any(|(key, _)| key.starts_with("PORTCULLIS_")) {
+            return;
+        }
+        let command = parse(&["audit", "list"]).unwrap();
+        let global = command.global();
+        assert_eq!(global.registry.as_str(), "http://127.0.0.1:5000");
+        assert_eq!(global.output, OutputFormat::Json);
+        assert!(global.username.is_none() && global.password.is_none() && global.query.is_none());
+    }
+
+    #[test]
+    fn bad_global_values_are_refused() {
+        for bad in ["ftp://host", "localhost:5000", "http://user:pw@host", "http://host/?x=1", "nonsense"] {
+            let err = parse(&["scope-map", "list", "--registry", bad]).unwrap_err();
+            assert!(err.to_string().contains("--registry"), "{bad}: {err}");
+        }
+        let err = parse(&["scope-map", "list", "--output", "yaml"]).unwrap_err();
+        assert!(err.to_string().contains("--output"), "{err}");
+        let err = parse(&["scope-map", "list", "--query", "passwords[0"]).unwrap_err();
+        assert!(err.to_string().contains("--query"), "{err}");
+    }
+
+    #[test]
+    fn the_password_never_shows_in_debug() {
+        let command = parse(&["token", "list", "--password", "super-secret-value"]).unwrap();
+        let rendered = format!("{command:?}");
+        assert!(!rendered.contains("super-secret-value"), "{rendered}");
+    }
+
+    #[test]
+    fn token_create_takes_a_scope_map_or_repositories_not_both() {
+        let ClientCommand::Token(TokenArgs { command: TokenCommand::Create(create), .. }) = parse(&[
+            "token",
+            "create",
+            "--name",
+            "MyToken",
+            "--repository",
+            "samples/hello-world",
+            "content/write",
+            "content/read",
+            "--status",
+            "disabled",
+            "--expiration",
+            "2026-12-31",
+        ])
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            create.repositories.groups,
+            groups(&[&["samples/hello-world", "content/write", "content/read"]])
+        );
+        assert_eq!(create.scope_map, None);
+        assert_eq!(create.status, Some(TokenStatus::Disabled));
+        assert_eq!(create.expiry.expiration, Some("2026-12-31T00:00:00Z".parse().unwrap()));
+        assert!(!create.no_passwords);
+
+        let ClientCommand::Token(TokenArgs { command: TokenCommand::Create(create), .. }) =
+            parse(&["token", "create", "--name", "t", "--scope-map", "MyScopeMap", "--no-passwords"])
+                .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(create.scope_map.as_deref(), Some("MyScopeMap"));
+        assert!(create.no_passwords && create.repositories.is_empty());
+
+        for bad in [
+            &["token", "create", "--name", "t"][..],
+            &["token", "create", "--name", "t", "--scope-map", "m", "--repository", "r", "content/read"],
+            &[
+                "token",
+                "create",
+                "--name",
+                "t",
+                "--scope-map",
+                "m",
+                "--expiration-in-days",
+                "1",
+                "--expiration",
+                "2030-01-01",
+            ],
+            &[
+                "token",
+                "create",
+                "--name",
+                "t",
+                "--scope-map",
+                "m",
+                "--no-passwords",
+                "--expiration-in-days",
+                "1",
+            ],
+            &["token", "create", "--name", "t", "--scope-map", "m", "--status", "paused"],
+            &["token", "create", "--name", "t", "--scope-map", "m", "--expiration-in-days", "0"],
+            &["token", "create", "--name", "t", "--scope-map", "m", "--expiration", "next week"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn token_update_list_show_delete() {
+        let ClientCommand::Token(TokenArgs { command: TokenCommand::Update(update), .. }) =
+            parse(&["token", "update", "--name", "MyToken", "--status", "disabled"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (update.name.as_str(), update.status, update.scope_map),
+            ("MyToken", Some(TokenStatus::Disabled), None)
+        );
+        assert!(parse(&["token", "update", "--name", "MyToken"]).is_err(), "nothing to update");
+        assert!(matches!(
+            parse(&["token", "list"]).unwrap(),
+            ClientCommand::Token(TokenArgs { command: TokenCommand::List, .. })
+        ));
+        assert!(matches!(
+            parse(&["token", "show", "--name", "t"]).unwrap(),
+            ClientCommand::Token(TokenArgs { command: TokenCommand::Show(Named { name }), .. }) if name == "t"
+        ));
+        assert!(matches!(
+            parse(&["token", "delete", "--name", "t", "--yes"]).unwrap(),
+            ClientCommand::Token(TokenArgs {
+                command: TokenCommand::Delete(NamedDelete { yes: true, .. }),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn credential_delete_takes_exactly_one_slot() {
+        let ClientCommand::Token(TokenArgs {
+            command: TokenCommand::Credential(CredentialArgs { command: CredentialCommand::Delete(delete) }),
+            ..
+        }) = parse(&["token", "credential", "delete", "--name", "t", "--password2"]).unwrap()
+        else {
+            panic!()
+        };
+        assert!(delete.password2 && !delete.password1);
+        assert!(parse(&["token", "credential", "delete", "--name", "t"]).is_err());
+        assert!(
+            parse(&["token", "credential", "delete", "--name", "t", "--password1", "--password2"]).is_err()
+        );
+    }
+
+    #[test]
+    fn expiration_accepts_rfc3339_and_dates() {
+        assert_eq!(
+            parse_expiration("2026-12-31").unwrap(),
+            "2026-12-31T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        assert_eq!(
+            parse_expiration("2026-12-31T18:00:00+02:00").unwrap(),
+            "2026-12-31T16:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        assert!(parse_expiration("2026-02-30").is_err());
+        assert!(parse_expiration("31/12/2026").is_err());
+    }
+
+    #[test]
+    fn repository_commands() {
+        let ClientCommand::Repository(RepositoryArgs { command: RepositoryCommand::ShowTags(tags), .. }) =
+            parse(&["repository", "show-tags", "--repository", "samples/hello-world", "--detail"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(tags.repository, "samples/hello-world");
+        assert!(tags.detail);
+        assert!(matches!(
+            parse(&["repository", "show-manifests", "--repository", "a/b"]).unwrap(),
+            ClientCommand::Repository(RepositoryArgs { command: RepositoryCommand::ShowManifests(RepositoryName { repository }), .. }) if repository == "a/b"
+        ));
+        assert!(matches!(
+            parse(&["repository", "show", "--repository", "a"]).unwrap(),
+            ClientCommand::Repository(RepositoryArgs { command: RepositoryCommand::Show(_), .. })
+        ));
+        assert!(matches!(
+            parse(&["repository", "delete", "--repository", "a", "--yes"]).unwrap(),
+            ClientCommand::Repository(RepositoryArgs {
+                command: RepositoryCommand::Delete(RepositoryDelete { yes: true, .. }),
+                ..
+            })
+        ));
+        let ClientCommand::Repository(RepositoryArgs { command: RepositoryCommand::Untag(untag), .. }) =
+            parse(&["repository", "untag", "--image", "samples/hello-world:v1"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(untag.image.reference, Reference::Tag("v1".into()));
+
+        let ClientCommand::Repository(RepositoryArgs { command: RepositoryCommand::Update(update), .. }) =
+            parse(&[
+                "repository",
+                "update",
+                "--image",
+                "samples/hello-world@sha256:abcd",
+                "--write-enabled",
+                "false",
+                "--list-enabled",
+                "true",
+            ])
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(update.repository, None);
+        assert_eq!(update.attributes.write_enabled, Some(false));
+        assert_eq!(update.attributes.list_enabled, Some(true));
+        assert_eq!(update.attributes.read_enabled, None);
+        assert!(parse(&["repository", "update", "--repository", "a"]).is_err(), "no attribute");
+        assert!(parse(&["repository", "update", "--write-enabled", "false"]).is_err(), "no target");
+        assert!(parse(&["repository", "update", "--repository", "a", "--read-enabled", "maybe"]).is_err());
+    }
+
+    #[test]
+    fn image_references_split_like_docker() {
+        let image = |raw: &str| raw.parse::<ImageRef>();
+        assert_eq!(
+            image("samples/hello-world:v1").unwrap(),
+            ImageRef { repository: "samples/hello-world".into(), reference: Reference::Tag("v1".into()) }
+        );
+        // The tag is after the last ':' of the last path segment.
+        assert_eq!(
+            image("host:5000/samples/x:1.0").unwrap(),
+            ImageRef { repository: "host:5000/samples/x".into(), reference: Reference::Tag("1.0".into()) }
+        );
+        assert_eq!(
+            image("a/b@sha256:0123").unwrap(),
+            ImageRef { repository: "a/b".into(), reference: Reference::Digest("sha256:0123".into()) }
+        );
+        for bad in ["samples/x", "host:5000/samples/x", ":v1", "x:", "x@", "x@0123", "@sha256:00"] {
+            assert!(image(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn audit_list_options() {
+        let ClientCommand::Audit(AuditArgs { command: AuditCommand::List(list), .. }) =
+            parse(&["audit", "list", "--token", "MyToken", "--limit", "5"]).unwrap()
+        else {
+            panic!("audit list expected")
+        };
+        assert_eq!((list.token.as_deref(), list.limit), (Some("MyToken"), 5));
+        assert!(parse(&["audit", "list", "--limit", "0"]).is_err());
+    }
+}

@@ -1,0 +1,153 @@
+//! `portcullis scope-map|token|repository|audit ...`: the command-line
+//! client of the management API (docs/API.md), spelled like `az acr`.
+//!
+//! The `portcullis` binary flattens [`ClientCommand`] into its own command
+//! enum and hands it to [`run`]. A command is parsed ([`args`]), turned into
+//! a request by a pure function ([`plan`]), sent ([`transport`], the only
+//! network code), narrowed by `--query` ([`query`]) and printed ([`output`]).
+//! Errors are one `error: ...` line on stderr ([`error`]). This crate never
+//! depends on the server's crates: it speaks only HTTP.
+
+pub mod args;
+pub mod error;
+pub mod output;
+pub mod plan;
+pub mod query;
+pub mod transport;
+
+use std::{io::Write, process::ExitCode};
+
+use chrono::Utc;
+use serde_json::Value;
+
+pub use args::ClientCommand;
+use error::CliError;
+use plan::{page_request, Answer, Resource};
+use transport::Registry;
+
+/// What a command printed and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// 0 success; 1 refused (by the API or locally); 2 registry unreachable.
+    pub code: u8,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Performs `command`: the answer on stdout, or one `error: ...` line on
+/// stderr and a non-zero exit code.
+pub async fn run(command: ClientCommand) -> ExitCode {
+    let outcome = execute(command).await;
+    // A closed pipe (`| head`) is not worth a panic.
+    let _ = std::io::stdout().lock().write_all(outcome.stdout.as_bytes());
+    let _ = std::io::stderr().lock().write_all(outcome.stderr.as_bytes());
+    ExitCode::from(outcome.code)
+}
+
+/// Like [`run`], returning the text instead of printing it.
+pub async fn execute(command: ClientCommand) -> Outcome {
+    match perform(&command).await {
+        Ok(stdout) => Outcome { code: 0, stdout, stderr: String::new() },
+        Err(error) => Outcome { code: error.exit_code(), stdout: String::new(), stderr: error.line() + "\n" },
+    }
+}
+
+async fn perform(command: &ClientCommand) -> Result<String, CliError> {
+    let global = command.global();
+    let plan = plan::plan(command, Utc::now())?;
+    let registry = Registry::new(global)?;
+    let answer = match &plan.answer {
+        Answer::AsIs => registry.send(&plan.request).await?,
+        Answer::TagNames => {
+            let tags = registry.send(&plan.request).await?;
+            tag_names(&tags)
+                .map_err(|reason| CliError::BadAnswer { url: registry.url(&plan.request), reason })?
+        }
+        Answer::Pages(paging) => {
+            let limit = match paging {
+                plan::Paging::Audit { limit, .. } => Some(*limit),
+                plan::Paging::Tokens => None,
+            };
+            let mut items = Vec::new();
+            let mut request = plan.request.clone();
+            loop {
+                let page = registry.send(&request).await?;
+                let (page_items, next) = page_parts(page)
+                    .map_err(|reason| CliError::BadAnswer { url: registry.url(&request), reason })?;
+                items.extend(page_items);
+                let done = limit.is_some_and(|limit| items.len() >= limit);
+                let next_request = match next {
+                    Some(cursor) if !done => page_request(paging, Some(&cursor), items.len()),
+                    _ => break,
+                };
+                if next_request == request {
+                    return Err(CliError::BadAnswer {
+                        url: registry.url(&request),
+                        reason: "the next page is the same page again".to_owned(),
+                    });
+                }
+                request = next_request;
+            }
+            if let Some(limit) = limit {
+                items.truncate(limit);
+            }
+            Value::Array(items)
+        }
+    };
+    let (value, resource) = match &global.query {
+        Some(expression) => (query::apply(expression, &answer).map_err(CliError::Query)?, Resource::Generic),
+        None => (answer, plan.resource),
+    };
+    Ok(output::render(&value, global.output, resource))
+}
+
+/// `[Tag]` -> `["v1", ...]`.
+fn tag_names(tags: &Value) -> Result<Value, String> {
+    let tags = tags.as_array().ok_or("expected a list of tags")?;
+    tags.iter()
+        .map(|tag| {
+            tag.get("name")
+                .filter(|name| name.is_string())
+                .cloned()
+                .ok_or_else(|| "a tag without a name".to_owned())
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Value::Array)
+}
+
+/// `{"items": [..], "next": cursor-or-null}` -> (items, cursor).
+fn page_parts(page: Value) -> Result<(Vec<Value>, Option<Value>), String> {
+    let Value::Object(mut page) = page else {
+        return Err("expected a page {\"items\", \"next\"}".to_owned());
+    };
+    let Some(Value::Array(items)) = page.remove("items") else {
+        return Err("the page has no items list".to_owned());
+    };
+    let next = page.remove("next").filter(|next| !next.is_null());
+    Ok((items, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn tag_names_keep_the_order() {
+        let tags = json!([{"name": "v1", "digest": "sha256:a"}, {"name": "latest", "digest": "sha256:b"}]);
+        assert_eq!(tag_names(&tags).unwrap(), json!(["v1", "latest"]));
+        assert!(tag_names(&json!({"name": "v1"})).is_err());
+        assert!(tag_names(&json!([{"digest": "sha256:a"}])).is_err());
+    }
+
+    #[test]
+    fn pages_split_into_items_and_cursor() {
+        let (items, next) = page_parts(json!({"items": [{"name": "a"}], "next": "a"})).unwrap();
+        assert_eq!((items, next), (vec![json!({"name": "a"})], Some(json!("a"))));
+        let (items, next) = page_parts(json!({"items": [], "next": null})).unwrap();
+        assert!(items.is_empty() && next.is_none());
+        assert!(page_parts(json!([1, 2])).is_err());
+        assert!(page_parts(json!({"next": null})).is_err());
+    }
+}

@@ -1,0 +1,783 @@
+//! Turns a parsed command into the HTTP request(s) of the management API
+//! (docs/API.md) and says how to read and print the answer. Pure: no
+//! network, no clock (the caller passes `now`), no printing, so every
+//! command's method, path and body are tested as values.
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+
+use crate::{
+    args::{
+        AttributeChanges, AuditCommand, ClientCommand, CredentialCommand, ExpiryArgs, Reference,
+        RepositoryCommand, Rules, ScopeMapCommand, TokenCommand,
+    },
+    error::CliError,
+};
+
+/// One call of the management API. `path` starts with `/api/v1` and is
+/// already percent-encoded, query string included.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub method: Method,
+    pub path: String,
+    pub body: Option<Value>,
+}
+
+impl Request {
+    fn new(method: Method, path: String) -> Self {
+        Self { method, path, body: None }
+    }
+
+    fn with_body(method: Method, path: String, body: Value) -> Self {
+        Self { method, path, body: Some(body) }
+    }
+}
+
+/// Everything needed to carry out a command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub request: Request,
+    pub answer: Answer,
+    pub resource: Resource,
+}
+
+/// How the answer becomes the printed value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// Printed as it came (nothing for an empty 204).
+    AsIs,
+    /// `[Tag]` reduced to the tag names, as `az acr repository show-tags`.
+    TagNames,
+    /// `{"items", "next"}` pages, followed to the end (or the limit) and
+    /// printed as one array.
+    Pages(Paging),
+}
+
+/// A listing the API answers page by page.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Paging {
+    /// `GET /api/v1/tokens?after=`, every page.
+    Tokens,
+    /// `GET /api/v1/audit?token=&limit=&before=`, the newest `limit` entries.
+    Audit { token: Option<String>, limit: usize },
+}
+
+/// Which columns `--output table` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    ScopeMap,
+    Token,
+    Credentials,
+    Audit,
+    Generic,
+}
+
+/// The largest page the API hands out.
+const MAX_PAGE: usize = 1000;
+
+/// Characters left as they are in a path segment or query value: RFC 3986
+/// unreserved, plus `:` and `@` (allowed in a segment; digests have `:`).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const SEGMENT_KEEP_COLON: &AsciiSet = &SEGMENT.remove(b':').remove(b'@');
+
+/// One path segment from a name: encoded whole (a `/` in it stays part of
+/// the name), and never empty or a dot segment, which would address a
+/// different resource.
+fn segment(what: &str, value: &str) -> Result<String, CliError> {
+    if value.is_empty() || value == "." || value == ".." {
+        return Err(CliError::Usage(format!("{what} {value:?} is not a valid name")));
+    }
+    Ok(utf8_percent_encode(value, SEGMENT_KEEP_COLON).to_string())
+}
+
+/// A repository name keeps its `/` in the path (docs/API.md
+/// "Repositories"); each of its segments is encoded.
+fn repository_path(repository: &str) -> Result<String, CliError> {
+    let segments: Result<Vec<String>, CliError> = repository
+        .split('/')
+        .map(|part| segment("repository", part).map_err(|_| invalid_repository(repository)))
+        .collect();
+    Ok(format!("/api/v1/repositories/{}", segments?.join("/")))
+}
+
+fn invalid_repository(repository: &str) -> CliError {
+    CliError::Usage(format!("repository {repository:?} is not a valid repository name"))
+}
+
+fn query_value(value: &str) -> String {
+    utf8_percent_encode(value, SEGMENT).to_string()
+}
+
+fn with_query(path: &str, pairs: &[(&str, String)]) -> String {
+    if pairs.is_empty() {
+        return path.to_owned();
+    }
+    let query: Vec<String> =
+        pairs.iter().map(|(key, value)| format!("{key}={}", query_value(value))).collect();
+    format!("{path}?{}", query.join("&"))
+}
+
+/// `[{"repository", "actions"}]` from `--repository REPO ACTION...` groups.
+fn rules<F>(flag: &str, groups: &Rules<F>) -> Result<Value, CliError> {
+    let mut rules = Vec::with_capacity(groups.groups.len());
+    for group in &groups.groups {
+        match group.split_first() {
+            Some((pattern, actions)) if !pattern.is_empty() && !actions.is_empty() => {
+                rules.push(json!({"repository": pattern, "actions": actions}));
+            }
+            _ => {
+                return Err(CliError::Usage(format!(
+                    "{flag} takes a repository pattern followed by one or more actions, got {group:?}"
+                )))
+            }
+        }
+    }
+    Ok(Value::Array(rules))
+}
+
+/// The expiry from `--expiration-in-days` (counted from `now`) or
+/// `--expiration`, as RFC 3339 UTC.
+fn expiry(args: &ExpiryArgs, now: DateTime<Utc>) -> Option<String> {
+    let time = match (args.expiration_in_days, args.expiration) {
+        (Some(days), _) => now + Duration::days(i64::from(days)),
+        (None, Some(time)) => time,
+        (None, None) => return None,
+    };
+    Some(time.to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+fn attributes(changes: &AttributeChanges) -> Value {
+    let mut body = Map::new();
+    for (key, value) in [
+        ("deleteEnabled", changes.delete_enabled),
+        ("writeEnabled", changes.write_enabled),
+        ("readEnabled", changes.read_enabled),
+        ("listEnabled", changes.list_enabled),
+    ] {
+        if let Some(value) = value {
+            body.insert(key.to_owned(), Value::Bool(value));
+        }
+    }
+    Value::Object(body)
+}
+
+fn confirmed(yes: bool, what: &str) -> Result<(), CliError> {
+    if yes {
+        Ok(())
+    } else {
+        Err(CliError::Usage(format!("deleting {what} cannot be undone; pass --yes to confirm")))
+    }
+}
+
+fn plain(request: Request, resource: Resource) -> Plan {
+    Plan { request, answer: Answer::AsIs, resource }
+}
+
+/// The plan for `command`, or a usage error found without asking the
+/// server. `now` anchors `--expiration-in-days`.
+pub fn plan(command: &ClientCommand, now: DateTime<Utc>) -> Result<Plan, CliError> {
+    match command {
+        ClientCommand::ScopeMap(args) => scope_map(&args.command),
+        ClientCommand::Token(args) => token(&args.command, now),
+        ClientCommand::Repository(args) => repository(&args.command),
+        ClientCommand::Audit(args) => match &args.command {
+            AuditCommand::List(list) => {
+                let paging = Paging::Audit { token: list.token.clone(), limit: list.limit as usize };
+                Ok(Plan {
+                    request: page_request(&paging, None, 0),
+                    answer: Answer::Pages(paging),
+                    resource: Resource::Audit,
+                })
+            }
+        },
+    }
+}
+
+fn scope_map(command: &ScopeMapCommand) -> Result<Plan, CliError> {
+    const BASE: &str = "/api/v1/scope-maps";
+    let one = |name: &str| Ok::<_, CliError>(format!("{BASE}/{}", segment("scope map", name)?));
+    let request = match command {
+        ScopeMapCommand::Create(create) => {
+            segment("scope map", &create.name)?;
+            let mut body =
+                json!({"name": create.name, "repositories": rules("--repository", &create.repositories)?});
+            if let Some(description) = &create.description {
+                body["description"] = json!(description);
+            }
+            Request::with_body(Method::POST, BASE.to_owned(), body)
+        }
+        ScopeMapCommand::Update(update) => {
+            let mut body = Map::new();
+            if let Some(description) = &update.description {
+                body.insert("description".to_owned(), json!(description));
+            }
+            if !update.add_repository.is_empty() {
+                body.insert("addRepositories".to_owned(), rules("--add-repository", &update.add_repository)?);
+            }
+            if !update.remove_repository.is_empty() {
+                body.insert(
+                    "removeRepositories".to_owned(),
+                    rules("--remove-repository", &update.remove_repository)?,
+                );
+            }
+            if body.is_empty() {
+                return Err(CliError::Usage(
+                    "nothing to update: pass --add-repository, --remove-repository or --description"
+                        .to_owned(),
+                ));
+            }
+            Request::with_body(Method::PATCH, one(&update.name)?, Value::Object(body))
+        }
+        ScopeMapCommand::List => Request::new(Method::GET, BASE.to_owned()),
+        ScopeMapCommand::Show(show) => Request::new(Method::GET, one(&show.name)?),
+        ScopeMapCommand::Delete(delete) => {
+            let path = one(&delete.name)?;
+            confirmed(delete.yes, &format!("scope map {}", delete.name))?;
+            Request::new(Method::DELETE, path)
+        }
+    };
+    Ok(plain(request, Resource::ScopeMap))
+}
+
+fn token(command: &TokenCommand, now: DateTime<Utc>) -> Result<Plan, CliError> {
+    const BASE: &str = "/api/v1/tokens";
+    let one = |name: &str| Ok::<_, CliError>(format!("{BASE}/{}", segment("token", name)?));
+    let request = match command {
+        TokenCommand::Create(create) => {
+            segment("token", &create.name)?;
+            let mut body = json!({"name": create.name});
+            match (&create.scope_map, create.repositories.is_empty()) {
+                (Some(scope_map), true) => body["scopeMap"] = json!(scope_map),
+                (None, false) => body["repositories"] = rules("--repository", &create.repositories)?,
+                _ => {
+                    return Err(CliError::Usage(
+                        "pass either --scope-map or --repository REPO ACTION..., not both".to_owned(),
+                    ))
+                }
+            }
+            if let Some(status) = create.status {
+                body["status"] = json!(status.as_str());
+            }
+            if let Some(expiry) = expiry(&create.expiry, now) {
+                body["expiry"] = json!(expiry);
+            }
+            if create.no_passwords {
+                body["generatePasswords"] = json!(false);
+            }
+            Request::with_body(Method::POST, BASE.to_owned(), body)
+        }
+        TokenCommand::Update(update) => {
+            let mut body = Map::new();
+            if let Some(status) = update.status {
+                body.insert("status".to_owned(), json!(status.as_str()));
+            }
+            if let Some(scope_map) = &update.scope_map {
+                body.insert("scopeMap".to_owned(), json!(scope_map));
+            }
+            if body.is_empty() {
+                return Err(CliError::Usage("nothing to update: pass --status or --scope-map".to_owned()));
+            }
+            Request::with_body(Method::PATCH, one(&update.name)?, Value::Object(body))
+        }
+        TokenCommand::List => {
+            return Ok(Plan {
+                request: page_request(&Paging::Tokens, None, 0),
+                answer: Answer::Pages(Paging::Tokens),
+                resource: Resource::Token,
+            })
+        }
+        TokenCommand::Show(show) => Request::new(Method::GET, one(&show.name)?),
+        TokenCommand::Delete(delete) => {
+            let path = one(&delete.name)?;
+            confirmed(delete.yes, &format!("token {}", delete.name))?;
+            Request::new(Method::DELETE, path)
+        }
+        TokenCommand::Credential(credential) => match &credential.command {
+            CredentialCommand::Generate(generate) => {
+                let mut body = Map::new();
+                // Neither flag: the server generates both.
+                if generate.password1 {
+                    body.insert("password1".to_owned(), json!(true));
+                }
+                if generate.password2 {
+                    body.insert("password2".to_owned(), json!(true));
+                }
+                if let Some(expiry) = expiry(&generate.expiry, now) {
+                    body.insert("expiry".to_owned(), json!(expiry));
+                }
+                let path = format!("{}/credentials", one(&generate.name)?);
+                return Ok(plain(
+                    Request::with_body(Method::POST, path, Value::Object(body)),
+                    Resource::Credentials,
+                ));
+            }
+            CredentialCommand::Delete(delete) => {
+                let slot = match (delete.password1, delete.password2) {
+                    (true, false) => "password1",
+                    (false, true) => "password2",
+                    _ => {
+                        return Err(CliError::Usage(
+                            "pass exactly one of --password1 and --password2".to_owned(),
+                        ))
+                    }
+                };
+                Request::new(Method::DELETE, format!("{}/credentials/{slot}", one(&delete.name)?))
+            }
+        },
+    };
+    Ok(plain(request, Resource::Token))
+}
+
+fn repository(command: &RepositoryCommand) -> Result<Plan, CliError> {
+    let generic = |request| Ok(plain(request, Resource::Generic));
+    match command {
+        RepositoryCommand::List => generic(Request::new(Method::GET, "/api/v1/repositories".to_owned())),
+        RepositoryCommand::Show(show) => {
+            generic(Request::new(Method::GET, repository_path(&show.repository)?))
+        }
+        RepositoryCommand::ShowTags(tags) => Ok(Plan {
+            request: Request::new(Method::GET, format!("{}/_tags", repository_path(&tags.repository)?)),
+            answer: if tags.detail { Answer::AsIs } else { Answer::TagNames },
+            resource: Resource::Generic,
+        }),
+        RepositoryCommand::ShowManifests(show) => {
+            generic(Request::new(Method::GET, format!("{}/_manifests", repository_path(&show.repository)?)))
+        }
+        RepositoryCommand::Delete(delete) => {
+            let path = repository_path(&delete.repository)?;
+            confirmed(
+                delete.yes,
+                &format!("repository {} with all its tags and manifests", delete.repository),
+            )?;
+            generic(Request::new(Method::DELETE, path))
+        }
+        RepositoryCommand::Untag(untag) => {
+            let Reference::Tag(tag) = &untag.image.reference else {
+                return Err(CliError::Usage(
+                    "untag takes REPOSITORY:TAG; to delete a manifest by digest use `repository delete`"
+                        .to_owned(),
+                ));
+            };
+            let path =
+                format!("{}/_tags/{}", repository_path(&untag.image.repository)?, segment("tag", tag)?);
+            generic(Request::new(Method::DELETE, path))
+        }
+        RepositoryCommand::Update(update) => {
+            let body = attributes(&update.attributes);
+            let path = match (&update.repository, &update.image) {
+                (Some(repository), Some(image)) if *repository != image.repository => {
+                    return Err(CliError::Usage(format!(
+                        "--repository {repository} and --image {} name different repositories",
+                        image.repository
+                    )))
+                }
+                (_, Some(image)) => {
+                    let base = repository_path(&image.repository)?;
+                    match &image.reference {
+                        Reference::Tag(tag) => format!("{base}/_tags/{}", segment("tag", tag)?),
+                        Reference::Digest(digest) => {
+                            format!("{base}/_manifests/{}", segment("digest", digest)?)
+                        }
+                    }
+                }
+                (Some(repository), None) => repository_path(repository)?,
+                (None, None) => return Err(CliError::Usage("pass --repository or --image".to_owned())),
+            };
+            generic(Request::with_body(Method::PATCH, path, body))
+        }
+    }
+}
+
+/// The request for the page after `cursor` (the previous page's `next`;
+/// `None` for the first page), having `collected` items so far.
+pub fn page_request(paging: &Paging, cursor: Option<&Value>, collected: usize) -> Request {
+    let cursor = cursor.map(|value| match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    });
+    let path = match paging {
+        Paging::Tokens => {
+            let pairs: Vec<(&str, String)> = cursor.into_iter().map(|after| ("after", after)).collect();
+            with_query("/api/v1/tokens", &pairs)
+        }
+        Paging::Audit { token, limit } => {
+            let mut pairs = Vec::new();
+            if let Some(token) = token {
+                pairs.push(("token", token.clone()));
+            }
+            pairs.push(("limit", limit.saturating_sub(collected).clamp(1, MAX_PAGE).to_string()));
+            if let Some(before) = cursor {
+                pairs.push(("before", before));
+            }
+            with_query("/api/v1/audit", &pairs)
+        }
+    };
+    Request::new(Method::GET, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    #[command(name = "portcullis")]
+    struct Cli {
+        #[command(subcommand)]
+        command: ClientCommand,
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-23T16:30:00.5Z".parse().unwrap()
+    }
+
+    fn plan_of(args: &[&str]) -> Result<Plan, CliError> {
+        let cli = Cli::try_parse_from(std::iter::once("portcullis").chain(args.iter().copied()))
+            .unwrap_or_else(|error| panic!("{args:?} parses: {error}"));
+        plan(&cli.command, now())
+    }
+
+    fn request(args: &[&str]) -> Request {
+        plan_of(args).unwrap_or_else(|error| panic!("{args:?}: {error}")).request
+    }
+
+    fn usage_error(args: &[&str]) -> String {
+        match plan_of(args) {
+            Err(CliError::Usage(message)) => message,
+            other => panic!("{args:?}: usage error expected, got {other:?}"),
+        }
+    }
+
+    fn get(path: &str) -> Request {
+        Request::new(Method::GET, path.to_owned())
+    }
+
+    #[test]
+    fn scope_map_requests() {
+        assert_eq!(
+            request(&[
+                "scope-map",
+                "create",
+                "--name",
+                "MyScopeMap",
+                "--repository",
+                "samples/hello-world",
+                "content/write",
+                "content/read",
+                "--repository",
+                "samples/*",
+                "metadata/read",
+                "--description",
+                "Sample scope map",
+            ]),
+            Request::with_body(
+                Method::POST,
+                "/api/v1/scope-maps".into(),
+                json!({
+                    "name": "MyScopeMap",
+                    "description": "Sample scope map",
+                    "repositories": [
+                        {"repository": "samples/hello-world", "actions": ["content/write", "content/read"]},
+                        {"repository": "samples/*", "actions": ["metadata/read"]}
+                    ]
+                })
+            )
+        );
+        assert_eq!(
+            request(&["scope-map", "create", "-n", "m", "--repository", "*", "content/read"]).body,
+            Some(json!({"name": "m", "repositories": [{"repository": "*", "actions": ["content/read"]}]}))
+        );
+        assert_eq!(
+            request(&[
+                "scope-map",
+                "update",
+                "--name",
+                "MyToken-scope-map",
+                "--add-repository",
+                "samples/nginx",
+                "content/write",
+                "content/read",
+                "--remove-repository",
+                "samples/hello-world",
+                "content/write",
+            ]),
+            Request::with_body(
+                Method::PATCH,
+                "/api/v1/scope-maps/MyToken-scope-map".into(),
+                json!({
+                    "addRepositories": [{"repository": "samples/nginx", "actions": ["content/write", "content/read"]}],
+                    "removeRepositories": [{"repository": "samples/hello-world", "actions": ["content/write"]}]
+                })
+            )
+        );
+        assert_eq!(
+            request(&["scope-map", "update", "--name", "m", "--description", ""]).body,
+            Some(json!({"description": ""}))
+        );
+        assert_eq!(request(&["scope-map", "list"]), get("/api/v1/scope-maps"));
+        assert_eq!(
+            request(&["scope-map", "show", "--name", "MyScopeMap"]),
+            get("/api/v1/scope-maps/MyScopeMap")
+        );
+        assert_eq!(
+            request(&["scope-map", "delete", "--name", "MyScopeMap", "--yes"]),
+            Request::new(Method::DELETE, "/api/v1/scope-maps/MyScopeMap".into())
+        );
+        assert_eq!(plan_of(&["scope-map", "list"]).unwrap().resource, Resource::ScopeMap);
+    }
+
+    #[test]
+    fn deleting_needs_yes() {
+        for args in [
+            &["scope-map", "delete", "--name", "m"][..],
+            &["token", "delete", "--name", "t"],
+            &["repository", "delete", "--repository", "samples/nginx"],
+        ] {
+            let message = usage_error(args);
+            assert!(message.contains("--yes"), "{message}");
+        }
+    }
+
+    #[test]
+    fn names_are_one_encoded_segment() {
+        assert_eq!(
+            request(&["scope-map", "show", "--name", "a/b c?d#e%"]).path,
+            "/api/v1/scope-maps/a%2Fb%20c%3Fd%23e%25"
+        );
+        assert_eq!(request(&["token", "show", "--name", "ci-bot_1.x"]).path, "/api/v1/tokens/ci-bot_1.x");
+        for args in [
+            &["token", "show", "--name", ""][..],
+            &["token", "delete", "--name", "..", "--yes"],
+            &["scope-map", "show", "--name", "."],
+            &["repository", "show", "--repository", "samples//x"],
+            &["repository", "show", "--repository", "samples/../admin"],
+            &["repository", "show", "--repository", ""],
+        ] {
+            usage_error(args);
+        }
+    }
+
+    #[test]
+    fn token_requests() {
+        assert_eq!(
+            request(&[
+                "token",
+                "create",
+                "--name",
+                "MyToken",
+                "--repository",
+                "samples/hello-world",
+                "content/write",
+                "content/read",
+            ]),
+            Request::with_body(
+                Method::POST,
+                "/api/v1/tokens".into(),
+                json!({
+                    "name": "MyToken",
+                    "repositories": [{"repository": "samples/hello-world", "actions": ["content/write", "content/read"]}]
+                })
+            )
+        );
+        assert_eq!(
+            request(&[
+                "token",
+                "create",
+                "--name",
+                "MyToken",
+                "--scope-map",
+                "MyScopeMap",
+                "--status",
+                "disabled",
+                "--expiration-in-days",
+                "30",
+            ])
+            .body,
+            Some(
+                json!({"name": "MyToken", "scopeMap": "MyScopeMap", "status": "disabled", "expiry": "2026-12-23T16:30:00Z"})
+            )
+        );
+        assert_eq!(
+            request(&["token", "create", "--name", "t", "--scope-map", "m", "--expiration", "2027-01-31"])
+                .body,
+            Some(json!({"name": "t", "scopeMap": "m", "expiry": "2027-01-31T00:00:00Z"}))
+        );
+        assert_eq!(
+            request(&["token", "create", "--name", "t", "--scope-map", "m", "--no-passwords"]).body,
+            Some(json!({"name": "t", "scopeMap": "m", "generatePasswords": false}))
+        );
+        assert_eq!(
+            request(&["token", "update", "--name", "MyToken", "--status", "disabled"]),
+            Request::with_body(Method::PATCH, "/api/v1/tokens/MyToken".into(), json!({"status": "disabled"}))
+        );
+        assert_eq!(
+            request(&["token", "update", "--name", "MyToken", "--scope-map", "New", "--status", "enabled"])
+                .body,
+            Some(json!({"status": "enabled", "scopeMap": "New"}))
+        );
+        assert_eq!(request(&["token", "show", "--name", "MyToken"]), get("/api/v1/tokens/MyToken"));
+        assert_eq!(
+            request(&["token", "delete", "--name", "MyToken", "--yes"]),
+            Request::new(Method::DELETE, "/api/v1/tokens/MyToken".into())
+        );
+        let list = plan_of(&["token", "list"]).unwrap();
+        assert_eq!(list.request, get("/api/v1/tokens"));
+        assert_eq!(list.answer, Answer::Pages(Paging::Tokens));
+        assert_eq!(list.resource, Resource::Token);
+    }
+
+    #[test]
+    fn credential_requests() {
+        let generate = plan_of(&[
+            "token",
+            "credential",
+            "generate",
+            "--name",
+            "MyToken",
+            "--expiration-in-days",
+            "30",
+            "--password1",
+        ])
+        .unwrap();
+        assert_eq!(
+            generate.request,
+            Request::with_body(
+                Method::POST,
+                "/api/v1/tokens/MyToken/credentials".into(),
+                json!({"password1": true, "expiry": "2026-12-23T16:30:00Z"})
+            )
+        );
+        assert_eq!(generate.resource, Resource::Credentials);
+        assert_eq!(
+            request(&["token", "credential", "generate", "--name", "t"]).body,
+            Some(json!({})),
+            "neither flag: the server generates both"
+        );
+        assert_eq!(
+            request(&["token", "credential", "generate", "--name", "t", "--password1", "--password2"]).body,
+            Some(json!({"password1": true, "password2": true}))
+        );
+        assert_eq!(
+            request(&["token", "credential", "delete", "--name", "MyToken", "--password2"]),
+            Request::new(Method::DELETE, "/api/v1/tokens/MyToken/credentials/password2".into())
+        );
+        assert_eq!(
+            request(&["token", "credential", "delete", "--name", "MyToken", "--password1"]).path,
+            "/api/v1/tokens/MyToken/credentials/password1"
+        );
+    }
+
+    #[test]
+    fn repository_requests() {
+        assert_eq!(request(&["repository", "list"]), get("/api/v1/repositories"));
+        assert_eq!(
+            request(&["repository", "show", "--repository", "samples/hello-world"]),
+            get("/api/v1/repositories/samples/hello-world")
+        );
+        let tags = plan_of(&["repository", "show-tags", "--repository", "samples/hello-world"]).unwrap();
+        assert_eq!(tags.request, get("/api/v1/repositories/samples/hello-world/_tags"));
+        assert_eq!(tags.answer, Answer::TagNames);
+        let detail =
+            plan_of(&["repository", "show-tags", "--repository", "samples/hello-world", "--detail"]).unwrap();
+        assert_eq!(detail.request, tags.request);
+        assert_eq!(detail.answer, Answer::AsIs);
+        assert_eq!(
+            request(&["repository", "show-manifests", "--repository", "a/b/c"]),
+            get("/api/v1/repositories/a/b/c/_manifests")
+        );
+        assert_eq!(
+            request(&["repository", "delete", "--repository", "samples/nginx", "--yes"]),
+            Request::new(Method::DELETE, "/api/v1/repositories/samples/nginx".into())
+        );
+        assert_eq!(
+            request(&["repository", "untag", "--image", "samples/hello-world:v1"]),
+            Request::new(Method::DELETE, "/api/v1/repositories/samples/hello-world/_tags/v1".into())
+        );
+        let message = usage_error(&["repository", "untag", "--image", "samples/hello-world@sha256:ab"]);
+        assert!(message.contains("REPOSITORY:TAG"), "{message}");
+    }
+
+    #[test]
+    fn repository_update_patches_the_named_level() {
+        assert_eq!(
+            request(&["repository", "update", "--repository", "samples/x", "--write-enabled", "false"]),
+            Request::with_body(
+                Method::PATCH,
+                "/api/v1/repositories/samples/x".into(),
+                json!({"writeEnabled": false})
+            )
+        );
+        assert_eq!(
+            request(&[
+                "repository",
+                "update",
+                "--image",
+                "samples/x:v1",
+                "--delete-enabled",
+                "false",
+                "--read-enabled",
+                "true",
+                "--list-enabled",
+                "false",
+                "--write-enabled",
+                "true",
+            ]),
+            Request::with_body(
+                Method::PATCH,
+                "/api/v1/repositories/samples/x/_tags/v1".into(),
+                json!({"deleteEnabled": false, "readEnabled": true, "listEnabled": false, "writeEnabled": true})
+            )
+        );
+        let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            request(&[
+                "repository",
+                "update",
+                "--repository",
+                "samples/x",
+                "--image",
+                &format!("samples/x@{digest}"),
+                "--delete-enabled",
+                "false",
+            ])
+            .path,
+            format!("/api/v1/repositories/samples/x/_manifests/{digest}")
+        );
+        let message = usage_error(&[
+            "repository",
+            "update",
+            "--repository",
+            "samples/x",
+            "--image",
+            "samples/y:v1",
+            "--read-enabled",
+            "true",
+        ]);
+        assert!(message.contains("different repositories"), "{message}");
+    }
+
+    #[test]
+    fn audit_pages() {
+        let list = plan_of(&["audit", "list", "--token", "My Token", "--limit", "2500"]).unwrap();
+        assert_eq!(list.request, get("/api/v1/audit?token=My%20Token&limit=1000"));
+        let Answer::Pages(paging) = &list.answer else { panic!("paged") };
+        assert_eq!(
+            page_request(paging, Some(&json!(4711)), 2000),
+            get("/api/v1/audit?token=My%20Token&limit=500&before=4711")
+        );
+        assert_eq!(plan_of(&["audit", "list"]).unwrap().request, get("/api/v1/audit?limit=100"));
+        assert_eq!(list.resource, Resource::Audit);
+    }
+
+    #[test]
+    fn token_pages_follow_next() {
+        assert_eq!(page_request(&Paging::Tokens, None, 0), get("/api/v1/tokens"));
+        assert_eq!(
+            page_request(&Paging::Tokens, Some(&json!("ci bot&x")), 100),
+            get("/api/v1/tokens?after=ci%20bot%26x")
+        );
+    }
+}
