@@ -6,7 +6,7 @@ use std::{net::IpAddr, sync::Arc};
 
 use crate::{
     error::PortalError,
-    model::{Overview, Password, SignedInUser},
+    model::{MyToken, Overview, Password, SignedInUser, TokenCredential},
 };
 
 #[async_trait::async_trait]
@@ -20,6 +20,13 @@ pub trait PortalBackend: Send + Sync + 'static {
     ) -> Result<SignedInUser, PortalError>;
 
     async fn overview(&self) -> Result<Overview, PortalError>;
+
+    /// Whether a token holder's session still counts: the token exists and
+    /// is enabled, and the slot still holds that password, unexpired.
+    async fn token_session_valid(&self, name: &str, credential: TokenCredential) -> Result<bool, PortalError>;
+
+    /// The signed-in token holder's own token.
+    async fn my_token(&self, name: &str, credential: TokenCredential) -> Result<MyToken, PortalError>;
 }
 
 /// Context handle to the backend.

@@ -25,6 +25,13 @@ pub enum PortalError {
     Internal,
     #[error("The server could not be reached ({0}). Check your connection and try again.")]
     Unreachable(String),
+    /// What was asked for does not exist (any more); the message names it.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with the current state (a lock forbids it, for
+    /// one); the message says why.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl PortalError {
@@ -36,6 +43,8 @@ impl PortalError {
             Self::Throttled { .. } => 429,
             Self::Invalid(_) => 400,
             Self::Internal | Self::Unreachable(_) => 500,
+            Self::NotFound(_) => 404,
+            Self::Conflict(_) => 409,
         }
     }
 }

@@ -2,6 +2,9 @@
 //! on the server (`ssr`) and in the browser (`hydrate`); it reaches the
 //! registry only through server functions and [`backend`], never SQL.
 
+// Leptos view types of the portal nest deeply.
+#![recursion_limit = "256"]
+
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
@@ -9,6 +12,8 @@ mod components;
 pub mod error;
 pub mod model;
 mod pages;
+pub mod repositories;
+pub mod tokens;
 #[cfg(feature = "ssr")]
 pub mod session;
 
@@ -24,7 +29,9 @@ use crate::{
     components::layout::SignedInLayout,
     error::PortalError,
     model::SessionInfo,
-    pages::{not_found::NotFound, overview::OverviewPage, sign_in::SignInPage},
+    pages::{my_token::MyTokenPage, not_found::NotFound, overview::OverviewPage, sign_in::SignInPage},
+    repositories::pages::{RepositoriesPage, RepositoryPage},
+    tokens::pages::{NewScopeMapPage, NewTokenPage, ScopeMapPage, ScopeMapsPage, TokenPage, TokensPage},
 };
 
 /// The document around every page (server side).
@@ -84,6 +91,15 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=SignInPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=SignedInLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
+                    <Route path=path!("my-token") view=MyTokenPage ssr=SsrMode::Async />
+                    <Route path=path!("tokens") view=TokensPage ssr=SsrMode::Async />
+                    <Route path=path!("tokens/new") view=NewTokenPage ssr=SsrMode::Async />
+                    <Route path=path!("tokens/:name") view=TokenPage ssr=SsrMode::Async />
+                    <Route path=path!("scope-maps") view=ScopeMapsPage ssr=SsrMode::Async />
+                    <Route path=path!("scope-maps/new") view=NewScopeMapPage ssr=SsrMode::Async />
+                    <Route path=path!("scope-maps/:name") view=ScopeMapPage ssr=SsrMode::Async />
+                    <Route path=path!("repositories") view=RepositoriesPage ssr=SsrMode::Async />
+                    <Route path=path!("repositories/*name") view=RepositoryPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

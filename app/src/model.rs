@@ -6,11 +6,70 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Who is signed in to the portal.
+/// Who is signed in to the portal: an administrator, or a customer who
+/// signed in with a token's name and one of its passwords.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedInUser {
     pub name: String,
     pub is_admin: bool,
+    /// For a token holder: the password slot used, re-checked on every
+    /// request (a disabled token or an expired or regenerated password
+    /// ends the session).
+    #[serde(default)]
+    pub token: Option<TokenCredential>,
+}
+
+impl SignedInUser {
+    pub fn is_token(&self) -> bool {
+        self.token.is_some()
+    }
+}
+
+/// Which generation of which password slot a token holder signed in with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenCredential {
+    pub slot: u8,
+    pub serial: i64,
+}
+
+/// The customer's view of their own token (SPEC §2 item 8).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyToken {
+    pub name: String,
+    pub enabled: bool,
+    pub scope_map: String,
+    pub login_server: String,
+    pub passwords: Vec<MyPassword>,
+    /// The scope map's rules: pattern and actions.
+    pub grants: Vec<Grant>,
+    /// Repositories the token may list (metadata/read), with their tags.
+    pub repositories: Vec<ReadableRepository>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyPassword {
+    pub name: String,
+    pub created: String,
+    /// `None`: never expires.
+    pub expiry: Option<String>,
+    /// Expires within two weeks.
+    pub expires_soon: bool,
+    /// The one this session signed in with.
+    pub in_use: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub repository: String,
+    pub actions: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadableRepository {
+    pub name: String,
+    pub tags: Vec<String>,
+    /// Whether the token may pull (content/read) from it.
+    pub can_pull: bool,
 }
 
 /// What every page needs to know about the visitor's session.

@@ -29,6 +29,10 @@ pub enum Command {
     /// Remove blobs no manifest references and abandoned uploads. Safe
     /// while the registry is serving: recent content is always kept.
     Gc(GcArgs),
+    // The management commands (scope-map, token, repository, audit): a
+    // client of a running registry's API.
+    #[command(flatten)]
+    Client(portcullis_cli::ClientCommand),
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,9 @@
 //! API and portal mount in one axum application. `main.rs` only parses the
 //! command line; `http::build_router` is what tests drive.
 
+// Leptos view types of the portal nest deeply.
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod config;
 pub mod db;
@@ -19,13 +22,16 @@ use tokio::net::TcpListener;
 use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::{
-    auth::{throttle::LoginThrottle, token::TokenSigner},
+    auth::{throttle::LoginThrottle, token::TokenSigner, token_password::PasswordHasher},
     config::{Cli, Command, ServeConfig},
     db::Database,
     service::{
-        access::AccessService,
+        access::{system_clock, AccessService, Clock},
+        audit::AuditLog,
         bootstrap::{self, AdminAccount},
         registry::RegistryService,
+        repositories::RepositoryAdmin,
+        tokens::TokenService,
     },
     storage::FsBlobStore,
 };
@@ -38,6 +44,11 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     pub registry: Arc<RegistryService>,
     pub access: Arc<AccessService>,
+    /// Scope maps and tokens: the management use-cases.
+    pub tokens: Arc<TokenService>,
+    /// Repository management (details, locks, deletion).
+    pub repositories: Arc<RepositoryAdmin>,
+    pub audit: AuditLog,
     /// Signs and checks the token endpoint's access and refresh tokens.
     pub signer: Arc<TokenSigner>,
     pub leptos: LeptosOptions,
@@ -65,7 +76,7 @@ pub enum ServeError {
     Db(#[from] db::DbError),
     #[error("cannot open the blob store: {0}")]
     Storage(#[from] storage::StorageError),
-    #[error("cannot read or create the token signing key {path}: {source}")]
+    #[error("cannot read or create the key file {path}: {source}")]
     SigningKey { path: String, source: std::io::Error },
     #[error("cannot load the TLS certificate or key: {0}")]
     Tls(std::io::Error),
@@ -75,6 +86,8 @@ pub enum ServeError {
     Bootstrap(#[from] bootstrap::BootstrapError),
     #[error("garbage collection failed: {0}")]
     Gc(String),
+    #[error("the management command failed")]
+    Client,
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -83,6 +96,13 @@ pub async fn run(cli: Cli) -> Result<(), ServeError> {
     match cli.command {
         Command::Serve(args) => serve(ServeConfig::from_args(args)?).await,
         Command::Gc(args) => collect_garbage(args).await,
+        Command::Client(command) => {
+            // `main` runs these before logging starts; kept for callers of `run`.
+            match portcullis_cli::run(command).await {
+                code if code == std::process::ExitCode::SUCCESS => Ok(()),
+                _ => Err(ServeError::Client),
+            }
+        }
     }
 }
 
@@ -109,6 +129,16 @@ impl AppState {
         config: &ServeConfig,
         login_server: String,
     ) -> Result<(Self, AdminAccount), ServeError> {
+        Self::open_with_clock(config, login_server, system_clock()).await
+    }
+
+    /// [`Self::open`] with the clock that decides password expiry (tests
+    /// move it forward).
+    pub async fn open_with_clock(
+        config: &ServeConfig,
+        login_server: String,
+        clock: Clock,
+    ) -> Result<(Self, AdminAccount), ServeError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|source| ServeError::DataDir { path: config.data_dir.display().to_string(), source })?;
         let db = Database::open(&config.data_dir).await?;
@@ -121,6 +151,13 @@ impl AppState {
         let key_path = config.data_dir.join("token-signing.key");
         let signer = TokenSigner::load_or_create(&key_path)
             .map_err(|source| ServeError::SigningKey { path: key_path.display().to_string(), source })?;
+        let key_path = config.data_dir.join("token-password.key");
+        let hasher = Arc::new(
+            PasswordHasher::load_or_create(&key_path)
+                .map_err(|source| ServeError::SigningKey { path: key_path.display().to_string(), source })?,
+        );
+        let audit = AuditLog::start(db.clone());
+        let registry = Arc::new(RegistryService::new(db.clone(), Arc::new(store)));
         let leptos = LeptosOptions::builder()
             .output_name("portcullis")
             .site_root(config.site_root.display().to_string())
@@ -130,8 +167,11 @@ impl AppState {
             db: db.clone(),
             sessions,
             throttle: Arc::new(LoginThrottle::default()),
-            registry: Arc::new(RegistryService::new(db.clone(), Arc::new(store))),
-            access: Arc::new(AccessService::new(db.clone())),
+            registry: registry.clone(),
+            repositories: Arc::new(RepositoryAdmin::new(db.clone(), registry, audit.clone())),
+            access: Arc::new(AccessService::new(db.clone(), hasher.clone(), audit.clone(), clock)),
+            tokens: Arc::new(TokenService::new(db.clone(), hasher, audit.clone())),
+            audit,
             signer: Arc::new(signer),
             leptos,
             login_server,

@@ -3,11 +3,16 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::config::Cli;
+use server::config::{Cli, Command};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The management commands are an HTTP client: no server logging.
+    let cli = match cli.command {
+        Command::Client(command) => return portcullis_cli::run(command).await,
+        command => Cli { command },
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PORTCULLIS_LOG")

@@ -7,11 +7,12 @@ use leptos::{prelude::*, server_fn::codec::GetUrl};
 
 use crate::{
     error::PortalError,
-    model::{Overview, Password, SessionInfo, SignedInUser},
+    model::{MyToken, Overview, Password, SessionInfo, SignedInUser},
 };
 
+/// Helpers every area's server functions use (server side only).
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
     use axum::extract::ConnectInfo;
@@ -51,12 +52,38 @@ mod ssr {
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
     }
 
+    /// The signed-in user. A token holder's session is checked against the
+    /// token on every call and ends (signed out) once the token is disabled
+    /// or deleted, or its password regenerated, deleted or expired.
     pub async fn signed_in_user(session: &Session) -> Result<Option<SignedInUser>, PortalError> {
-        session.get::<SignedInUser>(USER_KEY).await.map_err(|_| fail(PortalError::Internal))
+        let user = session.get::<SignedInUser>(USER_KEY).await.map_err(|_| fail(PortalError::Internal))?;
+        if let Some(SignedInUser { name, token: Some(credential), .. }) = &user {
+            if !backend()?.token_session_valid(name, *credential).await.map_err(fail)? {
+                session.flush().await.map_err(|_| fail(PortalError::Internal))?;
+                return Ok(None);
+            }
+        }
+        Ok(user)
     }
 
     pub async fn require_user(session: &Session) -> Result<SignedInUser, PortalError> {
         signed_in_user(session).await?.ok_or_else(|| fail(PortalError::NotSignedIn))
+    }
+
+    /// The signed-in administrator; anyone else gets 403 (a token holder
+    /// signed in to the self-service view included).
+    pub async fn require_admin(session: &Session) -> Result<SignedInUser, PortalError> {
+        let user = require_user(session).await?;
+        if user.is_admin {
+            Ok(user)
+        } else {
+            Err(fail(PortalError::Forbidden))
+        }
+    }
+
+    /// A context handle provided by the server (an area's backend).
+    pub fn context<T: Clone + Send + Sync + 'static>() -> Result<T, PortalError> {
+        use_context::<T>().ok_or_else(|| fail(PortalError::Internal))
     }
 
     pub async fn csrf_token(session: &Session) -> Result<String, PortalError> {
@@ -94,7 +121,7 @@ pub async fn sign_in(
     // A new session id at sign-in defeats session fixation.
     session.cycle_id().await.map_err(|_| ssr::fail(PortalError::Internal))?;
     session.insert(crate::session::USER_KEY, &user).await.map_err(|_| ssr::fail(PortalError::Internal))?;
-    leptos_axum::redirect("/");
+    leptos_axum::redirect(if user.is_token() { "/my-token" } else { "/" });
     Ok(user)
 }
 
@@ -110,6 +137,19 @@ pub async fn sign_out(csrf_token: String) -> Result<(), PortalError> {
 #[server(prefix = "/portal", endpoint = "overview", input = GetUrl)]
 pub async fn get_overview() -> Result<Overview, PortalError> {
     let session = ssr::session().await?;
-    ssr::require_user(&session).await?;
+    ssr::require_admin(&session).await?;
     ssr::backend()?.overview().await.map_err(ssr::fail)
+}
+
+/// The signed-in token holder's own token; administrators have none.
+#[server(prefix = "/portal", endpoint = "my_token", input = GetUrl)]
+pub async fn get_my_token() -> Result<MyToken, PortalError> {
+    let session = ssr::session().await?;
+    let user = ssr::require_user(&session).await?;
+    let Some(credential) = user.token else {
+        return Err(ssr::fail(PortalError::Invalid(
+            "You are signed in as an administrator: this page shows a token holder's own token.".into(),
+        )));
+    };
+    ssr::backend()?.my_token(&user.name, credential).await.map_err(ssr::fail)
 }

@@ -1,10 +1,13 @@
 //! The frame of every signed-in page: brand, navigation, the user and
-//! sign-out. Pages that do not exist yet are not linked.
+//! sign-out.
 
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 
 use crate::PortalSession;
+
+const NAV_LINK: &str =
+    "text-slate-300 hover:text-white aria-[current=page]:text-white aria-[current=page]:underline";
 
 #[component]
 pub fn SignedInLayout() -> impl IntoView {
@@ -18,10 +21,24 @@ pub fn SignedInLayout() -> impl IntoView {
                             <div class="min-h-screen flex flex-col">
                                 <header class="bg-slate-900 text-white">
                                     <div class="mx-auto max-w-6xl px-4 py-3 flex flex-wrap items-center gap-x-6 gap-y-2">
-                                        <A href="/" attr:class="font-semibold tracking-tight text-lg">"Portcullis"</A>
-                                        <nav class="flex gap-4 text-sm" aria-label="Main">
-                                            <A href="/" exact=true attr:class="text-slate-300 hover:text-white aria-[current=page]:text-white aria-[current=page]:underline">"Overview"</A>
-                                        </nav>
+                                        <A href=if user.is_token() { "/my-token" } else { "/" } attr:class="font-semibold tracking-tight text-lg">"Portcullis"</A>
+                                        {if user.is_token() {
+                                            // A token holder sees their own token only.
+                                            view! {
+                                                <nav class="flex gap-4 text-sm" aria-label="Main">
+                                                    <A href="/my-token" attr:class=NAV_LINK>"My token"</A>
+                                                </nav>
+                                            }.into_any()
+                                        } else {
+                                            view! {
+                                                <nav class="flex flex-wrap gap-4 text-sm" aria-label="Main">
+                                                    <A href="/" exact=true attr:class=NAV_LINK>"Overview"</A>
+                                                    <A href="/repositories" attr:class=NAV_LINK>"Repositories"</A>
+                                                    <A href="/tokens" attr:class=NAV_LINK>"Tokens"</A>
+                                                    <A href="/scope-maps" attr:class=NAV_LINK>"Scope maps"</A>
+                                                </nav>
+                                            }.into_any()
+                                        }}
                                         <div class="ml-auto flex items-center gap-3 text-sm">
                                             <span class="text-slate-300" data-testid="signed-in-user">{user.name.clone()}</span>
                                             <ActionForm action=session.sign_out>

@@ -1,5 +1,6 @@
 //! One module per screen.
 
+pub mod my_token;
 pub mod not_found;
 pub mod overview;
 pub mod sign_in;

@@ -6,3 +6,4 @@ pub mod password;
 pub mod scope;
 pub mod throttle;
 pub mod token;
+pub mod token_password;

@@ -90,6 +90,29 @@ impl fmt::Display for Subject {
     }
 }
 
+/// Which generation of which password slot a repository token logged in
+/// with. Access and refresh tokens carry it, and the data plane checks on
+/// every request that the slot still holds that generation, unexpired: a
+/// regenerated or deleted password ends the tokens issued for it at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CredentialRef {
+    /// 0 for password1, 1 for password2.
+    pub slot: u8,
+    pub serial: i64,
+}
+
+impl CredentialRef {
+    fn encode(self) -> String {
+        format!("{}.{}", self.slot, self.serial)
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        let (slot, serial) = text.split_once('.')?;
+        let slot = slot.parse().ok().filter(|slot| *slot < 2)?;
+        Some(Self { slot, serial: serial.parse().ok()? })
+    }
+}
+
 /// Why a presented token was refused. Safe to log: it never holds the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -117,6 +140,8 @@ pub struct AccessClaims {
     pub token_id: String,
     pub issued_at: SystemTime,
     pub expires_at: SystemTime,
+    /// The password a repository token logged in with.
+    pub credential: Option<CredentialRef>,
     grants: Vec<ResourceScope>,
 }
 
@@ -190,18 +215,7 @@ impl TokenSigner {
     /// another process created it first, its key is read and used, so
     /// processes sharing a data directory agree on the key.
     pub fn load_or_create(path: &Path) -> io::Result<Self> {
-        match read_key_file(path) {
-            Ok(key) => return Ok(Self::from_key(key)),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-            Err(error) => return Err(error),
-        }
-        match publish_key_file(path, &random_key()) {
-            Ok(()) => {}
-            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(error) => return Err(error),
-        }
-        // Whoever won, the file is now the key.
-        read_key_file(path).map(Self::from_key)
+        load_or_create_key(path).map(Self::from_key)
     }
 
     /// A signed access token for `subject` on `service` granting `grants`,
@@ -209,6 +223,19 @@ impl TokenSigner {
     pub fn issue_access(
         &self,
         subject: &Subject,
+        service: &str,
+        grants: &[ResourceScope],
+        now: SystemTime,
+        ttl: Duration,
+    ) -> String {
+        self.issue_access_for(subject, None, service, grants, now, ttl)
+    }
+
+    /// [`Self::issue_access`] for a subject that logged in with `credential`.
+    pub fn issue_access_for(
+        &self,
+        subject: &Subject,
+        credential: Option<CredentialRef>,
         service: &str,
         grants: &[ResourceScope],
         now: SystemTime,
@@ -222,7 +249,9 @@ impl TokenSigner {
                 actions: scope_words(grant.actions).into_iter().map(str::to_owned).collect(),
             })
             .collect();
-        self.sign(&Claims::new(TokenKind::Access, subject, service, now, ttl, Some(access)))
+        let mut claims = Claims::new(TokenKind::Access, subject, service, now, ttl, Some(access));
+        claims.cred = credential.map(CredentialRef::encode);
+        self.sign(&claims)
     }
 
     /// Checks an access token: signature, algorithm, kind, audience and
@@ -250,6 +279,7 @@ impl TokenSigner {
             token_id: claims.jti,
             issued_at: from_unix_seconds(claims.iat),
             expires_at: from_unix_seconds(claims.exp),
+            credential: claims.cred.as_deref().and_then(CredentialRef::decode),
             grants,
         })
     }
@@ -258,14 +288,39 @@ impl TokenSigner {
     /// for `ttl`. It grants nothing itself: the token endpoint exchanges it
     /// for an access token after checking the subject again.
     pub fn issue_refresh(&self, subject: &Subject, service: &str, now: SystemTime, ttl: Duration) -> String {
-        self.sign(&Claims::new(TokenKind::Refresh, subject, service, now, ttl, None))
+        self.issue_refresh_for(subject, None, service, now, ttl)
+    }
+
+    /// [`Self::issue_refresh`] for a subject that logged in with `credential`.
+    pub fn issue_refresh_for(
+        &self,
+        subject: &Subject,
+        credential: Option<CredentialRef>,
+        service: &str,
+        now: SystemTime,
+        ttl: Duration,
+    ) -> String {
+        let mut claims = Claims::new(TokenKind::Refresh, subject, service, now, ttl, None);
+        claims.cred = credential.map(CredentialRef::encode);
+        self.sign(&claims)
     }
 
     /// Checks a refresh token like [`Self::verify_access`] and returns whom
     /// it was issued to.
     pub fn verify_refresh(&self, token: &str, service: &str, now: SystemTime) -> Result<Subject, TokenError> {
+        self.verify_refresh_credential(token, service, now).map(|(subject, _)| subject)
+    }
+
+    /// [`Self::verify_refresh`], with the credential it was issued for.
+    pub fn verify_refresh_credential(
+        &self,
+        token: &str,
+        service: &str,
+        now: SystemTime,
+    ) -> Result<(Subject, Option<CredentialRef>), TokenError> {
         let claims = self.verify(token, service, now, TokenKind::Refresh)?;
-        Ok(Subject::from_claims(claims.subject_kind, claims.sub))
+        let credential = claims.cred.as_deref().and_then(CredentialRef::decode);
+        Ok((Subject::from_claims(claims.subject_kind, claims.sub), credential))
     }
 
     fn sign(&self, claims: &Claims) -> String {
@@ -367,6 +422,9 @@ struct Claims {
     subject_kind: SubjectKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     access: Option<Vec<AccessEntry>>,
+    /// [`CredentialRef`], for repository tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cred: Option<String>,
 }
 
 impl Claims {
@@ -392,6 +450,7 @@ impl Claims {
             kind,
             subject_kind: subject.kind(),
             access,
+            cred: None,
         }
     }
 }
@@ -420,6 +479,24 @@ fn from_unix_seconds(seconds: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(seconds)
 }
 
+/// Reads the 32-byte key file at `path`, or creates it with a random key
+/// (see [`TokenSigner::load_or_create`]). Shared by every key the registry
+/// keeps in its data directory.
+pub(crate) fn load_or_create_key(path: &Path) -> io::Result<[u8; SIGNING_KEY_LENGTH]> {
+    match read_key_file(path) {
+        Ok(key) => return Ok(key),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error),
+    }
+    match publish_key_file(path, &random_key()) {
+        Ok(()) => {}
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(error) => return Err(error),
+    }
+    // Whoever won, the file is now the key.
+    read_key_file(path)
+}
+
 fn random_key() -> [u8; SIGNING_KEY_LENGTH] {
     let mut key = [0u8; SIGNING_KEY_LENGTH];
     OsRng.fill_bytes(&mut key);
@@ -436,7 +513,7 @@ fn read_key_file(path: &Path) -> io::Result<[u8; SIGNING_KEY_LENGTH]> {
         io::Error::new(
             io::ErrorKind::InvalidData,
             format!(
-                "the token signing key file must hold {} hexadecimal characters (a {SIGNING_KEY_LENGTH}-byte key)",
+                "a key file must hold {} hexadecimal characters (a {SIGNING_KEY_LENGTH}-byte key)",
                 SIGNING_KEY_LENGTH * 2
             ),
         )

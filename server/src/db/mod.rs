@@ -3,6 +3,8 @@
 //! not call services or HTTP code.
 
 pub mod registry;
+pub mod repositories;
+pub mod tokens;
 pub mod users;
 
 use std::{path::Path, str::FromStr, time::Duration};
@@ -58,5 +60,11 @@ impl Database {
 
     pub fn reader(&self) -> &SqlitePool {
         &self.reader
+    }
+
+    /// A transaction on the writer: reads inside it see the latest state and
+    /// no other write interleaves until it commits.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, DbError> {
+        Ok(self.writer.begin().await?)
     }
 }

@@ -13,6 +13,9 @@ pub struct ManifestRow {
     pub digest: String,
     pub media_type: String,
     pub content: Vec<u8>,
+    /// Whether the repository, the manifest and the tag it was reached by
+    /// all have readEnabled.
+    pub readable: bool,
 }
 
 /// A manifest about to be stored, with what it references.
@@ -223,6 +226,7 @@ fn manifest_row(row: sqlx::sqlite::SqliteRow) -> ManifestRow {
         digest: row.get("digest"),
         media_type: row.get("media_type"),
         content: row.get("content"),
+        readable: row.get("readable"),
     }
 }
 
@@ -232,7 +236,9 @@ pub async fn manifest_by_digest(
     digest: &str,
 ) -> Result<Option<ManifestRow>, DbError> {
     let row = sqlx::query(
-        "SELECT id, digest, media_type, content FROM manifests WHERE repository_id = ? AND digest = ?",
+        "SELECT m.id, m.digest, m.media_type, m.content, (m.read_enabled AND r.read_enabled) AS readable
+         FROM manifests m JOIN repositories r ON r.id = m.repository_id
+         WHERE m.repository_id = ? AND m.digest = ?",
     )
     .bind(repository)
     .bind(digest)
@@ -247,7 +253,9 @@ pub async fn manifest_by_tag(
     tag: &str,
 ) -> Result<Option<ManifestRow>, DbError> {
     let row = sqlx::query(
-        "SELECT m.id, m.digest, m.media_type, m.content FROM tags t JOIN manifests m ON m.id = t.manifest_id
+        "SELECT m.id, m.digest, m.media_type, m.content,
+           (m.read_enabled AND r.read_enabled AND t.read_enabled) AS readable
+         FROM tags t JOIN manifests m ON m.id = t.manifest_id JOIN repositories r ON r.id = t.repository_id
          WHERE t.repository_id = ? AND t.name = ?",
     )
     .bind(repository)
@@ -335,7 +343,7 @@ pub async fn put_manifest(
     }
     if let Some(tag) = tag {
         sqlx::query(
-            "INSERT INTO tags (repository_id, name, manifest_id, updated_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO tags (repository_id, name, manifest_id, updated_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)
              ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = excluded.manifest_id, updated_at = excluded.updated_at",
         )
         .bind(repository)
@@ -368,8 +376,8 @@ pub async fn delete_tag(db: &Database, repository: i64, tag: &str) -> Result<boo
     Ok(result.rows_affected() > 0)
 }
 
-/// Tags in lexical, case-insensitive order (the spec's) after `last`, at
-/// most `limit`.
+/// Listed tags (listEnabled on the tag and its manifest) in lexical,
+/// case-insensitive order (the spec's) after `last`, at most `limit`.
 pub async fn list_tags(
     db: &Database,
     repository: i64,
@@ -377,9 +385,10 @@ pub async fn list_tags(
     limit: u32,
 ) -> Result<Vec<String>, DbError> {
     Ok(sqlx::query_scalar(
-        "SELECT name FROM tags WHERE repository_id = ?1
-           AND (lower(name) > lower(?2) OR (lower(name) = lower(?2) AND name > ?2))
-         ORDER BY lower(name), name LIMIT ?3",
+        "SELECT t.name FROM tags t JOIN manifests m ON m.id = t.manifest_id
+         WHERE t.repository_id = ?1 AND t.list_enabled AND m.list_enabled
+           AND (lower(t.name) > lower(?2) OR (lower(t.name) = lower(?2) AND t.name > ?2))
+         ORDER BY lower(t.name), t.name LIMIT ?3",
     )
     .bind(repository)
     .bind(last.unwrap_or(""))
@@ -388,8 +397,8 @@ pub async fn list_tags(
     .await?)
 }
 
-/// Repositories holding at least one manifest, in lexical order after
-/// `last`, at most `limit`.
+/// Listed repositories (listEnabled) holding at least one manifest, in
+/// lexical order after `last`, at most `limit`.
 pub async fn list_repositories(
     db: &Database,
     last: Option<&str>,
@@ -397,7 +406,7 @@ pub async fn list_repositories(
 ) -> Result<Vec<String>, DbError> {
     Ok(sqlx::query_scalar(
         "SELECT r.name FROM repositories r
-         WHERE r.name > ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
+         WHERE r.name > ? AND r.list_enabled AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
          ORDER BY r.name LIMIT ?",
     )
     .bind(last.unwrap_or(""))

@@ -1,6 +1,7 @@
 //! HTTP: the router and its layers. Handlers parse requests, call
 //! services and map their errors to responses once; they never run SQL.
 
+pub mod api;
 pub mod csrf;
 pub mod oci;
 pub mod portal;
@@ -18,7 +19,11 @@ use crate::AppState;
 /// The whole HTTP surface, for `serve` and for tests (`oneshot`).
 pub fn build_router(state: AppState) -> Router {
     let registry = oci::router().merge(token::router()).with_state(state.clone());
-    Router::new().route("/healthz", get(|| async { "ok" })).merge(registry).merge(portal::router(state))
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(registry)
+        .merge(api::router(state.clone()))
+        .merge(portal::router(state))
 }
 
 /// `Authorization: Basic` credentials as (user name, password), for the

@@ -16,27 +16,25 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_sessions::{cookie::SameSite, Expiry, Session, SessionManagerLayer};
 
 use super::csrf;
-use crate::{service::portal::PortalService, AppState};
+use crate::{
+    service::{portal::PortalService, portal_repositories::RepositoriesPortal, portal_tokens::TokensPortal},
+    AppState,
+};
 
 /// Idle time after which a portal session ends.
 const SESSION_IDLE: Duration = Duration::from_secs(8 * 60 * 60);
 pub const SESSION_COOKIE: &str = "portcullis_session";
 
 pub fn router(state: AppState) -> Router {
-    let backend = Backend(Arc::new(PortalService::new(
-        state.db.clone(),
-        state.throttle.clone(),
-        state.login_server.clone(),
-    )));
-    let context = move || provide_context(backend.clone());
-    let sessions = SessionManagerLayer::new(state.sessions.clone())
-        .with_name(SESSION_COOKIE)
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(state.tls)
-        .with_expiry(Expiry::OnInactivity(
-            tower_sessions::cookie::time::Duration::try_from(SESSION_IDLE).expect("fits"),
-        ));
+    let backend = Backend(Arc::new(PortalService::new(&state)));
+    let tokens = app::tokens::backend::Tokens(Arc::new(TokensPortal::new(&state)));
+    let repositories = app::repositories::backend::Repositories(Arc::new(RepositoriesPortal::new(&state)));
+    let context = move || {
+        provide_context(backend.clone());
+        provide_context(tokens.clone());
+        provide_context(repositories.clone());
+    };
+    let sessions = session_layer(&state);
     let options = state.leptos.clone();
     Router::new()
         .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), move || {
@@ -47,6 +45,18 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn(csrf::protect))
         .layer(sessions)
         .with_state(state)
+}
+
+/// The portal session cookie's layer (also read by the management API).
+pub fn session_layer(state: &AppState) -> SessionManagerLayer<tower_sessions_sqlx_store::SqliteStore> {
+    SessionManagerLayer::new(state.sessions.clone())
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.tls)
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::try_from(SESSION_IDLE).expect("fits"),
+        ))
 }
 
 /// Paths anyone may fetch: assets, server functions (which check the

@@ -22,6 +22,7 @@ use crate::{
         token::{Subject, TokenResponse},
     },
     policy::{Action, ActionSet},
+    service::access::{Authenticated, Permissions},
     AppState,
 };
 
@@ -86,21 +87,19 @@ fn requested_actions(actions: ActionSet) -> ActionSet {
 
 /// The grants of a new access token: each requested scope intersected with
 /// what the subject holds now.
-async fn grants_for(
-    state: &AppState,
+fn grants_for(
     subject: &Subject,
+    permissions: &Permissions,
     requested: Vec<ResourceScope>,
-) -> Result<Vec<ResourceScope>, TokenError> {
+) -> Vec<ResourceScope> {
     let mut grants = Vec::new();
     for scope in requested {
         let allowed = match &scope.resource {
-            Resource::Repository(name) => {
-                state.access.allowed_actions(subject, name).await.map_err(internal)?
-            }
-            Resource::Catalog => match subject {
-                Subject::Admin(_) => ActionSet::ALL,
+            Resource::Repository(name) => permissions.actions_for(name),
+            Resource::Catalog => match permissions {
+                Permissions::All => ActionSet::ALL,
                 // A token sees a filtered catalog (the data plane filters).
-                Subject::Token(_) => ActionSet::of(&[Action::MetadataRead]),
+                Permissions::Scope(_) => ActionSet::of(&[Action::MetadataRead]),
             },
         };
         let granted = requested_actions(scope.actions).intersection(allowed);
@@ -111,22 +110,31 @@ async fn grants_for(
             tracing::warn!(subject = %subject, resource = ?scope.resource, "token scope denied");
         }
     }
-    Ok(grants)
+    grants
 }
 
-async fn respond(
+fn respond(
     state: &AppState,
-    subject: Subject,
+    who: Authenticated,
     scopes: Vec<ResourceScope>,
     with_refresh: bool,
-) -> Result<Json<TokenResponse>, TokenError> {
-    let grants = grants_for(state, &subject, scopes).await?;
+) -> Json<TokenResponse> {
+    let grants = grants_for(&who.subject, &who.permissions, scopes);
     let now = SystemTime::now();
     let service = &state.login_server;
-    let token = state.signer.issue_access(&subject, service, &grants, now, ACCESS_TOKEN_TTL);
-    let refresh_token =
-        with_refresh.then(|| state.signer.issue_refresh(&subject, service, now, REFRESH_TOKEN_TTL));
-    Ok(Json(TokenResponse::new(token, ACCESS_TOKEN_TTL, now, refresh_token)))
+    let signer = &state.signer;
+    let token =
+        signer.issue_access_for(&who.subject, who.credential, service, &grants, now, ACCESS_TOKEN_TTL);
+    let refresh_token = with_refresh
+        .then(|| signer.issue_refresh_for(&who.subject, who.credential, service, now, REFRESH_TOKEN_TTL));
+    Json(TokenResponse::new(token, ACCESS_TOKEN_TTL, now, refresh_token))
+}
+
+async fn authenticate(state: &AppState, username: &str, password: &str) -> Result<Authenticated, TokenError> {
+    state.access.authenticate(username, password).await.map_err(internal)?.ok_or_else(|| {
+        tracing::warn!(user = %username.escape_debug(), "token request with wrong credentials");
+        TokenError::Unauthorized("invalid user name or password")
+    })
 }
 
 async fn get_token(
@@ -141,12 +149,8 @@ async fn get_token(
     let Some((username, password)) = basic_credentials(&headers) else {
         return Err(TokenError::Unauthorized("authentication required"));
     };
-    let subject =
-        state.access.verify_password(&username, &password).await.map_err(internal)?.ok_or_else(|| {
-            tracing::warn!(user = %username, "token request with wrong credentials");
-            TokenError::Unauthorized("invalid user name or password")
-        })?;
-    respond(&state, subject, scopes, offline).await
+    let who = authenticate(&state, &username, &password).await?;
+    Ok(respond(&state, who, scopes, offline))
 }
 
 async fn post_token(
@@ -160,26 +164,25 @@ async fn post_token(
             else {
                 return Err(TokenError::BadRequest("the password grant needs username and password".into()));
             };
-            let subject = state
-                .access
-                .verify_password(username, password)
-                .await
-                .map_err(internal)?
-                .ok_or(TokenError::Unauthorized("invalid user name or password"))?;
-            respond(&state, subject, scopes, true).await
+            let who = authenticate(&state, username, password).await?;
+            Ok(respond(&state, who, scopes, true))
         }
         "refresh_token" => {
             let Some(refresh) = form.refresh_token.as_deref() else {
                 return Err(TokenError::BadRequest("the refresh_token grant needs refresh_token".into()));
             };
-            let subject = state
+            let (subject, credential) = state
                 .signer
-                .verify_refresh(refresh, &state.login_server, SystemTime::now())
+                .verify_refresh_credential(refresh, &state.login_server, SystemTime::now())
                 .map_err(|_| TokenError::Unauthorized("invalid refresh token"))?;
-            if !state.access.subject_is_active(&subject).await.map_err(internal)? {
-                return Err(TokenError::Unauthorized("invalid refresh token"));
-            }
-            respond(&state, subject, scopes, true).await
+            // The refresh token counts only while its credential still does.
+            let permissions = state
+                .access
+                .permissions(&subject, credential)
+                .await
+                .map_err(internal)?
+                .ok_or(TokenError::Unauthorized("invalid refresh token"))?;
+            Ok(respond(&state, Authenticated { subject, credential, permissions }, scopes, true))
         }
         other => Err(TokenError::BadRequest(format!("unsupported grant_type {other:?}"))),
     }

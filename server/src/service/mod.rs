@@ -2,7 +2,12 @@
 //! `db`, `auth` and (later) `storage`; they never build HTTP responses.
 
 pub mod access;
+pub mod audit;
 pub mod bootstrap;
 pub mod gc;
 pub mod portal;
+pub mod portal_repositories;
+pub mod portal_tokens;
 pub mod registry;
+pub mod repositories;
+pub mod tokens;

@@ -5,7 +5,9 @@ use std::{net::IpAddr, sync::Arc, time::Instant};
 use app::{
     backend::PortalBackend,
     error::PortalError,
-    model::{Count, Overview, Password, SignedInUser},
+    model::{
+        Count, Grant, MyPassword, MyToken, Overview, Password, ReadableRepository, SignedInUser, TokenCredential,
+    },
 };
 
 use crate::{
@@ -13,19 +15,55 @@ use crate::{
         password::{self, HumanPassword},
         throttle::{AttemptKey, LoginThrottle},
     },
+    auth::token::{CredentialRef, Subject},
+    auth::token_password,
     db::{registry, users, Database},
+    domain::RepositoryName,
+    policy::Action,
+    service::{
+        access::AccessService,
+        registry::RegistryService,
+        tokens::{format_time, Status, TokenService, SLOT_NAMES},
+    },
+    AppState,
 };
 
 pub struct PortalService {
     db: Database,
     throttle: Arc<LoginThrottle>,
     login_server: String,
+    access: Arc<AccessService>,
+    tokens: Arc<TokenService>,
+    registry: Arc<RegistryService>,
 }
 
 impl PortalService {
-    pub fn new(db: Database, throttle: Arc<LoginThrottle>, login_server: String) -> Self {
-        Self { db, throttle, login_server }
+    pub fn new(state: &AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+            throttle: state.throttle.clone(),
+            login_server: state.login_server.clone(),
+            access: state.access.clone(),
+            tokens: state.tokens.clone(),
+            registry: state.registry.clone(),
+        }
     }
+
+    /// A token holder's sign-in: the token's name and one of its passwords.
+    async fn sign_in_token(&self, name: &str, password: &str) -> Result<Option<SignedInUser>, PortalError> {
+        let Some(found) = self.access.authenticate(name, password).await.map_err(internal)? else {
+            return Ok(None);
+        };
+        let credential = found.credential.map(|c| TokenCredential { slot: c.slot, serial: c.serial });
+        Ok(Some(SignedInUser { name: found.subject.name().to_owned(), is_admin: false, token: credential }))
+    }
+}
+
+/// How early a password's coming expiry is flagged.
+const EXPIRY_WARNING: chrono::Duration = chrono::Duration::days(14);
+
+fn credential_ref(credential: TokenCredential) -> CredentialRef {
+    CredentialRef { slot: credential.slot, serial: credential.serial }
 }
 
 /// Logs the cause and answers the user with a detail-free error.
@@ -47,6 +85,20 @@ impl PortalBackend for PortalService {
             tracing::warn!(user = %name, %client, "portal sign-in throttled");
             return Err(PortalError::Throttled { retry_after_secs: wait.as_secs().max(1) });
         }
+        if password.expose().starts_with(token_password::PREFIX) {
+            return match self.sign_in_token(name, password.expose()).await? {
+                Some(user) => {
+                    self.throttle.record_success(&key);
+                    tracing::info!(token = %user.name, %client, "portal sign-in with a token");
+                    Ok(user)
+                }
+                None => {
+                    self.throttle.record_failure(key, Instant::now());
+                    tracing::warn!(user = %name.escape_debug(), %client, "portal sign-in refused");
+                    Err(PortalError::InvalidCredentials)
+                }
+            };
+        }
         let user = users::find_by_name(&self.db, name).await.map_err(internal)?;
         let stored = user.as_ref().map(|u| u.password_hash.clone());
         let matches =
@@ -55,7 +107,7 @@ impl PortalBackend for PortalService {
             Some(user) if matches => {
                 self.throttle.record_success(&key);
                 tracing::info!(user = %user.name, %client, "portal sign-in");
-                Ok(SignedInUser { name: user.name, is_admin: user.is_admin })
+                Ok(SignedInUser { name: user.name, is_admin: user.is_admin, token: None })
             }
             _ => {
                 self.throttle.record_failure(key, Instant::now());
@@ -78,6 +130,60 @@ impl PortalBackend for PortalService {
                 count("Blobs", blobs),
                 count("Administrators", administrators),
             ],
+        })
+    }
+
+    async fn token_session_valid(&self, name: &str, credential: TokenCredential) -> Result<bool, PortalError> {
+        let subject = Subject::Token(name.to_owned());
+        Ok(self.access.permissions(&subject, Some(credential_ref(credential))).await.map_err(internal)?.is_some())
+    }
+
+    async fn my_token(&self, name: &str, credential: TokenCredential) -> Result<MyToken, PortalError> {
+        let subject = Subject::Token(name.to_owned());
+        let permissions = self
+            .access
+            .permissions(&subject, Some(credential_ref(credential)))
+            .await
+            .map_err(internal)?
+            .ok_or(PortalError::NotSignedIn)?;
+        let token = self.tokens.token(name).await.map_err(internal)?;
+        let scope_map = self.tokens.scope_map(&token.scope_map).await.map_err(internal)?;
+        let now = chrono::Utc::now();
+        let passwords = token
+            .credentials
+            .passwords
+            .iter()
+            .map(|password| MyPassword {
+                name: password.name.to_owned(),
+                created: format_time(password.creation_time),
+                expiry: password.expiry.map(format_time),
+                expires_soon: password.expiry.is_some_and(|expiry| expiry - now < EXPIRY_WARNING),
+                in_use: SLOT_NAMES[credential.slot as usize] == password.name,
+            })
+            .collect();
+        let readable = {
+            let permissions = permissions.clone();
+            move |name: &str| permissions.may_list(name)
+        };
+        let mut repositories = Vec::new();
+        for repository in self.registry.catalog(None, 1000, readable).await.map_err(internal)? {
+            let Ok(parsed) = repository.parse::<RepositoryName>() else { continue };
+            let tags = self.registry.tags(&parsed, None, 1000).await.map_err(internal)?;
+            let can_pull = permissions.actions_for(&repository).contains(Action::ContentRead);
+            repositories.push(ReadableRepository { name: repository, tags, can_pull });
+        }
+        Ok(MyToken {
+            enabled: token.status == Status::Enabled,
+            scope_map: token.scope_map,
+            login_server: self.login_server.clone(),
+            passwords,
+            grants: scope_map
+                .repositories
+                .into_iter()
+                .map(|rule| Grant { repository: rule.repository, actions: rule.actions })
+                .collect(),
+            repositories,
+            name: token.name,
         })
     }
 }

@@ -14,7 +14,7 @@ use chrono::Utc;
 use crate::{
     db::{
         registry::{self as rows, ManifestRow, NewManifest, PutManifestRefusal},
-        Database, DbError,
+        repositories as locks, Database, DbError,
     },
     domain::{
         manifest::{parse_manifest, referrers_index, Descriptor, ManifestError},
@@ -49,6 +49,9 @@ pub enum RegistryError {
     ManifestBlobUnknown(Vec<String>),
     #[error("the client stopped sending the body")]
     BodyInterrupted,
+    /// A lock attribute (readEnabled, writeEnabled, deleteEnabled) forbids it.
+    #[error("{0}")]
+    Locked(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -107,6 +110,13 @@ pub enum UploadStart {
     Mounted,
 }
 
+/// What a lock check is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockedOperation {
+    Write,
+    Delete,
+}
+
 pub struct RegistryService {
     db: Database,
     store: Arc<dyn BlobStore>,
@@ -144,6 +154,7 @@ impl RegistryService {
     /// bytes once nothing references them.
     pub async fn delete_blob(&self, name: &RepositoryName, digest: &Digest) -> RegistryResult<()> {
         let repository = self.repository(name).await.map_err(|_| RegistryError::BlobUnknown)?;
+        self.check_locks(name, None, LockedOperation::Write).await?;
         if rows::unlink_blob(&self.db, repository, digest.as_str()).await? {
             Ok(())
         } else {
@@ -159,6 +170,7 @@ impl RegistryService {
         name: &RepositoryName,
         mount: Option<(&Digest, &RepositoryName)>,
     ) -> RegistryResult<UploadStart> {
+        self.check_locks(name, None, LockedOperation::Write).await?;
         let now = Utc::now();
         let repository = rows::ensure_repository(&self.db, name.as_str(), now).await?;
         if let Some((digest, from)) = mount {
@@ -180,6 +192,7 @@ impl RegistryService {
         digest: &Digest,
         body: ByteStream,
     ) -> RegistryResult<u64> {
+        self.check_locks(name, None, LockedOperation::Write).await?;
         let size = self.store.put_whole(body, digest).await?;
         let now = Utc::now();
         let repository = rows::ensure_repository(&self.db, name.as_str(), now).await?;
@@ -304,7 +317,55 @@ impl RegistryService {
             }
             Reference::Tag(tag) => rows::manifest_by_tag(&self.db, repository, tag.as_str()).await?,
         };
-        row.map(StoredManifest::from).ok_or(RegistryError::ManifestUnknown)
+        let row = row.ok_or(RegistryError::ManifestUnknown)?;
+        if !row.readable {
+            return Err(RegistryError::Locked(format!("{name}:{reference} is locked: readEnabled is false")));
+        }
+        Ok(StoredManifest::from(row))
+    }
+
+    /// Refuses when a lock forbids `operation` on the repository or on the
+    /// tag or manifest concerned. Writes need writeEnabled; deletes need
+    /// writeEnabled and deleteEnabled (a write-locked image cannot be
+    /// deleted either); a manifest's deletion also needs them on every tag
+    /// pointing at it.
+    pub async fn check_locks(
+        &self,
+        name: &RepositoryName,
+        reference: Option<&Reference>,
+        operation: LockedOperation,
+    ) -> RegistryResult<()> {
+        let (tag, digest) = match reference {
+            Some(Reference::Tag(tag)) => (Some(tag.as_str()), None),
+            Some(Reference::Digest(digest)) => (None, Some(digest.as_str())),
+            None => (None, None),
+        };
+        let whole = reference.is_none() && operation == LockedOperation::Delete;
+        let Some(locked) = locks::locks_for(&self.db, name.as_str(), tag, digest, whole).await? else {
+            return Ok(());
+        };
+        let forbids = |locks: &locks::Locks| match operation {
+            LockedOperation::Write => !locks.write_enabled,
+            LockedOperation::Delete => !locks.write_enabled || !locks.delete_enabled,
+        };
+        let verb = match operation {
+            LockedOperation::Write => "written to",
+            LockedOperation::Delete => "deleted",
+        };
+        if forbids(&locked.repository) {
+            return Err(RegistryError::Locked(format!("repository {name} is locked and cannot be {verb}")));
+        }
+        let concerned = |what: &str| match (operation, tag) {
+            // Moving a tag concerns that tag only.
+            (LockedOperation::Write, Some(tag)) => what == format!("tag {tag}"),
+            (LockedOperation::Write, None) => what.starts_with("manifest "),
+            (LockedOperation::Delete, _) => true,
+        };
+        if let Some((what, _)) = locked.objects.iter().find(|(what, locks)| concerned(what) && forbids(locks))
+        {
+            return Err(RegistryError::Locked(format!("{what} in {name} is locked and cannot be {verb}")));
+        }
+        Ok(())
     }
 
     /// Stores a manifest under a tag or its digest after validating it and
@@ -316,6 +377,7 @@ impl RegistryService {
         content_type: Option<&str>,
         content: &[u8],
     ) -> RegistryResult<PutManifestOutcome> {
+        self.check_locks(name, Some(reference), LockedOperation::Write).await?;
         let parsed = parse_manifest(content_type, content)?;
         let digest = match reference {
             Reference::Digest(expected) => {
@@ -355,6 +417,7 @@ impl RegistryService {
     /// Deletes a manifest (by digest) or untags (by tag).
     pub async fn delete_manifest(&self, name: &RepositoryName, reference: &Reference) -> RegistryResult<()> {
         let repository = self.repository(name).await.map_err(|_| RegistryError::ManifestUnknown)?;
+        self.check_locks(name, Some(reference), LockedOperation::Delete).await?;
         let deleted = match reference {
             Reference::Digest(digest) => rows::delete_manifest(&self.db, repository, digest.as_str()).await?,
             Reference::Tag(tag) => rows::delete_tag(&self.db, repository, tag.as_str()).await?,

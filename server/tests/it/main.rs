@@ -2,10 +2,13 @@
 //! temporary data directory, driven over HTTP. One test binary on purpose
 //! (shared helpers, one link step).
 
+mod authz;
 mod clients;
 mod crash;
 mod gc;
+mod locks;
 mod portal;
 mod registry;
 mod testkit;
 mod tls;
+mod walkthrough;

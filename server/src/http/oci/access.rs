@@ -15,6 +15,10 @@ use crate::{
     },
     domain::RepositoryName,
     policy::{Action, ActionSet},
+    service::{
+        access::Permissions,
+        audit::{Caller as AuditCaller, Outcome},
+    },
     AppState,
 };
 
@@ -26,6 +30,8 @@ use super::{
 /// An authenticated caller of the data plane.
 pub struct Caller {
     pub subject: Subject,
+    /// What the subject may do now (loaded for this request).
+    pub permissions: Permissions,
     /// The grants of a bearer token; `None` for Basic credentials, where
     /// the policy alone decides.
     pub grants: Option<AccessClaims>,
@@ -94,7 +100,9 @@ fn internal(error: impl std::fmt::Display) -> OciError {
     OciError::Internal
 }
 
-/// Authenticates the request and checks it may perform `needed`.
+/// Authenticates the request and checks it may perform `needed`, against
+/// the policy as it is now (a token disabled or edited since its bearer
+/// token was issued is refused on this very request).
 pub async fn authorize(
     state: &AppState,
     headers: &HeaderMap,
@@ -104,19 +112,30 @@ pub async fn authorize(
     let caller = match credentials(headers) {
         Credentials::None => return Err(unauthorized(state, headers, endpoint, needed, None)),
         Credentials::Basic { username, password } => {
-            match state.access.verify_password(&username, &password).await.map_err(internal)? {
-                Some(subject) => Caller { subject, grants: None },
+            match state.access.authenticate(&username, &password).await.map_err(internal)? {
+                Some(found) => {
+                    Caller { subject: found.subject, permissions: found.permissions, grants: None }
+                }
                 None => {
-                    tracing::warn!(user = %username, "registry authentication failed");
+                    tracing::warn!(user = %username.escape_debug(), "registry authentication failed");
                     return Err(unauthorized(state, headers, endpoint, needed, Some("invalid_token")));
                 }
             }
         }
         Credentials::Bearer(token) => {
-            match state.signer.verify_access(&token, &state.login_server, SystemTime::now()) {
-                Ok(claims) => Caller { subject: claims.subject.clone(), grants: Some(claims) },
+            let claims = match state.signer.verify_access(&token, &state.login_server, SystemTime::now()) {
+                Ok(claims) => claims,
                 Err(error) => {
                     tracing::debug!(%error, "bearer token refused");
+                    return Err(unauthorized(state, headers, endpoint, needed, Some("invalid_token")));
+                }
+            };
+            match state.access.permissions(&claims.subject, claims.credential).await.map_err(internal)? {
+                Some(permissions) => {
+                    Caller { subject: claims.subject.clone(), permissions, grants: Some(claims) }
+                }
+                None => {
+                    tracing::warn!(subject = %claims.subject, "bearer token of a revoked credential");
                     return Err(unauthorized(state, headers, endpoint, needed, Some("invalid_token")));
                 }
             }
@@ -134,44 +153,45 @@ pub async fn authorize(
         }
         Requirement::Action(action) => {
             let name = endpoint.repository().expect("actions are on repositories");
-            if !allows(state, &caller, name, action).await {
-                if policy_allows(state, &caller.subject, name, action).await {
+            if !allows(&caller, name, action) {
+                if caller.permissions.actions_for(name.as_str()).contains(action) {
                     // The policy allows it but this token was not issued for
                     // it: the client should fetch a token with that scope.
                     return Err(unauthorized(state, headers, endpoint, needed, Some("insufficient_scope")));
                 }
-                tracing::warn!(subject = %caller.subject, repository = %name, action = %action, "registry request denied");
-                return Err(OciError::Denied);
+                deny(state, &caller, name, action);
+                return Err(OciError::Denied { action: action.as_str(), repository: name.to_string() });
             }
             Ok(caller)
         }
     }
 }
 
-async fn policy_allows(state: &AppState, subject: &Subject, name: &RepositoryName, action: Action) -> bool {
-    match state.access.allowed_actions(subject, name.as_str()).await {
-        Ok(actions) => actions.contains(action),
-        Err(error) => {
-            tracing::error!(%error, "policy lookup failed");
-            false
-        }
-    }
+/// Logs and audits a refusal.
+pub fn deny(state: &AppState, caller: &Caller, name: &RepositoryName, action: Action) {
+    tracing::warn!(subject = %caller.subject, repository = %name, action = %action, "registry request denied");
+    state.audit.record(
+        AuditCaller::Subject(&caller.subject),
+        None,
+        Some(name.as_str()),
+        action.as_str(),
+        Outcome::Denied,
+        None,
+    );
 }
 
 /// Whether the caller may perform `action` on `name` now: the current
 /// policy and, for a bearer token, its grants.
-pub async fn allows(state: &AppState, caller: &Caller, name: &RepositoryName, action: Action) -> bool {
+pub fn allows(caller: &Caller, name: &RepositoryName, action: Action) -> bool {
     let granted = caller
         .grants
         .as_ref()
         .is_none_or(|grants| grants.granted(&Resource::Repository(name.to_string())).contains(action));
-    granted && policy_allows(state, &caller.subject, name, action).await
+    granted && caller.permissions.actions_for(name.as_str()).contains(action)
 }
 
-/// Which repositories the caller may see in the catalog (metadata/read).
-/// Administrators see all; repository tokens see none until scope maps
-/// give them metadata/read.
-pub fn catalog_filter(caller: &Caller) -> impl Fn(&str) -> bool {
-    let everything = matches!(caller.subject, Subject::Admin(_));
-    move |_name: &str| everything
+/// Which repositories the caller may see in the catalog: those where it
+/// holds metadata/read (administrators: all).
+pub fn catalog_filter(caller: &Caller) -> impl Fn(&str) -> bool + '_ {
+    move |name: &str| caller.permissions.may_list(name)
 }

@@ -15,8 +15,10 @@ use crate::service::registry::RegistryError;
 pub enum OciError {
     #[error("authentication required")]
     Unauthorized { challenge: String },
-    #[error("requested access to the resource is denied")]
-    Denied,
+    /// The policy refuses the action. The message starts with the
+    /// standard text (clients print it) and says what was missing.
+    #[error("requested access to the resource is denied: {action} on {repository} is not granted")]
+    Denied { action: &'static str, repository: String },
     #[error("invalid repository name: {0}")]
     NameInvalid(String),
     #[error("repository name not known to registry")]
@@ -49,6 +51,9 @@ pub enum OciError {
     MethodNotAllowed,
     #[error("not found")]
     NotFound,
+    /// A lock attribute forbids it: DENIED, with the reason.
+    #[error("requested access to the resource is denied: {0}")]
+    Locked(String),
     #[error("internal server error")]
     Internal,
 }
@@ -57,7 +62,7 @@ impl OciError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
-            Self::Denied => (StatusCode::FORBIDDEN, "DENIED"),
+            Self::Denied { .. } | Self::Locked(_) => (StatusCode::FORBIDDEN, "DENIED"),
             Self::NameInvalid(_) => (StatusCode::BAD_REQUEST, "NAME_INVALID"),
             Self::NameUnknown => (StatusCode::NOT_FOUND, "NAME_UNKNOWN"),
             Self::TagInvalid(_) => (StatusCode::BAD_REQUEST, "TAG_INVALID"),
@@ -102,6 +107,7 @@ impl From<RegistryError> for OciError {
             }
             RegistryError::ManifestBlobUnknown(digests) => Self::ManifestBlobUnknown(digests.join(", ")),
             RegistryError::BodyInterrupted => Self::BlobUploadInvalid("the request body ended early".into()),
+            RegistryError::Locked(reason) => Self::Locked(reason),
             RegistryError::Internal(cause) => {
                 tracing::error!(%cause, "registry request failed");
                 Self::Internal

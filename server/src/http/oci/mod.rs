@@ -260,7 +260,7 @@ async fn start_upload(
     // the client gets an ordinary upload session, as the spec asks.
     let mount = match (query.mount.as_deref(), query.from.as_deref()) {
         (Some(digest), Some(from)) => match (digest.parse::<Digest>(), from.parse::<RepositoryName>()) {
-            (Ok(digest), Ok(from)) if access::allows(state, caller, &from, Action::ContentRead).await => {
+            (Ok(digest), Ok(from)) if access::allows(caller, &from, Action::ContentRead) => {
                 Some((digest, from))
             }
             _ => None,

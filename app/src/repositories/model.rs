@@ -1,0 +1,254 @@
+//! Repositories as the portal shows them: what the server sends the browser
+//! (names, digests, sizes, dates, platforms and lock attributes). Nothing
+//! here is secret. Times are RFC 3339 strings from the server; formatting
+//! them is a pure function, so the server and the browser render the same
+//! text (hydration needs identical HTML).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The four lock attributes (`changeableAttributes`) of a repository, tag
+/// or manifest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Locks {
+    pub read_enabled: bool,
+    pub write_enabled: bool,
+    pub delete_enabled: bool,
+    pub list_enabled: bool,
+}
+
+impl Locks {
+    pub fn get(&self, kind: LockKind) -> bool {
+        match kind {
+            LockKind::Read => self.read_enabled,
+            LockKind::Write => self.write_enabled,
+            LockKind::Delete => self.delete_enabled,
+            LockKind::List => self.list_enabled,
+        }
+    }
+}
+
+/// One lock attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LockKind {
+    Read,
+    Write,
+    Delete,
+    List,
+}
+
+impl LockKind {
+    pub const ALL: [LockKind; 4] = [LockKind::Read, LockKind::Write, LockKind::Delete, LockKind::List];
+
+    /// Short visible label ("read").
+    pub fn label(self) -> &'static str {
+        match self {
+            LockKind::Read => "read",
+            LockKind::Write => "write",
+            LockKind::Delete => "delete",
+            LockKind::List => "list",
+        }
+    }
+
+    /// The attribute's API name ("readEnabled").
+    pub fn attribute(self) -> &'static str {
+        match self {
+            LockKind::Read => "readEnabled",
+            LockKind::Write => "writeEnabled",
+            LockKind::Delete => "deleteEnabled",
+            LockKind::List => "listEnabled",
+        }
+    }
+}
+
+/// What a lock change applies to (a flat form field of the server
+/// function; the tag or digest travels next to it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LockScope {
+    Repository,
+    Tag,
+    Manifest,
+}
+
+/// Whose attributes to change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LockTarget {
+    Repository,
+    Tag(String),
+    Manifest(String),
+}
+
+/// A repository in the list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepositorySummary {
+    pub name: String,
+    pub tag_count: i64,
+    pub manifest_count: i64,
+    pub created: String,
+    pub last_update: Option<String>,
+    /// `listEnabled`: false hides it from the catalog and the API's list.
+    pub listed: bool,
+}
+
+/// An `os/architecture[/variant]` of an index entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(variant) = &self.variant {
+            write!(f, "/{variant}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A tag and what it points at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagInfo {
+    pub name: String,
+    pub digest: String,
+    pub media_type: String,
+    /// Bytes of the manifest and everything it references (see
+    /// [`ManifestInfo::total_size`]).
+    pub total_size: Option<i64>,
+    /// When the tag was last pushed (moved to its manifest).
+    pub pushed: String,
+    /// Filled when the tag points to an index.
+    pub platforms: Vec<Platform>,
+    pub locks: Locks,
+}
+
+/// A manifest of the repository.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestInfo {
+    pub digest: String,
+    pub media_type: String,
+    pub artifact_type: Option<String>,
+    /// Bytes of the manifest document itself.
+    pub size: i64,
+    /// The manifest plus its config and layers as the manifest declares
+    /// them; for an index, plus the totals of its children held in the
+    /// repository. `None` when the content could not be read.
+    pub total_size: Option<i64>,
+    pub pushed: String,
+    pub tags: Vec<String>,
+    /// The platforms an index lists.
+    pub platforms: Vec<Platform>,
+    /// For an image that is a child of an index in this repository: its
+    /// platform there.
+    pub platform: Option<Platform>,
+    pub locks: Locks,
+}
+
+impl ManifestInfo {
+    pub fn is_index(&self) -> bool {
+        self.media_type.contains("image.index") || self.media_type.contains("manifest.list")
+    }
+}
+
+/// Everything the repository page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepositoryDetail {
+    pub name: String,
+    /// `host[:port]` for the pull command.
+    pub login_server: String,
+    pub created: String,
+    pub last_update: Option<String>,
+    pub locks: Locks,
+    /// Sorted by name.
+    pub tags: Vec<TagInfo>,
+    /// Newest first.
+    pub manifests: Vec<ManifestInfo>,
+}
+
+/// What deleting a repository removed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletedRepository {
+    pub manifests_deleted: usize,
+    pub tags_deleted: usize,
+}
+
+/// `sha256:0123456789ab` (the algorithm and 12 hex digits), as registries
+/// abbreviate digests.
+pub fn short_digest(digest: &str) -> String {
+    match digest.split_once(':') {
+        Some((algorithm, hex)) => format!("{algorithm}:{}", hex.get(..12).unwrap_or(hex)),
+        None => digest.get(..19).unwrap_or(digest).to_owned(),
+    }
+}
+
+/// Bytes in the units `docker images` uses (powers of 1000).
+pub fn human_size(bytes: i64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64;
+    let mut unit = "B";
+    for next in UNITS {
+        if value < 1000.0 {
+            break;
+        }
+        value /= 1000.0;
+        unit = next;
+    }
+    if value < 10.0 {
+        format!("{value:.2} {unit}")
+    } else if value < 100.0 {
+        format!("{value:.1} {unit}")
+    } else {
+        format!("{value:.0} {unit}")
+    }
+}
+
+/// `2025-03-01T12:34:56.123456Z` → `2025-03-01 12:34 UTC`; anything else
+/// unchanged.
+pub fn human_time(rfc3339: &str) -> String {
+    match (rfc3339.get(..10), rfc3339.get(11..16)) {
+        (Some(date), Some(time)) if rfc3339.as_bytes().get(10) == Some(&b'T') => {
+            format!("{date} {time} UTC")
+        }
+        _ => rfc3339.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_shortened_to_twelve_hex_digits() {
+        assert_eq!(short_digest("sha256:0123456789abcdef0123"), "sha256:0123456789ab");
+        assert_eq!(short_digest("sha256:abc"), "sha256:abc");
+    }
+
+    #[test]
+    fn sizes_read_like_docker_images() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(1_234), "1.23 kB");
+        assert_eq!(human_size(45_600), "45.6 kB");
+        assert_eq!(human_size(123_456_789), "123 MB");
+    }
+
+    #[test]
+    fn times_drop_seconds_and_say_utc() {
+        assert_eq!(human_time("2025-03-01T12:34:56.123456Z"), "2025-03-01 12:34 UTC");
+        assert_eq!(human_time("yesterday"), "yesterday");
+    }
+
+    #[test]
+    fn platforms_print_like_docker() {
+        let p = Platform { os: "linux".into(), architecture: "arm64".into(), variant: Some("v8".into()) };
+        assert_eq!(p.to_string(), "linux/arm64/v8");
+    }
+}

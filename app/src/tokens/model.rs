@@ -1,0 +1,191 @@
+//! Tokens and scope maps as the portal shows them, shared by the server
+//! and the browser. Times arrive formatted by the server, so the page the
+//! server renders and the page the browser hydrates are the same.
+//!
+//! One value here is secret: [`GeneratedPassword::value`], sent once, in
+//! the answer that generated it, and never kept by the page after its
+//! dialog closes. Its `Debug` is redacted.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The five actions a rule can grant (SPEC §1), in the order the cloud
+/// registry lists them.
+pub const ACTIONS: [&str; 5] =
+    ["content/delete", "content/read", "content/write", "metadata/read", "metadata/write"];
+
+/// What a user reads of each action in the editor.
+pub fn action_hint(action: &str) -> &'static str {
+    match action {
+        "content/delete" => "delete images",
+        "content/read" => "pull",
+        "content/write" => "push",
+        "metadata/read" => "list tags",
+        "metadata/write" => "untag, lock",
+        _ => "",
+    }
+}
+
+/// Tokens per page of the token list.
+pub const PAGE_SIZE: u32 = 25;
+
+/// A moment, as the page shows it and as a `<time datetime>` carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timestamp {
+    /// RFC 3339, UTC.
+    pub iso: String,
+    /// `2026-11-23 16:30 UTC`.
+    pub display: String,
+}
+
+/// One rule: a repository pattern and its actions.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepositoryActions {
+    pub repository: String,
+    /// Default: a form may send a row with no action ticked (the service
+    /// then says what is missing).
+    #[serde(default)]
+    pub actions: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeMap {
+    pub name: String,
+    /// System-defined: read-only, applies to every repository.
+    pub system: bool,
+    pub description: String,
+    pub created: Timestamp,
+    pub repositories: Vec<RepositoryActions>,
+    pub token_count: i64,
+}
+
+/// A scope map to create together with a token.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewScopeMap {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub repositories: Vec<RepositoryActions>,
+}
+
+/// One of a token's two password slots.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordSlot {
+    /// `password1` or `password2`.
+    pub name: String,
+    /// `None`: not generated.
+    pub created: Option<Timestamp>,
+    /// `None`: never expires (or not generated).
+    pub expiry: Option<Timestamp>,
+    pub expired: bool,
+    /// Expires within two weeks: rotate it before it breaks a pipeline.
+    pub expires_soon: bool,
+}
+
+impl PasswordSlot {
+    pub fn generated(&self) -> bool {
+        self.created.is_some()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    pub name: String,
+    pub enabled: bool,
+    pub scope_map: String,
+    pub created: Timestamp,
+    pub last_used: Option<Timestamp>,
+    /// Always two: password1, password2.
+    pub passwords: Vec<PasswordSlot>,
+}
+
+/// One page of the token list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenList {
+    pub items: Vec<Token>,
+    /// Cursor of the next page (the last name of this one).
+    pub next: Option<String>,
+    /// Tokens in the registry (all of them, not only the search's).
+    pub total: i64,
+}
+
+/// A token with what its page needs besides.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenDetail {
+    pub token: Token,
+    /// `host[:port]` for `docker login`.
+    pub login_server: String,
+}
+
+/// A freshly generated password: shown once, never retrievable again.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GeneratedPassword {
+    pub token: String,
+    /// `password1` or `password2`.
+    pub slot: String,
+    pub value: String,
+    pub expiry: Option<Timestamp>,
+    pub login_server: String,
+}
+
+impl fmt::Debug for GeneratedPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GeneratedPassword")
+            .field("token", &self.token)
+            .field("slot", &self.slot)
+            .field("value", &"<redacted>")
+            .field("expiry", &self.expiry)
+            .finish()
+    }
+}
+
+impl GeneratedPassword {
+    /// The shell line that puts the password where the login commands
+    /// read it. Generated passwords are `pct_` and `[A-Za-z0-9_-]`: single
+    /// quotes need no escaping.
+    pub fn variable_line(&self) -> String {
+        format!("TOKEN_PWD='{}'", self.value)
+    }
+
+    /// `docker` or `podman` login reading the password from stdin.
+    pub fn login_command(&self, client: &str) -> String {
+        format!("echo $TOKEN_PWD | {client} login --username {} --password-stdin {}", self.token, self.login_server)
+    }
+
+    /// What a copy button puts on the clipboard for `client`: both lines,
+    /// so one paste into a shell logs in.
+    pub fn login_snippet(&self, client: &str) -> String {
+        format!("{}\n{}", self.variable_line(), self.login_command(client))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generated() -> GeneratedPassword {
+        GeneratedPassword {
+            token: "tobi-nginx-reader".into(),
+            slot: "password1".into(),
+            value: "pct_secret".into(),
+            expiry: None,
+            login_server: "registry.example:5000".into(),
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        assert!(!format!("{:?}", generated()).contains("pct_secret"));
+    }
+
+    #[test]
+    fn login_snippet_sets_the_variable_then_reads_it_from_stdin() {
+        assert_eq!(
+            generated().login_snippet("podman"),
+            "TOKEN_PWD='pct_secret'\n\
+             echo $TOKEN_PWD | podman login --username tobi-nginx-reader --password-stdin registry.example:5000"
+        );
+    }
+}

@@ -1,0 +1,857 @@
+//! Token pages: the list (server-side paging and prefix search by name),
+//! Add, and a token's details with its passwords. The scope map pages are
+//! in [`crate::tokens::scope_map_pages`].
+//!
+//! A generated password lives only in the generate dialog's signal: never
+//! in the URL, a resource or the server-rendered HTML, and the signal is
+//! cleared when the dialog closes.
+
+use leptos::{ev::SubmitEvent, html, prelude::*, task::spawn_local};
+use leptos_meta::Title;
+use leptos_router::{
+    components::{Form, A},
+    hooks::{use_navigate, use_params_map, use_query_map},
+};
+
+pub use crate::tokens::scope_map_pages::{NewScopeMapPage, ScopeMapPage, ScopeMapsPage};
+use crate::tokens::{
+    api::{
+        generate_password, get_token, list_scope_maps, list_tokens, CreateToken, DeletePassword, DeleteToken,
+        UpdateToken,
+    },
+    dialog::{ConfirmDialog, Modal},
+    model::{GeneratedPassword, NewScopeMap, PasswordSlot, ScopeMap, Token, TokenDetail, TokenList, PAGE_SIZE},
+    rules_editor::{Rules, RulesEditor},
+    ui::{
+        encode, use_csrf, CopyButton, ErrorMessage, Loading, StatusBadge, Time, CARD, CODE_BLOCK, DANGER_OUTLINE,
+        HINT, INPUT, LABEL, LINK, PRIMARY, SECONDARY, SMALL_BUTTON, SMALL_DANGER, TABLE, TABLE_WRAP, TD, TH,
+    },
+};
+
+// ---------------------------------------------------------------------------
+// The list
+
+/// Where a page of the list is: the search, the cursor of this page and
+/// the cursors of the pages before it (for "Previous"), all in the URL so
+/// a reload or a shared link shows the same page.
+#[derive(Clone, Debug, PartialEq)]
+struct ListPosition {
+    search: String,
+    after: Option<String>,
+    /// Cursors of the earlier pages after the first (token names hold no
+    /// comma).
+    trail: Vec<String>,
+}
+
+impl ListPosition {
+    fn href(search: &str, after: Option<&str>, trail: &[String]) -> String {
+        let mut params = Vec::new();
+        if !search.is_empty() {
+            params.push(format!("q={}", encode(search)));
+        }
+        if let Some(after) = after {
+            params.push(format!("after={}", encode(after)));
+        }
+        if !trail.is_empty() {
+            params.push(format!("trail={}", encode(&trail.join(","))));
+        }
+        if params.is_empty() {
+            "/tokens".to_owned()
+        } else {
+            format!("/tokens?{}", params.join("&"))
+        }
+    }
+
+    fn next(&self, next: &str) -> String {
+        let mut trail = self.trail.clone();
+        trail.extend(self.after.clone());
+        Self::href(&self.search, Some(next), &trail)
+    }
+
+    fn previous(&self) -> Option<String> {
+        self.after.as_ref()?;
+        let mut trail = self.trail.clone();
+        let after = trail.pop();
+        Some(Self::href(&self.search, after.as_deref(), &trail))
+    }
+
+    fn page_number(&self) -> usize {
+        self.trail.len() + usize::from(self.after.is_some()) + 1
+    }
+}
+
+#[component]
+pub fn TokensPage() -> impl IntoView {
+    let query = use_query_map();
+    let position = Memo::new(move |_| {
+        query.with(|query| ListPosition {
+            search: query.get("q").unwrap_or_default().trim().to_owned(),
+            after: query.get("after").filter(|after| !after.is_empty()),
+            trail: query
+                .get("trail")
+                .map(|trail| trail.split(',').filter(|c| !c.is_empty()).map(str::to_owned).collect())
+                .unwrap_or_default(),
+        })
+    });
+    let data = Resource::new(
+        move || position.with(|p| (p.search.clone(), p.after.clone())),
+        |(search, after)| list_tokens(search, after, PAGE_SIZE),
+    );
+    let search = move || position.with(|p| p.search.clone());
+    view! {
+        <Title text="Tokens" />
+        <div class="flex flex-wrap items-end justify-between gap-4">
+            <div>
+                <h1 class="text-2xl font-semibold tracking-tight">"Tokens"</h1>
+                <p class="mt-1 text-sm text-slate-600">
+                    "Credentials that can do exactly what their scope map lists, on exactly those repositories."
+                </p>
+            </div>
+            <A href="/tokens/new" attr:class=PRIMARY attr:data-testid="add-token">"+ Add"</A>
+        </div>
+        <Form method="GET" action="/tokens" attr:class="mt-6 flex flex-wrap items-end gap-2" attr:role="search">
+            <label class="block w-full sm:w-80">
+                <span class=LABEL>"Search by name"</span>
+                <input type="search" name="q" class=INPUT data-testid="token-search" placeholder="Name starts with…"
+                    autocomplete="off" spellcheck="false" value=search prop:value=search />
+            </label>
+            <button type="submit" class=SECONDARY data-testid="token-search-submit">"Search"</button>
+            <Show when=move || !search().is_empty()>
+                <A href="/tokens" attr:class=format!("{LINK} px-2 py-2 text-sm")>"Clear search"</A>
+            </Show>
+        </Form>
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(list) => view! { <TokenTable list position=position.get_untracked() /> }.into_any(),
+                    Err(error) => view! { <ErrorMessage message=error.to_string() /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+    .into_any()
+}
+
+#[component]
+fn TokenTable(list: TokenList, position: ListPosition) -> impl IntoView {
+    let total = match list.total {
+        1 => "1 token in the registry".to_owned(),
+        n => format!("{n} tokens in the registry"),
+    };
+    let empty = list.items.is_empty();
+    let empty_message = if position.search.is_empty() {
+        "No tokens yet. Choose + Add to create one.".to_owned()
+    } else {
+        format!("No token name starts with “{}”.", position.search)
+    };
+    let previous = position.previous();
+    let next = list.next.as_deref().map(|next| position.next(next));
+    let page = position.page_number();
+    view! {
+        <p class="mt-4 text-sm text-slate-600" data-testid="tokens-total">{total}</p>
+        <div class=TABLE_WRAP>
+            <table class=TABLE data-testid="tokens-table">
+                <caption class="sr-only">"Tokens, sorted by name"</caption>
+                <thead class="bg-slate-50">
+                    <tr>
+                        <th scope="col" class=TH aria-sort="ascending">"Name ↑"</th>
+                        <th scope="col" class=TH>"Scope map"</th>
+                        <th scope="col" class=TH>"Status"</th>
+                        <th scope="col" class=TH>"Created"</th>
+                        <th scope="col" class=TH>"Password 1 expires"</th>
+                        <th scope="col" class=TH>"Password 2 expires"</th>
+                        <th scope="col" class=TH>"Last used"</th>
+                    </tr>
+                </thead>
+                <tbody class="divide-y divide-slate-100">
+                    {list.items.into_iter().map(|token| view! { <TokenRow token /> }).collect_view()}
+                </tbody>
+            </table>
+            {empty.then(|| view! { <p class="px-4 py-6 text-center text-sm text-slate-500" data-testid="tokens-empty">{empty_message}</p> })}
+        </div>
+        <nav class="mt-4 flex items-center justify-between gap-4 text-sm" aria-label="Pages">
+            {match previous {
+                Some(href) => view! { <A href=href attr:class=SECONDARY attr:data-testid="tokens-previous" attr:rel="prev">"← Previous"</A> }.into_any(),
+                None => view! { <span class=format!("{SECONDARY} opacity-50") aria-disabled="true">"← Previous"</span> }.into_any(),
+            }}
+            <span class="text-slate-600" data-testid="tokens-page">{format!("Page {page}")}</span>
+            {match next {
+                Some(href) => view! { <A href=href attr:class=SECONDARY attr:data-testid="tokens-next" attr:rel="next">"Next →"</A> }.into_any(),
+                None => view! { <span class=format!("{SECONDARY} opacity-50") aria-disabled="true">"Next →"</span> }.into_any(),
+            }}
+        </nav>
+    }
+    .into_any()
+}
+
+#[component]
+fn TokenRow(token: Token) -> impl IntoView {
+    let href = format!("/tokens/{}", token.name);
+    let scope_map_href = format!("/scope-maps/{}", token.scope_map);
+    let mut passwords = token.passwords.into_iter();
+    let password1 = passwords.next();
+    let password2 = passwords.next();
+    let row_name = token.name.clone();
+    view! {
+        <tr data-testid="token-row" data-name=row_name class="hover:bg-slate-50">
+            <td class=TD><A href=href attr:class=format!("{LINK} font-medium")>{token.name}</A></td>
+            <td class=TD><A href=scope_map_href attr:class=LINK>{token.scope_map}</A></td>
+            <td class=TD><StatusBadge enabled=token.enabled /></td>
+            <td class=TD><Time time=token.created /></td>
+            <td class=TD>{password1.map(|password| view! { <PasswordExpiry password /> })}</td>
+            <td class=TD>{password2.map(|password| view! { <PasswordExpiry password /> })}</td>
+            <td class=TD>{match token.last_used {
+                Some(time) => view! { <Time time /> }.into_any(),
+                None => view! { <span class="text-slate-400">"Never"</span> }.into_any(),
+            }}</td>
+        </tr>
+    }
+    .into_any()
+}
+
+/// "Not generated", "No expiry" or the date, flagged when expired or close.
+#[component]
+fn PasswordExpiry(password: PasswordSlot) -> impl IntoView {
+    let slot = password;
+    if !slot.generated() {
+        return view! { <span class="text-slate-400" data-testid="not-generated">"Not generated"</span> }.into_any();
+    }
+    let flag = if slot.expired {
+        Some(("rounded bg-red-50 px-1.5 text-xs font-medium text-red-800 ring-1 ring-red-200", "Expired"))
+    } else if slot.expires_soon {
+        Some(("rounded bg-amber-50 px-1.5 text-xs font-medium text-amber-800 ring-1 ring-amber-200", "Expires soon"))
+    } else {
+        None
+    };
+    match slot.expiry {
+        None => view! { <span class="text-slate-600">"No expiry"</span> }.into_any(),
+        Some(time) => view! {
+            <span class="inline-flex flex-wrap items-center gap-1.5">
+                <Time time />
+                {flag.map(|(class, text)| view! { <span class=class>{text}</span> })}
+            </span>
+        }
+        .into_any(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Add
+
+#[component]
+pub fn NewTokenPage() -> impl IntoView {
+    let scope_maps = Resource::new(|| (), |_| list_scope_maps());
+    view! {
+        <Title text="Add token" />
+        <nav class="text-sm text-slate-600" aria-label="Breadcrumb">
+            <A href="/tokens" attr:class=LINK>"Tokens"</A> " / Add"
+        </nav>
+        <h1 class="mt-2 text-2xl font-semibold tracking-tight">"Add token"</h1>
+        <p class="mt-1 text-sm text-slate-600">
+            "The token is created without passwords: generate them on its page, each with an optional expiry date."
+        </p>
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                match scope_maps.await {
+                    Ok(scope_maps) => view! { <NewTokenForm scope_maps /> }.into_any(),
+                    Err(error) => view! { <ErrorMessage message=error.to_string() /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+    .into_any()
+}
+
+#[component]
+fn NewTokenForm(scope_maps: Vec<ScopeMap>) -> impl IntoView {
+    let csrf = use_csrf();
+    let create = ServerAction::<CreateToken>::new();
+    let name = RwSignal::new(String::new());
+    let create_new = RwSignal::new(false);
+    let existing = RwSignal::new(String::new());
+    let new_name = RwSignal::new(String::new());
+    // Until the user types a name of their own, the new scope map is
+    // named after the token.
+    let new_name_edited = RwSignal::new(false);
+    let new_description = RwSignal::new(String::new());
+    let rules = Rules::new(&[]);
+    let enabled = RwSignal::new(true);
+
+    Effect::new(move |_| {
+        let token = name.get();
+        if !new_name_edited.get_untracked() {
+            new_name.set(if token.trim().is_empty() { String::new() } else { format!("{}-scope-map", token.trim()) });
+        }
+    });
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(token)) = create.value().get() {
+            navigate(&format!("/tokens/{}", token.name), Default::default());
+        }
+    });
+
+    let submit = move |event: SubmitEvent| {
+        event.prevent_default();
+        let new_scope_map = create_new.get_untracked().then(|| NewScopeMap {
+            name: new_name.get_untracked(),
+            description: new_description.get_untracked(),
+            repositories: rules.value(),
+        });
+        let scope_map = (!create_new.get_untracked()).then(|| existing.get_untracked());
+        create.dispatch(CreateToken {
+            csrf_token: csrf(),
+            name: name.get_untracked(),
+            scope_map,
+            new_scope_map,
+            enabled: enabled.get_untracked(),
+        });
+    };
+    let error = move || create.value().get().and_then(Result::err).map(|error| error.to_string());
+    let pending = create.pending();
+    let (system, user): (Vec<_>, Vec<_>) = scope_maps.into_iter().partition(|map| map.system);
+
+    view! {
+        <form class=format!("{CARD} mt-6 max-w-3xl space-y-6") on:submit=submit aria-label="Add token" data-testid="new-token-form">
+            <label class="block">
+                <span class=LABEL>"Token name"</span>
+                <input class=INPUT name="name" required autocomplete="off" spellcheck="false" data-testid="token-name-input"
+                    bind:value=name />
+                <span class=HINT>"The user name at docker login: 5 to 50 letters, digits, - and _."</span>
+            </label>
+
+            <fieldset>
+                <legend class=LABEL>"Scope map"</legend>
+                <div class="mt-2 flex flex-wrap gap-x-6 gap-y-2 text-sm">
+                    <label class="inline-flex items-center gap-2">
+                        <input type="radio" name="scope-map-choice" class="h-4 w-4 accent-blue-700" data-testid="use-existing-scope-map" checked
+                            prop:checked=move || !create_new.get() on:change=move |_| create_new.set(false) />
+                        "Use an existing scope map"
+                    </label>
+                    <label class="inline-flex items-center gap-2">
+                        <input type="radio" name="scope-map-choice" class="h-4 w-4 accent-blue-700" data-testid="create-new-scope-map"
+                            prop:checked=move || create_new.get() on:change=move |_| create_new.set(true) />
+                        "Create new"
+                    </label>
+                </div>
+                <Show when=move || !create_new.get()>
+                    <ExistingScopeMap user=user.clone() system=system.clone() existing />
+                </Show>
+                <Show when=move || create_new.get()>
+                    <NewScopeMapFields name=new_name edited=new_name_edited description=new_description rules />
+                </Show>
+            </fieldset>
+
+            <fieldset>
+                <legend class=LABEL>"Status"</legend>
+                <div class="mt-2 flex gap-6 text-sm">
+                    <label class="inline-flex items-center gap-2">
+                        <input type="radio" name="status" class="h-4 w-4 accent-blue-700" data-testid="status-enabled"
+                            prop:checked=move || enabled.get() on:change=move |_| enabled.set(true) checked />
+                        "Enabled"
+                    </label>
+                    <label class="inline-flex items-center gap-2">
+                        <input type="radio" name="status" class="h-4 w-4 accent-blue-700" data-testid="status-disabled"
+                            prop:checked=move || !enabled.get() on:change=move |_| enabled.set(false) />
+                        "Disabled"
+                    </label>
+                </div>
+            </fieldset>
+
+            {move || error().map(|message| view! { <ErrorMessage message testid="form-error" /> })}
+
+            <div class="flex flex-wrap gap-3">
+                <button type="submit" class=PRIMARY data-testid="create-token" disabled=move || pending.get()>
+                    {move || if pending.get() { "Creating…" } else { "Create" }}
+                </button>
+                <A href="/tokens" attr:class=SECONDARY>"Cancel"</A>
+            </div>
+        </form>
+    }
+    .into_any()
+}
+
+#[component]
+fn ExistingScopeMap(user: Vec<ScopeMap>, system: Vec<ScopeMap>, existing: RwSignal<String>) -> impl IntoView {
+    let option = move |map: &ScopeMap| {
+        let value = map.name.clone();
+        let selected = map.name.clone();
+        view! { <option value=value selected=move || existing.with(|e| *e == selected)>{map.name.clone()}</option> }
+    };
+    view! {
+        <label class="mt-3 block">
+            <span class="sr-only">"Existing scope map"</span>
+            <select class=INPUT data-testid="scope-map-select"
+                on:change=move |event| existing.set(event_target_value(&event))>
+                <option value="" selected=move || existing.with(String::is_empty)>"Choose a scope map…"</option>
+                <optgroup label="Your scope maps">{user.iter().map(option).collect_view()}</optgroup>
+                <optgroup label="System-defined (every repository)">{system.iter().map(option).collect_view()}</optgroup>
+            </select>
+        </label>
+    }
+    .into_any()
+}
+
+#[component]
+fn NewScopeMapFields(
+    name: RwSignal<String>,
+    edited: RwSignal<bool>,
+    description: RwSignal<String>,
+    rules: Rules,
+) -> impl IntoView {
+    view! {
+        <div class="mt-3 rounded border border-slate-200 p-4" data-testid="new-scope-map">
+            <div class="grid gap-4 sm:grid-cols-2">
+                <label class="block">
+                    <span class=LABEL>"Scope map name"</span>
+                    <input class=INPUT autocomplete="off" spellcheck="false" data-testid="new-scope-map-name"
+                        bind:value=name on:input=move |_| edited.set(true) />
+                </label>
+                <label class="block">
+                    <span class=LABEL>"Description"</span>
+                    <input class=INPUT autocomplete="off" data-testid="new-scope-map-description" bind:value=description />
+                </label>
+            </div>
+            <RulesEditor rules />
+        </div>
+    }
+    .into_any()
+}
+
+// ---------------------------------------------------------------------------
+// Details
+
+#[component]
+pub fn TokenPage() -> impl IntoView {
+    let params = use_params_map();
+    let name = Memo::new(move |_| params.with(|params| params.get("name").unwrap_or_default()));
+    let update = ServerAction::<UpdateToken>::new();
+    let delete_password = ServerAction::<DeletePassword>::new();
+    let discard = ServerAction::<DeleteToken>::new();
+    let generations = RwSignal::new(0_usize);
+    // Refetched after every change; it never holds a password value.
+    let detail = Resource::new(
+        move || (name.get(), update.version().get(), delete_password.version().get(), generations.get()),
+        |(name, ..)| get_token(name),
+    );
+    let scope_maps = Resource::new(|| (), |_| list_scope_maps());
+
+    let generate_for = RwSignal::new(None::<PasswordSlot>);
+    let delete_for = RwSignal::new(None::<String>);
+    let discard_open = RwSignal::new(false);
+    let csrf = use_csrf();
+
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = discard.value().get() {
+            navigate("/tokens", Default::default());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = delete_password.value().get() {
+            delete_for.set(None);
+        }
+    });
+
+    view! {
+        <Title text=move || format!("Token {}", name.get()) />
+        <nav class="text-sm text-slate-600" aria-label="Breadcrumb">
+            <A href="/tokens" attr:class=LINK>"Tokens"</A> " / " {move || name.get()}
+        </nav>
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                let detail = detail.await;
+                let scope_maps = scope_maps.await;
+                match (detail, scope_maps) {
+                    (Ok(detail), Ok(scope_maps)) => view! {
+                        <TokenDetails detail scope_maps update generate_for delete_for discard_open />
+                    }.into_any(),
+                    (Err(error), _) | (_, Err(error)) => view! {
+                        <h1 class="mt-2 text-2xl font-semibold tracking-tight">{name.get_untracked()}</h1>
+                        <ErrorMessage message=error.to_string() />
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+
+        <GenerateDialog token=name password=generate_for on_generated=Callback::new(move |()| generations.update(|n| *n += 1)) />
+
+        <ConfirmDialog
+            open=Signal::derive(move || delete_for.with(Option::is_some))
+            title=Signal::derive(move || format!("Delete {}?", delete_for.get().unwrap_or_default()))
+            confirm_label="Delete password"
+            pending=delete_password.pending()
+            error=Signal::derive(move || delete_password.value().get().and_then(Result::err).map(|e| e.to_string()))
+            on_confirm=Callback::new(move |()| {
+                if let Some(slot) = delete_for.get_untracked() {
+                    delete_password.dispatch(DeletePassword { csrf_token: csrf(), name: name.get_untracked(), slot });
+                }
+            })
+            on_cancel=Callback::new(move |()| delete_for.set(None))
+            testid="delete-password-dialog">
+            <p>
+                "Anyone using " <strong>{move || delete_for.get().unwrap_or_default()}</strong>
+                " of token " <strong>{move || name.get()}</strong> " is refused from the next request on. "
+                "The other password keeps working."
+            </p>
+        </ConfirmDialog>
+
+        <ConfirmDialog
+            open=discard_open
+            title=Signal::derive(move || format!("Discard token {}?", name.get()))
+            confirm_label="Discard token"
+            pending=discard.pending()
+            error=Signal::derive(move || discard.value().get().and_then(Result::err).map(|e| e.to_string()))
+            on_confirm=Callback::new(move |()| {
+                discard.dispatch(DeleteToken { csrf_token: csrf(), name: name.get_untracked() });
+            })
+            on_cancel=Callback::new(move |()| discard_open.set(false))
+            testid="discard-dialog">
+            <p>
+                "The token " <strong data-testid="discard-name">{move || name.get()}</strong>
+                " and both its passwords are deleted. Anything using them loses access at once. This cannot be undone."
+            </p>
+        </ConfirmDialog>
+    }
+    .into_any()
+}
+
+#[component]
+fn TokenDetails(
+    detail: TokenDetail,
+    scope_maps: Vec<ScopeMap>,
+    update: ServerAction<UpdateToken>,
+    generate_for: RwSignal<Option<PasswordSlot>>,
+    delete_for: RwSignal<Option<String>>,
+    discard_open: RwSignal<bool>,
+) -> impl IntoView {
+    let csrf = use_csrf();
+    let TokenDetail { token, login_server } = detail;
+    let name = StoredValue::new(token.name.clone());
+    let enabled = token.enabled;
+    let current_scope_map = token.scope_map.clone();
+    let chosen = RwSignal::new(token.scope_map.clone());
+    let changed = {
+        let current = current_scope_map.clone();
+        move || chosen.with(|chosen| *chosen != current)
+    };
+    let pending = update.pending();
+    let error = move || update.value().get().and_then(Result::err).map(|error| error.to_string());
+    let toggle = move |_| {
+        update.dispatch(UpdateToken {
+            csrf_token: csrf(),
+            name: name.get_value(),
+            enabled: Some(!enabled),
+            scope_map: None,
+        });
+    };
+    let change_scope_map = move |_| {
+        update.dispatch(UpdateToken {
+            csrf_token: csrf(),
+            name: name.get_value(),
+            enabled: None,
+            scope_map: Some(chosen.get_untracked()),
+        });
+    };
+    let scope_map_href = format!("/scope-maps/{}", token.scope_map);
+
+    // Built in parts: one view of it all is too deep a type to compile.
+    let header = view! {
+        <div class="mt-2 flex flex-wrap items-start justify-between gap-4">
+            <div>
+                <h1 class="text-2xl font-semibold tracking-tight" data-testid="token-name">{token.name.clone()}</h1>
+                <p class="mt-1 text-sm text-slate-600">
+                    "Created " <Time time=token.created.clone() /> " · Last used "
+                    {match token.last_used.clone() {
+                        Some(time) => view! { <Time time /> }.into_any(),
+                        None => "never".into_any(),
+                    }}
+                </p>
+            </div>
+            <button type="button" class=DANGER_OUTLINE data-testid="discard-token"
+                on:click=move |_| { discard_open.set(true); }>"Discard"</button>
+        </div>
+    }
+    .into_any();
+    let settings = view! {
+        <section class=format!("{CARD} mt-6") aria-labelledby="settings-heading">
+            <h2 id="settings-heading" class="text-lg font-medium">"Settings"</h2>
+            <dl class="mt-4 grid gap-6 sm:grid-cols-2">
+                <div>
+                    <dt class=LABEL id="status-label">"Status"</dt>
+                    <dd class="mt-2 flex items-center gap-3">
+                        <button type="button" role="switch" aria-checked=enabled.to_string() aria-labelledby="status-label"
+                            data-testid="status-switch" disabled=move || pending.get() on:click=toggle
+                            class=if enabled {
+                                "relative inline-flex h-6 w-11 shrink-0 items-center rounded-full bg-green-600 transition focus:outline-none focus:ring-2 focus:ring-blue-600 focus:ring-offset-2 disabled:opacity-60"
+                            } else {
+                                "relative inline-flex h-6 w-11 shrink-0 items-center rounded-full bg-slate-300 transition focus:outline-none focus:ring-2 focus:ring-blue-600 focus:ring-offset-2 disabled:opacity-60"
+                            }>
+                            <span aria-hidden="true" class=if enabled {
+                                "inline-block h-5 w-5 translate-x-5 rounded-full bg-white shadow transition"
+                            } else {
+                                "inline-block h-5 w-5 translate-x-0.5 rounded-full bg-white shadow transition"
+                            }></span>
+                        </button>
+                        <span class="text-sm" data-testid="status-text">{if enabled { "Enabled" } else { "Disabled: every login with it is refused" }}</span>
+                    </dd>
+                </div>
+                <div>
+                    <dt class=LABEL><label for="scope-map-select">"Scope map"</label></dt>
+                    <dd class="mt-1">
+                        <div class="flex flex-wrap items-center gap-2">
+                            <select id="scope-map-select" class=format!("{INPUT} mt-0 w-auto min-w-56") data-testid="scope-map-select"
+                                on:change=move |event| chosen.set(event_target_value(&event))>
+                                {scope_maps.into_iter().map(|map| {
+                                    let selected = map.name == current_scope_map;
+                                    let label = if map.system { format!("{} (system)", map.name) } else { map.name.clone() };
+                                    view! { <option value=map.name selected=selected>{label}</option> }
+                                }).collect_view()}
+                            </select>
+                            <Show when=changed.clone()>
+                                <button type="button" class=SECONDARY data-testid="change-scope-map" disabled=move || pending.get()
+                                    on:click=change_scope_map>"Change"</button>
+                            </Show>
+                        </div>
+                        <p class=HINT>
+                            <A href=scope_map_href attr:class=LINK>"Open " {token.scope_map.clone()}</A>
+                            " to see or edit what it grants."
+                        </p>
+                    </dd>
+                </div>
+            </dl>
+        </section>
+    }
+    .into_any();
+    let passwords = view! {
+        <section class=format!("{CARD} mt-4") aria-labelledby="passwords-heading">
+            <h2 id="passwords-heading" class="text-lg font-medium">"Passwords"</h2>
+            <p class="mt-1 text-sm text-slate-600">
+                "Two passwords, so one can be replaced while the other keeps working. A password is shown once, when it is generated."
+            </p>
+            <PasswordsTable passwords=token.passwords generate_for delete_for />
+        </section>
+    }
+    .into_any();
+    let login = view! {
+        <section class=format!("{CARD} mt-4") aria-labelledby="login-heading">
+            <h2 id="login-heading" class="text-lg font-medium">"Login server"</h2>
+            <div class="mt-2 flex flex-wrap items-center gap-2">
+                <code class="rounded bg-slate-100 px-2 py-1 font-mono text-sm" data-testid="login-server">{login_server.clone()}</code>
+                <CopyButton text=login_server.clone() what="login server" testid="copy-login-server" />
+            </div>
+            <p class=HINT>"User name: " <code class="font-mono">{token.name.clone()}</code>
+                ". Generate a password to get the login commands."</p>
+        </section>
+    }
+    .into_any();
+    view! {
+        {header}
+        {move || error().map(|message| view! { <ErrorMessage message testid="update-error" /> })}
+        {settings}
+        {passwords}
+        {login}
+    }
+    .into_any()
+}
+
+/// The two password slots, each with Generate (or Regenerate) and Delete.
+#[component]
+fn PasswordsTable(
+    passwords: Vec<PasswordSlot>,
+    generate_for: RwSignal<Option<PasswordSlot>>,
+    delete_for: RwSignal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <div class="mt-3 overflow-x-auto">
+            <table class=TABLE>
+                <thead>
+                    <tr>
+                        <th scope="col" class=TH>"Password"</th>
+                        <th scope="col" class=TH>"Created"</th>
+                        <th scope="col" class=TH>"Expires"</th>
+                        <th scope="col" class=TH><span class="sr-only">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody class="divide-y divide-slate-100">
+                    {passwords.into_iter().map(|slot| {
+                        let for_dialog = slot.clone();
+                        let slot_name = slot.name.clone();
+                        let generated = slot.generated();
+                        view! {
+                            <tr data-testid="password-row" data-slot=slot.name.clone()>
+                                <th scope="row" class=format!("{TD} font-medium")>{slot.name.clone()}</th>
+                                <td class=TD data-testid="password-created">{match slot.created.clone() {
+                                    Some(time) => view! { <Time time /> }.into_any(),
+                                    None => view! { <span class="text-slate-400">"Not generated"</span> }.into_any(),
+                                }}</td>
+                                <td class=TD data-testid="password-expiry"><PasswordExpiry password=slot.clone() /></td>
+                                <td class=format!("{TD} text-right")>
+                                    <div class="flex justify-end gap-2">
+                                        <button type="button" class=SMALL_BUTTON data-testid=format!("generate-{}", slot.name)
+                                            on:click=move |_| generate_for.set(Some(for_dialog.clone()))>
+                                            {if generated { "Regenerate" } else { "Generate" }}
+                                        </button>
+                                        {generated.then(|| view! {
+                                            <button type="button" class=SMALL_DANGER data-testid=format!("delete-{slot_name}")
+                                                on:click={
+                                                    let slot_name = slot_name.clone();
+                                                    move |_| delete_for.set(Some(slot_name.clone()))
+                                                }>"Delete"</button>
+                                        })}
+                                    </div>
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// Generate one password: an optional expiry date, then the password and
+/// the login commands, shown once.
+#[component]
+fn GenerateDialog(token: Memo<String>, password: RwSignal<Option<PasswordSlot>>, on_generated: Callback<()>) -> impl IntoView {
+    let slot = password;
+    let csrf = use_csrf();
+    let expiry = RwSignal::new(String::new());
+    let pending = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    // The one place the new password is held; emptied on close.
+    let generated = RwSignal::new(None::<GeneratedPassword>);
+    let close = Callback::new(move |()| {
+        generated.set(None);
+        error.set(None);
+        expiry.set(String::new());
+        pending.set(false);
+        slot.set(None);
+    });
+    let open = Signal::derive(move || slot.with(Option::is_some));
+    let title = Signal::derive(move || {
+        slot.with(|slot| slot.as_ref().map(|slot| format!("Generate {}", slot.name)).unwrap_or_default())
+    });
+    let submit = move |event: SubmitEvent| {
+        event.prevent_default();
+        let Some(chosen) = slot.get_untracked() else { return };
+        pending.set(true);
+        error.set(None);
+        let date = expiry.get_untracked();
+        let request = (csrf(), token.get_untracked(), chosen.name.clone(), (!date.is_empty()).then_some(date));
+        spawn_local(async move {
+            let (csrf_token, name, slot_name, expiry) = request;
+            let result = generate_password(csrf_token, name, slot_name.clone(), expiry).await;
+            pending.try_set(false);
+            match result {
+                Ok(password) => {
+                    // Shown only if its dialog is still the open one.
+                    if slot.try_with_untracked(|open| open.as_ref().map(|s| s.name == slot_name)).flatten() == Some(true) {
+                        generated.try_set(Some(password));
+                    }
+                    on_generated.run(());
+                }
+                Err(failure) => {
+                    error.try_set(Some(failure.to_string()));
+                }
+            }
+        });
+    };
+    view! {
+        <Modal open title testid="generate-dialog" on_close=close>
+            {move || match generated.get() {
+                Some(password) => view! { <GeneratedView password close /> }.into_any(),
+                None => {
+                    let current = slot.get_untracked();
+                    let replaces = current.as_ref().is_some_and(PasswordSlot::generated);
+                    let slot_name = current.map(|slot| slot.name).unwrap_or_default();
+                    view! {
+                        <form class="mt-3 space-y-4" on:submit=submit data-testid="generate-form">
+                            <p class="text-sm text-slate-700">
+                                {if replaces {
+                                    format!("The current {slot_name} stops working as soon as the new one is generated; the other password keeps working.")
+                                } else {
+                                    format!("{slot_name} of {} is not generated yet.", token.get_untracked())
+                                }}
+                            </p>
+                            <label class="block">
+                                <span class=LABEL>"Expiry date (optional)"</span>
+                                <input type="date" class=INPUT data-testid="expiry-input" bind:value=expiry />
+                                <span class=HINT>"The password stops working at 00:00 UTC on this date. Leave empty for no expiry; an expiry is recommended."</span>
+                            </label>
+                            {move || error.get().map(|message| view! { <ErrorMessage message testid="generate-error" /> })}
+                            <div class="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
+                                <button type="button" class=SECONDARY on:click=move |_| close.run(())>"Cancel"</button>
+                                <button type="submit" class=PRIMARY data-testid="generate-submit" disabled=move || pending.get()>
+                                    {move || if pending.get() { "Generating…" } else { "Generate" }}
+                                </button>
+                            </div>
+                        </form>
+                    }.into_any()
+                }
+            }}
+        </Modal>
+    }
+    .into_any()
+}
+
+/// The new password, once: with copy buttons and the login commands.
+/// The commands are the two lines a shell needs: `TOKEN_PWD='…'` then the
+/// client reading `$TOKEN_PWD` on stdin; one copy, one paste, logged in.
+#[component]
+fn GeneratedView(password: GeneratedPassword, close: Callback<()>) -> impl IntoView {
+    let warning = NodeRef::<html::P>::new();
+    Effect::new(move |_| {
+        if let Some(warning) = warning.get() {
+            let _ = warning.focus();
+        }
+    });
+    let expiry = match &password.expiry {
+        Some(time) => format!("Expires {}.", time.display),
+        None => "Never expires.".to_owned(),
+    };
+    let docker = password.login_snippet("docker");
+    let podman = password.login_snippet("podman");
+    view! {
+        <div class="mt-3 space-y-4" data-testid="generated">
+            <p node_ref=warning tabindex="-1" role="alert" data-testid="show-once-warning"
+                class="rounded border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 focus:outline-none">
+                <strong>"Copy this password now."</strong>
+                " It is shown only this once and cannot be retrieved after you close this dialog. If it is lost, generate a new one."
+            </p>
+            <div>
+                <div class=LABEL>{password.slot.clone()} " of " {password.token.clone()}</div>
+                <div class="mt-1 flex items-center gap-2">
+                    <code class="min-w-0 flex-1 break-all rounded bg-slate-100 px-3 py-2 font-mono text-sm" data-testid="generated-password">
+                        {password.value.clone()}
+                    </code>
+                    <CopyButton text=password.value.clone() what="password" testid="copy-password" />
+                </div>
+                <p class=HINT data-testid="generated-expiry">{expiry}</p>
+            </div>
+            <div>
+                <div class="flex items-center justify-between gap-2">
+                    <span class=LABEL>"Log in with Docker"</span>
+                    <CopyButton text=docker.clone() what="docker login command" testid="copy-docker-login" />
+                </div>
+                <pre class=format!("{CODE_BLOCK} mt-1") data-testid="docker-login">{docker}</pre>
+            </div>
+            <div>
+                <div class="flex items-center justify-between gap-2">
+                    <span class=LABEL>"Log in with Podman"</span>
+                    <CopyButton text=podman.clone() what="podman login command" testid="copy-podman-login" />
+                </div>
+                <pre class=format!("{CODE_BLOCK} mt-1") data-testid="podman-login">{podman}</pre>
+            </div>
+            <p class=HINT>
+                "Paste both lines into a shell: the client reads the password from standard input ("
+                <code>"--password-stdin"</code> "), so it is not on the command line. Login server: "
+                <code class="font-mono">{password.login_server.clone()}</code> "."
+            </p>
+            <div class="flex justify-end">
+                <button type="button" class=PRIMARY data-testid="generated-done" on:click=move |_| close.run(())>"Done"</button>
+            </div>
+        </div>
+    }
+    .into_any()
+}

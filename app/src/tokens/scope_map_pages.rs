@@ -1,0 +1,324 @@
+//! Scope map pages: the list (system-defined first), Add, and a scope
+//! map's page (an editor for a user-defined one, read-only for a
+//! system-defined one).
+
+use leptos::{ev::SubmitEvent, prelude::*};
+use leptos_meta::Title;
+use leptos_router::{
+    components::A,
+    hooks::{use_navigate, use_params_map},
+};
+
+use crate::tokens::{
+    api::{get_scope_map, list_scope_maps, CreateScopeMap, DeleteScopeMap, UpdateScopeMap},
+    dialog::ConfirmDialog,
+    model::{ScopeMap, ACTIONS},
+    rules_editor::{Rules, RulesEditor},
+    ui::{
+        use_csrf, ErrorMessage, Loading, Time, CARD, DANGER_OUTLINE, HINT, INPUT, LABEL, LINK, PRIMARY, SECONDARY,
+        TABLE, TABLE_WRAP, TD, TH,
+    },
+};
+
+fn kind(map: &ScopeMap) -> &'static str {
+    if map.system {
+        "SystemDefined"
+    } else {
+        "UserDefined"
+    }
+}
+
+#[component]
+pub fn ScopeMapsPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| list_scope_maps());
+    view! {
+        <Title text="Scope maps" />
+        <div class="flex flex-wrap items-end justify-between gap-4">
+            <div>
+                <h1 class="text-2xl font-semibold tracking-tight">"Scope maps"</h1>
+                <p class="mt-1 text-sm text-slate-600">
+                    "Which actions a token may do on which repositories. Editing one changes every token using it, on the next request."
+                </p>
+            </div>
+            <A href="/scope-maps/new" attr:class=PRIMARY attr:data-testid="add-scope-map">"+ Add"</A>
+        </div>
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(maps) => view! {
+                        <div class=TABLE_WRAP>
+                            <table class=TABLE data-testid="scope-maps-table">
+                                <caption class="sr-only">"Scope maps, system-defined first"</caption>
+                                <thead class="bg-slate-50">
+                                    <tr>
+                                        <th scope="col" class=TH>"Name"</th>
+                                        <th scope="col" class=TH>"Type"</th>
+                                        <th scope="col" class=TH>"Creation date"</th>
+                                        <th scope="col" class=TH>"Description"</th>
+                                        <th scope="col" class=format!("{TH} text-right")>"Tokens"</th>
+                                    </tr>
+                                </thead>
+                                <tbody class="divide-y divide-slate-100">
+                                    {maps.into_iter().map(|map| {
+                                        let href = format!("/scope-maps/{}", map.name);
+                                        let kind = kind(&map);
+                                        let row_name = map.name.clone();
+                                        view! {
+                                            <tr data-testid="scope-map-row" data-name=row_name class="hover:bg-slate-50">
+                                                <td class=TD><A href=href attr:class=format!("{LINK} font-medium")>{map.name.clone()}</A></td>
+                                                <td class=TD>
+                                                    <span class=if map.system {
+                                                        "rounded-full bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-700"
+                                                    } else {
+                                                        "rounded-full bg-blue-50 px-2 py-0.5 text-xs font-medium text-blue-800"
+                                                    }>{kind}</span>
+                                                </td>
+                                                <td class=TD><Time time=map.created /></td>
+                                                <td class="min-w-64 px-4 py-2 align-top text-slate-700">{map.description}</td>
+                                                <td class=format!("{TD} text-right tabular-nums") data-testid="token-count">{map.token_count}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorMessage message=error.to_string() /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn NewScopeMapPage() -> impl IntoView {
+    let csrf = use_csrf();
+    let create = ServerAction::<CreateScopeMap>::new();
+    let name = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let rules = Rules::new(&[]);
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(map)) = create.value().get() {
+            navigate(&format!("/scope-maps/{}", map.name), Default::default());
+        }
+    });
+    let submit = move |event: SubmitEvent| {
+        event.prevent_default();
+        create.dispatch(CreateScopeMap {
+            csrf_token: csrf(),
+            name: name.get_untracked(),
+            description: description.get_untracked(),
+            repositories: rules.value(),
+        });
+    };
+    let error = move || create.value().get().and_then(Result::err).map(|error| error.to_string());
+    let pending = create.pending();
+    view! {
+        <Title text="Add scope map" />
+        <nav class="text-sm text-slate-600" aria-label="Breadcrumb">
+            <A href="/scope-maps" attr:class=LINK>"Scope maps"</A> " / Add"
+        </nav>
+        <h1 class="mt-2 text-2xl font-semibold tracking-tight">"Add scope map"</h1>
+        <form class=format!("{CARD} mt-6 space-y-4") on:submit=submit aria-label="Add scope map" data-testid="scope-map-form">
+            <div class="grid gap-4 sm:grid-cols-2">
+                <label class="block">
+                    <span class=LABEL>"Name"</span>
+                    <input class=INPUT required autocomplete="off" spellcheck="false" data-testid="scope-map-name" bind:value=name />
+                    <span class=HINT>"5 to 50 letters, digits, - and _."</span>
+                </label>
+                <label class="block">
+                    <span class=LABEL>"Description"</span>
+                    <input class=INPUT autocomplete="off" data-testid="scope-map-description" bind:value=description />
+                </label>
+            </div>
+            <RulesEditor rules />
+            {move || error().map(|message| view! { <ErrorMessage message testid="form-error" /> })}
+            <div class="flex flex-wrap gap-3">
+                <button type="submit" class=PRIMARY data-testid="save-scope-map" disabled=move || pending.get()>
+                    {move || if pending.get() { "Adding…" } else { "Add" }}
+                </button>
+                <A href="/scope-maps" attr:class=SECONDARY>"Cancel"</A>
+            </div>
+        </form>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn ScopeMapPage() -> impl IntoView {
+    let params = use_params_map();
+    let name = Memo::new(move |_| params.with(|params| params.get("name").unwrap_or_default()));
+    let data = Resource::new(move || name.get(), get_scope_map);
+    view! {
+        <Title text=move || format!("Scope map {}", name.get()) />
+        <nav class="text-sm text-slate-600" aria-label="Breadcrumb">
+            <A href="/scope-maps" attr:class=LINK>"Scope maps"</A> " / " {move || name.get()}
+        </nav>
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(map) if map.system => view! { <SystemScopeMap map /> }.into_any(),
+                    Ok(map) => view! { <ScopeMapEditor map /> }.into_any(),
+                    Err(error) => view! {
+                        <h1 class="mt-2 text-2xl font-semibold tracking-tight">{name.get_untracked()}</h1>
+                        <ErrorMessage message=error.to_string() />
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+    .into_any()
+}
+
+#[component]
+fn ScopeMapHeading(map: ScopeMap) -> impl IntoView {
+    let tokens = match map.token_count {
+        0 => "no token uses it".to_owned(),
+        1 => "used by 1 token".to_owned(),
+        n => format!("used by {n} tokens"),
+    };
+    view! {
+        <h1 class="mt-2 text-2xl font-semibold tracking-tight" data-testid="scope-map-title">{map.name.clone()}</h1>
+        <p class="mt-1 text-sm text-slate-600">
+            <span data-testid="scope-map-type">{kind(&map)}</span> " · created " <Time time=map.created.clone() />
+            " · " <span data-testid="scope-map-usage">{tokens}</span>
+        </p>
+    }
+    .into_any()
+}
+
+/// A system-defined scope map: what it grants, and no controls.
+#[component]
+fn SystemScopeMap(map: ScopeMap) -> impl IntoView {
+    let rules = map.repositories.clone();
+    let description = map.description.clone();
+    view! {
+        <ScopeMapHeading map />
+        <section class=format!("{CARD} mt-6") data-testid="read-only-scope-map">
+            <p class="text-sm text-slate-700">{description}</p>
+            <p class="mt-2 rounded bg-slate-50 px-3 py-2 text-sm text-slate-600" role="note">
+                "System-defined scope maps exist in every registry, apply to all repositories and cannot be changed or deleted."
+            </p>
+            <div class="mt-4 overflow-x-auto">
+                <table class=TABLE>
+                    <thead>
+                        <tr>
+                            <th scope="col" class=TH>"Repository"</th>
+                            {ACTIONS.into_iter().map(|action| view! { <th scope="col" class=format!("{TH} text-center normal-case")>{action}</th> }).collect_view()}
+                        </tr>
+                    </thead>
+                    <tbody class="divide-y divide-slate-100">
+                        {rules.into_iter().map(|rule| view! {
+                            <tr>
+                                <td class=format!("{TD} font-mono")>{rule.repository.clone()}</td>
+                                {ACTIONS.into_iter().map(|action| {
+                                    let granted = rule.actions.iter().any(|a| a == action);
+                                    view! {
+                                        <td class=format!("{TD} text-center")>
+                                            {if granted {
+                                                view! { <span class="text-green-700" aria-label=format!("{action} granted")>"✓"</span> }.into_any()
+                                            } else {
+                                                view! { <span class="text-slate-300" aria-label=format!("{action} not granted")>"–"</span> }.into_any()
+                                            }}
+                                        </td>
+                                    }
+                                }).collect_view()}
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+    .into_any()
+}
+
+/// A user-defined scope map: description and rules, Save and Delete.
+#[component]
+fn ScopeMapEditor(map: ScopeMap) -> impl IntoView {
+    let csrf = use_csrf();
+    let name = StoredValue::new(map.name.clone());
+    let description = RwSignal::new(map.description.clone());
+    let rules = Rules::new(&map.repositories);
+    let save = ServerAction::<UpdateScopeMap>::new();
+    let delete = ServerAction::<DeleteScopeMap>::new();
+    let confirm_open = RwSignal::new(false);
+    // The heading follows the saved state.
+    let saved = RwSignal::new(map.clone());
+
+    Effect::new(move |_| {
+        if let Some(Ok(map)) = save.value().get() {
+            rules.replace(&map.repositories);
+            description.set(map.description.clone());
+            saved.set(map);
+        }
+    });
+    let navigate = use_navigate();
+    Effect::new(move |_| match delete.value().get() {
+        Some(Ok(())) => navigate("/scope-maps", Default::default()),
+        // Refused (in use): the dialog closes and the page says why.
+        Some(Err(_)) => confirm_open.set(false),
+        None => {}
+    });
+    let submit = move |event: SubmitEvent| {
+        event.prevent_default();
+        delete.value().set(None);
+        save.dispatch(UpdateScopeMap {
+            csrf_token: csrf(),
+            name: name.get_value(),
+            description: description.get_untracked(),
+            repositories: rules.value(),
+        });
+    };
+    let save_result = move || save.value().get();
+    let delete_error = move || delete.value().get().and_then(Result::err).map(|error| error.to_string());
+    let pending = save.pending();
+
+    view! {
+        {move || view! { <ScopeMapHeading map=saved.get() /> }}
+        <form class=format!("{CARD} mt-6 space-y-4") on:submit=submit aria-label="Edit scope map" data-testid="scope-map-form">
+            <label class="block max-w-xl">
+                <span class=LABEL>"Description"</span>
+                <input class=INPUT autocomplete="off" data-testid="scope-map-description" bind:value=description />
+            </label>
+            <RulesEditor rules />
+            {move || match save_result() {
+                Some(Ok(_)) => Some(view! {
+                    <p class="rounded bg-green-50 px-3 py-2 text-sm text-green-800" role="status" data-testid="saved">
+                        "Saved. Every token using this scope map has the new permissions from its next request."
+                    </p>
+                }.into_any()),
+                Some(Err(error)) => Some(view! { <ErrorMessage message=error.to_string() testid="form-error" /> }.into_any()),
+                None => None,
+            }}
+            {move || delete_error().map(|message| view! { <ErrorMessage message testid="delete-error" /> })}
+            <div class="flex flex-wrap items-center justify-between gap-3">
+                <button type="submit" class=PRIMARY data-testid="save-scope-map" disabled=move || pending.get()>
+                    {move || if pending.get() { "Saving…" } else { "Save" }}
+                </button>
+                <button type="button" class=DANGER_OUTLINE data-testid="delete-scope-map"
+                    on:click=move |_| { delete.value().set(None); confirm_open.set(true); }>"Delete"</button>
+            </div>
+        </form>
+
+        <ConfirmDialog
+            open=confirm_open
+            title=Signal::derive(move || format!("Delete scope map {}?", name.get_value()))
+            confirm_label="Delete scope map"
+            pending=delete.pending()
+            error=Signal::derive(|| None::<String>)
+            on_confirm=Callback::new(move |()| {
+                delete.dispatch(DeleteScopeMap { csrf_token: csrf(), name: name.get_value() });
+            })
+            on_cancel=Callback::new(move |()| confirm_open.set(false))
+            testid="delete-scope-map-dialog">
+            <p>
+                "The scope map " <strong>{move || name.get_value()}</strong>
+                " and its rules are deleted. A scope map that tokens still use cannot be deleted."
+            </p>
+        </ConfirmDialog>
+    }
+    .into_any()
+}

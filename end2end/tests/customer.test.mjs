@@ -1,0 +1,162 @@
+// The customer's self-service view: a token holder signs in with the token's
+// name and a password and sees only their own token; admin pages answer 403;
+// disabling the token or letting the password expire ends the session.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { startServer, launchBrowser, hydrated, signIn, artifacts, ADMIN_PASSWORD } from './support.mjs';
+
+let server;
+let chromium;
+const admin = 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64');
+
+async function api(method, path, body) {
+  const response = await fetch(`${server.base}${path}`, {
+    method,
+    headers: { authorization: admin, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+const sha256 = (bytes) => 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+
+/** Pushes a one-layer image as admin with monolithic uploads. */
+async function pushImage(repository, tag) {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+  const layer = Buffer.from(`layer of ${repository}:${tag}`);
+  for (const blob of [config, layer]) {
+    const response = await fetch(`${server.base}/v2/${repository}/blobs/uploads/?digest=${sha256(blob)}`, {
+      method: 'POST', headers: { authorization: admin, 'content-type': 'application/octet-stream' }, body: blob,
+    });
+    assert.equal(response.status, 201, `blob upload to ${repository}`);
+  }
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
+  });
+  const response = await fetch(`${server.base}/v2/${repository}/manifests/${tag}`, {
+    method: 'PUT', headers: { authorization: admin, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest,
+  });
+  assert.equal(response.status, 201, `manifest to ${repository}:${tag}`);
+}
+
+before(async () => {
+  server = await startServer();
+  chromium = await launchBrowser();
+  await pushImage('acme/app', 'v1');
+  await pushImage('acme/app', 'v2');
+  await pushImage('acme/other', 'v1');
+  await pushImage('secret/thing', 'v1');
+});
+
+after(async () => {
+  await chromium?.close();
+  await server?.stop();
+});
+
+async function createCustomer(name, expiry) {
+  const token = await api('POST', '/api/v1/tokens', {
+    name,
+    repositories: [
+      { repository: 'acme/app', actions: ['content/read', 'metadata/read'] },
+      { repository: 'acme/other', actions: ['content/read'] },
+    ],
+    expiry,
+  });
+  return token.credentials.passwords[0].value;
+}
+
+test('a customer signs in with a token and sees only their own token', async () => {
+  const password = await createCustomer('customer-acme');
+  await api('POST', '/api/v1/tokens', { name: 'someone-else', scopeMap: '_repositories_pull' });
+  const page = await chromium.browser.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error));
+
+  await signIn(page, server.base, 'customer-acme', password);
+  await page.waitForURL(`${server.base}/my-token`);
+  await page.getByTestId('my-token-name').waitFor();
+  assert.equal(await page.getByTestId('my-token-name').textContent(), 'customer-acme');
+  assert.equal(await page.getByTestId('my-token-status').textContent(), 'Enabled');
+  const host = new URL(server.base).host;
+  assert.equal(await page.getByTestId('my-login-server').textContent(), host);
+  const passwords = await page.getByTestId('my-passwords').textContent();
+  assert.match(passwords, /password1/);
+  assert.match(passwords, /password2/);
+  assert.match(passwords, /signed in with this one/);
+  const grants = await page.getByTestId('my-grants').textContent();
+  assert.match(grants, /acme\/app/);
+  assert.match(grants, /content\/read, metadata\/read/);
+  // Only repositories with metadata/read are listed, with a pull command per tag.
+  const pulls = await page.getByTestId('my-pull-command').allTextContents();
+  assert.deepEqual(pulls, [`docker pull ${host}/acme/app:v1`, `docker pull ${host}/acme/app:v2`]);
+  const html = await page.content();
+  for (const hidden of ['someone-else', 'secret/thing', 'acme/other:v1', password]) {
+    assert.ok(!html.includes(hidden), `the customer's page must not show ${hidden}`);
+  }
+  // Navigation offers the own token only.
+  assert.deepEqual(await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents(), ['My token']);
+  await hydrated(page);
+  await page.screenshot({ path: join(artifacts, 'customer-my-token.png'), fullPage: true });
+
+  // Admin pages are refused, not just unlinked.
+  for (const path of ['/', '/tokens', '/scope-maps', '/repositories', '/tokens/someone-else']) {
+    const response = await page.goto(`${server.base}${path}`);
+    assert.equal(response.status(), 403, `${path} answers 403 to a token holder`);
+    const html = await page.content();
+    for (const hidden of ['_repositories_pull', 'secret/thing', 'Administrators']) {
+      assert.ok(!html.includes(hidden), `${path} shows nothing of other tokens or the registry (${hidden})`);
+    }
+  }
+  await page.screenshot({ path: join(artifacts, 'customer-admin-page-refused.png'), fullPage: true });
+  // The management API does not take the portal session of a token holder.
+  const apiAnswer = await page.evaluate(async () => (await fetch('/api/v1/tokens')).status);
+  assert.equal(apiAnswer, 401);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('disabling the token ends the customer session', async () => {
+  const password = await createCustomer('customer-disabled');
+  const page = await chromium.browser.newPage();
+  await signIn(page, server.base, 'customer-disabled', password);
+  await page.waitForURL(`${server.base}/my-token`);
+  await page.getByTestId('my-token-name').waitFor();
+
+  await api('PATCH', '/api/v1/tokens/customer-disabled', { status: 'disabled' });
+  await page.goto(`${server.base}/my-token`);
+  await page.waitForURL(`${server.base}/login`);
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  await page.screenshot({ path: join(artifacts, 'customer-disabled-signed-out.png'), fullPage: true });
+
+  // Signing in again is refused while disabled, with the usual message.
+  await signIn(page, server.base, 'customer-disabled', password);
+  const error = page.getByTestId('sign-in-error');
+  await error.waitFor();
+  assert.equal(await error.textContent(), 'Wrong user name or password.');
+  await page.close();
+});
+
+test('an expiring password ends the customer session when it expires', async () => {
+  await createCustomer('customer-expiring');
+  const expiry = new Date(Date.now() + 4000).toISOString();
+  const generated = await api('POST', '/api/v1/tokens/customer-expiring/credentials', { password1: true, expiry });
+  const password = generated.passwords[0].value;
+  const page = await chromium.browser.newPage();
+  await signIn(page, server.base, 'customer-expiring', password);
+  await page.waitForURL(`${server.base}/my-token`);
+  const passwords = await page.getByTestId('my-passwords').textContent();
+  assert.match(passwords, /soon/, 'a password close to expiry is flagged');
+  await page.screenshot({ path: join(artifacts, 'customer-expiring-password.png'), fullPage: true });
+
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(expiry) - Date.now()) + 500));
+  await page.goto(`${server.base}/my-token`);
+  await page.waitForURL(`${server.base}/login`);
+  await page.close();
+});

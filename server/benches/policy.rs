@@ -1,0 +1,154 @@
+//! Policy decision time: `CompiledScope::actions_for` on scope maps of 5,
+//! 500 and 5,000 rules, and the time to compile each scope map. The index
+//! answers in O(depth of the name) hash lookups, so the decision time must
+//! not grow with the number of rules; a linear scan over the rules (what
+//! the index replaces) is timed beside it for contrast.
+//!
+//!   CARGO_TARGET_DIR=/work/target-bench cargo bench -p server --bench policy
+//!
+//! Plain `std::time::Instant`, no harness: each figure is the median of
+//! five runs. Measured here, never asserted (docs/BENCHMARKS.md).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use server::policy::{Action, ActionSet, CompiledScope, PatternKind, RepositoryPattern, Rule};
+
+const RUNS: usize = 5;
+const DECISIONS: usize = 1_000_000;
+const DEPTHS: std::ops::RangeInclusive<usize> = 1..=6;
+const PER_DEPTH: usize = 4;
+
+fn rule(pattern: &str, actions: &[Action]) -> Rule {
+    Rule::new(RepositoryPattern::parse(pattern).expect(pattern), ActionSet::of(actions))
+}
+
+/// `n` rules: one `*` (metadata/read only, so no decision stops early on
+/// "everything allowed"), then exact names at depths 1 to 3 and prefixes
+/// at depths 1 to 4, in rotation, spread over 50 organisations.
+fn rules(n: usize) -> Vec<Rule> {
+    use Action::*;
+    let mut rules = vec![rule("*", &[MetadataRead])];
+    for i in 1..n {
+        let org = i % 50;
+        let team = (i / 50) % 20;
+        let pattern = match i % 7 {
+            0 => format!("lib{i}"),
+            1 => format!("org{org}/app{i}"),
+            2 => format!("org{org}/team{team}/svc{i}"),
+            3 => format!("top{i}/*"),
+            4 => format!("org{org}/team{i}/*"),
+            5 => format!("org{org}/team{team}/svc{i}/*"),
+            _ => format!("org{org}/team{team}/svc{i}/part{i}/*"),
+        };
+        let actions: &[Action] = match i % 3 {
+            0 => &[ContentRead],
+            1 => &[ContentRead, ContentWrite],
+            _ => &[ContentRead, MetadataRead, MetadataWrite],
+        };
+        rules.push(rule(&pattern, actions));
+    }
+    rules
+}
+
+/// A name of depth `depth` that `rule` covers, when there is one.
+fn covered_at_depth(rule: &Rule, depth: usize) -> Option<String> {
+    match rule.pattern.kind() {
+        PatternKind::Root => None,
+        PatternKind::Exact(name) => (name.split('/').count() == depth).then(|| name.to_owned()),
+        PatternKind::Prefix(prefix) => {
+            let below = depth.checked_sub(prefix.split('/').count()).filter(|below| *below > 0)?;
+            Some(format!("{prefix}{}", "/x1".repeat(below)))
+        }
+    }
+}
+
+/// The decision written the obvious way, for contrast: every rule, each
+/// pattern matched on its own.
+fn linear_scan(rules: &[Rule], repository: &str) -> ActionSet {
+    rules.iter().filter(|rule| rule.pattern.matches(repository)).fold(ActionSet::EMPTY, |all, rule| all | rule.actions)
+}
+
+/// For each depth 1..=6: up to four names a non-root rule covers ("hits",
+/// taken across the whole rule list) and four that only `*` covers
+/// ("misses", half of them sharing a first component with the rules).
+fn queries(rules: &[Rule]) -> Vec<String> {
+    let mut names = Vec::new();
+    for depth in DEPTHS {
+        let candidates: Vec<String> = rules.iter().filter_map(|rule| covered_at_depth(rule, depth)).collect();
+        if !candidates.is_empty() {
+            for k in 0..PER_DEPTH {
+                names.push(candidates[k * candidates.len() / PER_DEPTH].clone());
+            }
+        }
+        for k in 0..PER_DEPTH {
+            let first = if k % 2 == 0 { format!("miss{k}") } else { format!("org{k}") };
+            names.push(format!("{first}{}", "/nothere".repeat(depth - 1)));
+        }
+    }
+    names
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[values.len() / 2]
+}
+
+/// Median over RUNS of the nanoseconds per call of `decide` over `names`,
+/// `decisions` calls per run.
+fn time_decisions(names: &[String], decisions: usize, mut decide: impl FnMut(&str) -> ActionSet) -> f64 {
+    let mut runs = Vec::new();
+    for _ in 0..RUNS {
+        let mut allowed = 0usize;
+        let start = Instant::now();
+        for i in 0..decisions {
+            allowed += decide(black_box(&names[i % names.len()])).len();
+        }
+        let elapsed = start.elapsed();
+        black_box(allowed);
+        runs.push(elapsed.as_nanos() as f64 / decisions as f64);
+    }
+    median(runs)
+}
+
+fn main() {
+    println!("policy decision time (median of {RUNS} runs; {DECISIONS} decisions per run for the index)");
+    println!(
+        "{:>6} {:>8} {:>8} {:>14} {:>14} {:>16} {:>16}",
+        "rules", "names", "hits", "compile (us)", "ns/decision", "ns/dec. hits", "linear scan ns"
+    );
+    for n in [5, 500, 5_000] {
+        let rules = rules(n);
+        let names = queries(&rules);
+        // The index must agree with the scan; hits get more than `*` gives.
+        let scope = CompiledScope::compile(&rules);
+        let root_only = ActionSet::of(&[Action::MetadataRead]);
+        for name in &names {
+            assert_eq!(scope.actions_for(name), linear_scan(&rules, name), "{name}");
+        }
+        let hits: Vec<String> = names.iter().filter(|name| scope.actions_for(name) != root_only).cloned().collect();
+
+        let compiles = (2_000_000 / n).max(20);
+        let mut compile_runs = Vec::new();
+        for _ in 0..RUNS {
+            let start = Instant::now();
+            for _ in 0..compiles {
+                black_box(CompiledScope::compile(black_box(&rules)));
+            }
+            compile_runs.push(start.elapsed().as_nanos() as f64 / compiles as f64 / 1_000.0);
+        }
+        let compile_us = median(compile_runs);
+
+        let all = time_decisions(&names, DECISIONS, |name| scope.actions_for(name));
+        let hit_only = time_decisions(&hits, DECISIONS, |name| scope.actions_for(name));
+        let scans = (50_000_000 / n).clamp(10_000, DECISIONS);
+        let linear = time_decisions(&names, scans, |name| linear_scan(&rules, name));
+        println!(
+            "{n:>6} {:>8} {:>8} {compile_us:>14.1} {all:>14.1} {hit_only:>16.1} {linear:>16.1}",
+            names.len(),
+            hits.len(),
+        );
+    }
+    let depths: Vec<String> = DEPTHS.map(|depth| depth.to_string()).collect();
+    println!("names: depths {}; hits covered by a non-root rule, the rest by `*` only", depths.join(","));
+}

@@ -1,0 +1,300 @@
+//! Repository management: details, tags and manifests with their lock
+//! attributes, whole-repository deletion, untagging, and the locks the data
+//! plane checks.
+
+use chrono::{DateTime, Utc};
+use sqlx::{sqlite::SqliteRow, Row};
+
+use super::{Database, DbError};
+
+/// The lock attributes of a repository, manifest or tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Locks {
+    pub read_enabled: bool,
+    pub write_enabled: bool,
+    pub delete_enabled: bool,
+    pub list_enabled: bool,
+}
+
+impl Locks {
+    pub const OPEN: Locks =
+        Locks { read_enabled: true, write_enabled: true, delete_enabled: true, list_enabled: true };
+}
+
+/// Which object's attributes to change.
+#[derive(Debug, Clone, Copy)]
+pub enum LockTarget<'a> {
+    Repository,
+    Tag(&'a str),
+    Manifest(&'a str),
+}
+
+fn locks(row: &SqliteRow) -> Result<Locks, sqlx::Error> {
+    Ok(Locks {
+        read_enabled: row.try_get("read_enabled")?,
+        write_enabled: row.try_get("write_enabled")?,
+        delete_enabled: row.try_get("delete_enabled")?,
+        list_enabled: row.try_get("list_enabled")?,
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct RepositoryRow {
+    pub id: i64,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub last_update: Option<DateTime<Utc>>,
+    pub tag_count: i64,
+    pub manifest_count: i64,
+    pub locks: Locks,
+}
+
+pub async fn repository(db: &Database, name: &str) -> Result<Option<RepositoryRow>, DbError> {
+    let row = sqlx::query(
+        "SELECT r.id, r.name, r.created_at, r.read_enabled, r.write_enabled, r.delete_enabled, r.list_enabled,
+           (SELECT COUNT(*) FROM tags t WHERE t.repository_id = r.id) AS tag_count,
+           (SELECT COUNT(*) FROM manifests m WHERE m.repository_id = r.id) AS manifest_count,
+           max((SELECT max(created_at) FROM manifests m WHERE m.repository_id = r.id),
+               coalesce((SELECT max(updated_at) FROM tags t WHERE t.repository_id = r.id), '')) AS last_update
+         FROM repositories r WHERE r.name = ?",
+    )
+    .bind(name)
+    .fetch_optional(db.reader())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let last_update: Option<String> = row.try_get("last_update")?;
+    Ok(Some(RepositoryRow {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+        last_update: last_update
+            .and_then(|text| DateTime::parse_from_rfc3339(&text).ok())
+            .map(|t| t.to_utc()),
+        tag_count: row.try_get("tag_count")?,
+        manifest_count: row.try_get("manifest_count")?,
+        locks: locks(&row)?,
+    }))
+}
+
+#[derive(Debug, Clone)]
+pub struct TagRow {
+    pub name: String,
+    pub digest: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub locks: Locks,
+}
+
+fn tag_row(row: &SqliteRow) -> Result<TagRow, sqlx::Error> {
+    let updated_at: DateTime<Utc> = row.try_get("updated_at")?;
+    let created_at: Option<DateTime<Utc>> = row.try_get("created_at")?;
+    Ok(TagRow {
+        name: row.try_get("name")?,
+        digest: row.try_get("digest")?,
+        created_at: created_at.unwrap_or(updated_at),
+        updated_at,
+        locks: locks(row)?,
+    })
+}
+
+const TAG_COLUMNS: &str = "t.name, m.digest, t.created_at, t.updated_at,
+    t.read_enabled, t.write_enabled, t.delete_enabled, t.list_enabled";
+
+pub async fn tags(db: &Database, repository: i64) -> Result<Vec<TagRow>, DbError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {TAG_COLUMNS} FROM tags t JOIN manifests m ON m.id = t.manifest_id
+         WHERE t.repository_id = ? ORDER BY lower(t.name), t.name"
+    ))
+    .bind(repository)
+    .fetch_all(db.reader())
+    .await?;
+    Ok(rows.iter().map(tag_row).collect::<Result<_, _>>()?)
+}
+
+pub async fn tag(db: &Database, repository: i64, name: &str) -> Result<Option<TagRow>, DbError> {
+    let row = sqlx::query(&format!(
+        "SELECT {TAG_COLUMNS} FROM tags t JOIN manifests m ON m.id = t.manifest_id
+         WHERE t.repository_id = ? AND t.name = ?"
+    ))
+    .bind(repository)
+    .bind(name)
+    .fetch_optional(db.reader())
+    .await?;
+    Ok(row.as_ref().map(tag_row).transpose()?)
+}
+
+#[derive(Debug, Clone)]
+pub struct ManifestInfoRow {
+    pub digest: String,
+    pub media_type: String,
+    pub artifact_type: Option<String>,
+    pub size: i64,
+    pub created_at: DateTime<Utc>,
+    pub tags: Vec<String>,
+    pub content: Vec<u8>,
+    pub locks: Locks,
+}
+
+pub async fn manifests(
+    db: &Database,
+    repository: i64,
+    digest: Option<&str>,
+) -> Result<Vec<ManifestInfoRow>, DbError> {
+    let rows = sqlx::query(
+        "SELECT m.digest, m.media_type, m.artifact_type, m.size, m.created_at, m.content,
+           m.read_enabled, m.write_enabled, m.delete_enabled, m.list_enabled,
+           (SELECT group_concat(t.name, char(10)) FROM tags t WHERE t.manifest_id = m.id) AS tag_names
+         FROM manifests m WHERE m.repository_id = ?1 AND (?2 IS NULL OR m.digest = ?2)
+         ORDER BY m.created_at DESC, m.digest",
+    )
+    .bind(repository)
+    .bind(digest)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let tags: Option<String> = row.try_get("tag_names")?;
+            let mut tags: Vec<String> =
+                tags.map(|t| t.split('\n').map(str::to_owned).collect()).unwrap_or_default();
+            tags.sort();
+            Ok(ManifestInfoRow {
+                digest: row.try_get("digest")?,
+                media_type: row.try_get("media_type")?,
+                artifact_type: row.try_get("artifact_type")?,
+                size: row.try_get("size")?,
+                created_at: row.try_get("created_at")?,
+                content: row.try_get("content")?,
+                tags,
+                locks: locks(row)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(DbError::from)
+}
+
+/// Sets the given attributes (the `None`s are left alone); whether the
+/// object exists.
+pub async fn set_locks(
+    db: &Database,
+    repository: i64,
+    target: LockTarget<'_>,
+    read: Option<bool>,
+    write: Option<bool>,
+    delete: Option<bool>,
+    list: Option<bool>,
+) -> Result<bool, DbError> {
+    let set = "read_enabled = coalesce(?1, read_enabled), write_enabled = coalesce(?2, write_enabled),
+        delete_enabled = coalesce(?3, delete_enabled), list_enabled = coalesce(?4, list_enabled)";
+    let (sql, key) = match target {
+        LockTarget::Repository => {
+            (format!("UPDATE repositories SET {set} WHERE id = ?5 AND ?6 IS NULL"), None)
+        }
+        LockTarget::Tag(tag) => {
+            (format!("UPDATE tags SET {set} WHERE repository_id = ?5 AND name = ?6"), Some(tag))
+        }
+        LockTarget::Manifest(digest) => {
+            (format!("UPDATE manifests SET {set} WHERE repository_id = ?5 AND digest = ?6"), Some(digest))
+        }
+    };
+    let result = sqlx::query(&sql)
+        .bind(read)
+        .bind(write)
+        .bind(delete)
+        .bind(list)
+        .bind(repository)
+        .bind(key)
+        .execute(db.writer())
+        .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// What a write or delete would touch, with its locks: the repository's,
+/// and for a tag or digest the manifest's and every tag on that manifest.
+pub struct LockedObjects {
+    pub repository: Locks,
+    /// `(description, locks)` of the manifest and tags concerned.
+    pub objects: Vec<(String, Locks)>,
+}
+
+/// The locks standing in the way of reading, writing or deleting
+/// `reference` (a tag or a digest; `None`: the repository as a whole,
+/// including every manifest and tag in it). `None` when the repository
+/// does not exist.
+pub async fn locks_for(
+    db: &Database,
+    repository_name: &str,
+    tag: Option<&str>,
+    digest: Option<&str>,
+    whole_repository: bool,
+) -> Result<Option<LockedObjects>, DbError> {
+    let row = sqlx::query(
+        "SELECT r.id, r.read_enabled, r.write_enabled, r.delete_enabled, r.list_enabled FROM repositories r WHERE r.name = ?",
+    )
+    .bind(repository_name)
+    .fetch_optional(db.reader())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let id: i64 = row.try_get("id")?;
+    let repository = locks(&row)?;
+    let mut objects = Vec::new();
+    // The manifest a tag names or the digest given, and every tag on it.
+    let manifest_rows = sqlx::query(
+        "SELECT m.digest, m.read_enabled, m.write_enabled, m.delete_enabled, m.list_enabled
+         FROM manifests m WHERE m.repository_id = ?1 AND (?4 OR m.digest = ?2
+           OR m.id IN (SELECT manifest_id FROM tags WHERE repository_id = ?1 AND name = ?3))",
+    )
+    .bind(id)
+    .bind(digest)
+    .bind(tag)
+    .bind(whole_repository)
+    .fetch_all(db.reader())
+    .await?;
+    for manifest in &manifest_rows {
+        let digest: String = manifest.try_get("digest")?;
+        objects.push((format!("manifest {digest}"), locks(manifest)?));
+    }
+    let tag_rows = sqlx::query(
+        "SELECT t.name, t.read_enabled, t.write_enabled, t.delete_enabled, t.list_enabled
+         FROM tags t JOIN manifests m ON m.id = t.manifest_id
+         WHERE t.repository_id = ?1 AND (?4 OR t.name = ?3 OR m.digest = ?2)",
+    )
+    .bind(id)
+    .bind(digest)
+    .bind(tag)
+    .bind(whole_repository)
+    .fetch_all(db.reader())
+    .await?;
+    for tag_row in &tag_rows {
+        let name: String = tag_row.try_get("name")?;
+        objects.push((format!("tag {name}"), locks(tag_row)?));
+    }
+    Ok(Some(LockedObjects { repository, objects }))
+}
+
+/// Deletes a repository with everything in it; the manifests and tags it
+/// held (blobs go to garbage collection).
+pub async fn delete_repository(
+    db: &Database,
+    repository: i64,
+) -> Result<(Vec<String>, Vec<String>), DbError> {
+    let mut tx = db.begin().await?;
+    let manifests: Vec<String> =
+        sqlx::query_scalar("SELECT digest FROM manifests WHERE repository_id = ? ORDER BY digest")
+            .bind(repository)
+            .fetch_all(&mut *tx)
+            .await?;
+    let tags: Vec<String> = sqlx::query_scalar("SELECT name FROM tags WHERE repository_id = ? ORDER BY name")
+        .bind(repository)
+        .fetch_all(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM repositories WHERE id = ?").bind(repository).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok((manifests, tags))
+}
+
+/// Names of repositories hidden from listings (listEnabled false).
+pub async fn unlisted_repositories(db: &Database) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar("SELECT name FROM repositories WHERE list_enabled = 0")
+        .fetch_all(db.reader())
+        .await?)
+}

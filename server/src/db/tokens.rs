@@ -1,0 +1,399 @@
+//! Scope maps, tokens and the audit log. Changes that read then write run
+//! inside one transaction on the writer (callers open it with
+//! [`Database::begin`]), so two concurrent edits cannot lose one another.
+//! Functions taking an executor work on the reader pool or a transaction.
+
+use chrono::{DateTime, Utc};
+use sqlx::{sqlite::SqliteRow, Row, SqliteConnection, SqliteExecutor};
+
+use super::{Database, DbError};
+
+#[derive(Debug, Clone)]
+pub struct ScopeMapRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub is_system: bool,
+    pub created_at: DateTime<Utc>,
+    pub revision: i64,
+    /// `(pattern, comma-separated actions)`, sorted by pattern.
+    pub rules: Vec<(String, String)>,
+    pub token_count: i64,
+}
+
+/// One password slot as stored. `digest` is secret material: not `Debug`.
+#[derive(Clone)]
+pub struct SlotRow {
+    pub digest: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub serial: i64,
+}
+
+#[derive(Clone)]
+pub struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub scope_map_id: i64,
+    pub scope_map_name: String,
+    pub scope_map_revision: i64,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// password1, password2.
+    pub slots: [Option<SlotRow>; 2],
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub caller: String,
+    pub token: Option<String>,
+    pub repository: Option<String>,
+    pub action: String,
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+const SCOPE_MAP_COLUMNS: &str = "s.id, s.name, s.description, s.is_system, s.created_at, s.revision,
+    (SELECT COUNT(*) FROM tokens t WHERE t.scope_map_id = s.id) AS token_count";
+
+fn scope_map_from_row(row: &SqliteRow) -> Result<ScopeMapRow, sqlx::Error> {
+    Ok(ScopeMapRow {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        is_system: row.try_get("is_system")?,
+        created_at: row.try_get("created_at")?,
+        revision: row.try_get("revision")?,
+        rules: Vec::new(),
+        token_count: row.try_get("token_count")?,
+    })
+}
+
+pub async fn scope_map_rules(
+    executor: impl SqliteExecutor<'_>,
+    scope_map_id: i64,
+) -> Result<Vec<(String, String)>, DbError> {
+    Ok(sqlx::query_as("SELECT pattern, actions FROM scope_map_rules WHERE scope_map_id = ? ORDER BY pattern")
+        .bind(scope_map_id)
+        .fetch_all(executor)
+        .await?)
+}
+
+/// Every scope map with its rules: system-defined first, then by name.
+pub async fn list_scope_maps(db: &Database) -> Result<Vec<ScopeMapRow>, DbError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {SCOPE_MAP_COLUMNS} FROM scope_maps s ORDER BY s.is_system DESC, s.name"
+    ))
+    .fetch_all(db.reader())
+    .await?;
+    let mut maps = rows.iter().map(scope_map_from_row).collect::<Result<Vec<_>, _>>()?;
+    let rules: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT scope_map_id, pattern, actions FROM scope_map_rules ORDER BY pattern")
+            .fetch_all(db.reader())
+            .await?;
+    for (id, pattern, actions) in rules {
+        if let Some(map) = maps.iter_mut().find(|map| map.id == id) {
+            map.rules.push((pattern, actions));
+        }
+    }
+    Ok(maps)
+}
+
+pub async fn find_scope_map(conn: &mut SqliteConnection, name: &str) -> Result<Option<ScopeMapRow>, DbError> {
+    let row = sqlx::query(&format!("SELECT {SCOPE_MAP_COLUMNS} FROM scope_maps s WHERE s.name = ?"))
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut map = scope_map_from_row(&row)?;
+    map.rules = scope_map_rules(&mut *conn, map.id).await?;
+    Ok(Some(map))
+}
+
+/// Inserts a user-defined scope map; `None` when the name is taken.
+pub async fn insert_scope_map(
+    conn: &mut SqliteConnection,
+    name: &str,
+    description: &str,
+    rules: &[(String, String)],
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, DbError> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO scope_maps (name, description, is_system, created_at) VALUES (?, ?, 0, ?)
+         ON CONFLICT (name) DO NOTHING RETURNING id",
+    )
+    .bind(name)
+    .bind(description)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = id {
+        insert_rules(conn, id, rules).await?;
+    }
+    Ok(id)
+}
+
+async fn insert_rules(
+    conn: &mut SqliteConnection,
+    id: i64,
+    rules: &[(String, String)],
+) -> Result<(), DbError> {
+    for (pattern, actions) in rules {
+        sqlx::query("INSERT INTO scope_map_rules (scope_map_id, pattern, actions) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(pattern)
+            .bind(actions)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Replaces a scope map's description and rules and bumps its revision.
+pub async fn replace_scope_map(
+    conn: &mut SqliteConnection,
+    id: i64,
+    description: &str,
+    rules: &[(String, String)],
+) -> Result<(), DbError> {
+    sqlx::query("UPDATE scope_maps SET description = ?, revision = revision + 1 WHERE id = ?")
+        .bind(description)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM scope_map_rules WHERE scope_map_id = ?").bind(id).execute(&mut *conn).await?;
+    insert_rules(conn, id, rules).await
+}
+
+pub async fn delete_scope_map(conn: &mut SqliteConnection, id: i64) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM scope_maps WHERE id = ?").bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// Names of the tokens using a scope map, at most `limit`, by name.
+pub async fn tokens_using(
+    conn: &mut SqliteConnection,
+    scope_map_id: i64,
+    limit: i64,
+) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar("SELECT name FROM tokens WHERE scope_map_id = ? ORDER BY name LIMIT ?")
+        .bind(scope_map_id)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?)
+}
+
+const TOKEN_COLUMNS: &str = "t.id, t.name, t.scope_map_id, s.name AS scope_map_name,
+    s.revision AS scope_map_revision, t.enabled, t.created_at, t.last_used_at,
+    t.p1_digest, t.p1_created_at, t.p1_expires_at, t.p1_serial,
+    t.p2_digest, t.p2_created_at, t.p2_expires_at, t.p2_serial";
+
+fn slot_from_row(row: &SqliteRow, prefix: &str) -> Result<Option<SlotRow>, sqlx::Error> {
+    let digest: Option<Vec<u8>> = row.try_get(format!("{prefix}_digest").as_str())?;
+    let Some(digest) = digest else { return Ok(None) };
+    Ok(Some(SlotRow {
+        digest,
+        created_at: row.try_get(format!("{prefix}_created_at").as_str())?,
+        expires_at: row.try_get(format!("{prefix}_expires_at").as_str())?,
+        serial: row.try_get(format!("{prefix}_serial").as_str())?,
+    }))
+}
+
+fn token_from_row(row: &SqliteRow) -> Result<TokenRow, sqlx::Error> {
+    Ok(TokenRow {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        scope_map_id: row.try_get("scope_map_id")?,
+        scope_map_name: row.try_get("scope_map_name")?,
+        scope_map_revision: row.try_get("scope_map_revision")?,
+        enabled: row.try_get("enabled")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        slots: [slot_from_row(row, "p1")?, slot_from_row(row, "p2")?],
+    })
+}
+
+/// The token called `name` (names compare without case).
+pub async fn find_token(executor: impl SqliteExecutor<'_>, name: &str) -> Result<Option<TokenRow>, DbError> {
+    let row = sqlx::query(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id WHERE t.name = ?"
+    ))
+    .bind(name)
+    .fetch_optional(executor)
+    .await?;
+    Ok(row.as_ref().map(token_from_row).transpose()?)
+}
+
+/// One page of tokens by name: those whose name starts with `prefix`
+/// (without case), after `after`, at most `limit`. Walks the name index.
+pub async fn list_tokens(
+    db: &Database,
+    prefix: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<TokenRow>, DbError> {
+    // A prefix range on the NOCASE index: [prefix, prefix + U+10FFFF).
+    let upper = format!("{prefix}\u{10FFFF}");
+    let rows = sqlx::query(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id
+         WHERE t.name >= ? AND t.name < ? AND (? IS NULL OR t.name > ?)
+         ORDER BY t.name LIMIT ?"
+    ))
+    .bind(prefix)
+    .bind(upper)
+    .bind(after)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?;
+    Ok(rows.iter().map(token_from_row).collect::<Result<_, _>>()?)
+}
+
+pub async fn count_tokens(db: &Database) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tokens").fetch_one(db.reader()).await?)
+}
+
+/// Inserts a token without passwords; `None` when the name is taken.
+pub async fn insert_token(
+    conn: &mut SqliteConnection,
+    name: &str,
+    scope_map_id: i64,
+    enabled: bool,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, DbError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO tokens (name, scope_map_id, enabled, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (name) DO NOTHING RETURNING id",
+    )
+    .bind(name)
+    .bind(scope_map_id)
+    .bind(enabled)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn update_token(
+    conn: &mut SqliteConnection,
+    id: i64,
+    enabled: bool,
+    scope_map_id: i64,
+) -> Result<(), DbError> {
+    sqlx::query("UPDATE tokens SET enabled = ?, scope_map_id = ? WHERE id = ?")
+        .bind(enabled)
+        .bind(scope_map_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Stores (or with `None` clears) password slot `slot` (0 or 1).
+pub async fn set_slot(
+    conn: &mut SqliteConnection,
+    id: i64,
+    slot: usize,
+    value: Option<&SlotRow>,
+) -> Result<(), DbError> {
+    let prefix = ["p1", "p2"][slot];
+    sqlx::query(&format!(
+        "UPDATE tokens SET {prefix}_digest = ?, {prefix}_created_at = ?, {prefix}_expires_at = ?,
+         {prefix}_serial = ? WHERE id = ?"
+    ))
+    .bind(value.map(|slot| slot.digest.as_slice()))
+    .bind(value.map(|slot| slot.created_at))
+    .bind(value.and_then(|slot| slot.expires_at))
+    .bind(value.map(|slot| slot.serial))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_token(conn: &mut SqliteConnection, id: i64) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM tokens WHERE id = ?").bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// A line for the audit log.
+#[derive(Debug, Clone)]
+pub struct NewAuditEntry {
+    pub at: DateTime<Utc>,
+    pub caller: String,
+    pub token: Option<String>,
+    pub repository: Option<String>,
+    pub action: String,
+    pub outcome: &'static str,
+    pub detail: Option<String>,
+}
+
+/// Appends audit entries and records tokens' last use, in one transaction.
+pub async fn append_audit(
+    db: &Database,
+    entries: &[NewAuditEntry],
+    last_used: &[(String, DateTime<Utc>)],
+) -> Result<(), DbError> {
+    let mut tx = db.begin().await?;
+    for entry in entries {
+        sqlx::query(
+            "INSERT INTO audit_log (at, caller, token, repository, action, outcome, detail)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(entry.at)
+        .bind(&entry.caller)
+        .bind(&entry.token)
+        .bind(&entry.repository)
+        .bind(&entry.action)
+        .bind(entry.outcome)
+        .bind(&entry.detail)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for (name, at) in last_used {
+        sqlx::query("UPDATE tokens SET last_used_at = ? WHERE name = ? AND (last_used_at IS NULL OR last_used_at < ?)")
+            .bind(at)
+            .bind(name)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Newest first, before entry `before`, optionally for one token.
+pub async fn list_audit(
+    db: &Database,
+    token: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditRow>, DbError> {
+    let rows = sqlx::query(
+        "SELECT id, at, caller, token, repository, action, outcome, detail FROM audit_log
+         WHERE (?1 IS NULL OR token = ?1) AND (?2 IS NULL OR id < ?2)
+         ORDER BY id DESC LIMIT ?3",
+    )
+    .bind(token)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(AuditRow {
+                id: row.try_get("id")?,
+                at: row.try_get("at")?,
+                caller: row.try_get("caller")?,
+                token: row.try_get("token")?,
+                repository: row.try_get("repository")?,
+                action: row.try_get("action")?,
+                outcome: row.try_get("outcome")?,
+                detail: row.try_get("detail")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(DbError::from)
+}

@@ -1,0 +1,325 @@
+//! The portal's repository use-cases, behind
+//! `app::repositories::backend::RepositoriesBackend`. Calls the same services
+//! as the JSON API (`RepositoryAdmin` for views, locks, untag and repository
+//! deletion; `RegistryService::delete_manifest` for a manifest), so the lock
+//! rules and the audit log are one implementation. The server functions
+//! have checked that an administrator is signed in; the actor passed here is
+//! their name. Must not build HTTP responses.
+
+use std::collections::HashMap;
+
+use app::{
+    error::PortalError,
+    repositories::{
+        backend::RepositoriesBackend,
+        model::{
+            DeletedRepository, LockKind, LockTarget, Locks, ManifestInfo, Platform, RepositoryDetail,
+            RepositorySummary, TagInfo,
+        },
+    },
+};
+
+use crate::{
+    auth::token::Subject,
+    db::repositories::{self as rows, LockTarget as DbLockTarget},
+    domain::{manifest::parse_manifest, Digest, Reference, RepositoryName, Tag},
+    service::{
+        audit::{Caller, Outcome},
+        registry::RegistryError,
+        repositories::{Attributes, AttributesPatch},
+    },
+    AppState,
+};
+
+pub struct RepositoriesPortal {
+    state: AppState,
+}
+
+impl RepositoriesPortal {
+    pub fn new(state: &AppState) -> Self {
+        Self { state: state.clone() }
+    }
+}
+
+/// Logs the cause and answers the user with a detail-free error.
+fn internal(error: impl std::fmt::Display) -> PortalError {
+    tracing::error!(%error, "portal repository request failed");
+    PortalError::Internal
+}
+
+/// The registry's refusal in words for the page: a lock's own message, or
+/// what was not found.
+fn refusal(error: RegistryError, missing: impl FnOnce() -> String) -> PortalError {
+    match error {
+        RegistryError::Locked(message) => PortalError::Conflict(format!("{}.", capitalised(&message))),
+        RegistryError::NameUnknown | RegistryError::ManifestUnknown => PortalError::NotFound(missing()),
+        other => internal(other),
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn repository_name(name: &str) -> Result<RepositoryName, PortalError> {
+    // A name the grammar refuses cannot exist: answer like an unknown one.
+    name.parse().map_err(|_| PortalError::NotFound(format!("Repository {name} was not found.")))
+}
+
+fn repository_missing(name: &str) -> impl FnOnce() -> String + '_ {
+    move || format!("Repository {name} was not found.")
+}
+
+fn locks(attributes: Attributes) -> Locks {
+    Locks {
+        read_enabled: attributes.read_enabled,
+        write_enabled: attributes.write_enabled,
+        delete_enabled: attributes.delete_enabled,
+        list_enabled: attributes.list_enabled,
+    }
+}
+
+fn platform(os: String, architecture: String, variant: Option<String>) -> Platform {
+    Platform { os, architecture, variant }
+}
+
+/// What the page adds to the service's manifest views, read from the
+/// manifests' content: the size of everything a manifest references, and
+/// the platform an index gives each of its children.
+#[derive(Default)]
+struct ContentFacts {
+    total_size: HashMap<String, i64>,
+    platform_in_index: HashMap<String, Platform>,
+}
+
+impl ContentFacts {
+    async fn read(state: &AppState, name: &RepositoryName) -> Result<Self, PortalError> {
+        let Some(row) = rows::repository(&state.db, name.as_str()).await.map_err(internal)? else {
+            return Ok(Self::default());
+        };
+        let manifests = rows::manifests(&state.db, row.id, None).await.map_err(internal)?;
+        let mut facts = Self::default();
+        let mut indexes = Vec::new();
+        for manifest in &manifests {
+            let Ok(parsed) = parse_manifest(Some(&manifest.media_type), &manifest.content) else { continue };
+            if parsed.manifests.is_empty() {
+                let referenced: u64 = parsed.blob_references().map(|d| d.size).sum();
+                facts.total_size.insert(manifest.digest.clone(), manifest.size + referenced as i64);
+            } else {
+                indexes.push((manifest.digest.clone(), manifest.size, parsed));
+            }
+        }
+        for (digest, size, parsed) in indexes {
+            let mut total = size;
+            for child in &parsed.manifests {
+                total += facts.total_size.get(child.digest.as_str()).copied().unwrap_or(child.size as i64);
+                if let Some(p) = &child.platform {
+                    facts.platform_in_index.insert(
+                        child.digest.to_string(),
+                        platform(p.os.clone(), p.architecture.clone(), p.variant.clone()),
+                    );
+                }
+            }
+            facts.total_size.insert(digest, total);
+        }
+        Ok(facts)
+    }
+}
+
+#[async_trait::async_trait]
+impl RepositoriesBackend for RepositoriesPortal {
+    async fn list(&self) -> Result<Vec<RepositorySummary>, PortalError> {
+        // The service's list is the catalog (listed repositories holding
+        // content); an administrator also sees the unlisted ones.
+        let mut names = self.state.repositories.list(|_| true).await.map_err(internal)?;
+        names.extend(rows::unlisted_repositories(&self.state.db).await.map_err(internal)?);
+        names.sort();
+        names.dedup();
+        let mut summaries = Vec::with_capacity(names.len());
+        for name in names {
+            let Ok(parsed) = name.parse::<RepositoryName>() else { continue };
+            match self.state.repositories.show(&parsed).await {
+                Ok(view) => summaries.push(RepositorySummary {
+                    name: view.name,
+                    tag_count: view.tag_count,
+                    manifest_count: view.manifest_count,
+                    created: view.created_time,
+                    last_update: view.last_update_time,
+                    listed: view.changeable_attributes.list_enabled,
+                }),
+                // Deleted between the two reads.
+                Err(RegistryError::NameUnknown) => {}
+                Err(other) => return Err(internal(other)),
+            }
+        }
+        Ok(summaries)
+    }
+
+    async fn show(&self, name: &str) -> Result<RepositoryDetail, PortalError> {
+        let name = repository_name(name)?;
+        let admin = &self.state.repositories;
+        let missing = || format!("Repository {name} was not found.");
+        let view = admin.show(&name).await.map_err(|e| refusal(e, missing))?;
+        let tags = admin.tags(&name).await.map_err(|e| refusal(e, missing))?;
+        let manifests = admin.manifests(&name, None).await.map_err(|e| refusal(e, missing))?;
+        let facts = ContentFacts::read(&self.state, &name).await?;
+        let by_digest: HashMap<&str, _> = manifests.iter().map(|m| (m.digest.as_str(), m)).collect();
+        let tags = tags
+            .into_iter()
+            .map(|tag| {
+                let manifest = by_digest.get(tag.digest.as_str());
+                TagInfo {
+                    total_size: facts.total_size.get(&tag.digest).copied().or(manifest.map(|m| m.size)),
+                    media_type: manifest.map(|m| m.media_type.clone()).unwrap_or_default(),
+                    platforms: manifest
+                        .map(|m| {
+                            m.platforms
+                                .iter()
+                                .map(|p| platform(p.os.clone(), p.architecture.clone(), p.variant.clone()))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    name: tag.name,
+                    digest: tag.digest,
+                    pushed: tag.last_update_time,
+                    locks: locks(tag.changeable_attributes),
+                }
+            })
+            .collect();
+        let manifests = manifests
+            .into_iter()
+            .map(|m| ManifestInfo {
+                total_size: facts.total_size.get(&m.digest).copied(),
+                platform: facts.platform_in_index.get(&m.digest).cloned(),
+                platforms: m
+                    .platforms
+                    .into_iter()
+                    .map(|p| platform(p.os, p.architecture, p.variant))
+                    .collect(),
+                digest: m.digest,
+                media_type: m.media_type,
+                artifact_type: m.artifact_type,
+                size: m.size,
+                pushed: m.created_time,
+                tags: m.tags,
+                locks: locks(m.changeable_attributes),
+            })
+            .collect();
+        Ok(RepositoryDetail {
+            name: view.name,
+            login_server: self.state.login_server.clone(),
+            created: view.created_time,
+            last_update: view.last_update_time,
+            locks: locks(view.changeable_attributes),
+            tags,
+            manifests,
+        })
+    }
+
+    async fn set_lock(
+        &self,
+        actor: &str,
+        repository: &str,
+        target: LockTarget,
+        lock: LockKind,
+        enabled: bool,
+    ) -> Result<Locks, PortalError> {
+        let name = repository_name(repository)?;
+        let admin = &self.state.repositories;
+        let actor = Subject::Admin(actor.to_owned());
+        let mut patch = AttributesPatch::default();
+        match lock {
+            LockKind::Read => patch.read_enabled = Some(enabled),
+            LockKind::Write => patch.write_enabled = Some(enabled),
+            LockKind::Delete => patch.delete_enabled = Some(enabled),
+            LockKind::List => patch.list_enabled = Some(enabled),
+        }
+        match &target {
+            LockTarget::Repository => {
+                admin
+                    .set_attributes(&actor, &name, DbLockTarget::Repository, patch)
+                    .await
+                    .map_err(|e| refusal(e, repository_missing(repository)))?;
+                let view = admin.show(&name).await.map_err(|e| refusal(e, repository_missing(repository)))?;
+                Ok(locks(view.changeable_attributes))
+            }
+            LockTarget::Tag(tag) => {
+                let missing = || format!("Tag {tag} was not found in {name}.");
+                let tag: Tag = tag.parse().map_err(|_| PortalError::NotFound(missing()))?;
+                admin
+                    .set_attributes(&actor, &name, DbLockTarget::Tag(tag.as_str()), patch)
+                    .await
+                    .map_err(|e| refusal(e, missing))?;
+                let view = admin.tag(&name, &tag).await.map_err(|e| refusal(e, missing))?;
+                Ok(locks(view.changeable_attributes))
+            }
+            LockTarget::Manifest(digest) => {
+                let missing = || format!("Manifest {digest} was not found in {name}.");
+                let digest: Digest = digest.parse().map_err(|_| PortalError::NotFound(missing()))?;
+                admin
+                    .set_attributes(&actor, &name, DbLockTarget::Manifest(digest.as_str()), patch)
+                    .await
+                    .map_err(|e| refusal(e, missing))?;
+                let mut view =
+                    admin.manifests(&name, Some(&digest)).await.map_err(|e| refusal(e, missing))?;
+                Ok(locks(view.remove(0).changeable_attributes))
+            }
+        }
+    }
+
+    async fn untag(&self, actor: &str, repository: &str, tag: &str) -> Result<(), PortalError> {
+        let name = repository_name(repository)?;
+        let missing = || format!("Tag {tag} was not found in {name}.");
+        let parsed: Tag = tag.parse().map_err(|_| PortalError::NotFound(missing()))?;
+        self.state
+            .repositories
+            .untag(&Subject::Admin(actor.to_owned()), &name, &parsed)
+            .await
+            .map_err(|e| refusal(e, missing))
+    }
+
+    async fn delete_manifest(&self, actor: &str, repository: &str, digest: &str) -> Result<(), PortalError> {
+        let name = repository_name(repository)?;
+        let missing = || format!("Manifest {digest} was not found in {name}.");
+        let parsed: Digest = digest.parse().map_err(|_| PortalError::NotFound(missing()))?;
+        // As the API's DELETE of a manifest: the registry checks the locks
+        // (of the manifest and every tag on it), then the audit log.
+        self.state
+            .registry
+            .delete_manifest(&name, &Reference::Digest(parsed.clone()))
+            .await
+            .map_err(|e| refusal(e, missing))?;
+        let subject = Subject::Admin(actor.to_owned());
+        self.state.audit.record(
+            Caller::Subject(&subject),
+            None,
+            Some(name.as_str()),
+            "manifest.delete",
+            Outcome::Success,
+            Some(format!("{name}@{parsed}")),
+        );
+        Ok(())
+    }
+
+    async fn delete_repository(
+        &self,
+        actor: &str,
+        repository: &str,
+    ) -> Result<DeletedRepository, PortalError> {
+        let name = repository_name(repository)?;
+        let deleted = self
+            .state
+            .repositories
+            .delete(&Subject::Admin(actor.to_owned()), &name)
+            .await
+            .map_err(|e| refusal(e, repository_missing(repository)))?;
+        Ok(DeletedRepository {
+            manifests_deleted: deleted.manifests_deleted.len(),
+            tags_deleted: deleted.tags_deleted.len(),
+        })
+    }
+}

@@ -1,0 +1,272 @@
+//! Repository management (SPEC §2 item 7): list, show, tags and manifests
+//! with their lock attributes, untag, delete a repository, and set the
+//! attributes. Used by the JSON API and the portal; permissions are checked
+//! by the caller, locks here (through `RegistryService::check_locks`).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    auth::token::Subject,
+    db::{
+        repositories::{self as rows, LockTarget, Locks},
+        Database,
+    },
+    domain::{Digest, Reference, RepositoryName, Tag},
+    service::{
+        audit::{AuditLog, Caller, Outcome},
+        registry::{LockedOperation, RegistryError, RegistryResult, RegistryService},
+        tokens::format_time,
+    },
+};
+
+/// `changeableAttributes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attributes {
+    pub delete_enabled: bool,
+    pub write_enabled: bool,
+    pub read_enabled: bool,
+    pub list_enabled: bool,
+}
+
+impl From<Locks> for Attributes {
+    fn from(locks: Locks) -> Self {
+        Self {
+            delete_enabled: locks.delete_enabled,
+            write_enabled: locks.write_enabled,
+            read_enabled: locks.read_enabled,
+            list_enabled: locks.list_enabled,
+        }
+    }
+}
+
+/// A partial change of the attributes.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AttributesPatch {
+    pub delete_enabled: Option<bool>,
+    pub write_enabled: Option<bool>,
+    pub read_enabled: Option<bool>,
+    pub list_enabled: Option<bool>,
+}
+
+fn time(time: DateTime<Utc>) -> String {
+    format_time(time)
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepositoryView {
+    pub name: String,
+    pub created_time: String,
+    pub last_update_time: Option<String>,
+    pub tag_count: i64,
+    pub manifest_count: i64,
+    pub changeable_attributes: Attributes,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagView {
+    pub name: String,
+    pub digest: String,
+    pub created_time: String,
+    pub last_update_time: String,
+    pub changeable_attributes: Attributes,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManifestView {
+    pub digest: String,
+    pub media_type: String,
+    pub artifact_type: Option<String>,
+    pub size: i64,
+    pub created_time: String,
+    pub tags: Vec<String>,
+    /// The platforms an index lists.
+    pub platforms: Vec<Platform>,
+    pub changeable_attributes: Attributes,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletedRepository {
+    pub manifests_deleted: Vec<String>,
+    pub tags_deleted: Vec<String>,
+}
+
+fn platforms(content: &[u8]) -> Vec<Platform> {
+    #[derive(Deserialize)]
+    struct Index {
+        #[serde(default)]
+        manifests: Vec<Entry>,
+    }
+    #[derive(Deserialize)]
+    struct Entry {
+        platform: Option<PlatformJson>,
+    }
+    #[derive(Deserialize)]
+    struct PlatformJson {
+        os: String,
+        architecture: String,
+        variant: Option<String>,
+    }
+    serde_json::from_slice::<Index>(content)
+        .map(|index| {
+            index
+                .manifests
+                .into_iter()
+                .filter_map(|entry| entry.platform)
+                .map(|p| Platform { os: p.os, architecture: p.architecture, variant: p.variant })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub struct RepositoryAdmin {
+    db: Database,
+    registry: Arc<RegistryService>,
+    audit: AuditLog,
+}
+
+impl RepositoryAdmin {
+    pub fn new(db: Database, registry: Arc<RegistryService>, audit: AuditLog) -> Self {
+        Self { db, registry, audit }
+    }
+
+    /// Every listed repository the caller may see (`visible`), by name.
+    pub async fn list(&self, visible: impl Fn(&str) -> bool) -> RegistryResult<Vec<String>> {
+        self.registry.catalog(None, u32::MAX, visible).await
+    }
+
+    async fn row(&self, name: &RepositoryName) -> RegistryResult<rows::RepositoryRow> {
+        rows::repository(&self.db, name.as_str()).await?.ok_or(RegistryError::NameUnknown)
+    }
+
+    pub async fn show(&self, name: &RepositoryName) -> RegistryResult<RepositoryView> {
+        let row = self.row(name).await?;
+        Ok(RepositoryView {
+            name: row.name,
+            created_time: time(row.created_at),
+            last_update_time: row.last_update.map(time),
+            tag_count: row.tag_count,
+            manifest_count: row.manifest_count,
+            changeable_attributes: row.locks.into(),
+        })
+    }
+
+    pub async fn tags(&self, name: &RepositoryName) -> RegistryResult<Vec<TagView>> {
+        let row = self.row(name).await?;
+        Ok(rows::tags(&self.db, row.id).await?.into_iter().map(tag_view).collect())
+    }
+
+    pub async fn tag(&self, name: &RepositoryName, tag: &Tag) -> RegistryResult<TagView> {
+        let row = self.row(name).await?;
+        rows::tag(&self.db, row.id, tag.as_str()).await?.map(tag_view).ok_or(RegistryError::ManifestUnknown)
+    }
+
+    pub async fn manifests(
+        &self,
+        name: &RepositoryName,
+        digest: Option<&Digest>,
+    ) -> RegistryResult<Vec<ManifestView>> {
+        let row = self.row(name).await?;
+        let manifests = rows::manifests(&self.db, row.id, digest.map(Digest::as_str)).await?;
+        if digest.is_some() && manifests.is_empty() {
+            return Err(RegistryError::ManifestUnknown);
+        }
+        Ok(manifests
+            .into_iter()
+            .map(|m| ManifestView {
+                platforms: platforms(&m.content),
+                digest: m.digest,
+                media_type: m.media_type,
+                artifact_type: m.artifact_type,
+                size: m.size,
+                created_time: time(m.created_at),
+                tags: m.tags,
+                changeable_attributes: m.locks.into(),
+            })
+            .collect())
+    }
+
+    fn audit(&self, actor: &Subject, name: &RepositoryName, action: &str, detail: String) {
+        self.audit.record(
+            Caller::Subject(actor),
+            None,
+            Some(name.as_str()),
+            action,
+            Outcome::Success,
+            Some(detail),
+        );
+    }
+
+    /// Deletes the repository with all its manifests and tags, unless a
+    /// lock forbids it.
+    pub async fn delete(&self, actor: &Subject, name: &RepositoryName) -> RegistryResult<DeletedRepository> {
+        let row = self.row(name).await?;
+        self.registry.check_locks(name, None, LockedOperation::Delete).await?;
+        let (manifests_deleted, tags_deleted) = rows::delete_repository(&self.db, row.id).await?;
+        self.audit(actor, name, "repository.delete", format!("repository {name}"));
+        Ok(DeletedRepository { manifests_deleted, tags_deleted })
+    }
+
+    /// Removes a tag (the manifest stays), unless a lock forbids it.
+    pub async fn untag(&self, actor: &Subject, name: &RepositoryName, tag: &Tag) -> RegistryResult<()> {
+        self.registry.delete_manifest(name, &Reference::Tag(tag.clone())).await?;
+        self.audit(actor, name, "repository.untag", format!("{name}:{tag}"));
+        Ok(())
+    }
+
+    pub async fn set_attributes(
+        &self,
+        actor: &Subject,
+        name: &RepositoryName,
+        target: LockTarget<'_>,
+        patch: AttributesPatch,
+    ) -> RegistryResult<()> {
+        let row = self.row(name).await?;
+        let found = rows::set_locks(
+            &self.db,
+            row.id,
+            target,
+            patch.read_enabled,
+            patch.write_enabled,
+            patch.delete_enabled,
+            patch.list_enabled,
+        )
+        .await?;
+        if !found {
+            return Err(RegistryError::ManifestUnknown);
+        }
+        let what = match target {
+            LockTarget::Repository => name.to_string(),
+            LockTarget::Tag(tag) => format!("{name}:{tag}"),
+            LockTarget::Manifest(digest) => format!("{name}@{digest}"),
+        };
+        self.audit(actor, name, "repository.update", format!("{what}: {patch:?}"));
+        Ok(())
+    }
+}
+
+fn tag_view(row: rows::TagRow) -> TagView {
+    TagView {
+        name: row.name,
+        digest: row.digest,
+        created_time: time(row.created_at),
+        last_update_time: time(row.updated_at),
+        changeable_attributes: row.locks.into(),
+    }
+}

@@ -1,0 +1,813 @@
+//! Scope maps and tokens (SPEC §1, §2): the management use-cases shared by
+//! the JSON API, the CLI (through the API) and the portal. Every rule is
+//! checked here once (names, patterns, actions, system scope maps, scope
+//! maps in use) before anything is written; each change is one transaction
+//! and one audit entry. The views serialise in the API's JSON shapes.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rand::{rngs::OsRng, RngCore};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    auth::{
+        token::Subject,
+        token_password::{GeneratedPassword, PasswordHasher},
+    },
+    db::{
+        tokens::{self as rows, ScopeMapRow, SlotRow, TokenRow},
+        users, Database, DbError,
+    },
+    policy::{
+        self, add_repository_actions, remove_repository_actions, Action, ActionSet, PolicyError,
+        RepositoryPattern, Rule,
+    },
+    service::audit::{AuditLog, Caller, Outcome},
+};
+
+/// How many token names a "scope map in use" error lists.
+const IN_USE_NAMES_SHOWN: i64 = 10;
+
+/// The password slots, as users name them.
+pub const SLOT_NAMES: [&str; 2] = ["password1", "password2"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManageError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("scope map {name} is used by tokens {}; move them to another scope map or delete them first", .tokens.join(", "))]
+    InUse { name: String, tokens: Vec<String> },
+    #[error("scope map {0} is system-defined and cannot be changed or deleted")]
+    ReadOnly(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<PolicyError> for ManageError {
+    fn from(error: PolicyError) -> Self {
+        Self::Invalid(error.to_string())
+    }
+}
+
+impl From<DbError> for ManageError {
+    fn from(error: DbError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+impl From<sqlx::Error> for ManageError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+pub type ManageResult<T> = Result<T, ManageError>;
+
+/// RFC 3339, UTC, `Z`: the one time format of the API.
+pub fn format_time(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+mod time_format {
+    use chrono::{DateTime, Utc};
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&super::format_time(*time))
+    }
+
+    pub mod option {
+        use super::*;
+        pub fn serialize<S: Serializer>(
+            time: &Option<DateTime<Utc>>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match time {
+                Some(time) => serializer.serialize_str(&crate::service::tokens::format_time(*time)),
+                None => serializer.serialize_none(),
+            }
+        }
+    }
+}
+
+/// `{"repository": "samples/*", "actions": ["content/read"]}`: one rule as
+/// users write it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepositoryActions {
+    pub repository: String,
+    pub actions: Vec<String>,
+}
+
+impl RepositoryActions {
+    /// The validated pattern and actions: the wildcard rules and the five
+    /// known actions, at least one.
+    pub fn parse(&self) -> ManageResult<(RepositoryPattern, ActionSet)> {
+        let pattern = RepositoryPattern::parse(self.repository.trim())?;
+        if self.actions.is_empty() {
+            return Err(ManageError::Invalid(format!("give at least one action for repository {pattern}")));
+        }
+        let mut actions = ActionSet::EMPTY;
+        for action in &self.actions {
+            actions.insert(action.trim().parse::<Action>()?);
+        }
+        Ok((pattern, actions))
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScopeMapView {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub description: String,
+    #[serde(with = "time_format")]
+    pub creation_date: DateTime<Utc>,
+    /// `repositories/<pattern>/<action>`, the cloud registry's form.
+    pub actions: Vec<String>,
+    pub repositories: Vec<RepositoryActions>,
+    pub token_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordView {
+    pub name: &'static str,
+    /// Only in the answer that generated it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(with = "time_format")]
+    pub creation_time: DateTime<Utc>,
+    #[serde(with = "time_format::option")]
+    pub expiry: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialsView {
+    pub username: String,
+    pub passwords: Vec<PasswordView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenView {
+    pub name: String,
+    #[serde(with = "time_format")]
+    pub creation_date: DateTime<Utc>,
+    pub status: Status,
+    pub scope_map: String,
+    #[serde(with = "time_format::option")]
+    pub last_used: Option<DateTime<Utc>>,
+    pub credentials: CredentialsView,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Enabled,
+    Disabled,
+}
+
+impl Status {
+    fn enabled(self) -> bool {
+        self == Status::Enabled
+    }
+}
+
+/// A new token: an existing scope map or rules for a new one.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewToken {
+    pub name: String,
+    #[serde(default)]
+    pub scope_map: Option<String>,
+    #[serde(default)]
+    pub repositories: Option<Vec<RepositoryActions>>,
+    #[serde(default)]
+    pub status: Option<Status>,
+    #[serde(default)]
+    pub expiry: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub generate_passwords: Option<bool>,
+}
+
+/// Which password slots to (re)generate; neither means both.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenerateCredentials {
+    #[serde(default)]
+    pub password1: bool,
+    #[serde(default)]
+    pub password2: bool,
+    #[serde(default)]
+    pub expiry: Option<DateTime<Utc>>,
+}
+
+/// The source's spelling of one rule's actions: `content/read,content/write`.
+pub fn actions_to_text(actions: ActionSet) -> String {
+    actions.iter().map(Action::as_str).collect::<Vec<_>>().join(",")
+}
+
+/// Parses stored rules; a stored rule that no longer parses is skipped and
+/// logged (it grants nothing: deny by default).
+pub fn rules_from_rows(rows: &[(String, String)]) -> Vec<Rule> {
+    rows.iter()
+        .filter_map(|(pattern, actions)| {
+            let pattern = RepositoryPattern::parse(pattern).ok()?;
+            let actions = actions.split(',').filter_map(|a| a.parse::<Action>().ok()).collect::<ActionSet>();
+            Some(Rule::new(pattern, actions))
+        })
+        .collect()
+}
+
+fn rules_to_rows(rules: &[Rule]) -> Vec<(String, String)> {
+    rules.iter().map(|rule| (rule.pattern.to_string(), actions_to_text(rule.actions))).collect()
+}
+
+fn scope_map_view(row: ScopeMapRow) -> ScopeMapView {
+    let mut rules = rules_from_rows(&row.rules);
+    rules.sort_by(|a, b| a.pattern.as_str().cmp(b.pattern.as_str()));
+    // The cloud registry lists actions delete, read, write, metadata.
+    const ORDER: [Action; 5] = [
+        Action::ContentDelete,
+        Action::ContentRead,
+        Action::ContentWrite,
+        Action::MetadataRead,
+        Action::MetadataWrite,
+    ];
+    let ordered = |set: ActionSet| ORDER.into_iter().filter(move |a| set.contains(*a));
+    ScopeMapView {
+        kind: if row.is_system { "SystemDefined" } else { "UserDefined" },
+        actions: rules
+            .iter()
+            .flat_map(|rule| {
+                ordered(rule.actions).map(move |a| format!("repositories/{}/{}", rule.pattern, a))
+            })
+            .collect(),
+        repositories: rules
+            .iter()
+            .map(|rule| RepositoryActions {
+                repository: rule.pattern.to_string(),
+                actions: ordered(rule.actions).map(|a| a.as_str().to_owned()).collect(),
+            })
+            .collect(),
+        name: row.name,
+        description: row.description,
+        creation_date: row.created_at,
+        token_count: row.token_count,
+    }
+}
+
+pub fn token_view(row: &TokenRow) -> TokenView {
+    let passwords = row
+        .slots
+        .iter()
+        .zip(SLOT_NAMES)
+        .filter_map(|(slot, name)| {
+            slot.as_ref().map(|slot| PasswordView {
+                name,
+                value: None,
+                creation_time: slot.created_at,
+                expiry: slot.expires_at,
+            })
+        })
+        .collect();
+    TokenView {
+        name: row.name.clone(),
+        creation_date: row.created_at,
+        status: if row.enabled { Status::Enabled } else { Status::Disabled },
+        scope_map: row.scope_map_name.clone(),
+        last_used: row.last_used_at,
+        credentials: CredentialsView { username: row.name.clone(), passwords },
+    }
+}
+
+/// Parses `password1` / `password2` into a slot index.
+pub fn slot_index(name: &str) -> ManageResult<usize> {
+    SLOT_NAMES.iter().position(|slot| *slot == name).ok_or_else(|| {
+        ManageError::Invalid(format!("unknown password {name:?}: expected password1 or password2"))
+    })
+}
+
+type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
+
+pub struct TokenService {
+    db: Database,
+    hasher: Arc<PasswordHasher>,
+    audit: AuditLog,
+}
+
+impl TokenService {
+    pub fn new(db: Database, hasher: Arc<PasswordHasher>, audit: AuditLog) -> Self {
+        Self { db, hasher, audit }
+    }
+
+    fn audit_change(&self, actor: &Subject, token: Option<&str>, action: &str, detail: String) {
+        self.audit.record(Caller::Subject(actor), token, None, action, Outcome::Success, Some(detail));
+    }
+
+    // ----- scope maps -----
+
+    pub async fn list_scope_maps(&self) -> ManageResult<Vec<ScopeMapView>> {
+        Ok(rows::list_scope_maps(&self.db).await?.into_iter().map(scope_map_view).collect())
+    }
+
+    pub async fn scope_map(&self, name: &str) -> ManageResult<ScopeMapView> {
+        let mut conn = self.db.reader().acquire().await?;
+        Ok(scope_map_view(find_scope_map(&mut conn, name).await?))
+    }
+
+    pub async fn create_scope_map(
+        &self,
+        actor: &Subject,
+        name: &str,
+        description: &str,
+        repositories: &[RepositoryActions],
+    ) -> ManageResult<ScopeMapView> {
+        policy::validate_scope_map_name(name)?;
+        let rules = parse_rules(repositories)?;
+        let mut tx = self.db.begin().await?;
+        insert_scope_map(&mut tx, name, description, &rules).await?;
+        let view = scope_map_view(find_scope_map(&mut tx, name).await?);
+        tx.commit().await?;
+        self.audit_change(actor, None, "scopeMap.create", format!("scope map {name}"));
+        Ok(view)
+    }
+
+    /// Adds and removes repository actions and optionally sets the
+    /// description; the change applies to every token on the next request.
+    pub async fn update_scope_map(
+        &self,
+        actor: &Subject,
+        name: &str,
+        description: Option<&str>,
+        add: &[RepositoryActions],
+        remove: &[RepositoryActions],
+    ) -> ManageResult<ScopeMapView> {
+        let add = add.iter().map(RepositoryActions::parse).collect::<ManageResult<Vec<_>>>()?;
+        let remove = remove.iter().map(RepositoryActions::parse).collect::<ManageResult<Vec<_>>>()?;
+        let mut tx = self.db.begin().await?;
+        let row = find_scope_map(&mut tx, name).await?;
+        if row.is_system {
+            return Err(ManageError::ReadOnly(row.name));
+        }
+        let mut rules = rules_from_rows(&row.rules);
+        for (pattern, actions) in &add {
+            add_repository_actions(&mut rules, pattern, *actions);
+        }
+        for (pattern, actions) in &remove {
+            remove_repository_actions(&mut rules, pattern, *actions);
+        }
+        let description = description.unwrap_or(&row.description);
+        rows::replace_scope_map(&mut tx, row.id, description, &rules_to_rows(&rules)).await?;
+        let view = scope_map_view(find_scope_map(&mut tx, name).await?);
+        tx.commit().await?;
+        self.audit_change(actor, None, "scopeMap.update", format!("scope map {}", view.name));
+        Ok(view)
+    }
+
+    pub async fn delete_scope_map(&self, actor: &Subject, name: &str) -> ManageResult<()> {
+        let mut tx = self.db.begin().await?;
+        let row = find_scope_map(&mut tx, name).await?;
+        if row.is_system {
+            return Err(ManageError::ReadOnly(row.name));
+        }
+        let users = rows::tokens_using(&mut tx, row.id, IN_USE_NAMES_SHOWN + 1).await?;
+        if !users.is_empty() {
+            let mut tokens: Vec<String> = users.into_iter().take(IN_USE_NAMES_SHOWN as usize).collect();
+            if row.token_count > IN_USE_NAMES_SHOWN {
+                tokens.push(format!("and {} more", row.token_count - IN_USE_NAMES_SHOWN));
+            }
+            return Err(ManageError::InUse { name: row.name, tokens });
+        }
+        rows::delete_scope_map(&mut tx, row.id).await?;
+        tx.commit().await?;
+        self.audit_change(actor, None, "scopeMap.delete", format!("scope map {}", row.name));
+        Ok(())
+    }
+
+    // ----- tokens -----
+
+    /// One page by name, optionally filtered by a name prefix; the next
+    /// page starts after the returned cursor.
+    pub async fn list_tokens(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> ManageResult<(Vec<TokenView>, Option<String>)> {
+        let limit = limit.clamp(1, 1000);
+        let mut rows = rows::list_tokens(&self.db, prefix, after, limit + 1).await?;
+        let next = if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            rows.last().map(|row| row.name.clone())
+        } else {
+            None
+        };
+        Ok((rows.iter().map(token_view).collect(), next))
+    }
+
+    pub async fn count_tokens(&self) -> ManageResult<i64> {
+        Ok(rows::count_tokens(&self.db).await?)
+    }
+
+    pub async fn token(&self, name: &str) -> ManageResult<TokenView> {
+        Ok(token_view(&find_token(self.db.reader(), name).await?))
+    }
+
+    /// Creates a token on an existing scope map, or on a new
+    /// `<token>-scope-map` made from `repositories`; by default with both
+    /// passwords generated (their values are in the returned view, once).
+    pub async fn create_token(&self, actor: &Subject, request: &NewToken) -> ManageResult<TokenView> {
+        let name = request.name.trim();
+        policy::validate_token_name(name)?;
+        if users::find_by_name(&self.db, name).await?.is_some() {
+            return Err(ManageError::Conflict(format!(
+                "{name} is the name of a portal user; choose another"
+            )));
+        }
+        let new_rules = match (&request.scope_map, &request.repositories) {
+            (Some(_), None) => None,
+            (None, Some(repositories)) => Some(parse_rules(repositories)?),
+            _ => {
+                return Err(ManageError::Invalid(
+                    "give either an existing scope map or repositories and actions, not both".into(),
+                ))
+            }
+        };
+        let now = Utc::now();
+        check_expiry(request.expiry, now)?;
+        let mut tx = self.db.begin().await?;
+        let scope_map_id = match (&request.scope_map, new_rules) {
+            (Some(scope_map), _) => find_scope_map(&mut tx, scope_map).await?.id,
+            (None, rules) => {
+                let scope_map = policy::scope_map_name_for_token(name)?;
+                insert_scope_map(&mut tx, &scope_map, "", &rules.unwrap_or_default()).await?
+            }
+        };
+        let enabled = request.status.unwrap_or(Status::Enabled).enabled();
+        let id = rows::insert_token(&mut tx, name, scope_map_id, enabled, now)
+            .await?
+            .ok_or_else(|| ManageError::Conflict(format!("a token named {name} already exists")))?;
+        let mut generated = Vec::new();
+        if request.generate_passwords.unwrap_or(true) {
+            for slot in 0..2 {
+                generated.push(self.store_new_password(&mut tx, id, slot, now, request.expiry).await?);
+            }
+        }
+        let mut view = token_view(&find_token(&mut *tx, name).await?);
+        tx.commit().await?;
+        reveal(&mut view.credentials, generated);
+        self.audit_change(
+            actor,
+            Some(&view.name),
+            "token.create",
+            format!("token {} on scope map {}", view.name, view.scope_map),
+        );
+        Ok(view)
+    }
+
+    /// Sets the status and/or switches the scope map.
+    pub async fn update_token(
+        &self,
+        actor: &Subject,
+        name: &str,
+        status: Option<Status>,
+        scope_map: Option<&str>,
+    ) -> ManageResult<TokenView> {
+        let mut tx = self.db.begin().await?;
+        let row = find_token(&mut *tx, name).await?;
+        let scope_map_id = match scope_map {
+            Some(scope_map) => find_scope_map(&mut tx, scope_map).await?.id,
+            None => row.scope_map_id,
+        };
+        let enabled = status.map_or(row.enabled, Status::enabled);
+        rows::update_token(&mut tx, row.id, enabled, scope_map_id).await?;
+        let view = token_view(&find_token(&mut *tx, name).await?);
+        tx.commit().await?;
+        self.audit_change(
+            actor,
+            Some(&view.name),
+            "token.update",
+            format!("token {}: status {:?}, scope map {}", view.name, view.status, view.scope_map),
+        );
+        Ok(view)
+    }
+
+    pub async fn delete_token(&self, actor: &Subject, name: &str) -> ManageResult<()> {
+        let mut tx = self.db.begin().await?;
+        let row = find_token(&mut *tx, name).await?;
+        rows::delete_token(&mut tx, row.id).await?;
+        tx.commit().await?;
+        self.audit_change(actor, Some(&row.name), "token.delete", format!("token {}", row.name));
+        Ok(())
+    }
+
+    /// (Re)generates the chosen password slots (both when none is chosen).
+    /// A regenerated slot's old password stops working at once; the other
+    /// slot is untouched.
+    pub async fn generate_credentials(
+        &self,
+        actor: &Subject,
+        name: &str,
+        request: GenerateCredentials,
+    ) -> ManageResult<CredentialsView> {
+        let now = Utc::now();
+        check_expiry(request.expiry, now)?;
+        let slots: Vec<usize> = match (request.password1, request.password2) {
+            (false, false) | (true, true) => vec![0, 1],
+            (true, false) => vec![0],
+            (false, true) => vec![1],
+        };
+        let mut tx = self.db.begin().await?;
+        let row = find_token(&mut *tx, name).await?;
+        let mut generated = Vec::new();
+        for slot in &slots {
+            generated.push(self.store_new_password(&mut tx, row.id, *slot, now, request.expiry).await?);
+        }
+        let view = token_view(&find_token(&mut *tx, name).await?);
+        tx.commit().await?;
+        let mut credentials = view.credentials;
+        credentials.passwords.retain(|password| slots.iter().any(|slot| SLOT_NAMES[*slot] == password.name));
+        reveal(&mut credentials, generated);
+        let names = slots.iter().map(|slot| SLOT_NAMES[*slot]).collect::<Vec<_>>().join(", ");
+        self.audit_change(
+            actor,
+            Some(&row.name),
+            "token.credential.generate",
+            format!("token {}: {names}", row.name),
+        );
+        Ok(credentials)
+    }
+
+    pub async fn delete_credential(
+        &self,
+        actor: &Subject,
+        name: &str,
+        slot: &str,
+    ) -> ManageResult<TokenView> {
+        let index = slot_index(slot)?;
+        let mut tx = self.db.begin().await?;
+        let row = find_token(&mut *tx, name).await?;
+        rows::set_slot(&mut tx, row.id, index, None).await?;
+        let view = token_view(&find_token(&mut *tx, name).await?);
+        tx.commit().await?;
+        self.audit_change(
+            actor,
+            Some(&row.name),
+            "token.credential.delete",
+            format!("token {}: {slot}", row.name),
+        );
+        Ok(view)
+    }
+
+    async fn store_new_password(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        slot: usize,
+        now: DateTime<Utc>,
+        expiry: Option<DateTime<Utc>>,
+    ) -> ManageResult<(usize, GeneratedPassword)> {
+        let (password, digest) = self.hasher.generate();
+        let row =
+            SlotRow { digest: digest.0.to_vec(), created_at: now, expires_at: expiry, serial: new_serial() };
+        rows::set_slot(tx, id, slot, Some(&row)).await?;
+        Ok((slot, password))
+    }
+}
+
+fn new_serial() -> i64 {
+    // Positive, random: identifies one generation of a slot.
+    (OsRng.next_u64() >> 1) as i64
+}
+
+fn reveal(credentials: &mut CredentialsView, generated: Vec<(usize, GeneratedPassword)>) {
+    for (slot, password) in generated {
+        if let Some(view) = credentials.passwords.iter_mut().find(|view| view.name == SLOT_NAMES[slot]) {
+            view.value = Some(password.into_string());
+        }
+    }
+}
+
+fn check_expiry(expiry: Option<DateTime<Utc>>, now: DateTime<Utc>) -> ManageResult<()> {
+    match expiry {
+        Some(expiry) if expiry <= now => Err(ManageError::Invalid(format!(
+            "the expiry {} is in the past; give a future date",
+            format_time(expiry)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn parse_rules(repositories: &[RepositoryActions]) -> ManageResult<Vec<Rule>> {
+    let mut rules = Vec::new();
+    for repository in repositories {
+        let (pattern, actions) = repository.parse()?;
+        add_repository_actions(&mut rules, &pattern, actions);
+    }
+    Ok(rules)
+}
+
+async fn find_scope_map(conn: &mut sqlx::SqliteConnection, name: &str) -> ManageResult<ScopeMapRow> {
+    rows::find_scope_map(conn, name)
+        .await?
+        .ok_or_else(|| ManageError::NotFound(format!("there is no scope map named {name}")))
+}
+
+async fn insert_scope_map(tx: &mut Tx, name: &str, description: &str, rules: &[Rule]) -> ManageResult<i64> {
+    policy::validate_scope_map_name(name)?;
+    rows::insert_scope_map(tx, name, description, &rules_to_rows(rules), Utc::now())
+        .await?
+        .ok_or_else(|| ManageError::Conflict(format!("a scope map named {name} already exists")))
+}
+
+async fn find_token(executor: impl sqlx::SqliteExecutor<'_>, name: &str) -> ManageResult<TokenRow> {
+    rows::find_token(executor, name)
+        .await?
+        .ok_or_else(|| ManageError::NotFound(format!("there is no token named {name}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixture {
+        tokens: TokenService,
+        admin: Subject,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path()).await.unwrap();
+        users::insert_if_absent(&db, "admin", "not-a-real-hash", true, Utc::now()).await.unwrap();
+        let audit = AuditLog::start(db.clone());
+        Fixture {
+            tokens: TokenService::new(db, Arc::new(PasswordHasher::from_key([5; 32])), audit),
+            admin: Subject::Admin("admin".into()),
+            _dir: dir,
+        }
+    }
+
+    fn rule(repository: &str, actions: &[&str]) -> RepositoryActions {
+        RepositoryActions { repository: repository.into(), actions: actions.iter().map(|a| a.to_string()).collect() }
+    }
+
+    fn invalid(result: ManageResult<impl std::fmt::Debug>) -> String {
+        match result {
+            Err(ManageError::Invalid(message)) => message,
+            other => panic!("expected an invalid-input error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn scope_map_input_is_checked_with_reasons_and_nothing_is_written() {
+        let f = fixture().await;
+        let create = |name: &'static str, rules: Vec<RepositoryActions>| {
+            let tokens = &f.tokens;
+            let admin = &f.admin;
+            async move { tokens.create_scope_map(admin, name, "", &rules).await }
+        };
+        let ok = vec![rule("samples/a", &["content/read"])];
+        assert!(invalid(create("abc", ok.clone()).await).contains("5 to 50 characters"));
+        assert!(invalid(create("_mine", ok.clone()).await).contains("reserved"));
+        assert!(invalid(create("has space", ok.clone()).await).contains("letters, digits"));
+        let middle = invalid(create("wildcards", vec![rule("sample/*/teamA", &["content/read"])]).await);
+        assert!(middle.contains("in the middle"), "{middle}");
+        let no_slash = invalid(create("wildcards", vec![rule("sample/teamA*", &["content/read"])]).await);
+        assert!(no_slash.contains("must follow `/`"), "{no_slash}");
+        let many = invalid(create("wildcards", vec![rule("sample/teamA/*/projectB/*", &["content/read"])]).await);
+        assert!(many.contains("more than one wildcard"), "{many}");
+        assert!(invalid(create("wildcards", vec![rule("Samples/A", &["content/read"])]).await).contains("lowercase"));
+        assert!(invalid(create("actions", vec![rule("samples/a", &["content/readd"])]).await).contains("unknown action"));
+        assert!(invalid(create("actions", vec![rule("samples/a", &[])]).await).contains("at least one action"));
+        // None of the refused maps exists.
+        let names: Vec<String> = f.tokens.list_scope_maps().await.unwrap().into_iter().map(|m| m.name).collect();
+        assert_eq!(names.len(), 5, "{names:?}");
+
+        create("good-map", ok.clone()).await.unwrap();
+        assert!(matches!(create("GOOD-map", ok).await, Err(ManageError::Conflict(_))), "names compare without case");
+    }
+
+    #[tokio::test]
+    async fn system_scope_maps_are_listed_first_and_read_only() {
+        let f = fixture().await;
+        f.tokens.create_scope_map(&f.admin, "aaaa-first", "", &[rule("x", &["content/read"])]).await.unwrap();
+        let maps = f.tokens.list_scope_maps().await.unwrap();
+        let kinds: Vec<&str> = maps.iter().map(|m| m.kind).collect();
+        assert_eq!(kinds, ["SystemDefined"; 5].into_iter().chain(["UserDefined"]).collect::<Vec<_>>());
+        assert_eq!(maps[0].name, "_repositories_admin");
+        assert!(maps[1].actions.contains(&"repositories/*/content/read".to_owned()));
+        let edit = f.tokens.update_scope_map(&f.admin, "_repositories_pull", None, &[], &[]).await;
+        assert!(matches!(edit, Err(ManageError::ReadOnly(_))));
+        assert!(matches!(f.tokens.delete_scope_map(&f.admin, "_repositories_pull").await, Err(ManageError::ReadOnly(_))));
+    }
+
+    #[tokio::test]
+    async fn updates_add_and_remove_actions_and_deleting_a_used_map_names_its_tokens() {
+        let f = fixture().await;
+        let rules = [rule("samples/hello-world", &["content/write", "content/read"])];
+        f.tokens.create_scope_map(&f.admin, "MyScopeMap", "Sample scope map", &rules).await.unwrap();
+        let updated = f
+            .tokens
+            .update_scope_map(
+                &f.admin,
+                "MyScopeMap",
+                None,
+                &[rule("samples/nginx", &["content/write", "content/read"])],
+                &[rule("samples/hello-world", &["content/write", "content/read"])],
+            )
+            .await
+            .unwrap();
+        assert_eq!(updated.repositories, vec![rule("samples/nginx", &["content/read", "content/write"])]);
+        assert_eq!(updated.description, "Sample scope map");
+        for name in ["user-one", "user-two"] {
+            let request = NewToken { name: name.into(), scope_map: Some("MyScopeMap".into()), ..NewToken::default() };
+            f.tokens.create_token(&f.admin, &request).await.unwrap();
+        }
+        let refusal = f.tokens.delete_scope_map(&f.admin, "MyScopeMap").await.unwrap_err();
+        assert_eq!(
+            refusal.to_string(),
+            "scope map MyScopeMap is used by tokens user-one, user-two; move them to another scope map or delete them first"
+        );
+        for name in ["user-one", "user-two"] {
+            f.tokens.delete_token(&f.admin, name).await.unwrap();
+        }
+        f.tokens.delete_scope_map(&f.admin, "MyScopeMap").await.unwrap();
+        assert!(matches!(f.tokens.scope_map("MyScopeMap").await, Err(ManageError::NotFound(_))));
+    }
+
+    #[tokio::test]
+    async fn token_creation_rules() {
+        let f = fixture().await;
+        let both = NewToken {
+            name: "both-given".into(),
+            scope_map: Some("_repositories_pull".into()),
+            repositories: Some(vec![rule("a", &["content/read"])]),
+            ..NewToken::default()
+        };
+        assert!(invalid(f.tokens.create_token(&f.admin, &both).await).contains("either"));
+        let neither = NewToken { name: "neither-given".into(), ..NewToken::default() };
+        assert!(invalid(f.tokens.create_token(&f.admin, &neither).await).contains("either"));
+        let unknown = NewToken { name: "unknown-map".into(), scope_map: Some("nope-nope".into()), ..NewToken::default() };
+        assert!(matches!(f.tokens.create_token(&f.admin, &unknown).await, Err(ManageError::NotFound(_))));
+        let past = NewToken {
+            name: "in-the-past".into(),
+            scope_map: Some("_repositories_pull".into()),
+            expiry: Some(Utc::now() - chrono::Duration::days(1)),
+            ..NewToken::default()
+        };
+        assert!(invalid(f.tokens.create_token(&f.admin, &past).await).contains("in the past"));
+        let admin_name = NewToken { name: "admin".into(), scope_map: Some("_repositories_pull".into()), ..NewToken::default() };
+        assert!(matches!(f.tokens.create_token(&f.admin, &admin_name).await, Err(ManageError::Conflict(_))));
+
+        let request = NewToken {
+            name: "MyToken".into(),
+            repositories: Some(vec![rule("samples/hello-world", &["content/write", "content/read"])]),
+            ..NewToken::default()
+        };
+        let created = f.tokens.create_token(&f.admin, &request).await.unwrap();
+        assert_eq!(created.scope_map, "MyToken-scope-map");
+        assert_eq!(created.status, Status::Enabled);
+        assert_eq!(created.credentials.passwords.len(), 2);
+        assert!(created.credentials.passwords.iter().all(|p| p.value.as_deref().is_some_and(|v| v.starts_with("pct_"))));
+        // Never shown again.
+        let shown = serde_json::to_string(&f.tokens.token("mytoken").await.unwrap()).unwrap();
+        assert!(!shown.contains("pct_") && !shown.contains("\"value\""), "{shown}");
+        assert!(matches!(f.tokens.create_token(&f.admin, &request).await, Err(ManageError::Conflict(_))));
+        // Nothing half-written by the refused attempts.
+        assert_eq!(f.tokens.count_tokens().await.unwrap(), 1);
+        let maps = f.tokens.list_scope_maps().await.unwrap();
+        assert_eq!(maps.iter().filter(|m| m.kind == "UserDefined").count(), 1);
+    }
+
+    #[tokio::test]
+    async fn token_pages_walk_the_name_index_with_a_prefix_search() {
+        let f = fixture().await;
+        for name in ["device-003", "Device-001", "device-002", "other-01", "device-004"] {
+            let request = NewToken {
+                name: name.into(),
+                scope_map: Some("_repositories_pull".into()),
+                generate_passwords: Some(false),
+                ..NewToken::default()
+            };
+            f.tokens.create_token(&f.admin, &request).await.unwrap();
+        }
+        let names = |page: &[TokenView]| page.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+        let (first, next) = f.tokens.list_tokens("DEVICE", None, 2).await.unwrap();
+        assert_eq!(names(&first), ["Device-001", "device-002"]);
+        let (second, next) = f.tokens.list_tokens("DEVICE", next.as_deref(), 2).await.unwrap();
+        assert_eq!(names(&second), ["device-003", "device-004"]);
+        assert_eq!(next, None);
+        let (all, _) = f.tokens.list_tokens("", None, 100).await.unwrap();
+        assert_eq!(all.len(), 5);
+        assert!(all.iter().all(|t| t.credentials.passwords.is_empty()));
+    }
+}
