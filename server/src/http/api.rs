@@ -183,8 +183,9 @@ async fn authenticate(
             }
         },
         None => match session_admin(&session, request.method(), request.headers()).await {
-            Some(caller) => caller,
-            None => return ApiError::Unauthorized.into_response(),
+            Ok(Some(caller)) => caller,
+            Ok(None) => return ApiError::Unauthorized.into_response(),
+            Err(refusal) => return refusal.into_response(),
         },
     };
     request.extensions_mut().insert(caller);
@@ -192,20 +193,30 @@ async fn authenticate(
 }
 
 /// A signed-in portal administrator; state-changing calls must carry the
-/// session's CSRF token.
-async fn session_admin(session: &Session, method: &Method, headers: &HeaderMap) -> Option<ApiCaller> {
-    let user = session.get::<SignedInUser>(USER_KEY).await.ok()??;
+/// session's CSRF token. A token holder's portal session is refused (403):
+/// the API takes a token's name and password instead.
+async fn session_admin(
+    session: &Session,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Option<ApiCaller>, ApiError> {
+    let Ok(Some(user)) = session.get::<SignedInUser>(USER_KEY).await else { return Ok(None) };
     if !user.is_admin {
-        return None;
+        return Err(ApiError::Denied(
+            "a token holder's portal session does not open the management API; send the token's name and password"
+                .into(),
+        ));
     }
     if !matches!(*method, Method::GET | Method::HEAD) {
-        let expected = session.get::<String>(CSRF_KEY).await.ok()??;
-        let given = headers.get(CSRF_HEADER)?.to_str().ok()?;
-        if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
-            return None;
+        let expected = session.get::<String>(CSRF_KEY).await.ok().flatten();
+        let given = headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok());
+        let matches = matches!((expected, given), (Some(expected), Some(given))
+            if bool::from(given.as_bytes().ct_eq(expected.as_bytes())));
+        if !matches {
+            return Err(ApiError::Denied("missing or wrong x-csrf-token header for this session".into()));
         }
     }
-    Some(ApiCaller { subject: Subject::Admin(user.name), permissions: Permissions::All })
+    Ok(Some(ApiCaller { subject: Subject::Admin(user.name), permissions: Permissions::All }))
 }
 
 async fn openapi() -> Response {

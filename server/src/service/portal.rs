@@ -23,7 +23,7 @@ use crate::{
     service::{
         access::AccessService,
         registry::RegistryService,
-        tokens::{format_time, Status, TokenService, SLOT_NAMES},
+        tokens::{Status, TokenService, SLOT_NAMES},
     },
     AppState,
 };
@@ -61,6 +61,11 @@ impl PortalService {
 
 /// How early a password's coming expiry is flagged.
 const EXPIRY_WARNING: chrono::Duration = chrono::Duration::days(14);
+
+/// Dates as people read them: `2026-11-23 17:44 UTC`.
+fn display_time(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M UTC").to_string()
+}
 
 fn credential_ref(credential: TokenCredential) -> CredentialRef {
     CredentialRef { slot: credential.slot, serial: credential.serial }
@@ -155,8 +160,8 @@ impl PortalBackend for PortalService {
             .iter()
             .map(|password| MyPassword {
                 name: password.name.to_owned(),
-                created: format_time(password.creation_time),
-                expiry: password.expiry.map(format_time),
+                created: display_time(password.creation_time),
+                expiry: password.expiry.map(display_time),
                 expires_soon: password.expiry.is_some_and(|expiry| expiry - now < EXPIRY_WARNING),
                 in_use: SLOT_NAMES[credential.slot as usize] == password.name,
             })
