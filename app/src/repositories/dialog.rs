@@ -145,7 +145,7 @@ pub fn ConfirmDialog(
                     </label>
                 })}
                 {move || error.get().map(|message| view! {
-                    <p class="mt-4 rounded bg-red-50 px-3 py-2 text-sm text-red-800" role="alert" data-testid="dialog-error">{message}</p>
+                    <p class="mt-4 break-words rounded bg-red-50 px-3 py-2 text-sm text-red-800" role="alert" data-testid="dialog-error">{message}</p>
                 })}
                 <div class="mt-6 flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
                     <button type="button" node_ref=cancel_ref data-testid="cancel-button" disabled=move || pending.get()

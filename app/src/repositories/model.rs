@@ -153,6 +153,14 @@ impl ManifestInfo {
     pub fn is_index(&self) -> bool {
         self.media_type.contains("image.index") || self.media_type.contains("manifest.list")
     }
+
+    /// The artifact type of a manifest that is not a container image (the
+    /// server reports an image's config media type as its artifact type).
+    pub fn artifact(&self) -> Option<&str> {
+        const IMAGE_CONFIGS: [&str; 2] =
+            ["application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"];
+        self.artifact_type.as_deref().filter(|artifact| !IMAGE_CONFIGS.contains(artifact))
+    }
 }
 
 /// Everything the repository page shows.
@@ -244,6 +252,32 @@ mod tests {
     fn times_drop_seconds_and_say_utc() {
         assert_eq!(human_time("2025-03-01T12:34:56.123456Z"), "2025-03-01 12:34 UTC");
         assert_eq!(human_time("yesterday"), "yesterday");
+    }
+
+    #[test]
+    fn an_image_config_type_is_not_an_artifact() {
+        let manifest = |artifact_type: Option<&str>| ManifestInfo {
+            digest: "sha256:00".into(),
+            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            artifact_type: artifact_type.map(str::to_owned),
+            size: 1,
+            total_size: None,
+            pushed: String::new(),
+            tags: vec![],
+            platforms: vec![],
+            platform: None,
+            locks: Locks {
+                read_enabled: true,
+                write_enabled: true,
+                delete_enabled: true,
+                list_enabled: true,
+            },
+        };
+        assert_eq!(manifest(Some("application/vnd.oci.image.config.v1+json")).artifact(), None);
+        assert_eq!(manifest(None).artifact(), None);
+        let sbom = manifest(Some("application/vnd.example.sbom.v1+json"));
+        assert_eq!(sbom.artifact(), Some("application/vnd.example.sbom.v1+json"));
+        assert!(!sbom.is_index());
     }
 
     #[test]

@@ -33,6 +33,15 @@ const TH: &str = "px-4 py-2 text-left text-xs font-semibold uppercase tracking-w
 const TD: &str = "px-4 py-3 align-top";
 const BADGE: &str = "inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium";
 
+/// "1 tag", "2 tags".
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 fn loading() -> impl IntoView {
     view! { <p class="mt-6 text-slate-500" role="status">"Loading…"</p> }
 }
@@ -134,10 +143,11 @@ fn RepositoryTable(list: Vec<RepositorySummary>, filter: RwSignal<String>) -> im
         <p class="mt-4 text-sm text-slate-600" data-testid="repository-count" aria-live="polite">
             {move || {
                 let shown = shown_count();
-                if shown == total { format!("{total} repositories") } else { format!("{shown} of {total} repositories") }
+                let noun = if total == 1 { "repository" } else { "repositories" };
+                if shown == total { format!("{total} {noun}") } else { format!("{shown} of {total} {noun}") }
             }}
         </p>
-        <div class="mt-2 overflow-x-auto rounded-lg bg-white shadow-sm">
+        <div class="relative mt-2 overflow-x-auto rounded-lg bg-white shadow-sm">
             <table class="min-w-full divide-y divide-slate-200 text-sm">
                 <thead class="bg-slate-50">
                     <tr>
@@ -242,6 +252,24 @@ impl PageState {
         self.session.info.get_untracked().and_then(Result::ok).map(|info| info.csrf_token).unwrap_or_default()
     }
 
+    /// Shows a notice; a success goes away by itself after a while, an
+    /// error stays until dismissed.
+    fn say(&self, notice: Notice) {
+        let done = matches!(notice, Notice::Done(_));
+        self.notice.set(Some(notice.clone()));
+        if done {
+            let current = self.notice;
+            set_timeout(
+                move || {
+                    if current.try_get_untracked().flatten().as_ref() == Some(&notice) {
+                        current.set(None);
+                    }
+                },
+                std::time::Duration::from_secs(8),
+            );
+        }
+    }
+
     fn ask(&self, action: Destructive) {
         self.pending.set(false);
         self.dialog_error.set(None);
@@ -285,7 +313,11 @@ impl PageState {
             Destructive::DeleteRepository { tags, manifests } => Confirmation {
                 title: format!("Delete the repository {name}?"),
                 message: "The repository is deleted with everything in it. This cannot be undone.".into(),
-                details: vec![format!("{manifests} manifests and {tags} tags are deleted.")],
+                details: vec![format!(
+                    "{} and {} are deleted.",
+                    count(*manifests, "manifest"),
+                    count(*tags, "tag")
+                )],
                 action: "Delete repository".into(),
                 type_to_confirm: Some(name),
             },
@@ -317,7 +349,7 @@ impl PageState {
             match outcome {
                 Ok(Some(message)) => {
                     self.asking.set(None);
-                    self.notice.set(Some(Notice::Done(message)));
+                    self.say(Notice::Done(message));
                     self.refresh.update(|n| *n += 1);
                 }
                 Ok(None) => {
@@ -462,11 +494,9 @@ fn LockSwitch(
                     let now = locks.get(kind);
                     checked.set(now);
                     let word = if now { "on" } else { "off" };
-                    state
-                        .notice
-                        .set(Some(Notice::Done(format!("{} of {subject} is now {word}.", kind.attribute()))));
+                    state.say(Notice::Done(format!("{} of {subject} is now {word}.", kind.attribute())));
                 }
-                Err(error) => state.notice.set(Some(Notice::Failed(error.to_string()))),
+                Err(error) => state.say(Notice::Failed(error.to_string())),
             }
         });
     };
@@ -497,7 +527,7 @@ fn LockSwitch(
 #[component]
 fn LockSwitches(scope: LockScope, reference: String, locks: LockSignals, subject: String) -> impl IntoView {
     view! {
-        <div class="flex flex-wrap gap-x-1 gap-y-1" role="group" aria-label=format!("Enabled operations of {subject}")>
+        <div class="flex flex-nowrap gap-x-1" role="group" aria-label=format!("Enabled operations of {subject}")>
             {LockKind::ALL.into_iter().map(|kind| view! {
                 <LockSwitch scope reference=reference.clone() kind checked=locks.of(kind) subject=subject.clone() />
             }).collect_view()}
@@ -551,7 +581,7 @@ fn RepositoryView(detail: RepositoryDetail) -> impl IntoView {
                     {locked_badge(repository_locks)}
                 </div>
                 <p class="mt-1 text-sm text-slate-600">
-                    {format!("{tag_count} tags · {manifest_count} manifests · created ")}
+                    {format!("{} · {} · created ", count(tag_count, "tag"), count(manifest_count, "manifest"))}
                     {time(created)}
                     {last_update.map(|at| view! { " · last update " {time(at)} })}
                 </p>
@@ -618,8 +648,8 @@ fn TagsTable(tags: Vec<TagInfo>, manifests: Vec<ManifestInfo>) -> impl IntoView 
                 view! { <p class="mt-2 text-sm text-slate-600" data-testid="no-tags">"No tags."</p> }.into_any()
             } else {
                 view! {
-                    <div class="mt-2 overflow-x-auto rounded-lg bg-white shadow-sm">
-                        <table class="min-w-full divide-y divide-slate-200 text-sm" data-testid="tags-table">
+                    <div class="relative mt-2 overflow-x-auto rounded-lg bg-white shadow-sm">
+                        <table class="w-full min-w-[64rem] divide-y divide-slate-200 text-sm" data-testid="tags-table">
                             <thead class="bg-slate-50">
                                 <tr>
                                     <th scope="col" class=TH>"Tag"</th>
@@ -644,7 +674,7 @@ fn TagsTable(tags: Vec<TagInfo>, manifests: Vec<ManifestInfo>) -> impl IntoView 
                                         <tr data-testid="tag-row" data-tag=tag.name.clone() data-digest=tag.digest.clone()>
                                             <th scope="row" class=format!("{TD} text-left font-normal")>
                                                 <div class="flex flex-wrap items-center gap-2">
-                                                    <span class="break-all font-mono font-medium" data-testid="tag-name">{tag.name.clone()}</span>
+                                                    <span class="break-words font-mono font-medium" data-testid="tag-name">{tag.name.clone()}</span>
                                                     {locked_badge(locks)}
                                                 </div>
                                             </th>
@@ -681,13 +711,17 @@ fn TagsTable(tags: Vec<TagInfo>, manifests: Vec<ManifestInfo>) -> impl IntoView 
     }
 }
 
-fn manifest_kind(manifest: &ManifestInfo) -> String {
+fn manifest_kind(manifest: &ManifestInfo) -> impl IntoView {
     if manifest.is_index() {
-        "Index".into()
-    } else if let Some(artifact) = &manifest.artifact_type {
-        format!("Artifact ({artifact})")
+        view! { "Index" }.into_any()
+    } else if let Some(artifact) = manifest.artifact() {
+        view! {
+            "Artifact"
+            <div class="max-w-[16rem] break-all text-xs text-slate-500">{artifact.to_owned()}</div>
+        }
+        .into_any()
     } else {
-        "Image".into()
+        view! { "Image" }.into_any()
     }
 }
 
@@ -701,8 +735,8 @@ fn ManifestsTable(manifests: Vec<ManifestInfo>) -> impl IntoView {
                 view! { <p class="mt-2 text-sm text-slate-600" data-testid="no-manifests">"No manifests."</p> }.into_any()
             } else {
                 view! {
-                    <div class="mt-2 overflow-x-auto rounded-lg bg-white shadow-sm">
-                        <table class="min-w-full divide-y divide-slate-200 text-sm" data-testid="manifests-table">
+                    <div class="relative mt-2 overflow-x-auto rounded-lg bg-white shadow-sm">
+                        <table class="w-full min-w-[64rem] divide-y divide-slate-200 text-sm" data-testid="manifests-table">
                             <thead class="bg-slate-50">
                                 <tr>
                                     <th scope="col" class=TH>"Digest"</th>
@@ -742,7 +776,7 @@ fn ManifestsTable(manifests: Vec<ManifestInfo>) -> impl IntoView {
                                                     {locked_badge(locks)}
                                                 </div>
                                             </th>
-                                            <td class=format!("{TD} whitespace-nowrap") title=manifest.media_type.clone() data-testid="manifest-type">{kind}</td>
+                                            <td class=TD title=manifest.media_type.clone() data-testid="manifest-type">{kind}</td>
                                             <td class=TD data-testid="manifest-platforms">{platforms}</td>
                                             <td class=format!("{TD} text-right") data-testid="manifest-size">
                                                 {size(manifest.total_size.or(Some(manifest.size)), "manifest, config and layers")}
@@ -752,7 +786,9 @@ fn ManifestsTable(manifests: Vec<ManifestInfo>) -> impl IntoView {
                                             </td>
                                             <td class=format!("{TD} text-slate-700")>{time(manifest.pushed.clone())}</td>
                                             <td class=TD data-testid="manifest-tags">
-                                                {if manifest.tags.is_empty() {
+                                                {if manifest.tags.is_empty() && manifest.platform.is_some() {
+                                                    view! { <span class="italic text-slate-500">"in an index"</span> }.into_any()
+                                                } else if manifest.tags.is_empty() {
                                                     view! { <span class="italic text-slate-400">"untagged"</span> }.into_any()
                                                 } else {
                                                     view! {
