@@ -17,7 +17,12 @@ use crate::{
 pub trait TokensBackend: Send + Sync + 'static {
     /// One page by name: names starting with `search` (any case), after
     /// `after`, at most `limit`.
-    async fn list_tokens(&self, search: &str, after: Option<&str>, limit: u32) -> Result<TokenList, PortalError>;
+    async fn list_tokens(
+        &self,
+        search: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<TokenList, PortalError>;
 
     async fn token(&self, name: &str) -> Result<TokenDetail, PortalError>;
 
@@ -52,14 +57,23 @@ pub trait TokensBackend: Send + Sync + 'static {
         expiry: Option<String>,
     ) -> Result<GeneratedPassword, PortalError>;
 
-    async fn delete_password(&self, actor: &SignedInUser, name: &str, slot: &str) -> Result<Token, PortalError>;
+    async fn delete_password(
+        &self,
+        actor: &SignedInUser,
+        name: &str,
+        slot: &str,
+    ) -> Result<Token, PortalError>;
 
     /// System-defined first, then by name.
     async fn scope_maps(&self) -> Result<Vec<ScopeMap>, PortalError>;
 
     async fn scope_map(&self, name: &str) -> Result<ScopeMap, PortalError>;
 
-    async fn create_scope_map(&self, actor: &SignedInUser, scope_map: NewScopeMap) -> Result<ScopeMap, PortalError>;
+    async fn create_scope_map(
+        &self,
+        actor: &SignedInUser,
+        scope_map: NewScopeMap,
+    ) -> Result<ScopeMap, PortalError>;
 
     /// Makes the scope map's description and rules exactly these.
     async fn update_scope_map(

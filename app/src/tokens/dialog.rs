@@ -2,7 +2,8 @@
 //! (focus moves into it, the rest of the page is inert, Tab stays inside),
 //! closed with Escape or its buttons, focus given back to where it was.
 //! A dialog exists in the page only while it is open, so nothing it showed
-//! stays behind.
+//! stays behind. Tab wraps from the last control to the first and back
+//! (a modal `<dialog>` alone would let focus leave to the browser).
 
 use leptos::{html, prelude::*};
 
@@ -65,6 +66,10 @@ fn ModalPanel(
                 if event.key() == "Escape" {
                     event.prevent_default();
                     on_close.run(());
+                } else if event.key() == "Tab" {
+                    if let Some(element) = dialog.get_untracked() {
+                        focus::keep_tab_inside(&element, &event);
+                    }
                 }
             }
             on:close=move |_| on_close.run(())>
@@ -109,4 +114,60 @@ pub fn ConfirmDialog(
         </Modal>
     }
     .into_any()
+}
+
+/// Tab and Shift+Tab wrap around the dialog's controls.
+#[cfg(feature = "hydrate")]
+mod focus {
+    use leptos::{
+        prelude::document,
+        wasm_bindgen::{prelude::*, JsCast},
+        web_sys::{Element, HtmlElement, KeyboardEvent},
+    };
+
+    #[wasm_bindgen(wasm_bindgen = leptos::wasm_bindgen)]
+    extern "C" {
+        /// A `NodeList` of elements.
+        type Elements;
+        #[wasm_bindgen(method, getter)]
+        fn length(this: &Elements) -> u32;
+        #[wasm_bindgen(method)]
+        fn item(this: &Elements, index: u32) -> Option<HtmlElement>;
+        /// The dialog, seen as what it is to JavaScript.
+        type Root;
+        #[wasm_bindgen(method, js_name = querySelectorAll)]
+        fn select_all(this: &Root, selectors: &str) -> Elements;
+    }
+
+    const FOCUSABLE: &str =
+        "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), \
+                             textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
+
+    pub fn keep_tab_inside(dialog: &Element, event: &KeyboardEvent) {
+        let controls = dialog.unchecked_ref::<Root>().select_all(FOCUSABLE);
+        let count = controls.length();
+        let (Some(first), Some(last)) = (controls.item(0), controls.item(count.saturating_sub(1))) else {
+            return;
+        };
+        let active = document().active_element();
+        let position = (0..count).find(|index| {
+            controls.item(*index).is_some_and(|control| active.as_ref() == Some(control.as_ref()))
+        });
+        let target = match (position, event.shift_key()) {
+            (None, false) => Some(first),
+            (None, true) => Some(last),
+            (Some(0), true) => Some(last),
+            (Some(index), false) if index + 1 == count => Some(first),
+            _ => None,
+        };
+        if let Some(target) = target {
+            event.prevent_default();
+            let _ = target.focus();
+        }
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+mod focus {
+    pub fn keep_tab_inside<D, E>(_dialog: &D, _event: &E) {}
 }

@@ -151,7 +151,10 @@ impl GeneratedPassword {
 
     /// `docker` or `podman` login reading the password from stdin.
     pub fn login_command(&self, client: &str) -> String {
-        format!("echo $TOKEN_PWD | {client} login --username {} --password-stdin {}", self.token, self.login_server)
+        format!(
+            "echo $TOKEN_PWD | {client} login --username {} --password-stdin {}",
+            self.token, self.login_server
+        )
     }
 
     /// What a copy button puts on the clipboard for `client`: both lines,

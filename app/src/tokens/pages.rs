@@ -20,11 +20,14 @@ use crate::tokens::{
         UpdateToken,
     },
     dialog::{ConfirmDialog, Modal},
-    model::{GeneratedPassword, NewScopeMap, PasswordSlot, ScopeMap, Token, TokenDetail, TokenList, PAGE_SIZE},
+    model::{
+        GeneratedPassword, NewScopeMap, PasswordSlot, ScopeMap, Token, TokenDetail, TokenList, PAGE_SIZE,
+    },
     rules_editor::{Rules, RulesEditor},
     ui::{
-        encode, use_csrf, CopyButton, ErrorMessage, Loading, StatusBadge, Time, CARD, CODE_BLOCK, DANGER_OUTLINE,
-        HINT, INPUT, LABEL, LINK, PRIMARY, SECONDARY, SMALL_BUTTON, SMALL_DANGER, TABLE, TABLE_WRAP, TD, TH,
+        encode, use_csrf, CopyButton, ErrorMessage, Loading, StatusBadge, Time, CARD, CODE_BLOCK,
+        DANGER_OUTLINE, HINT, INPUT, LABEL, LINK, PRIMARY, SECONDARY, SMALL_BUTTON, SMALL_DANGER, TABLE,
+        TABLE_WRAP, TD, TH,
     },
 };
 
@@ -214,12 +217,16 @@ fn TokenRow(token: Token) -> impl IntoView {
 fn PasswordExpiry(password: PasswordSlot) -> impl IntoView {
     let slot = password;
     if !slot.generated() {
-        return view! { <span class="text-slate-400" data-testid="not-generated">"Not generated"</span> }.into_any();
+        return view! { <span class="text-slate-400" data-testid="not-generated">"Not generated"</span> }
+            .into_any();
     }
     let flag = if slot.expired {
         Some(("rounded bg-red-50 px-1.5 text-xs font-medium text-red-800 ring-1 ring-red-200", "Expired"))
     } else if slot.expires_soon {
-        Some(("rounded bg-amber-50 px-1.5 text-xs font-medium text-amber-800 ring-1 ring-amber-200", "Expires soon"))
+        Some((
+            "rounded bg-amber-50 px-1.5 text-xs font-medium text-amber-800 ring-1 ring-amber-200",
+            "Expires soon",
+        ))
     } else {
         None
     };
@@ -280,7 +287,11 @@ fn NewTokenForm(scope_maps: Vec<ScopeMap>) -> impl IntoView {
     Effect::new(move |_| {
         let token = name.get();
         if !new_name_edited.get_untracked() {
-            new_name.set(if token.trim().is_empty() { String::new() } else { format!("{}-scope-map", token.trim()) });
+            new_name.set(if token.trim().is_empty() {
+                String::new()
+            } else {
+                format!("{}-scope-map", token.trim())
+            });
         }
     });
     let navigate = use_navigate();
@@ -311,7 +322,7 @@ fn NewTokenForm(scope_maps: Vec<ScopeMap>) -> impl IntoView {
     let (system, user): (Vec<_>, Vec<_>) = scope_maps.into_iter().partition(|map| map.system);
 
     view! {
-        <form class=format!("{CARD} mt-6 max-w-3xl space-y-6") on:submit=submit aria-label="Add token" data-testid="new-token-form">
+        <form class=format!("{CARD} mt-6 max-w-5xl space-y-6") on:submit=submit aria-label="Add token" data-testid="new-token-form">
             <label class="block">
                 <span class=LABEL>"Token name"</span>
                 <input class=INPUT name="name" required autocomplete="off" spellcheck="false" data-testid="token-name-input"
@@ -319,7 +330,7 @@ fn NewTokenForm(scope_maps: Vec<ScopeMap>) -> impl IntoView {
                 <span class=HINT>"The user name at docker login: 5 to 50 letters, digits, - and _."</span>
             </label>
 
-            <fieldset>
+            <fieldset class="min-w-0">
                 <legend class=LABEL>"Scope map"</legend>
                 <div class="mt-2 flex flex-wrap gap-x-6 gap-y-2 text-sm">
                     <label class="inline-flex items-center gap-2">
@@ -486,7 +497,10 @@ pub fn TokenPage() -> impl IntoView {
                     delete_password.dispatch(DeletePassword { csrf_token: csrf(), name: name.get_untracked(), slot });
                 }
             })
-            on_cancel=Callback::new(move |()| delete_for.set(None))
+            on_cancel=Callback::new(move |()| {
+                delete_for.set(None);
+                delete_password.value().set(None);
+            })
             testid="delete-password-dialog">
             <p>
                 "Anyone using " <strong>{move || delete_for.get().unwrap_or_default()}</strong>
@@ -662,14 +676,14 @@ fn PasswordsTable(
     delete_for: RwSignal<Option<String>>,
 ) -> impl IntoView {
     view! {
-        <div class="mt-3 overflow-x-auto">
+        <div class="relative mt-3 overflow-x-auto">
             <table class=TABLE>
                 <thead>
                     <tr>
                         <th scope="col" class=TH>"Password"</th>
                         <th scope="col" class=TH>"Created"</th>
                         <th scope="col" class=TH>"Expires"</th>
-                        <th scope="col" class=TH><span class="sr-only">"Actions"</span></th>
+                        <th scope="col" class=TH aria-label="Actions"></th>
                     </tr>
                 </thead>
                 <tbody class="divide-y divide-slate-100">
@@ -713,7 +727,11 @@ fn PasswordsTable(
 /// Generate one password: an optional expiry date, then the password and
 /// the login commands, shown once.
 #[component]
-fn GenerateDialog(token: Memo<String>, password: RwSignal<Option<PasswordSlot>>, on_generated: Callback<()>) -> impl IntoView {
+fn GenerateDialog(
+    token: Memo<String>,
+    password: RwSignal<Option<PasswordSlot>>,
+    on_generated: Callback<()>,
+) -> impl IntoView {
     let slot = password;
     let csrf = use_csrf();
     let expiry = RwSignal::new(String::new());
@@ -738,7 +756,8 @@ fn GenerateDialog(token: Memo<String>, password: RwSignal<Option<PasswordSlot>>,
         pending.set(true);
         error.set(None);
         let date = expiry.get_untracked();
-        let request = (csrf(), token.get_untracked(), chosen.name.clone(), (!date.is_empty()).then_some(date));
+        let request =
+            (csrf(), token.get_untracked(), chosen.name.clone(), (!date.is_empty()).then_some(date));
         spawn_local(async move {
             let (csrf_token, name, slot_name, expiry) = request;
             let result = generate_password(csrf_token, name, slot_name.clone(), expiry).await;
@@ -746,7 +765,9 @@ fn GenerateDialog(token: Memo<String>, password: RwSignal<Option<PasswordSlot>>,
             match result {
                 Ok(password) => {
                     // Shown only if its dialog is still the open one.
-                    if slot.try_with_untracked(|open| open.as_ref().map(|s| s.name == slot_name)).flatten() == Some(true) {
+                    if slot.try_with_untracked(|open| open.as_ref().map(|s| s.name == slot_name)).flatten()
+                        == Some(true)
+                    {
                         generated.try_set(Some(password));
                     }
                     on_generated.run(());
@@ -829,20 +850,8 @@ fn GeneratedView(password: GeneratedPassword, close: Callback<()>) -> impl IntoV
                 </div>
                 <p class=HINT data-testid="generated-expiry">{expiry}</p>
             </div>
-            <div>
-                <div class="flex items-center justify-between gap-2">
-                    <span class=LABEL>"Log in with Docker"</span>
-                    <CopyButton text=docker.clone() what="docker login command" testid="copy-docker-login" />
-                </div>
-                <pre class=format!("{CODE_BLOCK} mt-1") data-testid="docker-login">{docker}</pre>
-            </div>
-            <div>
-                <div class="flex items-center justify-between gap-2">
-                    <span class=LABEL>"Log in with Podman"</span>
-                    <CopyButton text=podman.clone() what="podman login command" testid="copy-podman-login" />
-                </div>
-                <pre class=format!("{CODE_BLOCK} mt-1") data-testid="podman-login">{podman}</pre>
-            </div>
+            <LoginSnippet label="Log in with Docker" snippet=docker what="docker login command" testid="docker-login" copy_testid="copy-docker-login" />
+            <LoginSnippet label="Log in with Podman" snippet=podman what="podman login command" testid="podman-login" copy_testid="copy-podman-login" />
             <p class=HINT>
                 "Paste both lines into a shell: the client reads the password from standard input ("
                 <code>"--password-stdin"</code> "), so it is not on the command line. Login server: "
@@ -851,6 +860,26 @@ fn GeneratedView(password: GeneratedPassword, close: Callback<()>) -> impl IntoV
             <div class="flex justify-end">
                 <button type="button" class=PRIMARY data-testid="generated-done" on:click=move |_| close.run(())>"Done"</button>
             </div>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn LoginSnippet(
+    label: &'static str,
+    snippet: String,
+    what: &'static str,
+    testid: &'static str,
+    copy_testid: &'static str,
+) -> impl IntoView {
+    view! {
+        <div>
+            <div class="flex items-center justify-between gap-2">
+                <span class=LABEL>{label}</span>
+                <CopyButton text=snippet.clone() what testid=copy_testid />
+            </div>
+            <pre class=format!("{CODE_BLOCK} mt-1") data-testid=testid>{snippet}</pre>
         </div>
     }
     .into_any()

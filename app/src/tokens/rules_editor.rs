@@ -92,7 +92,8 @@ impl Rules {
     /// The rows to send: every row, and the "new repository" line when
     /// something was typed there but not added yet.
     pub fn value(&self) -> Vec<RepositoryActions> {
-        let mut rules: Vec<RepositoryActions> = self.rows.get_untracked().iter().map(RuleRow::value).collect();
+        let mut rules: Vec<RepositoryActions> =
+            self.rows.get_untracked().iter().map(RuleRow::value).collect();
         let draft = self.draft.value();
         if !draft.repository.is_empty() {
             rules.push(draft);
@@ -106,13 +107,13 @@ pub fn RulesEditor(rules: Rules) -> impl IntoView {
     let draft = rules.draft;
     let draft_empty = move || draft.repository.with(|text| text.trim().is_empty());
     view! {
-        <fieldset class="mt-4" data-testid="rules-editor">
+        <fieldset class="mt-4 min-w-0" data-testid="rules-editor">
             <legend class="text-sm font-medium">"Repositories and permissions"</legend>
             <p class="mt-1 text-xs text-slate-500">
                 "A repository name ("<code>"samples/hello-world"</code>"), a prefix wildcard ending in "<code>"/*"</code>
                 " ("<code>"samples/*"</code>"), or "<code>"*"</code>" for every repository. Rules add up."
             </p>
-            <div class="mt-2 overflow-x-auto rounded border border-slate-200">
+            <div class="relative mt-2 overflow-x-auto rounded border border-slate-200">
                 <table class="min-w-full text-left text-sm">
                     <thead class="bg-slate-50">
                         <tr>
@@ -123,7 +124,7 @@ pub fn RulesEditor(rules: Rules) -> impl IntoView {
                                     <span class="block font-normal normal-case tracking-normal text-slate-400">{action_hint(action)}</span>
                                 </th>
                             }).collect_view()}
-                            <th scope="col" class=TH><span class="sr-only">"Row actions"</span></th>
+                            <th scope="col" class=TH aria-label="Row actions"></th>
                         </tr>
                     </thead>
                     <tbody class="divide-y divide-slate-100">

@@ -15,8 +15,8 @@ use crate::tokens::{
     model::{ScopeMap, ACTIONS},
     rules_editor::{Rules, RulesEditor},
     ui::{
-        use_csrf, ErrorMessage, Loading, Time, CARD, DANGER_OUTLINE, HINT, INPUT, LABEL, LINK, PRIMARY, SECONDARY,
-        TABLE, TABLE_WRAP, TD, TH,
+        use_csrf, ErrorMessage, Loading, Time, CARD, DANGER_OUTLINE, HINT, INPUT, LABEL, LINK, PRIMARY,
+        SECONDARY, TABLE, TABLE_WRAP, TD, TH,
     },
 };
 
@@ -201,7 +201,7 @@ fn SystemScopeMap(map: ScopeMap) -> impl IntoView {
             <p class="mt-2 rounded bg-slate-50 px-3 py-2 text-sm text-slate-600" role="note">
                 "System-defined scope maps exist in every registry, apply to all repositories and cannot be changed or deleted."
             </p>
-            <div class="mt-4 overflow-x-auto">
+            <div class="relative mt-4 overflow-x-auto">
                 <table class=TABLE>
                     <thead>
                         <tr>

@@ -17,11 +17,13 @@ pub const DANGER_OUTLINE: &str = "inline-flex items-center justify-center rounde
 pub const SMALL_BUTTON: &str = "inline-flex items-center rounded border border-slate-300 bg-white px-2.5 py-1 text-xs font-medium text-slate-800 hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-blue-600 disabled:opacity-60";
 pub const SMALL_DANGER: &str = "inline-flex items-center rounded border border-red-300 bg-white px-2.5 py-1 text-xs font-medium text-red-700 hover:bg-red-50 focus:outline-none focus:ring-2 focus:ring-red-600 disabled:opacity-60";
 pub const LINK: &str = "text-blue-700 underline decoration-blue-300 underline-offset-2 hover:text-blue-900 focus:outline-none focus:ring-2 focus:ring-blue-600";
-pub const TABLE_WRAP: &str = "mt-4 overflow-x-auto rounded-lg bg-white shadow-sm";
+pub const TABLE_WRAP: &str = "relative mt-4 overflow-x-auto rounded-lg bg-white shadow-sm";
 pub const TABLE: &str = "min-w-full divide-y divide-slate-200 text-left text-sm";
-pub const TH: &str = "whitespace-nowrap px-4 py-2 text-xs font-semibold uppercase tracking-wide text-slate-500";
+pub const TH: &str =
+    "whitespace-nowrap px-4 py-2 text-xs font-semibold uppercase tracking-wide text-slate-500";
 pub const TD: &str = "whitespace-nowrap px-4 py-2 align-top";
-pub const CODE_BLOCK: &str = "overflow-x-auto whitespace-pre rounded bg-slate-900 p-3 font-mono text-xs text-slate-100";
+pub const CODE_BLOCK: &str =
+    "whitespace-pre-wrap wrap-anywhere rounded bg-slate-900 p-3 font-mono text-xs text-slate-100";
 
 /// "Loading…" while a page's data is on its way.
 #[component]
@@ -46,9 +48,15 @@ pub fn Time(time: Timestamp) -> impl IntoView {
 #[component]
 pub fn StatusBadge(enabled: bool) -> impl IntoView {
     let (class, text) = if enabled {
-        ("rounded-full bg-green-50 px-2 py-0.5 text-xs font-medium text-green-800 ring-1 ring-green-200", "Enabled")
+        (
+            "rounded-full bg-green-50 px-2 py-0.5 text-xs font-medium text-green-800 ring-1 ring-green-200",
+            "Enabled",
+        )
     } else {
-        ("rounded-full bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-700 ring-1 ring-slate-300", "Disabled")
+        (
+            "rounded-full bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-700 ring-1 ring-slate-300",
+            "Disabled",
+        )
     };
     view! { <span class=class data-testid="status-badge">{text}</span> }
 }

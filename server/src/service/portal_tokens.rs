@@ -92,7 +92,9 @@ fn token(view: TokenView) -> Token {
                 created: Some(timestamp(password.creation_time)),
                 expiry: password.expiry.map(timestamp),
                 expired: password.expiry.is_some_and(|expiry| expiry <= now),
-                expires_soon: password.expiry.is_some_and(|expiry| expiry > now && expiry - now <= EXPIRES_SOON),
+                expires_soon: password
+                    .expiry
+                    .is_some_and(|expiry| expiry > now && expiry - now <= EXPIRES_SOON),
             },
             None => PasswordSlot {
                 name: (*slot).to_owned(),
@@ -158,14 +160,20 @@ fn rules_to_remove(
                 wanted.iter().any(|row| row.repository == rule.repository && row.actions.contains(action))
             };
             let gone: Vec<String> = rule.actions.iter().filter(|action| !kept(action)).cloned().collect();
-            (!gone.is_empty()).then(|| service::RepositoryActions { repository: rule.repository.clone(), actions: gone })
+            (!gone.is_empty())
+                .then(|| service::RepositoryActions { repository: rule.repository.clone(), actions: gone })
         })
         .collect()
 }
 
 #[async_trait::async_trait]
 impl TokensBackend for TokensPortal {
-    async fn list_tokens(&self, search: &str, after: Option<&str>, limit: u32) -> Result<TokenList, PortalError> {
+    async fn list_tokens(
+        &self,
+        search: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<TokenList, PortalError> {
         let (items, next) =
             self.service().list_tokens(search, after, i64::from(limit)).await.map_err(portal_error)?;
         let total = self.service().count_tokens().await.map_err(portal_error)?;
@@ -188,12 +196,18 @@ impl TokensBackend for TokensPortal {
         let actor = actor(actor_user);
         // A scope map made on the token form is a scope map like any
         // other (its own name and description), created first.
-        let (scope_map_name, created) = match (scope_map_name.filter(|n| !n.trim().is_empty()), new_scope_map) {
+        let (scope_map_name, created) = match (scope_map_name.filter(|n| !n.trim().is_empty()), new_scope_map)
+        {
             (Some(existing), None) => (existing, false),
             (None, Some(new)) => {
                 let view = self
                     .service()
-                    .create_scope_map(&actor, new.name.trim(), new.description.trim(), &rules(&new.repositories))
+                    .create_scope_map(
+                        &actor,
+                        new.name.trim(),
+                        new.description.trim(),
+                        &rules(&new.repositories),
+                    )
                     .await
                     .map_err(portal_error)?;
                 (view.name, true)
@@ -261,13 +275,18 @@ impl TokensBackend for TokensPortal {
         let index = service::slot_index(slot).map_err(portal_error)?;
         let expiry = expiry.as_deref().map(expiry_date).transpose()?;
         let request = GenerateCredentials { password1: index == 0, password2: index == 1, expiry };
-        let credentials =
-            self.service().generate_credentials(&actor(actor_user), name, request).await.map_err(portal_error)?;
+        let credentials = self
+            .service()
+            .generate_credentials(&actor(actor_user), name, request)
+            .await
+            .map_err(portal_error)?;
         let password = credentials
             .passwords
             .into_iter()
             .find(|password| password.name == SLOT_NAMES[index] && password.value.is_some())
-            .ok_or_else(|| portal_error(ManageError::Internal(format!("no {slot} in the generated credentials"))))?;
+            .ok_or_else(|| {
+                portal_error(ManageError::Internal(format!("no {slot} in the generated credentials")))
+            })?;
         Ok(GeneratedPassword {
             token: credentials.username,
             slot: password.name.to_owned(),
@@ -277,8 +296,14 @@ impl TokensBackend for TokensPortal {
         })
     }
 
-    async fn delete_password(&self, actor_user: &SignedInUser, name: &str, slot: &str) -> Result<Token, PortalError> {
-        let view = self.service().delete_credential(&actor(actor_user), name, slot).await.map_err(portal_error)?;
+    async fn delete_password(
+        &self,
+        actor_user: &SignedInUser,
+        name: &str,
+        slot: &str,
+    ) -> Result<Token, PortalError> {
+        let view =
+            self.service().delete_credential(&actor(actor_user), name, slot).await.map_err(portal_error)?;
         Ok(token(view))
     }
 
@@ -290,10 +315,19 @@ impl TokensBackend for TokensPortal {
         Ok(scope_map(self.service().scope_map(name).await.map_err(portal_error)?))
     }
 
-    async fn create_scope_map(&self, actor_user: &SignedInUser, new: NewScopeMap) -> Result<ScopeMap, PortalError> {
+    async fn create_scope_map(
+        &self,
+        actor_user: &SignedInUser,
+        new: NewScopeMap,
+    ) -> Result<ScopeMap, PortalError> {
         let view = self
             .service()
-            .create_scope_map(&actor(actor_user), new.name.trim(), new.description.trim(), &rules(&new.repositories))
+            .create_scope_map(
+                &actor(actor_user),
+                new.name.trim(),
+                new.description.trim(),
+                &rules(&new.repositories),
+            )
             .await
             .map_err(portal_error)?;
         Ok(scope_map(view))
