@@ -23,7 +23,8 @@ pub trait PortalBackend: Send + Sync + 'static {
 
     /// Whether a token holder's session still counts: the token exists and
     /// is enabled, and the slot still holds that password, unexpired.
-    async fn token_session_valid(&self, name: &str, credential: TokenCredential) -> Result<bool, PortalError>;
+    async fn token_session_valid(&self, name: &str, credential: TokenCredential)
+        -> Result<bool, PortalError>;
 
     /// The signed-in token holder's own token.
     async fn my_token(&self, name: &str, credential: TokenCredential) -> Result<MyToken, PortalError>;

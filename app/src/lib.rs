@@ -13,9 +13,9 @@ pub mod error;
 pub mod model;
 mod pages;
 pub mod repositories;
-pub mod tokens;
 #[cfg(feature = "ssr")]
 pub mod session;
+pub mod tokens;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};

@@ -418,6 +418,23 @@ test('the token list pages by name with Next and Previous, searches by prefix, a
   assert.deepEqual(await names(), page1);
   assert.equal(await page.getByTestId('tokens-previous').count(), 0, 'no Previous on the first page');
 
+  // Sorting by name Z→A pages the same way, from the other end.
+  await page.getByTestId('tokens-sort').click();
+  await page.waitForURL(/order=desc/);
+  await page.locator('[data-testid=token-row][data-name=fleet-device-029]').first().waitFor();
+  assert.equal(await page.getByRole('columnheader', { name: /Name/ }).getAttribute('aria-sort'), 'descending');
+  const descending = await names();
+  assert.equal(descending[0], 'fleet-device-029');
+  assert.equal(descending[24], 'fleet-device-005');
+  await page.getByTestId('tokens-next').click();
+  await page.waitForURL(/after=fleet-device-005/);
+  await page.locator('[data-testid=token-row][data-name=fleet-device-000]').waitFor();
+  assert.deepEqual(await names(), ['fleet-device-004', 'fleet-device-003', 'fleet-device-002', 'fleet-device-001', 'fleet-device-000']);
+  await shot(page, 'tokens-list-descending.png');
+  await page.getByTestId('tokens-sort').click();
+  await page.locator('[data-testid=token-row][data-name=fleet-device-024]').waitFor();
+  assert.equal((await names())[0], 'fleet-device-000');
+
   // Search (case-insensitive prefix) with the form.
   await page.getByTestId('token-search').fill('FLEET-DEVICE-01');
   await page.getByTestId('token-search-submit').click();

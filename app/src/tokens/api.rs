@@ -36,9 +36,10 @@ pub async fn list_tokens(
     #[server(default)] search: String,
     after: Option<String>,
     limit: u32,
+    #[server(default)] descending: bool,
 ) -> Result<TokenList, PortalError> {
     let (_, tokens) = ssr::admin().await?;
-    tokens.list_tokens(search.trim(), after.as_deref(), limit).await.map_err(ssr::fail)
+    tokens.list_tokens(search.trim(), after.as_deref(), limit, descending).await.map_err(ssr::fail)
 }
 
 #[server(prefix = "/portal", endpoint = "token", input = GetUrl)]

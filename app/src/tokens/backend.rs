@@ -15,13 +15,14 @@ use crate::{
 
 #[async_trait::async_trait]
 pub trait TokensBackend: Send + Sync + 'static {
-    /// One page by name: names starting with `search` (any case), after
-    /// `after`, at most `limit`.
+    /// One page by name (Z→A when `descending`): names starting with
+    /// `search` (any case), after `after`, at most `limit`.
     async fn list_tokens(
         &self,
         search: &str,
         after: Option<&str>,
         limit: u32,
+        descending: bool,
     ) -> Result<TokenList, PortalError>;
 
     async fn token(&self, name: &str) -> Result<TokenDetail, PortalError>;

@@ -44,13 +44,18 @@ struct ListPosition {
     /// Cursors of the earlier pages after the first (token names hold no
     /// comma).
     trail: Vec<String>,
+    /// Z→A instead of A→Z.
+    descending: bool,
 }
 
 impl ListPosition {
-    fn href(search: &str, after: Option<&str>, trail: &[String]) -> String {
+    fn href(search: &str, after: Option<&str>, trail: &[String], descending: bool) -> String {
         let mut params = Vec::new();
         if !search.is_empty() {
             params.push(format!("q={}", encode(search)));
+        }
+        if descending {
+            params.push("order=desc".to_owned());
         }
         if let Some(after) = after {
             params.push(format!("after={}", encode(after)));
@@ -68,14 +73,19 @@ impl ListPosition {
     fn next(&self, next: &str) -> String {
         let mut trail = self.trail.clone();
         trail.extend(self.after.clone());
-        Self::href(&self.search, Some(next), &trail)
+        Self::href(&self.search, Some(next), &trail, self.descending)
+    }
+
+    /// The first page in the other order.
+    fn reversed(&self) -> String {
+        Self::href(&self.search, None, &[], !self.descending)
     }
 
     fn previous(&self) -> Option<String> {
         self.after.as_ref()?;
         let mut trail = self.trail.clone();
         let after = trail.pop();
-        Some(Self::href(&self.search, after.as_deref(), &trail))
+        Some(Self::href(&self.search, after.as_deref(), &trail, self.descending))
     }
 
     fn page_number(&self) -> usize {
@@ -94,11 +104,12 @@ pub fn TokensPage() -> impl IntoView {
                 .get("trail")
                 .map(|trail| trail.split(',').filter(|c| !c.is_empty()).map(str::to_owned).collect())
                 .unwrap_or_default(),
+            descending: query.get("order").is_some_and(|order| order == "desc"),
         })
     });
     let data = Resource::new(
-        move || position.with(|p| (p.search.clone(), p.after.clone())),
-        |(search, after)| list_tokens(search, after, PAGE_SIZE),
+        move || position.with(|p| (p.search.clone(), p.after.clone(), p.descending)),
+        |(search, after, descending)| list_tokens(search, after, PAGE_SIZE, descending),
     );
     let search = move || position.with(|p| p.search.clone());
     view! {
@@ -118,6 +129,8 @@ pub fn TokensPage() -> impl IntoView {
                 <input type="search" name="q" class=INPUT data-testid="token-search" placeholder="Name starts with…"
                     autocomplete="off" spellcheck="false" value=search prop:value=search />
             </label>
+            <input type="hidden" name="order"
+                value=move || if position.with(|p| p.descending) { "desc" } else { "" } />
             <button type="submit" class=SECONDARY data-testid="token-search-submit">"Search"</button>
             <Show when=move || !search().is_empty()>
                 <A href="/tokens" attr:class=format!("{LINK} px-2 py-2 text-sm")>"Clear search"</A>
@@ -157,7 +170,12 @@ fn TokenTable(list: TokenList, position: ListPosition) -> impl IntoView {
                 <caption class="sr-only">"Tokens, sorted by name"</caption>
                 <thead class="bg-slate-50">
                     <tr>
-                        <th scope="col" class=TH aria-sort="ascending">"Name ↑"</th>
+                        <th scope="col" class=TH aria-sort=if position.descending { "descending" } else { "ascending" }>
+                            <A href=position.reversed() attr:class=LINK attr:data-testid="tokens-sort"
+                                attr:title=if position.descending { "Sort A→Z" } else { "Sort Z→A" }>
+                                {if position.descending { "Name ↓" } else { "Name ↑" }}
+                            </A>
+                        </th>
                         <th scope="col" class=TH>"Scope map"</th>
                         <th scope="col" class=TH>"Status"</th>
                         <th scope="col" class=TH>"Created"</th>

@@ -227,20 +227,23 @@ pub async fn find_token(executor: impl SqliteExecutor<'_>, name: &str) -> Result
     Ok(row.as_ref().map(token_from_row).transpose()?)
 }
 
-/// One page of tokens by name: those whose name starts with `prefix`
-/// (without case), after `after`, at most `limit`. Walks the name index.
+/// One page of tokens by name, A→Z or Z→A: those whose name starts with
+/// `prefix` (without case), after `after` in that order, at most `limit`.
+/// Walks the name index in either direction.
 pub async fn list_tokens(
     db: &Database,
     prefix: &str,
     after: Option<&str>,
     limit: i64,
+    descending: bool,
 ) -> Result<Vec<TokenRow>, DbError> {
     // A prefix range on the NOCASE index: [prefix, prefix + U+10FFFF).
     let upper = format!("{prefix}\u{10FFFF}");
+    let (beyond, order) = if descending { ("<", "DESC") } else { (">", "ASC") };
     let rows = sqlx::query(&format!(
         "SELECT {TOKEN_COLUMNS} FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id
-         WHERE t.name >= ? AND t.name < ? AND (? IS NULL OR t.name > ?)
-         ORDER BY t.name LIMIT ?"
+         WHERE t.name >= ? AND t.name < ? AND (? IS NULL OR t.name {beyond} ?)
+         ORDER BY t.name {order} LIMIT ?"
     ))
     .bind(prefix)
     .bind(upper)

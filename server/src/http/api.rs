@@ -245,7 +245,10 @@ struct Params<T>(T);
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for Params<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(Params(value)),
             Err(rejection) => Err(ApiError::Invalid(rejection.body_text())),
@@ -340,6 +343,8 @@ struct TokenListQuery {
     search: String,
     limit: Option<i64>,
     after: Option<String>,
+    /// `name` (default) or `-name` (Z→A).
+    sort: Option<String>,
 }
 
 async fn list_tokens(
@@ -348,9 +353,14 @@ async fn list_tokens(
     Params(query): Params<TokenListQuery>,
 ) -> ApiResult<Response> {
     caller.require_admin()?;
+    let descending = match query.sort.as_deref() {
+        None | Some("name") => false,
+        Some("-name") => true,
+        Some(other) => return Err(ApiError::Invalid(format!("unknown sort {other:?}: use name or -name"))),
+    };
     let (items, next) = state
         .tokens
-        .list_tokens(query.search.trim(), query.after.as_deref(), query.limit.unwrap_or(100))
+        .list_tokens(query.search.trim(), query.after.as_deref(), query.limit.unwrap_or(100), descending)
         .await?;
     Ok(Json(serde_json::json!({ "items": items, "next": next })).into_response())
 }

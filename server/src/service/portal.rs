@@ -6,17 +6,18 @@ use app::{
     backend::PortalBackend,
     error::PortalError,
     model::{
-        Count, Grant, MyPassword, MyToken, Overview, Password, ReadableRepository, SignedInUser, TokenCredential,
+        Count, Grant, MyPassword, MyToken, Overview, Password, ReadableRepository, SignedInUser,
+        TokenCredential,
     },
 };
 
 use crate::{
+    auth::token::{CredentialRef, Subject},
+    auth::token_password,
     auth::{
         password::{self, HumanPassword},
         throttle::{AttemptKey, LoginThrottle},
     },
-    auth::token::{CredentialRef, Subject},
-    auth::token_password,
     db::{registry, users, Database},
     domain::RepositoryName,
     policy::Action,
@@ -138,9 +139,18 @@ impl PortalBackend for PortalService {
         })
     }
 
-    async fn token_session_valid(&self, name: &str, credential: TokenCredential) -> Result<bool, PortalError> {
+    async fn token_session_valid(
+        &self,
+        name: &str,
+        credential: TokenCredential,
+    ) -> Result<bool, PortalError> {
         let subject = Subject::Token(name.to_owned());
-        Ok(self.access.permissions(&subject, Some(credential_ref(credential))).await.map_err(internal)?.is_some())
+        Ok(self
+            .access
+            .permissions(&subject, Some(credential_ref(credential)))
+            .await
+            .map_err(internal)?
+            .is_some())
     }
 
     async fn my_token(&self, name: &str, credential: TokenCredential) -> Result<MyToken, PortalError> {

@@ -173,9 +173,13 @@ impl TokensBackend for TokensPortal {
         search: &str,
         after: Option<&str>,
         limit: u32,
+        descending: bool,
     ) -> Result<TokenList, PortalError> {
-        let (items, next) =
-            self.service().list_tokens(search, after, i64::from(limit)).await.map_err(portal_error)?;
+        let (items, next) = self
+            .service()
+            .list_tokens(search, after, i64::from(limit), descending)
+            .await
+            .map_err(portal_error)?;
         let total = self.service().count_tokens().await.map_err(portal_error)?;
         Ok(TokenList { items: items.into_iter().map(token).collect(), next, total })
     }

@@ -394,16 +394,18 @@ impl TokenService {
 
     // ----- tokens -----
 
-    /// One page by name, optionally filtered by a name prefix; the next
-    /// page starts after the returned cursor.
+    /// One page by name (A→Z, or Z→A when `descending`), optionally
+    /// filtered by a name prefix; the next page starts after the returned
+    /// cursor.
     pub async fn list_tokens(
         &self,
         prefix: &str,
         after: Option<&str>,
         limit: i64,
+        descending: bool,
     ) -> ManageResult<(Vec<TokenView>, Option<String>)> {
         let limit = limit.clamp(1, 1000);
-        let mut rows = rows::list_tokens(&self.db, prefix, after, limit + 1).await?;
+        let mut rows = rows::list_tokens(&self.db, prefix, after, limit + 1, descending).await?;
         let next = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
             rows.last().map(|row| row.name.clone())
@@ -657,7 +659,10 @@ mod tests {
     }
 
     fn rule(repository: &str, actions: &[&str]) -> RepositoryActions {
-        RepositoryActions { repository: repository.into(), actions: actions.iter().map(|a| a.to_string()).collect() }
+        RepositoryActions {
+            repository: repository.into(),
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+        }
     }
 
     fn invalid(result: ManageResult<impl std::fmt::Debug>) -> String {
@@ -683,17 +688,26 @@ mod tests {
         assert!(middle.contains("in the middle"), "{middle}");
         let no_slash = invalid(create("wildcards", vec![rule("sample/teamA*", &["content/read"])]).await);
         assert!(no_slash.contains("must follow `/`"), "{no_slash}");
-        let many = invalid(create("wildcards", vec![rule("sample/teamA/*/projectB/*", &["content/read"])]).await);
+        let many =
+            invalid(create("wildcards", vec![rule("sample/teamA/*/projectB/*", &["content/read"])]).await);
         assert!(many.contains("more than one wildcard"), "{many}");
-        assert!(invalid(create("wildcards", vec![rule("Samples/A", &["content/read"])]).await).contains("lowercase"));
-        assert!(invalid(create("actions", vec![rule("samples/a", &["content/readd"])]).await).contains("unknown action"));
-        assert!(invalid(create("actions", vec![rule("samples/a", &[])]).await).contains("at least one action"));
+        assert!(invalid(create("wildcards", vec![rule("Samples/A", &["content/read"])]).await)
+            .contains("lowercase"));
+        assert!(invalid(create("actions", vec![rule("samples/a", &["content/readd"])]).await)
+            .contains("unknown action"));
+        assert!(
+            invalid(create("actions", vec![rule("samples/a", &[])]).await).contains("at least one action")
+        );
         // None of the refused maps exists.
-        let names: Vec<String> = f.tokens.list_scope_maps().await.unwrap().into_iter().map(|m| m.name).collect();
+        let names: Vec<String> =
+            f.tokens.list_scope_maps().await.unwrap().into_iter().map(|m| m.name).collect();
         assert_eq!(names.len(), 5, "{names:?}");
 
         create("good-map", ok.clone()).await.unwrap();
-        assert!(matches!(create("GOOD-map", ok).await, Err(ManageError::Conflict(_))), "names compare without case");
+        assert!(
+            matches!(create("GOOD-map", ok).await, Err(ManageError::Conflict(_))),
+            "names compare without case"
+        );
     }
 
     #[tokio::test]
@@ -707,7 +721,10 @@ mod tests {
         assert!(maps[1].actions.contains(&"repositories/*/content/read".to_owned()));
         let edit = f.tokens.update_scope_map(&f.admin, "_repositories_pull", None, &[], &[]).await;
         assert!(matches!(edit, Err(ManageError::ReadOnly(_))));
-        assert!(matches!(f.tokens.delete_scope_map(&f.admin, "_repositories_pull").await, Err(ManageError::ReadOnly(_))));
+        assert!(matches!(
+            f.tokens.delete_scope_map(&f.admin, "_repositories_pull").await,
+            Err(ManageError::ReadOnly(_))
+        ));
     }
 
     #[tokio::test]
@@ -729,7 +746,8 @@ mod tests {
         assert_eq!(updated.repositories, vec![rule("samples/nginx", &["content/read", "content/write"])]);
         assert_eq!(updated.description, "Sample scope map");
         for name in ["user-one", "user-two"] {
-            let request = NewToken { name: name.into(), scope_map: Some("MyScopeMap".into()), ..NewToken::default() };
+            let request =
+                NewToken { name: name.into(), scope_map: Some("MyScopeMap".into()), ..NewToken::default() };
             f.tokens.create_token(&f.admin, &request).await.unwrap();
         }
         let refusal = f.tokens.delete_scope_map(&f.admin, "MyScopeMap").await.unwrap_err();
@@ -756,7 +774,11 @@ mod tests {
         assert!(invalid(f.tokens.create_token(&f.admin, &both).await).contains("either"));
         let neither = NewToken { name: "neither-given".into(), ..NewToken::default() };
         assert!(invalid(f.tokens.create_token(&f.admin, &neither).await).contains("either"));
-        let unknown = NewToken { name: "unknown-map".into(), scope_map: Some("nope-nope".into()), ..NewToken::default() };
+        let unknown = NewToken {
+            name: "unknown-map".into(),
+            scope_map: Some("nope-nope".into()),
+            ..NewToken::default()
+        };
         assert!(matches!(f.tokens.create_token(&f.admin, &unknown).await, Err(ManageError::NotFound(_))));
         let past = NewToken {
             name: "in-the-past".into(),
@@ -765,7 +787,11 @@ mod tests {
             ..NewToken::default()
         };
         assert!(invalid(f.tokens.create_token(&f.admin, &past).await).contains("in the past"));
-        let admin_name = NewToken { name: "admin".into(), scope_map: Some("_repositories_pull".into()), ..NewToken::default() };
+        let admin_name = NewToken {
+            name: "admin".into(),
+            scope_map: Some("_repositories_pull".into()),
+            ..NewToken::default()
+        };
         assert!(matches!(f.tokens.create_token(&f.admin, &admin_name).await, Err(ManageError::Conflict(_))));
 
         let request = NewToken {
@@ -777,7 +803,11 @@ mod tests {
         assert_eq!(created.scope_map, "MyToken-scope-map");
         assert_eq!(created.status, Status::Enabled);
         assert_eq!(created.credentials.passwords.len(), 2);
-        assert!(created.credentials.passwords.iter().all(|p| p.value.as_deref().is_some_and(|v| v.starts_with("pct_"))));
+        assert!(created
+            .credentials
+            .passwords
+            .iter()
+            .all(|p| p.value.as_deref().is_some_and(|v| v.starts_with("pct_"))));
         // Never shown again.
         let shown = serde_json::to_string(&f.tokens.token("mytoken").await.unwrap()).unwrap();
         assert!(!shown.contains("pct_") && !shown.contains("\"value\""), "{shown}");
@@ -801,12 +831,17 @@ mod tests {
             f.tokens.create_token(&f.admin, &request).await.unwrap();
         }
         let names = |page: &[TokenView]| page.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
-        let (first, next) = f.tokens.list_tokens("DEVICE", None, 2).await.unwrap();
+        let (first, next) = f.tokens.list_tokens("DEVICE", None, 2, false).await.unwrap();
         assert_eq!(names(&first), ["Device-001", "device-002"]);
-        let (second, next) = f.tokens.list_tokens("DEVICE", next.as_deref(), 2).await.unwrap();
+        let (second, next) = f.tokens.list_tokens("DEVICE", next.as_deref(), 2, false).await.unwrap();
         assert_eq!(names(&second), ["device-003", "device-004"]);
         assert_eq!(next, None);
-        let (all, _) = f.tokens.list_tokens("", None, 100).await.unwrap();
+        let (first, next) = f.tokens.list_tokens("device", None, 3, true).await.unwrap();
+        assert_eq!(names(&first), ["device-004", "device-003", "device-002"]);
+        let (second, next) = f.tokens.list_tokens("device", next.as_deref(), 3, true).await.unwrap();
+        assert_eq!(names(&second), ["Device-001"]);
+        assert_eq!(next, None);
+        let (all, _) = f.tokens.list_tokens("", None, 100, false).await.unwrap();
         assert_eq!(all.len(), 5);
         assert!(all.iter().all(|t| t.credentials.passwords.is_empty()));
     }

@@ -29,7 +29,8 @@ async fn locks_bind_even_the_administrator() {
     let (other, _) = registry.push_image("locked/app", "v2", b"second layer").await;
 
     // Shown, all enabled, then write-lock the tag v1.
-    let tag = patch(&registry, "/api/v1/repositories/locked/app/_tags/v1", json!({"writeEnabled": false})).await;
+    let tag =
+        patch(&registry, "/api/v1/repositories/locked/app/_tags/v1", json!({"writeEnabled": false})).await;
     assert_eq!(
         tag["changeableAttributes"],
         json!({"deleteEnabled": true, "writeEnabled": false, "readEnabled": true, "listEnabled": true})
@@ -39,11 +40,18 @@ async fn locks_bind_even_the_administrator() {
     assert_eq!(status_and_code(overwrite).await, (StatusCode::FORBIDDEN, "DENIED".into()));
     let untag = registry.request(Method::DELETE, "/v2/locked/app/manifests/v1").send().await.unwrap();
     assert_eq!(status_and_code(untag).await, (StatusCode::FORBIDDEN, "DENIED".into()));
-    let by_digest = registry.request(Method::DELETE, &format!("/v2/locked/app/manifests/{digest}")).send().await.unwrap();
-    assert_eq!(status_and_code(by_digest).await, (StatusCode::FORBIDDEN, "DENIED".into()), "its manifest either");
-    let api_untag = registry.request(Method::DELETE, "/api/v1/repositories/locked/app/_tags/v1").send().await.unwrap();
+    let by_digest =
+        registry.request(Method::DELETE, &format!("/v2/locked/app/manifests/{digest}")).send().await.unwrap();
+    assert_eq!(
+        status_and_code(by_digest).await,
+        (StatusCode::FORBIDDEN, "DENIED".into()),
+        "its manifest either"
+    );
+    let api_untag =
+        registry.request(Method::DELETE, "/api/v1/repositories/locked/app/_tags/v1").send().await.unwrap();
     assert_eq!(status_and_code(api_untag).await, (StatusCode::CONFLICT, "LOCKED".into()));
-    let delete_repository = registry.request(Method::DELETE, "/api/v1/repositories/locked/app").send().await.unwrap();
+    let delete_repository =
+        registry.request(Method::DELETE, "/api/v1/repositories/locked/app").send().await.unwrap();
     assert_eq!(status_and_code(delete_repository).await, (StatusCode::CONFLICT, "LOCKED".into()));
     let moved = registry.push_manifest("locked/app", "v2", OCI_MANIFEST, &manifest).await;
     assert_eq!(moved.status(), StatusCode::CREATED);
@@ -61,9 +69,14 @@ async fn locks_bind_even_the_administrator() {
     patch(&registry, "/api/v1/repositories/locked/app", json!({"writeEnabled": true})).await;
 
     // Read lock on a manifest: pulling it is refused, by tag and by digest.
-    patch(&registry, &format!("/api/v1/repositories/locked/app/_manifests/{digest}"), json!({"readEnabled": false}))
-        .await;
-    let pull = registry.request(Method::GET, &format!("/v2/locked/app/manifests/{digest}")).send().await.unwrap();
+    patch(
+        &registry,
+        &format!("/api/v1/repositories/locked/app/_manifests/{digest}"),
+        json!({"readEnabled": false}),
+    )
+    .await;
+    let pull =
+        registry.request(Method::GET, &format!("/v2/locked/app/manifests/{digest}")).send().await.unwrap();
     assert_eq!(status_and_code(pull).await, (StatusCode::FORBIDDEN, "DENIED".into()));
     let pull = registry.request(Method::GET, "/v2/locked/app/manifests/v2").send().await.unwrap();
     assert_eq!(status_and_code(pull).await, (StatusCode::FORBIDDEN, "DENIED".into()));
@@ -76,9 +89,11 @@ async fn locks_bind_even_the_administrator() {
         registry.request(Method::GET, "/v2/locked/app/tags/list").send().await.unwrap().json().await.unwrap();
     assert_eq!(tags["tags"], json!(["v2"]));
     patch(&registry, "/api/v1/repositories/locked/app", json!({"listEnabled": false})).await;
-    let catalog: Value = registry.request(Method::GET, "/v2/_catalog").send().await.unwrap().json().await.unwrap();
+    let catalog: Value =
+        registry.request(Method::GET, "/v2/_catalog").send().await.unwrap().json().await.unwrap();
     assert_eq!(catalog["repositories"], json!([]));
-    let listed: Value = registry.request(Method::GET, "/api/v1/repositories").send().await.unwrap().json().await.unwrap();
+    let listed: Value =
+        registry.request(Method::GET, "/api/v1/repositories").send().await.unwrap().json().await.unwrap();
     assert_eq!(listed, json!([]));
 
     // Bad input is refused and changes nothing.
@@ -89,8 +104,14 @@ async fn locks_bind_even_the_administrator() {
         .await
         .unwrap();
     assert_eq!(status_and_code(bad).await, (StatusCode::BAD_REQUEST, "INVALID".into()));
-    let shown: Value =
-        registry.request(Method::GET, "/api/v1/repositories/locked/app").send().await.unwrap().json().await.unwrap();
+    let shown: Value = registry
+        .request(Method::GET, "/api/v1/repositories/locked/app")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(shown["changeableAttributes"]["writeEnabled"], json!(true), "{shown}");
     assert_eq!(shown["changeableAttributes"]["listEnabled"], json!(false), "{shown}");
 

@@ -304,7 +304,8 @@ fn assert_login_refused(outcome: &Outcome) {
 fn assert_push_denied(outcome: &Outcome) {
     let stderr = outcome.stderr.to_lowercase();
     assert!(
-        stderr.contains("denied: requested access to the resource is denied") || stderr.contains("403 (forbidden)"),
+        stderr.contains("denied: requested access to the resource is denied")
+            || stderr.contains("403 (forbidden)"),
         "{}",
         outcome.report()
     );
