@@ -70,7 +70,7 @@ impl GarbageCollector {
         }
 
         for blob in self.store.list_blobs().await? {
-            let old_enough = blob.modified.elapsed().map_or(false, |age| age >= self.grace);
+            let old_enough = blob.modified.elapsed().is_ok_and(|age| age >= self.grace);
             if !old_enough || !rows::blob_is_garbage(&self.db, blob.digest.as_str(), cutoff).await? {
                 report.blobs_kept += 1;
                 continue;

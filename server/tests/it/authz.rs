@@ -633,7 +633,7 @@ async fn mounts_and_upload_sessions_stay_within_the_scope() {
         // Readable source: mounted.
         let readable = registry.push_blob("other/thing", format!("mountable {kind}").as_bytes()).await;
         let response = send(
-            &registry,
+            registry,
             auth,
             Method::POST,
             &format!("/v2/backend/api/blobs/uploads/?mount={readable}&from=other/thing"),
@@ -649,7 +649,7 @@ async fn mounts_and_upload_sessions_stay_within_the_scope() {
         // Unreadable source: an ordinary session, nothing mounted.
         let hidden = registry.push_blob("backend-infra/x", format!("not mountable {kind}").as_bytes()).await;
         let response = send(
-            &registry,
+            registry,
             auth,
             Method::POST,
             &format!("/v2/backend/api/blobs/uploads/?mount={hidden}&from=backend-infra/x"),
@@ -682,7 +682,7 @@ async fn mounts_and_upload_sessions_stay_within_the_scope() {
         ];
         for (method, path, body) in attempts {
             let seen =
-                observe(send(&registry, auth, method.clone(), &path).body(body).send().await.unwrap()).await;
+                observe(send(registry, auth, method.clone(), &path).body(body).send().await.unwrap()).await;
             assert_eq!(seen.status, StatusCode::NOT_FOUND, "{kind} {method} {path}: got {seen}");
             assert_eq!(seen.code.as_deref(), Some("BLOB_UPLOAD_UNKNOWN"), "{kind} {method} {path}");
         }
@@ -703,7 +703,7 @@ async fn mounts_and_upload_sessions_stay_within_the_scope() {
         assert_eq!(status, StatusCode::NO_CONTENT, "{kind}: the admin's session survives");
         // And the token cannot reach it under its own name either.
         let seen = observe(
-            send(&registry, auth, Method::GET, &format!("/v2/backend-infra/x/blobs/uploads/{foreign}"))
+            send(registry, auth, Method::GET, &format!("/v2/backend-infra/x/blobs/uploads/{foreign}"))
                 .send()
                 .await
                 .unwrap(),
