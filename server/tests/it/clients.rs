@@ -16,16 +16,15 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    io::{Read, Write},
     path::{Path, PathBuf},
-    process::{Command, Stdio},
-    time::{Duration, Instant},
+    process::Command,
 };
 
 use reqwest::{header, Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::{
+    command::execute,
     registry::{sha256, Registry, OCI_INDEX, OCI_MANIFEST},
     testkit::ADMIN_PASSWORD,
 };
@@ -34,7 +33,6 @@ const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 /// Longest any one client command may take before the test gives up on it.
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(180);
 
 // ---------------------------------------------------------------------------
 // Client environment and command running
@@ -97,80 +95,17 @@ impl ClientEnv {
     }
 }
 
-/// What a finished client command printed.
-struct Outcome {
-    success: bool,
-    stdout: String,
-    stderr: String,
-    description: String,
-}
-
-impl Outcome {
-    fn report(&self) -> String {
-        format!("{}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.description, self.stdout, self.stderr)
-    }
-}
-
-/// Runs `command` to the end (feeding `stdin`, if any), killing it after
-/// [`CLIENT_TIMEOUT`].
-fn execute(mut command: Command, stdin: Option<&str>) -> Outcome {
-    let description = format!("{command:?}");
-    command.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
-    command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = match command.spawn() {
-        Ok(child) => child,
-        Err(error) => {
-            panic!("cannot start {description}: {error}\n(install the clients with `scripts/setup.sh test`)")
-        }
-    };
-    if let Some(input) = stdin {
-        // A client that exits early closes its stdin; its stderr says why.
-        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
-    }
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + CLIENT_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let outcome = Outcome {
-        success: status.is_some_and(|s| s.success()),
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-        description,
-    };
-    if status.is_none() {
-        panic!("timed out after {CLIENT_TIMEOUT:?}: {}", outcome.report());
-    }
-    outcome
-}
-
 /// Runs a command that must succeed; returns its stdout.
 fn succeed(command: Command, stdin: Option<&str>) -> String {
     let outcome = execute(command, stdin);
-    assert!(outcome.success, "client command failed: {}", outcome.report());
+    assert!(outcome.success(), "client command failed: {}", outcome.report());
     outcome.stdout
 }
 
 /// Runs a command that must fail; returns its stderr.
 fn fail(command: Command, stdin: Option<&str>) -> String {
     let outcome = execute(command, stdin);
-    assert!(!outcome.success, "client command should have failed: {}", outcome.report());
+    assert!(!outcome.success(), "client command should have failed: {}", outcome.report());
     outcome.stderr
 }
 
@@ -670,7 +605,7 @@ async fn podman_logs_in_pushes_removes_and_pulls_an_image() {
     // Gone locally, then back from the registry.
     succeed(podman(&["rmi", &image]), None);
     let outcome = execute(podman(&["image", "exists", &image]), None);
-    assert!(!outcome.success, "the image was removed: {}", outcome.report());
+    assert!(!outcome.success(), "the image was removed: {}", outcome.report());
     for (reference, digest) in [(&image, &oci_digest), (&docker_image, &docker_digest)] {
         succeed(podman(&["pull", "--tls-verify=false", reference]), None);
         succeed(podman(&["image", "exists", reference]), None);
@@ -699,7 +634,7 @@ async fn oras_py_pushes_pulls_and_finds_a_referrer() {
     let authority = registry.server.authority().to_owned();
     let env = ClientEnv::new();
     let probe = execute(with_args(env.command("python3"), ["-c", "import oras.client"]), None);
-    assert!(probe.success, "the oras Python SDK is missing (pip install oras): {}", probe.report());
+    assert!(probe.success(), "the oras Python SDK is missing (pip install oras): {}", probe.report());
 
     let mut command = env.command("python3");
     command.arg(oras_script()).args([authority.as_str(), "samples/artifact", "admin"]).arg(env.path("oras"));

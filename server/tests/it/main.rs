@@ -4,6 +4,7 @@
 
 mod authz;
 mod clients;
+mod command;
 mod crash;
 mod gc;
 mod locks;
