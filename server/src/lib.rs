@@ -202,6 +202,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         AdminAccount::Existing => {}
     }
     spawn_session_cleanup(state.sessions.clone());
+    let audit = state.audit.clone();
     let app = http::build_router(state).into_make_service_with_connect_info::<SocketAddr>();
     match &config.tls {
         None => {
@@ -224,6 +225,8 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             axum_server::from_tcp_rustls(listener.into_std()?, tls)?.handle(handle).serve(app).await?;
         }
     }
+    // What the audit writer still holds reaches the database before exit.
+    audit.flush().await;
     Ok(())
 }
 

@@ -333,6 +333,9 @@ pub struct NewAuditEntry {
     pub detail: Option<String>,
 }
 
+/// Rows per INSERT statement: 7 parameters each, well under SQLite's limit.
+const AUDIT_ROWS_PER_INSERT: usize = 500;
+
 /// Appends audit entries and records tokens' last use, in one transaction.
 pub async fn append_audit(
     db: &Database,
@@ -340,20 +343,22 @@ pub async fn append_audit(
     last_used: &[(String, DateTime<Utc>)],
 ) -> Result<(), DbError> {
     let mut tx = db.begin().await?;
-    for entry in entries {
-        sqlx::query(
-            "INSERT INTO audit_log (at, caller, token, repository, action, outcome, detail)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(entry.at)
-        .bind(&entry.caller)
-        .bind(&entry.token)
-        .bind(&entry.repository)
-        .bind(&entry.action)
-        .bind(entry.outcome)
-        .bind(&entry.detail)
-        .execute(&mut *tx)
-        .await?;
+    // One multi-row INSERT per chunk: a statement per entry could not keep
+    // up with thousands of logins a second.
+    for chunk in entries.chunks(AUDIT_ROWS_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO audit_log (at, caller, token, repository, action, outcome, detail) ",
+        );
+        insert.push_values(chunk, |mut row, entry| {
+            row.push_bind(entry.at)
+                .push_bind(&entry.caller)
+                .push_bind(&entry.token)
+                .push_bind(&entry.repository)
+                .push_bind(&entry.action)
+                .push_bind(entry.outcome)
+                .push_bind(&entry.detail);
+        });
+        insert.build().execute(&mut *tx).await?;
     }
     for (name, at) in last_used {
         sqlx::query("UPDATE tokens SET last_used_at = ? WHERE name = ? AND (last_used_at IS NULL OR last_used_at < ?)")

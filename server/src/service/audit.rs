@@ -17,8 +17,11 @@ use crate::{
     },
 };
 
-/// Entries waiting beyond this are written at once.
-const BATCH: usize = 512;
+/// Entries written per transaction at most.
+const BATCH: usize = 2000;
+
+/// How long the writer waits for more entries before a commit.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(20);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -129,6 +132,7 @@ async fn write_batches(db: Database, mut receiver: mpsc::UnboundedReceiver<Messa
     let mut waiting = Vec::new();
     while let Some(message) = receiver.recv().await {
         let mut next = Some(message);
+        let mut lingered = false;
         while let Some(message) = next.take() {
             match message {
                 Message::Entry(entry, used) => {
@@ -141,6 +145,13 @@ async fn write_batches(db: Database, mut receiver: mpsc::UnboundedReceiver<Messa
             }
             if entries.len() < BATCH {
                 next = receiver.try_recv().ok();
+                // A short wait lets a steady trickle share one commit (each
+                // commit syncs to disk); nobody waits on it but a flush.
+                if next.is_none() && !lingered && waiting.is_empty() {
+                    lingered = true;
+                    tokio::time::sleep(LINGER).await;
+                    next = receiver.try_recv().ok();
+                }
             }
         }
         let used: Vec<_> = last_used.drain().collect();
