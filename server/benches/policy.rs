@@ -4,15 +4,18 @@
 //! not grow with the number of rules; a linear scan over the rules (what
 //! the index replaces) is timed beside it for contrast.
 //!
-//!   CARGO_TARGET_DIR=/work/target-bench cargo bench -p server --bench policy
+//!   cargo bench -p server --bench policy
 //!
-//! Plain `std::time::Instant`, no harness: each figure is the median of
-//! five runs. Measured here, never asserted (docs/BENCHMARKS.md).
+//! Plain `std::time::Instant`, no harness: each figure is the median (and
+//! the fastest) of five runs. Measured here, never asserted
+//! (docs/BENCHMARKS.md).
 
 use std::hint::black_box;
 use std::time::Instant;
 
-use server::policy::{Action, ActionSet, CompiledScope, PatternKind, RepositoryPattern, Rule};
+use server::policy::{
+    check_repository_name, Action, ActionSet, CompiledScope, PatternKind, RepositoryPattern, Rule,
+};
 
 const RUNS: usize = 5;
 const DECISIONS: usize = 1_000_000;
@@ -66,7 +69,10 @@ fn covered_at_depth(rule: &Rule, depth: usize) -> Option<String> {
 /// The decision written the obvious way, for contrast: every rule, each
 /// pattern matched on its own.
 fn linear_scan(rules: &[Rule], repository: &str) -> ActionSet {
-    rules.iter().filter(|rule| rule.pattern.matches(repository)).fold(ActionSet::EMPTY, |all, rule| all | rule.actions)
+    rules
+        .iter()
+        .filter(|rule| rule.pattern.matches(repository))
+        .fold(ActionSet::EMPTY, |all, rule| all | rule.actions)
 }
 
 /// For each depth 1..=6: up to four names a non-root rule covers ("hits",
@@ -96,7 +102,11 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 /// Nanoseconds per call of `decide` over `names`, `decisions` calls per
 /// run: the median and the fastest of RUNS runs.
-fn time_decisions(names: &[String], decisions: usize, mut decide: impl FnMut(&str) -> ActionSet) -> (f64, f64) {
+fn time_decisions(
+    names: &[String],
+    decisions: usize,
+    mut decide: impl FnMut(&str) -> ActionSet,
+) -> (f64, f64) {
     let mut runs = Vec::new();
     for _ in 0..RUNS {
         let mut allowed = 0usize;
@@ -121,8 +131,8 @@ fn main() {
         "CompiledScope::actions_for, ns per decision: median (fastest) of {RUNS} runs of {DECISIONS} decisions"
     );
     println!(
-        "{:>6} {:>13} {:>12} {:>12} {:>12} {:>14} {:>16}",
-        "rules", "compile (us)", "all names", "hits", "misses", "same 48 names", "linear scan"
+        "{:>6} {:>13} {:>12} {:>12} {:>12} {:>14} {:>12} {:>16}",
+        "rules", "compile (us)", "all names", "hits", "misses", "same 48 names", "name check", "linear scan"
     );
     // Names drawn from the 500-rule map, asked of every map: rules(5) and
     // rules(500) are the first rules of rules(5000).
@@ -155,28 +165,31 @@ fn main() {
         let hit = time_decisions(&hits, DECISIONS, decide);
         let miss = time_decisions(&misses, DECISIONS, decide);
         let same = time_decisions(&common, DECISIONS, decide);
+        // The OCI grammar check every decision starts with, alone.
+        let check = time_decisions(&names, DECISIONS, |name| {
+            if check_repository_name(name).is_ok() {
+                ActionSet::ALL
+            } else {
+                ActionSet::EMPTY
+            }
+        });
         let scans = (50_000_000 / n).clamp(10_000, DECISIONS);
         let linear = time_decisions(&names, scans, |name| linear_scan(&rules, name));
         println!(
-            "{n:>6} {compile_us:>13.1} {:>12} {:>12} {:>12} {:>14} {:>16}",
+            "{n:>6} {compile_us:>13.1} {:>12} {:>12} {:>12} {:>14} {:>12} {:>16}",
             cell(all),
             cell(hit),
             cell(miss),
             cell(same),
+            cell(check),
             cell(linear),
         );
-        println!(
-            "{:>6} {:>13} {:>12} {:>12} {:>12}",
-            "",
-            "(names)",
-            names.len(),
-            hits.len(),
-            misses.len()
-        );
+        println!("{:>6} {:>13} {:>12} {:>12} {:>12}", "", "(names)", names.len(), hits.len(), misses.len());
     }
     let depths: Vec<String> = DEPTHS.map(|depth| depth.to_string()).collect();
     println!(
         "names of depths {}: hits are covered by an exact or prefix rule, misses only by `*`;\n\
+         name check: check_repository_name alone, which every decision starts with;\n\
          the linear scan matches every rule's pattern in turn (what the index replaces)",
         depths.join(",")
     );
