@@ -14,7 +14,7 @@ pub mod policy;
 pub mod service;
 pub mod storage;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -77,7 +77,7 @@ pub enum ServeError {
     #[error("cannot open the blob store: {0}")]
     Storage(#[from] storage::StorageError),
     #[error("cannot read or create the key file {path}: {source}")]
-    SigningKey { path: String, source: std::io::Error },
+    KeyFile { path: String, source: std::io::Error },
     #[error("cannot load the TLS certificate or key: {0}")]
     Tls(std::io::Error),
     #[error("cannot prepare the session store: {0}")]
@@ -86,23 +86,17 @@ pub enum ServeError {
     Bootstrap(#[from] bootstrap::BootstrapError),
     #[error("garbage collection failed: {0}")]
     Gc(String),
-    #[error("the management command failed")]
-    Client,
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
 
-pub async fn run(cli: Cli) -> Result<(), ServeError> {
+/// Runs one command. The management commands print their own errors and
+/// choose their exit code (1 refused, 2 registry unreachable).
+pub async fn run(cli: Cli) -> Result<ExitCode, ServeError> {
     match cli.command {
-        Command::Serve(args) => serve(ServeConfig::from_args(args)?).await,
-        Command::Gc(args) => collect_garbage(args).await,
-        Command::Client(command) => {
-            // `main` runs these before logging starts; kept for callers of `run`.
-            match portcullis_cli::run(command).await {
-                code if code == std::process::ExitCode::SUCCESS => Ok(()),
-                _ => Err(ServeError::Client),
-            }
-        }
+        Command::Serve(args) => serve(ServeConfig::from_args(args)?).await.map(|()| ExitCode::SUCCESS),
+        Command::Gc(args) => collect_garbage(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Client(command) => Ok(portcullis_cli::run(command).await),
     }
 }
 
@@ -150,11 +144,11 @@ impl AppState {
         let store = FsBlobStore::open(&config.data_dir).await?;
         let key_path = config.data_dir.join("token-signing.key");
         let signer = TokenSigner::load_or_create(&key_path)
-            .map_err(|source| ServeError::SigningKey { path: key_path.display().to_string(), source })?;
+            .map_err(|source| ServeError::KeyFile { path: key_path.display().to_string(), source })?;
         let key_path = config.data_dir.join("token-password.key");
         let hasher = Arc::new(
             PasswordHasher::load_or_create(&key_path)
-                .map_err(|source| ServeError::SigningKey { path: key_path.display().to_string(), source })?,
+                .map_err(|source| ServeError::KeyFile { path: key_path.display().to_string(), source })?,
         );
         let audit = AuditLog::start(db.clone());
         let registry = Arc::new(RegistryService::new(db.clone(), Arc::new(store)));

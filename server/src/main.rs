@@ -3,16 +3,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::config::{Cli, Command};
+use server::config::Cli;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The management commands are an HTTP client: no server logging.
-    let cli = match cli.command {
-        Command::Client(command) => return portcullis_cli::run(command).await,
-        command => Cli { command },
-    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PORTCULLIS_LOG")
@@ -21,7 +16,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match server::run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("portcullis: {error}");
             ExitCode::FAILURE

@@ -1,11 +1,10 @@
 //! Repositories in the portal: the model shared with the browser, the server
-//! functions, the port to the server (`backend`, server side only), the
-//! pages and their confirmation dialog and copy field.
+//! functions, the port to the server (`backend`, server side only) and the
+//! pages (their dialog and copy field are shared, in
+//! [`crate::components`]).
 
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
-mod copy;
-mod dialog;
 pub mod model;
 pub mod pages;

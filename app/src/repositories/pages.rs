@@ -13,22 +13,23 @@ use leptos_router::{
 };
 
 use crate::{
+    components::{
+        copy::CopyField,
+        dialog::ConfirmDialog,
+        ui::{use_csrf, CARD},
+    },
     error::PortalError,
     repositories::{
         api::{
             delete_manifest, delete_repository, get_repository, list_repositories, set_repository_lock, untag,
         },
-        copy::CopyField,
-        dialog::{ConfirmDialog, Confirmation},
         model::{
             human_size, human_time, short_digest, LockKind, LockScope, Locks, ManifestInfo, Platform,
             RepositoryDetail, RepositorySummary, TagInfo,
         },
     },
-    PortalSession,
 };
 
-const CARD: &str = "rounded-lg bg-white p-5 shadow-sm";
 const TH: &str = "px-4 py-2 text-left text-xs font-semibold uppercase tracking-wide text-slate-600";
 const TD: &str = "px-4 py-3 align-top";
 const BADGE: &str = "inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium";
@@ -232,10 +233,22 @@ enum Destructive {
     },
 }
 
+/// What the confirmation dialog asks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Confirmation {
+    title: String,
+    message: String,
+    /// Further lines (what else goes with it).
+    details: Vec<String>,
+    /// The destructive button's label ("Delete tag").
+    action: String,
+    /// When set, the person must type this text before confirming.
+    type_to_confirm: Option<String>,
+}
+
 /// The state the repository page's pieces share (through context).
 #[derive(Clone, Copy)]
 struct PageState {
-    session: PortalSession,
     name: Memo<String>,
     /// Bumped to reload the repository after a change.
     refresh: RwSignal<u32>,
@@ -248,10 +261,6 @@ struct PageState {
 }
 
 impl PageState {
-    fn csrf_token(&self) -> String {
-        self.session.info.get_untracked().and_then(Result::ok).map(|info| info.csrf_token).unwrap_or_default()
-    }
-
     /// Shows a notice; a success goes away by itself after a while, an
     /// error stays until dismissed.
     fn say(&self, notice: Notice) {
@@ -326,10 +335,9 @@ impl PageState {
 
     /// Carries out a confirmed action; the dialog shows a refusal (a lock's
     /// message, say) and stays open.
-    fn run(self, action: Destructive, typed: String) {
+    fn run(self, action: Destructive, typed: String, csrf: String) {
         self.pending.set(true);
         self.dialog_error.set(None);
-        let csrf = self.csrf_token();
         let repository = self.name.get_untracked();
         spawn_local(async move {
             let outcome: Result<Option<String>, PortalError> = match action {
@@ -368,7 +376,6 @@ pub fn RepositoryPage() -> impl IntoView {
     let name =
         Memo::new(move |_| params.read().get("name").unwrap_or_default().trim_end_matches('/').to_owned());
     let state = PageState {
-        session: expect_context::<PortalSession>(),
         name,
         refresh: RwSignal::new(0),
         notice: RwSignal::new(None),
@@ -378,6 +385,7 @@ pub fn RepositoryPage() -> impl IntoView {
         leave_to: RwSignal::new(None),
     };
     provide_context(state);
+    let csrf = use_csrf();
     let data = Resource::new(move || (name.get(), state.refresh.get()), |(name, _)| get_repository(name));
     view! {
         <Title text=move || name.get() />
@@ -418,11 +426,20 @@ pub fn RepositoryPage() -> impl IntoView {
             })}
         </div>
         {move || state.asking.get().map(|action| {
-            let confirmation = state.confirmation(&action);
+            let Confirmation { title, message, details, action: label, type_to_confirm } =
+                state.confirmation(&action);
             view! {
-                <ConfirmDialog confirmation pending=state.pending error=state.dialog_error
-                    on_confirm=move |typed: String| state.run(action.clone(), typed)
-                    on_cancel=move |_| state.asking.set(None) />
+                <ConfirmDialog open=true title confirm_label=label type_to_confirm
+                    pending=state.pending error=state.dialog_error
+                    on_confirm=move |typed: String| state.run(action.clone(), typed, csrf())
+                    on_cancel=move |_| state.asking.set(None) testid="confirm-dialog">
+                    <p class="break-words">{message.clone()}</p>
+                    {(!details.is_empty()).then(|| view! {
+                        <ul class="mt-2 list-disc space-y-1 pl-5">
+                            {details.iter().map(|line| view! { <li class="break-all">{line.clone()}</li> }).collect_view()}
+                        </ul>
+                    })}
+                </ConfirmDialog>
             }
         })}
         {move || state.leave_to.get().map(|path| view! { <Redirect path /> })}
@@ -474,6 +491,7 @@ fn LockSwitch(
     subject: String,
 ) -> impl IntoView {
     let state = expect_context::<PageState>();
+    let csrf = use_csrf();
     let busy = RwSignal::new(false);
     let label = format!("{} enabled for {subject}", kind.label());
     let toggle = move |_| {
@@ -482,7 +500,7 @@ fn LockSwitch(
         }
         let enabled = !checked.get_untracked();
         busy.set(true);
-        let csrf = state.csrf_token();
+        let csrf = csrf();
         let repository = state.name.get_untracked();
         let reference = reference.clone();
         let subject = subject.clone();
@@ -635,79 +653,178 @@ fn RepositoryView(detail: RepositoryDetail) -> impl IntoView {
     }
 }
 
+/// A column heading of a tags or manifests table.
+#[derive(Clone, Copy)]
+enum Column {
+    Text(&'static str),
+    /// Right-aligned, as numbers are.
+    Number(&'static str),
+}
+
+const TAG_COLUMNS: &[Column] = &[
+    Column::Text("Tag"),
+    Column::Text("Digest"),
+    Column::Number("Size"),
+    Column::Text("Platforms"),
+    Column::Text("Pushed"),
+];
+
+const MANIFEST_COLUMNS: &[Column] = &[
+    Column::Text("Digest"),
+    Column::Text("Type"),
+    Column::Text("Platforms"),
+    Column::Number("Size"),
+    Column::Text("Pushed"),
+    Column::Text("Tags"),
+];
+
+/// A section of tags or manifests: its heading, then a line saying there
+/// are none, or a wide table (it scrolls sideways on a phone) whose rows
+/// end with the lock switches and the actions.
 #[component]
-fn TagsTable(tags: Vec<TagInfo>, manifests: Vec<ManifestInfo>) -> impl IntoView {
-    let state = expect_context::<PageState>();
-    let tags_of = move |digest: &str| {
-        manifests.iter().find(|m| m.digest == digest).map(|m| m.tags.clone()).unwrap_or_default()
-    };
+fn ObjectTable(
+    title: &'static str,
+    heading_id: &'static str,
+    /// `data-testid` of the table.
+    testid: &'static str,
+    /// Shown instead of the table when there are no rows ("No tags."),
+    /// with its `data-testid`.
+    empty: Option<(&'static str, &'static str)>,
+    /// The headings before "Enabled operations" and the actions.
+    columns: &'static [Column],
+    /// The rows.
+    children: Children,
+) -> impl IntoView {
     view! {
-        <section class="mt-8" aria-labelledby="tags-heading">
-            <h2 id="tags-heading" class="text-lg font-semibold">"Tags"</h2>
-            {if tags.is_empty() {
-                view! { <p class="mt-2 text-sm text-slate-600" data-testid="no-tags">"No tags."</p> }.into_any()
-            } else {
-                view! {
+        <section class="mt-8" aria-labelledby=heading_id>
+            <h2 id=heading_id class="text-lg font-semibold">{title}</h2>
+            {match empty {
+                Some((text, testid)) => view! { <p class="mt-2 text-sm text-slate-600" data-testid=testid>{text}</p> }.into_any(),
+                None => view! {
                     <div class="relative mt-2 overflow-x-auto rounded-lg bg-white shadow-sm">
-                        <table class="w-full min-w-[64rem] divide-y divide-slate-200 text-sm" data-testid="tags-table">
+                        <table class="w-full min-w-[64rem] divide-y divide-slate-200 text-sm" data-testid=testid>
                             <thead class="bg-slate-50">
                                 <tr>
-                                    <th scope="col" class=TH>"Tag"</th>
-                                    <th scope="col" class=TH>"Digest"</th>
-                                    <th scope="col" class=format!("{TH} text-right")>"Size"</th>
-                                    <th scope="col" class=TH>"Platforms"</th>
-                                    <th scope="col" class=TH>"Pushed"</th>
+                                    {columns.iter().map(|column| {
+                                        let (label, class) = match *column {
+                                            Column::Text(label) => (label, TH.to_owned()),
+                                            Column::Number(label) => (label, format!("{TH} text-right")),
+                                        };
+                                        view! { <th scope="col" class=class>{label}</th> }
+                                    }).collect_view()}
                                     <th scope="col" class=TH>"Enabled operations"</th>
                                     <th scope="col" class=TH><span class="sr-only">"Actions"</span></th>
                                 </tr>
                             </thead>
-                            <tbody class="divide-y divide-slate-100">
-                                {tags.into_iter().map(|tag| {
-                                    let locks = LockSignals::new(tag.locks);
-                                    let untag_action = Destructive::Untag { tag: tag.name.clone(), digest: tag.digest.clone() };
-                                    let delete_action = Destructive::DeleteImage {
-                                        tag: tag.name.clone(),
-                                        digest: tag.digest.clone(),
-                                        tags: tags_of(&tag.digest),
-                                    };
-                                    view! {
-                                        <tr data-testid="tag-row" data-tag=tag.name.clone() data-digest=tag.digest.clone()>
-                                            <th scope="row" class=format!("{TD} text-left font-normal")>
-                                                <div class="flex flex-wrap items-center gap-2">
-                                                    <span class="break-words font-mono font-medium" data-testid="tag-name">{tag.name.clone()}</span>
-                                                    {locked_badge(locks)}
-                                                </div>
-                                            </th>
-                                            <td class=TD>
-                                                <code class="whitespace-nowrap text-xs" title=tag.digest.clone() data-testid="tag-digest">{short_digest(&tag.digest)}</code>
-                                            </td>
-                                            <td class=format!("{TD} text-right") data-testid="tag-size">{size(tag.total_size, "manifest, config and layers")}</td>
-                                            <td class=TD data-testid="tag-platforms">{platform_chips(&tag.platforms)}</td>
-                                            <td class=format!("{TD} text-slate-700") data-testid="tag-pushed">{time(tag.pushed.clone())}</td>
-                                            <td class=TD>
-                                                <LockSwitches scope=LockScope::Tag reference=tag.name.clone() locks subject=format!("tag {}", tag.name) />
-                                            </td>
-                                            <td class=format!("{TD} whitespace-nowrap text-right")>
-                                                <div class="flex justify-end gap-2">
-                                                    <button type="button" data-testid="untag-button"
-                                                        aria-label=format!("Untag {}", tag.name)
-                                                        class="rounded border border-slate-300 px-2 py-1 text-xs font-medium text-slate-800 hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-blue-600"
-                                                        on:click=move |_| state.ask(untag_action.clone())>"Untag"</button>
-                                                    <button type="button" data-testid="delete-image-button"
-                                                        aria-label=format!("Delete the image {} points to", tag.name)
-                                                        class="rounded border border-red-300 px-2 py-1 text-xs font-medium text-red-700 hover:bg-red-50 focus:outline-none focus:ring-2 focus:ring-red-600"
-                                                        on:click=move |_| state.ask(delete_action.clone())>"Delete image"</button>
-                                                </div>
-                                            </td>
-                                        </tr>
-                                    }.into_any()
-                                }).collect_view()}
-                            </tbody>
+                            <tbody class="divide-y divide-slate-100">{children()}</tbody>
                         </table>
                     </div>
-                }.into_any()
+                }.into_any(),
             }}
         </section>
+    }
+}
+
+/// The first cell of a tag or manifest row: what it is, marked when locked.
+#[component]
+fn RowHeading(locks: LockSignals, children: Children) -> impl IntoView {
+    view! {
+        <th scope="row" class=format!("{TD} text-left font-normal")>
+            <div class="flex flex-wrap items-center gap-2">
+                {children()}
+                {locked_badge(locks)}
+            </div>
+        </th>
+    }
+}
+
+/// The last two cells of a tag or manifest row: its lock switches, then
+/// its action buttons.
+#[component]
+fn RowControls(
+    scope: LockScope,
+    reference: String,
+    locks: LockSignals,
+    subject: String,
+    /// The [`AskButton`]s.
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <td class=TD>
+            <LockSwitches scope reference locks subject />
+        </td>
+        <td class=format!("{TD} whitespace-nowrap text-right")>
+            <div class="flex justify-end gap-2">{children()}</div>
+        </td>
+    }
+}
+
+/// A small button that asks to confirm a destructive action.
+#[component]
+fn AskButton(
+    action: Destructive,
+    label: &'static str,
+    /// The accessible name, naming what it acts on.
+    aria_label: String,
+    testid: &'static str,
+    /// Red: it deletes.
+    #[prop(optional)]
+    danger: bool,
+) -> impl IntoView {
+    let state = expect_context::<PageState>();
+    let class = if danger {
+        "rounded border border-red-300 px-2 py-1 text-xs font-medium text-red-700 hover:bg-red-50 focus:outline-none focus:ring-2 focus:ring-red-600"
+    } else {
+        "rounded border border-slate-300 px-2 py-1 text-xs font-medium text-slate-800 hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-blue-600"
+    };
+    view! {
+        <button type="button" data-testid=testid aria-label=aria_label class=class
+            on:click=move |_| state.ask(action.clone())>{label}</button>
+    }
+}
+
+#[component]
+fn TagsTable(tags: Vec<TagInfo>, manifests: Vec<ManifestInfo>) -> impl IntoView {
+    let tags_of = move |digest: &str| {
+        manifests.iter().find(|m| m.digest == digest).map(|m| m.tags.clone()).unwrap_or_default()
+    };
+    view! {
+        <ObjectTable title="Tags" heading_id="tags-heading" testid="tags-table"
+            empty=tags.is_empty().then_some(("No tags.", "no-tags")) columns=TAG_COLUMNS>
+            {tags.into_iter().map(|tag| {
+                let locks = LockSignals::new(tag.locks);
+                let untag_action = Destructive::Untag { tag: tag.name.clone(), digest: tag.digest.clone() };
+                let delete_action = Destructive::DeleteImage {
+                    tag: tag.name.clone(),
+                    digest: tag.digest.clone(),
+                    tags: tags_of(&tag.digest),
+                };
+                let (untag_label, delete_label, subject) = (
+                    format!("Untag {}", tag.name),
+                    format!("Delete the image {} points to", tag.name),
+                    format!("tag {}", tag.name),
+                );
+                let name = tag.name.clone();
+                view! {
+                    <tr data-testid="tag-row" data-tag=tag.name.clone() data-digest=tag.digest.clone()>
+                        <RowHeading locks>
+                            <span class="break-words font-mono font-medium" data-testid="tag-name">{name}</span>
+                        </RowHeading>
+                        <td class=TD>
+                            <code class="whitespace-nowrap text-xs" title=tag.digest.clone() data-testid="tag-digest">{short_digest(&tag.digest)}</code>
+                        </td>
+                        <td class=format!("{TD} text-right") data-testid="tag-size">{size(tag.total_size, "manifest, config and layers")}</td>
+                        <td class=TD data-testid="tag-platforms">{platform_chips(&tag.platforms)}</td>
+                        <td class=format!("{TD} text-slate-700") data-testid="tag-pushed">{time(tag.pushed.clone())}</td>
+                        <RowControls scope=LockScope::Tag reference=tag.name.clone() locks subject>
+                            <AskButton action=untag_action label="Untag" testid="untag-button" aria_label=untag_label />
+                            <AskButton action=delete_action label="Delete image" testid="delete-image-button" danger=true
+                                aria_label=delete_label />
+                        </RowControls>
+                    </tr>
+                }.into_any()
+            }).collect_view()}
+        </ObjectTable>
     }
 }
 
@@ -727,96 +844,65 @@ fn manifest_kind(manifest: &ManifestInfo) -> impl IntoView {
 
 #[component]
 fn ManifestsTable(manifests: Vec<ManifestInfo>) -> impl IntoView {
-    let state = expect_context::<PageState>();
     view! {
-        <section class="mt-8" aria-labelledby="manifests-heading">
-            <h2 id="manifests-heading" class="text-lg font-semibold">"Manifests"</h2>
-            {if manifests.is_empty() {
-                view! { <p class="mt-2 text-sm text-slate-600" data-testid="no-manifests">"No manifests."</p> }.into_any()
-            } else {
+        <ObjectTable title="Manifests" heading_id="manifests-heading" testid="manifests-table"
+            empty=manifests.is_empty().then_some(("No manifests.", "no-manifests")) columns=MANIFEST_COLUMNS>
+            {manifests.into_iter().map(|manifest| {
+                let locks = LockSignals::new(manifest.locks);
+                let kind = manifest_kind(&manifest);
+                let short = short_digest(&manifest.digest);
+                let delete_action = Destructive::DeleteManifest {
+                    digest: manifest.digest.clone(),
+                    tags: manifest.tags.clone(),
+                };
+                let (delete_label, subject) = (format!("Delete manifest {short}"), format!("manifest {short}"));
+                let digest = manifest.digest.clone();
+                let platforms = if manifest.platforms.is_empty() {
+                    match &manifest.platform {
+                        Some(platform) => view! {
+                            <span class=format!("{BADGE} bg-slate-100 font-mono text-slate-700") title="Its platform in an index of this repository">{platform.to_string()}</span>
+                        }.into_any(),
+                        None => platform_chips(&[]).into_any(),
+                    }
+                } else {
+                    platform_chips(&manifest.platforms).into_any()
+                };
                 view! {
-                    <div class="relative mt-2 overflow-x-auto rounded-lg bg-white shadow-sm">
-                        <table class="w-full min-w-[64rem] divide-y divide-slate-200 text-sm" data-testid="manifests-table">
-                            <thead class="bg-slate-50">
-                                <tr>
-                                    <th scope="col" class=TH>"Digest"</th>
-                                    <th scope="col" class=TH>"Type"</th>
-                                    <th scope="col" class=TH>"Platforms"</th>
-                                    <th scope="col" class=format!("{TH} text-right")>"Size"</th>
-                                    <th scope="col" class=TH>"Pushed"</th>
-                                    <th scope="col" class=TH>"Tags"</th>
-                                    <th scope="col" class=TH>"Enabled operations"</th>
-                                    <th scope="col" class=TH><span class="sr-only">"Actions"</span></th>
-                                </tr>
-                            </thead>
-                            <tbody class="divide-y divide-slate-100">
-                                {manifests.into_iter().map(|manifest| {
-                                    let locks = LockSignals::new(manifest.locks);
-                                    let kind = manifest_kind(&manifest);
-                                    let short = short_digest(&manifest.digest);
-                                    let delete_action = Destructive::DeleteManifest {
-                                        digest: manifest.digest.clone(),
-                                        tags: manifest.tags.clone(),
-                                    };
-                                    let platforms = if manifest.platforms.is_empty() {
-                                        match &manifest.platform {
-                                            Some(platform) => view! {
-                                                <span class=format!("{BADGE} bg-slate-100 font-mono text-slate-700") title="Its platform in an index of this repository">{platform.to_string()}</span>
-                                            }.into_any(),
-                                            None => platform_chips(&[]).into_any(),
-                                        }
-                                    } else {
-                                        platform_chips(&manifest.platforms).into_any()
-                                    };
-                                    view! {
-                                        <tr data-testid="manifest-row" data-digest=manifest.digest.clone()>
-                                            <th scope="row" class=format!("{TD} text-left font-normal")>
-                                                <div class="flex flex-wrap items-center gap-2">
-                                                    <code class="whitespace-nowrap text-xs" title=manifest.digest.clone() data-testid="manifest-digest">{short.clone()}</code>
-                                                    {locked_badge(locks)}
-                                                </div>
-                                            </th>
-                                            <td class=TD title=manifest.media_type.clone() data-testid="manifest-type">{kind}</td>
-                                            <td class=TD data-testid="manifest-platforms">{platforms}</td>
-                                            <td class=format!("{TD} text-right") data-testid="manifest-size">
-                                                {size(manifest.total_size.or(Some(manifest.size)), "manifest, config and layers")}
-                                                <div class="whitespace-nowrap text-xs text-slate-500" title="The manifest document itself">
-                                                    {format!("manifest {}", human_size(manifest.size))}
-                                                </div>
-                                            </td>
-                                            <td class=format!("{TD} text-slate-700")>{time(manifest.pushed.clone())}</td>
-                                            <td class=TD data-testid="manifest-tags">
-                                                {if manifest.tags.is_empty() && manifest.platform.is_some() {
-                                                    view! { <span class="italic text-slate-500">"in an index"</span> }.into_any()
-                                                } else if manifest.tags.is_empty() {
-                                                    view! { <span class="italic text-slate-400">"untagged"</span> }.into_any()
-                                                } else {
-                                                    view! {
-                                                        <ul class="flex flex-wrap gap-1">
-                                                            {manifest.tags.iter().map(|tag| view! {
-                                                                <li class=format!("{BADGE} bg-blue-50 font-mono text-blue-800")>{tag.clone()}</li>
-                                                            }).collect_view()}
-                                                        </ul>
-                                                    }.into_any()
-                                                }}
-                                            </td>
-                                            <td class=TD>
-                                                <LockSwitches scope=LockScope::Manifest reference=manifest.digest.clone() locks subject=format!("manifest {short}") />
-                                            </td>
-                                            <td class=format!("{TD} whitespace-nowrap text-right")>
-                                                <button type="button" data-testid="delete-manifest-button"
-                                                    aria-label=format!("Delete manifest {short}")
-                                                    class="rounded border border-red-300 px-2 py-1 text-xs font-medium text-red-700 hover:bg-red-50 focus:outline-none focus:ring-2 focus:ring-red-600"
-                                                    on:click=move |_| state.ask(delete_action.clone())>"Delete"</button>
-                                            </td>
-                                        </tr>
-                                    }.into_any()
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
+                    <tr data-testid="manifest-row" data-digest=manifest.digest.clone()>
+                        <RowHeading locks>
+                            <code class="whitespace-nowrap text-xs" title=digest data-testid="manifest-digest">{short}</code>
+                        </RowHeading>
+                        <td class=TD title=manifest.media_type.clone() data-testid="manifest-type">{kind}</td>
+                        <td class=TD data-testid="manifest-platforms">{platforms}</td>
+                        <td class=format!("{TD} text-right") data-testid="manifest-size">
+                            {size(manifest.total_size.or(Some(manifest.size)), "manifest, config and layers")}
+                            <div class="whitespace-nowrap text-xs text-slate-500" title="The manifest document itself">
+                                {format!("manifest {}", human_size(manifest.size))}
+                            </div>
+                        </td>
+                        <td class=format!("{TD} text-slate-700")>{time(manifest.pushed.clone())}</td>
+                        <td class=TD data-testid="manifest-tags">
+                            {if manifest.tags.is_empty() && manifest.platform.is_some() {
+                                view! { <span class="italic text-slate-500">"in an index"</span> }.into_any()
+                            } else if manifest.tags.is_empty() {
+                                view! { <span class="italic text-slate-400">"untagged"</span> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="flex flex-wrap gap-1">
+                                        {manifest.tags.iter().map(|tag| view! {
+                                            <li class=format!("{BADGE} bg-blue-50 font-mono text-blue-800")>{tag.clone()}</li>
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any()
+                            }}
+                        </td>
+                        <RowControls scope=LockScope::Manifest reference=manifest.digest.clone() locks subject>
+                            <AskButton action=delete_action label="Delete" testid="delete-manifest-button" danger=true
+                                aria_label=delete_label />
+                        </RowControls>
+                    </tr>
                 }.into_any()
-            }}
-        </section>
+            }).collect_view()}
+        </ObjectTable>
     }
 }

@@ -14,20 +14,25 @@ use leptos_router::{
 };
 
 pub use crate::tokens::scope_map_pages::{NewScopeMapPage, ScopeMapPage, ScopeMapsPage};
-use crate::tokens::{
-    api::{
-        generate_password, get_token, list_scope_maps, list_tokens, CreateToken, DeletePassword, DeleteToken,
-        UpdateToken,
+use crate::{
+    components::{
+        copy::CopyButton,
+        dialog::{ConfirmDialog, Modal},
+        ui::{
+            use_csrf, ErrorMessage, Loading, CARD, CODE_BLOCK, DANGER_OUTLINE, HINT, INPUT, LABEL, LINK,
+            PRIMARY, SECONDARY, SMALL_BUTTON, SMALL_DANGER, TABLE, TABLE_WRAP, TD, TH,
+        },
     },
-    dialog::{ConfirmDialog, Modal},
-    model::{
-        GeneratedPassword, NewScopeMap, PasswordSlot, ScopeMap, Token, TokenDetail, TokenList, PAGE_SIZE,
-    },
-    rules_editor::{Rules, RulesEditor},
-    ui::{
-        encode, use_csrf, CopyButton, ErrorMessage, Loading, StatusBadge, Time, CARD, CODE_BLOCK,
-        DANGER_OUTLINE, HINT, INPUT, LABEL, LINK, PRIMARY, SECONDARY, SMALL_BUTTON, SMALL_DANGER, TABLE,
-        TABLE_WRAP, TD, TH,
+    tokens::{
+        api::{
+            generate_password, get_token, list_scope_maps, list_tokens, CreateToken, DeletePassword,
+            DeleteToken, UpdateToken,
+        },
+        model::{
+            GeneratedPassword, NewScopeMap, PasswordSlot, ScopeMap, Token, TokenDetail, TokenList, PAGE_SIZE,
+        },
+        rules_editor::{Rules, RulesEditor},
+        ui::{encode, StatusBadge, Time},
     },
 };
 
@@ -510,7 +515,7 @@ pub fn TokenPage() -> impl IntoView {
             confirm_label="Delete password"
             pending=delete_password.pending()
             error=Signal::derive(move || delete_password.value().get().and_then(Result::err).map(|e| e.to_string()))
-            on_confirm=Callback::new(move |()| {
+            on_confirm=Callback::new(move |_: String| {
                 if let Some(slot) = delete_for.get_untracked() {
                     delete_password.dispatch(DeletePassword { csrf_token: csrf(), name: name.get_untracked(), slot });
                 }
@@ -519,7 +524,8 @@ pub fn TokenPage() -> impl IntoView {
                 delete_for.set(None);
                 delete_password.value().set(None);
             })
-            testid="delete-password-dialog">
+            testid="delete-password-dialog"
+            confirm_testid="confirm">
             <p>
                 "Anyone using " <strong>{move || delete_for.get().unwrap_or_default()}</strong>
                 " of token " <strong>{move || name.get()}</strong> " is refused from the next request on. "
@@ -533,11 +539,12 @@ pub fn TokenPage() -> impl IntoView {
             confirm_label="Discard token"
             pending=discard.pending()
             error=Signal::derive(move || discard.value().get().and_then(Result::err).map(|e| e.to_string()))
-            on_confirm=Callback::new(move |()| {
+            on_confirm=Callback::new(move |_: String| {
                 discard.dispatch(DeleteToken { csrf_token: csrf(), name: name.get_untracked() });
             })
             on_cancel=Callback::new(move |()| discard_open.set(false))
-            testid="discard-dialog">
+            testid="discard-dialog"
+            confirm_testid="confirm">
             <p>
                 "The token " <strong data-testid="discard-name">{move || name.get()}</strong>
                 " and both its passwords are deleted. Anything using them loses access at once. This cannot be undone."

@@ -5,9 +5,9 @@
 
 use leptos::prelude::*;
 
-use crate::tokens::{
-    model::{action_hint, RepositoryActions, ACTIONS},
-    ui::{INPUT, SMALL_BUTTON, SMALL_DANGER, TH},
+use crate::{
+    components::ui::{INPUT, SMALL_BUTTON, SMALL_DANGER, TH},
+    tokens::model::{action_hint, RepositoryActions, ACTIONS},
 };
 
 /// One editable row.

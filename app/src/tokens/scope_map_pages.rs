@@ -9,14 +9,19 @@ use leptos_router::{
     hooks::{use_navigate, use_params_map},
 };
 
-use crate::tokens::{
-    api::{get_scope_map, list_scope_maps, CreateScopeMap, DeleteScopeMap, UpdateScopeMap},
-    dialog::ConfirmDialog,
-    model::{ScopeMap, ACTIONS},
-    rules_editor::{Rules, RulesEditor},
-    ui::{
-        use_csrf, ErrorMessage, Loading, Time, CARD, DANGER_OUTLINE, HINT, INPUT, LABEL, LINK, PRIMARY,
-        SECONDARY, TABLE, TABLE_WRAP, TD, TH,
+use crate::{
+    components::{
+        dialog::ConfirmDialog,
+        ui::{
+            use_csrf, ErrorMessage, Loading, CARD, DANGER_OUTLINE, HINT, INPUT, LABEL, LINK, PRIMARY,
+            SECONDARY, TABLE, TABLE_WRAP, TD, TH,
+        },
+    },
+    tokens::{
+        api::{get_scope_map, list_scope_maps, CreateScopeMap, DeleteScopeMap, UpdateScopeMap},
+        model::{ScopeMap, ACTIONS},
+        rules_editor::{Rules, RulesEditor},
+        ui::Time,
     },
 };
 
@@ -309,11 +314,12 @@ fn ScopeMapEditor(map: ScopeMap) -> impl IntoView {
             confirm_label="Delete scope map"
             pending=delete.pending()
             error=Signal::derive(|| None::<String>)
-            on_confirm=Callback::new(move |()| {
+            on_confirm=Callback::new(move |_: String| {
                 delete.dispatch(DeleteScopeMap { csrf_token: csrf(), name: name.get_value() });
             })
             on_cancel=Callback::new(move |()| confirm_open.set(false))
-            testid="delete-scope-map-dialog">
+            testid="delete-scope-map-dialog"
+            confirm_testid="confirm">
             <p>
                 "The scope map " <strong>{move || name.get_value()}</strong>
                 " and its rules are deleted. A scope map that tokens still use cannot be deleted."

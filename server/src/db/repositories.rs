@@ -49,21 +49,17 @@ pub struct RepositoryRow {
     pub locks: Locks,
 }
 
-pub async fn repository(db: &Database, name: &str) -> Result<Option<RepositoryRow>, DbError> {
-    let row = sqlx::query(
-        "SELECT r.id, r.name, r.created_at, r.read_enabled, r.write_enabled, r.delete_enabled, r.list_enabled,
-           (SELECT COUNT(*) FROM tags t WHERE t.repository_id = r.id) AS tag_count,
-           (SELECT COUNT(*) FROM manifests m WHERE m.repository_id = r.id) AS manifest_count,
-           max((SELECT max(created_at) FROM manifests m WHERE m.repository_id = r.id),
-               coalesce((SELECT max(updated_at) FROM tags t WHERE t.repository_id = r.id), '')) AS last_update
-         FROM repositories r WHERE r.name = ?",
-    )
-    .bind(name)
-    .fetch_optional(db.reader())
-    .await?;
-    let Some(row) = row else { return Ok(None) };
+const REPOSITORY_SELECT: &str = "SELECT r.id, r.name, r.created_at,
+      r.read_enabled, r.write_enabled, r.delete_enabled, r.list_enabled,
+      (SELECT COUNT(*) FROM tags t WHERE t.repository_id = r.id) AS tag_count,
+      (SELECT COUNT(*) FROM manifests m WHERE m.repository_id = r.id) AS manifest_count,
+      max((SELECT max(created_at) FROM manifests m WHERE m.repository_id = r.id),
+          coalesce((SELECT max(updated_at) FROM tags t WHERE t.repository_id = r.id), '')) AS last_update
+    FROM repositories r";
+
+fn repository_row(row: &SqliteRow) -> Result<RepositoryRow, sqlx::Error> {
     let last_update: Option<String> = row.try_get("last_update")?;
-    Ok(Some(RepositoryRow {
+    Ok(RepositoryRow {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
@@ -72,8 +68,29 @@ pub async fn repository(db: &Database, name: &str) -> Result<Option<RepositoryRo
             .map(|t| t.to_utc()),
         tag_count: row.try_get("tag_count")?,
         manifest_count: row.try_get("manifest_count")?,
-        locks: locks(&row)?,
-    }))
+        locks: locks(row)?,
+    })
+}
+
+pub async fn repository(db: &Database, name: &str) -> Result<Option<RepositoryRow>, DbError> {
+    let row = sqlx::query(&format!("{REPOSITORY_SELECT} WHERE r.name = ?"))
+        .bind(name)
+        .fetch_optional(db.reader())
+        .await?;
+    Ok(row.as_ref().map(repository_row).transpose()?)
+}
+
+/// What an administrator lists, by name: every repository holding content,
+/// and the unlisted ones (listEnabled false) whatever they hold.
+pub async fn administered_repositories(db: &Database) -> Result<Vec<RepositoryRow>, DbError> {
+    let rows = sqlx::query(&format!(
+        "{REPOSITORY_SELECT}
+         WHERE NOT r.list_enabled OR EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
+         ORDER BY r.name"
+    ))
+    .fetch_all(db.reader())
+    .await?;
+    Ok(rows.iter().map(repository_row).collect::<Result<_, _>>()?)
 }
 
 #[derive(Debug, Clone)]
@@ -208,67 +225,73 @@ pub async fn set_locks(
     Ok(result.rows_affected() > 0)
 }
 
-/// What a write or delete would touch, with its locks: the repository's,
-/// and for a tag or digest the manifest's and every tag on that manifest.
-pub struct LockedObjects {
-    pub repository: Locks,
-    /// `(description, locks)` of the manifest and tags concerned.
-    pub objects: Vec<(String, Locks)>,
+/// What a write or delete touches, besides the repository itself.
+#[derive(Debug, Clone, Copy)]
+pub enum LockScope<'a> {
+    /// The repository only (uploads, blobs).
+    Repository,
+    /// One tag.
+    Tag(&'a str),
+    /// One manifest and every tag on it.
+    Manifest(&'a str),
+    /// Every manifest and tag of the repository.
+    Everything,
 }
 
-/// The locks standing in the way of reading, writing or deleting
-/// `reference` (a tag or a digest; `None`: the repository as a whole,
-/// including every manifest and tag in it). `None` when the repository
-/// does not exist.
-pub async fn locks_for(
+/// The lock attributes of what a change touches: `(digest, locks)` and
+/// `(tag, locks)` pairs beside the repository's own.
+pub struct ConcernedLocks {
+    pub repository: Locks,
+    pub manifests: Vec<(String, Locks)>,
+    pub tags: Vec<(String, Locks)>,
+}
+
+/// The locks of `scope` in the repository, or `None` when the repository
+/// does not exist (yet: a push creates it).
+pub async fn concerned_locks(
     db: &Database,
     repository_name: &str,
-    tag: Option<&str>,
-    digest: Option<&str>,
-    whole_repository: bool,
-) -> Result<Option<LockedObjects>, DbError> {
+    scope: LockScope<'_>,
+) -> Result<Option<ConcernedLocks>, DbError> {
     let row = sqlx::query(
-        "SELECT r.id, r.read_enabled, r.write_enabled, r.delete_enabled, r.list_enabled FROM repositories r WHERE r.name = ?",
+        "SELECT id, read_enabled, write_enabled, delete_enabled, list_enabled FROM repositories WHERE name = ?",
     )
     .bind(repository_name)
     .fetch_optional(db.reader())
     .await?;
     let Some(row) = row else { return Ok(None) };
+    let mut concerned = ConcernedLocks { repository: locks(&row)?, manifests: Vec::new(), tags: Vec::new() };
+    let (everything, tag, digest) = match scope {
+        LockScope::Repository => return Ok(Some(concerned)),
+        LockScope::Tag(tag) => (false, Some(tag), None),
+        LockScope::Manifest(digest) => (false, None, Some(digest)),
+        LockScope::Everything => (true, None, None),
+    };
     let id: i64 = row.try_get("id")?;
-    let repository = locks(&row)?;
-    let mut objects = Vec::new();
-    // The manifest a tag names or the digest given, and every tag on it.
-    let manifest_rows = sqlx::query(
-        "SELECT m.digest, m.read_enabled, m.write_enabled, m.delete_enabled, m.list_enabled
-         FROM manifests m WHERE m.repository_id = ?1 AND (?4 OR m.digest = ?2
-           OR m.id IN (SELECT manifest_id FROM tags WHERE repository_id = ?1 AND name = ?3))",
+    let manifests = sqlx::query(
+        "SELECT digest AS name, read_enabled, write_enabled, delete_enabled, list_enabled
+         FROM manifests WHERE repository_id = ?1 AND (?2 OR digest = ?3)",
     )
     .bind(id)
+    .bind(everything)
     .bind(digest)
-    .bind(tag)
-    .bind(whole_repository)
     .fetch_all(db.reader())
     .await?;
-    for manifest in &manifest_rows {
-        let digest: String = manifest.try_get("digest")?;
-        objects.push((format!("manifest {digest}"), locks(manifest)?));
-    }
-    let tag_rows = sqlx::query(
+    let tags = sqlx::query(
         "SELECT t.name, t.read_enabled, t.write_enabled, t.delete_enabled, t.list_enabled
          FROM tags t JOIN manifests m ON m.id = t.manifest_id
-         WHERE t.repository_id = ?1 AND (?4 OR t.name = ?3 OR m.digest = ?2)",
+         WHERE t.repository_id = ?1 AND (?2 OR t.name = ?4 OR m.digest = ?3)",
     )
     .bind(id)
+    .bind(everything)
     .bind(digest)
     .bind(tag)
-    .bind(whole_repository)
     .fetch_all(db.reader())
     .await?;
-    for tag_row in &tag_rows {
-        let name: String = tag_row.try_get("name")?;
-        objects.push((format!("tag {name}"), locks(tag_row)?));
-    }
-    Ok(Some(LockedObjects { repository, objects }))
+    let named = |row: &SqliteRow| Ok::<_, sqlx::Error>((row.try_get("name")?, locks(row)?));
+    concerned.manifests = manifests.iter().map(named).collect::<Result<_, _>>()?;
+    concerned.tags = tags.iter().map(named).collect::<Result<_, _>>()?;
+    Ok(Some(concerned))
 }
 
 /// Deletes a repository with everything in it; the manifests and tags it
@@ -290,11 +313,4 @@ pub async fn delete_repository(
     sqlx::query("DELETE FROM repositories WHERE id = ?").bind(repository).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok((manifests, tags))
-}
-
-/// Names of repositories hidden from listings (listEnabled false).
-pub async fn unlisted_repositories(db: &Database) -> Result<Vec<String>, DbError> {
-    Ok(sqlx::query_scalar("SELECT name FROM repositories WHERE list_enabled = 0")
-        .fetch_all(db.reader())
-        .await?)
 }

@@ -582,15 +582,7 @@ async fn repository_delete(
         }
         Target::Manifest(name, digest) => {
             require(&state, &caller, name, Action::ContentDelete)?;
-            state.registry.delete_manifest(name, &crate::domain::Reference::Digest(digest.clone())).await?;
-            state.audit.record(
-                AuditCaller::Subject(subject),
-                None,
-                Some(name.as_str()),
-                "manifest.delete",
-                Outcome::Success,
-                Some(format!("{name}@{digest}")),
-            );
+            admin.delete_manifest(subject, name, digest).await?;
             StatusCode::NO_CONTENT.into_response()
         }
         Target::Tags(_) | Target::Manifests(_) => {

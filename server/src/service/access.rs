@@ -34,7 +34,7 @@ use crate::{
     policy::{ActionSet, CompiledScope},
     service::{
         audit::{AuditLog, Caller, Outcome},
-        tokens::rules_from_rows,
+        tokens::{rules_from_rows, SLOT_NAMES},
     },
 };
 
@@ -174,45 +174,26 @@ impl AccessService {
         let digest = self.hasher.digest(secret);
         let row = token_rows::find_token(self.db.reader(), name).await?;
         let now = (self.clock)();
-        let refusal = match &row {
-            None => Some("unknown token"),
-            Some(row) => {
-                let matched = matching_slot(row, &digest.0, now);
-                match (row.enabled, matched) {
-                    (_, Err(reason)) => Some(reason),
-                    (false, Ok(_)) => Some("token disabled"),
-                    (true, Ok(_)) => None,
-                }
+        let matched = match &row {
+            None => Err("unknown token"),
+            Some(row) => matching_slot(row, &digest.0, now)
+                .and_then(|slot| if row.enabled { Ok((row, slot)) } else { Err("token disabled") }),
+        };
+        let (row, slot) = match matched {
+            Ok(found) => found,
+            Err(reason) => {
+                let token = row.as_ref().map(|row| row.name.as_str());
+                let caller = Caller::Unauthenticated(name);
+                self.audit.record(caller, token, None, "login", Outcome::Failure, Some(reason.into()));
+                return Ok(None);
             }
         };
-        let login = |outcome, detail: Option<&str>| {
-            let subject = row.as_ref().map(|row| Subject::Token(row.name.clone()));
-            self.audit.record(
-                match (&subject, outcome) {
-                    (Some(subject), Outcome::Success) => Caller::Subject(subject),
-                    _ => Caller::Unauthenticated(name),
-                },
-                row.as_ref().map(|row| row.name.as_str()),
-                None,
-                "login",
-                outcome,
-                detail.map(str::to_owned),
-            )
-        };
-        match (row.as_ref(), refusal) {
-            (Some(row), None) => {
-                let slot = matching_slot(row, &digest.0, now).expect("checked above");
-                let credential =
-                    row.slots[slot].as_ref().map(|s| CredentialRef { slot: slot as u8, serial: s.serial });
-                login(Outcome::Success, Some(["password1", "password2"][slot]));
-                let permissions = self.scope_of(row).await?;
-                Ok(Some(Authenticated { subject: Subject::Token(row.name.clone()), credential, permissions }))
-            }
-            (_, refusal) => {
-                login(Outcome::Failure, refusal);
-                Ok(None)
-            }
-        }
+        let subject = Subject::Token(row.name.clone());
+        let detail = SLOT_NAMES[slot].to_owned();
+        self.audit.record(Caller::Subject(&subject), None, None, "login", Outcome::Success, Some(detail));
+        let serial = row.slots[slot].as_ref().expect("the matched slot holds a password").serial;
+        let credential = Some(CredentialRef { slot: slot as u8, serial });
+        Ok(Some(Authenticated { subject, credential, permissions: self.scope_of(row).await? }))
     }
 
     /// What `subject` may do now, or `None` when it may no longer act at

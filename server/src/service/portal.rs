@@ -24,7 +24,7 @@ use crate::{
     service::{
         access::AccessService,
         registry::RegistryService,
-        tokens::{Status, TokenService, SLOT_NAMES},
+        tokens::{display_time, expires_soon, Status, TokenService, SLOT_NAMES},
     },
     AppState,
 };
@@ -58,14 +58,6 @@ impl PortalService {
         let credential = found.credential.map(|c| TokenCredential { slot: c.slot, serial: c.serial });
         Ok(Some(SignedInUser { name: found.subject.name().to_owned(), is_admin: false, token: credential }))
     }
-}
-
-/// How early a password's coming expiry is flagged.
-const EXPIRY_WARNING: chrono::Duration = chrono::Duration::days(14);
-
-/// Dates as people read them: `2026-11-23 17:44 UTC`.
-fn display_time(time: chrono::DateTime<chrono::Utc>) -> String {
-    time.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 fn credential_ref(credential: TokenCredential) -> CredentialRef {
@@ -172,7 +164,7 @@ impl PortalBackend for PortalService {
                 name: password.name.to_owned(),
                 created: display_time(password.creation_time),
                 expiry: password.expiry.map(display_time),
-                expires_soon: password.expiry.is_some_and(|expiry| expiry - now < EXPIRY_WARNING),
+                expires_soon: expires_soon(password.expiry, now),
                 in_use: SLOT_NAMES[credential.slot as usize] == password.name,
             })
             .collect();

@@ -1,8 +1,7 @@
 //! The portal's repository use-cases, behind
-//! `app::repositories::backend::RepositoriesBackend`. Calls the same services
-//! as the JSON API (`RepositoryAdmin` for views, locks, untag and repository
-//! deletion; `RegistryService::delete_manifest` for a manifest), so the lock
-//! rules and the audit log are one implementation. The server functions
+//! `app::repositories::backend::RepositoriesBackend`. Calls the same
+//! `RepositoryAdmin` as the JSON API, so the lock rules and the audit log
+//! are one implementation. The server functions
 //! have checked that an administrator is signed in; the actor passed here is
 //! their name. Must not build HTTP responses.
 
@@ -21,12 +20,11 @@ use app::{
 
 use crate::{
     auth::token::Subject,
-    db::repositories::{self as rows, LockTarget as DbLockTarget},
-    domain::{manifest::parse_manifest, Digest, Reference, RepositoryName, Tag},
+    db::repositories::LockTarget as DbLockTarget,
+    domain::{Digest, RepositoryName, Tag},
     service::{
-        audit::{Caller, Outcome},
         registry::RegistryError,
-        repositories::{Attributes, AttributesPatch},
+        repositories::{Attributes, AttributesPatch, Platform as ServicePlatform},
     },
     AppState,
 };
@@ -83,80 +81,25 @@ fn locks(attributes: Attributes) -> Locks {
     }
 }
 
-fn platform(os: String, architecture: String, variant: Option<String>) -> Platform {
-    Platform { os, architecture, variant }
-}
-
-/// What the page adds to the service's manifest views, read from the
-/// manifests' content: the size of everything a manifest references, and
-/// the platform an index gives each of its children.
-#[derive(Default)]
-struct ContentFacts {
-    total_size: HashMap<String, i64>,
-    platform_in_index: HashMap<String, Platform>,
-}
-
-impl ContentFacts {
-    async fn read(state: &AppState, name: &RepositoryName) -> Result<Self, PortalError> {
-        let Some(row) = rows::repository(&state.db, name.as_str()).await.map_err(internal)? else {
-            return Ok(Self::default());
-        };
-        let manifests = rows::manifests(&state.db, row.id, None).await.map_err(internal)?;
-        let mut facts = Self::default();
-        let mut indexes = Vec::new();
-        for manifest in &manifests {
-            let Ok(parsed) = parse_manifest(Some(&manifest.media_type), &manifest.content) else { continue };
-            if parsed.manifests.is_empty() {
-                let referenced: u64 = parsed.blob_references().map(|d| d.size).sum();
-                facts.total_size.insert(manifest.digest.clone(), manifest.size + referenced as i64);
-            } else {
-                indexes.push((manifest.digest.clone(), manifest.size, parsed));
-            }
-        }
-        for (digest, size, parsed) in indexes {
-            let mut total = size;
-            for child in &parsed.manifests {
-                total += facts.total_size.get(child.digest.as_str()).copied().unwrap_or(child.size as i64);
-                if let Some(p) = &child.platform {
-                    facts.platform_in_index.insert(
-                        child.digest.to_string(),
-                        platform(p.os.clone(), p.architecture.clone(), p.variant.clone()),
-                    );
-                }
-            }
-            facts.total_size.insert(digest, total);
-        }
-        Ok(facts)
-    }
+fn platform(platform: ServicePlatform) -> Platform {
+    Platform { os: platform.os, architecture: platform.architecture, variant: platform.variant }
 }
 
 #[async_trait::async_trait]
 impl RepositoriesBackend for RepositoriesPortal {
     async fn list(&self) -> Result<Vec<RepositorySummary>, PortalError> {
-        // The service's list is the catalog (listed repositories holding
-        // content); an administrator also sees the unlisted ones.
-        let mut names = self.state.repositories.list(|_| true).await.map_err(internal)?;
-        names.extend(rows::unlisted_repositories(&self.state.db).await.map_err(internal)?);
-        names.sort();
-        names.dedup();
-        let mut summaries = Vec::with_capacity(names.len());
-        for name in names {
-            let Ok(parsed) = name.parse::<RepositoryName>() else { continue };
-            match self.state.repositories.show(&parsed).await {
-                Ok(view) => summaries.push(RepositorySummary {
-                    name: view.name,
-                    tag_count: view.tag_count,
-                    manifest_count: view.manifest_count,
-                    created: view.created_time,
-                    last_update: view.last_update_time,
-                    listed: view.changeable_attributes.list_enabled,
-                }),
-                // Deleted between the two reads.
-                Err(RegistryError::NameUnknown) => {}
-                Err(other) => return Err(internal(other)),
-            }
-        }
-        Ok(summaries)
+        let views = self.state.repositories.list_all().await.map_err(internal)?;
+        Ok(views
+            .into_iter()
+            .map(|view| RepositorySummary {
+                name: view.name,
+                tag_count: view.tag_count,
+                manifest_count: view.manifest_count,
+                created: view.created_time,
+                last_update: view.last_update_time,
+                listed: view.changeable_attributes.list_enabled,
+            })
+            .collect())
     }
 
     async fn show(&self, name: &str) -> Result<RepositoryDetail, PortalError> {
@@ -166,22 +109,16 @@ impl RepositoriesBackend for RepositoriesPortal {
         let view = admin.show(&name).await.map_err(|e| refusal(e, missing))?;
         let tags = admin.tags(&name).await.map_err(|e| refusal(e, missing))?;
         let manifests = admin.manifests(&name, None).await.map_err(|e| refusal(e, missing))?;
-        let facts = ContentFacts::read(&self.state, &name).await?;
         let by_digest: HashMap<&str, _> = manifests.iter().map(|m| (m.digest.as_str(), m)).collect();
         let tags = tags
             .into_iter()
             .map(|tag| {
                 let manifest = by_digest.get(tag.digest.as_str());
                 TagInfo {
-                    total_size: facts.total_size.get(&tag.digest).copied().or(manifest.map(|m| m.size)),
+                    total_size: manifest.map(|m| m.total_size),
                     media_type: manifest.map(|m| m.media_type.clone()).unwrap_or_default(),
                     platforms: manifest
-                        .map(|m| {
-                            m.platforms
-                                .iter()
-                                .map(|p| platform(p.os.clone(), p.architecture.clone(), p.variant.clone()))
-                                .collect()
-                        })
+                        .map(|m| m.platforms.iter().cloned().map(platform).collect())
                         .unwrap_or_default(),
                     name: tag.name,
                     digest: tag.digest,
@@ -193,13 +130,9 @@ impl RepositoriesBackend for RepositoriesPortal {
         let manifests = manifests
             .into_iter()
             .map(|m| ManifestInfo {
-                total_size: facts.total_size.get(&m.digest).copied(),
-                platform: facts.platform_in_index.get(&m.digest).cloned(),
-                platforms: m
-                    .platforms
-                    .into_iter()
-                    .map(|p| platform(p.os, p.architecture, p.variant))
-                    .collect(),
+                total_size: Some(m.total_size),
+                platform: m.index_platform.map(platform),
+                platforms: m.platforms.into_iter().map(platform).collect(),
                 digest: m.digest,
                 media_type: m.media_type,
                 artifact_type: m.artifact_type,
@@ -286,23 +219,11 @@ impl RepositoriesBackend for RepositoriesPortal {
         let name = repository_name(repository)?;
         let missing = || format!("Manifest {digest} was not found in {name}.");
         let parsed: Digest = digest.parse().map_err(|_| PortalError::NotFound(missing()))?;
-        // As the API's DELETE of a manifest: the registry checks the locks
-        // (of the manifest and every tag on it), then the audit log.
         self.state
-            .registry
-            .delete_manifest(&name, &Reference::Digest(parsed.clone()))
+            .repositories
+            .delete_manifest(&Subject::Admin(actor.to_owned()), &name, &parsed)
             .await
-            .map_err(|e| refusal(e, missing))?;
-        let subject = Subject::Admin(actor.to_owned());
-        self.state.audit.record(
-            Caller::Subject(&subject),
-            None,
-            Some(name.as_str()),
-            "manifest.delete",
-            Outcome::Success,
-            Some(format!("{name}@{parsed}")),
-        );
-        Ok(())
+            .map_err(|e| refusal(e, missing))
     }
 
     async fn delete_repository(

@@ -15,7 +15,7 @@ use app::{
         },
     },
 };
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::{
     auth::token::Subject,
@@ -25,9 +25,6 @@ use crate::{
     },
     AppState,
 };
-
-/// A password expiring within this is flagged (SPEC §4).
-const EXPIRES_SOON: Duration = Duration::days(14);
 
 pub struct TokensPortal {
     state: AppState,
@@ -79,7 +76,7 @@ fn sentence(message: &str) -> String {
 }
 
 fn timestamp(time: DateTime<Utc>) -> Timestamp {
-    Timestamp { iso: service::format_time(time), display: time.format("%Y-%m-%d %H:%M UTC").to_string() }
+    Timestamp { iso: service::format_time(time), display: service::display_time(time) }
 }
 
 fn token(view: TokenView) -> Token {
@@ -92,9 +89,7 @@ fn token(view: TokenView) -> Token {
                 created: Some(timestamp(password.creation_time)),
                 expiry: password.expiry.map(timestamp),
                 expired: password.expiry.is_some_and(|expiry| expiry <= now),
-                expires_soon: password
-                    .expiry
-                    .is_some_and(|expiry| expiry > now && expiry - now <= EXPIRES_SOON),
+                expires_soon: service::expires_soon(password.expiry, now),
             },
             None => PasswordSlot {
                 name: (*slot).to_owned(),
@@ -147,25 +142,6 @@ fn expiry_date(date: &str) -> Result<DateTime<Utc>, PortalError> {
         .map_err(|_| PortalError::Invalid(format!("{date:?} is not a date: give it as YYYY-MM-DD.")))
 }
 
-/// What to remove so that, after adding `wanted`, the rules are exactly
-/// `wanted` (the service adds first, then removes).
-fn rules_to_remove(
-    current: &[service::RepositoryActions],
-    wanted: &[service::RepositoryActions],
-) -> Vec<service::RepositoryActions> {
-    current
-        .iter()
-        .filter_map(|rule| {
-            let kept = |action: &String| {
-                wanted.iter().any(|row| row.repository == rule.repository && row.actions.contains(action))
-            };
-            let gone: Vec<String> = rule.actions.iter().filter(|action| !kept(action)).cloned().collect();
-            (!gone.is_empty())
-                .then(|| service::RepositoryActions { repository: rule.repository.clone(), actions: gone })
-        })
-        .collect()
-}
-
 #[async_trait::async_trait]
 impl TokensBackend for TokensPortal {
     async fn list_tokens(
@@ -197,24 +173,21 @@ impl TokensBackend for TokensPortal {
         new_scope_map: Option<NewScopeMap>,
         enabled: bool,
     ) -> Result<Token, PortalError> {
-        let actor = actor(actor_user);
-        // A scope map made on the token form is a scope map like any
-        // other (its own name and description), created first.
-        let (scope_map_name, created) = match (scope_map_name.filter(|n| !n.trim().is_empty()), new_scope_map)
-        {
-            (Some(existing), None) => (existing, false),
+        let mut request = service::NewToken {
+            name: name.to_owned(),
+            status: Some(if enabled { Status::Enabled } else { Status::Disabled }),
+            // Passwords are generated on the token's page, one at a time.
+            generate_passwords: Some(false),
+            ..Default::default()
+        };
+        // A scope map made on the token form is created with the token, in
+        // the same transaction, under the name and description given.
+        match (scope_map_name.filter(|n| !n.trim().is_empty()), new_scope_map) {
+            (Some(existing), None) => request.scope_map = Some(existing),
             (None, Some(new)) => {
-                let view = self
-                    .service()
-                    .create_scope_map(
-                        &actor,
-                        new.name.trim(),
-                        new.description.trim(),
-                        &rules(&new.repositories),
-                    )
-                    .await
-                    .map_err(portal_error)?;
-                (view.name, true)
+                request.repositories = Some(rules(&new.repositories));
+                request.new_scope_map =
+                    Some(service::ScopeMapNaming { name: new.name, description: new.description });
             }
             (None, None) => {
                 return Err(PortalError::Invalid(
@@ -226,27 +199,9 @@ impl TokensBackend for TokensPortal {
                     "Choose an existing scope map or create a new one, not both.".into(),
                 ))
             }
-        };
-        let request = service::NewToken {
-            name: name.to_owned(),
-            scope_map: Some(scope_map_name.clone()),
-            status: Some(if enabled { Status::Enabled } else { Status::Disabled }),
-            // Passwords are generated on the token's page, one at a time.
-            generate_passwords: Some(false),
-            ..Default::default()
-        };
-        match self.service().create_token(&actor, &request).await {
-            Ok(view) => Ok(token(view)),
-            Err(error) => {
-                if created {
-                    // Nothing of a refused form stays behind.
-                    if let Err(cleanup) = self.service().delete_scope_map(&actor, &scope_map_name).await {
-                        tracing::warn!(%cleanup, scope_map = %scope_map_name, "could not remove the scope map of a refused token");
-                    }
-                }
-                Err(portal_error(error))
-            }
         }
+        let view = self.service().create_token(&actor(actor_user), &request).await.map_err(portal_error)?;
+        Ok(token(view))
     }
 
     async fn update_token(
@@ -344,12 +299,9 @@ impl TokensBackend for TokensPortal {
         description: String,
         repositories: Vec<RepositoryActions>,
     ) -> Result<ScopeMap, PortalError> {
-        let current = self.service().scope_map(name).await.map_err(portal_error)?;
-        let wanted = rules(&repositories);
-        let remove = rules_to_remove(&current.repositories, &wanted);
         let view = self
             .service()
-            .update_scope_map(&actor(actor_user), name, Some(description.trim()), &wanted, &remove)
+            .replace_scope_map_rules(&actor(actor_user), name, Some(description.trim()), &rules(&repositories))
             .await
             .map_err(portal_error)?;
         Ok(scope_map(view))
@@ -363,23 +315,6 @@ impl TokensBackend for TokensPortal {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rule(repository: &str, actions: &[&str]) -> service::RepositoryActions {
-        service::RepositoryActions {
-            repository: repository.into(),
-            actions: actions.iter().map(|a| a.to_string()).collect(),
-        }
-    }
-
-    #[test]
-    fn removes_only_what_the_editor_no_longer_has() {
-        let current = [rule("a", &["content/read", "content/write"]), rule("b/*", &["metadata/read"])];
-        let wanted = [rule("a", &["content/read"]), rule("c", &["content/read"])];
-        assert_eq!(
-            rules_to_remove(&current, &wanted),
-            vec![rule("a", &["content/write"]), rule("b/*", &["metadata/read"])]
-        );
-    }
 
     #[test]
     fn an_expiry_date_is_midnight_utc() {

@@ -14,7 +14,7 @@ use chrono::Utc;
 use crate::{
     db::{
         registry::{self as rows, ManifestRow, NewManifest, PutManifestRefusal},
-        repositories as locks, Database, DbError,
+        repositories::{self as locks, LockScope}, Database, DbError,
     },
     domain::{
         manifest::{parse_manifest, referrers_index, Descriptor, ManifestError},
@@ -110,6 +110,14 @@ pub enum UploadStart {
     Mounted,
 }
 
+/// What a change by `reference` touches: a tag, or a manifest with its tags.
+fn lock_scope(reference: &Reference) -> LockScope<'_> {
+    match reference {
+        Reference::Tag(tag) => LockScope::Tag(tag.as_str()),
+        Reference::Digest(digest) => LockScope::Manifest(digest.as_str()),
+    }
+}
+
 /// What a lock check is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockedOperation {
@@ -154,7 +162,7 @@ impl RegistryService {
     /// bytes once nothing references them.
     pub async fn delete_blob(&self, name: &RepositoryName, digest: &Digest) -> RegistryResult<()> {
         let repository = self.repository(name).await.map_err(|_| RegistryError::BlobUnknown)?;
-        self.check_locks(name, None, LockedOperation::Write).await?;
+        self.check_locks(name, LockScope::Repository, LockedOperation::Delete).await?;
         if rows::unlink_blob(&self.db, repository, digest.as_str()).await? {
             Ok(())
         } else {
@@ -170,7 +178,7 @@ impl RegistryService {
         name: &RepositoryName,
         mount: Option<(&Digest, &RepositoryName)>,
     ) -> RegistryResult<UploadStart> {
-        self.check_locks(name, None, LockedOperation::Write).await?;
+        self.check_locks(name, LockScope::Repository, LockedOperation::Write).await?;
         let now = Utc::now();
         let repository = rows::ensure_repository(&self.db, name.as_str(), now).await?;
         if let Some((digest, from)) = mount {
@@ -192,7 +200,7 @@ impl RegistryService {
         digest: &Digest,
         body: ByteStream,
     ) -> RegistryResult<u64> {
-        self.check_locks(name, None, LockedOperation::Write).await?;
+        self.check_locks(name, LockScope::Repository, LockedOperation::Write).await?;
         let size = self.store.put_whole(body, digest).await?;
         let now = Utc::now();
         let repository = rows::ensure_repository(&self.db, name.as_str(), now).await?;
@@ -324,48 +332,34 @@ impl RegistryService {
         Ok(StoredManifest::from(row))
     }
 
-    /// Refuses when a lock forbids `operation` on the repository or on the
-    /// tag or manifest concerned. Writes need writeEnabled; deletes need
+    /// Refuses when a lock forbids `operation` on the repository or on what
+    /// `scope` names in it. Writes need writeEnabled; deletes need
     /// writeEnabled and deleteEnabled (a write-locked image cannot be
-    /// deleted either); a manifest's deletion also needs them on every tag
-    /// pointing at it.
+    /// deleted either).
     pub async fn check_locks(
         &self,
         name: &RepositoryName,
-        reference: Option<&Reference>,
+        scope: LockScope<'_>,
         operation: LockedOperation,
     ) -> RegistryResult<()> {
-        let (tag, digest) = match reference {
-            Some(Reference::Tag(tag)) => (Some(tag.as_str()), None),
-            Some(Reference::Digest(digest)) => (None, Some(digest.as_str())),
-            None => (None, None),
-        };
-        let whole = reference.is_none() && operation == LockedOperation::Delete;
-        let Some(locked) = locks::locks_for(&self.db, name.as_str(), tag, digest, whole).await? else {
+        let Some(concerned) = locks::concerned_locks(&self.db, name.as_str(), scope).await? else {
             return Ok(());
         };
-        let forbids = |locks: &locks::Locks| match operation {
-            LockedOperation::Write => !locks.write_enabled,
-            LockedOperation::Delete => !locks.write_enabled || !locks.delete_enabled,
+        let (forbids, verb): (fn(&locks::Locks) -> bool, _) = match operation {
+            LockedOperation::Write => (|locks| !locks.write_enabled, "written to"),
+            LockedOperation::Delete => (|locks| !locks.write_enabled || !locks.delete_enabled, "deleted"),
         };
-        let verb = match operation {
-            LockedOperation::Write => "written to",
-            LockedOperation::Delete => "deleted",
-        };
-        if forbids(&locked.repository) {
+        if forbids(&concerned.repository) {
             return Err(RegistryError::Locked(format!("repository {name} is locked and cannot be {verb}")));
         }
-        let concerned = |what: &str| match (operation, tag) {
-            // Moving a tag concerns that tag only.
-            (LockedOperation::Write, Some(tag)) => what == format!("tag {tag}"),
-            (LockedOperation::Write, None) => what.starts_with("manifest "),
-            (LockedOperation::Delete, _) => true,
-        };
-        if let Some((what, _)) = locked.objects.iter().find(|(what, locks)| concerned(what) && forbids(locks))
-        {
-            return Err(RegistryError::Locked(format!("{what} in {name} is locked and cannot be {verb}")));
+        let manifests = concerned.manifests.iter().map(|(digest, locks)| ("manifest", digest, locks));
+        let tags = concerned.tags.iter().map(|(tag, locks)| ("tag", tag, locks));
+        match manifests.chain(tags).find(|(_, _, locks)| forbids(locks)) {
+            Some((kind, what, _)) => {
+                Err(RegistryError::Locked(format!("{kind} {what} in {name} is locked and cannot be {verb}")))
+            }
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Stores a manifest under a tag or its digest after validating it and
@@ -377,7 +371,7 @@ impl RegistryService {
         content_type: Option<&str>,
         content: &[u8],
     ) -> RegistryResult<PutManifestOutcome> {
-        self.check_locks(name, Some(reference), LockedOperation::Write).await?;
+        self.check_locks(name, lock_scope(reference), LockedOperation::Write).await?;
         let parsed = parse_manifest(content_type, content)?;
         let digest = match reference {
             Reference::Digest(expected) => {
@@ -417,7 +411,7 @@ impl RegistryService {
     /// Deletes a manifest (by digest) or untags (by tag).
     pub async fn delete_manifest(&self, name: &RepositoryName, reference: &Reference) -> RegistryResult<()> {
         let repository = self.repository(name).await.map_err(|_| RegistryError::ManifestUnknown)?;
-        self.check_locks(name, Some(reference), LockedOperation::Delete).await?;
+        self.check_locks(name, lock_scope(reference), LockedOperation::Delete).await?;
         let deleted = match reference {
             Reference::Digest(digest) => rows::delete_manifest(&self.db, repository, digest.as_str()).await?,
             Reference::Tag(tag) => rows::delete_tag(&self.db, repository, tag.as_str()).await?,

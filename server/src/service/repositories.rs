@@ -3,7 +3,7 @@
 //! attributes. Used by the JSON API and the portal; permissions are checked
 //! by the caller, locks here (through `RegistryService::check_locks`).
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,10 +11,13 @@ use serde::{Deserialize, Serialize};
 use crate::{
     auth::token::Subject,
     db::{
-        repositories::{self as rows, LockTarget, Locks},
+        repositories::{self as rows, LockScope, LockTarget, Locks},
         Database,
     },
-    domain::{Digest, Reference, RepositoryName, Tag},
+    domain::{
+        manifest::{parse_manifest, Platform as DomainPlatform},
+        Digest, Reference, RepositoryName, Tag,
+    },
     service::{
         audit::{AuditLog, Caller, Outcome},
         registry::{LockedOperation, RegistryError, RegistryResult, RegistryService},
@@ -93,10 +96,15 @@ pub struct ManifestView {
     pub media_type: String,
     pub artifact_type: Option<String>,
     pub size: i64,
+    /// The manifest with everything it references (for an index, with its
+    /// images and theirs).
+    pub total_size: i64,
     pub created_time: String,
     pub tags: Vec<String>,
     /// The platforms an index lists.
     pub platforms: Vec<Platform>,
+    /// The platform an index of the repository lists this image for.
+    pub index_platform: Option<Platform>,
     pub changeable_attributes: Attributes,
 }
 
@@ -107,32 +115,52 @@ pub struct DeletedRepository {
     pub tags_deleted: Vec<String>,
 }
 
-fn platforms(content: &[u8]) -> Vec<Platform> {
-    #[derive(Deserialize)]
-    struct Index {
-        #[serde(default)]
-        manifests: Vec<Entry>,
+impl From<&DomainPlatform> for Platform {
+    fn from(platform: &DomainPlatform) -> Self {
+        Self { os: platform.os.clone(), architecture: platform.architecture.clone(), variant: platform.variant.clone() }
     }
-    #[derive(Deserialize)]
-    struct Entry {
-        platform: Option<PlatformJson>,
+}
+
+/// What the manifests' content says beyond their rows: the platforms an
+/// index lists, the platform an index gives each child, and the size of
+/// everything a manifest references (config and layers; for an index, its
+/// children's totals). Parsed with the same parser that accepted them.
+#[derive(Default)]
+struct ContentFacts {
+    platforms: HashMap<String, Vec<Platform>>,
+    platform_in_index: HashMap<String, Platform>,
+    total_size: HashMap<String, i64>,
+}
+
+impl ContentFacts {
+    fn of(manifests: &[rows::ManifestInfoRow]) -> Self {
+        let mut facts = Self::default();
+        let mut indexes = Vec::new();
+        for manifest in manifests {
+            let Ok(parsed) = parse_manifest(Some(&manifest.media_type), &manifest.content) else { continue };
+            if parsed.manifests.is_empty() {
+                let referenced: u64 = parsed.blob_references().map(|d| d.size).sum();
+                facts.total_size.insert(manifest.digest.clone(), manifest.size + referenced as i64);
+            } else {
+                indexes.push((manifest, parsed));
+            }
+        }
+        // Indexes after the images, whose totals they add up.
+        for (manifest, parsed) in indexes {
+            let mut total = manifest.size;
+            let mut platforms = Vec::new();
+            for child in &parsed.manifests {
+                total += facts.total_size.get(child.digest.as_str()).copied().unwrap_or(child.size as i64);
+                if let Some(platform) = &child.platform {
+                    platforms.push(Platform::from(platform));
+                    facts.platform_in_index.insert(child.digest.to_string(), platform.into());
+                }
+            }
+            facts.total_size.insert(manifest.digest.clone(), total);
+            facts.platforms.insert(manifest.digest.clone(), platforms);
+        }
+        facts
     }
-    #[derive(Deserialize)]
-    struct PlatformJson {
-        os: String,
-        architecture: String,
-        variant: Option<String>,
-    }
-    serde_json::from_slice::<Index>(content)
-        .map(|index| {
-            index
-                .manifests
-                .into_iter()
-                .filter_map(|entry| entry.platform)
-                .map(|p| Platform { os: p.os, architecture: p.architecture, variant: p.variant })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 pub struct RepositoryAdmin {
@@ -151,20 +179,18 @@ impl RepositoryAdmin {
         self.registry.catalog(None, u32::MAX, visible).await
     }
 
+    /// An administrator's list: every repository holding content and every
+    /// unlisted one, with its details, in one query.
+    pub async fn list_all(&self) -> RegistryResult<Vec<RepositoryView>> {
+        Ok(rows::administered_repositories(&self.db).await?.into_iter().map(repository_view).collect())
+    }
+
     async fn row(&self, name: &RepositoryName) -> RegistryResult<rows::RepositoryRow> {
         rows::repository(&self.db, name.as_str()).await?.ok_or(RegistryError::NameUnknown)
     }
 
     pub async fn show(&self, name: &RepositoryName) -> RegistryResult<RepositoryView> {
-        let row = self.row(name).await?;
-        Ok(RepositoryView {
-            name: row.name,
-            created_time: time(row.created_at),
-            last_update_time: row.last_update.map(time),
-            tag_count: row.tag_count,
-            manifest_count: row.manifest_count,
-            changeable_attributes: row.locks.into(),
-        })
+        Ok(repository_view(self.row(name).await?))
     }
 
     pub async fn tags(&self, name: &RepositoryName) -> RegistryResult<Vec<TagView>> {
@@ -183,14 +209,16 @@ impl RepositoryAdmin {
         digest: Option<&Digest>,
     ) -> RegistryResult<Vec<ManifestView>> {
         let row = self.row(name).await?;
-        let manifests = rows::manifests(&self.db, row.id, digest.map(Digest::as_str)).await?;
-        if digest.is_some() && manifests.is_empty() {
-            return Err(RegistryError::ManifestUnknown);
-        }
-        Ok(manifests
+        // All of them: an index's total needs its images' sizes.
+        let manifests = rows::manifests(&self.db, row.id, None).await?;
+        let mut facts = ContentFacts::of(&manifests);
+        let views: Vec<ManifestView> = manifests
             .into_iter()
+            .filter(|m| digest.is_none_or(|digest| m.digest == digest.as_str()))
             .map(|m| ManifestView {
-                platforms: platforms(&m.content),
+                total_size: facts.total_size.get(&m.digest).copied().unwrap_or(m.size),
+                platforms: facts.platforms.remove(&m.digest).unwrap_or_default(),
+                index_platform: facts.platform_in_index.get(&m.digest).cloned(),
                 digest: m.digest,
                 media_type: m.media_type,
                 artifact_type: m.artifact_type,
@@ -199,7 +227,11 @@ impl RepositoryAdmin {
                 tags: m.tags,
                 changeable_attributes: m.locks.into(),
             })
-            .collect())
+            .collect();
+        if digest.is_some() && views.is_empty() {
+            return Err(RegistryError::ManifestUnknown);
+        }
+        Ok(views)
     }
 
     fn audit(&self, actor: &Subject, name: &RepositoryName, action: &str, detail: String) {
@@ -217,10 +249,17 @@ impl RepositoryAdmin {
     /// lock forbids it.
     pub async fn delete(&self, actor: &Subject, name: &RepositoryName) -> RegistryResult<DeletedRepository> {
         let row = self.row(name).await?;
-        self.registry.check_locks(name, None, LockedOperation::Delete).await?;
+        self.registry.check_locks(name, LockScope::Everything, LockedOperation::Delete).await?;
         let (manifests_deleted, tags_deleted) = rows::delete_repository(&self.db, row.id).await?;
         self.audit(actor, name, "repository.delete", format!("repository {name}"));
         Ok(DeletedRepository { manifests_deleted, tags_deleted })
+    }
+
+    /// Deletes a manifest and every tag on it, unless a lock forbids it.
+    pub async fn delete_manifest(&self, actor: &Subject, name: &RepositoryName, digest: &Digest) -> RegistryResult<()> {
+        self.registry.delete_manifest(name, &Reference::Digest(digest.clone())).await?;
+        self.audit(actor, name, "manifest.delete", format!("{name}@{digest}"));
+        Ok(())
     }
 
     /// Removes a tag (the manifest stays), unless a lock forbids it.
@@ -258,6 +297,17 @@ impl RepositoryAdmin {
         };
         self.audit(actor, name, "repository.update", format!("{what}: {patch:?}"));
         Ok(())
+    }
+}
+
+fn repository_view(row: rows::RepositoryRow) -> RepositoryView {
+    RepositoryView {
+        name: row.name,
+        created_time: time(row.created_at),
+        last_update_time: row.last_update.map(time),
+        tag_count: row.tag_count,
+        manifest_count: row.manifest_count,
+        changeable_attributes: row.locks.into(),
     }
 }
 

@@ -29,6 +29,21 @@ use crate::{
 /// How many token names a "scope map in use" error lists.
 const IN_USE_NAMES_SHOWN: i64 = 10;
 
+/// A password expiring within this is flagged (SPEC §4: before it breaks
+/// a pipeline).
+pub const EXPIRY_WARNING: chrono::Duration = chrono::Duration::days(14);
+
+/// Whether a password with this expiry still works but expires within
+/// [`EXPIRY_WARNING`].
+pub fn expires_soon(expiry: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    expiry.is_some_and(|expiry| expiry > now && expiry - now <= EXPIRY_WARNING)
+}
+
+/// Dates as people read them on a page: `2026-11-23 17:44 UTC`.
+pub fn display_time(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// The password slots, as users name them.
 pub const SLOT_NAMES: [&str; 2] = ["password1", "password2"];
 
@@ -73,6 +88,7 @@ pub fn format_time(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// Serde's view of [`format_time`], for the views' time fields.
 mod time_format {
     use chrono::{DateTime, Utc};
     use serde::Serializer;
@@ -88,7 +104,7 @@ mod time_format {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             match time {
-                Some(time) => serializer.serialize_str(&crate::service::tokens::format_time(*time)),
+                Some(time) => super::serialize(time, serializer),
                 None => serializer.serialize_none(),
             }
         }
@@ -195,6 +211,17 @@ pub struct NewToken {
     pub expiry: Option<DateTime<Utc>>,
     #[serde(default)]
     pub generate_passwords: Option<bool>,
+    /// Name and description of the scope map made from `repositories`
+    /// (the portal asks for them; the API names it `<token>-scope-map`).
+    #[serde(skip)]
+    pub new_scope_map: Option<ScopeMapNaming>,
+}
+
+/// What to call a scope map created together with a token.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeMapNaming {
+    pub name: String,
+    pub description: String,
 }
 
 /// Which password slots to (re)generate; neither means both.
@@ -352,18 +379,46 @@ impl TokenService {
     ) -> ManageResult<ScopeMapView> {
         let add = add.iter().map(RepositoryActions::parse).collect::<ManageResult<Vec<_>>>()?;
         let remove = remove.iter().map(RepositoryActions::parse).collect::<ManageResult<Vec<_>>>()?;
+        self.change_scope_map(actor, name, description, |rules| {
+            for (pattern, actions) in &add {
+                add_repository_actions(rules, pattern, *actions);
+            }
+            for (pattern, actions) in &remove {
+                remove_repository_actions(rules, pattern, *actions);
+            }
+        })
+        .await
+    }
+
+    /// Replaces every rule (the portal's editor shows the whole list) and
+    /// optionally the description.
+    pub async fn replace_scope_map_rules(
+        &self,
+        actor: &Subject,
+        name: &str,
+        description: Option<&str>,
+        repositories: &[RepositoryActions],
+    ) -> ManageResult<ScopeMapView> {
+        let wanted = parse_rules(repositories)?;
+        self.change_scope_map(actor, name, description, |rules| *rules = wanted).await
+    }
+
+    /// Applies `change` to a user-defined scope map's rules in one
+    /// transaction and bumps its revision.
+    async fn change_scope_map(
+        &self,
+        actor: &Subject,
+        name: &str,
+        description: Option<&str>,
+        change: impl FnOnce(&mut Vec<Rule>),
+    ) -> ManageResult<ScopeMapView> {
         let mut tx = self.db.begin().await?;
         let row = find_scope_map(&mut tx, name).await?;
         if row.is_system {
             return Err(ManageError::ReadOnly(row.name));
         }
         let mut rules = rules_from_rows(&row.rules);
-        for (pattern, actions) in &add {
-            add_repository_actions(&mut rules, pattern, *actions);
-        }
-        for (pattern, actions) in &remove {
-            remove_repository_actions(&mut rules, pattern, *actions);
-        }
+        change(&mut rules);
         let description = description.unwrap_or(&row.description);
         rows::replace_scope_map(&mut tx, row.id, description, &rules_to_rows(&rules)).await?;
         let view = scope_map_view(find_scope_map(&mut tx, name).await?);
@@ -449,8 +504,12 @@ impl TokenService {
         let scope_map_id = match (&request.scope_map, new_rules) {
             (Some(scope_map), _) => find_scope_map(&mut tx, scope_map).await?.id,
             (None, rules) => {
-                let scope_map = policy::scope_map_name_for_token(name)?;
-                insert_scope_map(&mut tx, &scope_map, "", &rules.unwrap_or_default()).await?
+                let naming = match &request.new_scope_map {
+                    Some(naming) => naming.clone(),
+                    None => ScopeMapNaming { name: policy::scope_map_name_for_token(name)?, description: String::new() },
+                };
+                let new_name = naming.name.trim();
+                insert_scope_map(&mut tx, new_name, naming.description.trim(), &rules.unwrap_or_default()).await?
             }
         };
         let enabled = request.status.unwrap_or(Status::Enabled).enabled();
@@ -760,6 +819,44 @@ mod tests {
         }
         f.tokens.delete_scope_map(&f.admin, "MyScopeMap").await.unwrap();
         assert!(matches!(f.tokens.scope_map("MyScopeMap").await, Err(ManageError::NotFound(_))));
+    }
+
+    #[tokio::test]
+    async fn replacing_the_rules_keeps_exactly_the_wanted_ones() {
+        let f = fixture().await;
+        let current = [rule("a", &["content/read", "content/write"]), rule("b/*", &["metadata/read"])];
+        f.tokens.create_scope_map(&f.admin, "editor-map", "before", &current).await.unwrap();
+        let wanted = [rule("a", &["content/read"]), rule("c", &["content/read"])];
+        let view = f.tokens.replace_scope_map_rules(&f.admin, "editor-map", Some("after"), &wanted).await.unwrap();
+        assert_eq!(view.repositories, wanted.to_vec());
+        assert_eq!(view.description, "after");
+        let bad = [rule("sample/*/teamA", &["content/read"])];
+        assert!(invalid(f.tokens.replace_scope_map_rules(&f.admin, "editor-map", None, &bad).await)
+            .contains("in the middle"));
+        assert_eq!(f.tokens.scope_map("editor-map").await.unwrap().repositories, wanted.to_vec());
+    }
+
+    #[tokio::test]
+    async fn a_token_and_its_named_new_scope_map_are_created_together_or_not_at_all() {
+        let f = fixture().await;
+        let request = |token: &str| NewToken {
+            name: token.into(),
+            repositories: Some(vec![rule("acme/app", &["content/read"])]),
+            new_scope_map: Some(ScopeMapNaming { name: "acme-readers".into(), description: "Acme".into() }),
+            ..NewToken::default()
+        };
+        let created = f.tokens.create_token(&f.admin, &request("acme-ci")).await.unwrap();
+        assert_eq!(created.scope_map, "acme-readers");
+        assert_eq!(f.tokens.scope_map("acme-readers").await.unwrap().description, "Acme");
+        // The second token's map name is taken: nothing of it is written.
+        assert!(matches!(f.tokens.create_token(&f.admin, &request("acme-cd")).await, Err(ManageError::Conflict(_))));
+        assert!(matches!(f.tokens.token("acme-cd").await, Err(ManageError::NotFound(_))));
+        // A token refused inside the transaction (its name is taken) leaves
+        // no new scope map behind.
+        let mut refused = request("acme-ci");
+        refused.new_scope_map = Some(ScopeMapNaming { name: "never-made".into(), description: String::new() });
+        assert!(f.tokens.create_token(&f.admin, &refused).await.is_err());
+        assert!(matches!(f.tokens.scope_map("never-made").await, Err(ManageError::NotFound(_))));
     }
 
     #[tokio::test]

@@ -1,16 +1,19 @@
-//! A command to copy: a read-only field with a Copy button. Copying uses
-//! the asynchronous Clipboard API when the page may (a secure context such
-//! as HTTPS or localhost); otherwise the text is selected and the person is
-//! told to press Ctrl+C. Browser-only work happens in event handlers, so the
-//! server and the browser render the same HTML.
+//! Copying text for the person: a small Copy button, and a read-only field
+//! with a Copy button. Copying uses the asynchronous Clipboard API when the
+//! page may (a secure context such as HTTPS or localhost) and says "Copied"
+//! once the browser has it; otherwise the person is told to copy by hand.
+//! Browser-only work happens in event handlers, so the server and the
+//! browser render the same HTML.
 
 use leptos::{html::Input, prelude::*};
+
+use crate::components::ui::SMALL_BUTTON;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum CopyState {
     Idle,
     Copied,
-    /// The clipboard refused: the text is selected for Ctrl+C.
+    /// The clipboard refused: the person copies by hand.
     Manual,
 }
 
@@ -32,6 +35,41 @@ fn clipboard_write(text: &str) -> Option<leptos::web_sys::js_sys::Promise> {
     write.call1(&clipboard, &JsValue::from_str(text)).ok()?.dyn_into::<Promise>().ok()
 }
 
+/// Puts `text` on the clipboard, then sets `state` to what came of it.
+fn copy(text: &str, state: RwSignal<CopyState>) {
+    match clipboard_write(text) {
+        Some(promise) => leptos::task::spawn_local(async move {
+            let done = leptos::__reexports::wasm_bindgen_futures::JsFuture::from(promise).await;
+            state.try_set(if done.is_ok() { CopyState::Copied } else { CopyState::Manual });
+        }),
+        None => state.set(CopyState::Manual),
+    }
+}
+
+/// A small button that copies `text`, then says so.
+#[component]
+pub fn CopyButton(
+    #[prop(into)] text: Signal<String>,
+    /// What is copied, for screen readers: "Copy {what}".
+    what: &'static str,
+    testid: &'static str,
+) -> impl IntoView {
+    let state = RwSignal::new(CopyState::Idle);
+    view! {
+        <button type="button" class=SMALL_BUTTON data-testid=testid aria-label=format!("Copy {what}")
+            on:click=move |_| copy(&text.get_untracked(), state)>
+            {move || match state.get() {
+                CopyState::Idle => "Copy",
+                CopyState::Copied => "Copied",
+                CopyState::Manual => "Select and copy by hand",
+            }}
+        </button>
+    }
+}
+
+/// A command to copy: a read-only field with a Copy button. Where the
+/// clipboard refuses, the text is selected and the person is told to
+/// press Ctrl+C.
 #[component]
 pub fn CopyField(
     /// The text to show and copy.
@@ -44,18 +82,11 @@ pub fn CopyField(
 ) -> impl IntoView {
     let input = NodeRef::<Input>::new();
     let state = RwSignal::new(CopyState::Idle);
-    let copy = move |_| {
-        let text = value.get_untracked();
+    let on_copy = move |_| {
         if let Some(field) = input.get_untracked() {
             field.select();
         }
-        match clipboard_write(&text) {
-            Some(promise) => leptos::task::spawn_local(async move {
-                let done = leptos::__reexports::wasm_bindgen_futures::JsFuture::from(promise).await;
-                state.set(if done.is_ok() { CopyState::Copied } else { CopyState::Manual });
-            }),
-            None => state.set(CopyState::Manual),
-        }
+        copy(&value.get_untracked(), state);
     };
     // A different text (another tag chosen) has not been copied yet.
     Effect::new(move |_| {
@@ -71,7 +102,7 @@ pub fn CopyField(
                 class="min-w-0 flex-1 rounded border border-slate-300 bg-slate-900 px-3 py-2 font-mono text-xs text-slate-100 focus:outline-none focus:ring-2 focus:ring-blue-600 sm:text-sm" />
             <button type="button" data-testid=format!("copy-{testid}")
                 class="shrink-0 rounded bg-blue-700 px-3 py-2 text-sm font-medium text-white hover:bg-blue-800 focus:outline-none focus:ring-2 focus:ring-blue-600 focus:ring-offset-2"
-                on:click=copy>
+                on:click=on_copy>
                 {move || match state.get() { CopyState::Copied => "Copied", _ => "Copy" }}
             </button>
         </div>

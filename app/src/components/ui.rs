@@ -1,0 +1,54 @@
+//! The portal's shared look and small pieces: the class sets that keep the
+//! pages consistent, loading and error states, and the CSRF token a
+//! state-changing server function needs. No page logic and no server
+//! functions here.
+
+use leptos::prelude::*;
+
+use crate::PortalSession;
+
+pub const CARD: &str = "rounded-lg bg-white p-5 shadow-sm";
+pub const INPUT: &str = "mt-1 block w-full rounded border border-slate-300 bg-white px-3 py-2 focus:border-blue-600 focus:outline-none focus:ring-1 focus:ring-blue-600";
+pub const LABEL: &str = "text-sm font-medium";
+pub const HINT: &str = "mt-1 text-xs text-slate-500";
+pub const PRIMARY: &str = "inline-flex items-center justify-center rounded bg-blue-700 px-4 py-2 text-sm font-medium text-white hover:bg-blue-800 focus:outline-none focus:ring-2 focus:ring-blue-600 focus:ring-offset-2 disabled:opacity-60";
+pub const SECONDARY: &str = "inline-flex items-center justify-center rounded border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-800 hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-blue-600 focus:ring-offset-2 disabled:opacity-60";
+pub const DANGER: &str = "inline-flex items-center justify-center rounded bg-red-700 px-4 py-2 text-sm font-medium text-white hover:bg-red-800 focus:outline-none focus:ring-2 focus:ring-red-600 focus:ring-offset-2 disabled:opacity-60";
+pub const DANGER_OUTLINE: &str = "inline-flex items-center justify-center rounded border border-red-300 bg-white px-4 py-2 text-sm font-medium text-red-700 hover:bg-red-50 focus:outline-none focus:ring-2 focus:ring-red-600 focus:ring-offset-2 disabled:opacity-60";
+pub const SMALL_BUTTON: &str = "inline-flex items-center rounded border border-slate-300 bg-white px-2.5 py-1 text-xs font-medium text-slate-800 hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-blue-600 disabled:opacity-60";
+pub const SMALL_DANGER: &str = "inline-flex items-center rounded border border-red-300 bg-white px-2.5 py-1 text-xs font-medium text-red-700 hover:bg-red-50 focus:outline-none focus:ring-2 focus:ring-red-600 disabled:opacity-60";
+pub const LINK: &str = "text-blue-700 underline decoration-blue-300 underline-offset-2 hover:text-blue-900 focus:outline-none focus:ring-2 focus:ring-blue-600";
+pub const TABLE_WRAP: &str = "relative mt-4 overflow-x-auto rounded-lg bg-white shadow-sm";
+pub const TABLE: &str = "min-w-full divide-y divide-slate-200 text-left text-sm";
+pub const TH: &str =
+    "whitespace-nowrap px-4 py-2 text-xs font-semibold uppercase tracking-wide text-slate-500";
+pub const TD: &str = "whitespace-nowrap px-4 py-2 align-top";
+pub const CODE_BLOCK: &str =
+    "whitespace-pre-wrap wrap-anywhere rounded bg-slate-900 p-3 font-mono text-xs text-slate-100";
+
+/// "Loading…" while a page's data is on its way.
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="mt-4 text-slate-500" role="status">"Loading…"</p> }
+}
+
+/// An error the user should read.
+#[component]
+pub fn ErrorMessage(#[prop(into)] message: String, #[prop(optional)] testid: &'static str) -> impl IntoView {
+    let testid = if testid.is_empty() { "error" } else { testid };
+    view! { <p class="mt-4 rounded bg-red-50 px-3 py-2 text-sm text-red-800" role="alert" data-testid=testid>{message}</p> }
+}
+
+/// Reads the session's CSRF token for a state-changing server function.
+/// Call it while rendering; the returned function works in event handlers
+/// (where no context is available) once the session is loaded.
+pub fn use_csrf() -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let session = use_context::<PortalSession>();
+    move || {
+        session
+            .and_then(|session| session.info.get_untracked())
+            .and_then(Result::ok)
+            .map(|info| info.csrf_token)
+            .unwrap_or_default()
+    }
+}
