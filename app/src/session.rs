@@ -11,7 +11,15 @@ pub const CSRF_KEY: &str = "portcullis.csrf";
 pub const CSRF_FIELD: &str = "csrf_token";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// 43 random alphanumerics (about 256 bits).
+/// Length of a CSRF token: 43 random alphanumerics (about 256 bits).
+pub const CSRF_TOKEN_LEN: usize = 43;
+
 pub fn new_csrf_token() -> String {
-    rand::rngs::OsRng.sample_iter(&Alphanumeric).take(43).map(char::from).collect()
+    rand::rngs::OsRng.sample_iter(&Alphanumeric).take(CSRF_TOKEN_LEN).map(char::from).collect()
 }
+
+/// The CSRF token of a browser whose session holds none (signed out): the
+/// server's CSRF layer keeps it in a cookie, not in a stored session, and
+/// puts it in each request's extensions for the page to show.
+#[derive(Clone)]
+pub struct PreSessionCsrf(pub String);

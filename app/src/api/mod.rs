@@ -15,7 +15,7 @@ use crate::{
 pub(crate) mod ssr {
     use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-    use axum::extract::ConnectInfo;
+    use axum::{extract::ConnectInfo, Extension};
     use leptos::prelude::*;
     use tower_sessions::Session;
 
@@ -23,7 +23,7 @@ pub(crate) mod ssr {
         backend::{Backend, PortalBackend},
         error::PortalError,
         model::SignedInUser,
-        session::{new_csrf_token, CSRF_KEY, USER_KEY},
+        session::{new_csrf_token, PreSessionCsrf, CSRF_KEY, USER_KEY},
     };
 
     /// Sets the response status for `error` and hands it back, for `map_err`.
@@ -86,16 +86,23 @@ pub(crate) mod ssr {
         use_context::<T>().ok_or_else(|| fail(PortalError::Internal))
     }
 
+    /// The token this browser's state-changing calls must carry: the
+    /// session's once signed in, before that the pre-session token the CSRF
+    /// layer keeps in a cookie, so a signed-out visit stores no session.
     pub async fn csrf_token(session: &Session) -> Result<String, PortalError> {
-        let existing = session.get::<String>(CSRF_KEY).await.map_err(|_| fail(PortalError::Internal))?;
-        match existing {
-            Some(token) => Ok(token),
-            None => {
-                let token = new_csrf_token();
-                session.insert(CSRF_KEY, &token).await.map_err(|_| fail(PortalError::Internal))?;
-                Ok(token)
-            }
+        if let Some(token) = session.get::<String>(CSRF_KEY).await.map_err(|_| fail(PortalError::Internal))? {
+            return Ok(token);
         }
+        let Extension(PreSessionCsrf(token)) = leptos_axum::extract::<Extension<PreSessionCsrf>>()
+            .await
+            .map_err(|_| fail(PortalError::Internal))?;
+        Ok(token)
+    }
+
+    /// A new CSRF token in the session: the one a page showed before (or
+    /// that was planted in the browser) authorises nothing any more.
+    pub async fn rotate_csrf_token(session: &Session) -> Result<(), PortalError> {
+        session.insert(CSRF_KEY, new_csrf_token()).await.map_err(|_| fail(PortalError::Internal))
     }
 }
 
@@ -118,9 +125,11 @@ pub async fn sign_in(
     let session = ssr::session().await?;
     let client = ssr::client_ip().await;
     let user = ssr::backend()?.sign_in(username.trim(), password, client).await.map_err(ssr::fail)?;
-    // A new session id at sign-in defeats session fixation.
+    // A new session id and CSRF token at sign-in defeat session fixation and
+    // a token learnt before it.
     session.cycle_id().await.map_err(|_| ssr::fail(PortalError::Internal))?;
     session.insert(crate::session::USER_KEY, &user).await.map_err(|_| ssr::fail(PortalError::Internal))?;
+    ssr::rotate_csrf_token(&session).await?;
     leptos_axum::redirect(if user.is_token() { "/my-token" } else { "/" });
     Ok(user)
 }
@@ -129,6 +138,8 @@ pub async fn sign_in(
 pub async fn sign_out(csrf_token: String) -> Result<(), PortalError> {
     let _checked_by_the_csrf_layer = csrf_token;
     let session = ssr::session().await?;
+    // The session's CSRF token goes with it; the CSRF layer hands the
+    // browser a new pre-session token in this response.
     session.flush().await.map_err(|_| ssr::fail(PortalError::Internal))?;
     leptos_axum::redirect("/login");
     Ok(())

@@ -1,18 +1,25 @@
 //! The portal mount: Leptos pages and server functions, behind the session,
-//! CSRF and sign-in layers.
+//! CSRF and sign-in layers; each page names its Content-Security-Policy.
 
 use std::{sync::Arc, time::Duration};
 
 use app::{backend::Backend, model::SignedInUser, session::USER_KEY, shell, App};
 use axum::{
     extract::Request,
-    http::Method,
-    middleware::{from_fn, Next},
+    http::{
+        header::{CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS},
+        HeaderValue, Method,
+    },
+    middleware::{from_fn, from_fn_with_state, Next},
     response::{IntoResponse, Redirect, Response},
     Router,
 };
-use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos::{
+    nonce::use_nonce,
+    prelude::{provide_context, use_context},
+};
+use leptos_axum::{generate_route_list, LeptosRoutes, ResponseOptions};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::{cookie::SameSite, Expiry, Session, SessionManagerLayer};
 
 use super::csrf;
@@ -33,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         provide_context(backend.clone());
         provide_context(tokens.clone());
         provide_context(repositories.clone());
+        name_page_policy();
     };
     let sessions = session_layer(&state);
     let options = state.leptos.clone();
@@ -42,9 +50,47 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(from_fn(require_sign_in))
-        .layer(from_fn(csrf::protect))
+        .layer(from_fn_with_state(csrf::PreSessionCookie { secure: state.tls }, csrf::protect))
         .layer(sessions)
+        // Outermost, so redirects and refusals of the inner layers get them too.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(DEFAULT_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(
+            X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .with_state(state)
+}
+
+/// The policy of every portal response that is not a page (server
+/// functions, redirects, files): nothing may load from it or frame it.
+const DEFAULT_POLICY: &str =
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// The policy of a rendered page. Scripts come from this origin (/pkg/*.js)
+/// or are inline with this response's nonce: Leptos generates one per page
+/// and puts it on every inline script it writes (the hydration bootstrap
+/// and the serialised resources), so no other inline script runs.
+/// `'wasm-unsafe-eval'` lets the page compile /pkg/*.wasm (and allows no
+/// `eval`); styles are /pkg/*.css only; no page may frame the portal.
+fn page_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// Sets the page policy when Leptos is rendering a page (only then is there
+/// a nonce); runs inside each request's Leptos context.
+fn name_page_policy() {
+    let (Some(nonce), Some(response)) = (use_nonce(), use_context::<ResponseOptions>()) else { return };
+    if let Ok(policy) = HeaderValue::from_str(&page_policy(&nonce)) {
+        response.insert_header(CONTENT_SECURITY_POLICY, policy);
+    }
 }
 
 /// The portal session cookie's layer (also read by the management API).
