@@ -28,6 +28,8 @@ pub enum ClientCommand {
     Repository(RepositoryArgs),
     /// Read the audit log of logins, registry actions and management changes.
     Audit(AuditArgs),
+    /// Manage people's accounts: change your own password.
+    User(UserArgs),
 }
 
 impl ClientCommand {
@@ -38,7 +40,14 @@ impl ClientCommand {
             Self::Token(args) => &args.global,
             Self::Repository(args) => &args.global,
             Self::Audit(args) => &args.global,
+            Self::User(args) => &args.global,
         }
+    }
+
+    /// Whether the command reads a secret from standard input. It is read
+    /// before planning (see [`crate::plan::plan`]), so planning stays pure.
+    pub fn reads_stdin(&self) -> bool {
+        matches!(self, Self::User(UserArgs { command: UserCommand::ChangePassword(_), .. }))
     }
 }
 
@@ -126,6 +135,10 @@ impl FromStr for RegistryUrl {
 pub struct Password(String);
 
 impl Password {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -664,6 +677,33 @@ pub struct AuditList {
     pub limit: u32,
 }
 
+// ---------------------------------------------------------------------------
+// user
+
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    pub command: UserCommand,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Change your own password. The current one is --password (or
+    /// PORTCULLIS_PASSWORD), as for every call; the new one is read from
+    /// standard input, never from the command line, e.g.
+    /// `printf '%s\n' "$NEW" | portcullis user change-password --name admin -u admin`.
+    ChangePassword(ChangePassword),
+}
+
+#[derive(Debug, Args)]
+pub struct ChangePassword {
+    /// Name of the user: your own (the one in --username).
+    #[arg(long, short = 'n')]
+    pub name: String,
+}
+
 #[cfg(test)]
 mod tests {
     use clap::{CommandFactory, FromArgMatches, Parser};
@@ -1107,5 +1147,23 @@ mod tests {
         };
         assert_eq!((list.token.as_deref(), list.limit), (Some("MyToken"), 5));
         assert!(parse(&["audit", "list", "--limit", "0"]).is_err());
+    }
+
+    #[test]
+    fn user_change_password_takes_the_name_and_never_the_new_password() {
+        let command =
+            parse(&["user", "change-password", "--name", "admin", "-u", "admin", "-p", "current"]).unwrap();
+        assert!(command.reads_stdin());
+        let ClientCommand::User(UserArgs { command: UserCommand::ChangePassword(change), global }) = command
+        else {
+            panic!("user change-password expected")
+        };
+        assert_eq!(change.name, "admin");
+        assert_eq!(global.password.as_ref().map(Password::expose), Some("current"));
+        for flag in ["--new-password", "--new-password-stdin"] {
+            assert!(parse(&["user", "change-password", "--name", "admin", flag, "x"]).is_err(), "{flag}");
+        }
+        assert!(parse(&["user", "change-password"]).is_err(), "--name is required");
+        assert!(!parse(&["token", "list"]).unwrap().reads_stdin());
     }
 }

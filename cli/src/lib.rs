@@ -1,10 +1,11 @@
-//! `portcullis scope-map|token|repository|audit ...`: the command-line
+//! `portcullis scope-map|token|repository|audit|user ...`: the command-line
 //! client of the management API (docs/API.md), spelled like `az acr`.
 //!
 //! The `portcullis` binary flattens [`ClientCommand`] into its own command
 //! enum and hands it to [`run`]. A command is parsed ([`args`]), turned into
-//! a request by a pure function ([`plan`]), sent ([`transport`], the only
-//! network code), narrowed by `--query` ([`query`]) and printed ([`output`]).
+//! a request by a pure function ([`plan`]; a secret the command reads from
+//! standard input is read before, by [`execute_with_stdin`]), sent
+//! ([`transport`], the only network code), narrowed by `--query` ([`query`]) and printed ([`output`]).
 //! Errors are one `error: ...` line on stderr ([`error`]). This crate never
 //! depends on the server's crates: it speaks only HTTP.
 
@@ -15,12 +16,16 @@ pub mod plan;
 pub mod query;
 pub mod transport;
 
-use std::{io::Write, process::ExitCode};
+use std::{
+    io::{Read, Write},
+    process::ExitCode,
+};
 
 use chrono::Utc;
 use serde_json::Value;
 
 pub use args::ClientCommand;
+use args::Password;
 use error::CliError;
 use plan::{page_request, Answer, Resource};
 use transport::Registry;
@@ -46,15 +51,47 @@ pub async fn run(command: ClientCommand) -> ExitCode {
 
 /// Like [`run`], returning the text instead of printing it.
 pub async fn execute(command: ClientCommand) -> Outcome {
-    match perform(&command).await {
+    execute_with_stdin(command, std::io::stdin()).await
+}
+
+/// Like [`execute`], with `stdin` as standard input (read only by the
+/// commands that take a secret there, e.g. `user change-password`).
+pub async fn execute_with_stdin(command: ClientCommand, stdin: impl Read) -> Outcome {
+    let secret = if command.reads_stdin() { read_secret(stdin).map(Some) } else { Ok(None) };
+    let result = match secret {
+        Ok(secret) => perform(&command, secret.as_ref()).await,
+        Err(error) => Err(error),
+    };
+    match result {
         Ok(stdout) => Outcome { code: 0, stdout, stderr: String::new() },
         Err(error) => Outcome { code: error.exit_code(), stdout: String::new(), stderr: error.line() + "\n" },
     }
 }
 
-async fn perform(command: &ClientCommand) -> Result<String, CliError> {
+/// One line from standard input, like `docker login --password-stdin`: the
+/// final line break is dropped; an empty or multi-line secret is refused.
+fn read_secret(mut stdin: impl Read) -> Result<Password, CliError> {
+    let mut text = String::new();
+    stdin.read_to_string(&mut text).map_err(|error| {
+        CliError::Usage(format!("cannot read the new password from standard input: {error}"))
+    })?;
+    let line = text.strip_suffix('\n').unwrap_or(&text);
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    if line.is_empty() {
+        return Err(CliError::Usage(
+            "no new password on standard input; pipe it in, e.g. printf '%s\\n' \"$NEW_PASSWORD\" | portcullis ..."
+                .to_owned(),
+        ));
+    }
+    if line.contains(['\n', '\r']) {
+        return Err(CliError::Usage("the new password on standard input must be one line".to_owned()));
+    }
+    Ok(Password::new(line))
+}
+
+async fn perform(command: &ClientCommand, stdin: Option<&Password>) -> Result<String, CliError> {
     let global = command.global();
-    let plan = plan::plan(command, Utc::now())?;
+    let plan = plan::plan(command, Utc::now(), stdin)?;
     let registry = Registry::new(global)?;
     let answer = match &plan.answer {
         Answer::AsIs => registry.send(&plan.request).await?,
@@ -149,5 +186,16 @@ mod tests {
         assert!(items.is_empty() && next.is_none());
         assert!(page_parts(json!([1, 2])).is_err());
         assert!(page_parts(json!({"next": null})).is_err());
+    }
+
+    #[test]
+    fn the_secret_on_stdin_is_one_line_without_its_line_break() {
+        let read = |input: &str| read_secret(input.as_bytes()).map(|secret| secret.expose().to_owned());
+        assert_eq!(read("new-password\n").unwrap(), "new-password");
+        assert_eq!(read("new-password\r\n").unwrap(), "new-password");
+        assert_eq!(read("new password ").unwrap(), "new password ", "spaces are kept");
+        for bad in ["", "\n", "two\nlines\n"] {
+            assert!(matches!(read(bad), Err(CliError::Usage(_))), "{bad:?}");
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Turns a parsed command into the HTTP request(s) of the management API
 //! (docs/API.md) and says how to read and print the answer. Pure: no
-//! network, no clock (the caller passes `now`), no printing, so every
-//! command's method, path and body are tested as values.
+//! network, no clock (the caller passes `now`), no standard input (the
+//! caller passes what it read), no printing, so every command's method,
+//! path and body are tested as values.
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -10,28 +11,47 @@ use serde_json::{json, Map, Value};
 
 use crate::{
     args::{
-        AttributeChanges, AuditCommand, ClientCommand, CredentialCommand, ExpiryArgs, Reference,
-        RepositoryCommand, Rules, ScopeMapCommand, TokenCommand,
+        AttributeChanges, AuditCommand, ClientCommand, CredentialCommand, ExpiryArgs, GlobalArgs, Password,
+        Reference, RepositoryCommand, Rules, ScopeMapCommand, TokenCommand, UserCommand,
     },
     error::CliError,
 };
 
 /// One call of the management API. `path` starts with `/api/v1` and is
 /// already percent-encoded, query string included.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Request {
     pub method: Method,
     pub path: String,
     pub body: Option<Value>,
+    /// The body holds passwords: `Debug` leaves it out.
+    pub secret: bool,
 }
 
 impl Request {
     fn new(method: Method, path: String) -> Self {
-        Self { method, path, body: None }
+        Self { method, path, body: None, secret: false }
     }
 
     fn with_body(method: Method, path: String, body: Value) -> Self {
-        Self { method, path, body: Some(body) }
+        Self { method, path, body: Some(body), secret: false }
+    }
+
+    fn with_secret_body(method: Method, path: String, body: Value) -> Self {
+        Self { method, path, body: Some(body), secret: true }
+    }
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut debug = f.debug_struct("Request");
+        debug.field("method", &self.method).field("path", &self.path);
+        if self.secret {
+            debug.field("body", &"<redacted>");
+        } else {
+            debug.field("body", &self.body);
+        }
+        debug.finish()
     }
 }
 
@@ -176,12 +196,15 @@ fn plain(request: Request, resource: Resource) -> Plan {
 }
 
 /// The plan for `command`, or a usage error found without asking the
-/// server. `now` anchors `--expiration-in-days`.
-pub fn plan(command: &ClientCommand, now: DateTime<Utc>) -> Result<Plan, CliError> {
+/// server. `now` anchors `--expiration-in-days`; `stdin` is the secret read
+/// from standard input for the commands that take one
+/// ([`ClientCommand::reads_stdin`]).
+pub fn plan(command: &ClientCommand, now: DateTime<Utc>, stdin: Option<&Password>) -> Result<Plan, CliError> {
     match command {
         ClientCommand::ScopeMap(args) => scope_map(&args.command),
         ClientCommand::Token(args) => token(&args.command, now),
         ClientCommand::Repository(args) => repository(&args.command),
+        ClientCommand::User(args) => user(&args.command, &args.global, stdin),
         ClientCommand::Audit(args) => match &args.command {
             AuditCommand::List(list) => {
                 let paging = Paging::Audit { token: list.token.clone(), limit: list.limit as usize };
@@ -390,6 +413,27 @@ fn repository(command: &RepositoryCommand) -> Result<Plan, CliError> {
     }
 }
 
+/// `user change-password`: the current password is the one that
+/// authenticates the call (--password), the new one came from stdin.
+fn user(command: &UserCommand, global: &GlobalArgs, stdin: Option<&Password>) -> Result<Plan, CliError> {
+    match command {
+        UserCommand::ChangePassword(change) => {
+            let path = format!("/api/v1/users/{}/password", segment("user", &change.name)?);
+            let current = global.password.as_ref().ok_or_else(|| {
+                CliError::Usage(
+                    "pass your current password with --password (or PORTCULLIS_PASSWORD); \
+                     the new one goes to standard input"
+                        .to_owned(),
+                )
+            })?;
+            let new = stdin
+                .ok_or_else(|| CliError::Usage("no new password: pipe it into standard input".to_owned()))?;
+            let body = json!({"currentPassword": current.expose(), "newPassword": new.expose()});
+            Ok(plain(Request::with_secret_body(Method::PUT, path, body), Resource::Generic))
+        }
+    }
+}
+
 /// The request for the page after `cursor` (the previous page's `next`;
 /// `None` for the first page), having `collected` items so far.
 pub fn page_request(paging: &Paging, cursor: Option<&Value>, collected: usize) -> Request {
@@ -437,7 +481,8 @@ mod tests {
     fn plan_of(args: &[&str]) -> Result<Plan, CliError> {
         let cli = Cli::try_parse_from(std::iter::once("portcullis").chain(args.iter().copied()))
             .unwrap_or_else(|error| panic!("{args:?} parses: {error}"));
-        plan(&cli.command, now())
+        let stdin = cli.command.reads_stdin().then(|| Password::new("new-password-from-stdin"));
+        plan(&cli.command, now(), stdin.as_ref())
     }
 
     fn request(args: &[&str]) -> Request {
@@ -779,5 +824,53 @@ mod tests {
             page_request(&Paging::Tokens, Some(&json!("ci bot&x")), 100),
             get("/api/v1/tokens?after=ci%20bot%26x")
         );
+    }
+
+    #[test]
+    fn change_password_puts_both_passwords_in_the_body_and_never_in_debug() {
+        let change =
+            plan_of(&["user", "change-password", "--name", "admin", "-u", "admin", "-p", "current-pw"])
+                .unwrap();
+        assert_eq!(
+            change.request,
+            Request::with_secret_body(
+                Method::PUT,
+                "/api/v1/users/admin/password".into(),
+                json!({"currentPassword": "current-pw", "newPassword": "new-password-from-stdin"})
+            )
+        );
+        assert_eq!(change.answer, Answer::AsIs);
+        let shown = format!("{change:?}");
+        assert!(!shown.contains("current-pw") && !shown.contains("new-password-from-stdin"), "{shown}");
+        assert!(format!("{:?}", request(&["token", "show", "--name", "t"])).contains("body: None"));
+
+        assert_eq!(
+            request(&["user", "change-password", "--name", "a b/c", "-u", "x", "-p", "y"]).path,
+            "/api/v1/users/a%20b%2Fc/password"
+        );
+        if std::env::var_os("PORTCULLIS_PASSWORD").is_none() {
+            let message = usage_error(&["user", "change-password", "--name", "admin"]);
+            assert!(message.contains("--password"), "{message}");
+        }
+        usage_error(&["user", "change-password", "--name", "..", "-u", "admin", "-p", "x"]);
+
+        // Nothing came on standard input.
+        let cli = Cli::try_parse_from([
+            "portcullis",
+            "user",
+            "change-password",
+            "--name",
+            "admin",
+            "-u",
+            "admin",
+            "-p",
+            "x",
+        ])
+        .unwrap();
+        let message = match plan(&cli.command, now(), None) {
+            Err(CliError::Usage(message)) => message,
+            other => panic!("usage error expected, got {other:?}"),
+        };
+        assert!(message.contains("standard input"), "{message}");
     }
 }

@@ -8,7 +8,7 @@ use std::{
 };
 
 use clap::Parser;
-use portcullis_cli::{execute, ClientCommand, Outcome};
+use portcullis_cli::{execute, execute_with_stdin, ClientCommand, Outcome};
 use serde_json::{json, Value};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -321,4 +321,69 @@ async fn an_unreachable_registry_exits_2_naming_it() {
     );
     assert!(!outcome.stderr.contains("hunter2hunter2"));
     assert_eq!(outcome.stderr.lines().count(), 1);
+}
+
+#[tokio::test]
+async fn change_password_sends_the_new_password_from_stdin_never_the_command_line() {
+    let registry = FakeRegistry::start(HashMap::from([(
+        "PUT /api/v1/users/admin/password".to_owned(),
+        (204, "text/plain", String::new()),
+    )]))
+    .await;
+    let args =
+        ["portcullis", "user", "change-password", "--name", "admin", "-u", "admin", "-p", "current-pw"];
+    let command = |extra: &[&str]| {
+        let mut full = args.to_vec();
+        full.extend_from_slice(extra);
+        full.extend_from_slice(&["--registry", &registry.base]);
+        Cli::try_parse_from(full).expect("arguments parse").command
+    };
+    let outcome = execute_with_stdin(command(&[]), "brand-new-password\n".as_bytes()).await;
+    assert_eq!(outcome, Outcome { code: 0, stdout: String::new(), stderr: String::new() });
+    let seen = registry.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!((seen[0].method.as_str(), seen[0].path.as_str()), ("PUT", "/api/v1/users/admin/password"));
+    // admin:current-pw
+    assert_eq!(seen[0].authorization.as_deref(), Some("Basic YWRtaW46Y3VycmVudC1wdw=="));
+    assert_eq!(
+        seen[0].body,
+        Some(json!({"currentPassword": "current-pw", "newPassword": "brand-new-password"}))
+    );
+
+    // Nothing on stdin: refused before any request.
+    let outcome = execute_with_stdin(command(&[]), "".as_bytes()).await;
+    assert_eq!(outcome.code, 1, "{outcome:?}");
+    assert!(outcome.stderr.starts_with("error: no new password on standard input"), "{}", outcome.stderr);
+    assert_eq!(registry.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_password_change_prints_the_detail_without_the_passwords() {
+    let detail = "the new password must have at least 12 characters";
+    let registry = FakeRegistry::start(HashMap::from([(
+        "PUT /api/v1/users/admin/password".to_owned(),
+        (
+            400,
+            "application/problem+json",
+            json!({"type": "about:blank", "title": "Bad Request", "status": 400, "code": "INVALID", "detail": detail})
+                .to_string(),
+        ),
+    )]))
+    .await;
+    let cli = Cli::try_parse_from([
+        "portcullis",
+        "user",
+        "change-password",
+        "--name",
+        "admin",
+        "-u",
+        "admin",
+        "-p",
+        "current-pw",
+        "--registry",
+        &registry.base,
+    ])
+    .unwrap();
+    let outcome = execute_with_stdin(cli.command, "short\n".as_bytes()).await;
+    assert_eq!(outcome, Outcome { code: 1, stdout: String::new(), stderr: format!("error: {detail}\n") });
 }
