@@ -28,6 +28,16 @@ pub trait PortalBackend: Send + Sync + 'static {
 
     /// The signed-in token holder's own token.
     async fn my_token(&self, name: &str, credential: TokenCredential) -> Result<MyToken, PortalError>;
+
+    /// The signed-in administrator changes their own password, proving the
+    /// current one (the same use-case as `PUT /api/v1/users/{name}/password`).
+    async fn change_password(
+        &self,
+        user: &SignedInUser,
+        current: Password,
+        new: Password,
+        client: IpAddr,
+    ) -> Result<(), PortalError>;
 }
 
 /// Context handle to the backend.

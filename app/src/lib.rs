@@ -29,7 +29,10 @@ use crate::{
     components::layout::SignedInLayout,
     error::PortalError,
     model::SessionInfo,
-    pages::{my_token::MyTokenPage, not_found::NotFound, overview::OverviewPage, sign_in::SignInPage},
+    pages::{
+        change_password::ChangePasswordPage, my_token::MyTokenPage, not_found::NotFound,
+        overview::OverviewPage, sign_in::SignInPage,
+    },
     repositories::pages::{RepositoriesPage, RepositoryPage},
     tokens::pages::{NewScopeMapPage, NewTokenPage, ScopeMapPage, ScopeMapsPage, TokenPage, TokensPage},
 };
@@ -92,6 +95,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=SignedInLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
                     <Route path=path!("my-token") view=MyTokenPage ssr=SsrMode::Async />
+                    <Route path=path!("account/password") view=ChangePasswordPage ssr=SsrMode::Async />
                     <Route path=path!("tokens") view=TokensPage ssr=SsrMode::Async />
                     <Route path=path!("tokens/new") view=NewTokenPage ssr=SsrMode::Async />
                     <Route path=path!("tokens/:name") view=TokenPage ssr=SsrMode::Async />

@@ -3,6 +3,8 @@
 //! session's CSRF token (checked by the server's CSRF layer before the
 //! function runs).
 
+pub mod account;
+
 use leptos::{prelude::*, server_fn::codec::GetUrl};
 
 use crate::{

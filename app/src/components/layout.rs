@@ -41,6 +41,9 @@ pub fn SignedInLayout() -> impl IntoView {
                                         }}
                                         <div class="ml-auto flex items-center gap-3 text-sm">
                                             <span class="text-slate-300" data-testid="signed-in-user">{user.name.clone()}</span>
+                                            {(!user.is_token()).then(|| view! {
+                                                <A href="/account/password" attr:class=NAV_LINK>"Change password"</A>
+                                            })}
                                             <ActionForm action=session.sign_out>
                                                 <input type="hidden" name="csrf_token" value=info.csrf_token.clone() />
                                                 <button type="submit" class="rounded bg-slate-700 px-3 py-1 hover:bg-slate-600 focus:outline-none focus:ring-2 focus:ring-white">"Sign out"</button>

@@ -1,5 +1,6 @@
 //! One module per screen.
 
+pub mod change_password;
 pub mod my_token;
 pub mod not_found;
 pub mod overview;

@@ -48,3 +48,14 @@ pub async fn count(db: &Database) -> Result<i64, DbError> {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(db.reader()).await?;
     Ok(n)
 }
+
+/// Replaces the user's password hash (a PHC string); returns whether the
+/// user exists.
+pub async fn set_password_hash(db: &Database, name: &str, password_hash: &str) -> Result<bool, DbError> {
+    let result = sqlx::query("UPDATE users SET password_hash = ? WHERE name = ?")
+        .bind(password_hash)
+        .bind(name)
+        .execute(db.writer())
+        .await?;
+    Ok(result.rows_affected() == 1)
+}

@@ -22,7 +22,7 @@ use tower_sessions::Session;
 
 use super::basic_credentials;
 use crate::{
-    auth::token::Subject,
+    auth::{password::HumanPassword, token::Subject},
     db::repositories::LockTarget,
     domain::{Digest, RepositoryName, Tag},
     policy::Action,
@@ -32,6 +32,7 @@ use crate::{
         registry::RegistryError,
         repositories::AttributesPatch,
         tokens::{GenerateCredentials, ManageError, NewToken, RepositoryActions, Status},
+        users::{UserError, UserService},
     },
     AppState,
 };
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
             get(repository_get).patch(repository_patch).delete(repository_delete),
         )
         .route("/api/v1/audit", get(list_audit))
+        .route("/api/v1/users/{name}/password", axum::routing::put(change_password))
         .route(
             "/api/v1/{*rest}",
             axum::routing::any(|| async { ApiError::NotFound("no such API endpoint".into()) }),
@@ -629,6 +631,52 @@ async fn list_audit(
         })
         .collect();
     Ok(Json(serde_json::json!({ "items": items, "next": next })).into_response())
+}
+
+// ----- users -----
+
+impl From<UserError> for ApiError {
+    fn from(error: UserError) -> Self {
+        match error {
+            UserError::Denied(detail) => ApiError::Denied(detail),
+            error @ UserError::WrongPassword => ApiError::Denied(error.to_string()),
+            UserError::Throttled { retry_after } => ApiError::TooManyRequests(retry_after),
+            UserError::Invalid(rule) => ApiError::Invalid(rule.to_string()),
+            UserError::Internal(cause) => {
+                tracing::error!(%cause, "password change failed");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+/// `{"currentPassword", "newPassword"}`. Not `Debug`: both are secrets.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// An administrator changes their own password (the portal's page calls
+/// the same use-case).
+async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    super::ClientAddress(client): super::ClientAddress,
+    Path(name): Path<String>,
+    Body(body): Body<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    UserService::new(state.db.clone(), state.audit.clone(), state.access.clone())
+        .change_password(
+            &caller.subject,
+            &name,
+            HumanPassword::new(body.current_password),
+            HumanPassword::new(body.new_password),
+            client,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[cfg(test)]

@@ -11,3 +11,4 @@ pub mod portal_tokens;
 pub mod registry;
 pub mod repositories;
 pub mod tokens;
+pub mod users;

@@ -25,6 +25,7 @@ use crate::{
         access::AccessService,
         registry::RegistryService,
         tokens::{display_time, expires_soon, Status, TokenService, SLOT_NAMES},
+        users::{PasswordRule, UserError, UserService, MAX_LEN, MIN_LEN},
     },
     AppState,
 };
@@ -36,6 +37,7 @@ pub struct PortalService {
     access: Arc<AccessService>,
     tokens: Arc<TokenService>,
     registry: Arc<RegistryService>,
+    users: UserService,
 }
 
 impl PortalService {
@@ -47,6 +49,7 @@ impl PortalService {
             access: state.access.clone(),
             tokens: state.tokens.clone(),
             registry: state.registry.clone(),
+            users: UserService::new(state.db.clone(), state.audit.clone(), state.access.clone()),
         }
     }
 
@@ -192,5 +195,51 @@ impl PortalBackend for PortalService {
             repositories,
             name: token.name,
         })
+    }
+
+    async fn change_password(
+        &self,
+        user: &SignedInUser,
+        current: Password,
+        new: Password,
+        client: IpAddr,
+    ) -> Result<(), PortalError> {
+        let actor = match user.token {
+            None if user.is_admin => Subject::Admin(user.name.clone()),
+            _ => Subject::Token(user.name.clone()),
+        };
+        let (current, new) = (human(current), human(new));
+        self.users
+            .change_password(&actor, &user.name, current, new, client)
+            .await
+            .map_err(password_change_error)
+    }
+}
+
+fn human(password: Password) -> crate::auth::password::HumanPassword {
+    crate::auth::password::HumanPassword::new(password.into_inner())
+}
+
+/// The use-case's refusals in the portal's words.
+fn password_change_error(error: UserError) -> PortalError {
+    match error {
+        UserError::Denied(_) => PortalError::Forbidden,
+        UserError::WrongPassword => PortalError::Invalid(
+            "Your current password is not correct, so your password was not changed.".to_owned(),
+        ),
+        UserError::Throttled { retry_after } => {
+            PortalError::Throttled { retry_after_secs: retry_after.as_secs().max(1) }
+        }
+        UserError::Invalid(rule) => PortalError::Invalid(match rule {
+            PasswordRule::TooShort => format!("The new password must have at least {MIN_LEN} characters."),
+            PasswordRule::TooLong => format!("The new password must have at most {MAX_LEN} characters."),
+            PasswordRule::SameAsCurrent => "The new password must differ from your current password.".into(),
+            PasswordRule::SameAsName => "The new password must not be your user name.".into(),
+            PasswordRule::TokenPrefix => format!(
+                "The new password must not start with {}, which marks token passwords.",
+                token_password::PREFIX
+            ),
+        }),
+        UserError::Internal(cause) => internal(cause),
     }
 }

@@ -12,4 +12,5 @@ mod portal;
 mod registry;
 mod testkit;
 mod tls;
+mod users;
 mod walkthrough;
