@@ -72,6 +72,25 @@ fn scope_map_from_row(row: &SqliteRow) -> Result<ScopeMapRow, sqlx::Error> {
     })
 }
 
+/// A scope map's revision and its rules, read together so that the rules
+/// are exactly those of that revision.
+pub async fn scope_map_rules_at_revision(
+    db: &Database,
+    scope_map_id: i64,
+) -> Result<Option<(i64, Vec<(String, String)>)>, DbError> {
+    let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT s.revision, r.pattern, r.actions FROM scope_maps s
+         LEFT JOIN scope_map_rules r ON r.scope_map_id = s.id WHERE s.id = ? ORDER BY r.pattern",
+    )
+    .bind(scope_map_id)
+    .fetch_all(db.reader())
+    .await?;
+    let Some((revision, _, _)) = rows.first() else { return Ok(None) };
+    let revision = *revision;
+    let rules = rows.into_iter().filter_map(|(_, pattern, actions)| Some((pattern?, actions?))).collect();
+    Ok(Some((revision, rules)))
+}
+
 pub async fn scope_map_rules(
     executor: impl SqliteExecutor<'_>,
     scope_map_id: i64,
@@ -121,13 +140,15 @@ pub async fn insert_scope_map(
     rules: &[(String, String)],
     now: DateTime<Utc>,
 ) -> Result<Option<i64>, DbError> {
+    let revision = next_revision(conn).await?;
     let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO scope_maps (name, description, is_system, created_at) VALUES (?, ?, 0, ?)
+        "INSERT INTO scope_maps (name, description, is_system, created_at, revision) VALUES (?, ?, 0, ?, ?)
          ON CONFLICT (name) DO NOTHING RETURNING id",
     )
     .bind(name)
     .bind(description)
     .bind(now)
+    .bind(revision)
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(id) = id {
@@ -152,15 +173,27 @@ async fn insert_rules(
     Ok(())
 }
 
-/// Replaces a scope map's description and rules and bumps its revision.
+/// The next value of the registry-wide policy revision. Every scope map
+/// takes a new one when it is created and whenever its rules change, so a
+/// revision names one set of rules of one scope map forever: caches keyed
+/// by it cannot hand one map's rules to another (migrations/0004).
+async fn next_revision(conn: &mut SqliteConnection) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar("UPDATE policy_revision SET value = value + 1 RETURNING value")
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// Replaces a scope map's description and rules and gives it a new revision.
 pub async fn replace_scope_map(
     conn: &mut SqliteConnection,
     id: i64,
     description: &str,
     rules: &[(String, String)],
 ) -> Result<(), DbError> {
-    sqlx::query("UPDATE scope_maps SET description = ?, revision = revision + 1 WHERE id = ?")
+    let revision = next_revision(conn).await?;
+    sqlx::query("UPDATE scope_maps SET description = ?, revision = ? WHERE id = ?")
         .bind(description)
+        .bind(revision)
         .bind(id)
         .execute(&mut *conn)
         .await?;
