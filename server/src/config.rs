@@ -81,6 +81,18 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
+    /// Addresses of reverse proxies in front of the registry whose
+    /// `X-Forwarded-For` header names the real client (comma-separated IP
+    /// addresses). Sign-in throttling counts failures per user name and
+    /// client address; without this, the proxy's address is the client's.
+    #[arg(long = "trusted-proxy", env = "PORTCULLIS_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// Upload sessions not finished this many hours after they started are
+    /// removed, with their bytes (checked every hour).
+    #[arg(long, env = "PORTCULLIS_UPLOAD_EXPIRY_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..))]
+    pub upload_expiry_hours: u64,
+
     /// Directory holding the portal's compiled assets (pkg/ with the wasm,
     /// JavaScript and CSS that cargo-leptos builds).
     #[arg(long, env = "PORTCULLIS_SITE_ROOT", default_value = "target/site")]
@@ -128,6 +140,9 @@ pub struct ServeConfig {
     pub login_server: Option<String>,
     pub site_root: PathBuf,
     pub tls: Option<TlsFiles>,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How long an upload session may stay unfinished.
+    pub upload_expiry: std::time::Duration,
 }
 
 /// Certificate and key files for HTTPS.
@@ -155,6 +170,8 @@ impl ServeConfig {
             admin_password: args.admin_password,
             login_server,
             site_root: args.site_root,
+            trusted_proxies: args.trusted_proxies,
+            upload_expiry: std::time::Duration::from_secs(args.upload_expiry_hours * 3600),
             tls: match (args.tls_cert, args.tls_key) {
                 (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
                 _ => None,

@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::{
-    auth::{throttle::LoginThrottle, token::TokenSigner, token_password::PasswordHasher},
+    auth::{token::TokenSigner, token_password::PasswordHasher},
     config::{Cli, Command, ServeConfig},
     db::Database,
     service::{
@@ -41,7 +41,6 @@ use crate::{
 pub struct AppState {
     pub db: Database,
     pub sessions: SqliteStore,
-    pub throttle: Arc<LoginThrottle>,
     pub registry: Arc<RegistryService>,
     pub access: Arc<AccessService>,
     /// Scope maps and tokens: the management use-cases.
@@ -56,6 +55,8 @@ pub struct AppState {
     pub login_server: String,
     /// Whether the listener serves HTTPS (session cookies get `Secure`).
     pub tls: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<[std::net::IpAddr]>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -133,7 +134,7 @@ impl AppState {
         login_server: String,
         clock: Clock,
     ) -> Result<(Self, AdminAccount), ServeError> {
-        std::fs::create_dir_all(&config.data_dir)
+        create_private_dir(&config.data_dir)
             .map_err(|source| ServeError::DataDir { path: config.data_dir.display().to_string(), source })?;
         let db = Database::open(&config.data_dir).await?;
         let admin = bootstrap::ensure_admin(&db, config.admin_password.as_ref()).await?;
@@ -160,7 +161,6 @@ impl AppState {
         let state = Self {
             db: db.clone(),
             sessions,
-            throttle: Arc::new(LoginThrottle::default()),
             registry: registry.clone(),
             repositories: Arc::new(RepositoryAdmin::new(db.clone(), registry, audit.clone())),
             access: Arc::new(AccessService::new(db.clone(), hasher.clone(), audit.clone(), clock)),
@@ -170,6 +170,7 @@ impl AppState {
             leptos,
             login_server,
             tls: config.tls.is_some(),
+            trusted_proxies: config.trusted_proxies.clone().into(),
         };
         Ok((state, admin))
     }
@@ -196,6 +197,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         AdminAccount::Existing => {}
     }
     spawn_session_cleanup(state.sessions.clone());
+    spawn_upload_expiry(state.registry.clone(), config.upload_expiry);
     let audit = state.audit.clone();
     let app = http::build_router(state).into_make_service_with_connect_info::<SocketAddr>();
     match &config.tls {
@@ -222,6 +224,40 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     // What the audit writer still holds reaches the database before exit.
     audit.flush().await;
     Ok(())
+}
+
+/// Creates the data directory (and its parents) accessible to the owner
+/// only; an existing one loses the group's and others' permissions.
+fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(path)
+}
+
+/// Removes abandoned upload sessions every hour (and once at start), so
+/// anyone allowed to start an upload cannot fill the disk with sessions
+/// they never finish.
+fn spawn_upload_expiry(registry: Arc<RegistryService>, ttl: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            match registry.expire_uploads(ttl).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "abandoned upload sessions removed"),
+                Err(error) => tracing::error!(%error, "upload expiry failed"),
+            }
+        }
+    });
 }
 
 fn spawn_session_cleanup(sessions: SqliteStore) {

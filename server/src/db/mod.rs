@@ -38,6 +38,9 @@ impl Database {
     /// embedded migrations.
     pub async fn open(data_dir: &Path) -> Result<Self, DbError> {
         let path = data_dir.join("portcullis.db");
+        // It holds live session ids and password digests: the owner only.
+        // SQLite gives the -wal and -shm files the database file's mode.
+        owner_only(&path).map_err(|e| DbError::Sqlx(sqlx::Error::Io(e)))?;
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
@@ -67,4 +70,21 @@ impl Database {
     pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, DbError> {
         Ok(self.writer.begin().await?)
     }
+}
+
+/// Creates `path` readable and writable by its owner only, or takes the
+/// group's and others' permissions away from an existing file.
+fn owner_only(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+        let mode = file.metadata()?.permissions().mode();
+        if mode & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }

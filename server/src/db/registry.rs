@@ -85,17 +85,37 @@ pub async fn ensure_repository(db: &Database, name: &str, now: DateTime<Utc>) ->
         .await?)
 }
 
-/// Size of a blob the repository may see.
-pub async fn linked_blob_size(db: &Database, repository: i64, digest: &str) -> Result<Option<u64>, DbError> {
-    let size: Option<i64> = sqlx::query_scalar(
-        "SELECT b.size FROM repository_blobs l JOIN blobs b ON b.digest = l.digest
-         WHERE l.repository_id = ? AND l.digest = ?",
-    )
+/// Whether a repository's link `l` to a blob may be read: the repository
+/// is not read-locked, and the blob is not referenced there only by
+/// read-locked manifests (a layer shared with a readable image stays
+/// readable: its bytes are the same).
+const READABLE_LINK: &str = "(SELECT r.read_enabled FROM repositories r WHERE r.id = l.repository_id)
+    AND (NOT EXISTS (SELECT 1 FROM manifest_blobs mb JOIN manifests m ON m.id = mb.manifest_id
+                     WHERE m.repository_id = l.repository_id AND mb.digest = l.digest)
+         OR EXISTS (SELECT 1 FROM manifest_blobs mb JOIN manifests m ON m.id = mb.manifest_id
+                    WHERE m.repository_id = l.repository_id AND mb.digest = l.digest AND m.read_enabled))";
+
+/// A blob the repository sees.
+pub struct LinkedBlob {
+    pub size: u64,
+    /// Whether its read locks allow reading it ([`READABLE_LINK`]).
+    pub readable: bool,
+}
+
+pub async fn linked_blob(
+    db: &Database,
+    repository: i64,
+    digest: &str,
+) -> Result<Option<LinkedBlob>, DbError> {
+    let row: Option<(i64, bool)> = sqlx::query_as(&format!(
+        "SELECT b.size, {READABLE_LINK} FROM repository_blobs l JOIN blobs b ON b.digest = l.digest
+         WHERE l.repository_id = ? AND l.digest = ?"
+    ))
     .bind(repository)
     .bind(digest)
     .fetch_optional(db.reader())
     .await?;
-    Ok(size.map(|s| s as u64))
+    Ok(row.map(|(size, readable)| LinkedBlob { size: size as u64, readable }))
 }
 
 async fn insert_blob_link(
@@ -156,8 +176,9 @@ pub async fn complete_upload(
     Ok(())
 }
 
-/// Cross-repository mount: links a blob the source repository sees into
-/// the target. Returns false when the source does not have it.
+/// Cross-repository mount: links a blob the source repository sees and may
+/// read into the target. Returns false when the source does not have it or
+/// a read lock covers it there (the client then uploads it).
 pub async fn mount_blob(
     db: &Database,
     source: i64,
@@ -165,11 +186,12 @@ pub async fn mount_blob(
     digest: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, DbError> {
-    let result = sqlx::query(
+    let result = sqlx::query(&format!(
         "INSERT INTO repository_blobs (repository_id, digest, linked_at)
-         SELECT ?, digest, ? FROM repository_blobs WHERE repository_id = ? AND digest = ?
-         ON CONFLICT (repository_id, digest) DO UPDATE SET linked_at = excluded.linked_at",
-    )
+         SELECT ?, l.digest, ? FROM repository_blobs l WHERE l.repository_id = ? AND l.digest = ?
+           AND {READABLE_LINK}
+         ON CONFLICT (repository_id, digest) DO UPDATE SET linked_at = excluded.linked_at"
+    ))
     .bind(target)
     .bind(now)
     .bind(source)

@@ -228,12 +228,15 @@ pub async fn set_locks(
 /// What a write or delete touches, besides the repository itself.
 #[derive(Debug, Clone, Copy)]
 pub enum LockScope<'a> {
-    /// The repository only (uploads, blobs).
+    /// The repository only (uploads).
     Repository,
     /// One tag.
     Tag(&'a str),
     /// One manifest and every tag on it.
     Manifest(&'a str),
+    /// A blob: every manifest of the repository that references it (an
+    /// image directly, an index through one of its images) and their tags.
+    Blob(&'a str),
     /// Every manifest and tag of the repository.
     Everything,
 }
@@ -246,8 +249,29 @@ pub struct ConcernedLocks {
     pub tags: Vec<(String, Locks)>,
 }
 
+/// Which manifests (`m`) and tags (`t`, joined to its manifest `m`) of
+/// repository `?1` a scope concerns (`?2`: the tag, digest or blob digest).
+fn concerned_conditions(scope: LockScope<'_>) -> Option<(&'static str, &'static str)> {
+    const BLOB: &str = "m.id IN (SELECT manifest_id FROM manifest_blobs WHERE digest = ?2)
+        OR EXISTS (SELECT 1 FROM index_children c
+            JOIN manifests image ON image.repository_id = ?1 AND image.digest = c.child_digest
+            JOIN manifest_blobs b ON b.manifest_id = image.id AND b.digest = ?2
+            WHERE c.manifest_id = m.id)";
+    match scope {
+        LockScope::Repository => None,
+        LockScope::Tag(_) => Some((
+            "m.id IN (SELECT manifest_id FROM tags WHERE repository_id = ?1 AND name = ?2)",
+            "t.name = ?2",
+        )),
+        LockScope::Manifest(_) => Some(("m.digest = ?2", "m.digest = ?2")),
+        LockScope::Blob(_) => Some((BLOB, BLOB)),
+        LockScope::Everything => Some(("1", "1")),
+    }
+}
+
 /// The locks of `scope` in the repository, or `None` when the repository
-/// does not exist (yet: a push creates it).
+/// does not exist (yet: a push creates it). For a tag: the tag and the
+/// manifest it names (not the manifest's other tags).
 pub async fn concerned_locks(
     db: &Database,
     repository_name: &str,
@@ -261,31 +285,29 @@ pub async fn concerned_locks(
     .await?;
     let Some(row) = row else { return Ok(None) };
     let mut concerned = ConcernedLocks { repository: locks(&row)?, manifests: Vec::new(), tags: Vec::new() };
-    let (everything, tag, digest) = match scope {
-        LockScope::Repository => return Ok(Some(concerned)),
-        LockScope::Tag(tag) => (false, Some(tag), None),
-        LockScope::Manifest(digest) => (false, None, Some(digest)),
-        LockScope::Everything => (true, None, None),
+    let Some((manifest_condition, tag_condition)) = concerned_conditions(scope) else {
+        return Ok(Some(concerned));
     };
     let id: i64 = row.try_get("id")?;
-    let manifests = sqlx::query(
-        "SELECT digest AS name, read_enabled, write_enabled, delete_enabled, list_enabled
-         FROM manifests WHERE repository_id = ?1 AND (?2 OR digest = ?3)",
-    )
+    let key = match scope {
+        LockScope::Tag(key) | LockScope::Manifest(key) | LockScope::Blob(key) => key,
+        LockScope::Repository | LockScope::Everything => "",
+    };
+    let manifests = sqlx::query(&format!(
+        "SELECT m.digest AS name, m.read_enabled, m.write_enabled, m.delete_enabled, m.list_enabled
+         FROM manifests m WHERE m.repository_id = ?1 AND ({manifest_condition})"
+    ))
     .bind(id)
-    .bind(everything)
-    .bind(digest)
+    .bind(key)
     .fetch_all(db.reader())
     .await?;
-    let tags = sqlx::query(
+    let tags = sqlx::query(&format!(
         "SELECT t.name, t.read_enabled, t.write_enabled, t.delete_enabled, t.list_enabled
          FROM tags t JOIN manifests m ON m.id = t.manifest_id
-         WHERE t.repository_id = ?1 AND (?2 OR t.name = ?4 OR m.digest = ?3)",
-    )
+         WHERE t.repository_id = ?1 AND ({tag_condition})"
+    ))
     .bind(id)
-    .bind(everything)
-    .bind(digest)
-    .bind(tag)
+    .bind(key)
     .fetch_all(db.reader())
     .await?;
     let named = |row: &SqliteRow| Ok::<_, sqlx::Error>((row.try_get("name")?, locks(row)?));

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
-use super::basic_credentials;
+use super::{basic_credentials, ClientAddress};
 use crate::{
     auth::{password::HumanPassword, token::Subject},
     db::repositories::LockTarget,
@@ -77,11 +77,17 @@ pub enum ApiError {
     Invalid(String),
     Conflict(&'static str, String),
     MethodNotAllowed,
+    /// Too many failed sign-ins (or too many at once): retry after this.
+    TooManyRequests(std::time::Duration),
     Internal,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            ApiError::TooManyRequests(wait) => Some(wait.as_secs().max(1)),
+            _ => None,
+        };
         let (status, code, detail) = match self {
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
@@ -97,6 +103,11 @@ impl IntoResponse for ApiError {
                 "INVALID",
                 "this resource does not support that method; see /api/v1/openapi.json".to_owned(),
             ),
+            ApiError::TooManyRequests(wait) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_REQUESTS",
+                format!("too many failed sign-ins: retry in {} s", wait.as_secs().max(1)),
+            ),
             ApiError::Internal => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal server error".to_owned())
             }
@@ -111,6 +122,9 @@ impl IntoResponse for ApiError {
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"portcullis\""));
         }
@@ -175,14 +189,18 @@ async fn authenticate(
     if request.uri().path() == "/api/v1/openapi.json" {
         return next.run(request).await;
     }
+    let client = ClientAddress::of(request.extensions()).0;
     let caller = match basic_credentials(request.headers()) {
-        Some((username, password)) => match state.access.authenticate(&username, &password).await {
+        Some((username, password)) => match state.access.authenticate(&username, &password, client).await {
             Ok(Some(found)) => ApiCaller { subject: found.subject, permissions: found.permissions },
             Ok(None) => return ApiError::Unauthorized.into_response(),
-            Err(error) => {
-                tracing::error!(%error, "API authentication failed");
-                return ApiError::Internal.into_response();
-            }
+            Err(error) => match error.retry_after() {
+                Some(wait) => return ApiError::TooManyRequests(wait).into_response(),
+                None => {
+                    tracing::error!(%error, "API authentication failed");
+                    return ApiError::Internal.into_response();
+                }
+            },
         },
         None => match session_admin(&session, request.method(), request.headers()).await {
             Ok(Some(caller)) => caller,

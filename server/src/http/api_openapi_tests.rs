@@ -19,7 +19,7 @@ const REPOSITORY_WILDCARD_PREFIX: &str = "/api/v1/repositories/{*";
 const HTTP_METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 /// docs/API.md's error codes and their statuses.
-const CODES: [(&str, u64); 9] = [
+const CODES: [(&str, u64); 10] = [
     ("UNAUTHORIZED", 401),
     ("DENIED", 403),
     ("NOT_FOUND", 404),
@@ -28,6 +28,7 @@ const CODES: [(&str, u64); 9] = [
     ("SCOPE_MAP_IN_USE", 409),
     ("READ_ONLY", 409),
     ("LOCKED", 409),
+    ("TOO_MANY_REQUESTS", 429),
     ("INTERNAL", 500),
 ];
 

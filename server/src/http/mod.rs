@@ -7,8 +7,13 @@ pub mod oci;
 pub mod portal;
 pub mod token;
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
 use axum::{
-    http::{header, HeaderMap},
+    extract::{ConnectInfo, FromRequestParts, Request, State},
+    http::{header, request::Parts, HeaderMap},
+    middleware::{from_fn_with_state, Next},
+    response::Response,
     routing::get,
     Router,
 };
@@ -23,7 +28,60 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .merge(registry)
         .merge(api::router(state.clone()))
-        .merge(portal::router(state))
+        .merge(portal::router(state.clone()))
+        .layer(from_fn_with_state(state, resolve_client_address))
+}
+
+/// The address a request comes from: the peer, or, when the peer is one of
+/// the configured trusted proxies, the nearest `X-Forwarded-For` entry that
+/// is not a trusted proxy itself. Headers from anyone else are ignored, so
+/// a client cannot pick the address its sign-in failures count against.
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpAddr]) -> IpAddr {
+    if !trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    forwarded.into_iter().rev().find(|address| !trusted_proxies.contains(address)).unwrap_or(peer)
+}
+
+/// Replaces the connection's peer address with [`client_address`] for
+/// everything below (the portal reads it as `ConnectInfo` too).
+async fn resolve_client_address(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), |ConnectInfo(peer)| *peer);
+    let client = client_address(peer.ip(), request.headers(), &state.trusted_proxies);
+    request.extensions_mut().insert(ConnectInfo(SocketAddr::new(client, peer.port())));
+    next.run(request).await
+}
+
+/// The caller's address, as [`client_address`] resolved it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub IpAddr);
+
+impl ClientAddress {
+    pub fn of(parts_extensions: &axum::http::Extensions) -> Self {
+        Self(
+            parts_extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(peer)| peer.ip()),
+        )
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(&parts.extensions))
+    }
 }
 
 /// `Authorization: Basic` credentials as (user name, password), for the
@@ -54,6 +112,8 @@ mod tests {
             login_server: None,
             site_root: "target/site".into(),
             tls: None,
+            trusted_proxies: Vec::new(),
+            upload_expiry: std::time::Duration::from_secs(3600),
         };
         let (state, _) = AppState::open(&config, "registry.test".into()).await.unwrap();
         (build_router(state), data)
@@ -77,5 +137,22 @@ mod tests {
                 router.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
             assert_eq!(response.status().as_u16(), status, "{path}");
         }
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "203.0.113.9, 198.51.100.7".parse().unwrap());
+        let client =
+            |peer: &str, trusted: &[IpAddr]| client_address(peer.parse().unwrap(), &headers, trusted);
+        // Anyone can write the header: without a trusted proxy it is ignored.
+        assert_eq!(client("192.0.2.5", &[]), "192.0.2.5".parse::<IpAddr>().unwrap());
+        assert_eq!(client("192.0.2.5", &[proxy]), "192.0.2.5".parse::<IpAddr>().unwrap());
+        // Behind the proxy: the nearest entry it was not told by itself.
+        assert_eq!(client("10.0.0.1", &[proxy]), "198.51.100.7".parse::<IpAddr>().unwrap());
+        let chained: IpAddr = "198.51.100.7".parse().unwrap();
+        assert_eq!(client("10.0.0.1", &[proxy, chained]), "203.0.113.9".parse::<IpAddr>().unwrap());
+        assert_eq!(client_address(proxy, &HeaderMap::new(), &[proxy]), proxy);
     }
 }

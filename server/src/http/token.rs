@@ -15,14 +15,14 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::basic_credentials;
+use super::{basic_credentials, ClientAddress};
 use crate::{
     auth::{
         scope::{parse_scope_params, parse_scopes, Resource, ResourceScope},
         token::{Subject, TokenResponse},
     },
     policy::{Action, ActionSet},
-    service::access::{Authenticated, Permissions},
+    service::access::{AccessError, Authenticated, Permissions},
     AppState,
 };
 
@@ -48,18 +48,31 @@ struct PostForm {
 enum TokenError {
     Unauthorized(&'static str),
     BadRequest(String),
+    TooManyRequests(Duration),
     Internal,
 }
 
 impl IntoResponse for TokenError {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            Self::TooManyRequests(wait) => Some(wait.as_secs()),
+            _ => None,
+        };
         let (status, code, message) = match self {
             Self::Unauthorized(message) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message.to_owned()),
             Self::BadRequest(message) => (StatusCode::BAD_REQUEST, "UNSUPPORTED", message),
+            Self::TooManyRequests(wait) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOOMANYREQUESTS",
+                format!("too many failed sign-ins: retry in {} s", wait.as_secs()),
+            ),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal server error".into()),
         };
         let body = serde_json::json!({ "errors": [{ "code": code, "message": message, "detail": null }] });
         let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -69,9 +82,14 @@ impl IntoResponse for TokenError {
     }
 }
 
-fn internal(error: impl std::fmt::Display) -> TokenError {
-    tracing::error!(%error, "token request failed");
-    TokenError::Internal
+fn refused(error: AccessError) -> TokenError {
+    match error.retry_after() {
+        Some(wait) => TokenError::TooManyRequests(wait),
+        None => {
+            tracing::error!(%error, "token request failed");
+            TokenError::Internal
+        }
+    }
 }
 
 /// What a scope word list asks for. A client asking to `pull` also gets
@@ -130,15 +148,21 @@ fn respond(
     Json(TokenResponse::new(token, ACCESS_TOKEN_TTL, now, refresh_token))
 }
 
-async fn authenticate(state: &AppState, username: &str, password: &str) -> Result<Authenticated, TokenError> {
-    state.access.authenticate(username, password).await.map_err(internal)?.ok_or_else(|| {
-        tracing::warn!(user = %username.escape_debug(), "token request with wrong credentials");
+async fn authenticate(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    client: ClientAddress,
+) -> Result<Authenticated, TokenError> {
+    state.access.authenticate(username, password, client.0).await.map_err(refused)?.ok_or_else(|| {
+        tracing::warn!(client = %client.0, "token request with wrong credentials");
         TokenError::Unauthorized("invalid user name or password")
     })
 }
 
 async fn get_token(
     State(state): State<AppState>,
+    client: ClientAddress,
     headers: HeaderMap,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Json<TokenResponse>, TokenError> {
@@ -149,12 +173,13 @@ async fn get_token(
     let Some((username, password)) = basic_credentials(&headers) else {
         return Err(TokenError::Unauthorized("authentication required"));
     };
-    let who = authenticate(&state, &username, &password).await?;
+    let who = authenticate(&state, &username, &password, client).await?;
     Ok(respond(&state, who, scopes, offline))
 }
 
 async fn post_token(
     State(state): State<AppState>,
+    client: ClientAddress,
     Form(form): Form<PostForm>,
 ) -> Result<Json<TokenResponse>, TokenError> {
     let scopes = form.scope.as_deref().map(parse_scopes).unwrap_or_default();
@@ -164,7 +189,7 @@ async fn post_token(
             else {
                 return Err(TokenError::BadRequest("the password grant needs username and password".into()));
             };
-            let who = authenticate(&state, username, password).await?;
+            let who = authenticate(&state, username, password, client).await?;
             Ok(respond(&state, who, scopes, true))
         }
         "refresh_token" => {
@@ -180,7 +205,7 @@ async fn post_token(
                 .access
                 .permissions(&subject, credential)
                 .await
-                .map_err(internal)?
+                .map_err(refused)?
                 .ok_or(TokenError::Unauthorized("invalid refresh token"))?;
             Ok(respond(&state, Authenticated { subject, credential, permissions }, scopes, true))
         }

@@ -13,6 +13,8 @@
 
 use std::{
     collections::HashMap,
+    future::Future,
+    net::IpAddr,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -24,12 +26,14 @@ use subtle::ConstantTimeEq;
 use crate::{
     auth::{
         password::{self, HumanPassword},
+        throttle::{AttemptKey, LoginThrottle},
         token::{CredentialRef, Subject},
         token_password::{PasswordHasher, PREFIX},
     },
     db::{
         tokens::{self as token_rows, TokenRow},
-        users, Database, DbError,
+        users::{self, UserRow},
+        Database, DbError,
     },
     policy::{ActionSet, CompiledScope},
     service::{
@@ -56,6 +60,59 @@ pub enum AccessError {
     Db(#[from] DbError),
     #[error("password check failed: {0}")]
     Password(#[from] password::PasswordError),
+    /// Too many failed sign-ins for this user name from this client.
+    #[error("too many failed sign-ins: retry in {} s", retry_after.as_secs())]
+    Throttled { retry_after: Duration },
+    /// Too many password checks are waiting already; try again shortly.
+    #[error("too many sign-ins at once: retry shortly")]
+    Busy,
+}
+
+impl AccessError {
+    /// For a 429/503 answer: how long the client should wait.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Throttled { retry_after } => Some((*retry_after).max(Duration::from_secs(1))),
+            Self::Busy => Some(Duration::from_secs(1)),
+            Self::Db(_) | Self::Password(_) => None,
+        }
+    }
+}
+
+/// The longest user name a person can have; longer ones are refused
+/// without a password check (and without storing them whole anywhere).
+const USER_NAME_MAX_LENGTH: usize = 64;
+
+/// Whether `name` could name a person's account: the bootstrap and the
+/// identities to come use letters, digits and `. _ - @`.
+fn could_be_user_name(name: &str) -> bool {
+    (1..=USER_NAME_MAX_LENGTH).contains(&name.chars().count())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+}
+
+/// Bounds the argon2 work that unauthenticated requests can cause: one
+/// verification per core at a time on threads of their own, and a short
+/// queue behind them; beyond it a sign-in is answered "busy" at once.
+struct PasswordChecks {
+    verifiers: password::Verifiers,
+}
+
+impl PasswordChecks {
+    fn for_this_machine() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Self::new(cores, cores * 8)
+    }
+
+    fn new(threads: usize, queue: usize) -> Self {
+        Self { verifiers: password::Verifiers::new(threads, queue) }
+    }
+
+    async fn verify(&self, secret: &str, stored: Option<String>) -> Result<bool, AccessError> {
+        match self.verifiers.verify(HumanPassword::new(secret), stored).await {
+            Some(matches) => Ok(matches?),
+            None => Err(AccessError::Busy),
+        }
+    }
 }
 
 /// What a subject may do right now.
@@ -102,6 +159,10 @@ pub struct AccessService {
     verified: Mutex<HashMap<[u8; 32], Instant>>,
     /// Compiled scope maps by id, with the revision they were compiled at.
     compiled: Mutex<HashMap<i64, (i64, Arc<CompiledScope>)>>,
+    /// Failed sign-ins per user name and client, for every login point:
+    /// the portal, `/oauth2/token`, Basic on `/v2` and on `/api/v1`.
+    throttle: LoginThrottle,
+    password_checks: PasswordChecks,
 }
 
 impl AccessService {
@@ -113,6 +174,8 @@ impl AccessService {
             clock,
             verified: Mutex::new(HashMap::new()),
             compiled: Mutex::new(HashMap::new()),
+            throttle: LoginThrottle::default(),
+            password_checks: PasswordChecks::for_this_machine(),
         }
     }
 
@@ -123,15 +186,79 @@ impl AccessService {
     /// The subject these credentials name, or `None` when they are wrong
     /// (without saying which part: unknown names, wrong, expired or
     /// disabled credentials all answer `None`; the audit log says which).
+    /// `client` is the caller's address: after repeated failures for this
+    /// user name from it, attempts are refused for a while
+    /// ([`AccessError::Throttled`]) without being checked.
     pub async fn authenticate(
         &self,
         username: &str,
         secret: &str,
+        client: IpAddr,
     ) -> Result<Option<Authenticated>, AccessError> {
-        if secret.starts_with(PREFIX) {
-            return self.authenticate_token(username, secret).await;
+        self.throttled(username, client, async {
+            if secret.starts_with(PREFIX) {
+                return self.authenticate_token(username, secret).await;
+            }
+            Ok(self.verify_user(username, secret).await?.filter(|user| user.is_admin).map(|user| {
+                Authenticated {
+                    subject: Subject::Admin(user.name),
+                    credential: None,
+                    permissions: Permissions::All,
+                }
+            }))
+        })
+        .await
+    }
+
+    /// A person's portal sign-in: their account when the password matches,
+    /// throttled like every other login point.
+    pub async fn sign_in_user(
+        &self,
+        username: &str,
+        secret: &str,
+        client: IpAddr,
+    ) -> Result<Option<UserRow>, AccessError> {
+        self.throttled(username, client, self.verify_user(username, secret)).await
+    }
+
+    /// Runs one sign-in attempt unless this user name is locked out for
+    /// this client, and counts its outcome.
+    async fn throttled<T>(
+        &self,
+        username: &str,
+        client: IpAddr,
+        attempt: impl Future<Output = Result<Option<T>, AccessError>>,
+    ) -> Result<Option<T>, AccessError> {
+        let key = AttemptKey::new(username, client);
+        if let Err(retry_after) = self.throttle.check(&key, Instant::now()) {
+            tracing::warn!(user = %truncated(username).escape_debug(), %client, "sign-in throttled");
+            return Err(AccessError::Throttled { retry_after });
+        }
+        let found = attempt.await?;
+        match &found {
+            Some(_) => self.throttle.record_success(&key),
+            None => self.throttle.record_failure(key, Instant::now()),
+        }
+        Ok(found)
+    }
+
+    /// The user whose password this is. Names that cannot be a person's
+    /// (too long, odd characters, or a token's name) are refused without an
+    /// argon2 check; an unknown but possible name costs a check against a
+    /// decoy hash, so timing does not tell which names exist.
+    async fn verify_user(&self, username: &str, secret: &str) -> Result<Option<UserRow>, AccessError> {
+        let refuse = |detail: &str| {
+            let caller = Caller::Unauthenticated(username);
+            self.audit.record(caller, None, None, "login", Outcome::Failure, Some(detail.into()));
+            Ok(None)
+        };
+        if !could_be_user_name(username) {
+            return refuse("unknown user");
         }
         let user = users::find_by_name(&self.db, username).await?;
+        if user.is_none() && token_rows::find_token(self.db.reader(), username).await?.is_some() {
+            return refuse("a token's name with a password that is not a token password");
+        }
         let stored = user.as_ref().map(|u| u.password_hash.clone());
         let key = cache_key(username, secret, stored.as_deref().unwrap_or(""));
         let cached = {
@@ -139,28 +266,14 @@ impl AccessService {
             verified.retain(|_, at| at.elapsed() < VERIFIED_PASSWORD_TTL);
             verified.contains_key(&key)
         };
-        let matches = cached || password::verify(HumanPassword::new(secret), stored).await?;
+        let matches = cached || self.password_checks.verify(secret, stored).await?;
         match user {
-            Some(user) if matches && user.is_admin => {
+            Some(user) if matches => {
                 self.verified.lock().expect("verified cache").insert(key, Instant::now());
-                Ok(Some(Authenticated {
-                    subject: Subject::Admin(user.name),
-                    credential: None,
-                    permissions: Permissions::All,
-                }))
+                Ok(Some(user))
             }
-            _ => {
-                let detail = if user.is_some() { "wrong password" } else { "unknown user" };
-                self.audit.record(
-                    Caller::Unauthenticated(username),
-                    None,
-                    None,
-                    "login",
-                    Outcome::Failure,
-                    Some(detail.into()),
-                );
-                Ok(None)
-            }
+            Some(_) => refuse("wrong password"),
+            None => refuse("unknown user"),
         }
     }
 
@@ -176,8 +289,13 @@ impl AccessService {
         let now = (self.clock)();
         let matched = match &row {
             None => Err("unknown token"),
-            Some(row) => matching_slot(row, &digest.0, now)
-                .and_then(|slot| if row.enabled { Ok((row, slot)) } else { Err("token disabled") }),
+            Some(row) => matching_slot(row, &digest.0, now).and_then(|slot| {
+                if row.enabled {
+                    Ok((row, slot))
+                } else {
+                    Err("token disabled")
+                }
+            }),
         };
         let (row, slot) = match matched {
             Ok(found) => found,
@@ -227,7 +345,9 @@ impl AccessService {
         }
     }
 
-    /// The token's scope map, compiled once per revision.
+    /// The token's scope map, compiled once per revision. Revisions come
+    /// from one registry-wide counter and ids are never reused, so a cached
+    /// entry can only ever be the rules of this very map at this revision.
     async fn scope_of(&self, row: &TokenRow) -> Result<Permissions, AccessError> {
         let cached = self.compiled.lock().expect("compiled scopes").get(&row.scope_map_id).cloned();
         if let Some((revision, scope)) = cached {
@@ -235,12 +355,14 @@ impl AccessService {
                 return Ok(Permissions::Scope(scope));
             }
         }
-        let rules = rules_from_rows(&token_rows::scope_map_rules(self.db.reader(), row.scope_map_id).await?);
-        let scope = Arc::new(CompiledScope::compile(&rules));
-        self.compiled
-            .lock()
-            .expect("compiled scopes")
-            .insert(row.scope_map_id, (row.scope_map_revision, scope.clone()));
+        // Deleted since the token row was read: nothing is allowed.
+        let Some((revision, rules)) =
+            token_rows::scope_map_rules_at_revision(&self.db, row.scope_map_id).await?
+        else {
+            return Ok(Permissions::Scope(Arc::new(CompiledScope::compile(std::iter::empty()))));
+        };
+        let scope = Arc::new(CompiledScope::compile(&rules_from_rows(&rules)));
+        self.compiled.lock().expect("compiled scopes").insert(row.scope_map_id, (revision, scope.clone()));
         Ok(Permissions::Scope(scope))
     }
 }
@@ -265,6 +387,12 @@ fn matching_slot(row: &TokenRow, digest: &[u8; 32], now: DateTime<Utc>) -> Resul
     Ok(index)
 }
 
+/// At most the first 128 characters of what a client sent as a name, for
+/// logs.
+fn truncated(name: &str) -> &str {
+    name.char_indices().nth(128).map_or(name, |(end, _)| &name[..end])
+}
+
 fn cache_key(username: &str, secret: &str, stored_hash: &str) -> [u8; 32] {
     let mut hasher = Sha256::new();
     for part in [username, secret, stored_hash] {
@@ -281,6 +409,8 @@ mod tests {
     use chrono::Duration as Days;
 
     use super::*;
+
+    const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
     use crate::{
         policy::Action,
         service::tokens::{GenerateCredentials, NewToken, RepositoryActions, Status, TokenService},
@@ -331,7 +461,7 @@ mod tests {
     }
 
     async fn login(f: &Fixture, name: &str, password: &str) -> Option<Authenticated> {
-        f.access.authenticate(name, password).await.unwrap()
+        f.access.authenticate(name, password, LOCAL).await.unwrap()
     }
 
     async fn still_valid(f: &Fixture, who: &Authenticated) -> bool {
@@ -394,6 +524,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn failed_sign_ins_lock_out_one_name_from_one_client() {
+        let f = fixture().await;
+        let [first, _] = create(&f, "guessed", None).await;
+        let elsewhere: IpAddr = "192.0.2.7".parse().unwrap();
+        for _ in 0..crate::auth::throttle::FREE_FAILURES {
+            assert!(login(&f, "guessed", "pct_wrong").await.is_none());
+        }
+        let locked = f.access.authenticate("guessed", &first, LOCAL).await;
+        assert!(matches!(locked, Err(AccessError::Throttled { .. })), "even the right password waits");
+        assert!(
+            f.access.authenticate("guessed", &first, elsewhere).await.unwrap().is_some(),
+            "another client"
+        );
+        // People are throttled by the same count, at the portal too.
+        let user = f.access.sign_in_user("guessed", "not a password", LOCAL).await;
+        assert!(matches!(user, Err(AccessError::Throttled { .. })));
+    }
+
+    #[tokio::test]
+    async fn password_checks_beyond_the_queue_are_refused_at_once() {
+        let checks = PasswordChecks::new(1, 1);
+        let burst: Vec<_> = (0..3).map(|_| checks.verify("secret", None)).collect();
+        let answers = futures::future::join_all(burst).await;
+        assert!(answers.iter().any(|answer| matches!(answer, Err(AccessError::Busy))));
+        assert!(answers.iter().any(|answer| matches!(answer, Ok(false))), "a decoy check never matches");
+    }
+
+    #[tokio::test]
     async fn scope_map_edits_apply_to_the_next_check() {
         let f = fixture().await;
         let [first, _] = create(&f, "editing", None).await;
@@ -408,5 +566,244 @@ mod tests {
         assert_eq!(now.actions_for("samples/app"), ActionSet::of(&[Action::ContentWrite]));
         assert_eq!(now.actions_for("samples"), ActionSet::EMPTY);
         assert!(!now.may_list("samples/app"));
+    }
+}
+
+/// The decisions of a long-running server (whose caches saw every change)
+/// equal those of a server started afresh on the same database, whatever
+/// the order of creations, edits, deletions and uses of scope maps and
+/// tokens (a cached scope map must never outlive its identity).
+#[cfg(test)]
+mod cache_consistency {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    use crate::{
+        policy::Action,
+        service::tokens::{NewToken, RepositoryActions, TokenService},
+    };
+
+    const MAPS: [&str; 3] = ["map-a", "map-b", "map-c"];
+    const TOKENS: [&str; 3] = ["token-a", "token-b", "token-c"];
+    const REPOSITORIES: [&str; 4] = ["customer/app", "other/app", "customer", "x"];
+    const PATTERNS: [&str; 4] = ["customer/app", "customer/*", "*", "other/app"];
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        CreateMap {
+            map: usize,
+            pattern: usize,
+            actions: u8,
+        },
+        EditMap {
+            map: usize,
+            pattern: usize,
+            actions: u8,
+        },
+        DeleteMap {
+            map: usize,
+        },
+        CreateToken {
+            token: usize,
+            map: usize,
+        },
+        /// A token with a scope map of its own (`<token>-scope-map`).
+        CreateTokenWithMap {
+            token: usize,
+            pattern: usize,
+            actions: u8,
+        },
+        /// The token and then its own scope map, as an administrator
+        /// discards a token made with one.
+        DiscardToken {
+            token: usize,
+        },
+        SwitchMap {
+            token: usize,
+            map: usize,
+        },
+        DeleteToken {
+            token: usize,
+        },
+        Use {
+            token: usize,
+        },
+    }
+
+    /// Few names, so that deletions and re-creations meet often (the fault
+    /// needs a map deleted while newest, then another created).
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            3 => (0..2usize, 0..4usize, 1..32u8).prop_map(|(map, pattern, actions)| Step::CreateMap {
+                map,
+                pattern,
+                actions
+            }),
+            1 => (0..2usize, 0..4usize, 1..32u8).prop_map(|(map, pattern, actions)| Step::EditMap {
+                map,
+                pattern,
+                actions
+            }),
+            2 => (0..2usize).prop_map(|map| Step::DeleteMap { map }),
+            3 => (0..2usize, 0..2usize).prop_map(|(token, map)| Step::CreateToken { token, map }),
+            3 => (0..2usize, 0..4usize, 1..32u8).prop_map(|(token, pattern, actions)| Step::CreateTokenWithMap {
+                token,
+                pattern,
+                actions
+            }),
+            2 => (0..2usize).prop_map(|token| Step::DiscardToken { token }),
+            1 => (0..2usize, 0..2usize).prop_map(|(token, map)| Step::SwitchMap { token, map }),
+            2 => (0..2usize).prop_map(|token| Step::DeleteToken { token }),
+            1 => (0..2usize).prop_map(|token| Step::Use { token }),
+        ]
+    }
+
+    fn rules(pattern: usize, actions: u8) -> Vec<RepositoryActions> {
+        let names = Action::ALL.iter().enumerate().filter(|(i, _)| actions & (1 << i) != 0);
+        vec![RepositoryActions {
+            repository: PATTERNS[pattern].into(),
+            actions: names.map(|(_, action)| action.as_str().to_owned()).collect(),
+        }]
+    }
+
+    async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path()).await.unwrap();
+        let hasher = Arc::new(PasswordHasher::from_key([5; 32]));
+        let audit = AuditLog::start(db.clone());
+        let long_running = AccessService::new(db.clone(), hasher.clone(), audit.clone(), system_clock());
+        let tokens = TokenService::new(db.clone(), hasher.clone(), audit.clone());
+        let admin = Subject::Admin("admin".into());
+        // The credentials of each live token.
+        let mut live: [Option<Authenticated>; 3] = [None, None, None];
+        for step in steps {
+            // Refusals (a name taken, a map in use, ...) are part of the game.
+            match step {
+                Step::CreateMap { map, pattern, actions } => {
+                    let _ = tokens.create_scope_map(&admin, MAPS[map], "", &rules(pattern, actions)).await;
+                }
+                Step::EditMap { map, pattern, actions } => {
+                    let _ = tokens
+                        .replace_scope_map_rules(&admin, MAPS[map], None, &rules(pattern, actions))
+                        .await;
+                }
+                Step::DeleteMap { map } => {
+                    let _ = tokens.delete_scope_map(&admin, MAPS[map]).await;
+                }
+                Step::CreateToken { token, map } => {
+                    let request = NewToken {
+                        name: TOKENS[token].into(),
+                        scope_map: Some(MAPS[map].into()),
+                        ..NewToken::default()
+                    };
+                    if let Ok(view) = tokens.create_token(&admin, &request).await {
+                        let password = view.credentials.passwords[0].value.clone().unwrap();
+                        live[token] =
+                            long_running.authenticate(TOKENS[token], &password, LOCAL).await.unwrap();
+                    }
+                }
+                Step::CreateTokenWithMap { token, pattern, actions } => {
+                    let request = NewToken {
+                        name: TOKENS[token].into(),
+                        repositories: Some(rules(pattern, actions)),
+                        ..NewToken::default()
+                    };
+                    if let Ok(view) = tokens.create_token(&admin, &request).await {
+                        let password = view.credentials.passwords[0].value.clone().unwrap();
+                        live[token] =
+                            long_running.authenticate(TOKENS[token], &password, LOCAL).await.unwrap();
+                    }
+                }
+                Step::DiscardToken { token } => {
+                    if tokens.delete_token(&admin, TOKENS[token]).await.is_ok() {
+                        live[token] = None;
+                    }
+                    let _ = tokens.delete_scope_map(&admin, &format!("{}-scope-map", TOKENS[token])).await;
+                }
+                Step::SwitchMap { token, map } => {
+                    let _ = tokens.update_token(&admin, TOKENS[token], None, Some(MAPS[map])).await;
+                }
+                Step::DeleteToken { token } => {
+                    if tokens.delete_token(&admin, TOKENS[token]).await.is_ok() {
+                        live[token] = None;
+                    }
+                }
+                Step::Use { token } => {
+                    if let Some(who) = &live[token] {
+                        long_running.permissions(&who.subject, who.credential).await.unwrap();
+                    }
+                }
+            }
+            let fresh = AccessService::new(db.clone(), hasher.clone(), audit.clone(), system_clock());
+            for who in live.iter().flatten() {
+                let cached = long_running.permissions(&who.subject, who.credential).await.unwrap();
+                let restarted = fresh.permissions(&who.subject, who.credential).await.unwrap();
+                prop_assert_eq!(cached.is_some(), restarted.is_some());
+                if let (Some(cached), Some(restarted)) = (cached, restarted) {
+                    for repository in REPOSITORIES {
+                        prop_assert_eq!(
+                            cached.actions_for(repository),
+                            restarted.actions_for(repository),
+                            "{} on {}",
+                            who.subject,
+                            repository
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        #[test]
+        fn a_long_running_server_decides_as_a_fresh_one(steps in proptest::collection::vec(step(), 1..30)) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(run(steps))?;
+        }
+    }
+
+    /// The sequence that was reported: a `*` map used once, deleted with its
+    /// token, then a narrow map created in its place.
+    #[tokio::test]
+    async fn a_new_scope_map_never_inherits_a_deleted_ones_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path()).await.unwrap();
+        let hasher = Arc::new(PasswordHasher::from_key([5; 32]));
+        let audit = AuditLog::start(db.clone());
+        let access = AccessService::new(db.clone(), hasher.clone(), audit.clone(), system_clock());
+        let tokens = TokenService::new(db, hasher, audit);
+        let admin = Subject::Admin("admin".into());
+        let create = |name: &'static str, repository: &'static str, actions: Vec<&'static str>| {
+            let request = NewToken {
+                name: name.into(),
+                repositories: Some(vec![RepositoryActions {
+                    repository: repository.into(),
+                    actions: actions.into_iter().map(str::to_owned).collect(),
+                }]),
+                ..NewToken::default()
+            };
+            let tokens = &tokens;
+            let admin = &admin;
+            async move {
+                let view = tokens.create_token(admin, &request).await.unwrap();
+                view.credentials.passwords[0].value.clone().unwrap()
+            }
+        };
+        let everything = Action::ALL.iter().map(|a| a.as_str()).collect();
+        let wide = create("wide-token", "*", everything).await;
+        let who = access.authenticate("wide-token", &wide, LOCAL).await.unwrap().unwrap();
+        assert!(who.permissions.actions_for("other/app").contains(Action::ContentDelete));
+        tokens.delete_token(&admin, "wide-token").await.unwrap();
+        tokens.delete_scope_map(&admin, "wide-token-scope-map").await.unwrap();
+
+        let narrow = create("narrow-token", "customer/app", vec!["content/read"]).await;
+        let who = access.authenticate("narrow-token", &narrow, LOCAL).await.unwrap().unwrap();
+        assert_eq!(who.permissions.actions_for("customer/app"), ActionSet::of(&[Action::ContentRead]));
+        assert_eq!(who.permissions.actions_for("other/app"), ActionSet::EMPTY);
+        assert!(!who.permissions.may_list("other/app"));
     }
 }

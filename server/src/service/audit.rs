@@ -40,6 +40,18 @@ impl Outcome {
     }
 }
 
+/// How much of a name that did not authenticate is kept: anyone can send
+/// one, so the log must not grow with its length.
+const UNAUTHENTICATED_NAME_KEPT: usize = 128;
+
+/// `unauthenticated:<name>`, the name escaped and cut to
+/// [`UNAUTHENTICATED_NAME_KEPT`] characters (marked with `…` when cut).
+fn unauthenticated_caller(name: &str) -> String {
+    let kept: String = name.chars().take(UNAUTHENTICATED_NAME_KEPT).collect();
+    let cut = if kept.len() < name.len() { "…" } else { "" };
+    format!("unauthenticated:{}{cut}", kept.escape_debug())
+}
+
 /// Who asked: a subject, or someone whose credentials did not authenticate.
 pub enum Caller<'a> {
     Subject(&'a Subject),
@@ -86,7 +98,7 @@ impl AuditLog {
                 });
                 (subject.to_string(), token)
             }
-            Caller::Unauthenticated(name) => (format!("unauthenticated:{}", name.escape_debug()), token),
+            Caller::Unauthenticated(name) => (unauthenticated_caller(name), token),
         };
         let used = match (outcome, token) {
             (Outcome::Success, Some(name)) if caller.starts_with("token:") => Some((name.to_owned(), at)),
@@ -164,5 +176,19 @@ async fn write_batches(db: Database, mut receiver: mpsc::UnboundedReceiver<Messa
         for done in waiting.drain(..) {
             let _ = done.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_did_not_authenticate_are_kept_short() {
+        assert_eq!(unauthenticated_caller("admin"), "unauthenticated:admin");
+        let long = "x".repeat(60_000);
+        let kept = unauthenticated_caller(&long);
+        assert_eq!(kept, format!("unauthenticated:{}…", "x".repeat(UNAUTHENTICATED_NAME_KEPT)));
+        assert_eq!(unauthenticated_caller("a\nb"), "unauthenticated:a\\nb");
     }
 }

@@ -39,35 +39,17 @@ impl GarbageCollector {
         Self { db, store, grace }
     }
 
+    fn cutoff(&self) -> chrono::DateTime<Utc> {
+        Utc::now() - chrono::Duration::from_std(self.grace).unwrap_or(chrono::Duration::hours(1))
+    }
+
     /// One collection pass. With `dry_run`, reports what would go.
     pub async fn run(&self, dry_run: bool) -> Result<GcReport, GcError> {
-        let cutoff =
-            Utc::now() - chrono::Duration::from_std(self.grace).unwrap_or(chrono::Duration::hours(1));
-        let mut report = GcReport::default();
-
-        // Upload sessions: abandoned rows, and store sessions no row knows
-        // (monolithic uploads cut off by a crash).
-        let mut abandoned: Vec<UploadId> = Vec::new();
-        for id in rows::uploads_started_before(&self.db, cutoff).await? {
-            if let Ok(upload) = id.parse() {
-                abandoned.push(upload);
-            }
-        }
-        for upload in self.store.list_uploads_older_than(self.grace).await? {
-            if !abandoned.contains(&upload) && !rows::upload_known(&self.db, &upload.to_string()).await? {
-                abandoned.push(upload);
-            }
-        }
-        for upload in abandoned {
-            report.uploads_removed += 1;
-            if !dry_run {
-                rows::delete_upload(&self.db, &upload.to_string()).await?;
-                match self.store.cancel(upload).await {
-                    Ok(()) | Err(StorageError::UploadUnknown) => {}
-                    Err(error) => return Err(error.into()),
-                }
-            }
-        }
+        let cutoff = self.cutoff();
+        let mut report = GcReport {
+            uploads_removed: self.expire_uploads(dry_run).await?.len() as u64,
+            ..GcReport::default()
+        };
 
         for blob in self.store.list_blobs().await? {
             let old_enough = blob.modified.elapsed().is_ok_and(|age| age >= self.grace);
@@ -96,5 +78,33 @@ impl GarbageCollector {
             }
         }
         Ok(report)
+    }
+
+    /// Removes upload sessions started before the grace period and not
+    /// finished, and store sessions no row knows (monolithic uploads cut
+    /// off by a crash); returns them. With `dry_run`, only lists them.
+    pub async fn expire_uploads(&self, dry_run: bool) -> Result<Vec<UploadId>, GcError> {
+        let cutoff = self.cutoff();
+        let mut abandoned: Vec<UploadId> = Vec::new();
+        for id in rows::uploads_started_before(&self.db, cutoff).await? {
+            if let Ok(upload) = id.parse() {
+                abandoned.push(upload);
+            }
+        }
+        for upload in self.store.list_uploads_older_than(self.grace).await? {
+            if !abandoned.contains(&upload) && !rows::upload_known(&self.db, &upload.to_string()).await? {
+                abandoned.push(upload);
+            }
+        }
+        if !dry_run {
+            for upload in &abandoned {
+                rows::delete_upload(&self.db, &upload.to_string()).await?;
+                match self.store.cancel(*upload).await {
+                    Ok(()) | Err(StorageError::UploadUnknown) => {}
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        }
+        Ok(abandoned)
     }
 }

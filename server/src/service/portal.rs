@@ -1,6 +1,6 @@
 //! The portal's use-cases, behind the `app::backend::PortalBackend` port.
 
-use std::{net::IpAddr, sync::Arc, time::Instant};
+use std::{net::IpAddr, sync::Arc};
 
 use app::{
     backend::PortalBackend,
@@ -14,15 +14,11 @@ use app::{
 use crate::{
     auth::token::{CredentialRef, Subject},
     auth::token_password,
-    auth::{
-        password::{self, HumanPassword},
-        throttle::{AttemptKey, LoginThrottle},
-    },
     db::{registry, users, Database},
     domain::RepositoryName,
     policy::Action,
     service::{
-        access::AccessService,
+        access::{AccessError, AccessService},
         registry::RegistryService,
         tokens::{display_time, expires_soon, Status, TokenService, SLOT_NAMES},
         users::{PasswordRule, UserError, UserService, MAX_LEN, MIN_LEN},
@@ -32,7 +28,6 @@ use crate::{
 
 pub struct PortalService {
     db: Database,
-    throttle: Arc<LoginThrottle>,
     login_server: String,
     access: Arc<AccessService>,
     tokens: Arc<TokenService>,
@@ -44,22 +39,12 @@ impl PortalService {
     pub fn new(state: &AppState) -> Self {
         Self {
             db: state.db.clone(),
-            throttle: state.throttle.clone(),
             login_server: state.login_server.clone(),
             access: state.access.clone(),
             tokens: state.tokens.clone(),
             registry: state.registry.clone(),
             users: UserService::new(state.db.clone(), state.audit.clone(), state.access.clone()),
         }
-    }
-
-    /// A token holder's sign-in: the token's name and one of its passwords.
-    async fn sign_in_token(&self, name: &str, password: &str) -> Result<Option<SignedInUser>, PortalError> {
-        let Some(found) = self.access.authenticate(name, password).await.map_err(internal)? else {
-            return Ok(None);
-        };
-        let credential = found.credential.map(|c| TokenCredential { slot: c.slot, serial: c.serial });
-        Ok(Some(SignedInUser { name: found.subject.name().to_owned(), is_admin: false, token: credential }))
     }
 }
 
@@ -81,38 +66,32 @@ impl PortalBackend for PortalService {
         password: Password,
         client: IpAddr,
     ) -> Result<SignedInUser, PortalError> {
-        let key = AttemptKey::new(name, client);
-        if let Err(wait) = self.throttle.check(&key, Instant::now()) {
-            tracing::warn!(user = %name, %client, "portal sign-in throttled");
-            return Err(PortalError::Throttled { retry_after_secs: wait.as_secs().max(1) });
-        }
-        if password.expose().starts_with(token_password::PREFIX) {
-            return match self.sign_in_token(name, password.expose()).await? {
-                Some(user) => {
-                    self.throttle.record_success(&key);
-                    tracing::info!(token = %user.name, %client, "portal sign-in with a token");
-                    Ok(user)
-                }
-                None => {
-                    self.throttle.record_failure(key, Instant::now());
-                    tracing::warn!(user = %name.escape_debug(), %client, "portal sign-in refused");
-                    Err(PortalError::InvalidCredentials)
-                }
-            };
-        }
-        let user = users::find_by_name(&self.db, name).await.map_err(internal)?;
-        let stored = user.as_ref().map(|u| u.password_hash.clone());
-        let matches =
-            password::verify(HumanPassword::new(password.into_inner()), stored).await.map_err(internal)?;
-        match user {
-            Some(user) if matches => {
-                self.throttle.record_success(&key);
-                tracing::info!(user = %user.name, %client, "portal sign-in");
-                Ok(SignedInUser { name: user.name, is_admin: user.is_admin, token: None })
+        let refused = |error: AccessError| match error.retry_after() {
+            Some(wait) => {
+                tracing::warn!(%client, "portal sign-in throttled");
+                PortalError::Throttled { retry_after_secs: wait.as_secs().max(1) }
             }
-            _ => {
-                self.throttle.record_failure(key, Instant::now());
-                tracing::warn!(user = %name, %client, "portal sign-in refused");
+            None => internal(error),
+        };
+        let signed_in = if password.expose().starts_with(token_password::PREFIX) {
+            self.access.authenticate(name, password.expose(), client).await.map_err(refused)?.map(|found| {
+                let credential = found.credential.map(|c| TokenCredential { slot: c.slot, serial: c.serial });
+                SignedInUser { name: found.subject.name().to_owned(), is_admin: false, token: credential }
+            })
+        } else {
+            self.access
+                .sign_in_user(name, password.expose(), client)
+                .await
+                .map_err(refused)?
+                .map(|user| SignedInUser { name: user.name, is_admin: user.is_admin, token: None })
+        };
+        match signed_in {
+            Some(user) => {
+                tracing::info!(user = %user.name, %client, token = user.token.is_some(), "portal sign-in");
+                Ok(user)
+            }
+            None => {
+                tracing::warn!(%client, "portal sign-in refused");
                 Err(PortalError::InvalidCredentials)
             }
         }

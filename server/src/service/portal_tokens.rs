@@ -301,7 +301,12 @@ impl TokensBackend for TokensPortal {
     ) -> Result<ScopeMap, PortalError> {
         let view = self
             .service()
-            .replace_scope_map_rules(&actor(actor_user), name, Some(description.trim()), &rules(&repositories))
+            .replace_scope_map_rules(
+                &actor(actor_user),
+                name,
+                Some(description.trim()),
+                &rules(&repositories),
+            )
             .await
             .map_err(portal_error)?;
         Ok(scope_map(view))

@@ -14,12 +14,14 @@ use chrono::Utc;
 use crate::{
     db::{
         registry::{self as rows, ManifestRow, NewManifest, PutManifestRefusal},
-        repositories::{self as locks, LockScope}, Database, DbError,
+        repositories::{self as locks, LockScope},
+        Database, DbError,
     },
     domain::{
         manifest::{parse_manifest, referrers_index, Descriptor, ManifestError},
         Algorithm, Digest, Reference, RepositoryName,
     },
+    service::gc::{GarbageCollector, GcError},
     storage::{BlobRead, BlobStore, ByteRange, ByteStream, StorageError, UploadId},
 };
 
@@ -141,10 +143,18 @@ impl RegistryService {
         rows::find_repository(&self.db, name.as_str()).await?.ok_or(RegistryError::NameUnknown)
     }
 
-    /// The size of a blob the repository may see (HEAD).
+    /// The size of a blob the repository may see (HEAD), unless a read
+    /// lock covers it: the repository's, or those of every manifest there
+    /// that references it.
     pub async fn blob_size(&self, name: &RepositoryName, digest: &Digest) -> RegistryResult<u64> {
         let repository = self.repository(name).await.map_err(|_| RegistryError::BlobUnknown)?;
-        rows::linked_blob_size(&self.db, repository, digest.as_str()).await?.ok_or(RegistryError::BlobUnknown)
+        match rows::linked_blob(&self.db, repository, digest.as_str()).await? {
+            None => Err(RegistryError::BlobUnknown),
+            Some(blob) if !blob.readable => {
+                Err(RegistryError::Locked(format!("{name}@{digest} is locked: readEnabled is false")))
+            }
+            Some(blob) => Ok(blob.size),
+        }
     }
 
     /// Streams a blob (or a range of it) the repository may see.
@@ -162,7 +172,7 @@ impl RegistryService {
     /// bytes once nothing references them.
     pub async fn delete_blob(&self, name: &RepositoryName, digest: &Digest) -> RegistryResult<()> {
         let repository = self.repository(name).await.map_err(|_| RegistryError::BlobUnknown)?;
-        self.check_locks(name, LockScope::Repository, LockedOperation::Delete).await?;
+        self.check_locks(name, LockScope::Blob(digest.as_str()), LockedOperation::Delete).await?;
         if rows::unlink_blob(&self.db, repository, digest.as_str()).await? {
             Ok(())
         } else {
@@ -238,6 +248,17 @@ impl RegistryService {
 
     fn forget_upload_lock(&self, upload: UploadId) {
         self.upload_locks.lock().expect("upload locks").remove(&upload);
+    }
+
+    /// Removes the upload sessions nobody finished within `ttl` of starting
+    /// them (their rows, bytes and locks); returns how many.
+    pub async fn expire_uploads(&self, ttl: std::time::Duration) -> Result<usize, GcError> {
+        let expired =
+            GarbageCollector::new(self.db.clone(), self.store.clone(), ttl).expire_uploads(false).await?;
+        for upload in &expired {
+            self.forget_upload_lock(*upload);
+        }
+        Ok(expired.len())
     }
 
     /// How many bytes the upload holds.
@@ -335,7 +356,10 @@ impl RegistryService {
     /// Refuses when a lock forbids `operation` on the repository or on what
     /// `scope` names in it. Writes need writeEnabled; deletes need
     /// writeEnabled and deleteEnabled (a write-locked image cannot be
-    /// deleted either).
+    /// deleted either). Moving a tag concerns that tag, storing a manifest
+    /// by digest that manifest; a deletion concerns everything in scope
+    /// (untagging: the tag and its manifest; a blob: every manifest that
+    /// references it, and their tags).
     pub async fn check_locks(
         &self,
         name: &RepositoryName,
@@ -352,8 +376,12 @@ impl RegistryService {
         if forbids(&concerned.repository) {
             return Err(RegistryError::Locked(format!("repository {name} is locked and cannot be {verb}")));
         }
-        let manifests = concerned.manifests.iter().map(|(digest, locks)| ("manifest", digest, locks));
-        let tags = concerned.tags.iter().map(|(tag, locks)| ("tag", tag, locks));
+        let writing = operation == LockedOperation::Write;
+        let manifests_matter = !(writing && matches!(scope, LockScope::Tag(_)));
+        let tags_matter = !(writing && matches!(scope, LockScope::Manifest(_)));
+        let manifests =
+            concerned.manifests.iter().filter(|_| manifests_matter).map(|(d, l)| ("manifest", d, l));
+        let tags = concerned.tags.iter().filter(|_| tags_matter).map(|(tag, locks)| ("tag", tag, locks));
         match manifests.chain(tags).find(|(_, _, locks)| forbids(locks)) {
             Some((kind, what, _)) => {
                 Err(RegistryError::Locked(format!("{kind} {what} in {name} is locked and cannot be {verb}")))
@@ -499,5 +527,35 @@ impl RegistryService {
             });
         }
         Ok(referrers_index(descriptors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::FsBlobStore;
+
+    #[tokio::test]
+    async fn unfinished_uploads_expire_with_their_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path()).await.unwrap();
+        let store = Arc::new(FsBlobStore::open(dir.path()).await.unwrap());
+        let registry = RegistryService::new(db, store);
+        let name: RepositoryName = "samples/app".parse().unwrap();
+        let UploadStart::Session(upload) = registry.start_upload(&name, None).await.unwrap() else {
+            panic!("a session, not a mount");
+        };
+        let chunk: ByteStream =
+            Box::pin(futures::stream::once(async { Ok(bytes::Bytes::from_static(b"partial")) }));
+        registry.append_upload(&name, upload, None, None, chunk).await.unwrap();
+        assert_eq!(
+            registry.expire_uploads(std::time::Duration::from_secs(3600)).await.unwrap(),
+            0,
+            "too young"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        assert_eq!(registry.expire_uploads(std::time::Duration::from_secs(1)).await.unwrap(), 1);
+        assert!(matches!(registry.upload_size(&name, upload).await, Err(RegistryError::UploadUnknown)));
+        assert!(registry.upload_locks.lock().unwrap().is_empty(), "its lock is forgotten");
     }
 }

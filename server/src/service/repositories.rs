@@ -117,7 +117,11 @@ pub struct DeletedRepository {
 
 impl From<&DomainPlatform> for Platform {
     fn from(platform: &DomainPlatform) -> Self {
-        Self { os: platform.os.clone(), architecture: platform.architecture.clone(), variant: platform.variant.clone() }
+        Self {
+            os: platform.os.clone(),
+            architecture: platform.architecture.clone(),
+            variant: platform.variant.clone(),
+        }
     }
 }
 
@@ -256,7 +260,12 @@ impl RepositoryAdmin {
     }
 
     /// Deletes a manifest and every tag on it, unless a lock forbids it.
-    pub async fn delete_manifest(&self, actor: &Subject, name: &RepositoryName, digest: &Digest) -> RegistryResult<()> {
+    pub async fn delete_manifest(
+        &self,
+        actor: &Subject,
+        name: &RepositoryName,
+        digest: &Digest,
+    ) -> RegistryResult<()> {
         self.registry.delete_manifest(name, &Reference::Digest(digest.clone())).await?;
         self.audit(actor, name, "manifest.delete", format!("{name}@{digest}"));
         Ok(())

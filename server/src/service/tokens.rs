@@ -484,9 +484,9 @@ impl TokenService {
     pub async fn create_token(&self, actor: &Subject, request: &NewToken) -> ManageResult<TokenView> {
         let name = request.name.trim();
         policy::validate_token_name(name)?;
-        if users::find_by_name(&self.db, name).await?.is_some() {
+        if users::name_taken_ignoring_case(&self.db, name).await? {
             return Err(ManageError::Conflict(format!(
-                "{name} is the name of a portal user; choose another"
+                "{name} is the name of a portal user (names compare without case); choose another"
             )));
         }
         let new_rules = match (&request.scope_map, &request.repositories) {
@@ -506,10 +506,14 @@ impl TokenService {
             (None, rules) => {
                 let naming = match &request.new_scope_map {
                     Some(naming) => naming.clone(),
-                    None => ScopeMapNaming { name: policy::scope_map_name_for_token(name)?, description: String::new() },
+                    None => ScopeMapNaming {
+                        name: policy::scope_map_name_for_token(name)?,
+                        description: String::new(),
+                    },
                 };
                 let new_name = naming.name.trim();
-                insert_scope_map(&mut tx, new_name, naming.description.trim(), &rules.unwrap_or_default()).await?
+                insert_scope_map(&mut tx, new_name, naming.description.trim(), &rules.unwrap_or_default())
+                    .await?
             }
         };
         let enabled = request.status.unwrap_or(Status::Enabled).enabled();
@@ -827,7 +831,8 @@ mod tests {
         let current = [rule("a", &["content/read", "content/write"]), rule("b/*", &["metadata/read"])];
         f.tokens.create_scope_map(&f.admin, "editor-map", "before", &current).await.unwrap();
         let wanted = [rule("a", &["content/read"]), rule("c", &["content/read"])];
-        let view = f.tokens.replace_scope_map_rules(&f.admin, "editor-map", Some("after"), &wanted).await.unwrap();
+        let view =
+            f.tokens.replace_scope_map_rules(&f.admin, "editor-map", Some("after"), &wanted).await.unwrap();
         assert_eq!(view.repositories, wanted.to_vec());
         assert_eq!(view.description, "after");
         let bad = [rule("sample/*/teamA", &["content/read"])];
@@ -849,12 +854,16 @@ mod tests {
         assert_eq!(created.scope_map, "acme-readers");
         assert_eq!(f.tokens.scope_map("acme-readers").await.unwrap().description, "Acme");
         // The second token's map name is taken: nothing of it is written.
-        assert!(matches!(f.tokens.create_token(&f.admin, &request("acme-cd")).await, Err(ManageError::Conflict(_))));
+        assert!(matches!(
+            f.tokens.create_token(&f.admin, &request("acme-cd")).await,
+            Err(ManageError::Conflict(_))
+        ));
         assert!(matches!(f.tokens.token("acme-cd").await, Err(ManageError::NotFound(_))));
         // A token refused inside the transaction (its name is taken) leaves
         // no new scope map behind.
         let mut refused = request("acme-ci");
-        refused.new_scope_map = Some(ScopeMapNaming { name: "never-made".into(), description: String::new() });
+        refused.new_scope_map =
+            Some(ScopeMapNaming { name: "never-made".into(), description: String::new() });
         assert!(f.tokens.create_token(&f.admin, &refused).await.is_err());
         assert!(matches!(f.tokens.scope_map("never-made").await, Err(ManageError::NotFound(_))));
     }
@@ -889,6 +898,9 @@ mod tests {
             scope_map: Some("_repositories_pull".into()),
             ..NewToken::default()
         };
+        assert!(matches!(f.tokens.create_token(&f.admin, &admin_name).await, Err(ManageError::Conflict(_))));
+        // Token names compare without case: `Admin` would be the user `admin`.
+        let admin_name = NewToken { name: "Admin".into(), ..admin_name };
         assert!(matches!(f.tokens.create_token(&f.admin, &admin_name).await, Err(ManageError::Conflict(_))));
 
         let request = NewToken {

@@ -4,7 +4,7 @@
 //! allow the operation's action. Rejections carry the `WWW-Authenticate`
 //! challenge that sends clients to the token endpoint.
 
-use std::time::SystemTime;
+use std::{net::IpAddr, time::SystemTime};
 
 use axum::http::{header, HeaderMap};
 
@@ -16,7 +16,7 @@ use crate::{
     domain::RepositoryName,
     policy::{Action, ActionSet},
     service::{
-        access::Permissions,
+        access::{AccessError, Permissions},
         audit::{Caller as AuditCaller, Outcome},
     },
     AppState,
@@ -37,12 +37,12 @@ pub struct Caller {
     pub grants: Option<AccessClaims>,
 }
 
-/// The realm clients fetch tokens from: this server, as the client reached
-/// it.
-fn realm(state: &AppState, headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or(&state.login_server);
+/// The realm clients fetch tokens from: the configured login server, never
+/// a request header (a forged `Host` would send clients' passwords to
+/// another server).
+fn realm(state: &AppState) -> String {
     let scheme = if state.tls { "https" } else { "http" };
-    format!("{scheme}://{host}/oauth2/token")
+    format!("{scheme}://{}/oauth2/token", state.login_server)
 }
 
 /// The scope a client should ask for to perform `needed` on `endpoint`.
@@ -63,17 +63,9 @@ fn wanted_scope(endpoint: &Endpoint, needed: Requirement) -> Option<ResourceScop
     }
 }
 
-fn unauthorized(
-    state: &AppState,
-    headers: &HeaderMap,
-    endpoint: &Endpoint,
-    needed: Requirement,
-    error: Option<&str>,
-) -> OciError {
+fn unauthorized(state: &AppState, endpoint: &Endpoint, needed: Requirement, error: Option<&str>) -> OciError {
     let scope = wanted_scope(endpoint, needed);
-    OciError::Unauthorized {
-        challenge: challenge(&realm(state, headers), &state.login_server, scope.as_ref(), error),
-    }
+    OciError::Unauthorized { challenge: challenge(&realm(state), &state.login_server, scope.as_ref(), error) }
 }
 
 enum Credentials {
@@ -95,9 +87,14 @@ fn credentials(headers: &HeaderMap) -> Credentials {
     }
 }
 
-fn internal(error: impl std::fmt::Display) -> OciError {
-    tracing::error!(%error, "access check failed");
-    OciError::Internal
+fn refused(error: AccessError) -> OciError {
+    match error.retry_after() {
+        Some(retry_after) => OciError::TooManyRequests { retry_after },
+        None => {
+            tracing::error!(%error, "access check failed");
+            OciError::Internal
+        }
+    }
 }
 
 /// Authenticates the request and checks it may perform `needed`, against
@@ -106,19 +103,20 @@ fn internal(error: impl std::fmt::Display) -> OciError {
 pub async fn authorize(
     state: &AppState,
     headers: &HeaderMap,
+    client: IpAddr,
     endpoint: &Endpoint,
     needed: Requirement,
 ) -> Result<Caller, OciError> {
     let caller = match credentials(headers) {
-        Credentials::None => return Err(unauthorized(state, headers, endpoint, needed, None)),
+        Credentials::None => return Err(unauthorized(state, endpoint, needed, None)),
         Credentials::Basic { username, password } => {
-            match state.access.authenticate(&username, &password).await.map_err(internal)? {
+            match state.access.authenticate(&username, &password, client).await.map_err(refused)? {
                 Some(found) => {
                     Caller { subject: found.subject, permissions: found.permissions, grants: None }
                 }
                 None => {
-                    tracing::warn!(user = %username.escape_debug(), "registry authentication failed");
-                    return Err(unauthorized(state, headers, endpoint, needed, Some("invalid_token")));
+                    tracing::warn!(%client, "registry authentication failed");
+                    return Err(unauthorized(state, endpoint, needed, Some("invalid_token")));
                 }
             }
         }
@@ -127,16 +125,16 @@ pub async fn authorize(
                 Ok(claims) => claims,
                 Err(error) => {
                     tracing::debug!(%error, "bearer token refused");
-                    return Err(unauthorized(state, headers, endpoint, needed, Some("invalid_token")));
+                    return Err(unauthorized(state, endpoint, needed, Some("invalid_token")));
                 }
             };
-            match state.access.permissions(&claims.subject, claims.credential).await.map_err(internal)? {
+            match state.access.permissions(&claims.subject, claims.credential).await.map_err(refused)? {
                 Some(permissions) => {
                     Caller { subject: claims.subject.clone(), permissions, grants: Some(claims) }
                 }
                 None => {
                     tracing::warn!(subject = %claims.subject, "bearer token of a revoked credential");
-                    return Err(unauthorized(state, headers, endpoint, needed, Some("invalid_token")));
+                    return Err(unauthorized(state, endpoint, needed, Some("invalid_token")));
                 }
             }
         }
@@ -146,7 +144,7 @@ pub async fn authorize(
         Requirement::Catalog => {
             if let Some(grants) = &caller.grants {
                 if grants.granted(&Resource::Catalog).is_empty() {
-                    return Err(unauthorized(state, headers, endpoint, needed, Some("insufficient_scope")));
+                    return Err(unauthorized(state, endpoint, needed, Some("insufficient_scope")));
                 }
             }
             Ok(caller)
@@ -157,7 +155,7 @@ pub async fn authorize(
                 if caller.permissions.actions_for(name.as_str()).contains(action) {
                     // The policy allows it but this token was not issued for
                     // it: the client should fetch a token with that scope.
-                    return Err(unauthorized(state, headers, endpoint, needed, Some("insufficient_scope")));
+                    return Err(unauthorized(state, endpoint, needed, Some("insufficient_scope")));
                 }
                 deny(state, &caller, name, action);
                 return Err(OciError::Denied { action: action.as_str(), repository: name.to_string() });

@@ -54,6 +54,9 @@ pub enum OciError {
     /// A lock attribute forbids it: DENIED, with the reason.
     #[error("requested access to the resource is denied: {0}")]
     Locked(String),
+    /// Too many failed sign-ins, or too many at once.
+    #[error("too many requests: retry in {} s", retry_after.as_secs())]
+    TooManyRequests { retry_after: std::time::Duration },
     #[error("internal server error")]
     Internal,
 }
@@ -79,6 +82,7 @@ impl OciError {
             Self::Unsupported(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED"),
             Self::NotFound => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN"),
         }
     }
@@ -135,6 +139,9 @@ impl IntoResponse for OciError {
             Self::BlobRangeNotSatisfiable { blob_size } => {
                 let range = format!("bytes */{blob_size}");
                 headers.insert(header::CONTENT_RANGE, HeaderValue::from_str(&range).expect("ascii"));
+            }
+            Self::TooManyRequests { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
             }
             _ => {}
         }

@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 use crate::{
     domain::{manifest::MAX_MANIFEST_BYTES, Digest, Reference, RepositoryName},
+    http::ClientAddress,
     policy::Action,
     service::registry::UploadStart,
     storage::{ByteRange, ByteStream, UploadId},
@@ -32,6 +33,9 @@ use self::{
     route::{requirement, Endpoint},
 };
 
+/// The most tags or repositories one list answer holds.
+pub const MAX_PAGE: u32 = 1000;
+
 const API_VERSION: &str = "docker-distribution-api-version";
 const CONTENT_DIGEST: &str = "docker-content-digest";
 const UPLOAD_UUID: &str = "docker-upload-uuid";
@@ -40,8 +44,8 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v2", any(dispatch)).route("/v2/", any(dispatch)).route("/v2/{*rest}", any(dispatch))
 }
 
-async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
-    let mut response = match handle(&state, request).await {
+async fn dispatch(State(state): State<AppState>, client: ClientAddress, request: Request) -> Response {
+    let mut response = match handle(&state, client, request).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
@@ -49,7 +53,11 @@ async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
     response
 }
 
-async fn handle(state: &AppState, request: Request) -> Result<Response, OciError> {
+async fn handle(
+    state: &AppState,
+    ClientAddress(client): ClientAddress,
+    request: Request,
+) -> Result<Response, OciError> {
     let endpoint = match Endpoint::parse(request.uri().path()) {
         // A reference that cannot exist names no manifest (the spec's 404).
         Err(OciError::TagInvalid(_)) if *request.method() != Method::PUT => {
@@ -58,7 +66,7 @@ async fn handle(state: &AppState, request: Request) -> Result<Response, OciError
         parsed => parsed?,
     };
     let needed = requirement(request.method(), &endpoint).ok_or(OciError::MethodNotAllowed)?;
-    let caller = access::authorize(state, request.headers(), &endpoint, needed).await?;
+    let caller = access::authorize(state, request.headers(), client, &endpoint, needed).await?;
     let method = request.method().clone();
     let query: Query = serde_urlencoded::from_str(request.uri().query().unwrap_or("")).unwrap_or_default();
     let headers = request.headers().clone();
@@ -117,12 +125,16 @@ impl Query {
             .transpose()
     }
 
-    /// `n`: how many entries a page holds; absent means all.
-    fn page_size(&self) -> Result<Option<u32>, OciError> {
-        self.n
+    /// `n`: how many entries a page holds, at most [`MAX_PAGE`] (absent:
+    /// [`MAX_PAGE`]). A longer list continues through the `Link` header, as
+    /// the distribution spec allows a registry to answer fewer than `n`.
+    fn page_size(&self) -> Result<u32, OciError> {
+        let asked = self
+            .n
             .as_deref()
             .map(|n| n.parse::<u32>().map_err(|_| OciError::Unsupported(format!("n={n:?} is not a count"))))
-            .transpose()
+            .transpose()?;
+        Ok(asked.unwrap_or(MAX_PAGE).min(MAX_PAGE))
     }
 }
 
@@ -337,35 +349,38 @@ fn next_link(path: &str, n: u32, last: &str) -> HeaderValue {
     header_value(&format!("<{path}?n={n}&last={last}>; rel=\"next\""))
 }
 
+/// One page of a list, and the `Link` to the next one when there is more.
+fn page_of(mut entries: Vec<String>, n: u32, path: &str) -> (Vec<String>, Option<HeaderValue>) {
+    let more = entries.len() > n as usize;
+    entries.truncate(n as usize);
+    let link = match (more, entries.last()) {
+        (true, Some(last)) => Some(next_link(path, n, last)),
+        _ => None,
+    };
+    (entries, link)
+}
+
+fn with_link(mut response: Response, link: Option<HeaderValue>) -> Response {
+    if let Some(link) = link {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    response
+}
+
 async fn tags(state: &AppState, name: &RepositoryName, query: &Query) -> Result<Response, OciError> {
-    let page = query.page_size()?;
-    let limit = page.map_or(u32::MAX, |n| n.saturating_add(1));
-    let mut tags = state.registry.tags(name, query.last.as_deref(), limit).await?;
-    let more = page.is_some_and(|n| tags.len() > n as usize);
-    if let Some(n) = page {
-        tags.truncate(n as usize);
-    }
-    let mut response = axum::Json(serde_json::json!({ "name": name.as_str(), "tags": tags })).into_response();
-    if let (true, Some(n), Some(last)) = (more, page, tags.last()) {
-        response.headers_mut().insert(header::LINK, next_link(&format!("/v2/{name}/tags/list"), n, last));
-    }
-    Ok(response)
+    let n = query.page_size()?;
+    let tags = state.registry.tags(name, query.last.as_deref(), n + 1).await?;
+    let (tags, link) = page_of(tags, n, &format!("/v2/{name}/tags/list"));
+    let response = axum::Json(serde_json::json!({ "name": name.as_str(), "tags": tags })).into_response();
+    Ok(with_link(response, link))
 }
 
 async fn catalog(state: &AppState, caller: &Caller, query: &Query) -> Result<Response, OciError> {
-    let page = query.page_size()?;
-    let limit = page.map_or(u32::MAX, |n| n.saturating_add(1));
+    let n = query.page_size()?;
     let visible = access::catalog_filter(caller);
-    let mut names = state.registry.catalog(query.last.as_deref(), limit, |name| visible(name)).await?;
-    let more = page.is_some_and(|n| names.len() > n as usize);
-    if let Some(n) = page {
-        names.truncate(n as usize);
-    }
-    let mut response = axum::Json(serde_json::json!({ "repositories": names })).into_response();
-    if let (true, Some(n), Some(last)) = (more, page, names.last()) {
-        response.headers_mut().insert(header::LINK, next_link("/v2/_catalog", n, last));
-    }
-    Ok(response)
+    let names = state.registry.catalog(query.last.as_deref(), n + 1, |name| visible(name)).await?;
+    let (names, link) = page_of(names, n, "/v2/_catalog");
+    Ok(with_link(axum::Json(serde_json::json!({ "repositories": names })).into_response(), link))
 }
 
 async fn referrers(
