@@ -715,6 +715,16 @@ async fn mounts_and_upload_sessions_stay_within_the_scope() {
 
 // ----- refused credentials -----
 
+/// A client address of its own for every probe: the probes fail on
+/// purpose, far more often than sign-in throttling lets one client fail
+/// (see `security::every_login_point_is_throttled`), so the server trusts
+/// 127.0.0.1 as a proxy and each probe names another client.
+fn next_client() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("198.51.{}.{}", n / 250, n % 250 + 1)
+}
+
 /// The answers to one pair of credentials from the token endpoint, the
 /// data plane's version check and the management API: (where, status,
 /// WWW-Authenticate, body).
@@ -736,6 +746,7 @@ async fn answers(
         ("GET /api/v1/repositories", registry.client.get(registry.server.url("/api/v1/repositories"))),
     ];
     for (label, request) in requests {
+        let request = request.header("x-forwarded-for", next_client());
         let response = request.basic_auth(user, Some(password)).send().await.unwrap();
         let status = response.status().as_u16();
         let challenge = header_of(&response, "www-authenticate").to_owned();
@@ -776,7 +787,7 @@ fn assert_refused_bearer(seen: &Seen, what: &str) {
 
 #[tokio::test]
 async fn refused_credentials_look_alike_and_revocation_counts_at_once() {
-    let registry = Registry::start();
+    let registry = Registry::start_with(&["--trusted-proxy", "127.0.0.1"]);
     registry.push_image("backend/api", "v1", b"layer").await;
     let pull = json!([{"repository": "backend/api", "actions": ["content/read"]}]);
     let (pw1, pw2) = create_token(&registry, "cred-probe", pull.clone()).await;

@@ -20,8 +20,13 @@ pub struct Registry {
 
 impl Registry {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Like [`Registry::start`], with more `serve` arguments.
+    pub fn start_with(extra_args: &[&str]) -> Self {
         let data = tempfile::tempdir().unwrap();
-        let server = TestServer::start(data.path(), Some(ADMIN_PASSWORD));
+        let server = TestServer::start_with(data.path(), Some(ADMIN_PASSWORD), extra_args);
         let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Self { server, client, _data: data }
     }

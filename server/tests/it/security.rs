@@ -1,0 +1,387 @@
+//! Regression tests for the attacks of the security review (issue 9): each
+//! failed against the code before its fix.
+
+use std::os::unix::fs::PermissionsExt;
+
+use reqwest::{header, Client, Method, Response, StatusCode};
+use serde_json::{json, Value};
+
+use crate::{
+    registry::{sha256, Registry},
+    testkit::{TestServer, ADMIN_PASSWORD},
+};
+
+/// Creates a token with a new scope map of `rules`; returns password1.
+async fn create_token(registry: &Registry, name: &str, rules: Value) -> String {
+    let response = registry
+        .request(Method::POST, "/api/v1/tokens")
+        .json(&json!({"name": name, "repositories": rules}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED, "create token {name}");
+    let body: Value = response.json().await.unwrap();
+    body["credentials"]["passwords"][0]["value"].as_str().unwrap().to_owned()
+}
+
+async fn admin(registry: &Registry, method: Method, path: &str) -> StatusCode {
+    registry.request(method, path).send().await.unwrap().status()
+}
+
+async fn patch(registry: &Registry, path: &str, body: Value) {
+    let response = registry.request(Method::PATCH, path).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "PATCH {path}");
+}
+
+fn as_user(
+    registry: &Registry,
+    method: Method,
+    path: &str,
+    user: &str,
+    password: &str,
+) -> reqwest::RequestBuilder {
+    registry.client.request(method, registry.server.url(path)).basic_auth(user, Some(password))
+}
+
+async fn code(response: Response) -> (StatusCode, String) {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let code = body["errors"][0]["code"].as_str().or(body["code"].as_str()).unwrap_or("").to_owned();
+    (status, code)
+}
+
+/// Critical: a scope map created after the newest one was deleted must not
+/// inherit its cached rules (SQLite reused the id, the revision restarted).
+#[tokio::test]
+async fn a_new_scope_map_never_inherits_a_deleted_ones_rules() {
+    let registry = Registry::start();
+    let (_, other) = registry.push_image("other/app", "v1", b"other layer").await;
+    registry.push_image("customer/app", "v1", b"customer layer").await;
+
+    let everything = json!([{"repository": "*", "actions":
+        ["content/read", "content/write", "content/delete", "metadata/read", "metadata/write"]}]);
+    let wide = create_token(&registry, "wide-token", everything).await;
+    let used = as_user(&registry, Method::GET, "/v2/_catalog", "wide-token", &wide).send().await.unwrap();
+    assert_eq!(used.status(), StatusCode::OK, "the wide token was used once");
+    assert_eq!(admin(&registry, Method::DELETE, "/api/v1/tokens/wide-token").await, StatusCode::NO_CONTENT);
+    let deleted = admin(&registry, Method::DELETE, "/api/v1/scope-maps/wide-token-scope-map").await;
+    assert_eq!(deleted, StatusCode::NO_CONTENT);
+
+    let narrow = create_token(
+        &registry,
+        "narrow-token",
+        json!([{"repository": "customer/app", "actions": ["content/read"]}]),
+    )
+    .await;
+    let catalog: Value = as_user(&registry, Method::GET, "/v2/_catalog", "narrow-token", &narrow)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(catalog["repositories"], json!([]), "no metadata/read anywhere: {catalog}");
+    let read_other = as_user(&registry, Method::GET, "/v2/other/app/manifests/v1", "narrow-token", &narrow)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(read_other).await, (StatusCode::FORBIDDEN, "DENIED".into()));
+    let delete_other = as_user(
+        &registry,
+        Method::DELETE,
+        &format!("/v2/other/app/manifests/{other}"),
+        "narrow-token",
+        &narrow,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(code(delete_other).await, (StatusCode::FORBIDDEN, "DENIED".into()));
+    let read_own = as_user(&registry, Method::GET, "/v2/customer/app/manifests/v1", "narrow-token", &narrow)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read_own.status(), StatusCode::OK);
+}
+
+/// Five wrong passwords for one user name from one client lock that pair
+/// out at every login point; the right password is then refused too, with
+/// 429 and Retry-After, while another client is unaffected.
+#[tokio::test]
+async fn every_login_point_is_throttled() {
+    // One server per login point: each test locks `admin` out.
+    for point in ["token GET", "token POST", "/v2 Basic", "/api Basic"] {
+        let registry = Registry::start();
+        let attempt = |password: &str, forwarded_for: Option<&str>| {
+            let request = match point {
+                "token GET" => registry
+                    .client
+                    .get(registry.server.url("/oauth2/token?scope=repository:a/b:pull"))
+                    .basic_auth("admin", Some(password)),
+                "token POST" => registry.client.post(registry.server.url("/oauth2/token")).form(&[
+                    ("grant_type", "password"),
+                    ("username", "admin"),
+                    ("password", password),
+                ]),
+                "/v2 Basic" => {
+                    registry.client.get(registry.server.url("/v2/")).basic_auth("admin", Some(password))
+                }
+                _ => registry
+                    .client
+                    .get(registry.server.url("/api/v1/tokens"))
+                    .basic_auth("admin", Some(password)),
+            };
+            match forwarded_for {
+                Some(address) => request.header("x-forwarded-for", address),
+                None => request,
+            }
+        };
+        for i in 0..5 {
+            let response = attempt("wrong password", None).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{point}: failure {i}");
+        }
+        let locked = attempt(ADMIN_PASSWORD, None).send().await.unwrap();
+        assert_eq!(
+            locked.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "{point}: the right password after 5 failures"
+        );
+        let retry: u64 = locked.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+        assert!((1..=30).contains(&retry), "{point}: Retry-After {retry}");
+        let (_, error) = code(locked).await;
+        let wanted = match point {
+            "/api Basic" => "TOO_MANY_REQUESTS",
+            _ => "TOOMANYREQUESTS",
+        };
+        assert_eq!(error, wanted, "{point}");
+        // X-Forwarded-For from a client that is not a trusted proxy changes
+        // nothing: it cannot step around the lock.
+        let forged = attempt(ADMIN_PASSWORD, Some("203.0.113.9")).send().await.unwrap();
+        assert_eq!(forged.status(), StatusCode::TOO_MANY_REQUESTS, "{point}: forged X-Forwarded-For");
+    }
+}
+
+/// Behind a trusted proxy, failures count per forwarded client: an
+/// attacker behind the same proxy cannot lock the administrator out.
+#[tokio::test]
+async fn behind_a_trusted_proxy_failures_count_per_client() {
+    let data = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(data.path(), Some(ADMIN_PASSWORD), &["--trusted-proxy", "127.0.0.1"]);
+    let client = Client::new();
+    let attempt = |password: &str, client_address: &str| {
+        client
+            .get(server.url("/v2/"))
+            .basic_auth("admin", Some(password))
+            .header("x-forwarded-for", client_address)
+            .send()
+    };
+    for _ in 0..6 {
+        attempt("guess", "203.0.113.9").await.unwrap();
+    }
+    assert_eq!(attempt(ADMIN_PASSWORD, "203.0.113.9").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(attempt(ADMIN_PASSWORD, "198.51.100.20").await.unwrap().status(), StatusCode::OK);
+}
+
+/// Peak resident memory of a process, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|line| line.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A burst of made-up Basic credentials may not run argon2 unbounded: 48 at
+/// once pushed memory past 1.2 GiB before. Every answer is 401 or 429.
+#[tokio::test]
+async fn password_checks_are_bounded_under_a_burst() {
+    let registry = Registry::start();
+    let pid = registry.server.pid();
+    let before = peak_rss_kib(pid);
+    let requests = (0..48).map(|i| {
+        registry
+            .client
+            .get(registry.server.url("/v2/"))
+            .basic_auth(format!("user-{i}"), Some("made-up password"))
+            .send()
+    });
+    let answers = futures::future::join_all(requests).await;
+    for answer in answers {
+        let status = answer.unwrap().status();
+        assert!(matches!(status, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS), "{status}");
+    }
+    let after = peak_rss_kib(pid);
+    eprintln!("peak RSS before the burst {before} KiB, after {after} KiB");
+    // About 19 MiB per argon2 verification running at once (one per core).
+    let cores = std::thread::available_parallelism().map_or(2, usize::from) as u64;
+    assert!(after < before + (cores + 4) * 20 * 1024, "peak RSS grew from {before} to {after} KiB");
+    // Names that cannot be a person's are refused without any check.
+    let long = "x".repeat(10_000);
+    let response = registry.client.get(registry.server.url("/v2/")).basic_auth(&long, Some("p")).send().await;
+    assert_eq!(response.unwrap().status(), StatusCode::UNAUTHORIZED);
+}
+
+/// A blob referenced by a locked manifest, or in a repository with
+/// deleteEnabled=false, cannot be deleted (the image would break).
+#[tokio::test]
+async fn locks_cover_the_blobs_of_locked_images() {
+    let registry = Registry::start();
+    let layer = b"locked layer".to_vec();
+    let (_, digest) = registry.push_image("locked/app", "v1", &layer).await;
+    let layer_digest = sha256(&layer);
+    let locked = json!({"writeEnabled": false, "deleteEnabled": false});
+    patch(&registry, &format!("/api/v1/repositories/locked/app/_manifests/{digest}"), locked.clone()).await;
+    patch(&registry, "/api/v1/repositories/locked/app/_tags/v1", locked).await;
+    let path = format!("/v2/locked/app/blobs/{layer_digest}");
+    let refused = registry.request(Method::DELETE, &path).send().await.unwrap();
+    assert_eq!(code(refused).await, (StatusCode::FORBIDDEN, "DENIED".into()));
+    assert_eq!(admin(&registry, Method::GET, &path).await, StatusCode::OK, "the layer still pulls");
+    assert_eq!(admin(&registry, Method::GET, "/v2/locked/app/manifests/v1").await, StatusCode::OK);
+
+    // A blob no locked manifest references, in a repository whose
+    // deleteEnabled is false, stays too; with it true, it goes.
+    let loose = registry.push_blob("locked/app", b"loose blob").await;
+    patch(&registry, "/api/v1/repositories/locked/app", json!({"deleteEnabled": false})).await;
+    let loose_path = format!("/v2/locked/app/blobs/{loose}");
+    let refused = registry.request(Method::DELETE, &loose_path).send().await.unwrap();
+    assert_eq!(code(refused).await, (StatusCode::FORBIDDEN, "DENIED".into()));
+    patch(&registry, "/api/v1/repositories/locked/app", json!({"deleteEnabled": true})).await;
+    assert_eq!(admin(&registry, Method::DELETE, &loose_path).await, StatusCode::ACCEPTED);
+}
+
+/// readEnabled=false covers blob reads and mounts from the repository, not
+/// only manifests.
+#[tokio::test]
+async fn read_locks_cover_blobs_and_mounts() {
+    let registry = Registry::start();
+    let layer = b"secret layer".to_vec();
+    registry.push_image("private/app", "v1", &layer).await;
+    let layer_digest = sha256(&layer);
+    patch(&registry, "/api/v1/repositories/private/app", json!({"readEnabled": false})).await;
+    let path = format!("/v2/private/app/blobs/{layer_digest}");
+    let get = registry.request(Method::GET, &path).send().await.unwrap();
+    assert_eq!(code(get).await, (StatusCode::FORBIDDEN, "DENIED".into()));
+    assert_eq!(admin(&registry, Method::HEAD, &path).await, StatusCode::FORBIDDEN);
+    let mount = registry
+        .request(Method::POST, &format!("/v2/copy/app/blobs/uploads/?mount={layer_digest}&from=private/app"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        mount.status(),
+        StatusCode::ACCEPTED,
+        "no mount from a read-locked repository: an upload instead"
+    );
+    let copied =
+        registry.request(Method::HEAD, &format!("/v2/copy/app/blobs/{layer_digest}")).send().await.unwrap();
+    assert_eq!(copied.status(), StatusCode::NOT_FOUND);
+    patch(&registry, "/api/v1/repositories/private/app", json!({"readEnabled": true})).await;
+    assert_eq!(admin(&registry, Method::GET, &path).await, StatusCode::OK);
+}
+
+/// The challenge's realm is the configured login server, whatever `Host`
+/// says: a forged Host would send clients' passwords elsewhere.
+#[tokio::test]
+async fn the_realm_never_comes_from_the_host_header() {
+    let registry = Registry::start();
+    let response = registry
+        .client
+        .get(registry.server.url("/v2/"))
+        .header(header::HOST, "evil.example:443")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let challenge = response.headers()[header::WWW_AUTHENTICATE].to_str().unwrap().to_owned();
+    let authority = registry.server.authority();
+    assert!(
+        challenge.starts_with(&format!("Bearer realm=\"http://{authority}/oauth2/token\"")),
+        "{challenge}"
+    );
+    assert!(!challenge.contains("evil.example"), "{challenge}");
+}
+
+/// Unauthenticated input cannot grow the database without bound: a huge
+/// user name is cut in the audit log, and a tag list answers at most 1000
+/// tags a page, with a Link to the next.
+#[tokio::test]
+async fn unauthenticated_input_and_lists_are_capped() {
+    let registry = Registry::start();
+    let huge = "u".repeat(60_000);
+    let response = registry
+        .client
+        .post(registry.server.url("/oauth2/token"))
+        .form(&[("grant_type", "password"), ("username", huge.as_str()), ("password", "pct_wrong")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // The audit writer batches: wait for the entry.
+    let mut longest = 0;
+    for _ in 0..50 {
+        let entries: Value =
+            registry.request(Method::GET, "/api/v1/audit").send().await.unwrap().json().await.unwrap();
+        let entries = entries["items"].as_array().cloned().unwrap_or_default();
+        let callers: Vec<usize> = entries
+            .iter()
+            .filter(|entry| entry["caller"].as_str().is_some_and(|c| c.starts_with("unauthenticated:uuu")))
+            .map(|entry| entry.to_string().len())
+            .collect();
+        if let Some(length) = callers.first() {
+            longest = *length;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(longest > 0, "the failed login was audited");
+    assert!(longest < 2_000, "the audit entry holds {longest} bytes");
+
+    // 1001 tags: two pages.
+    let (manifest, _) = registry.push_image("many/tags", "t0000", b"layer").await;
+    for i in 1..=1000 {
+        let response = registry
+            .push_manifest("many/tags", &format!("t{i:04}"), crate::registry::OCI_MANIFEST, &manifest)
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let first = registry.request(Method::GET, "/v2/many/tags/tags/list").send().await.unwrap();
+    let link = first.headers()[header::LINK].to_str().unwrap().to_owned();
+    let body: Value = first.json().await.unwrap();
+    assert_eq!(body["tags"].as_array().unwrap().len(), 1000);
+    assert!(link.contains("last=t0999"), "{link}");
+    let next = link.trim_start_matches('<').split('>').next().unwrap().to_owned();
+    let second: Value = registry.request(Method::GET, &next).send().await.unwrap().json().await.unwrap();
+    assert_eq!(second["tags"], json!(["t1000"]));
+}
+
+/// The data directory and the database are the owner's only.
+#[tokio::test]
+async fn the_data_directory_is_private() {
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("data");
+    let _server = TestServer::start(&data, Some(ADMIN_PASSWORD));
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("portcullis.db")), 0o600);
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("portcullis.db") || name.ends_with(".key") {
+            assert_eq!(mode(&path) & 0o077, 0, "{name} is readable by others");
+        }
+    }
+}
+
+/// Token names compare without case, so none may equal a person's name in
+/// any case.
+#[tokio::test]
+async fn a_token_cannot_take_a_users_name_in_any_case() {
+    let registry = Registry::start();
+    for name in ["admin", "Admin", "ADMIN"] {
+        let response = registry
+            .request(Method::POST, "/api/v1/tokens")
+            .json(&json!({"name": name, "scopeMap": "_repositories_pull"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CONFLICT, "{name}");
+    }
+}
