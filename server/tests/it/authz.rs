@@ -223,7 +223,7 @@ fn send(registry: &Registry, auth: &Auth, method: Method, path: &str) -> Request
 // ----- management API helpers -----
 
 /// Creates a token with the given rules; returns (password1, password2).
-async fn create_token(registry: &Registry, name: &str, rules: Value) -> (String, String) {
+pub async fn create_token(registry: &Registry, name: &str, rules: Value) -> (String, String) {
     let response = registry
         .request(Method::POST, "/api/v1/tokens")
         .json(&json!({"name": name, "repositories": rules}))

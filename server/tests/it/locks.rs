@@ -15,7 +15,8 @@ async fn patch(registry: &Registry, path: &str, body: Value) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-async fn status_and_code(response: reqwest::Response) -> (StatusCode, String) {
+/// The status and the error code (OCI `errors[0].code` or problem `code`).
+pub async fn status_and_code(response: reqwest::Response) -> (StatusCode, String) {
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     let code = body["errors"][0]["code"].as_str().or(body["code"].as_str()).unwrap_or("").to_owned();

@@ -3,25 +3,18 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use reqwest::{header, Client, Method, Response, StatusCode};
+use reqwest::{header, Client, Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::{
+    locks::status_and_code,
     registry::{sha256, Registry},
     testkit::{TestServer, ADMIN_PASSWORD},
 };
 
 /// Creates a token with a new scope map of `rules`; returns password1.
 async fn create_token(registry: &Registry, name: &str, rules: Value) -> String {
-    let response = registry
-        .request(Method::POST, "/api/v1/tokens")
-        .json(&json!({"name": name, "repositories": rules}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED, "create token {name}");
-    let body: Value = response.json().await.unwrap();
-    body["credentials"]["passwords"][0]["value"].as_str().unwrap().to_owned()
+    crate::authz::create_token(registry, name, rules).await.0
 }
 
 async fn admin(registry: &Registry, method: Method, path: &str) -> StatusCode {
@@ -41,13 +34,6 @@ fn as_user(
     password: &str,
 ) -> reqwest::RequestBuilder {
     registry.client.request(method, registry.server.url(path)).basic_auth(user, Some(password))
-}
-
-async fn code(response: Response) -> (StatusCode, String) {
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    let code = body["errors"][0]["code"].as_str().or(body["code"].as_str()).unwrap_or("").to_owned();
-    (status, code)
 }
 
 /// Critical: a scope map created after the newest one was deleted must not
@@ -85,7 +71,7 @@ async fn a_new_scope_map_never_inherits_a_deleted_ones_rules() {
         .send()
         .await
         .unwrap();
-    assert_eq!(code(read_other).await, (StatusCode::FORBIDDEN, "DENIED".into()));
+    assert_eq!(status_and_code(read_other).await, (StatusCode::FORBIDDEN, "DENIED".into()));
     let delete_other = as_user(
         &registry,
         Method::DELETE,
@@ -96,7 +82,7 @@ async fn a_new_scope_map_never_inherits_a_deleted_ones_rules() {
     .send()
     .await
     .unwrap();
-    assert_eq!(code(delete_other).await, (StatusCode::FORBIDDEN, "DENIED".into()));
+    assert_eq!(status_and_code(delete_other).await, (StatusCode::FORBIDDEN, "DENIED".into()));
     let read_own = as_user(&registry, Method::GET, "/v2/customer/app/manifests/v1", "narrow-token", &narrow)
         .send()
         .await
@@ -148,7 +134,7 @@ async fn every_login_point_is_throttled() {
         );
         let retry: u64 = locked.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
         assert!((1..=30).contains(&retry), "{point}: Retry-After {retry}");
-        let (_, error) = code(locked).await;
+        let (_, error) = status_and_code(locked).await;
         let wanted = match point {
             "/api Basic" => "TOO_MANY_REQUESTS",
             _ => "TOOMANYREQUESTS",
@@ -232,7 +218,7 @@ async fn locks_cover_the_blobs_of_locked_images() {
     patch(&registry, "/api/v1/repositories/locked/app/_tags/v1", locked).await;
     let path = format!("/v2/locked/app/blobs/{layer_digest}");
     let refused = registry.request(Method::DELETE, &path).send().await.unwrap();
-    assert_eq!(code(refused).await, (StatusCode::FORBIDDEN, "DENIED".into()));
+    assert_eq!(status_and_code(refused).await, (StatusCode::FORBIDDEN, "DENIED".into()));
     assert_eq!(admin(&registry, Method::GET, &path).await, StatusCode::OK, "the layer still pulls");
     assert_eq!(admin(&registry, Method::GET, "/v2/locked/app/manifests/v1").await, StatusCode::OK);
 
@@ -242,7 +228,7 @@ async fn locks_cover_the_blobs_of_locked_images() {
     patch(&registry, "/api/v1/repositories/locked/app", json!({"deleteEnabled": false})).await;
     let loose_path = format!("/v2/locked/app/blobs/{loose}");
     let refused = registry.request(Method::DELETE, &loose_path).send().await.unwrap();
-    assert_eq!(code(refused).await, (StatusCode::FORBIDDEN, "DENIED".into()));
+    assert_eq!(status_and_code(refused).await, (StatusCode::FORBIDDEN, "DENIED".into()));
     patch(&registry, "/api/v1/repositories/locked/app", json!({"deleteEnabled": true})).await;
     assert_eq!(admin(&registry, Method::DELETE, &loose_path).await, StatusCode::ACCEPTED);
 }
@@ -258,7 +244,7 @@ async fn read_locks_cover_blobs_and_mounts() {
     patch(&registry, "/api/v1/repositories/private/app", json!({"readEnabled": false})).await;
     let path = format!("/v2/private/app/blobs/{layer_digest}");
     let get = registry.request(Method::GET, &path).send().await.unwrap();
-    assert_eq!(code(get).await, (StatusCode::FORBIDDEN, "DENIED".into()));
+    assert_eq!(status_and_code(get).await, (StatusCode::FORBIDDEN, "DENIED".into()));
     assert_eq!(admin(&registry, Method::HEAD, &path).await, StatusCode::FORBIDDEN);
     let mount = registry
         .request(Method::POST, &format!("/v2/copy/app/blobs/uploads/?mount={layer_digest}&from=private/app"))
