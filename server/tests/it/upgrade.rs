@@ -17,6 +17,7 @@ use reqwest::{header, Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::{
+    locks::status_and_code,
     registry::{sha256, OCI_MANIFEST},
     testkit::{TestServer, ADMIN_PASSWORD},
 };
@@ -157,13 +158,6 @@ async fn json_of(response: Response, expected: StatusCode) -> Value {
     let text = response.text().await.unwrap();
     assert_eq!(status, expected, "{url}: {text}");
     serde_json::from_str(&text).unwrap_or_else(|error| panic!("{url}: not JSON ({error}): {text}"))
-}
-
-async fn status_and_code(response: Response) -> (StatusCode, String) {
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    let code = body["errors"][0]["code"].as_str().or(body["code"].as_str()).unwrap_or("").to_owned();
-    (status, code)
 }
 
 fn time(value: &Value) -> DateTime<Utc> {
