@@ -4,7 +4,7 @@
 use std::fmt;
 
 use argon2::{
-    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    password_hash::{PasswordHash, PasswordHasher, SaltString},
     Algorithm, Argon2, Block, Params, Version,
 };
 use password_hash::rand_core::OsRng;
@@ -57,24 +57,10 @@ pub async fn hash(password: HumanPassword) -> Result<String, PasswordError> {
     .map_err(|_| PasswordError::Join)?
 }
 
-/// Checks `password` against a stored PHC string. With `None` (unknown
-/// user) it still spends the time of a real check, so the answer time does
-/// not reveal whether a user exists.
-pub async fn verify(password: HumanPassword, stored: Option<String>) -> Result<bool, PasswordError> {
-    tokio::task::spawn_blocking(move || verify_now(&password, stored))
-        .await
-        .map_err(|_| PasswordError::Join)?
-}
-
-fn verify_now(password: &HumanPassword, stored: Option<String>) -> Result<bool, PasswordError> {
-    let stored = stored.unwrap_or_else(|| DECOY_HASH.clone());
-    let parsed = PasswordHash::new(&stored).map_err(|e| PasswordError::Hash(e.to_string()))?;
-    let matches = Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok();
-    Ok(matches && stored != *DECOY_HASH)
-}
-
-/// [`verify_now`] with the caller's memory for argon2's blocks (grown to
-/// the stored hash's cost once, then reused).
+/// Checks `password` against a stored PHC string, with the caller's memory
+/// for argon2's blocks (grown to the stored hash's cost once, then reused).
+/// With `None` (unknown user) it still spends the time of a real check, so
+/// the answer time does not reveal whether a user exists.
 fn verify_in(
     memory: &mut Vec<Block>,
     password: &HumanPassword,
@@ -158,7 +144,8 @@ impl Verifiers {
         jobs
     }
 
-    /// Like [`verify`], or `None` at once when the queue is full.
+    /// [`verify_in`] on a verifier thread, or `None` at once when the queue
+    /// is full.
     pub async fn verify(
         &self,
         password: HumanPassword,
@@ -179,6 +166,12 @@ static DECOY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         .expect("argon2 hashes a fixed-size input")
         .to_string()
 });
+
+/// One check on a verifier of its own, for tests.
+#[cfg(test)]
+pub async fn verify(password: HumanPassword, stored: Option<String>) -> Result<bool, PasswordError> {
+    Verifiers::new(1, 1).verify(password, stored).await.expect("an idle verifier takes the check")
+}
 
 #[cfg(test)]
 mod tests {

@@ -37,7 +37,7 @@ use crate::{
     },
     policy::{ActionSet, CompiledScope},
     service::{
-        audit::{AuditLog, Caller, Outcome},
+        audit::{self, AuditLog, Caller, Outcome},
         tokens::{rules_from_rows, SLOT_NAMES},
     },
 };
@@ -90,31 +90,6 @@ fn could_be_user_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
 }
 
-/// Bounds the argon2 work that unauthenticated requests can cause: one
-/// verification per core at a time on threads of their own, and a short
-/// queue behind them; beyond it a sign-in is answered "busy" at once.
-struct PasswordChecks {
-    verifiers: password::Verifiers,
-}
-
-impl PasswordChecks {
-    fn for_this_machine() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        Self::new(cores, cores * 8)
-    }
-
-    fn new(threads: usize, queue: usize) -> Self {
-        Self { verifiers: password::Verifiers::new(threads, queue) }
-    }
-
-    async fn verify(&self, secret: &str, stored: Option<String>) -> Result<bool, AccessError> {
-        match self.verifiers.verify(HumanPassword::new(secret), stored).await {
-            Some(matches) => Ok(matches?),
-            None => Err(AccessError::Busy),
-        }
-    }
-}
-
 /// What a subject may do right now.
 #[derive(Clone)]
 pub enum Permissions {
@@ -162,7 +137,10 @@ pub struct AccessService {
     /// Failed sign-ins per user name and client, for every login point:
     /// the portal, `/oauth2/token`, Basic on `/v2` and on `/api/v1`.
     throttle: LoginThrottle,
-    password_checks: PasswordChecks,
+    /// Bounds the argon2 work that unauthenticated requests can cause: one
+    /// check per core at a time, a queue of 8 per core behind them; beyond
+    /// it a sign-in is answered "busy" at once.
+    verifiers: password::Verifiers,
 }
 
 impl AccessService {
@@ -175,7 +153,10 @@ impl AccessService {
             verified: Mutex::new(HashMap::new()),
             compiled: Mutex::new(HashMap::new()),
             throttle: LoginThrottle::default(),
-            password_checks: PasswordChecks::for_this_machine(),
+            verifiers: {
+                let cores = std::thread::available_parallelism().map_or(2, usize::from);
+                password::Verifiers::new(cores, cores * 8)
+            },
         }
     }
 
@@ -231,7 +212,7 @@ impl AccessService {
     ) -> Result<Option<T>, AccessError> {
         let key = AttemptKey::new(username, client);
         if let Err(retry_after) = self.throttle.check(&key, Instant::now()) {
-            tracing::warn!(user = %truncated(username).escape_debug(), %client, "sign-in throttled");
+            tracing::warn!(user = %audit::unauthenticated_name(username), %client, "sign-in throttled");
             return Err(AccessError::Throttled { retry_after });
         }
         let found = attempt.await?;
@@ -266,7 +247,8 @@ impl AccessService {
             verified.retain(|_, at| at.elapsed() < VERIFIED_PASSWORD_TTL);
             verified.contains_key(&key)
         };
-        let matches = cached || self.password_checks.verify(secret, stored).await?;
+        let matches = cached
+            || self.verifiers.verify(HumanPassword::new(secret), stored).await.ok_or(AccessError::Busy)??;
         match user {
             Some(user) if matches => {
                 self.verified.lock().expect("verified cache").insert(key, Instant::now());
@@ -385,12 +367,6 @@ fn matching_slot(row: &TokenRow, digest: &[u8; 32], now: DateTime<Utc>) -> Resul
         return Err("password expired");
     }
     Ok(index)
-}
-
-/// At most the first 128 characters of what a client sent as a name, for
-/// logs.
-fn truncated(name: &str) -> &str {
-    name.char_indices().nth(128).map_or(name, |(end, _)| &name[..end])
 }
 
 fn cache_key(username: &str, secret: &str, stored_hash: &str) -> [u8; 32] {
@@ -540,15 +516,6 @@ mod tests {
         // People are throttled by the same count, at the portal too.
         let user = f.access.sign_in_user("guessed", "not a password", LOCAL).await;
         assert!(matches!(user, Err(AccessError::Throttled { .. })));
-    }
-
-    #[tokio::test]
-    async fn password_checks_beyond_the_queue_are_refused_at_once() {
-        let checks = PasswordChecks::new(1, 1);
-        let burst: Vec<_> = (0..3).map(|_| checks.verify("secret", None)).collect();
-        let answers = futures::future::join_all(burst).await;
-        assert!(answers.iter().any(|answer| matches!(answer, Err(AccessError::Busy))));
-        assert!(answers.iter().any(|answer| matches!(answer, Ok(false))), "a decoy check never matches");
     }
 
     #[tokio::test]

@@ -44,12 +44,17 @@ impl Outcome {
 /// one, so the log must not grow with its length.
 const UNAUTHENTICATED_NAME_KEPT: usize = 128;
 
-/// `unauthenticated:<name>`, the name escaped and cut to
-/// [`UNAUTHENTICATED_NAME_KEPT`] characters (marked with `…` when cut).
-fn unauthenticated_caller(name: &str) -> String {
+/// A name someone sent that did not authenticate, as logs and the audit
+/// log keep it: escaped and cut to [`UNAUTHENTICATED_NAME_KEPT`] characters
+/// (marked with `…` when cut).
+pub fn unauthenticated_name(name: &str) -> String {
     let kept: String = name.chars().take(UNAUTHENTICATED_NAME_KEPT).collect();
     let cut = if kept.len() < name.len() { "…" } else { "" };
-    format!("unauthenticated:{}{cut}", kept.escape_debug())
+    format!("{}{cut}", kept.escape_debug())
+}
+
+fn unauthenticated_caller(name: &str) -> String {
+    format!("unauthenticated:{}", unauthenticated_name(name))
 }
 
 /// Who asked: a subject, or someone whose credentials did not authenticate.
