@@ -86,14 +86,11 @@ pub async fn ensure_repository(db: &Database, name: &str, now: DateTime<Utc>) ->
 }
 
 /// Whether a repository's link `l` to a blob may be read: the repository
-/// is not read-locked, and the blob is not referenced there only by
-/// read-locked manifests (a layer shared with a readable image stays
-/// readable: its bytes are the same).
-const READABLE_LINK: &str = "(SELECT r.read_enabled FROM repositories r WHERE r.id = l.repository_id)
-    AND (NOT EXISTS (SELECT 1 FROM manifest_blobs mb JOIN manifests m ON m.id = mb.manifest_id
-                     WHERE m.repository_id = l.repository_id AND mb.digest = l.digest)
-         OR EXISTS (SELECT 1 FROM manifest_blobs mb JOIN manifests m ON m.id = mb.manifest_id
-                    WHERE m.repository_id = l.repository_id AND mb.digest = l.digest AND m.read_enabled))";
+/// is not read-locked. (Per-manifest read locks bind manifests only: a
+/// layer's bytes are the same for every image that shares it, and checking
+/// every manifest that references a blob would put a scan of a popular base
+/// layer's references on every blob GET.)
+const READABLE_LINK: &str = "(SELECT r.read_enabled FROM repositories r WHERE r.id = l.repository_id)";
 
 /// A blob the repository sees.
 pub struct LinkedBlob {

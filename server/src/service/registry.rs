@@ -143,9 +143,8 @@ impl RegistryService {
         rows::find_repository(&self.db, name.as_str()).await?.ok_or(RegistryError::NameUnknown)
     }
 
-    /// The size of a blob the repository may see (HEAD), unless a read
-    /// lock covers it: the repository's, or those of every manifest there
-    /// that references it.
+    /// The size of a blob the repository may see (HEAD), unless the
+    /// repository is read-locked.
     pub async fn blob_size(&self, name: &RepositoryName, digest: &Digest) -> RegistryResult<u64> {
         let repository = self.repository(name).await.map_err(|_| RegistryError::BlobUnknown)?;
         match rows::linked_blob(&self.db, repository, digest.as_str()).await? {
