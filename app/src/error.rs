@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub enum PortalError {
     #[error("Wrong user name or password.")]
     InvalidCredentials,
-    #[error("Too many failed sign-in attempts. Try again in {retry_after_secs} seconds.")]
+    #[error("Too many sign-in attempts. Try again in {retry_after_secs} seconds.")]
     Throttled { retry_after_secs: u64 },
     #[error("Your session has ended. Please sign in again.")]
     NotSignedIn,

@@ -32,6 +32,7 @@ use crate::{
         registry::RegistryService,
         repositories::RepositoryAdmin,
         tokens::TokenService,
+        users::UserService,
     },
     storage::FsBlobStore,
 };
@@ -47,6 +48,8 @@ pub struct AppState {
     pub tokens: Arc<TokenService>,
     /// Repository management (details, locks, deletion).
     pub repositories: Arc<RepositoryAdmin>,
+    /// People's own accounts (password changes).
+    pub users: Arc<UserService>,
     pub audit: AuditLog,
     /// Signs and checks the token endpoint's access and refresh tokens.
     pub signer: Arc<TokenSigner>,
@@ -153,6 +156,7 @@ impl AppState {
         );
         let audit = AuditLog::start(db.clone());
         let registry = Arc::new(RegistryService::new(db.clone(), Arc::new(store)));
+        let access = Arc::new(AccessService::new(db.clone(), hasher.clone(), audit.clone(), clock));
         let leptos = LeptosOptions::builder()
             .output_name("portcullis")
             .site_root(config.site_root.display().to_string())
@@ -163,7 +167,8 @@ impl AppState {
             sessions,
             registry: registry.clone(),
             repositories: Arc::new(RepositoryAdmin::new(db.clone(), registry, audit.clone())),
-            access: Arc::new(AccessService::new(db.clone(), hasher.clone(), audit.clone(), clock)),
+            access: access.clone(),
+            users: Arc::new(UserService::new(db.clone(), audit.clone(), access)),
             tokens: Arc::new(TokenService::new(db.clone(), hasher, audit.clone())),
             audit,
             signer: Arc::new(signer),

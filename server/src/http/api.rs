@@ -32,7 +32,7 @@ use crate::{
         registry::RegistryError,
         repositories::AttributesPatch,
         tokens::{GenerateCredentials, ManageError, NewToken, RepositoryActions, Status},
-        users::{UserError, UserService},
+        users::UserError,
     },
     AppState,
 };
@@ -106,7 +106,10 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests(wait) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "TOO_MANY_REQUESTS",
-                format!("too many failed sign-ins: retry in {} s", wait.as_secs().max(1)),
+                format!(
+                    "too many sign-in attempts (failed ones, or too many at once): retry in {} s",
+                    wait.as_secs().max(1)
+                ),
             ),
             ApiError::Internal => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal server error".to_owned())
@@ -681,11 +684,12 @@ struct PasswordChange {
 async fn change_password(
     State(state): State<AppState>,
     caller: Caller,
-    super::ClientAddress(client): super::ClientAddress,
+    ClientAddress(client): ClientAddress,
     Path(name): Path<String>,
     Body(body): Body<PasswordChange>,
 ) -> ApiResult<StatusCode> {
-    UserService::new(state.db.clone(), state.audit.clone(), state.access.clone())
+    state
+        .users
         .change_password(
             &caller.subject,
             &name,

@@ -64,7 +64,10 @@ impl IntoResponse for TokenError {
             Self::TooManyRequests(wait) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "TOOMANYREQUESTS",
-                format!("too many failed sign-ins: retry in {} s", wait.as_secs()),
+                format!(
+                    "too many sign-in attempts (failed ones, or too many at once): retry in {} s",
+                    wait.as_secs()
+                ),
             ),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal server error".into()),
         };

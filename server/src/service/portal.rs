@@ -32,7 +32,7 @@ pub struct PortalService {
     access: Arc<AccessService>,
     tokens: Arc<TokenService>,
     registry: Arc<RegistryService>,
-    users: UserService,
+    users: Arc<UserService>,
 }
 
 impl PortalService {
@@ -43,7 +43,7 @@ impl PortalService {
             access: state.access.clone(),
             tokens: state.tokens.clone(),
             registry: state.registry.clone(),
-            users: UserService::new(state.db.clone(), state.audit.clone(), state.access.clone()),
+            users: state.users.clone(),
         }
     }
 }

@@ -72,7 +72,7 @@ pub enum UserError {
     /// Too many failed sign-ins of this user from this client (wrong
     /// current passwords count as such), or too many password checks at
     /// once: retry after this.
-    #[error("too many failed sign-ins: retry in {} s", .retry_after.as_secs())]
+    #[error("too many sign-in attempts (failed ones, or too many at once): retry in {} s", .retry_after.as_secs())]
     Throttled { retry_after: Duration },
     #[error("{0}")]
     Invalid(PasswordRule),
