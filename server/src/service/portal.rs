@@ -19,9 +19,10 @@ use crate::{
     policy::Action,
     service::{
         access::{AccessError, AccessService},
+        portal_tokens::sentence,
         registry::RegistryService,
         tokens::{display_time, expires_soon, Status, TokenService, SLOT_NAMES},
-        users::{PasswordRule, UserError, UserService, MAX_LEN, MIN_LEN},
+        users::{UserError, UserService},
     },
     AppState,
 };
@@ -209,16 +210,7 @@ fn password_change_error(error: UserError) -> PortalError {
         UserError::Throttled { retry_after } => {
             PortalError::Throttled { retry_after_secs: retry_after.as_secs().max(1) }
         }
-        UserError::Invalid(rule) => PortalError::Invalid(match rule {
-            PasswordRule::TooShort => format!("The new password must have at least {MIN_LEN} characters."),
-            PasswordRule::TooLong => format!("The new password must have at most {MAX_LEN} characters."),
-            PasswordRule::SameAsCurrent => "The new password must differ from your current password.".into(),
-            PasswordRule::SameAsName => "The new password must not be your user name.".into(),
-            PasswordRule::TokenPrefix => format!(
-                "The new password must not start with {}, which marks token passwords.",
-                token_password::PREFIX
-            ),
-        }),
+        UserError::Invalid(rule) => PortalError::Invalid(sentence(&rule.to_string())),
         UserError::Internal(cause) => internal(cause),
     }
 }

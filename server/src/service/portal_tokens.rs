@@ -63,7 +63,7 @@ fn portal_error(error: ManageError) -> PortalError {
 
 /// The service writes messages for the API (`there is no token named x`);
 /// the page shows them as sentences.
-fn sentence(message: &str) -> String {
+pub(crate) fn sentence(message: &str) -> String {
     let mut chars = message.chars();
     let mut text = match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect::<String>(),

@@ -50,8 +50,8 @@ impl fmt::Display for PasswordRule {
                 write!(f, "the new password must have at least {MIN_LEN} characters")
             }
             Self::TooLong => write!(f, "the new password must have at most {MAX_LEN} characters"),
-            Self::SameAsCurrent => f.write_str("the new password must differ from the current one"),
-            Self::SameAsName => f.write_str("the new password must not be the user name"),
+            Self::SameAsCurrent => f.write_str("the new password must differ from your current one"),
+            Self::SameAsName => f.write_str("the new password must not be your user name"),
             Self::TokenPrefix => write!(
                 f,
                 "the new password must not start with {:?}, which marks token passwords",
