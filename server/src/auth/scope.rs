@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use crate::policy::{validate_repository_name, ActionSet};
+use crate::{domain::RepositoryName, policy::ActionSet};
 
 /// The most distinct resources one token request may name. Each costs a
 /// policy lookup; real clients ask for a handful (a push with mounts names
@@ -27,7 +27,7 @@ pub const ALL_ACTIONS_WORD: &str = "*";
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Resource {
     /// `repository:<name>`; the name has passed
-    /// [`validate_repository_name`] when it came from a client.
+    /// the [`RepositoryName`] grammar when it came from a client.
     Repository(String),
     /// `registry:catalog`: the repository list (`/v2/_catalog`).
     Catalog,
@@ -45,7 +45,7 @@ impl Resource {
     pub fn from_type_and_name(resource_type: &str, name: &str) -> Option<Resource> {
         match base_resource_type(resource_type)? {
             Self::REPOSITORY_TYPE => {
-                validate_repository_name(name).ok()?;
+                name.parse::<RepositoryName>().ok()?;
                 Some(Resource::Repository(name.to_owned()))
             }
             Self::REGISTRY_TYPE if name == Self::CATALOG_NAME => Some(Resource::Catalog),

@@ -10,11 +10,13 @@ mod digest;
 mod error;
 pub mod manifest;
 mod name;
+mod name_grammar;
 mod reference;
 mod tag;
 
 pub use digest::{Algorithm, Digest, DigestHasher};
 pub use error::DomainError;
 pub use name::RepositoryName;
+pub use name_grammar::{check_repository_name, RepositoryNameViolation, REPOSITORY_NAME_MAX_LENGTH};
 pub use reference::Reference;
 pub use tag::Tag;

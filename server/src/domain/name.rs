@@ -1,6 +1,6 @@
 //! `RepositoryName`: a repository name that satisfies the OCI
-//! distribution-spec grammar and length limit. Pure; the grammar check is
-//! `policy::check_repository_name`.
+//! distribution-spec grammar and length limit. Pure; the grammar's parser
+//! is `name_grammar` (shared with the policy's repository patterns).
 //!
 //! Grammar (distribution-spec "Pulling manifests"):
 //! `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`.
@@ -72,10 +72,10 @@ impl From<RepositoryName> for String {
     }
 }
 
-/// The grammar itself lives in `policy::repository_name` (one parser,
-/// property-tested there); this wraps its verdict in the domain's error.
+/// The grammar's one parser (`name_grammar`), its verdict wrapped in the
+/// domain's error.
 fn check_name(text: &str) -> Result<(), DomainError> {
-    crate::policy::check_repository_name(text)
+    super::check_repository_name(text)
         .map_err(|violation| DomainError::NameInvalid { reason: violation.to_string() })
 }
 

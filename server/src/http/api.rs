@@ -4,31 +4,25 @@
 //! calls and their own token, repository tokens; maps every error once to
 //! an `application/problem+json` body.
 
-use app::{
-    model::SignedInUser,
-    session::{CSRF_HEADER, CSRF_KEY, USER_KEY},
-};
 use axum::{
     extract::{Path, Query, Request, State},
-    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
-    middleware::{from_fn_with_state, Next},
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
 };
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
-use tower_sessions::Session;
 
-use super::{basic_credentials, ClientAddress};
+use super::{
+    caller::{Admin, ManagementCaller},
+    ClientAddress,
+};
 use crate::{
     auth::{password::HumanPassword, token::Subject},
     db::repositories::LockTarget,
     domain::{Digest, RepositoryName, Tag},
-    policy::Action,
+    policy::RepositoryOperation,
     service::{
-        access::Permissions,
-        audit::{Caller as AuditCaller, Outcome},
         registry::RegistryError,
         repositories::AttributesPatch,
         tokens::{GenerateCredentials, ManageError, NewToken, RepositoryActions, Status},
@@ -60,10 +54,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/users/{name}/password", axum::routing::put(change_password))
         .route(
             "/api/v1/{*rest}",
-            axum::routing::any(|| async { ApiError::NotFound("no such API endpoint".into()) }),
+            axum::routing::any(|_: ManagementCaller| async {
+                ApiError::NotFound("no such API endpoint".into())
+            }),
         )
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(from_fn_with_state(state.clone(), authenticate))
+        .method_not_allowed_fallback(|_: ManagementCaller| async { ApiError::MethodNotAllowed })
         .layer(super::portal::session_layer(&state))
         .with_state(state)
 }
@@ -167,86 +162,9 @@ impl From<RegistryError> for ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// Whoever the request authenticated as.
-#[derive(Clone)]
-pub struct ApiCaller {
-    pub subject: Subject,
-    pub permissions: Permissions,
-}
-
-impl ApiCaller {
-    fn require_admin(&self) -> ApiResult<()> {
-        match self.subject {
-            Subject::Admin(_) => Ok(()),
-            Subject::Token(_) => Err(ApiError::Denied("this call needs an administrator".into())),
-        }
-    }
-}
-
-async fn authenticate(
-    State(state): State<AppState>,
-    session: Session,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    if request.uri().path() == "/api/v1/openapi.json" {
-        return next.run(request).await;
-    }
-    let client = ClientAddress::of(request.extensions()).0;
-    let caller = match basic_credentials(request.headers()) {
-        Some((username, password)) => match state.access.authenticate(&username, &password, client).await {
-            Ok(Some(found)) => ApiCaller { subject: found.subject, permissions: found.permissions },
-            Ok(None) => return ApiError::Unauthorized.into_response(),
-            Err(error) => match error.retry_after() {
-                Some(wait) => return ApiError::TooManyRequests(wait).into_response(),
-                None => {
-                    tracing::error!(%error, "API authentication failed");
-                    return ApiError::Internal.into_response();
-                }
-            },
-        },
-        None => match session_admin(&session, request.method(), request.headers()).await {
-            Ok(Some(caller)) => caller,
-            Ok(None) => return ApiError::Unauthorized.into_response(),
-            Err(refusal) => return refusal.into_response(),
-        },
-    };
-    request.extensions_mut().insert(caller);
-    next.run(request).await
-}
-
-/// A signed-in portal administrator; state-changing calls must carry the
-/// session's CSRF token. A token holder's portal session is refused (403):
-/// the API takes a token's name and password instead.
-async fn session_admin(
-    session: &Session,
-    method: &Method,
-    headers: &HeaderMap,
-) -> Result<Option<ApiCaller>, ApiError> {
-    let Ok(Some(user)) = session.get::<SignedInUser>(USER_KEY).await else { return Ok(None) };
-    if !user.is_admin {
-        return Err(ApiError::Denied(
-            "a token holder's portal session does not open the management API; send the token's name and password"
-                .into(),
-        ));
-    }
-    if !matches!(*method, Method::GET | Method::HEAD) {
-        let expected = session.get::<String>(CSRF_KEY).await.ok().flatten();
-        let given = headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok());
-        let matches = matches!((expected, given), (Some(expected), Some(given))
-            if bool::from(given.as_bytes().ct_eq(expected.as_bytes())));
-        if !matches {
-            return Err(ApiError::Denied("missing or wrong x-csrf-token header for this session".into()));
-        }
-    }
-    Ok(Some(ApiCaller { subject: Subject::Admin(user.name), permissions: Permissions::All }))
-}
-
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
-
-type Caller = axum::Extension<ApiCaller>;
 
 /// The JSON body, with a clear message when it does not parse.
 struct Body<T>(T);
@@ -281,17 +199,15 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestP
 
 // ----- scope maps -----
 
-async fn list_scope_maps(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
-    caller.require_admin()?;
+async fn list_scope_maps(State(state): State<AppState>, _: Admin) -> ApiResult<Response> {
     Ok(Json(state.tokens.list_scope_maps().await?).into_response())
 }
 
 async fn show_scope_map(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Admin,
     Path(name): Path<String>,
 ) -> ApiResult<Response> {
-    caller.require_admin()?;
     Ok(Json(state.tokens.scope_map(&name).await?).into_response())
 }
 
@@ -307,10 +223,9 @@ struct NewScopeMap {
 
 async fn create_scope_map(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     Body(body): Body<NewScopeMap>,
 ) -> ApiResult<Response> {
-    caller.require_admin()?;
     let view = state
         .tokens
         .create_scope_map(&caller.subject, &body.name, &body.description, &body.repositories)
@@ -330,11 +245,10 @@ struct ScopeMapChange {
 
 async fn update_scope_map(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     Path(name): Path<String>,
     Body(body): Body<ScopeMapChange>,
 ) -> ApiResult<Response> {
-    caller.require_admin()?;
     let view = state
         .tokens
         .update_scope_map(
@@ -350,10 +264,9 @@ async fn update_scope_map(
 
 async fn delete_scope_map(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller.require_admin()?;
     state.tokens.delete_scope_map(&caller.subject, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -372,10 +285,9 @@ struct TokenListQuery {
 
 async fn list_tokens(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Admin,
     Params(query): Params<TokenListQuery>,
 ) -> ApiResult<Response> {
-    caller.require_admin()?;
     let descending = match query.sort.as_deref() {
         None | Some("name") => false,
         Some("-name") => true,
@@ -390,23 +302,22 @@ async fn list_tokens(
 
 async fn create_token(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     Body(body): Body<NewToken>,
 ) -> ApiResult<Response> {
-    caller.require_admin()?;
     let view = state.tokens.create_token(&caller.subject, &body).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
 async fn show_token(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: ManagementCaller,
     Path(name): Path<String>,
 ) -> ApiResult<Response> {
     // A token may read itself (the customer's view).
-    let own = matches!(&caller.subject, Subject::Token(own) if own.eq_ignore_ascii_case(&name));
+    let own = matches!(&caller.0.subject, Subject::Token(own) if own.eq_ignore_ascii_case(&name));
     if !own {
-        caller.require_admin()?;
+        caller.administer(&state)?;
     }
     Ok(Json(state.tokens.token(&name).await?).into_response())
 }
@@ -420,32 +331,29 @@ struct TokenChange {
 
 async fn update_token(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     Path(name): Path<String>,
     Body(body): Body<TokenChange>,
 ) -> ApiResult<Response> {
-    caller.require_admin()?;
     Ok(Json(state.tokens.update_token(&caller.subject, &name, body.status, body.scope_map.as_deref()).await?)
         .into_response())
 }
 
 async fn delete_token(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller.require_admin()?;
     state.tokens.delete_token(&caller.subject, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn generate_credentials(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     Path(name): Path<String>,
     Body(body): Body<GenerateCredentials>,
 ) -> ApiResult<Response> {
-    caller.require_admin()?;
     let mut response =
         Json(state.tokens.generate_credentials(&caller.subject, &name, body).await?).into_response();
     // The answer holds a password: never cache it.
@@ -455,18 +363,20 @@ async fn generate_credentials(
 
 async fn delete_credential(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     Path((name, slot)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    caller.require_admin()?;
     Ok(Json(state.tokens.delete_credential(&caller.subject, &name, &slot).await?).into_response())
 }
 
 // ----- repositories -----
 
-async fn list_repositories(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
-    let permissions = caller.permissions.clone();
-    let names = state.repositories.list(move |name| permissions.may_list(name)).await?;
+async fn list_repositories(
+    State(state): State<AppState>,
+    ManagementCaller(caller): ManagementCaller,
+) -> ApiResult<Response> {
+    let visible = move |name: &str| name.parse::<RepositoryName>().is_ok_and(|name| caller.may_list(&name));
+    let names = state.repositories.list(visible).await?;
     Ok(Json(names).into_response())
 }
 
@@ -517,32 +427,13 @@ impl Target {
     }
 }
 
-/// The action check of repository calls: tokens need `action` on the
-/// repository; a refusal is audited and says which action was missing.
-fn require(state: &AppState, caller: &ApiCaller, name: &RepositoryName, action: Action) -> ApiResult<()> {
-    if caller.permissions.actions_for(name.as_str()).contains(action) {
-        return Ok(());
-    }
-    state.audit.record(
-        AuditCaller::Subject(&caller.subject),
-        None,
-        Some(name.as_str()),
-        action.as_str(),
-        Outcome::Denied,
-        None,
-    );
-    Err(ApiError::Denied(format!(
-        "requested access to the resource is denied: {action} on {name} is not granted"
-    )))
-}
-
 async fn repository_get(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: ManagementCaller,
     Path(path): Path<String>,
 ) -> ApiResult<Response> {
     let target = Target::parse(&path)?;
-    require(&state, &caller, target.repository(), Action::MetadataRead)?;
+    caller.authorize(&state, target.repository(), RepositoryOperation::ReadMetadata)?;
     let admin = &state.repositories;
     Ok(match target {
         Target::Repository(name) => Json(admin.show(&name).await?).into_response(),
@@ -558,14 +449,14 @@ async fn repository_get(
 
 async fn repository_patch(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: ManagementCaller,
     Path(path): Path<String>,
     Body(patch): Body<AttributesPatch>,
 ) -> ApiResult<Response> {
     let target = Target::parse(&path)?;
-    require(&state, &caller, target.repository(), Action::MetadataWrite)?;
+    caller.authorize(&state, target.repository(), RepositoryOperation::WriteMetadata)?;
     let admin = &state.repositories;
-    let subject = &caller.subject;
+    let subject = &caller.0.subject;
     Ok(match &target {
         Target::Repository(name) => {
             admin.set_attributes(subject, name, LockTarget::Repository, patch).await?;
@@ -587,24 +478,24 @@ async fn repository_patch(
 
 async fn repository_delete(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: ManagementCaller,
     Path(path): Path<String>,
 ) -> ApiResult<Response> {
     let target = Target::parse(&path)?;
     let admin = &state.repositories;
-    let subject = &caller.subject;
+    let subject = &caller.0.subject;
     Ok(match &target {
         Target::Repository(name) => {
-            require(&state, &caller, name, Action::ContentDelete)?;
+            caller.authorize(&state, name, RepositoryOperation::DeleteRepository)?;
             Json(admin.delete(subject, name).await?).into_response()
         }
         Target::Tag(name, tag) => {
-            require(&state, &caller, name, Action::MetadataWrite)?;
+            caller.authorize(&state, name, RepositoryOperation::Untag)?;
             admin.untag(subject, name, tag).await?;
             StatusCode::NO_CONTENT.into_response()
         }
         Target::Manifest(name, digest) => {
-            require(&state, &caller, name, Action::ContentDelete)?;
+            caller.authorize(&state, name, RepositoryOperation::DeleteManifest)?;
             admin.delete_manifest(subject, name, digest).await?;
             StatusCode::NO_CONTENT.into_response()
         }
@@ -625,10 +516,9 @@ struct AuditQuery {
 
 async fn list_audit(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Admin,
     Params(query): Params<AuditQuery>,
 ) -> ApiResult<Response> {
-    caller.require_admin()?;
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let rows = state.audit.list(query.token.as_deref(), query.before, limit + 1).await.map_err(|error| {
         tracing::error!(%error, "audit log read failed");
@@ -683,7 +573,7 @@ struct PasswordChange {
 /// the same use-case).
 async fn change_password(
     State(state): State<AppState>,
-    caller: Caller,
+    ManagementCaller(caller): ManagementCaller,
     ClientAddress(client): ClientAddress,
     Path(name): Path<String>,
     Body(body): Body<PasswordChange>,

@@ -142,14 +142,19 @@ async fn checked(request: Request, expected: &str) -> Result<Request, Response> 
         body
     };
     match provided {
-        Some(token) if !expected.is_empty() && bool::from(token.as_bytes().ct_eq(expected.as_bytes())) => {
-            Ok(Request::from_parts(parts, body))
-        }
+        Some(token) if tokens_match(&token, expected) => Ok(Request::from_parts(parts, body)),
         _ => {
             tracing::warn!(path = %parts.uri.path(), "portal request refused: missing or wrong CSRF token");
             Err(rejection())
         }
     }
+}
+
+/// Whether a presented CSRF token is the expected one (constant time; an
+/// empty expectation matches nothing). The portal's layer and the API's
+/// session callers both compare here.
+pub fn tokens_match(given: &str, expected: &str) -> bool {
+    !expected.is_empty() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
 }
 
 /// 403 with the portal's error encoding, so the page shows a clear message.

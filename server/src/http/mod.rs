@@ -2,6 +2,7 @@
 //! services and map their errors to responses once; they never run SQL.
 
 pub mod api;
+pub mod caller;
 pub mod csrf;
 pub mod oci;
 pub mod portal;
@@ -9,17 +10,15 @@ pub mod token;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use crate::AppState;
 use axum::{
     extract::{ConnectInfo, FromRequestParts, Request, State},
-    http::{header, request::Parts, HeaderMap},
+    http::{request::Parts, HeaderMap},
     middleware::{from_fn_with_state, Next},
     response::Response,
     routing::get,
     Router,
 };
-use base64::Engine as _;
-
-use crate::AppState;
 
 /// The whole HTTP surface, for `serve` and for tests (`oneshot`).
 pub fn build_router(state: AppState) -> Router {
@@ -82,17 +81,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(Self::of(&parts.extensions))
     }
-}
-
-/// `Authorization: Basic` credentials as (user name, password), for the
-/// token endpoint and the data plane alike.
-pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
-    let (user, password) =
-        String::from_utf8(decoded).ok()?.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned()))?;
-    Some((user, password))
 }
 
 #[cfg(test)]

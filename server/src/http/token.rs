@@ -15,14 +15,15 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{basic_credentials, ClientAddress};
+use super::{caller::Credentials, ClientAddress};
 use crate::{
     auth::{
         scope::{parse_scope_params, parse_scopes, Resource, ResourceScope},
-        token::{Subject, TokenResponse},
+        token::TokenResponse,
     },
-    policy::{Action, ActionSet},
-    service::access::{AccessError, Authenticated, Permissions},
+    domain::RepositoryName,
+    policy::{self, ActionSet},
+    service::access::{AccessError, Authenticated},
     AppState,
 };
 
@@ -95,40 +96,24 @@ fn refused(error: AccessError) -> TokenError {
     }
 }
 
-/// What a scope word list asks for. A client asking to `pull` also gets
-/// `metadata/read` where the policy holds it: pull-only clients (skopeo
-/// list-tags, `docker pull` by tag) list tags under a pull scope.
-fn requested_actions(actions: ActionSet) -> ActionSet {
-    if actions.contains(Action::ContentRead) {
-        actions.with(Action::MetadataRead)
-    } else {
-        actions
-    }
-}
-
-/// The grants of a new access token: each requested scope intersected with
-/// what the subject holds now.
-fn grants_for(
-    subject: &Subject,
-    permissions: &Permissions,
-    requested: Vec<ResourceScope>,
-) -> Vec<ResourceScope> {
+/// The grants of a new access token: each requested scope as the one
+/// decision grants it to the subject now (`policy::grant`).
+fn grants_for(who: &Authenticated, requested: Vec<ResourceScope>) -> Vec<ResourceScope> {
     let mut grants = Vec::new();
     for scope in requested {
-        let allowed = match &scope.resource {
-            Resource::Repository(name) => permissions.actions_for(name),
-            Resource::Catalog => match permissions {
-                Permissions::All => ActionSet::ALL,
-                // A token sees a filtered catalog (the data plane filters).
-                Permissions::Scope(_) => ActionSet::of(&[Action::MetadataRead]),
+        let granted = match &scope.resource {
+            Resource::Repository(name) => match name.parse::<RepositoryName>() {
+                Ok(name) => policy::grant(&who.principal, policy::Resource::Repository(&name), scope.actions),
+                Err(_) => ActionSet::EMPTY,
             },
+            Resource::Catalog => policy::grant(&who.principal, policy::Resource::Catalog, scope.actions),
         };
-        let granted = requested_actions(scope.actions).intersection(allowed);
+        let subject = &who.subject;
         if !granted.is_empty() {
-            tracing::info!(subject = %subject, resource = ?scope.resource, granted = %granted, "token scope granted");
+            tracing::info!(%subject, resource = ?scope.resource, %granted, "token scope granted");
             grants.push(ResourceScope { resource: scope.resource, actions: granted });
         } else {
-            tracing::warn!(subject = %subject, resource = ?scope.resource, "token scope denied");
+            tracing::warn!(%subject, resource = ?scope.resource, "token scope denied");
         }
     }
     grants
@@ -140,7 +125,7 @@ fn respond(
     scopes: Vec<ResourceScope>,
     with_refresh: bool,
 ) -> Json<TokenResponse> {
-    let grants = grants_for(&who.subject, &who.permissions, scopes);
+    let grants = grants_for(&who, scopes);
     let now = SystemTime::now();
     let service = &state.login_server;
     let signer = &state.signer;
@@ -173,7 +158,7 @@ async fn get_token(
     let scope_params = params.iter().filter(|(key, _)| key == "scope").map(|(_, value)| value.as_str());
     let scopes = parse_scope_params(scope_params);
     let offline = params.iter().any(|(key, value)| key == "offline_token" && value == "true");
-    let Some((username, password)) = basic_credentials(&headers) else {
+    let Credentials::Basic { username, password } = Credentials::of(&headers) else {
         return Err(TokenError::Unauthorized("authentication required"));
     };
     let who = authenticate(&state, &username, &password, client).await?;
@@ -204,13 +189,13 @@ async fn post_token(
                 .verify_refresh_credential(refresh, &state.login_server, SystemTime::now())
                 .map_err(|_| TokenError::Unauthorized("invalid refresh token"))?;
             // The refresh token counts only while its credential still does.
-            let permissions = state
+            let principal = state
                 .access
-                .permissions(&subject, credential)
+                .principal(&subject, credential)
                 .await
                 .map_err(refused)?
                 .ok_or(TokenError::Unauthorized("invalid refresh token"))?;
-            Ok(respond(&state, Authenticated { subject, credential, permissions }, scopes, true))
+            Ok(respond(&state, Authenticated { subject, credential, principal }, scopes, true))
         }
         other => Err(TokenError::BadRequest(format!("unsupported grant_type {other:?}"))),
     }

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::domain::RepositoryNameViolation;
+
 /// Why the policy refused a value. Every variant names the offending input
 /// (quoted with `{:?}` so control characters cannot forge a log line) and
 /// says what would have been accepted.
@@ -45,9 +47,6 @@ pub enum PolicyError {
     #[error("invalid repository pattern {pattern:?}: {violation}")]
     InvalidPatternName { pattern: String, violation: RepositoryNameViolation },
 
-    #[error("invalid repository name {name:?}: {violation}")]
-    InvalidRepositoryName { name: String, violation: RepositoryNameViolation },
-
     #[error("{kind} name must be 5 to 50 characters long, got {length}")]
     NameLength { kind: NameKind, length: usize },
 
@@ -68,58 +67,6 @@ pub enum PolicyError {
          {derived:?} (at most 50 characters); name the scope map explicitly"
     )]
     DerivedScopeMapNameTooLong { token: String, derived: String },
-}
-
-/// The rule of the OCI repository-name grammar that a name breaks.
-///
-/// Grammar (OCI distribution-spec, "pulling manifests"): path components
-/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` joined by `/`, 255 characters at most.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RepositoryNameViolation {
-    Empty,
-    TooLong {
-        length: usize,
-    },
-    Uppercase(char),
-    InvalidCharacter(char),
-    /// Leading, trailing or doubled `/`.
-    EmptyComponent,
-    /// A component starting or ending with `.`, `_` or `-`.
-    SeparatorAtComponentEdge,
-    /// A run of separator characters other than `.`, `_`, `__` or dashes.
-    InvalidSeparator(String),
-}
-
-impl fmt::Display for RepositoryNameViolation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Empty => f.write_str("the name is empty"),
-            Self::TooLong { length } => write!(
-                f,
-                "the name is {length} characters long; the limit is {}",
-                super::repository_name::REPOSITORY_NAME_MAX_LENGTH
-            ),
-            Self::Uppercase(character) => {
-                write!(f, "repository names must be lowercase, found {character:?}")
-            }
-            Self::InvalidCharacter(character) => write!(
-                f,
-                "{character:?} is not allowed; use lowercase letters, digits, \
-                 `.`, `_`, `-` and `/`"
-            ),
-            Self::EmptyComponent => {
-                f.write_str("a path component is empty (leading, trailing or doubled `/`)")
-            }
-            Self::SeparatorAtComponentEdge => {
-                f.write_str("each path component must start and end with a lowercase letter or digit")
-            }
-            Self::InvalidSeparator(separator) => write!(
-                f,
-                "{separator:?} is not a valid separator; letters and digits may be \
-                 joined only by `.`, `_`, `__` or dashes"
-            ),
-        }
-    }
 }
 
 /// Which kind of name a [`PolicyError::NameLength`], [`PolicyError::NameCharacter`]

@@ -99,7 +99,7 @@ mod tests {
             assert_eq!(scope_map.rules(), vec![Rule::new(RepositoryPattern::root(), expected)]);
             let scope = scope_map.compile();
             for repository in ["a", "samples/hello-world", "x/y/z/w"] {
-                assert_eq!(scope.actions_for(repository), expected, "{name} {repository}");
+                assert_eq!(scope.actions_for(&repository.parse().unwrap()), expected, "{name} {repository}");
             }
             assert!(name.starts_with('_'));
         }

@@ -1,9 +1,10 @@
 //! Who a credential is and what it may do: the data plane's, token
-//! endpoint's and management API's single source of identity and
-//! permissions. The decision itself is `policy` (pure); this module loads
-//! what it needs, on every request, so a disabled or deleted token, a
+//! endpoint's, management API's and portal's single source of identity and
+//! principals. The decision itself is `policy::decide` (pure); this module
+//! loads what it needs, on every request, so a disabled or deleted token, a
 //! regenerated password or an edited scope map counts from the next request
-//! on, on every replica.
+//! on, on every replica, and records every denial once
+//! ([`AccessService::authorize`]).
 //!
 //! Administrators (portal users with `is_admin`) authenticate with argon2id
 //! passwords and hold every action. Repository tokens authenticate with a
@@ -26,8 +27,9 @@ use subtle::ConstantTimeEq;
 use crate::{
     auth::{
         password::{self, HumanPassword},
+        scope::Resource as ScopeResource,
         throttle::{AttemptKey, LoginThrottle},
-        token::{CredentialRef, Subject},
+        token::{AccessClaims, CredentialRef, Subject},
         token_password::{PasswordHasher, PREFIX},
     },
     db::{
@@ -35,9 +37,10 @@ use crate::{
         users::{self, UserRow},
         Database, DbError,
     },
-    policy::{ActionSet, CompiledScope},
+    domain::RepositoryName,
+    policy::{self, CompiledScope, Decision, Grants, Operation},
     service::{
-        audit::{self, AuditLog, Caller, Outcome},
+        audit::{self, AuditLog, Caller as AuditCaller, Outcome},
         tokens::{rules_from_rows, SLOT_NAMES},
     },
 };
@@ -90,32 +93,7 @@ fn could_be_user_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
 }
 
-/// What a subject may do right now.
-#[derive(Clone)]
-pub enum Permissions {
-    /// An administrator: every action everywhere.
-    All,
-    /// A repository token: what its scope map allows.
-    Scope(Arc<CompiledScope>),
-}
-
-impl Permissions {
-    pub fn actions_for(&self, repository: &str) -> ActionSet {
-        match self {
-            Permissions::All => ActionSet::ALL,
-            Permissions::Scope(scope) => scope.actions_for(repository),
-        }
-    }
-
-    /// Whether the catalog and repository lists may name `repository`
-    /// (metadata/read on it: a token never learns a name outside its scope).
-    pub fn may_list(&self, repository: &str) -> bool {
-        match self {
-            Permissions::All => true,
-            Permissions::Scope(scope) => crate::policy::may_list_in_catalog(scope, repository),
-        }
-    }
-}
+pub use crate::policy::Principal;
 
 /// A successful authentication.
 #[derive(Clone)]
@@ -123,7 +101,52 @@ pub struct Authenticated {
     pub subject: Subject,
     /// The password slot a token used.
     pub credential: Option<CredentialRef>,
-    pub permissions: Permissions,
+    pub principal: Principal,
+}
+
+/// A caller whose credential was checked on this request, on any surface.
+#[derive(Clone)]
+pub struct Caller {
+    pub subject: Subject,
+    /// What the policy holds for the subject now.
+    pub principal: Principal,
+    /// The grants of a bearer token; `None` for Basic credentials and
+    /// portal sessions, where the policy alone decides.
+    pub grants: Option<AccessClaims>,
+}
+
+impl From<Authenticated> for Caller {
+    fn from(found: Authenticated) -> Self {
+        Caller { subject: found.subject, principal: found.principal, grants: None }
+    }
+}
+
+impl Caller {
+    /// A portal administrator's session (the portal checked the sign-in).
+    pub fn administrator(name: &str) -> Caller {
+        Caller { subject: Subject::Admin(name.to_owned()), principal: Principal::Administrator, grants: None }
+    }
+
+    /// The decision for `operation`, without recording anything (for
+    /// questions such as "may this blob be mounted from there").
+    pub fn decide(&self, operation: Operation<'_>) -> Decision {
+        policy::decide(&self.principal, self.grants_for(operation), operation)
+    }
+
+    /// Whether repository lists may name `repository` to this caller.
+    pub fn may_list(&self, repository: &RepositoryName) -> bool {
+        policy::may_list(&self.principal, repository)
+    }
+
+    fn grants_for(&self, operation: Operation<'_>) -> Grants {
+        let Some(claims) = &self.grants else { return Grants::Policy };
+        let resource = match operation {
+            Operation::Repository(name, _) => ScopeResource::Repository(name.to_string()),
+            Operation::ListRepositories => ScopeResource::Catalog,
+            Operation::SignedIn | Operation::Administer => return Grants::Policy,
+        };
+        Grants::Issued(claims.granted(&resource))
+    }
 }
 
 pub struct AccessService {
@@ -164,6 +187,25 @@ impl AccessService {
         &self.audit
     }
 
+    /// Decides `operation` for `caller`, every surface alike, and records a
+    /// denial (log and audit log) here and nowhere else.
+    pub fn authorize(&self, caller: &Caller, operation: Operation<'_>) -> Decision {
+        let decision = caller.decide(operation);
+        if let Decision::Deny(denial) = &decision {
+            let repository = denial.repository().map(RepositoryName::as_str);
+            tracing::warn!(subject = %caller.subject, repository, action = denial.action(), "request denied");
+            self.audit.record(
+                AuditCaller::Subject(&caller.subject),
+                None,
+                repository,
+                denial.action(),
+                Outcome::Denied,
+                None,
+            );
+        }
+        decision
+    }
+
     /// The subject these credentials name, or `None` when they are wrong
     /// (without saying which part: unknown names, wrong, expired or
     /// disabled credentials all answer `None`; the audit log says which).
@@ -184,7 +226,7 @@ impl AccessService {
                 Authenticated {
                     subject: Subject::Admin(user.name),
                     credential: None,
-                    permissions: Permissions::All,
+                    principal: Principal::Administrator,
                 }
             }))
         })
@@ -229,7 +271,7 @@ impl AccessService {
     /// decoy hash, so timing does not tell which names exist.
     async fn verify_user(&self, username: &str, secret: &str) -> Result<Option<UserRow>, AccessError> {
         let refuse = |detail: &str| {
-            let caller = Caller::Unauthenticated(username);
+            let caller = AuditCaller::Unauthenticated(username);
             self.audit.record(caller, None, None, "login", Outcome::Failure, Some(detail.into()));
             Ok(None)
         };
@@ -283,33 +325,40 @@ impl AccessService {
             Ok(found) => found,
             Err(reason) => {
                 let token = row.as_ref().map(|row| row.name.as_str());
-                let caller = Caller::Unauthenticated(name);
+                let caller = AuditCaller::Unauthenticated(name);
                 self.audit.record(caller, token, None, "login", Outcome::Failure, Some(reason.into()));
                 return Ok(None);
             }
         };
         let subject = Subject::Token(row.name.clone());
         let detail = SLOT_NAMES[slot].to_owned();
-        self.audit.record(Caller::Subject(&subject), None, None, "login", Outcome::Success, Some(detail));
+        self.audit.record(
+            AuditCaller::Subject(&subject),
+            None,
+            None,
+            "login",
+            Outcome::Success,
+            Some(detail),
+        );
         let serial = row.slots[slot].as_ref().expect("the matched slot holds a password").serial;
         let credential = Some(CredentialRef { slot: slot as u8, serial });
-        Ok(Some(Authenticated { subject, credential, permissions: self.scope_of(row).await? }))
+        Ok(Some(Authenticated { subject, credential, principal: self.scope_of(row).await? }))
     }
 
-    /// What `subject` may do now, or `None` when it may no longer act at
-    /// all: a token that was deleted or disabled, or whose password slot
-    /// was regenerated, deleted or has expired since `credential` was
-    /// issued. Administrators must still exist.
-    pub async fn permissions(
+    /// What the policy holds for `subject` now, or `None` when it may no
+    /// longer act at all: a token that was deleted or disabled, or whose
+    /// password slot was regenerated, deleted or has expired since
+    /// `credential` was issued. Administrators must still exist.
+    pub async fn principal(
         &self,
         subject: &Subject,
         credential: Option<CredentialRef>,
-    ) -> Result<Option<Permissions>, AccessError> {
+    ) -> Result<Option<Principal>, AccessError> {
         match subject {
             Subject::Admin(name) => Ok(users::find_by_name(&self.db, name)
                 .await?
                 .filter(|user| user.is_admin)
-                .map(|_| Permissions::All)),
+                .map(|_| Principal::Administrator)),
             Subject::Token(name) => {
                 let Some(credential) = credential else { return Ok(None) };
                 let Some(row) = token_rows::find_token(self.db.reader(), name).await? else {
@@ -330,22 +379,22 @@ impl AccessService {
     /// The token's scope map, compiled once per revision. Revisions come
     /// from one registry-wide counter and ids are never reused, so a cached
     /// entry can only ever be the rules of this very map at this revision.
-    async fn scope_of(&self, row: &TokenRow) -> Result<Permissions, AccessError> {
+    async fn scope_of(&self, row: &TokenRow) -> Result<Principal, AccessError> {
         let cached = self.compiled.lock().expect("compiled scopes").get(&row.scope_map_id).cloned();
         if let Some((revision, scope)) = cached {
             if revision == row.scope_map_revision {
-                return Ok(Permissions::Scope(scope));
+                return Ok(Principal::Token(scope));
             }
         }
         // Deleted since the token row was read: nothing is allowed.
         let Some((revision, rules)) =
             token_rows::scope_map_rules_at_revision(&self.db, row.scope_map_id).await?
         else {
-            return Ok(Permissions::Scope(Arc::new(CompiledScope::compile(std::iter::empty()))));
+            return Ok(Principal::Token(Arc::new(CompiledScope::compile(std::iter::empty()))));
         };
         let scope = Arc::new(CompiledScope::compile(&rules_from_rows(&rules)));
         self.compiled.lock().expect("compiled scopes").insert(row.scope_map_id, (revision, scope.clone()));
-        Ok(Permissions::Scope(scope))
+        Ok(Principal::Token(scope))
     }
 }
 
@@ -388,7 +437,7 @@ mod tests {
 
     const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
     use crate::{
-        policy::Action,
+        policy::{Action, ActionSet},
         service::tokens::{GenerateCredentials, NewToken, RepositoryActions, Status, TokenService},
     };
 
@@ -441,7 +490,7 @@ mod tests {
     }
 
     async fn still_valid(f: &Fixture, who: &Authenticated) -> bool {
-        f.access.permissions(&who.subject, who.credential).await.unwrap().is_some()
+        f.access.principal(&who.subject, who.credential).await.unwrap().is_some()
     }
 
     #[tokio::test]
@@ -449,7 +498,9 @@ mod tests {
         let f = fixture().await;
         let [first, _] = create(&f, "expiring", Some(Utc::now() + Days::days(1))).await;
         let who = login(&f, "expiring", &first).await.expect("valid before expiry");
-        assert!(who.permissions.actions_for("samples/app").contains(Action::ContentRead));
+        assert!(
+            policy::actions_on(&who.principal, &"samples/app".parse().unwrap()).contains(Action::ContentRead)
+        );
         assert!(still_valid(&f, &who).await);
 
         f.skew.store(2 * 24 * 3600, Ordering::SeqCst);
@@ -529,10 +580,13 @@ mod tests {
             .update_scope_map(&f.admin, "editing-scope-map", None, &write, &pull_on("samples/app"))
             .await
             .unwrap();
-        let now = f.access.permissions(&who.subject, who.credential).await.unwrap().unwrap();
-        assert_eq!(now.actions_for("samples/app"), ActionSet::of(&[Action::ContentWrite]));
-        assert_eq!(now.actions_for("samples"), ActionSet::EMPTY);
-        assert!(!now.may_list("samples/app"));
+        let now = f.access.principal(&who.subject, who.credential).await.unwrap().unwrap();
+        assert_eq!(
+            policy::actions_on(&now, &"samples/app".parse().unwrap()),
+            ActionSet::of(&[Action::ContentWrite])
+        );
+        assert_eq!(policy::actions_on(&now, &"samples".parse().unwrap()), ActionSet::EMPTY);
+        assert!(!policy::may_list(&now, &"samples/app".parse().unwrap()));
     }
 }
 
@@ -548,7 +602,7 @@ mod cache_consistency {
 
     const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
     use crate::{
-        policy::Action,
+        policy::{Action, ActionSet},
         service::tokens::{NewToken, RepositoryActions, TokenService},
     };
 
@@ -699,20 +753,20 @@ mod cache_consistency {
                 }
                 Step::Use { token } => {
                     if let Some(who) = &live[token] {
-                        long_running.permissions(&who.subject, who.credential).await.unwrap();
+                        long_running.principal(&who.subject, who.credential).await.unwrap();
                     }
                 }
             }
             let fresh = AccessService::new(db.clone(), hasher.clone(), audit.clone(), system_clock());
             for who in live.iter().flatten() {
-                let cached = long_running.permissions(&who.subject, who.credential).await.unwrap();
-                let restarted = fresh.permissions(&who.subject, who.credential).await.unwrap();
+                let cached = long_running.principal(&who.subject, who.credential).await.unwrap();
+                let restarted = fresh.principal(&who.subject, who.credential).await.unwrap();
                 prop_assert_eq!(cached.is_some(), restarted.is_some());
                 if let (Some(cached), Some(restarted)) = (cached, restarted) {
                     for repository in REPOSITORIES {
                         prop_assert_eq!(
-                            cached.actions_for(repository),
-                            restarted.actions_for(repository),
+                            policy::actions_on(&cached, &repository.parse().unwrap()),
+                            policy::actions_on(&restarted, &repository.parse().unwrap()),
                             "{} on {}",
                             who.subject,
                             repository
@@ -763,14 +817,19 @@ mod cache_consistency {
         let everything = Action::ALL.iter().map(|a| a.as_str()).collect();
         let wide = create("wide-token", "*", everything).await;
         let who = access.authenticate("wide-token", &wide, LOCAL).await.unwrap().unwrap();
-        assert!(who.permissions.actions_for("other/app").contains(Action::ContentDelete));
+        assert!(
+            policy::actions_on(&who.principal, &"other/app".parse().unwrap()).contains(Action::ContentDelete)
+        );
         tokens.delete_token(&admin, "wide-token").await.unwrap();
         tokens.delete_scope_map(&admin, "wide-token-scope-map").await.unwrap();
 
         let narrow = create("narrow-token", "customer/app", vec!["content/read"]).await;
         let who = access.authenticate("narrow-token", &narrow, LOCAL).await.unwrap().unwrap();
-        assert_eq!(who.permissions.actions_for("customer/app"), ActionSet::of(&[Action::ContentRead]));
-        assert_eq!(who.permissions.actions_for("other/app"), ActionSet::EMPTY);
-        assert!(!who.permissions.may_list("other/app"));
+        assert_eq!(
+            policy::actions_on(&who.principal, &"customer/app".parse().unwrap()),
+            ActionSet::of(&[Action::ContentRead])
+        );
+        assert_eq!(policy::actions_on(&who.principal, &"other/app".parse().unwrap()), ActionSet::EMPTY);
+        assert!(!policy::may_list(&who.principal, &"other/app".parse().unwrap()));
     }
 }

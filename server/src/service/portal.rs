@@ -16,7 +16,7 @@ use crate::{
     auth::token_password,
     db::{registry, users, Database},
     domain::RepositoryName,
-    policy::Action,
+    policy::{self, Decision, Grants, Operation, RepositoryOperation},
     service::{
         access::{AccessError, AccessService},
         portal_tokens::sentence,
@@ -122,7 +122,7 @@ impl PortalBackend for PortalService {
         let subject = Subject::Token(name.to_owned());
         Ok(self
             .access
-            .permissions(&subject, Some(credential_ref(credential)))
+            .principal(&subject, Some(credential_ref(credential)))
             .await
             .map_err(internal)?
             .is_some())
@@ -130,9 +130,9 @@ impl PortalBackend for PortalService {
 
     async fn my_token(&self, name: &str, credential: TokenCredential) -> Result<MyToken, PortalError> {
         let subject = Subject::Token(name.to_owned());
-        let permissions = self
+        let principal = self
             .access
-            .permissions(&subject, Some(credential_ref(credential)))
+            .principal(&subject, Some(credential_ref(credential)))
             .await
             .map_err(internal)?
             .ok_or(PortalError::NotSignedIn)?;
@@ -152,14 +152,17 @@ impl PortalBackend for PortalService {
             })
             .collect();
         let readable = {
-            let permissions = permissions.clone();
-            move |name: &str| permissions.may_list(name)
+            let principal = principal.clone();
+            move |name: &str| {
+                name.parse::<RepositoryName>().is_ok_and(|name| policy::may_list(&principal, &name))
+            }
         };
         let mut repositories = Vec::new();
         for repository in self.registry.catalog(None, 1000, readable).await.map_err(internal)? {
             let Ok(parsed) = repository.parse::<RepositoryName>() else { continue };
             let tags = self.registry.tags(&parsed, None, 1000).await.map_err(internal)?;
-            let can_pull = permissions.actions_for(&repository).contains(Action::ContentRead);
+            let pull = Operation::Repository(&parsed, RepositoryOperation::Pull);
+            let can_pull = policy::decide(&principal, Grants::Policy, pull) == Decision::Allow;
             repositories.push(ReadableRepository { name: repository, tags, can_pull });
         }
         Ok(MyToken {

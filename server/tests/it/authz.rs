@@ -970,3 +970,76 @@ async fn scope_map_edits_count_from_the_next_request() {
         assert_eq!(seen.status, StatusCode::OK, "{} after switching back: {seen}", auth.kind());
     }
 }
+
+/// Removing a tag (the manifest stays) is allowed with metadata/write or
+/// with content/delete, on `/v2` (Basic and bearer, following the
+/// challenge's scope) and on the management API alike; deleting the
+/// manifest by digest needs content/delete.
+#[tokio::test]
+async fn untag_needs_metadata_write_or_content_delete_on_every_surface() {
+    let registry = Registry::start();
+    let (manifest, digest) = registry.push_image("team/app", "v1", b"untag layer").await;
+    let cases: [(&str, &[&str], bool); 3] = [
+        ("untag-mwrite", &["metadata/write"], true),
+        ("untag-cdelete", &["content/delete"], true),
+        ("untag-none", &["content/read", "content/write", "metadata/read"], false),
+    ];
+    for (token, actions, may_untag) in cases {
+        let rules = json!([{"repository": "team/app", "actions": actions}]);
+        let (password, _) = create_token(&registry, token, rules).await;
+        let tag = |surface: &str| format!("{token}-{surface}");
+        for surface in ["basic", "bearer", "api"] {
+            let response = registry.push_manifest("team/app", &tag(surface), OCI_MANIFEST, &manifest).await;
+            assert_eq!(response.status(), StatusCode::CREATED);
+        }
+        let basic = Auth::Basic { user: token.into(), password: password.clone() };
+        let v2_untag = |surface: &str| format!("/v2/team/app/manifests/{}", tag(surface));
+        let seen =
+            observe(send(&registry, &basic, Method::DELETE, &v2_untag("basic")).send().await.unwrap()).await;
+        let expected = if may_untag { StatusCode::ACCEPTED } else { StatusCode::FORBIDDEN };
+        assert_eq!(seen.status, expected, "{token}: /v2 untag with Basic: {seen}");
+
+        // A bearer client first meets the challenge, then asks for its scope.
+        let seen =
+            observe(registry.client.delete(registry.server.url(&v2_untag("bearer"))).send().await.unwrap())
+                .await;
+        assert_eq!(seen.status, StatusCode::UNAUTHORIZED);
+        assert!(seen.challenge.contains("scope=\"repository:team/app:delete,metadata_write\""), "{seen}");
+        let scope = "repository:team/app:delete,metadata_write".to_owned();
+        let bearer = Auth::Bearer(bearer_token(&registry, token, &password, &[scope]).await);
+        let seen =
+            observe(send(&registry, &bearer, Method::DELETE, &v2_untag("bearer")).send().await.unwrap())
+                .await;
+        assert_eq!(seen.status, expected, "{token}: /v2 untag with a bearer token: {seen}");
+
+        let api_untag = format!("/api/v1/repositories/team/app/_tags/{}", tag("api"));
+        let status = basic
+            .apply(registry.client.delete(registry.server.url(&api_untag)))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        let expected = if may_untag { StatusCode::NO_CONTENT } else { StatusCode::FORBIDDEN };
+        assert_eq!(status, expected, "{token}: API untag");
+
+        // The manifest itself stays unless content/delete is held.
+        if token == "untag-mwrite" {
+            let by_digest = format!("/v2/team/app/manifests/{digest}");
+            let seen =
+                observe(send(&registry, &basic, Method::DELETE, &by_digest).send().await.unwrap()).await;
+            assert_eq!(seen.status, StatusCode::FORBIDDEN, "metadata/write deletes no manifest: {seen}");
+            let api_delete = format!("/api/v1/repositories/team/app/_manifests/{digest}");
+            let status = basic
+                .apply(registry.client.delete(registry.server.url(&api_delete)))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert_eq!(status, StatusCode::FORBIDDEN, "metadata/write deletes no manifest on the API");
+        }
+    }
+    let tags: Value =
+        registry.request(Method::GET, "/v2/team/app/tags/list").send().await.unwrap().json().await.unwrap();
+    let tags: Vec<&str> = tags["tags"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(tags, ["untag-none-api", "untag-none-basic", "untag-none-bearer", "v1"]);
+}

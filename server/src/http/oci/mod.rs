@@ -1,7 +1,8 @@
 //! The registry data plane: every `/v2/` request is parsed into a typed
-//! endpoint, given the action it needs, authenticated and authorised
-//! (`access`), and only then handed to `service::registry`. Errors become
-//! OCI error bodies in one place (`error`).
+//! endpoint and its operation, authenticated and authorised by the
+//! `access::Authorized` extractor, and only then handed to
+//! `service::registry`. Errors become OCI error bodies in one place
+//! (`error`).
 
 pub mod access;
 pub mod error;
@@ -10,6 +11,7 @@ pub mod route;
 use axum::{
     body::Body,
     extract::{Request, State},
+    http::HeaderName,
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response},
     routing::any,
@@ -20,18 +22,13 @@ use serde::Deserialize;
 
 use crate::{
     domain::{manifest::MAX_MANIFEST_BYTES, Digest, Reference, RepositoryName},
-    http::ClientAddress,
-    policy::Action,
-    service::registry::UploadStart,
+    policy::{Decision, Operation, RepositoryOperation},
+    service::{access::Caller, registry::UploadStart},
     storage::{ByteRange, ByteStream, UploadId},
     AppState,
 };
 
-use self::{
-    access::Caller,
-    error::OciError,
-    route::{requirement, Endpoint},
-};
+use self::{access::Authorized, error::OciError, route::Endpoint};
 
 /// The most tags or repositories one list answer holds.
 pub const MAX_PAGE: u32 = 1000;
@@ -41,32 +38,23 @@ const CONTENT_DIGEST: &str = "docker-content-digest";
 const UPLOAD_UUID: &str = "docker-upload-uuid";
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v2", any(dispatch)).route("/v2/", any(dispatch)).route("/v2/{*rest}", any(dispatch))
+    Router::new()
+        .route("/v2", any(handle))
+        .route("/v2/", any(handle))
+        .route("/v2/{*rest}", any(handle))
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            HeaderName::from_static(API_VERSION),
+            HeaderValue::from_static("registry/2.0"),
+        ))
 }
 
-async fn dispatch(State(state): State<AppState>, client: ClientAddress, request: Request) -> Response {
-    let mut response = match handle(&state, client, request).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    };
-    response.headers_mut().insert(API_VERSION, HeaderValue::from_static("registry/2.0"));
-    response
-}
-
+/// Every `/v2/` request, once [`Authorized`].
 async fn handle(
-    state: &AppState,
-    ClientAddress(client): ClientAddress,
+    State(state): State<AppState>,
+    Authorized { endpoint, caller }: Authorized,
     request: Request,
 ) -> Result<Response, OciError> {
-    let endpoint = match Endpoint::parse(request.uri().path()) {
-        // A reference that cannot exist names no manifest (the spec's 404).
-        Err(OciError::TagInvalid(_)) if *request.method() != Method::PUT => {
-            return Err(OciError::ManifestUnknown)
-        }
-        parsed => parsed?,
-    };
-    let needed = requirement(request.method(), &endpoint).ok_or(OciError::MethodNotAllowed)?;
-    let caller = access::authorize(state, request.headers(), client, &endpoint, needed).await?;
+    let state = &state;
     let method = request.method().clone();
     let query: Query = serde_urlencoded::from_str(request.uri().query().unwrap_or("")).unwrap_or_default();
     let headers = request.headers().clone();
@@ -272,7 +260,10 @@ async fn start_upload(
     // the client gets an ordinary upload session, as the spec asks.
     let mount = match (query.mount.as_deref(), query.from.as_deref()) {
         (Some(digest), Some(from)) => match (digest.parse::<Digest>(), from.parse::<RepositoryName>()) {
-            (Ok(digest), Ok(from)) if access::allows(caller, &from, Action::ContentRead) => {
+            (Ok(digest), Ok(from))
+                if caller.decide(Operation::Repository(&from, RepositoryOperation::Pull))
+                    == Decision::Allow =>
+            {
                 Some((digest, from))
             }
             _ => None,
@@ -377,8 +368,8 @@ async fn tags(state: &AppState, name: &RepositoryName, query: &Query) -> Result<
 
 async fn catalog(state: &AppState, caller: &Caller, query: &Query) -> Result<Response, OciError> {
     let n = query.page_size()?;
-    let visible = access::catalog_filter(caller);
-    let names = state.registry.catalog(query.last.as_deref(), n + 1, |name| visible(name)).await?;
+    let visible = |name: &str| name.parse::<RepositoryName>().is_ok_and(|name| caller.may_list(&name));
+    let names = state.registry.catalog(query.last.as_deref(), n + 1, visible).await?;
     let (names, link) = page_of(names, n, "/v2/_catalog");
     Ok(with_link(axum::Json(serde_json::json!({ "repositories": names })).into_response(), link))
 }

@@ -7,7 +7,7 @@ use axum::http::Method;
 
 use crate::{
     domain::{Digest, DomainError, Reference, RepositoryName},
-    policy::Action,
+    policy::{Operation, RepositoryOperation},
     storage::UploadId,
 };
 
@@ -101,38 +101,34 @@ fn reference_error(error: DomainError) -> OciError {
     }
 }
 
-/// What a request needs from the policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Requirement {
-    /// Any authenticated caller (`GET /v2/`).
-    Authenticated,
-    /// The catalog: authenticated; the listing is filtered per repository.
-    Catalog,
-    /// This action on the endpoint's repository.
-    Action(Action),
-}
-
-/// The action each (method, endpoint) needs: the one table of the data
-/// plane's permissions (SPEC §1, actions table). `None`: method not allowed.
-pub fn requirement(method: &Method, endpoint: &Endpoint) -> Option<Requirement> {
-    use Action::*;
+/// The operation each (method, endpoint) asks the policy for; the actions
+/// each operation needs are `policy::RepositoryOperation::allowed_by`, the
+/// one table for every surface. `None`: method not allowed.
+pub fn operation<'a>(method: &Method, endpoint: &'a Endpoint) -> Option<Operation<'a>> {
+    use RepositoryOperation::*;
     let read_only = *method == Method::GET || *method == Method::HEAD;
-    let action = match endpoint {
-        Endpoint::Base if read_only => return Some(Requirement::Authenticated),
-        Endpoint::Catalog if *method == Method::GET => return Some(Requirement::Catalog),
-        Endpoint::Manifest(..) | Endpoint::Blob(..) if read_only => ContentRead,
-        Endpoint::Manifest(..) if *method == Method::PUT => ContentWrite,
-        Endpoint::Manifest(..) | Endpoint::Blob(..) if *method == Method::DELETE => ContentDelete,
-        Endpoint::Uploads(..) if *method == Method::POST => ContentWrite,
-        Endpoint::Upload(..)
+    let on = |name, operation| Some(Operation::Repository(name, operation));
+    match endpoint {
+        Endpoint::Base if read_only => Some(Operation::SignedIn),
+        Endpoint::Catalog if *method == Method::GET => Some(Operation::ListRepositories),
+        Endpoint::Manifest(name, _) | Endpoint::Blob(name, _) if read_only => on(name, Pull),
+        Endpoint::Manifest(name, _) if *method == Method::PUT => on(name, Push),
+        Endpoint::Manifest(name, Reference::Tag(_)) if *method == Method::DELETE => on(name, Untag),
+        Endpoint::Manifest(name, Reference::Digest(_)) if *method == Method::DELETE => {
+            on(name, DeleteManifest)
+        }
+        Endpoint::Blob(name, _) if *method == Method::DELETE => on(name, DeleteBlob),
+        Endpoint::Uploads(name) if *method == Method::POST => on(name, Push),
+        Endpoint::Upload(name, _)
             if matches!(*method, Method::GET | Method::PATCH | Method::PUT | Method::DELETE) =>
         {
-            ContentWrite
+            on(name, Push)
         }
-        Endpoint::Tags(..) | Endpoint::Referrers(..) if *method == Method::GET => MetadataRead,
-        _ => return None,
-    };
-    Some(Requirement::Action(action))
+        Endpoint::Tags(name) | Endpoint::Referrers(name, _) if *method == Method::GET => {
+            on(name, ReadMetadata)
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -193,40 +189,43 @@ mod tests {
     }
 
     #[test]
-    fn every_operation_states_its_action() {
-        use Action::*;
+    fn every_request_names_its_operation() {
+        use RepositoryOperation::*;
+        let r = name("r");
         let m = Endpoint::Manifest(name("r"), "t".parse().unwrap());
+        let md = Endpoint::Manifest(name("r"), DIGEST.parse().unwrap());
         let b = Endpoint::Blob(name("r"), DIGEST.parse().unwrap());
         let us = Endpoint::Uploads(name("r"));
         let u = Endpoint::Upload(name("r"), UploadId::generate());
         let t = Endpoint::Tags(name("r"));
         let rf = Endpoint::Referrers(name("r"), DIGEST.parse().unwrap());
-        let act = |a| Some(Requirement::Action(a));
+        let on = |operation| Some(Operation::Repository(&r, operation));
         let table = [
-            (Method::GET, &Endpoint::Base, Some(Requirement::Authenticated)),
-            (Method::GET, &Endpoint::Catalog, Some(Requirement::Catalog)),
+            (Method::GET, &Endpoint::Base, Some(Operation::SignedIn)),
+            (Method::GET, &Endpoint::Catalog, Some(Operation::ListRepositories)),
             (Method::POST, &Endpoint::Catalog, None),
-            (Method::GET, &m, act(ContentRead)),
-            (Method::HEAD, &m, act(ContentRead)),
-            (Method::PUT, &m, act(ContentWrite)),
-            (Method::DELETE, &m, act(ContentDelete)),
+            (Method::GET, &m, on(Pull)),
+            (Method::HEAD, &m, on(Pull)),
+            (Method::PUT, &m, on(Push)),
+            (Method::DELETE, &m, on(Untag)),
+            (Method::DELETE, &md, on(DeleteManifest)),
             (Method::POST, &m, None),
-            (Method::GET, &b, act(ContentRead)),
-            (Method::HEAD, &b, act(ContentRead)),
-            (Method::DELETE, &b, act(ContentDelete)),
+            (Method::GET, &b, on(Pull)),
+            (Method::HEAD, &b, on(Pull)),
+            (Method::DELETE, &b, on(DeleteBlob)),
             (Method::PUT, &b, None),
-            (Method::POST, &us, act(ContentWrite)),
+            (Method::POST, &us, on(Push)),
             (Method::GET, &us, None),
-            (Method::GET, &u, act(ContentWrite)),
-            (Method::PATCH, &u, act(ContentWrite)),
-            (Method::PUT, &u, act(ContentWrite)),
-            (Method::DELETE, &u, act(ContentWrite)),
-            (Method::GET, &t, act(MetadataRead)),
+            (Method::GET, &u, on(Push)),
+            (Method::PATCH, &u, on(Push)),
+            (Method::PUT, &u, on(Push)),
+            (Method::DELETE, &u, on(Push)),
+            (Method::GET, &t, on(ReadMetadata)),
             (Method::DELETE, &t, None),
-            (Method::GET, &rf, act(MetadataRead)),
+            (Method::GET, &rf, on(ReadMetadata)),
         ];
         for (method, endpoint, expected) in table {
-            assert_eq!(requirement(&method, endpoint), expected, "{method} {endpoint:?}");
+            assert_eq!(operation(&method, endpoint), expected, "{method} {endpoint:?}");
         }
     }
 }

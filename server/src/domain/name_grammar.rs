@@ -1,16 +1,62 @@
 //! The OCI repository-name grammar, checked by a small hand-written parser:
 //! path components `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` joined by `/`, at most
-//! 255 characters (OCI distribution-spec; SPEC §1 "Repository"). Calls nothing.
+//! 255 characters (OCI distribution-spec; SPEC §1 "Repository"). The one
+//! parser of the grammar: `RepositoryName` and the policy's repository
+//! patterns both call it. Calls nothing.
 
-use super::{PolicyError, RepositoryNameViolation};
+use std::fmt;
 
 /// The longest repository name accepted, in characters.
 pub const REPOSITORY_NAME_MAX_LENGTH: usize = 255;
 
-/// Checks `name` against the OCI repository-name grammar.
-pub fn validate_repository_name(name: &str) -> Result<(), PolicyError> {
-    check_repository_name(name)
-        .map_err(|violation| PolicyError::InvalidRepositoryName { name: name.to_owned(), violation })
+/// The rule of the OCI repository-name grammar that a name breaks.
+///
+/// Grammar (OCI distribution-spec, "pulling manifests"): path components
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` joined by `/`, 255 characters at most.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepositoryNameViolation {
+    Empty,
+    TooLong {
+        length: usize,
+    },
+    Uppercase(char),
+    InvalidCharacter(char),
+    /// Leading, trailing or doubled `/`.
+    EmptyComponent,
+    /// A component starting or ending with `.`, `_` or `-`.
+    SeparatorAtComponentEdge,
+    /// A run of separator characters other than `.`, `_`, `__` or dashes.
+    InvalidSeparator(String),
+}
+
+impl fmt::Display for RepositoryNameViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("the name is empty"),
+            Self::TooLong { length } => {
+                write!(f, "the name is {length} characters long; the limit is {}", REPOSITORY_NAME_MAX_LENGTH)
+            }
+            Self::Uppercase(character) => {
+                write!(f, "repository names must be lowercase, found {character:?}")
+            }
+            Self::InvalidCharacter(character) => write!(
+                f,
+                "{character:?} is not allowed; use lowercase letters, digits, \
+                 `.`, `_`, `-` and `/`"
+            ),
+            Self::EmptyComponent => {
+                f.write_str("a path component is empty (leading, trailing or doubled `/`)")
+            }
+            Self::SeparatorAtComponentEdge => {
+                f.write_str("each path component must start and end with a lowercase letter or digit")
+            }
+            Self::InvalidSeparator(separator) => write!(
+                f,
+                "{separator:?} is not a valid separator; letters and digits may be \
+                 joined only by `.`, `_`, `__` or dashes"
+            ),
+        }
+    }
 }
 
 /// The grammar check itself, reporting the first rule broken. Characters are
@@ -103,7 +149,6 @@ mod tests {
             &format!("{}/{}", "a".repeat(127), "b".repeat(127)),
         ] {
             assert_eq!(check_repository_name(name), Ok(()), "{name:?}");
-            assert_eq!(validate_repository_name(name), Ok(()), "{name:?}");
         }
     }
 
@@ -141,45 +186,41 @@ mod tests {
             ("a".repeat(256).leak(), Violation::TooLong { length: 256 }),
         ];
         for (name, violation) in table {
-            assert_eq!(check_repository_name(name), Err(violation.clone()), "{name:?}");
-            assert_eq!(
-                validate_repository_name(name),
-                Err(PolicyError::InvalidRepositoryName { name: name.to_owned(), violation })
-            );
+            assert_eq!(check_repository_name(name), Err(violation), "{name:?}");
         }
     }
 
     #[test]
     fn messages_say_what_is_wrong_and_what_is_allowed() {
         let table = [
-            ("", "invalid repository name \"\": the name is empty"),
-            ("teamA", "invalid repository name \"teamA\": repository names must be lowercase, found 'A'"),
+            ("", "the name is empty"),
+            ("teamA", "repository names must be lowercase, found 'A'"),
             (
                 "a b",
-                "invalid repository name \"a b\": ' ' is not allowed; use lowercase \
+                "' ' is not allowed; use lowercase \
                  letters, digits, `.`, `_`, `-` and `/`",
             ),
             (
                 "a//b",
-                "invalid repository name \"a//b\": a path component is empty \
+                "a path component is empty \
                  (leading, trailing or doubled `/`)",
             ),
             (
                 "a-",
-                "invalid repository name \"a-\": each path component must start and \
+                "each path component must start and \
                  end with a lowercase letter or digit",
             ),
             (
                 "a..b",
-                "invalid repository name \"a..b\": \"..\" is not a valid separator; \
+                "\"..\" is not a valid separator; \
                  letters and digits may be joined only by `.`, `_`, `__` or dashes",
             ),
         ];
         for (name, message) in table {
-            assert_eq!(validate_repository_name(name).unwrap_err().to_string(), message);
+            assert_eq!(check_repository_name(name).unwrap_err().to_string(), message);
         }
         let too_long = "a".repeat(300);
-        assert!(validate_repository_name(&too_long)
+        assert!(check_repository_name(&too_long)
             .unwrap_err()
             .to_string()
             .ends_with("the name is 300 characters long; the limit is 255"));

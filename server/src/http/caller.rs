@@ -1,0 +1,164 @@
+//! Who is calling: the `Authorization` header parsed once for every
+//! surface, and the management API's extractors ([`ManagementCaller`],
+//! [`Admin`]) whose rejections are problem+json, so a handler that needs an
+//! administrator cannot forget to check. (`/v2/` has its own extractor,
+//! `oci::access::Authorized`, whose rejection is the token challenge.)
+
+use app::{
+    model::SignedInUser,
+    session::{CSRF_HEADER, CSRF_KEY, USER_KEY},
+};
+use axum::{
+    extract::FromRequestParts,
+    http::{header, request::Parts, HeaderMap, Method},
+};
+use base64::Engine as _;
+use tower_sessions::Session;
+
+use super::{api::ApiError, csrf, ClientAddress};
+use crate::{
+    domain::RepositoryName,
+    policy::{Decision, Operation, RepositoryOperation},
+    service::access::Caller,
+    AppState,
+};
+
+/// The credentials of an `Authorization` header.
+pub enum Credentials {
+    None,
+    Basic { username: String, password: String },
+    Bearer(String),
+}
+
+impl Credentials {
+    pub fn of(headers: &HeaderMap) -> Credentials {
+        let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+            return Credentials::None;
+        };
+        if let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) {
+            return Credentials::Bearer(token.trim().to_owned());
+        }
+        let basic = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "));
+        let decoded =
+            basic.and_then(|encoded| base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok());
+        match decoded.and_then(|bytes| String::from_utf8(bytes).ok()) {
+            Some(text) => match text.split_once(':') {
+                Some((username, password)) => {
+                    Credentials::Basic { username: username.to_owned(), password: password.to_owned() }
+                }
+                None => Credentials::None,
+            },
+            None => Credentials::None,
+        }
+    }
+}
+
+/// Anyone the management API accepts: an administrator (Basic credentials,
+/// or a portal session whose state-changing calls carry its CSRF token) or
+/// a repository token (Basic credentials; a token holder's portal session
+/// is refused). Authenticated once per request.
+#[derive(Clone)]
+pub struct ManagementCaller(pub Caller);
+
+/// A [`ManagementCaller`] the policy lets administer the registry.
+pub struct Admin(pub Caller);
+
+impl FromRequestParts<AppState> for ManagementCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(found) = parts.extensions.get::<ManagementCaller>() {
+            return Ok(found.clone());
+        }
+        let caller = match Credentials::of(&parts.headers) {
+            Credentials::Basic { username, password } => {
+                let client = ClientAddress::of(&parts.extensions).0;
+                match state.access.authenticate(&username, &password, client).await {
+                    Ok(Some(found)) => Caller::from(found),
+                    Ok(None) => return Err(ApiError::Unauthorized),
+                    Err(error) => match error.retry_after() {
+                        Some(wait) => return Err(ApiError::TooManyRequests(wait)),
+                        None => {
+                            tracing::error!(%error, "API authentication failed");
+                            return Err(ApiError::Internal);
+                        }
+                    },
+                }
+            }
+            Credentials::Bearer(_) | Credentials::None => {
+                let session =
+                    Session::from_request_parts(parts, state).await.map_err(|_| ApiError::Unauthorized)?;
+                session_admin(&session, &parts.method, &parts.headers).await?.ok_or(ApiError::Unauthorized)?
+            }
+        };
+        let caller = ManagementCaller(caller);
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
+    }
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = ManagementCaller::from_request_parts(parts, state).await?;
+        caller.administer(state)?;
+        Ok(Admin(caller.0))
+    }
+}
+
+impl ManagementCaller {
+    /// The decision for `operation` on `repository`; a refusal says which
+    /// action was missing (and was audited by the decision).
+    pub fn authorize(
+        &self,
+        state: &AppState,
+        repository: &RepositoryName,
+        operation: RepositoryOperation,
+    ) -> Result<(), ApiError> {
+        refusal(state.access.authorize(&self.0, Operation::Repository(repository, operation)))
+    }
+
+    /// Whether this caller may administer the registry.
+    pub fn administer(&self, state: &AppState) -> Result<(), ApiError> {
+        refusal(state.access.authorize(&self.0, Operation::Administer))
+    }
+}
+
+fn refusal(decision: Decision) -> Result<(), ApiError> {
+    match decision {
+        Decision::Allow => Ok(()),
+        Decision::Deny(denial) => Err(ApiError::Denied(denial.to_string())),
+        // Only bearer tokens are asked to widen their scope; the API takes
+        // none, so this cannot happen: refuse all the same.
+        Decision::InsufficientScope => {
+            Err(ApiError::Denied("requested access to the resource is denied".into()))
+        }
+    }
+}
+
+/// A signed-in portal administrator; state-changing calls must carry the
+/// session's CSRF token. A token holder's portal session is refused (403):
+/// the API takes a token's name and password instead.
+async fn session_admin(
+    session: &Session,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Option<Caller>, ApiError> {
+    let Ok(Some(user)) = session.get::<SignedInUser>(USER_KEY).await else { return Ok(None) };
+    if !user.is_admin {
+        return Err(ApiError::Denied(
+            "a token holder's portal session does not open the management API; send the token's name and password"
+                .into(),
+        ));
+    }
+    if !matches!(*method, Method::GET | Method::HEAD) {
+        let expected = session.get::<String>(CSRF_KEY).await.ok().flatten();
+        let given = headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok());
+        let matches = matches!((expected, given), (Some(expected), Some(given)) if csrf::tokens_match(given, &expected));
+        if !matches {
+            return Err(ApiError::Denied("missing or wrong x-csrf-token header for this session".into()));
+        }
+    }
+    Ok(Some(Caller::administrator(&user.name)))
+}

@@ -1,0 +1,244 @@
+//! The access decision: given who is calling, what their credential was
+//! issued for, and what they want to do, allow it, ask for a token with a
+//! wider scope, or deny it with the reason. The one entry point of every
+//! surface: the data plane, the token endpoint, the management API and the
+//! portal. Pure: the caller loads the principal (the policy as it is now)
+//! and records the outcome.
+
+use std::{fmt, sync::Arc};
+
+use crate::domain::RepositoryName;
+
+use super::{Action, ActionSet, CompiledScope};
+
+/// Who is calling, as the policy holds them now.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    /// A registry administrator: every action on every repository, and the
+    /// administration of the registry (tokens, scope maps, users, audit).
+    Administrator,
+    /// A repository token: what its scope map allows now, nothing else.
+    Token(Arc<CompiledScope>),
+}
+
+/// What a credential presented with the request was issued for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grants {
+    /// Basic credentials or a portal session: the policy alone decides.
+    Policy,
+    /// A bearer token from the token endpoint, issued for these actions on
+    /// the resource in question (it never widens what the policy allows).
+    Issued(ActionSet),
+}
+
+/// What a request wants to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation<'a> {
+    /// Only needs a valid credential (`GET /v2/`, reading one's own token).
+    SignedIn,
+    /// List repositories (`/v2/_catalog`, the API's and portal's lists):
+    /// every principal may ask; the list shows what [`may_list`] allows.
+    ListRepositories,
+    /// Change or read the registry's administration: scope maps, tokens,
+    /// users, the audit log.
+    Administer,
+    /// Something on one repository.
+    Repository(&'a RepositoryName, RepositoryOperation),
+}
+
+/// The operations on a repository, whatever surface they come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RepositoryOperation {
+    /// Read manifests and blobs (pull); the source of a blob mount.
+    Pull,
+    /// Upload blobs, push manifests and tags.
+    Push,
+    /// List tags, referrers and manifests; read attributes.
+    ReadMetadata,
+    /// Change attributes (locks).
+    WriteMetadata,
+    /// Remove a tag; the manifest stays.
+    Untag,
+    /// Delete a manifest by digest, with every tag on it.
+    DeleteManifest,
+    /// Delete a blob from the repository.
+    DeleteBlob,
+    /// Delete the repository with everything in it.
+    DeleteRepository,
+}
+
+impl RepositoryOperation {
+    pub const ALL: [RepositoryOperation; 8] = [
+        Self::Pull,
+        Self::Push,
+        Self::ReadMetadata,
+        Self::WriteMetadata,
+        Self::Untag,
+        Self::DeleteManifest,
+        Self::DeleteBlob,
+        Self::DeleteRepository,
+    ];
+
+    /// The one table of which actions allow an operation: holding any of
+    /// them suffices. Removing a tag is allowed with metadata/write (the
+    /// management surfaces untag there) or with content/delete (what `/v2`
+    /// clients ask for with the `delete` scope); every other deletion needs
+    /// content/delete.
+    pub fn allowed_by(self) -> ActionSet {
+        use Action::*;
+        match self {
+            Self::Pull => ContentRead.into(),
+            Self::Push => ContentWrite.into(),
+            Self::ReadMetadata => MetadataRead.into(),
+            Self::WriteMetadata => MetadataWrite.into(),
+            Self::Untag => ActionSet::of(&[MetadataWrite, ContentDelete]),
+            Self::DeleteManifest | Self::DeleteBlob | Self::DeleteRepository => ContentDelete.into(),
+        }
+    }
+
+    /// The action a refusal names: the first of [`Self::allowed_by`] that a
+    /// data-plane client would ask for (`delete` for an untag on `/v2`).
+    pub fn action(self) -> Action {
+        match self {
+            Self::Untag => Action::ContentDelete,
+            other => other.allowed_by().iter().next().expect("every operation has an action"),
+        }
+    }
+
+    /// What a challenge tells a client to ask the token endpoint for: a
+    /// push also reads (Docker asks for `pull,push`), and an untag asks for
+    /// both actions that allow it (`delete,metadata_write`), so a holder of
+    /// either gets a token that works.
+    pub fn scope_to_request(self) -> ActionSet {
+        match self {
+            Self::Push => ActionSet::of(&[Action::ContentRead, Action::ContentWrite]),
+            Self::Untag => self.allowed_by(),
+            other => other.action().into(),
+        }
+    }
+}
+
+/// The answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// The policy allows it, but the bearer token presented was not issued
+    /// for it: the client should fetch a token with the wider scope.
+    InsufficientScope,
+    Deny(Denial),
+}
+
+/// Why a request was denied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Denial {
+    /// The principal holds none of the actions the operation needs.
+    NotGranted { action: Action, repository: RepositoryName },
+    /// Only administrators may do this.
+    AdministratorsOnly,
+}
+
+impl Denial {
+    /// The action refused, for the audit log.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Denial::NotGranted { action, .. } => action.as_str(),
+            Denial::AdministratorsOnly => "administer",
+        }
+    }
+
+    pub fn repository(&self) -> Option<&RepositoryName> {
+        match self {
+            Denial::NotGranted { repository, .. } => Some(repository),
+            Denial::AdministratorsOnly => None,
+        }
+    }
+}
+
+impl fmt::Display for Denial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Denial::NotGranted { action, repository } => {
+                write!(
+                    f,
+                    "requested access to the resource is denied: {action} on {repository} is not granted"
+                )
+            }
+            Denial::AdministratorsOnly => f.write_str("this call needs an administrator"),
+        }
+    }
+}
+
+/// Decides `operation` for `principal` holding `grants`.
+pub fn decide(principal: &Principal, grants: Grants, operation: Operation<'_>) -> Decision {
+    match operation {
+        Operation::SignedIn => Decision::Allow,
+        Operation::Administer => match principal {
+            Principal::Administrator => Decision::Allow,
+            Principal::Token(_) => Decision::Deny(Denial::AdministratorsOnly),
+        },
+        Operation::ListRepositories => match grants {
+            Grants::Issued(issued) if issued.is_empty() => Decision::InsufficientScope,
+            _ => Decision::Allow,
+        },
+        Operation::Repository(repository, operation) => {
+            let needed = operation.allowed_by();
+            let held = actions_on(principal, repository).intersection(needed);
+            let usable = match grants {
+                Grants::Policy => held,
+                Grants::Issued(issued) => held.intersection(issued),
+            };
+            if !usable.is_empty() {
+                Decision::Allow
+            } else if !held.is_empty() {
+                Decision::InsufficientScope
+            } else {
+                Decision::Deny(Denial::NotGranted {
+                    action: operation.action(),
+                    repository: repository.clone(),
+                })
+            }
+        }
+    }
+}
+
+/// Every action `principal` holds on `repository` now.
+pub fn actions_on(principal: &Principal, repository: &RepositoryName) -> ActionSet {
+    match principal {
+        Principal::Administrator => ActionSet::ALL,
+        Principal::Token(scope) => scope.actions_for(repository),
+    }
+}
+
+/// Whether repository lists (the catalog, the API's and the portal's) may
+/// name `repository` to `principal`: only with metadata/read on it, so a
+/// token never learns a name outside its scope.
+pub fn may_list(principal: &Principal, repository: &RepositoryName) -> bool {
+    actions_on(principal, repository).contains(Action::MetadataRead)
+}
+
+/// What the token endpoint is asked to issue a bearer token for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource<'a> {
+    Repository(&'a RepositoryName),
+    /// `registry:catalog`.
+    Catalog,
+}
+
+/// The actions a new bearer token carries on `resource`: what was asked
+/// and the policy allows now, nothing more. Asking to pull also grants
+/// metadata/read where the policy holds it (pull-only clients list tags
+/// under a pull scope). A token may hold the catalog scope only to read
+/// it; the listing is filtered by [`may_list`].
+pub fn grant(principal: &Principal, resource: Resource<'_>, requested: ActionSet) -> ActionSet {
+    let requested = if requested.contains(Action::ContentRead) {
+        requested.with(Action::MetadataRead)
+    } else {
+        requested
+    };
+    let allowed = match (resource, principal) {
+        (Resource::Repository(repository), _) => actions_on(principal, repository),
+        (Resource::Catalog, Principal::Administrator) => ActionSet::ALL,
+        (Resource::Catalog, Principal::Token(_)) => Action::MetadataRead.into(),
+    };
+    requested.intersection(allowed)
+}
