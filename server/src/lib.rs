@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod http;
 pub mod policy;
+pub mod portal;
 pub mod service;
 pub mod storage;
 

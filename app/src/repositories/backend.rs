@@ -1,6 +1,6 @@
 //! The port through which the repositories server functions reach the
 //! registry (server side only). Implemented by the server crate
-//! (`service::portal_repositories`) over the same services as the JSON API;
+//! (`portal::repositories`) over the same services as the JSON API;
 //! the server functions check that an administrator is signed in and pass
 //! their name as the actor recorded in the audit log.
 

@@ -1,5 +1,5 @@
 //! The port through which the tokens server functions reach the registry.
-//! Implemented by the server crate (`service::portal_tokens`) on top of the
+//! Implemented by the server crate (`portal::tokens`) on top of the
 //! same token service as the JSON API, so every rule lives there once.
 //! Callers have checked that `actor` is a signed-in administrator.
 

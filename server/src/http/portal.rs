@@ -24,7 +24,7 @@ use tower_sessions::{cookie::SameSite, Expiry, Session, SessionManagerLayer};
 
 use super::csrf;
 use crate::{
-    service::{portal::PortalService, portal_repositories::RepositoriesPortal, portal_tokens::TokensPortal},
+    portal::{AccountPortal, RepositoriesPortal, TokensPortal},
     AppState,
 };
 
@@ -33,9 +33,20 @@ const SESSION_IDLE: Duration = Duration::from_secs(8 * 60 * 60);
 pub const SESSION_COOKIE: &str = "portcullis_session";
 
 pub fn router(state: AppState) -> Router {
-    let backend = Backend(Arc::new(PortalService::new(&state)));
-    let tokens = app::tokens::backend::Tokens(Arc::new(TokensPortal::new(&state)));
-    let repositories = app::repositories::backend::Repositories(Arc::new(RepositoriesPortal::new(&state)));
+    let login_server = state.login_server.clone();
+    let backend = Backend(Arc::new(AccountPortal::new(
+        state.access.clone(),
+        state.tokens.clone(),
+        state.repositories.clone(),
+        state.users.clone(),
+        login_server.clone(),
+    )));
+    let tokens =
+        app::tokens::backend::Tokens(Arc::new(TokensPortal::new(state.tokens.clone(), login_server.clone())));
+    let repositories = app::repositories::backend::Repositories(Arc::new(RepositoriesPortal::new(
+        state.repositories.clone(),
+        login_server,
+    )));
     let context = move || {
         provide_context(backend.clone());
         provide_context(tokens.clone());

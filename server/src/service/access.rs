@@ -41,7 +41,7 @@ use crate::{
     policy::{self, CompiledScope, Decision, Grants, Operation},
     service::{
         audit::{self, AuditLog, Caller as AuditCaller, Outcome},
-        tokens::{rules_from_rows, SLOT_NAMES},
+        tokens::{expired, rules_from_rows, SLOT_NAMES},
     },
 };
 
@@ -396,10 +396,6 @@ impl AccessService {
         self.compiled.lock().expect("compiled scopes").insert(row.scope_map_id, (revision, scope.clone()));
         Ok(Principal::Token(scope))
     }
-}
-
-fn expired(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
-    expires_at.is_some_and(|expiry| expiry <= now)
 }
 
 /// The slot whose digest equals `digest` and has not expired. Both slots

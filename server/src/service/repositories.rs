@@ -18,6 +18,7 @@ use crate::{
         manifest::{parse_manifest, Platform as DomainPlatform},
         Digest, Reference, RepositoryName, Tag,
     },
+    policy::{self, Decision, Grants, Operation, Principal, RepositoryOperation},
     service::{
         audit::{AuditLog, Caller, Outcome},
         registry::{LockedOperation, RegistryError, RegistryResult, RegistryService},
@@ -115,6 +116,24 @@ pub struct DeletedRepository {
     pub tags_deleted: Vec<String>,
 }
 
+/// What the registry holds, for the portal's overview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Repositories holding at least one manifest.
+    pub repositories: i64,
+    pub tags: i64,
+    pub blobs: i64,
+}
+
+/// A repository a caller may list, with its tags and whether the caller
+/// may pull from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadableRepository {
+    pub name: String,
+    pub tags: Vec<String>,
+    pub can_pull: bool,
+}
+
 impl From<&DomainPlatform> for Platform {
     fn from(platform: &DomainPlatform) -> Self {
         Self {
@@ -187,6 +206,36 @@ impl RepositoryAdmin {
     /// unlisted one, with its details, in one query.
     pub async fn list_all(&self) -> RegistryResult<Vec<RepositoryView>> {
         Ok(rows::administered_repositories(&self.db).await?.into_iter().map(repository_view).collect())
+    }
+
+    pub async fn counts(&self) -> RegistryResult<Counts> {
+        let (repositories, tags, blobs) = crate::db::registry::counts(&self.db).await?;
+        Ok(Counts { repositories, tags, blobs })
+    }
+
+    /// The first `limit` repositories `principal` may list, each with (up
+    /// to `limit` of) its tags and whether the policy lets the principal
+    /// pull from it: a token holder's own view.
+    pub async fn readable(
+        &self,
+        principal: &Principal,
+        limit: u32,
+    ) -> RegistryResult<Vec<ReadableRepository>> {
+        let listable = {
+            let principal = principal.clone();
+            move |name: &str| {
+                name.parse::<RepositoryName>().is_ok_and(|name| policy::may_list(&principal, &name))
+            }
+        };
+        let mut readable = Vec::new();
+        for name in self.registry.catalog(None, limit, listable).await? {
+            let Ok(parsed) = name.parse::<RepositoryName>() else { continue };
+            let tags = self.registry.tags(&parsed, None, limit).await?;
+            let pull = Operation::Repository(&parsed, RepositoryOperation::Pull);
+            let can_pull = policy::decide(principal, Grants::Policy, pull) == Decision::Allow;
+            readable.push(ReadableRepository { name, tags, can_pull });
+        }
+        Ok(readable)
     }
 
     async fn row(&self, name: &RepositoryName) -> RegistryResult<rows::RepositoryRow> {

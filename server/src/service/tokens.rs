@@ -33,10 +33,16 @@ const IN_USE_NAMES_SHOWN: i64 = 10;
 /// a pipeline).
 pub const EXPIRY_WARNING: chrono::Duration = chrono::Duration::days(14);
 
+/// Whether a password with this expiry has stopped working at `now`: the
+/// one expiry rule of sign-in, issued tokens and the pages.
+pub fn expired(expiry: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    expiry.is_some_and(|expiry| expiry <= now)
+}
+
 /// Whether a password with this expiry still works but expires within
 /// [`EXPIRY_WARNING`].
 pub fn expires_soon(expiry: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
-    expiry.is_some_and(|expiry| expiry > now && expiry - now <= EXPIRY_WARNING)
+    !expired(expiry, now) && expiry.is_some_and(|expiry| expiry - now <= EXPIRY_WARNING)
 }
 
 /// Dates as people read them on a page: `2026-11-23 17:44 UTC`.
@@ -866,6 +872,17 @@ mod tests {
             Some(ScopeMapNaming { name: "never-made".into(), description: String::new() });
         assert!(f.tokens.create_token(&f.admin, &refused).await.is_err());
         assert!(matches!(f.tokens.scope_map("never-made").await, Err(ManageError::NotFound(_))));
+    }
+
+    #[test]
+    fn one_expiry_rule_for_expired_and_expiring_soon() {
+        let now = Utc::now();
+        let at = |days: i64| Some(now + chrono::Duration::days(days));
+        assert!(!expired(None, now) && !expires_soon(None, now), "no expiry never expires");
+        assert!(expired(Some(now), now) && !expires_soon(Some(now), now), "the expiry itself is past");
+        assert!(expired(at(-1), now) && !expires_soon(at(-1), now));
+        assert!(!expired(at(14), now) && expires_soon(at(14), now));
+        assert!(!expired(at(15), now) && !expires_soon(at(15), now));
     }
 
     #[tokio::test]

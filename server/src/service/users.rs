@@ -137,6 +137,11 @@ impl UserService {
         Self { db, audit, access }
     }
 
+    /// How many people have an account.
+    pub async fn count(&self) -> Result<i64, UserError> {
+        Ok(users::count(&self.db).await?)
+    }
+
     /// `actor` sets the password of user `name` to `new`, proving with
     /// `current` that they know the present one. Only an administrator
     /// changing their own password may; `client` keys the throttle. A

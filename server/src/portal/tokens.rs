@@ -2,7 +2,9 @@
 //! `app::tokens::backend::TokensBackend`. Calls the same [`TokenService`]
 //! as the JSON API (one implementation of each rule) and only turns its
 //! views into the portal's: formatted times, both password slots, the
-//! generated password once. Must not run SQL.
+//! generated password once.
+
+use std::sync::Arc;
 
 use app::{
     error::PortalError,
@@ -17,41 +19,33 @@ use app::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::{
-    auth::token::Subject,
-    service::tokens::{
-        self as service, GenerateCredentials, ManageError, ScopeMapView, Status, TokenService, TokenView,
-        SLOT_NAMES,
-    },
-    AppState,
+use super::{internal, sentence, subject};
+use crate::service::tokens::{
+    self as service, GenerateCredentials, ManageError, ScopeMapView, Status, TokenService, TokenView,
+    SLOT_NAMES,
 };
 
 pub struct TokensPortal {
-    state: AppState,
+    tokens: Arc<TokenService>,
+    /// `host[:port]` for the login commands.
+    login_server: String,
 }
 
 impl TokensPortal {
-    pub fn new(state: &AppState) -> Self {
-        Self { state: state.clone() }
+    pub fn new(tokens: Arc<TokenService>, login_server: String) -> Self {
+        Self { tokens, login_server }
     }
 
     fn service(&self) -> &TokenService {
-        &self.state.tokens
+        &self.tokens
     }
-}
-
-fn actor(user: &SignedInUser) -> Subject {
-    Subject::Admin(user.name.clone())
 }
 
 /// The service's own message for what the user can fix; the cause of an
 /// internal error goes to the log only.
 fn portal_error(error: ManageError) -> PortalError {
     match error {
-        ManageError::Internal(cause) => {
-            tracing::error!(%cause, "portal tokens request failed");
-            PortalError::Internal
-        }
+        ManageError::Internal(cause) => internal(cause),
         ManageError::Invalid(message) => PortalError::Invalid(sentence(&message)),
         ManageError::NotFound(message) => PortalError::NotFound(sentence(&message)),
         ManageError::Conflict(message) => PortalError::Conflict(sentence(&message)),
@@ -59,20 +53,6 @@ fn portal_error(error: ManageError) -> PortalError {
             PortalError::Conflict(sentence(&error.to_string()))
         }
     }
-}
-
-/// The service writes messages for the API (`there is no token named x`);
-/// the page shows them as sentences.
-pub(crate) fn sentence(message: &str) -> String {
-    let mut chars = message.chars();
-    let mut text = match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
-        None => String::new(),
-    };
-    if !text.ends_with('.') {
-        text.push('.');
-    }
-    text
 }
 
 fn timestamp(time: DateTime<Utc>) -> Timestamp {
@@ -88,7 +68,7 @@ fn token(view: TokenView) -> Token {
                 name: (*slot).to_owned(),
                 created: Some(timestamp(password.creation_time)),
                 expiry: password.expiry.map(timestamp),
-                expired: password.expiry.is_some_and(|expiry| expiry <= now),
+                expired: service::expired(password.expiry, now),
                 expires_soon: service::expires_soon(password.expiry, now),
             },
             None => PasswordSlot {
@@ -162,7 +142,7 @@ impl TokensBackend for TokensPortal {
 
     async fn token(&self, name: &str) -> Result<TokenDetail, PortalError> {
         let view = self.service().token(name).await.map_err(portal_error)?;
-        Ok(TokenDetail { token: token(view), login_server: self.state.login_server.clone() })
+        Ok(TokenDetail { token: token(view), login_server: self.login_server.clone() })
     }
 
     async fn create_token(
@@ -173,34 +153,22 @@ impl TokensBackend for TokensPortal {
         new_scope_map: Option<NewScopeMap>,
         enabled: bool,
     ) -> Result<Token, PortalError> {
-        let mut request = service::NewToken {
+        // A scope map made on the token form is created with the token, in
+        // the same transaction, under the name and description given; the
+        // service refuses neither or both.
+        let scope_map = scope_map_name.filter(|name| !name.trim().is_empty());
+        let request = service::NewToken {
             name: name.to_owned(),
+            scope_map,
+            repositories: new_scope_map.as_ref().map(|new| rules(&new.repositories)),
+            new_scope_map: new_scope_map
+                .map(|new| service::ScopeMapNaming { name: new.name, description: new.description }),
             status: Some(if enabled { Status::Enabled } else { Status::Disabled }),
             // Passwords are generated on the token's page, one at a time.
             generate_passwords: Some(false),
             ..Default::default()
         };
-        // A scope map made on the token form is created with the token, in
-        // the same transaction, under the name and description given.
-        match (scope_map_name.filter(|n| !n.trim().is_empty()), new_scope_map) {
-            (Some(existing), None) => request.scope_map = Some(existing),
-            (None, Some(new)) => {
-                request.repositories = Some(rules(&new.repositories));
-                request.new_scope_map =
-                    Some(service::ScopeMapNaming { name: new.name, description: new.description });
-            }
-            (None, None) => {
-                return Err(PortalError::Invalid(
-                    "Choose a scope map, or create a new one with its repositories and actions.".into(),
-                ))
-            }
-            (Some(_), Some(_)) => {
-                return Err(PortalError::Invalid(
-                    "Choose an existing scope map or create a new one, not both.".into(),
-                ))
-            }
-        }
-        let view = self.service().create_token(&actor(actor_user), &request).await.map_err(portal_error)?;
+        let view = self.service().create_token(&subject(actor_user), &request).await.map_err(portal_error)?;
         Ok(token(view))
     }
 
@@ -214,14 +182,14 @@ impl TokensBackend for TokensPortal {
         let status = enabled.map(|enabled| if enabled { Status::Enabled } else { Status::Disabled });
         let view = self
             .service()
-            .update_token(&actor(actor_user), name, status, scope_map_name.as_deref())
+            .update_token(&subject(actor_user), name, status, scope_map_name.as_deref())
             .await
             .map_err(portal_error)?;
         Ok(token(view))
     }
 
     async fn delete_token(&self, actor_user: &SignedInUser, name: &str) -> Result<(), PortalError> {
-        self.service().delete_token(&actor(actor_user), name).await.map_err(portal_error)
+        self.service().delete_token(&subject(actor_user), name).await.map_err(portal_error)
     }
 
     async fn generate_password(
@@ -236,7 +204,7 @@ impl TokensBackend for TokensPortal {
         let request = GenerateCredentials { password1: index == 0, password2: index == 1, expiry };
         let credentials = self
             .service()
-            .generate_credentials(&actor(actor_user), name, request)
+            .generate_credentials(&subject(actor_user), name, request)
             .await
             .map_err(portal_error)?;
         let password = credentials
@@ -251,7 +219,7 @@ impl TokensBackend for TokensPortal {
             slot: password.name.to_owned(),
             value: password.value.unwrap_or_default(),
             expiry: password.expiry.map(timestamp),
-            login_server: self.state.login_server.clone(),
+            login_server: self.login_server.clone(),
         })
     }
 
@@ -262,7 +230,7 @@ impl TokensBackend for TokensPortal {
         slot: &str,
     ) -> Result<Token, PortalError> {
         let view =
-            self.service().delete_credential(&actor(actor_user), name, slot).await.map_err(portal_error)?;
+            self.service().delete_credential(&subject(actor_user), name, slot).await.map_err(portal_error)?;
         Ok(token(view))
     }
 
@@ -282,7 +250,7 @@ impl TokensBackend for TokensPortal {
         let view = self
             .service()
             .create_scope_map(
-                &actor(actor_user),
+                &subject(actor_user),
                 new.name.trim(),
                 new.description.trim(),
                 &rules(&new.repositories),
@@ -302,7 +270,7 @@ impl TokensBackend for TokensPortal {
         let view = self
             .service()
             .replace_scope_map_rules(
-                &actor(actor_user),
+                &subject(actor_user),
                 name,
                 Some(description.trim()),
                 &rules(&repositories),
@@ -313,7 +281,7 @@ impl TokensBackend for TokensPortal {
     }
 
     async fn delete_scope_map(&self, actor_user: &SignedInUser, name: &str) -> Result<(), PortalError> {
-        self.service().delete_scope_map(&actor(actor_user), name).await.map_err(portal_error)
+        self.service().delete_scope_map(&subject(actor_user), name).await.map_err(portal_error)
     }
 }
 
@@ -325,10 +293,5 @@ mod tests {
     fn an_expiry_date_is_midnight_utc() {
         assert_eq!(service::format_time(expiry_date("2031-02-03").unwrap()), "2031-02-03T00:00:00.000000Z");
         assert!(matches!(expiry_date("03/02/2031"), Err(PortalError::Invalid(_))));
-    }
-
-    #[test]
-    fn service_messages_become_sentences() {
-        assert_eq!(sentence("there is no token named x"), "There is no token named x.");
     }
 }

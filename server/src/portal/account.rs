@@ -1,4 +1,7 @@
-//! The portal's use-cases, behind the `app::backend::PortalBackend` port.
+//! Sign-in, the overview, a token holder's own page and a person's password
+//! change, behind `app::backend::PortalBackend`. Sign-in is
+//! `AccessService::authenticate`, the same throttled check as every other
+//! login point; the rest calls the services the JSON API calls.
 
 use std::{net::IpAddr, sync::Arc};
 
@@ -11,41 +14,41 @@ use app::{
     },
 };
 
+use super::{internal, sentence, subject};
 use crate::{
-    auth::token::{CredentialRef, Subject},
-    auth::token_password,
-    db::{registry, users, Database},
-    domain::RepositoryName,
-    policy::{self, Decision, Grants, Operation, RepositoryOperation},
+    auth::{
+        password::HumanPassword,
+        token::{CredentialRef, Subject},
+    },
     service::{
         access::{AccessError, AccessService},
-        portal_tokens::sentence,
-        registry::RegistryService,
+        repositories::RepositoryAdmin,
         tokens::{display_time, expires_soon, Status, TokenService, SLOT_NAMES},
         users::{UserError, UserService},
     },
-    AppState,
 };
 
-pub struct PortalService {
-    db: Database,
-    login_server: String,
+/// How many repositories (and tags of each) a token holder's page lists.
+const MY_TOKEN_LIST_LIMIT: u32 = 1000;
+
+pub struct AccountPortal {
     access: Arc<AccessService>,
     tokens: Arc<TokenService>,
-    registry: Arc<RegistryService>,
+    repositories: Arc<RepositoryAdmin>,
     users: Arc<UserService>,
+    /// `host[:port]` users log in to.
+    login_server: String,
 }
 
-impl PortalService {
-    pub fn new(state: &AppState) -> Self {
-        Self {
-            db: state.db.clone(),
-            login_server: state.login_server.clone(),
-            access: state.access.clone(),
-            tokens: state.tokens.clone(),
-            registry: state.registry.clone(),
-            users: state.users.clone(),
-        }
+impl AccountPortal {
+    pub fn new(
+        access: Arc<AccessService>,
+        tokens: Arc<TokenService>,
+        repositories: Arc<RepositoryAdmin>,
+        users: Arc<UserService>,
+        login_server: String,
+    ) -> Self {
+        Self { access, tokens, repositories, users, login_server }
     }
 }
 
@@ -53,14 +56,12 @@ fn credential_ref(credential: TokenCredential) -> CredentialRef {
     CredentialRef { slot: credential.slot, serial: credential.serial }
 }
 
-/// Logs the cause and answers the user with a detail-free error.
-fn internal(error: impl std::fmt::Display) -> PortalError {
-    tracing::error!(%error, "portal request failed");
-    PortalError::Internal
+fn human(password: Password) -> HumanPassword {
+    HumanPassword::new(password.into_inner())
 }
 
 #[async_trait::async_trait]
-impl PortalBackend for PortalService {
+impl PortalBackend for AccountPortal {
     async fn sign_in(
         &self,
         name: &str,
@@ -74,41 +75,34 @@ impl PortalBackend for PortalService {
             }
             None => internal(error),
         };
-        let signed_in = if password.expose().starts_with(token_password::PREFIX) {
-            self.access.authenticate(name, password.expose(), client).await.map_err(refused)?.map(|found| {
-                let credential = found.credential.map(|c| TokenCredential { slot: c.slot, serial: c.serial });
-                SignedInUser { name: found.subject.name().to_owned(), is_admin: false, token: credential }
-            })
-        } else {
-            self.access
-                .sign_in_user(name, password.expose(), client)
-                .await
-                .map_err(refused)?
-                .map(|user| SignedInUser { name: user.name, is_admin: user.is_admin, token: None })
+        let found = self.access.authenticate(name, password.expose(), client).await.map_err(refused)?;
+        let Some(found) = found else {
+            tracing::warn!(%client, "portal sign-in refused");
+            return Err(PortalError::InvalidCredentials);
         };
-        match signed_in {
-            Some(user) => {
-                tracing::info!(user = %user.name, %client, token = user.token.is_some(), "portal sign-in");
-                Ok(user)
-            }
-            None => {
-                tracing::warn!(%client, "portal sign-in refused");
-                Err(PortalError::InvalidCredentials)
-            }
-        }
+        let user = match found.subject {
+            Subject::Admin(name) => SignedInUser { name, is_admin: true, token: None },
+            Subject::Token(name) => SignedInUser {
+                name,
+                is_admin: false,
+                token: found.credential.map(|c| TokenCredential { slot: c.slot, serial: c.serial }),
+            },
+        };
+        tracing::info!(user = %user.name, %client, token = user.token.is_some(), "portal sign-in");
+        Ok(user)
     }
 
     async fn overview(&self) -> Result<Overview, PortalError> {
-        let administrators = users::count(&self.db).await.map_err(internal)?;
-        let (repositories, tags, blobs) = registry::counts(&self.db).await.map_err(internal)?;
+        let administrators = self.users.count().await.map_err(internal)?;
+        let held = self.repositories.counts().await.map_err(internal)?;
         let count = |label: &str, value| Count { label: label.to_owned(), value };
         Ok(Overview {
             login_server: self.login_server.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             counts: vec![
-                count("Repositories", repositories),
-                count("Tags", tags),
-                count("Blobs", blobs),
+                count("Repositories", held.repositories),
+                count("Tags", held.tags),
+                count("Blobs", held.blobs),
                 count("Administrators", administrators),
             ],
         })
@@ -151,20 +145,14 @@ impl PortalBackend for PortalService {
                 in_use: SLOT_NAMES[credential.slot as usize] == password.name,
             })
             .collect();
-        let readable = {
-            let principal = principal.clone();
-            move |name: &str| {
-                name.parse::<RepositoryName>().is_ok_and(|name| policy::may_list(&principal, &name))
-            }
-        };
-        let mut repositories = Vec::new();
-        for repository in self.registry.catalog(None, 1000, readable).await.map_err(internal)? {
-            let Ok(parsed) = repository.parse::<RepositoryName>() else { continue };
-            let tags = self.registry.tags(&parsed, None, 1000).await.map_err(internal)?;
-            let pull = Operation::Repository(&parsed, RepositoryOperation::Pull);
-            let can_pull = policy::decide(&principal, Grants::Policy, pull) == Decision::Allow;
-            repositories.push(ReadableRepository { name: repository, tags, can_pull });
-        }
+        let repositories = self
+            .repositories
+            .readable(&principal, MY_TOKEN_LIST_LIMIT)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|found| ReadableRepository { name: found.name, tags: found.tags, can_pull: found.can_pull })
+            .collect();
         Ok(MyToken {
             enabled: token.status == Status::Enabled,
             scope_map: token.scope_map,
@@ -187,20 +175,11 @@ impl PortalBackend for PortalService {
         new: Password,
         client: IpAddr,
     ) -> Result<(), PortalError> {
-        let actor = match user.token {
-            None if user.is_admin => Subject::Admin(user.name.clone()),
-            _ => Subject::Token(user.name.clone()),
-        };
-        let (current, new) = (human(current), human(new));
         self.users
-            .change_password(&actor, &user.name, current, new, client)
+            .change_password(&subject(user), &user.name, human(current), human(new), client)
             .await
             .map_err(password_change_error)
     }
-}
-
-fn human(password: Password) -> crate::auth::password::HumanPassword {
-    crate::auth::password::HumanPassword::new(password.into_inner())
 }
 
 /// The use-case's refusals in the portal's words.

@@ -5,7 +5,7 @@
 //! have checked that an administrator is signed in; the actor passed here is
 //! their name. Must not build HTTP responses.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use app::{
     error::PortalError,
@@ -18,48 +18,36 @@ use app::{
     },
 };
 
+use super::{internal, sentence};
 use crate::{
     auth::token::Subject,
     db::repositories::LockTarget as DbLockTarget,
     domain::{Digest, RepositoryName, Tag},
     service::{
         registry::RegistryError,
-        repositories::{Attributes, AttributesPatch, Platform as ServicePlatform},
+        repositories::{Attributes, AttributesPatch, Platform as ServicePlatform, RepositoryAdmin},
     },
-    AppState,
 };
 
 pub struct RepositoriesPortal {
-    state: AppState,
+    admin: Arc<RepositoryAdmin>,
+    /// `host[:port]` for the pull commands.
+    login_server: String,
 }
 
 impl RepositoriesPortal {
-    pub fn new(state: &AppState) -> Self {
-        Self { state: state.clone() }
+    pub fn new(admin: Arc<RepositoryAdmin>, login_server: String) -> Self {
+        Self { admin, login_server }
     }
-}
-
-/// Logs the cause and answers the user with a detail-free error.
-fn internal(error: impl std::fmt::Display) -> PortalError {
-    tracing::error!(%error, "portal repository request failed");
-    PortalError::Internal
 }
 
 /// The registry's refusal in words for the page: a lock's own message, or
 /// what was not found.
 fn refusal(error: RegistryError, missing: impl FnOnce() -> String) -> PortalError {
     match error {
-        RegistryError::Locked(message) => PortalError::Conflict(format!("{}.", capitalised(&message))),
+        RegistryError::Locked(message) => PortalError::Conflict(sentence(&message)),
         RegistryError::NameUnknown | RegistryError::ManifestUnknown => PortalError::NotFound(missing()),
         other => internal(other),
-    }
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 
@@ -88,7 +76,7 @@ fn platform(platform: ServicePlatform) -> Platform {
 #[async_trait::async_trait]
 impl RepositoriesBackend for RepositoriesPortal {
     async fn list(&self) -> Result<Vec<RepositorySummary>, PortalError> {
-        let views = self.state.repositories.list_all().await.map_err(internal)?;
+        let views = self.admin.list_all().await.map_err(internal)?;
         Ok(views
             .into_iter()
             .map(|view| RepositorySummary {
@@ -104,7 +92,7 @@ impl RepositoriesBackend for RepositoriesPortal {
 
     async fn show(&self, name: &str) -> Result<RepositoryDetail, PortalError> {
         let name = repository_name(name)?;
-        let admin = &self.state.repositories;
+        let admin = &self.admin;
         let missing = || format!("Repository {name} was not found.");
         let view = admin.show(&name).await.map_err(|e| refusal(e, missing))?;
         let tags = admin.tags(&name).await.map_err(|e| refusal(e, missing))?;
@@ -144,7 +132,7 @@ impl RepositoriesBackend for RepositoriesPortal {
             .collect();
         Ok(RepositoryDetail {
             name: view.name,
-            login_server: self.state.login_server.clone(),
+            login_server: self.login_server.clone(),
             created: view.created_time,
             last_update: view.last_update_time,
             locks: locks(view.changeable_attributes),
@@ -162,7 +150,7 @@ impl RepositoriesBackend for RepositoriesPortal {
         enabled: bool,
     ) -> Result<Locks, PortalError> {
         let name = repository_name(repository)?;
-        let admin = &self.state.repositories;
+        let admin = &self.admin;
         let actor = Subject::Admin(actor.to_owned());
         let mut patch = AttributesPatch::default();
         match lock {
@@ -208,8 +196,7 @@ impl RepositoriesBackend for RepositoriesPortal {
         let name = repository_name(repository)?;
         let missing = || format!("Tag {tag} was not found in {name}.");
         let parsed: Tag = tag.parse().map_err(|_| PortalError::NotFound(missing()))?;
-        self.state
-            .repositories
+        self.admin
             .untag(&Subject::Admin(actor.to_owned()), &name, &parsed)
             .await
             .map_err(|e| refusal(e, missing))
@@ -219,8 +206,7 @@ impl RepositoriesBackend for RepositoriesPortal {
         let name = repository_name(repository)?;
         let missing = || format!("Manifest {digest} was not found in {name}.");
         let parsed: Digest = digest.parse().map_err(|_| PortalError::NotFound(missing()))?;
-        self.state
-            .repositories
+        self.admin
             .delete_manifest(&Subject::Admin(actor.to_owned()), &name, &parsed)
             .await
             .map_err(|e| refusal(e, missing))
@@ -233,8 +219,7 @@ impl RepositoriesBackend for RepositoriesPortal {
     ) -> Result<DeletedRepository, PortalError> {
         let name = repository_name(repository)?;
         let deleted = self
-            .state
-            .repositories
+            .admin
             .delete(&Subject::Admin(actor.to_owned()), &name)
             .await
             .map_err(|e| refusal(e, repository_missing(repository)))?;

@@ -1,0 +1,59 @@
+//! The portal's adapters: they implement the `app` crate's backend ports
+//! (`PortalBackend`, `TokensBackend`, `RepositoriesBackend`) over the same
+//! services the JSON API calls, and only translate types: the page's
+//! strings into domain types, the services' views into the portal's model,
+//! the services' errors into `PortalError`. Every rule (who may do what,
+//! expiry, locks, audit) lives in `service`; this module must not call `db`,
+//! parse manifests, hold `AppState`, or build HTTP responses.
+
+pub mod account;
+pub mod repositories;
+pub mod tokens;
+
+pub use account::AccountPortal;
+pub use repositories::RepositoriesPortal;
+pub use tokens::TokensPortal;
+
+use app::{error::PortalError, model::SignedInUser};
+
+use crate::auth::token::Subject;
+
+/// Logs the cause and answers the user with a detail-free error.
+fn internal(error: impl std::fmt::Display) -> PortalError {
+    tracing::error!(%error, "portal request failed");
+    PortalError::Internal
+}
+
+/// The services write messages for the API (`there is no token named x`);
+/// the page shows them as sentences.
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    let mut text = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
+        None => String::new(),
+    };
+    if !text.ends_with('.') {
+        text.push('.');
+    }
+    text
+}
+
+/// Who the signed-in user is to the services: an administrator, or the
+/// token a token holder signed in with.
+fn subject(user: &SignedInUser) -> Subject {
+    match user.token {
+        None if user.is_admin => Subject::Admin(user.name.clone()),
+        _ => Subject::Token(user.name.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_messages_become_sentences() {
+        assert_eq!(sentence("there is no token named x"), "There is no token named x.");
+        assert_eq!(sentence("already a sentence."), "Already a sentence.");
+    }
+}
