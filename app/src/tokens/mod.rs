@@ -9,5 +9,4 @@ pub mod backend;
 pub mod model;
 pub mod pages;
 mod rules_editor;
-mod scope_map_pages;
 mod ui;

@@ -1,11 +1,12 @@
-//! Small pieces only the token and scope map pages use: times and the
-//! status badge of the token model, and query strings of the token list.
+//! Small pieces only the token and scope map pages use: times, the status
+//! badge and password expiry of the token model, a scope map's type, and
+//! query strings of the token list.
 //! The class sets and views every area shares are in
 //! [`crate::components::ui`].
 
 use leptos::prelude::*;
 
-use crate::tokens::model::Timestamp;
+use crate::tokens::model::{PasswordSlot, ScopeMap, Timestamp};
 
 /// A time, readable and machine-readable.
 #[component]
@@ -42,4 +43,43 @@ pub fn encode(value: &str) -> String {
             }
         })
         .collect()
+}
+
+/// "Not generated", "No expiry" or the date, flagged when expired or close.
+#[component]
+pub fn PasswordExpiry(password: PasswordSlot) -> impl IntoView {
+    let slot = password;
+    if !slot.generated() {
+        return view! { <span class="text-slate-400" data-testid="not-generated">"Not generated"</span> }
+            .into_any();
+    }
+    let flag = if slot.expired {
+        Some(("rounded bg-red-50 px-1.5 text-xs font-medium text-red-800 ring-1 ring-red-200", "Expired"))
+    } else if slot.expires_soon {
+        Some((
+            "rounded bg-amber-50 px-1.5 text-xs font-medium text-amber-800 ring-1 ring-amber-200",
+            "Expires soon",
+        ))
+    } else {
+        None
+    };
+    match slot.expiry {
+        None => view! { <span class="text-slate-600">"No expiry"</span> }.into_any(),
+        Some(time) => view! {
+            <span class="inline-flex flex-wrap items-center gap-1.5">
+                <Time time />
+                {flag.map(|(class, text)| view! { <span class=class>{text}</span> })}
+            </span>
+        }
+        .into_any(),
+    }
+}
+
+/// How the API and the CLI name a scope map's type.
+pub fn scope_map_kind(map: &ScopeMap) -> &'static str {
+    if map.system {
+        "SystemDefined"
+    } else {
+        "UserDefined"
+    }
 }

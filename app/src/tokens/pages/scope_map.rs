@@ -1,6 +1,5 @@
-//! Scope map pages: the list (system-defined first), Add, and a scope
-//! map's page (an editor for a user-defined one, read-only for a
-//! system-defined one).
+//! A scope map's page: an editor for a user-defined one, read-only for a
+//! system-defined one.
 
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_meta::Title;
@@ -13,143 +12,16 @@ use crate::{
     components::{
         dialog::ConfirmDialog,
         ui::{
-            use_csrf, ErrorMessage, Loading, CARD, DANGER_OUTLINE, HINT, INPUT, LABEL, LINK, PRIMARY,
-            SECONDARY, TABLE, TABLE_WRAP, TD, TH,
+            use_csrf, ErrorMessage, Loading, CARD, DANGER_OUTLINE, INPUT, LABEL, LINK, PRIMARY, TABLE, TD, TH,
         },
     },
     tokens::{
-        api::{get_scope_map, list_scope_maps, CreateScopeMap, DeleteScopeMap, UpdateScopeMap},
+        api::{get_scope_map, DeleteScopeMap, UpdateScopeMap},
         model::{ScopeMap, ACTIONS},
         rules_editor::{Rules, RulesEditor},
-        ui::Time,
+        ui::{scope_map_kind, Time},
     },
 };
-
-fn kind(map: &ScopeMap) -> &'static str {
-    if map.system {
-        "SystemDefined"
-    } else {
-        "UserDefined"
-    }
-}
-
-#[component]
-pub fn ScopeMapsPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| list_scope_maps());
-    view! {
-        <Title text="Scope maps" />
-        <div class="flex flex-wrap items-end justify-between gap-4">
-            <div>
-                <h1 class="text-2xl font-semibold tracking-tight">"Scope maps"</h1>
-                <p class="mt-1 text-sm text-slate-600">
-                    "Which actions a token may do on which repositories. Editing one changes every token using it, on the next request."
-                </p>
-            </div>
-            <A href="/scope-maps/new" attr:class=PRIMARY attr:data-testid="add-scope-map">"+ Add"</A>
-        </div>
-        <Transition fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(maps) => view! {
-                        <div class=TABLE_WRAP>
-                            <table class=TABLE data-testid="scope-maps-table">
-                                <caption class="sr-only">"Scope maps, system-defined first"</caption>
-                                <thead class="bg-slate-50">
-                                    <tr>
-                                        <th scope="col" class=TH>"Name"</th>
-                                        <th scope="col" class=TH>"Type"</th>
-                                        <th scope="col" class=TH>"Creation date"</th>
-                                        <th scope="col" class=TH>"Description"</th>
-                                        <th scope="col" class=format!("{TH} text-right")>"Tokens"</th>
-                                    </tr>
-                                </thead>
-                                <tbody class="divide-y divide-slate-100">
-                                    {maps.into_iter().map(|map| {
-                                        let href = format!("/scope-maps/{}", map.name);
-                                        let kind = kind(&map);
-                                        let row_name = map.name.clone();
-                                        view! {
-                                            <tr data-testid="scope-map-row" data-name=row_name class="hover:bg-slate-50">
-                                                <td class=TD><A href=href attr:class=format!("{LINK} font-medium")>{map.name.clone()}</A></td>
-                                                <td class=TD>
-                                                    <span class=if map.system {
-                                                        "rounded-full bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-700"
-                                                    } else {
-                                                        "rounded-full bg-blue-50 px-2 py-0.5 text-xs font-medium text-blue-800"
-                                                    }>{kind}</span>
-                                                </td>
-                                                <td class=TD><Time time=map.created /></td>
-                                                <td class="min-w-64 px-4 py-2 align-top text-slate-700">{map.description}</td>
-                                                <td class=format!("{TD} text-right tabular-nums") data-testid="token-count">{map.token_count}</td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorMessage message=error.to_string() /> }.into_any(),
-                }
-            })}
-        </Transition>
-    }
-    .into_any()
-}
-
-#[component]
-pub fn NewScopeMapPage() -> impl IntoView {
-    let csrf = use_csrf();
-    let create = ServerAction::<CreateScopeMap>::new();
-    let name = RwSignal::new(String::new());
-    let description = RwSignal::new(String::new());
-    let rules = Rules::new(&[]);
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(map)) = create.value().get() {
-            navigate(&format!("/scope-maps/{}", map.name), Default::default());
-        }
-    });
-    let submit = move |event: SubmitEvent| {
-        event.prevent_default();
-        create.dispatch(CreateScopeMap {
-            csrf_token: csrf(),
-            name: name.get_untracked(),
-            description: description.get_untracked(),
-            repositories: rules.value(),
-        });
-    };
-    let error = move || create.value().get().and_then(Result::err).map(|error| error.to_string());
-    let pending = create.pending();
-    view! {
-        <Title text="Add scope map" />
-        <nav class="text-sm text-slate-600" aria-label="Breadcrumb">
-            <A href="/scope-maps" attr:class=LINK>"Scope maps"</A> " / Add"
-        </nav>
-        <h1 class="mt-2 text-2xl font-semibold tracking-tight">"Add scope map"</h1>
-        <form class=format!("{CARD} mt-6 space-y-4") on:submit=submit aria-label="Add scope map" data-testid="scope-map-form">
-            <div class="grid gap-4 sm:grid-cols-2">
-                <label class="block">
-                    <span class=LABEL>"Name"</span>
-                    <input class=INPUT required autocomplete="off" spellcheck="false" data-testid="scope-map-name" bind:value=name />
-                    <span class=HINT>"5 to 50 letters, digits, - and _."</span>
-                </label>
-                <label class="block">
-                    <span class=LABEL>"Description"</span>
-                    <input class=INPUT autocomplete="off" data-testid="scope-map-description" bind:value=description />
-                </label>
-            </div>
-            <RulesEditor rules />
-            {move || error().map(|message| view! { <ErrorMessage message testid="form-error" /> })}
-            <div class="flex flex-wrap gap-3">
-                <button type="submit" class=PRIMARY data-testid="save-scope-map" disabled=move || pending.get()>
-                    {move || if pending.get() { "Adding…" } else { "Add" }}
-                </button>
-                <A href="/scope-maps" attr:class=SECONDARY>"Cancel"</A>
-            </div>
-        </form>
-    }
-    .into_any()
-}
 
 #[component]
 pub fn ScopeMapPage() -> impl IntoView {
@@ -187,7 +59,7 @@ fn ScopeMapHeading(map: ScopeMap) -> impl IntoView {
     view! {
         <h1 class="mt-2 text-2xl font-semibold tracking-tight" data-testid="scope-map-title">{map.name.clone()}</h1>
         <p class="mt-1 text-sm text-slate-600">
-            <span data-testid="scope-map-type">{kind(&map)}</span> " · created " <Time time=map.created.clone() />
+            <span data-testid="scope-map-type">{scope_map_kind(&map)}</span> " · created " <Time time=map.created.clone() />
             " · " <span data-testid="scope-map-usage">{tokens}</span>
         </p>
     }
