@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use crate::PortalSession;
 
+/// A white box around a section of a page; the page adds margins.
 pub const CARD: &str = "rounded-lg bg-white p-5 shadow-sm";
 pub const INPUT: &str = "mt-1 block w-full rounded border border-slate-300 bg-white px-3 py-2 focus:border-blue-600 focus:outline-none focus:ring-1 focus:ring-blue-600";
 pub const LABEL: &str = "text-sm font-medium";
@@ -18,11 +19,18 @@ pub const DANGER_OUTLINE: &str = "inline-flex items-center justify-center rounde
 pub const SMALL_BUTTON: &str = "inline-flex items-center rounded border border-slate-300 bg-white px-2.5 py-1 text-xs font-medium text-slate-800 hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-blue-600 disabled:opacity-60";
 pub const SMALL_DANGER: &str = "inline-flex items-center rounded border border-red-300 bg-white px-2.5 py-1 text-xs font-medium text-red-700 hover:bg-red-50 focus:outline-none focus:ring-2 focus:ring-red-600 disabled:opacity-60";
 pub const LINK: &str = "text-blue-700 underline decoration-blue-300 underline-offset-2 hover:text-blue-900 focus:outline-none focus:ring-2 focus:ring-blue-600";
-pub const TABLE_WRAP: &str = "relative mt-4 overflow-x-auto rounded-lg bg-white shadow-sm";
-pub const TABLE: &str = "min-w-full divide-y divide-slate-200 text-left text-sm";
+// Tables: a white box that scrolls sideways on a narrow screen (the page
+// never does), header and body rows, and cells. The page adds margins.
+pub const TABLE_WRAP: &str = "relative overflow-x-auto rounded-lg bg-white shadow-sm";
+pub const TABLE: &str = "w-full divide-y divide-slate-200 text-left text-sm";
+pub const THEAD: &str = "bg-slate-50";
+pub const TBODY: &str = "divide-y divide-slate-100";
 pub const TH: &str =
-    "whitespace-nowrap px-4 py-2 text-xs font-semibold uppercase tracking-wide text-slate-500";
+    "whitespace-nowrap px-4 py-2 text-left text-xs font-semibold uppercase tracking-wide text-slate-600";
+/// A cell on one line: names, dates, numbers, buttons.
 pub const TD: &str = "whitespace-nowrap px-4 py-2 align-top";
+/// A cell whose text wraps: long names, digests, descriptions, switches.
+pub const TD_WRAP: &str = "px-4 py-2 align-top";
 pub const CODE_BLOCK: &str =
     "whitespace-pre-wrap wrap-anywhere rounded bg-slate-900 p-3 font-mono text-xs text-slate-100";
 

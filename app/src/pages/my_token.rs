@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::{api::get_my_token, model::MyToken};
+use crate::{api::get_my_token, components::ui::CARD, model::MyToken};
 
 #[component]
 pub fn MyTokenPage() -> impl IntoView {
@@ -39,12 +39,12 @@ fn TokenSummary(token: MyToken) -> impl IntoView {
             "Status: " <span data-testid="my-token-status" class="font-medium">{status}</span>
             " · Scope map: " <span class="font-mono">{token.scope_map.clone()}</span>
         </p>
-        <section class="mt-6 rounded-lg bg-white p-5 shadow-sm" aria-labelledby="login-heading">
+        <section class=format!("{CARD} mt-6") aria-labelledby="login-heading">
             <h2 id="login-heading" class="text-lg font-medium">"Log in"</h2>
             <p class="mt-1 text-sm text-slate-600">"Registry: " <span class="font-mono" data-testid="my-login-server">{token.login_server.clone()}</span></p>
             <pre class="mt-2 overflow-x-auto rounded bg-slate-900 p-3 text-xs text-slate-100" data-testid="my-login-command">{login}</pre>
         </section>
-        <section class="mt-4 rounded-lg bg-white p-5 shadow-sm" aria-labelledby="passwords-heading">
+        <section class=format!("{CARD} mt-4") aria-labelledby="passwords-heading">
             <h2 id="passwords-heading" class="text-lg font-medium">"Passwords"</h2>
             <ul class="mt-2 divide-y divide-slate-100" data-testid="my-passwords">
                 {token.passwords.into_iter().map(|password| {
@@ -63,7 +63,7 @@ fn TokenSummary(token: MyToken) -> impl IntoView {
                 }).collect_view()}
             </ul>
         </section>
-        <section class="mt-4 rounded-lg bg-white p-5 shadow-sm" aria-labelledby="grants-heading">
+        <section class=format!("{CARD} mt-4") aria-labelledby="grants-heading">
             <h2 id="grants-heading" class="text-lg font-medium">"What this token may do"</h2>
             <div class="mt-2 overflow-x-auto">
                 <table class="min-w-full text-left text-sm" data-testid="my-grants">
@@ -79,7 +79,7 @@ fn TokenSummary(token: MyToken) -> impl IntoView {
                 </table>
             </div>
         </section>
-        <section class="mt-4 rounded-lg bg-white p-5 shadow-sm" aria-labelledby="images-heading">
+        <section class=format!("{CARD} mt-4") aria-labelledby="images-heading">
             <h2 id="images-heading" class="text-lg font-medium">"Images you can see"</h2>
             {if token.repositories.is_empty() {
                 view! { <p class="mt-2 text-sm text-slate-600">"This token may not list any repository (it needs metadata/read)."</p> }.into_any()

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::get_overview;
+use crate::{api::get_overview, components::ui::CARD};
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
@@ -23,7 +23,7 @@ pub fn OverviewPage() -> impl IntoView {
                         );
                         view! {
                             <section class="mt-6 grid gap-4 sm:grid-cols-2">
-                                <div class="rounded-lg bg-white p-5 shadow-sm">
+                                <div class=CARD>
                                     <h2 class="text-sm font-medium text-slate-500">"Login server"</h2>
                                     <p class="mt-1 font-mono text-lg" data-testid="login-server">{overview.login_server.clone()}</p>
                                     <button type="button" data-testid="toggle-login-command"
@@ -36,14 +36,14 @@ pub fn OverviewPage() -> impl IntoView {
                                         <pre class="mt-2 overflow-x-auto rounded bg-slate-900 p-3 text-xs text-slate-100" data-testid="login-command">{login_command.clone()}</pre>
                                     </Show>
                                 </div>
-                                <div class="rounded-lg bg-white p-5 shadow-sm">
+                                <div class=CARD>
                                     <h2 class="text-sm font-medium text-slate-500">"Version"</h2>
                                     <p class="mt-1 font-mono text-lg" data-testid="version">{overview.version.clone()}</p>
                                 </div>
                             </section>
                             <section class="mt-4 grid gap-4 sm:grid-cols-3" aria-label="Counts">
                                 {overview.counts.into_iter().map(|count| view! {
-                                    <div class="rounded-lg bg-white p-5 shadow-sm">
+                                    <div class=CARD>
                                         <h2 class="text-sm font-medium text-slate-500">{count.label}</h2>
                                         <p class="mt-1 text-3xl font-semibold">{count.value}</p>
                                     </div>

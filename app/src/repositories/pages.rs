@@ -16,7 +16,7 @@ use crate::{
     components::{
         copy::CopyField,
         dialog::ConfirmDialog,
-        ui::{use_csrf, CARD},
+        ui::{use_csrf, CARD, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD},
     },
     error::PortalError,
     repositories::{
@@ -30,8 +30,6 @@ use crate::{
     },
 };
 
-const TH: &str = "px-4 py-2 text-left text-xs font-semibold uppercase tracking-wide text-slate-600";
-const TD: &str = "px-4 py-3 align-top";
 const BADGE: &str = "inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium";
 
 /// "1 tag", "2 tags".
@@ -148,9 +146,9 @@ fn RepositoryTable(list: Vec<RepositorySummary>, filter: RwSignal<String>) -> im
                 if shown == total { format!("{total} {noun}") } else { format!("{shown} of {total} {noun}") }
             }}
         </p>
-        <div class="relative mt-2 overflow-x-auto rounded-lg bg-white shadow-sm">
-            <table class="min-w-full divide-y divide-slate-200 text-sm">
-                <thead class="bg-slate-50">
+        <div class=format!("{TABLE_WRAP} mt-2")>
+            <table class=TABLE>
+                <thead class=THEAD>
                     <tr>
                         <th scope="col" class=TH>"Name"</th>
                         <th scope="col" class=format!("{TH} text-right")>"Tags"</th>
@@ -158,14 +156,14 @@ fn RepositoryTable(list: Vec<RepositorySummary>, filter: RwSignal<String>) -> im
                         <th scope="col" class=TH>"Last update"</th>
                     </tr>
                 </thead>
-                <tbody class="divide-y divide-slate-100">
+                <tbody class=TBODY>
                     {list.into_iter().map(|repository| {
                         let name = repository.name.clone();
                         let label = repository.name.clone();
                         view! {
                             <tr data-testid="repository-row" data-name=repository.name.clone()
                                 class="hover:bg-slate-50" class:hidden=move || !filter.with(|f| matches(&name, f))>
-                                <td class=TD>
+                                <td class=TD_WRAP>
                                     <div class="flex flex-wrap items-center gap-2">
                                         <A href=format!("/repositories/{}", repository.name)
                                             attr:class="break-all font-mono text-blue-700 hover:underline focus:outline-none focus:ring-2 focus:ring-blue-600"
@@ -178,9 +176,9 @@ fn RepositoryTable(list: Vec<RepositorySummary>, filter: RwSignal<String>) -> im
                                         })}
                                     </div>
                                 </td>
-                                <td class=format!("{TD} text-right tabular-nums") data-testid="tag-count">{repository.tag_count}</td>
-                                <td class=format!("{TD} text-right tabular-nums") data-testid="manifest-count">{repository.manifest_count}</td>
-                                <td class=format!("{TD} text-slate-700")>
+                                <td class=format!("{TD_WRAP} text-right tabular-nums") data-testid="tag-count">{repository.tag_count}</td>
+                                <td class=format!("{TD_WRAP} text-right tabular-nums") data-testid="manifest-count">{repository.manifest_count}</td>
+                                <td class=format!("{TD_WRAP} text-slate-700")>
                                     {match repository.last_update {
                                         Some(at) => time(at).into_any(),
                                         None => view! { <span class="text-slate-400">"—"</span> }.into_any(),
@@ -190,7 +188,7 @@ fn RepositoryTable(list: Vec<RepositorySummary>, filter: RwSignal<String>) -> im
                         }.into_any()
                     }).collect_view()}
                     <tr class:hidden=move || shown() != 0>
-                        <td colspan="4" class=format!("{TD} text-center text-slate-600") data-testid="no-match">
+                        <td colspan="4" class=format!("{TD_WRAP} text-center text-slate-600") data-testid="no-match">
                             "No repository matches the search."
                         </td>
                     </tr>
@@ -701,9 +699,9 @@ fn ObjectTable(
             {match empty {
                 Some((text, testid)) => view! { <p class="mt-2 text-sm text-slate-600" data-testid=testid>{text}</p> }.into_any(),
                 None => view! {
-                    <div class="relative mt-2 overflow-x-auto rounded-lg bg-white shadow-sm">
-                        <table class="w-full min-w-[64rem] divide-y divide-slate-200 text-sm" data-testid=testid>
-                            <thead class="bg-slate-50">
+                    <div class=format!("{TABLE_WRAP} mt-2")>
+                        <table class=format!("{TABLE} min-w-[64rem]") data-testid=testid>
+                            <thead class=THEAD>
                                 <tr>
                                     {columns.iter().map(|column| {
                                         let (label, class) = match *column {
@@ -716,7 +714,7 @@ fn ObjectTable(
                                     <th scope="col" class=TH><span class="sr-only">"Actions"</span></th>
                                 </tr>
                             </thead>
-                            <tbody class="divide-y divide-slate-100">{children()}</tbody>
+                            <tbody class=TBODY>{children()}</tbody>
                         </table>
                     </div>
                 }.into_any(),
@@ -729,7 +727,7 @@ fn ObjectTable(
 #[component]
 fn RowHeading(locks: LockSignals, children: Children) -> impl IntoView {
     view! {
-        <th scope="row" class=format!("{TD} text-left font-normal")>
+        <th scope="row" class=format!("{TD_WRAP} text-left font-normal")>
             <div class="flex flex-wrap items-center gap-2">
                 {children()}
                 {locked_badge(locks)}
@@ -750,10 +748,10 @@ fn RowControls(
     children: Children,
 ) -> impl IntoView {
     view! {
-        <td class=TD>
+        <td class=TD_WRAP>
             <LockSwitches scope reference locks subject />
         </td>
-        <td class=format!("{TD} whitespace-nowrap text-right")>
+        <td class=format!("{TD} text-right")>
             <div class="flex justify-end gap-2">{children()}</div>
         </td>
     }
@@ -810,12 +808,12 @@ fn TagsTable(tags: Vec<TagInfo>, manifests: Vec<ManifestInfo>) -> impl IntoView 
                         <RowHeading locks>
                             <span class="break-words font-mono font-medium" data-testid="tag-name">{name}</span>
                         </RowHeading>
-                        <td class=TD>
+                        <td class=TD_WRAP>
                             <code class="whitespace-nowrap text-xs" title=tag.digest.clone() data-testid="tag-digest">{short_digest(&tag.digest)}</code>
                         </td>
-                        <td class=format!("{TD} text-right") data-testid="tag-size">{size(tag.total_size, "manifest, config and layers")}</td>
-                        <td class=TD data-testid="tag-platforms">{platform_chips(&tag.platforms)}</td>
-                        <td class=format!("{TD} text-slate-700") data-testid="tag-pushed">{time(tag.pushed.clone())}</td>
+                        <td class=format!("{TD_WRAP} text-right") data-testid="tag-size">{size(tag.total_size, "manifest, config and layers")}</td>
+                        <td class=TD_WRAP data-testid="tag-platforms">{platform_chips(&tag.platforms)}</td>
+                        <td class=format!("{TD_WRAP} text-slate-700") data-testid="tag-pushed">{time(tag.pushed.clone())}</td>
                         <RowControls scope=LockScope::Tag reference=tag.name.clone() locks subject>
                             <AskButton action=untag_action label="Untag" testid="untag-button" aria_label=untag_label />
                             <AskButton action=delete_action label="Delete image" testid="delete-image-button" danger=true
@@ -872,16 +870,16 @@ fn ManifestsTable(manifests: Vec<ManifestInfo>) -> impl IntoView {
                         <RowHeading locks>
                             <code class="whitespace-nowrap text-xs" title=digest data-testid="manifest-digest">{short}</code>
                         </RowHeading>
-                        <td class=TD title=manifest.media_type.clone() data-testid="manifest-type">{kind}</td>
-                        <td class=TD data-testid="manifest-platforms">{platforms}</td>
-                        <td class=format!("{TD} text-right") data-testid="manifest-size">
+                        <td class=TD_WRAP title=manifest.media_type.clone() data-testid="manifest-type">{kind}</td>
+                        <td class=TD_WRAP data-testid="manifest-platforms">{platforms}</td>
+                        <td class=format!("{TD_WRAP} text-right") data-testid="manifest-size">
                             {size(manifest.total_size.or(Some(manifest.size)), "manifest, config and layers")}
                             <div class="whitespace-nowrap text-xs text-slate-500" title="The manifest document itself">
                                 {format!("manifest {}", human_size(manifest.size))}
                             </div>
                         </td>
-                        <td class=format!("{TD} text-slate-700")>{time(manifest.pushed.clone())}</td>
-                        <td class=TD data-testid="manifest-tags">
+                        <td class=format!("{TD_WRAP} text-slate-700")>{time(manifest.pushed.clone())}</td>
+                        <td class=TD_WRAP data-testid="manifest-tags">
                             {if manifest.tags.is_empty() && manifest.platform.is_some() {
                                 view! { <span class="italic text-slate-500">"in an index"</span> }.into_any()
                             } else if manifest.tags.is_empty() {

@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 
 use crate::{
-    components::ui::{INPUT, SMALL_BUTTON, SMALL_DANGER, TH},
+    components::ui::{INPUT, SMALL_BUTTON, SMALL_DANGER, TBODY, TH, THEAD},
     tokens::model::{action_hint, RepositoryActions, ACTIONS},
 };
 
@@ -115,7 +115,7 @@ pub fn RulesEditor(rules: Rules) -> impl IntoView {
             </p>
             <div class="relative mt-2 overflow-x-auto rounded border border-slate-200">
                 <table class="min-w-full text-left text-sm">
-                    <thead class="bg-slate-50">
+                    <thead class=THEAD>
                         <tr>
                             <th scope="col" class=TH>"Repository"</th>
                             {ACTIONS.into_iter().map(|action| view! {
@@ -127,7 +127,7 @@ pub fn RulesEditor(rules: Rules) -> impl IntoView {
                             <th scope="col" class=TH aria-label="Row actions"></th>
                         </tr>
                     </thead>
-                    <tbody class="divide-y divide-slate-100">
+                    <tbody class=TBODY>
                         <tr class="bg-blue-50/40" data-testid="new-rule">
                             <td class="px-3 py-2">
                                 <label class="sr-only" for="new-rule-repository">"Repository"</label>

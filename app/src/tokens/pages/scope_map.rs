@@ -12,7 +12,8 @@ use crate::{
     components::{
         dialog::ConfirmDialog,
         ui::{
-            use_csrf, ErrorMessage, Loading, CARD, DANGER_OUTLINE, INPUT, LABEL, LINK, PRIMARY, TABLE, TD, TH,
+            use_csrf, ErrorMessage, Loading, CARD, DANGER_OUTLINE, INPUT, LABEL, LINK, PRIMARY, TABLE, TBODY,
+            TD, TH, THEAD,
         },
     },
     tokens::{
@@ -80,13 +81,13 @@ fn SystemScopeMap(map: ScopeMap) -> impl IntoView {
             </p>
             <div class="relative mt-4 overflow-x-auto">
                 <table class=TABLE>
-                    <thead>
+                    <thead class=THEAD>
                         <tr>
                             <th scope="col" class=TH>"Repository"</th>
                             {ACTIONS.into_iter().map(|action| view! { <th scope="col" class=format!("{TH} text-center normal-case")>{action}</th> }).collect_view()}
                         </tr>
                     </thead>
-                    <tbody class="divide-y divide-slate-100">
+                    <tbody class=TBODY>
                         {rules.into_iter().map(|rule| view! {
                             <tr>
                                 <td class=format!("{TD} font-mono")>{rule.repository.clone()}</td>

@@ -5,7 +5,9 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::{
-    components::ui::{ErrorMessage, Loading, LINK, PRIMARY, TABLE, TABLE_WRAP, TD, TH},
+    components::ui::{
+        ErrorMessage, Loading, LINK, PRIMARY, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD,
+    },
     tokens::{
         api::list_scope_maps,
         ui::{scope_map_kind, Time},
@@ -30,10 +32,10 @@ pub fn ScopeMapsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(maps) => view! {
-                        <div class=TABLE_WRAP>
+                        <div class=format!("{TABLE_WRAP} mt-4")>
                             <table class=TABLE data-testid="scope-maps-table">
                                 <caption class="sr-only">"Scope maps, system-defined first"</caption>
-                                <thead class="bg-slate-50">
+                                <thead class=THEAD>
                                     <tr>
                                         <th scope="col" class=TH>"Name"</th>
                                         <th scope="col" class=TH>"Type"</th>
@@ -42,7 +44,7 @@ pub fn ScopeMapsPage() -> impl IntoView {
                                         <th scope="col" class=format!("{TH} text-right")>"Tokens"</th>
                                     </tr>
                                 </thead>
-                                <tbody class="divide-y divide-slate-100">
+                                <tbody class=TBODY>
                                     {maps.into_iter().map(|map| {
                                         let href = format!("/scope-maps/{}", map.name);
                                         let kind = scope_map_kind(&map);
@@ -58,7 +60,7 @@ pub fn ScopeMapsPage() -> impl IntoView {
                                                     }>{kind}</span>
                                                 </td>
                                                 <td class=TD><Time time=map.created /></td>
-                                                <td class="min-w-64 px-4 py-2 align-top text-slate-700">{map.description}</td>
+                                                <td class=format!("{TD_WRAP} min-w-64 text-slate-700")>{map.description}</td>
                                                 <td class=format!("{TD} text-right tabular-nums") data-testid="token-count">{map.token_count}</td>
                                             </tr>
                                         }

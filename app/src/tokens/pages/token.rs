@@ -18,7 +18,7 @@ use crate::{
         dialog::{ConfirmDialog, Modal},
         ui::{
             use_csrf, ErrorMessage, Loading, CARD, CODE_BLOCK, DANGER_OUTLINE, HINT, INPUT, LABEL, LINK,
-            PRIMARY, SECONDARY, SMALL_BUTTON, SMALL_DANGER, TABLE, TD, TH,
+            PRIMARY, SECONDARY, SMALL_BUTTON, SMALL_DANGER, TABLE, TBODY, TD, TH, THEAD,
         },
     },
     tokens::{
@@ -277,7 +277,7 @@ fn PasswordsTable(
     view! {
         <div class="relative mt-3 overflow-x-auto">
             <table class=TABLE>
-                <thead>
+                <thead class=THEAD>
                     <tr>
                         <th scope="col" class=TH>"Password"</th>
                         <th scope="col" class=TH>"Created"</th>
@@ -285,7 +285,7 @@ fn PasswordsTable(
                         <th scope="col" class=TH aria-label="Actions"></th>
                     </tr>
                 </thead>
-                <tbody class="divide-y divide-slate-100">
+                <tbody class=TBODY>
                     {passwords.into_iter().map(|slot| {
                         let for_dialog = slot.clone();
                         let slot_name = slot.name.clone();

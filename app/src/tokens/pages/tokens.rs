@@ -10,7 +10,8 @@ use leptos_router::{
 
 use crate::{
     components::ui::{
-        ErrorMessage, Loading, INPUT, LABEL, LINK, PRIMARY, SECONDARY, TABLE, TABLE_WRAP, TD, TH,
+        ErrorMessage, Loading, INPUT, LABEL, LINK, PRIMARY, SECONDARY, TABLE, TABLE_WRAP, TBODY, TD, TH,
+        THEAD,
     },
     tokens::{
         api::list_tokens,
@@ -150,10 +151,10 @@ fn TokenTable(list: TokenList, position: ListPosition) -> impl IntoView {
     let page = position.page_number();
     view! {
         <p class="mt-4 text-sm text-slate-600" data-testid="tokens-total">{total}</p>
-        <div class=TABLE_WRAP>
+        <div class=format!("{TABLE_WRAP} mt-4")>
             <table class=TABLE data-testid="tokens-table">
                 <caption class="sr-only">"Tokens, sorted by name"</caption>
-                <thead class="bg-slate-50">
+                <thead class=THEAD>
                     <tr>
                         <th scope="col" class=TH aria-sort=if position.descending { "descending" } else { "ascending" }>
                             <A href=position.reversed() attr:class=LINK attr:data-testid="tokens-sort"
@@ -169,7 +170,7 @@ fn TokenTable(list: TokenList, position: ListPosition) -> impl IntoView {
                         <th scope="col" class=TH>"Last used"</th>
                     </tr>
                 </thead>
-                <tbody class="divide-y divide-slate-100">
+                <tbody class=TBODY>
                     {list.items.into_iter().map(|token| view! { <TokenRow token /> }).collect_view()}
                 </tbody>
             </table>
