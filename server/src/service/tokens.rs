@@ -335,8 +335,8 @@ impl TokenService {
         Self { db, hasher, audit }
     }
 
-    fn audit_change(&self, actor: &Subject, token: Option<&str>, action: &str, detail: String) {
-        self.audit.record(Caller::Subject(actor), token, None, action, Outcome::Success, Some(detail));
+    async fn audit_change(&self, actor: &Subject, token: Option<&str>, action: &str, detail: String) {
+        self.audit.record(Caller::Subject(actor), token, None, action, Outcome::Success, Some(detail)).await;
     }
 
     // ----- scope maps -----
@@ -363,7 +363,7 @@ impl TokenService {
         insert_scope_map(&mut tx, name, description, &rules).await?;
         let view = scope_map_view(find_scope_map(&mut tx, name).await?);
         tx.commit().await?;
-        self.audit_change(actor, None, "scopeMap.create", format!("scope map {name}"));
+        self.audit_change(actor, None, "scopeMap.create", format!("scope map {name}")).await;
         Ok(view)
     }
 
@@ -423,7 +423,7 @@ impl TokenService {
         rows::replace_scope_map(&mut tx, row.id, description, &rules_to_rows(&rules)).await?;
         let view = scope_map_view(find_scope_map(&mut tx, name).await?);
         tx.commit().await?;
-        self.audit_change(actor, None, "scopeMap.update", format!("scope map {}", view.name));
+        self.audit_change(actor, None, "scopeMap.update", format!("scope map {}", view.name)).await;
         Ok(view)
     }
 
@@ -443,7 +443,7 @@ impl TokenService {
         }
         rows::delete_scope_map(&mut tx, row.id).await?;
         tx.commit().await?;
-        self.audit_change(actor, None, "scopeMap.delete", format!("scope map {}", row.name));
+        self.audit_change(actor, None, "scopeMap.delete", format!("scope map {}", row.name)).await;
         Ok(())
     }
 
@@ -534,7 +534,8 @@ impl TokenService {
             Some(&view.name),
             "token.create",
             format!("token {} on scope map {}", view.name, view.scope_map),
-        );
+        )
+        .await;
         Ok(view)
     }
 
@@ -561,7 +562,8 @@ impl TokenService {
             Some(&view.name),
             "token.update",
             format!("token {}: status {:?}, scope map {}", view.name, view.status, view.scope_map),
-        );
+        )
+        .await;
         Ok(view)
     }
 
@@ -570,7 +572,7 @@ impl TokenService {
         let row = find_token(&mut *tx, name).await?;
         rows::delete_token(&mut tx, row.id).await?;
         tx.commit().await?;
-        self.audit_change(actor, Some(&row.name), "token.delete", format!("token {}", row.name));
+        self.audit_change(actor, Some(&row.name), "token.delete", format!("token {}", row.name)).await;
         Ok(())
     }
 
@@ -607,7 +609,8 @@ impl TokenService {
             Some(&row.name),
             "token.credential.generate",
             format!("token {}: {names}", row.name),
-        );
+        )
+        .await;
         Ok(credentials)
     }
 
@@ -628,7 +631,8 @@ impl TokenService {
             Some(&row.name),
             "token.credential.delete",
             format!("token {}: {slot}", row.name),
-        );
+        )
+        .await;
         Ok(view)
     }
 

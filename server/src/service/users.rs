@@ -152,7 +152,7 @@ impl UserService {
     ) -> Result<(), UserError> {
         let own = matches!(actor, Subject::Admin(actor_name) if actor_name == name);
         if !own {
-            self.record(actor, Outcome::Denied, format!("password of {}", name.escape_debug()));
+            self.record(actor, Outcome::Denied, format!("password of {}", name.escape_debug())).await;
             return Err(UserError::Denied(match actor {
                 Subject::Admin(_) => "an administrator may change only their own password".to_owned(),
                 Subject::Token(_) => {
@@ -162,19 +162,20 @@ impl UserService {
         }
         check_new_password(name, current.expose(), new.expose()).map_err(UserError::Invalid)?;
         let Some(user) = self.access.sign_in_user(name, current.expose(), client).await? else {
-            self.record(actor, Outcome::Failure, "wrong current password".to_owned());
+            self.record(actor, Outcome::Failure, "wrong current password".to_owned()).await;
             return Err(UserError::WrongPassword);
         };
         let phc = password::hash(new).await?;
         if !users::set_password_hash(&self.db, &user.name, &phc).await? {
             return Err(UserError::Internal(format!("user {} vanished during a password change", user.name)));
         }
-        self.record(actor, Outcome::Success, format!("password of {} changed", user.name.escape_debug()));
+        self.record(actor, Outcome::Success, format!("password of {} changed", user.name.escape_debug()))
+            .await;
         Ok(())
     }
 
-    fn record(&self, actor: &Subject, outcome: Outcome, detail: String) {
-        self.audit.record(Caller::Subject(actor), None, None, PASSWORD_CHANGE, outcome, Some(detail));
+    async fn record(&self, actor: &Subject, outcome: Outcome, detail: String) {
+        self.audit.record(Caller::Subject(actor), None, None, PASSWORD_CHANGE, outcome, Some(detail)).await;
     }
 }
 

@@ -259,7 +259,10 @@ async fn blob_range_forms() {
     let size = content.len();
     let digest = registry.push_blob(repo, content).await;
     let get = |range: &'static str| {
-        registry.request(Method::GET, &format!("/v2/{repo}/blobs/{digest}")).header(header::RANGE, range).send()
+        registry
+            .request(Method::GET, &format!("/v2/{repo}/blobs/{digest}"))
+            .header(header::RANGE, range)
+            .send()
     };
     let partial = [
         // (Range, Content-Range, body)
@@ -285,7 +288,8 @@ async fn blob_range_forms() {
     }
     // Several ranges, reversed or malformed ones, and other units: the
     // whole blob.
-    for range in ["bytes=0-4, 7-14", "bytes=0-1,-3", "bytes=0-4, 100-", "bytes=9-3", "bytes=abc", "items=0-4"] {
+    for range in ["bytes=0-4, 7-14", "bytes=0-1,-3", "bytes=0-4, 100-", "bytes=9-3", "bytes=abc", "items=0-4"]
+    {
         let response = get(range).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{range}");
         assert!(response.headers().get("content-range").is_none(), "{range}");
