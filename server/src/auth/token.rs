@@ -206,7 +206,11 @@ impl TokenSigner {
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.validate_aud = false;
-        Self { encoding: EncodingKey::from_secret(&key), decoding: DecodingKey::from_secret(&key), validation }
+        Self {
+            encoding: EncodingKey::from_secret(&key),
+            decoding: DecodingKey::from_secret(&key),
+            validation,
+        }
     }
 
     /// A signer with a fresh random key that is not stored anywhere.
@@ -775,11 +779,7 @@ mod tests {
         assert!(signer.verify_access(&forge(&hs256, &good_claims), SERVICE, at(T0)).is_ok());
         // The header's `typ` is not required.
         assert!(signer
-            .verify_access(
-                &forge(&serde_json::json!({"alg": "HS256"}), &good_claims),
-                SERVICE,
-                at(T0)
-            )
+            .verify_access(&forge(&serde_json::json!({"alg": "HS256"}), &good_claims), SERVICE, at(T0))
             .is_ok());
 
         let with = |key: &str, value: serde_json::Value| {
