@@ -4,6 +4,7 @@
 //! HTTP layer states each operation's action); this module never builds an
 //! HTTP response.
 
+use super::Cause;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -55,12 +56,12 @@ pub enum RegistryError {
     #[error("{0}")]
     Locked(String),
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Cause),
 }
 
 impl From<DbError> for RegistryError {
     fn from(error: DbError) -> Self {
-        Self::Internal(error.to_string())
+        Self::Internal(error.into())
     }
 }
 
@@ -74,7 +75,7 @@ impl From<StorageError> for RegistryError {
             StorageError::BlobUnknown => Self::BlobUnknown,
             StorageError::RangeInvalid { blob_size } => Self::RangeNotSatisfiable { blob_size },
             StorageError::BodyInterrupted(_) => Self::BodyInterrupted,
-            StorageError::Io(error) => Self::Internal(error.to_string()),
+            StorageError::Io(error) => Self::Internal(error.into()),
         }
     }
 }
@@ -227,9 +228,9 @@ impl RegistryService {
             return Ok(());
         }
         rows::unlink_blob(&self.db, repository, digest.as_str()).await?;
-        Err(RegistryError::Internal(format!(
-            "{digest} was garbage-collected during the push; retry the push"
-        )))
+        Err(RegistryError::Internal(
+            format!("{digest} was garbage-collected during the push; retry the push").into(),
+        ))
     }
 
     async fn upload_session(&self, name: &RepositoryName, upload: UploadId) -> RegistryResult<()> {
@@ -511,15 +512,13 @@ impl RegistryService {
         for row in rows {
             descriptors.push(Descriptor {
                 media_type: row.media_type,
-                digest: row
-                    .digest
-                    .parse()
-                    .map_err(|e| RegistryError::Internal(format!("stored digest: {e}")))?,
+                digest: row.digest.parse().map_err(|e| RegistryError::Internal(Box::new(e)))?,
                 size: row.size as u64,
                 artifact_type: row.artifact_type,
                 annotations: match row.annotations {
-                    Some(text) => serde_json::from_str(&text)
-                        .map_err(|e| RegistryError::Internal(format!("stored annotations: {e}")))?,
+                    Some(text) => {
+                        serde_json::from_str(&text).map_err(|e| RegistryError::Internal(Box::new(e)))?
+                    }
                     None => Default::default(),
                 },
                 platform: None,

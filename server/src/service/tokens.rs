@@ -4,6 +4,7 @@
 //! maps in use) before anything is written; each change is one transaction
 //! and one audit entry. The views serialise in the API's JSON shapes.
 
+use super::Cause;
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -60,7 +61,7 @@ pub enum ManageError {
     #[error("scope map {0} is system-defined and cannot be changed or deleted")]
     ReadOnly(String),
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Cause),
 }
 
 impl From<PolicyError> for ManageError {
@@ -71,13 +72,13 @@ impl From<PolicyError> for ManageError {
 
 impl From<DbError> for ManageError {
     fn from(error: DbError) -> Self {
-        Self::Internal(error.to_string())
+        Self::Internal(error.into())
     }
 }
 
 impl From<sqlx::Error> for ManageError {
     fn from(error: sqlx::Error) -> Self {
-        Self::Internal(error.to_string())
+        Self::Internal(error.into())
     }
 }
 

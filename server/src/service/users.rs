@@ -5,6 +5,7 @@
 //! by `service::access` (argon2, throttled like every login point); the new
 //! one is hashed with `auth::password`. Never builds HTTP responses.
 
+use super::Cause;
 use std::{fmt, net::IpAddr, sync::Arc, time::Duration};
 
 use crate::{
@@ -77,18 +78,18 @@ pub enum UserError {
     #[error("{0}")]
     Invalid(PasswordRule),
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Cause),
 }
 
 impl From<DbError> for UserError {
     fn from(error: DbError) -> Self {
-        Self::Internal(error.to_string())
+        Self::Internal(error.into())
     }
 }
 
 impl From<PasswordError> for UserError {
     fn from(error: PasswordError) -> Self {
-        Self::Internal(error.to_string())
+        Self::Internal(error.into())
     }
 }
 
@@ -96,7 +97,7 @@ impl From<AccessError> for UserError {
     fn from(error: AccessError) -> Self {
         match error.retry_after() {
             Some(retry_after) => Self::Throttled { retry_after },
-            None => Self::Internal(error.to_string()),
+            None => Self::Internal(error.into()),
         }
     }
 }
@@ -167,7 +168,9 @@ impl UserService {
         };
         let phc = password::hash(new).await?;
         if !users::set_password_hash(&self.db, &user.name, &phc).await? {
-            return Err(UserError::Internal(format!("user {} vanished during a password change", user.name)));
+            return Err(UserError::Internal(
+                format!("user {} vanished during a password change", user.name).into(),
+            ));
         }
         self.record(actor, Outcome::Success, format!("password of {} changed", user.name.escape_debug()))
             .await;
