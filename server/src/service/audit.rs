@@ -62,8 +62,29 @@ pub fn unauthenticated_name(name: &str) -> String {
     format!("{}{cut}", kept.escape_debug())
 }
 
+#[cfg(test)]
 fn unauthenticated_caller(name: &str) -> String {
-    format!("unauthenticated:{}", unauthenticated_name(name))
+    AuditActor::Unauthenticated(unauthenticated_name(name)).to_string()
+}
+
+/// Who an audit entry is about, as the log stores it in its `caller`
+/// column: `admin:<name>`, `token:<name>` or `unauthenticated:<name>`
+/// (names escaped by [`Subject`]'s `Display`, cut by
+/// [`unauthenticated_name`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditActor {
+    Subject(Subject),
+    /// The kept (escaped, cut) form of a name that did not authenticate.
+    Unauthenticated(String),
+}
+
+impl std::fmt::Display for AuditActor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuditActor::Subject(subject) => subject.fmt(f),
+            AuditActor::Unauthenticated(kept) => write!(f, "unauthenticated:{kept}"),
+        }
+    }
 }
 
 /// Who asked: a subject, or someone whose credentials did not authenticate.
@@ -115,23 +136,27 @@ impl AuditLog {
         detail: Option<String>,
     ) {
         let at = Utc::now();
-        let (caller, token) = match caller {
+        let (actor, token) = match caller {
             Caller::Subject(subject) => {
                 let token = token.or(match subject {
                     Subject::Token(name) => Some(name.as_str()),
                     Subject::Admin(_) => None,
                 });
-                (subject.to_string(), token)
+                (AuditActor::Subject(subject.clone()), token)
             }
-            Caller::Unauthenticated(name) => (unauthenticated_caller(name), token),
+            Caller::Unauthenticated(name) => (AuditActor::Unauthenticated(unauthenticated_name(name)), token),
         };
-        let used = match (outcome, token) {
-            (Outcome::Success, Some(name)) if caller.starts_with("token:") => Some((name.to_owned(), at)),
+        // A token's own successful use marks it used, not an administrator's
+        // change to it.
+        let used = match (outcome, &actor, token) {
+            (Outcome::Success, AuditActor::Subject(Subject::Token(_)), Some(name)) => {
+                Some((name.to_owned(), at))
+            }
             _ => None,
         };
         let entry = NewAuditEntry {
             at,
-            caller,
+            caller: actor.to_string(),
             token: token.map(str::to_owned),
             repository: repository.map(str::to_owned),
             action: action.to_owned(),

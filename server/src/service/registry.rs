@@ -15,7 +15,7 @@ use chrono::Utc;
 use crate::{
     db::{
         registry::{self as rows, ManifestRow, NewManifest, PutManifestRefusal},
-        repositories::{self as locks, LockScope},
+        repositories::{self as locks, LockScope, LockedObject},
         Database, DbError,
     },
     domain::{
@@ -116,8 +116,8 @@ pub enum UploadStart {
 /// What a change by `reference` touches: a tag, or a manifest with its tags.
 fn lock_scope(reference: &Reference) -> LockScope<'_> {
     match reference {
-        Reference::Tag(tag) => LockScope::Tag(tag.as_str()),
-        Reference::Digest(digest) => LockScope::Manifest(digest.as_str()),
+        Reference::Tag(tag) => LockScope::Tag(tag),
+        Reference::Digest(digest) => LockScope::Manifest(digest),
     }
 }
 
@@ -172,7 +172,7 @@ impl RegistryService {
     /// bytes once nothing references them.
     pub async fn delete_blob(&self, name: &RepositoryName, digest: &Digest) -> RegistryResult<()> {
         let repository = self.repository(name).await.map_err(|_| RegistryError::BlobUnknown)?;
-        self.check_locks(name, LockScope::Blob(digest.as_str()), LockedOperation::Delete).await?;
+        self.check_locks(name, LockScope::Blob(digest), LockedOperation::Delete).await?;
         if rows::unlink_blob(&self.db, repository, digest.as_str()).await? {
             Ok(())
         } else {
@@ -379,12 +379,13 @@ impl RegistryService {
         let writing = operation == LockedOperation::Write;
         let manifests_matter = !(writing && matches!(scope, LockScope::Tag(_)));
         let tags_matter = !(writing && matches!(scope, LockScope::Manifest(_)));
-        let manifests =
-            concerned.manifests.iter().filter(|_| manifests_matter).map(|(d, l)| ("manifest", d, l));
-        let tags = concerned.tags.iter().filter(|_| tags_matter).map(|(tag, locks)| ("tag", tag, locks));
-        match manifests.chain(tags).find(|(_, _, locks)| forbids(locks)) {
-            Some((kind, what, _)) => {
-                Err(RegistryError::Locked(format!("{kind} {what} in {name} is locked and cannot be {verb}")))
+        let matters = |object: &LockedObject| match object {
+            LockedObject::Manifest(_) => manifests_matter,
+            LockedObject::Tag(_) => tags_matter,
+        };
+        match concerned.objects.iter().find(|(object, locks)| matters(object) && forbids(locks)) {
+            Some((object, _)) => {
+                Err(RegistryError::Locked(format!("{object} in {name} is locked and cannot be {verb}")))
             }
             None => Ok(()),
         }
