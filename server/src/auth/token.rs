@@ -1,23 +1,24 @@
 //! Signed tokens of the token endpoint (SPEC §3, authentication): short-lived
 //! HS256 JWT access tokens carrying the token-spec `access` claim, longer-lived
 //! refresh tokens, the signing-key file, and the endpoint's response body.
-//! Calls only `auth::scope`, `crate::policy` and the file system (for the key
-//! file); it must not call the database, HTTP or logging: the key and every
-//! token are secrets.
+//! JWS signing and verification is `jsonwebtoken`'s; the claims, their
+//! validity period (checked against the caller's clock) and the key file are
+//! ours. Calls only `auth::scope`, `crate::policy` and the file system (for
+//! the key file); it must not call the database, HTTP or logging: the key and
+//! every token are secrets.
 
 use std::{
     fmt, fs,
     io::{self, Write as _},
-    path::{Path, PathBuf},
+    path::Path,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use chrono::{DateTime, SecondsFormat, Utc};
-use hmac::{Hmac, Mac};
+use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::{rngs::OsRng, RngCore};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use super::scope::{actions_from_scope_words, scope_words, Resource, ResourceScope};
 use crate::policy::ActionSet;
@@ -34,12 +35,8 @@ pub const SIGNING_KEY_LENGTH: usize = 32;
 /// Anything longer is refused before any decoding work.
 const MAX_TOKEN_LENGTH: usize = 64 * 1024;
 
-/// `{"alg":"HS256","typ":"JWT"}`, base64url without padding: the only
-/// header issued.
-const ENCODED_HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
-const ALGORITHM: &str = "HS256";
-
-type HmacSha256 = Hmac<Sha256>;
+/// The only algorithm issued or accepted.
+const ALGORITHM: Algorithm = Algorithm::HS256;
 
 /// Who a token was issued to: a portal administrator or a repository token
 /// (SPEC §1). Both kinds share one name space in the `sub` claim, so the
@@ -187,8 +184,11 @@ impl TokenResponse {
 /// Signs and verifies access and refresh tokens with one HMAC-SHA256 key.
 /// Every replica must hold the same key (the same key file).
 pub struct TokenSigner {
-    /// The keyed MAC, ready to clone per token.
-    mac: HmacSha256,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    /// HS256 only; no registered claim is checked by `jsonwebtoken` (the
+    /// validity period is checked against the caller's clock in `verify`).
+    validation: Validation,
 }
 
 /// Never prints the key.
@@ -201,7 +201,16 @@ impl fmt::Debug for TokenSigner {
 impl TokenSigner {
     /// A signer with the given key.
     pub fn from_key(key: [u8; SIGNING_KEY_LENGTH]) -> Self {
-        Self { mac: HmacSha256::new_from_slice(&key).expect("HMAC takes keys of any length") }
+        let mut validation = Validation::new(ALGORITHM);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        Self {
+            encoding: EncodingKey::from_secret(&key),
+            decoding: DecodingKey::from_secret(&key),
+            validation,
+        }
     }
 
     /// A signer with a fresh random key that is not stored anywhere.
@@ -211,7 +220,8 @@ impl TokenSigner {
 
     /// Reads the key file at `path` (64 hexadecimal characters), or creates
     /// it with a random key: written to a temporary file with mode 0600,
-    /// fsynced, then linked into place so it appears whole or not at all. If
+    /// fsynced, then persisted without replacing anything (`tempfile`'s
+    /// `persist_noclobber`) so it appears whole or not at all. If
     /// another process created it first, its key is read and used, so
     /// processes sharing a data directory agree on the key.
     pub fn load_or_create(path: &Path) -> io::Result<Self> {
@@ -324,20 +334,13 @@ impl TokenSigner {
     }
 
     fn sign(&self, claims: &Claims) -> String {
-        // Plain structs of strings and integers always serialise.
-        let payload = serde_json::to_vec(claims).expect("token claims serialise");
-        let mut token = String::with_capacity(ENCODED_HEADER.len() + payload.len() * 4 / 3 + 48);
-        token.push_str(ENCODED_HEADER);
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(payload, &mut token);
-        let signature = self.mac.clone().chain_update(token.as_bytes()).finalize().into_bytes();
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
-        token
+        // Plain structs of strings and integers always serialise, and the
+        // key is an HMAC key.
+        jsonwebtoken::encode(&Header::new(ALGORITHM), claims, &self.encoding).expect("token claims sign")
     }
 
-    /// The signature is checked (in constant time) before anything else is
-    /// decoded, so unsigned input never reaches the JSON parser.
+    /// The signature (and that the header names HS256) is checked before
+    /// the claims are decoded, so unsigned claims never reach our checks.
     fn verify(
         &self,
         token: &str,
@@ -348,24 +351,12 @@ impl TokenSigner {
         if token.len() > MAX_TOKEN_LENGTH {
             return Err(TokenError::Malformed);
         }
-        let mut parts = token.split('.');
-        let (Some(header), Some(payload), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed);
-        };
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| TokenError::Malformed)?;
-        let signing_input = &token[..header.len() + 1 + payload.len()];
-        self.mac
-            .clone()
-            .chain_update(signing_input.as_bytes())
-            .verify_slice(&signature)
-            .map_err(|_| TokenError::BadSignature)?;
-        let header: Header = decode_json_part(header)?;
-        if header.alg != ALGORITHM {
-            return Err(TokenError::Malformed);
-        }
-        let claims: Claims = decode_json_part(payload)?;
+        let claims: Claims = jsonwebtoken::decode(token, &self.decoding, &self.validation)
+            .map_err(|error| match error.kind() {
+                ErrorKind::InvalidSignature => TokenError::BadSignature,
+                _ => TokenError::Malformed,
+            })?
+            .claims;
         if claims.iss != ISSUER {
             return Err(TokenError::Malformed);
         }
@@ -399,11 +390,6 @@ enum TokenKind {
 enum SubjectKind {
     Admin,
     Token,
-}
-
-#[derive(Deserialize)]
-struct Header {
-    alg: String,
 }
 
 /// The JWT claims set: the registered claims, the token-spec `access`
@@ -465,11 +451,6 @@ struct AccessEntry {
     actions: Vec<String>,
 }
 
-fn decode_json_part<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, TokenError> {
-    let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::Malformed)?;
-    serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)
-}
-
 /// Seconds since the Unix epoch; times before it count as 0.
 fn unix_seconds(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs())
@@ -521,44 +502,21 @@ fn read_key_file(path: &Path) -> io::Result<[u8; SIGNING_KEY_LENGTH]> {
     Ok(key)
 }
 
-/// Writes `key` to a private temporary file beside `path`, fsyncs it, and
-/// hard-links it to `path`, which fails with `AlreadyExists` when another
-/// process got there first (a rename would silently replace its key). On a
-/// file system without hard links it falls back to a rename.
+/// Writes `key` to a private (0600) temporary file beside `path`, fsyncs it,
+/// and persists it as `path` unless that exists: `AlreadyExists` when
+/// another process got there first (replacing would silently change its
+/// key). The temporary file is removed however this ends.
 fn publish_key_file(path: &Path, key: &[u8; SIGNING_KEY_LENGTH]) -> io::Result<()> {
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the signing key path names no file"))?;
+    if path.file_name().is_none() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "the signing key path names no file"));
+    }
     let directory = path.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let temporary = TemporaryFile(directory.join(format!(
-        ".{}.{}-{:016x}.tmp",
-        file_name.to_string_lossy(),
-        std::process::id(),
-        OsRng.next_u64()
-    )));
-    {
-        let mut file = create_private_file(&temporary.0)?;
-        file.write_all(format!("{}\n", hex::encode(key)).as_bytes())?;
-        file.sync_all()?;
-    }
-    match fs::hard_link(&temporary.0, path) {
-        Ok(()) => {}
-        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => return Err(error),
-        Err(_) => fs::rename(&temporary.0, path)?,
-    }
+    let mut file = tempfile::Builder::new().prefix(".key-").suffix(".tmp").tempfile_in(directory)?;
+    file.write_all(format!("{}\n", hex::encode(key)).as_bytes())?;
+    file.as_file().sync_all()?;
+    file.persist_noclobber(path).map_err(|error| error.error)?;
     sync_directory(directory);
     Ok(())
-}
-
-#[cfg(unix)]
-fn create_private_file(path: &Path) -> io::Result<fs::File> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
-}
-
-#[cfg(not(unix))]
-fn create_private_file(path: &Path) -> io::Result<fs::File> {
-    fs::OpenOptions::new().write(true).create_new(true).open(path)
 }
 
 /// Makes the new directory entry durable. Best effort: some file systems
@@ -571,16 +529,6 @@ fn sync_directory(directory: &Path) {
     }
     #[cfg(not(unix))]
     let _ = directory;
-}
-
-/// Removes the temporary key file however `publish_key_file` ends (after a
-/// successful hard link it is a second name for the key file).
-struct TemporaryFile(PathBuf);
-
-impl Drop for TemporaryFile {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
-    }
 }
 
 #[cfg(test)]
@@ -610,24 +558,57 @@ mod tests {
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
     }
 
-    /// A token signed with `signer`'s key over arbitrary header and payload.
-    fn forge(signer: &TokenSigner, header: &serde_json::Value, payload: &serde_json::Value) -> String {
-        let mut token = format!(
+    /// The key of [`signer`].
+    const KEY: [u8; SIGNING_KEY_LENGTH] = [0x5a; SIGNING_KEY_LENGTH];
+
+    fn signer() -> TokenSigner {
+        TokenSigner::from_key(KEY)
+    }
+
+    /// `signing_input.signature`, HMAC-SHA256 with [`KEY`], written out by
+    /// hand so tests can sign what the signer never would.
+    fn sign_with_key(signing_input: &str) -> String {
+        use hmac::{Hmac, Mac as _};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&KEY).unwrap();
+        mac.update(signing_input.as_bytes());
+        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    }
+
+    /// A token signed with [`KEY`] over arbitrary header and payload.
+    fn forge(header: &serde_json::Value, payload: &serde_json::Value) -> String {
+        sign_with_key(&format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(payload.to_string())
-        );
-        let signature = signer.mac.clone().chain_update(token.as_bytes()).finalize().into_bytes();
-        token.push('.');
-        token.push_str(&URL_SAFE_NO_PAD.encode(signature));
-        token
+        ))
+    }
+
+    fn header_json(token: &str) -> serde_json::Value {
+        let header = token.split('.').next().unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()
     }
 
     #[test]
-    fn the_header_constant_is_the_hs256_jwt_header() {
-        let header: serde_json::Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(ENCODED_HEADER).unwrap()).unwrap();
-        assert_eq!(header, serde_json::json!({"alg": "HS256", "typ": "JWT"}));
+    fn tokens_carry_the_hs256_jwt_header() {
+        let token = signer().issue_access(&alice(), SERVICE, &[], at(T0), TTL);
+        assert_eq!(header_json(&token), serde_json::json!({"alg": "HS256", "typ": "JWT"}));
+    }
+
+    /// A token issued before `jsonwebtoken` signed them (header written as
+    /// the constant `{"alg":"HS256","typ":"JWT"}`) still verifies, so an
+    /// upgrade does not log anyone out.
+    #[test]
+    fn tokens_signed_by_the_former_hand_written_code_still_verify() {
+        let claims = serde_json::json!({
+            "iss": "portcullis", "sub": "ci-bot", "aud": SERVICE, "iat": T0, "nbf": T0, "exp": T0 + 300,
+            "jti": "x", "kind": "access", "subject_kind": "token",
+            "access": [{"type": "repository", "name": "a", "actions": ["pull"]}],
+        });
+        let former_header = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+        let token = sign_with_key(&format!("{former_header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string())));
+        let verified = signer().verify_access(&token, SERVICE, at(T0)).unwrap();
+        assert_eq!(verified.subject, alice());
+        assert_eq!(verified.grants(), &[repository("a", &[ContentRead])]);
     }
 
     #[test]
@@ -640,7 +621,6 @@ mod tests {
         for subject in [alice(), Subject::Admin("admin".to_owned())] {
             let token = signer.issue_access(&subject, SERVICE, &grants, at(T0), TTL);
             assert_eq!(token.split('.').count(), 3);
-            assert!(token.starts_with(ENCODED_HEADER));
             assert!(!token.contains('='));
             let claims = signer.verify_access(&token, SERVICE, at(T0)).unwrap();
             assert_eq!(claims.subject, subject);
@@ -715,9 +695,8 @@ mod tests {
 
     #[test]
     fn unknown_entries_in_a_signed_access_claim_grant_nothing() {
-        let signer = TokenSigner::generate();
+        let signer = signer();
         let token = forge(
-            &signer,
             &serde_json::json!({"alg": "HS256", "typ": "JWT"}),
             &serde_json::json!({
                 "iss": "portcullis", "sub": "ci-bot", "aud": SERVICE, "iat": T0, "nbf": T0, "exp": T0 + 300,
@@ -766,7 +745,9 @@ mod tests {
             ("promoted subject", promoted, TokenError::BadSignature),
             ("flipped signature bit", flipped, TokenError::BadSignature),
             ("other key", foreign, TokenError::BadSignature),
-            ("alg none", unsigned, TokenError::BadSignature),
+            // An algorithm other than HS256 is refused before any signature
+            // is computed.
+            ("alg none", unsigned, TokenError::Malformed),
             ("signature cut off", format!("{header}.{payload}."), TokenError::BadSignature),
             (
                 "truncated signature",
@@ -789,20 +770,16 @@ mod tests {
 
     #[test]
     fn correctly_signed_but_foreign_shaped_tokens_are_malformed() {
-        let signer = TokenSigner::generate();
+        let signer = signer();
         let good_claims = serde_json::json!({
             "iss": "portcullis", "sub": "ci-bot", "aud": SERVICE, "iat": T0, "nbf": T0, "exp": T0 + 300,
             "jti": "x", "kind": "access", "subject_kind": "token", "access": [],
         });
         let hs256 = serde_json::json!({"alg": "HS256", "typ": "JWT"});
-        assert!(signer.verify_access(&forge(&signer, &hs256, &good_claims), SERVICE, at(T0)).is_ok());
+        assert!(signer.verify_access(&forge(&hs256, &good_claims), SERVICE, at(T0)).is_ok());
         // The header's `typ` is not required.
         assert!(signer
-            .verify_access(
-                &forge(&signer, &serde_json::json!({"alg": "HS256"}), &good_claims),
-                SERVICE,
-                at(T0)
-            )
+            .verify_access(&forge(&serde_json::json!({"alg": "HS256"}), &good_claims), SERVICE, at(T0))
             .is_ok());
 
         let with = |key: &str, value: serde_json::Value| {
@@ -831,13 +808,12 @@ mod tests {
             ("claims not an object", hs256.clone(), serde_json::json!([1, 2])),
         ];
         for (what, header, claims) in table {
-            let token = forge(&signer, &header, &claims);
+            let token = forge(&header, &claims);
             assert_eq!(signer.verify_access(&token, SERVICE, at(T0)), Err(TokenError::Malformed), "{what}");
         }
         // A payload that is not JSON at all, properly signed.
-        let mut token = format!("{ENCODED_HEADER}.{}", URL_SAFE_NO_PAD.encode("{not json"));
-        let signature = signer.mac.clone().chain_update(token.as_bytes()).finalize().into_bytes();
-        token = format!("{token}.{}", URL_SAFE_NO_PAD.encode(signature));
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
+        let token = sign_with_key(&format!("{header}.{}", URL_SAFE_NO_PAD.encode("{not json")));
         assert_eq!(signer.verify_access(&token, SERVICE, at(T0)), Err(TokenError::Malformed));
     }
 

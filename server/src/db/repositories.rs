@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{sqlite::SqliteRow, Row};
 
 use super::{Database, DbError};
+use crate::domain::{Digest, Tag};
 
 /// The lock attributes of a repository, manifest or tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,22 +232,38 @@ pub enum LockScope<'a> {
     /// The repository only (uploads).
     Repository,
     /// One tag.
-    Tag(&'a str),
+    Tag(&'a Tag),
     /// One manifest and every tag on it.
-    Manifest(&'a str),
+    Manifest(&'a Digest),
     /// A blob: every manifest of the repository that references it (an
     /// image directly, an index through one of its images) and their tags.
-    Blob(&'a str),
+    Blob(&'a Digest),
     /// Every manifest and tag of the repository.
     Everything,
 }
 
-/// The lock attributes of what a change touches: `(digest, locks)` and
-/// `(tag, locks)` pairs beside the repository's own.
+/// A manifest or tag that carries lock attributes of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockedObject {
+    Manifest(Digest),
+    Tag(Tag),
+}
+
+/// `manifest <digest>`, `tag <name>`, as refusals name them.
+impl std::fmt::Display for LockedObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LockedObject::Manifest(digest) => write!(f, "manifest {digest}"),
+            LockedObject::Tag(tag) => write!(f, "tag {tag}"),
+        }
+    }
+}
+
+/// The lock attributes of what a change touches: its manifests, then its
+/// tags, beside the repository's own.
 pub struct ConcernedLocks {
     pub repository: Locks,
-    pub manifests: Vec<(String, Locks)>,
-    pub tags: Vec<(String, Locks)>,
+    pub objects: Vec<(LockedObject, Locks)>,
 }
 
 /// Which manifests (`m`) and tags (`t`, joined to its manifest `m`) of
@@ -284,13 +301,14 @@ pub async fn concerned_locks(
     .fetch_optional(db.reader())
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let mut concerned = ConcernedLocks { repository: locks(&row)?, manifests: Vec::new(), tags: Vec::new() };
+    let mut concerned = ConcernedLocks { repository: locks(&row)?, objects: Vec::new() };
     let Some((manifest_condition, tag_condition)) = concerned_conditions(scope) else {
         return Ok(Some(concerned));
     };
     let id: i64 = row.try_get("id")?;
     let key = match scope {
-        LockScope::Tag(key) | LockScope::Manifest(key) | LockScope::Blob(key) => key,
+        LockScope::Tag(tag) => tag.as_str(),
+        LockScope::Manifest(digest) | LockScope::Blob(digest) => digest.as_str(),
         LockScope::Repository | LockScope::Everything => "",
     };
     let manifests = sqlx::query(&format!(
@@ -310,10 +328,21 @@ pub async fn concerned_locks(
     .bind(key)
     .fetch_all(db.reader())
     .await?;
-    let named = |row: &SqliteRow| Ok::<_, sqlx::Error>((row.try_get("name")?, locks(row)?));
-    concerned.manifests = manifests.iter().map(named).collect::<Result<_, _>>()?;
-    concerned.tags = tags.iter().map(named).collect::<Result<_, _>>()?;
+    for row in &manifests {
+        let digest = stored(row.try_get::<String, _>("name")?.parse::<Digest>())?;
+        concerned.objects.push((LockedObject::Manifest(digest), locks(row)?));
+    }
+    for row in &tags {
+        let tag = stored(row.try_get::<String, _>("name")?.parse::<Tag>())?;
+        concerned.objects.push((LockedObject::Tag(tag), locks(row)?));
+    }
     Ok(Some(concerned))
+}
+
+/// A stored value that must parse into its domain type: a failure means a
+/// damaged row, reported as a decoding error.
+fn stored<T>(parsed: Result<T, crate::domain::DomainError>) -> Result<T, sqlx::Error> {
+    parsed.map_err(|error| sqlx::Error::Decode(Box::new(error)))
 }
 
 /// Deletes a repository with everything in it; the manifests and tags it

@@ -317,7 +317,7 @@ async fn show_token(
     // A token may read itself (the customer's view).
     let own = matches!(&caller.0.subject, Subject::Token(own) if own.eq_ignore_ascii_case(&name));
     if !own {
-        caller.administer(&state)?;
+        caller.administer(&state).await?;
     }
     Ok(Json(state.tokens.token(&name).await?).into_response())
 }
@@ -433,7 +433,7 @@ async fn repository_get(
     Path(path): Path<String>,
 ) -> ApiResult<Response> {
     let target = Target::parse(&path)?;
-    caller.authorize(&state, target.repository(), RepositoryOperation::ReadMetadata)?;
+    caller.authorize(&state, target.repository(), RepositoryOperation::ReadMetadata).await?;
     let admin = &state.repositories;
     Ok(match target {
         Target::Repository(name) => Json(admin.show(&name).await?).into_response(),
@@ -454,7 +454,7 @@ async fn repository_patch(
     Body(patch): Body<AttributesPatch>,
 ) -> ApiResult<Response> {
     let target = Target::parse(&path)?;
-    caller.authorize(&state, target.repository(), RepositoryOperation::WriteMetadata)?;
+    caller.authorize(&state, target.repository(), RepositoryOperation::WriteMetadata).await?;
     let admin = &state.repositories;
     let subject = &caller.0.subject;
     Ok(match &target {
@@ -486,16 +486,16 @@ async fn repository_delete(
     let subject = &caller.0.subject;
     Ok(match &target {
         Target::Repository(name) => {
-            caller.authorize(&state, name, RepositoryOperation::DeleteRepository)?;
+            caller.authorize(&state, name, RepositoryOperation::DeleteRepository).await?;
             Json(admin.delete(subject, name).await?).into_response()
         }
         Target::Tag(name, tag) => {
-            caller.authorize(&state, name, RepositoryOperation::Untag)?;
+            caller.authorize(&state, name, RepositoryOperation::Untag).await?;
             admin.untag(subject, name, tag).await?;
             StatusCode::NO_CONTENT.into_response()
         }
         Target::Manifest(name, digest) => {
-            caller.authorize(&state, name, RepositoryOperation::DeleteManifest)?;
+            caller.authorize(&state, name, RepositoryOperation::DeleteManifest).await?;
             admin.delete_manifest(subject, name, digest).await?;
             StatusCode::NO_CONTENT.into_response()
         }

@@ -102,7 +102,7 @@ impl FromRequestParts<AppState> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let caller = ManagementCaller::from_request_parts(parts, state).await?;
-        caller.administer(state)?;
+        caller.administer(state).await?;
         Ok(Admin(caller.0))
     }
 }
@@ -110,18 +110,18 @@ impl FromRequestParts<AppState> for Admin {
 impl ManagementCaller {
     /// The decision for `operation` on `repository`; a refusal says which
     /// action was missing (and was audited by the decision).
-    pub fn authorize(
+    pub async fn authorize(
         &self,
         state: &AppState,
         repository: &RepositoryName,
         operation: RepositoryOperation,
     ) -> Result<(), ApiError> {
-        refusal(state.access.authorize(&self.0, Operation::Repository(repository, operation)))
+        refusal(state.access.authorize(&self.0, Operation::Repository(repository, operation)).await)
     }
 
     /// Whether this caller may administer the registry.
-    pub fn administer(&self, state: &AppState) -> Result<(), ApiError> {
-        refusal(state.access.authorize(&self.0, Operation::Administer))
+    pub async fn administer(&self, state: &AppState) -> Result<(), ApiError> {
+        refusal(state.access.authorize(&self.0, Operation::Administer).await)
     }
 }
 

@@ -212,7 +212,7 @@ impl TokensBackend for TokensPortal {
             .into_iter()
             .find(|password| password.name == SLOT_NAMES[index] && password.value.is_some())
             .ok_or_else(|| {
-                portal_error(ManageError::Internal(format!("no {slot} in the generated credentials")))
+                portal_error(ManageError::Internal(format!("no {slot} in the generated credentials").into()))
             })?;
         Ok(GeneratedPassword {
             token: credentials.username,

@@ -189,19 +189,21 @@ impl AccessService {
 
     /// Decides `operation` for `caller`, every surface alike, and records a
     /// denial (log and audit log) here and nowhere else.
-    pub fn authorize(&self, caller: &Caller, operation: Operation<'_>) -> Decision {
+    pub async fn authorize(&self, caller: &Caller, operation: Operation<'_>) -> Decision {
         let decision = caller.decide(operation);
         if let Decision::Deny(denial) = &decision {
             let repository = denial.repository().map(RepositoryName::as_str);
             tracing::warn!(subject = %caller.subject, repository, action = denial.action(), "request denied");
-            self.audit.record(
-                AuditCaller::Subject(&caller.subject),
-                None,
-                repository,
-                denial.action(),
-                Outcome::Denied,
-                None,
-            );
+            self.audit
+                .record(
+                    AuditCaller::Subject(&caller.subject),
+                    None,
+                    repository,
+                    denial.action(),
+                    Outcome::Denied,
+                    None,
+                )
+                .await;
         }
         decision
     }
@@ -270,17 +272,17 @@ impl AccessService {
     /// argon2 check; an unknown but possible name costs a check against a
     /// decoy hash, so timing does not tell which names exist.
     async fn verify_user(&self, username: &str, secret: &str) -> Result<Option<UserRow>, AccessError> {
-        let refuse = |detail: &str| {
+        let refuse = |detail: &'static str| async move {
             let caller = AuditCaller::Unauthenticated(username);
-            self.audit.record(caller, None, None, "login", Outcome::Failure, Some(detail.into()));
+            self.audit.record(caller, None, None, "login", Outcome::Failure, Some(detail.into())).await;
             Ok(None)
         };
         if !could_be_user_name(username) {
-            return refuse("unknown user");
+            return refuse("unknown user").await;
         }
         let user = users::find_by_name(&self.db, username).await?;
         if user.is_none() && token_rows::find_token(self.db.reader(), username).await?.is_some() {
-            return refuse("a token's name with a password that is not a token password");
+            return refuse("a token's name with a password that is not a token password").await;
         }
         let stored = user.as_ref().map(|u| u.password_hash.clone());
         let key = cache_key(username, secret, stored.as_deref().unwrap_or(""));
@@ -296,8 +298,8 @@ impl AccessService {
                 self.verified.lock().expect("verified cache").insert(key, Instant::now());
                 Ok(Some(user))
             }
-            Some(_) => refuse("wrong password"),
-            None => refuse("unknown user"),
+            Some(_) => refuse("wrong password").await,
+            None => refuse("unknown user").await,
         }
     }
 
@@ -326,20 +328,15 @@ impl AccessService {
             Err(reason) => {
                 let token = row.as_ref().map(|row| row.name.as_str());
                 let caller = AuditCaller::Unauthenticated(name);
-                self.audit.record(caller, token, None, "login", Outcome::Failure, Some(reason.into()));
+                self.audit.record(caller, token, None, "login", Outcome::Failure, Some(reason.into())).await;
                 return Ok(None);
             }
         };
         let subject = Subject::Token(row.name.clone());
         let detail = SLOT_NAMES[slot].to_owned();
-        self.audit.record(
-            AuditCaller::Subject(&subject),
-            None,
-            None,
-            "login",
-            Outcome::Success,
-            Some(detail),
-        );
+        self.audit
+            .record(AuditCaller::Subject(&subject), None, None, "login", Outcome::Success, Some(detail))
+            .await;
         let serial = row.slots[slot].as_ref().expect("the matched slot holds a password").serial;
         let credential = Some(CredentialRef { slot: slot as u8, serial });
         Ok(Some(Authenticated { subject, credential, principal: self.scope_of(row).await? }))

@@ -3,6 +3,11 @@
 //! and appended in batches by one background task, so a login costs no
 //! database write of its own (thousands of logins per second share a
 //! commit). Readers flush first, so they see everything recorded before.
+//!
+//! The queue is bounded ([`QUEUED`] entries). When it is full, `record`
+//! waits for room: the request being audited slows down until the writer
+//! has committed a batch, so a flood of logins is throttled by the audit
+//! log instead of growing memory without limit or dropping entries.
 
 use std::collections::HashMap;
 
@@ -19,6 +24,10 @@ use crate::{
 
 /// Entries written per transaction at most.
 const BATCH: usize = 2000;
+
+/// Entries waiting for the writer at most: a few batches, so the writer
+/// always has a full batch ready while callers fill the next ones.
+const QUEUED: usize = 4 * BATCH;
 
 /// How long the writer waits for more entries before a commit.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(20);
@@ -53,8 +62,29 @@ pub fn unauthenticated_name(name: &str) -> String {
     format!("{}{cut}", kept.escape_debug())
 }
 
+#[cfg(test)]
 fn unauthenticated_caller(name: &str) -> String {
-    format!("unauthenticated:{}", unauthenticated_name(name))
+    AuditActor::Unauthenticated(unauthenticated_name(name)).to_string()
+}
+
+/// Who an audit entry is about, as the log stores it in its `caller`
+/// column: `admin:<name>`, `token:<name>` or `unauthenticated:<name>`
+/// (names escaped by [`Subject`]'s `Display`, cut by
+/// [`unauthenticated_name`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditActor {
+    Subject(Subject),
+    /// The kept (escaped, cut) form of a name that did not authenticate.
+    Unauthenticated(String),
+}
+
+impl std::fmt::Display for AuditActor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuditActor::Subject(subject) => subject.fmt(f),
+            AuditActor::Unauthenticated(kept) => write!(f, "unauthenticated:{kept}"),
+        }
+    }
 }
 
 /// Who asked: a subject, or someone whose credentials did not authenticate.
@@ -71,21 +101,32 @@ enum Message {
 
 #[derive(Clone)]
 pub struct AuditLog {
-    sender: mpsc::UnboundedSender<Message>,
+    sender: mpsc::Sender<Message>,
     db: Database,
 }
 
 impl AuditLog {
     /// Starts the writer task (on the current Tokio runtime).
     pub fn start(db: Database) -> Self {
-        let (sender, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(write_batches(db.clone(), receiver));
-        Self { sender, db }
+        Self::start_with_capacity(db, QUEUED)
+    }
+
+    fn start_with_capacity(db: Database, capacity: usize) -> Self {
+        let (log, receiver) = Self::unstarted(db, capacity);
+        tokio::spawn(write_batches(log.db.clone(), receiver));
+        log
+    }
+
+    /// The log and the receiving end its writer task reads.
+    fn unstarted(db: Database, capacity: usize) -> (Self, mpsc::Receiver<Message>) {
+        let (sender, receiver) = mpsc::channel(capacity);
+        (Self { sender, db }, receiver)
     }
 
     /// Records one event. `token` is the token concerned, when any; a
-    /// successful event by a token also marks it used now.
-    pub fn record(
+    /// successful event by a token also marks it used now. Waits while the
+    /// queue is full (see the module documentation); never drops the entry.
+    pub async fn record(
         &self,
         caller: Caller<'_>,
         token: Option<&str>,
@@ -95,23 +136,27 @@ impl AuditLog {
         detail: Option<String>,
     ) {
         let at = Utc::now();
-        let (caller, token) = match caller {
+        let (actor, token) = match caller {
             Caller::Subject(subject) => {
                 let token = token.or(match subject {
                     Subject::Token(name) => Some(name.as_str()),
                     Subject::Admin(_) => None,
                 });
-                (subject.to_string(), token)
+                (AuditActor::Subject(subject.clone()), token)
             }
-            Caller::Unauthenticated(name) => (unauthenticated_caller(name), token),
+            Caller::Unauthenticated(name) => (AuditActor::Unauthenticated(unauthenticated_name(name)), token),
         };
-        let used = match (outcome, token) {
-            (Outcome::Success, Some(name)) if caller.starts_with("token:") => Some((name.to_owned(), at)),
+        // A token's own successful use marks it used, not an administrator's
+        // change to it.
+        let used = match (outcome, &actor, token) {
+            (Outcome::Success, AuditActor::Subject(Subject::Token(_)), Some(name)) => {
+                Some((name.to_owned(), at))
+            }
             _ => None,
         };
         let entry = NewAuditEntry {
             at,
-            caller,
+            caller: actor.to_string(),
             token: token.map(str::to_owned),
             repository: repository.map(str::to_owned),
             action: action.to_owned(),
@@ -120,13 +165,13 @@ impl AuditLog {
         };
         // The writer lives as long as the runtime; a closed channel means
         // the process is shutting down.
-        let _ = self.sender.send(Message::Entry(entry, used));
+        let _ = self.sender.send(Message::Entry(entry, used)).await;
     }
 
     /// Waits until everything recorded so far is written.
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
-        if self.sender.send(Message::Flush(done)).is_ok() {
+        if self.sender.send(Message::Flush(done)).await.is_ok() {
             let _ = wait.await;
         }
     }
@@ -143,7 +188,7 @@ impl AuditLog {
     }
 }
 
-async fn write_batches(db: Database, mut receiver: mpsc::UnboundedReceiver<Message>) {
+async fn write_batches(db: Database, mut receiver: mpsc::Receiver<Message>) {
     let mut entries = Vec::new();
     let mut last_used: HashMap<String, DateTime<Utc>> = HashMap::new();
     let mut waiting = Vec::new();
@@ -195,5 +240,48 @@ mod tests {
         let kept = unauthenticated_caller(&long);
         assert_eq!(kept, format!("unauthenticated:{}…", "x".repeat(UNAUTHENTICATED_NAME_KEPT)));
         assert_eq!(unauthenticated_caller("a\nb"), "unauthenticated:a\\nb");
+    }
+
+    async fn record_login(log: &AuditLog, name: &str) {
+        log.record(Caller::Unauthenticated(name), None, None, "login", Outcome::Failure, None).await;
+    }
+
+    /// A full queue makes `record` wait for the writer instead of dropping
+    /// the entry, and everything waited for is written.
+    #[tokio::test]
+    async fn a_full_queue_waits_for_the_writer_and_loses_nothing() {
+        use futures::FutureExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path()).await.unwrap();
+        let (log, receiver) = AuditLog::unstarted(db.clone(), 2);
+        record_login(&log, "first").await;
+        record_login(&log, "second").await;
+        // No writer yet: the third entry has no room and waits.
+        let mut third = Box::pin(record_login(&log, "third"));
+        assert!((&mut third).now_or_never().is_none(), "record returned while the queue was full");
+        tokio::spawn(write_batches(db, receiver));
+        third.await;
+        let callers: Vec<_> =
+            log.list(None, None, 10).await.unwrap().into_iter().map(|row| row.caller).collect();
+        assert_eq!(callers, ["unauthenticated:third", "unauthenticated:second", "unauthenticated:first"],);
+    }
+
+    /// Many more entries than the queue holds, from many tasks at once: all
+    /// of them are written.
+    #[tokio::test]
+    async fn entries_beyond_the_capacity_are_all_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path()).await.unwrap();
+        let log = AuditLog::start_with_capacity(db, 3);
+        let tasks: Vec<_> = (0..200)
+            .map(|n| {
+                let log = log.clone();
+                tokio::spawn(async move { record_login(&log, &format!("caller{n}")).await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(log.list(None, None, 1000).await.unwrap().len(), 200);
     }
 }

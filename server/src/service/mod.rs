@@ -9,3 +9,7 @@ pub mod registry;
 pub mod repositories;
 pub mod tokens;
 pub mod users;
+
+/// The cause an `Internal` error keeps (as its `#[source]`): whatever went
+/// wrong below the service, logged by the HTTP layer, never sent.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -4,6 +4,7 @@
 //! HTTP layer states each operation's action); this module never builds an
 //! HTTP response.
 
+use super::Cause;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -14,7 +15,7 @@ use chrono::Utc;
 use crate::{
     db::{
         registry::{self as rows, ManifestRow, NewManifest, PutManifestRefusal},
-        repositories::{self as locks, LockScope},
+        repositories::{self as locks, LockScope, LockedObject},
         Database, DbError,
     },
     domain::{
@@ -55,12 +56,12 @@ pub enum RegistryError {
     #[error("{0}")]
     Locked(String),
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Cause),
 }
 
 impl From<DbError> for RegistryError {
     fn from(error: DbError) -> Self {
-        Self::Internal(error.to_string())
+        Self::Internal(error.into())
     }
 }
 
@@ -74,7 +75,7 @@ impl From<StorageError> for RegistryError {
             StorageError::BlobUnknown => Self::BlobUnknown,
             StorageError::RangeInvalid { blob_size } => Self::RangeNotSatisfiable { blob_size },
             StorageError::BodyInterrupted(_) => Self::BodyInterrupted,
-            StorageError::Io(error) => Self::Internal(error.to_string()),
+            StorageError::Io(error) => Self::Internal(error.into()),
         }
     }
 }
@@ -115,8 +116,8 @@ pub enum UploadStart {
 /// What a change by `reference` touches: a tag, or a manifest with its tags.
 fn lock_scope(reference: &Reference) -> LockScope<'_> {
     match reference {
-        Reference::Tag(tag) => LockScope::Tag(tag.as_str()),
-        Reference::Digest(digest) => LockScope::Manifest(digest.as_str()),
+        Reference::Tag(tag) => LockScope::Tag(tag),
+        Reference::Digest(digest) => LockScope::Manifest(digest),
     }
 }
 
@@ -171,7 +172,7 @@ impl RegistryService {
     /// bytes once nothing references them.
     pub async fn delete_blob(&self, name: &RepositoryName, digest: &Digest) -> RegistryResult<()> {
         let repository = self.repository(name).await.map_err(|_| RegistryError::BlobUnknown)?;
-        self.check_locks(name, LockScope::Blob(digest.as_str()), LockedOperation::Delete).await?;
+        self.check_locks(name, LockScope::Blob(digest), LockedOperation::Delete).await?;
         if rows::unlink_blob(&self.db, repository, digest.as_str()).await? {
             Ok(())
         } else {
@@ -227,9 +228,9 @@ impl RegistryService {
             return Ok(());
         }
         rows::unlink_blob(&self.db, repository, digest.as_str()).await?;
-        Err(RegistryError::Internal(format!(
-            "{digest} was garbage-collected during the push; retry the push"
-        )))
+        Err(RegistryError::Internal(
+            format!("{digest} was garbage-collected during the push; retry the push").into(),
+        ))
     }
 
     async fn upload_session(&self, name: &RepositoryName, upload: UploadId) -> RegistryResult<()> {
@@ -378,12 +379,13 @@ impl RegistryService {
         let writing = operation == LockedOperation::Write;
         let manifests_matter = !(writing && matches!(scope, LockScope::Tag(_)));
         let tags_matter = !(writing && matches!(scope, LockScope::Manifest(_)));
-        let manifests =
-            concerned.manifests.iter().filter(|_| manifests_matter).map(|(d, l)| ("manifest", d, l));
-        let tags = concerned.tags.iter().filter(|_| tags_matter).map(|(tag, locks)| ("tag", tag, locks));
-        match manifests.chain(tags).find(|(_, _, locks)| forbids(locks)) {
-            Some((kind, what, _)) => {
-                Err(RegistryError::Locked(format!("{kind} {what} in {name} is locked and cannot be {verb}")))
+        let matters = |object: &LockedObject| match object {
+            LockedObject::Manifest(_) => manifests_matter,
+            LockedObject::Tag(_) => tags_matter,
+        };
+        match concerned.objects.iter().find(|(object, locks)| matters(object) && forbids(locks)) {
+            Some((object, _)) => {
+                Err(RegistryError::Locked(format!("{object} in {name} is locked and cannot be {verb}")))
             }
             None => Ok(()),
         }
@@ -511,15 +513,13 @@ impl RegistryService {
         for row in rows {
             descriptors.push(Descriptor {
                 media_type: row.media_type,
-                digest: row
-                    .digest
-                    .parse()
-                    .map_err(|e| RegistryError::Internal(format!("stored digest: {e}")))?,
+                digest: row.digest.parse().map_err(|e| RegistryError::Internal(Box::new(e)))?,
                 size: row.size as u64,
                 artifact_type: row.artifact_type,
                 annotations: match row.annotations {
-                    Some(text) => serde_json::from_str(&text)
-                        .map_err(|e| RegistryError::Internal(format!("stored annotations: {e}")))?,
+                    Some(text) => {
+                        serde_json::from_str(&text).map_err(|e| RegistryError::Internal(Box::new(e)))?
+                    }
                     None => Default::default(),
                 },
                 platform: None,

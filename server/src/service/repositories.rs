@@ -287,15 +287,10 @@ impl RepositoryAdmin {
         Ok(views)
     }
 
-    fn audit(&self, actor: &Subject, name: &RepositoryName, action: &str, detail: String) {
-        self.audit.record(
-            Caller::Subject(actor),
-            None,
-            Some(name.as_str()),
-            action,
-            Outcome::Success,
-            Some(detail),
-        );
+    async fn audit(&self, actor: &Subject, name: &RepositoryName, action: &str, detail: String) {
+        self.audit
+            .record(Caller::Subject(actor), None, Some(name.as_str()), action, Outcome::Success, Some(detail))
+            .await;
     }
 
     /// Deletes the repository with all its manifests and tags, unless a
@@ -304,7 +299,7 @@ impl RepositoryAdmin {
         let row = self.row(name).await?;
         self.registry.check_locks(name, LockScope::Everything, LockedOperation::Delete).await?;
         let (manifests_deleted, tags_deleted) = rows::delete_repository(&self.db, row.id).await?;
-        self.audit(actor, name, "repository.delete", format!("repository {name}"));
+        self.audit(actor, name, "repository.delete", format!("repository {name}")).await;
         Ok(DeletedRepository { manifests_deleted, tags_deleted })
     }
 
@@ -316,14 +311,14 @@ impl RepositoryAdmin {
         digest: &Digest,
     ) -> RegistryResult<()> {
         self.registry.delete_manifest(name, &Reference::Digest(digest.clone())).await?;
-        self.audit(actor, name, "manifest.delete", format!("{name}@{digest}"));
+        self.audit(actor, name, "manifest.delete", format!("{name}@{digest}")).await;
         Ok(())
     }
 
     /// Removes a tag (the manifest stays), unless a lock forbids it.
     pub async fn untag(&self, actor: &Subject, name: &RepositoryName, tag: &Tag) -> RegistryResult<()> {
         self.registry.delete_manifest(name, &Reference::Tag(tag.clone())).await?;
-        self.audit(actor, name, "repository.untag", format!("{name}:{tag}"));
+        self.audit(actor, name, "repository.untag", format!("{name}:{tag}")).await;
         Ok(())
     }
 
@@ -353,7 +348,7 @@ impl RepositoryAdmin {
             LockTarget::Tag(tag) => format!("{name}:{tag}"),
             LockTarget::Manifest(digest) => format!("{name}@{digest}"),
         };
-        self.audit(actor, name, "repository.update", format!("{what}: {patch:?}"));
+        self.audit(actor, name, "repository.update", format!("{what}: {patch:?}")).await;
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 //! maps in use) before anything is written; each change is one transaction
 //! and one audit entry. The views serialise in the API's JSON shapes.
 
+use super::Cause;
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -66,7 +67,7 @@ pub enum ManageError {
     #[error("scope map {0} is system-defined and cannot be changed or deleted")]
     ReadOnly(String),
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Cause),
 }
 
 impl From<PolicyError> for ManageError {
@@ -77,13 +78,13 @@ impl From<PolicyError> for ManageError {
 
 impl From<DbError> for ManageError {
     fn from(error: DbError) -> Self {
-        Self::Internal(error.to_string())
+        Self::Internal(error.into())
     }
 }
 
 impl From<sqlx::Error> for ManageError {
     fn from(error: sqlx::Error) -> Self {
-        Self::Internal(error.to_string())
+        Self::Internal(error.into())
     }
 }
 
@@ -341,8 +342,8 @@ impl TokenService {
         Self { db, hasher, audit }
     }
 
-    fn audit_change(&self, actor: &Subject, token: Option<&str>, action: &str, detail: String) {
-        self.audit.record(Caller::Subject(actor), token, None, action, Outcome::Success, Some(detail));
+    async fn audit_change(&self, actor: &Subject, token: Option<&str>, action: &str, detail: String) {
+        self.audit.record(Caller::Subject(actor), token, None, action, Outcome::Success, Some(detail)).await;
     }
 
     // ----- scope maps -----
@@ -369,7 +370,7 @@ impl TokenService {
         insert_scope_map(&mut tx, name, description, &rules).await?;
         let view = scope_map_view(find_scope_map(&mut tx, name).await?);
         tx.commit().await?;
-        self.audit_change(actor, None, "scopeMap.create", format!("scope map {name}"));
+        self.audit_change(actor, None, "scopeMap.create", format!("scope map {name}")).await;
         Ok(view)
     }
 
@@ -429,7 +430,7 @@ impl TokenService {
         rows::replace_scope_map(&mut tx, row.id, description, &rules_to_rows(&rules)).await?;
         let view = scope_map_view(find_scope_map(&mut tx, name).await?);
         tx.commit().await?;
-        self.audit_change(actor, None, "scopeMap.update", format!("scope map {}", view.name));
+        self.audit_change(actor, None, "scopeMap.update", format!("scope map {}", view.name)).await;
         Ok(view)
     }
 
@@ -449,7 +450,7 @@ impl TokenService {
         }
         rows::delete_scope_map(&mut tx, row.id).await?;
         tx.commit().await?;
-        self.audit_change(actor, None, "scopeMap.delete", format!("scope map {}", row.name));
+        self.audit_change(actor, None, "scopeMap.delete", format!("scope map {}", row.name)).await;
         Ok(())
     }
 
@@ -540,7 +541,8 @@ impl TokenService {
             Some(&view.name),
             "token.create",
             format!("token {} on scope map {}", view.name, view.scope_map),
-        );
+        )
+        .await;
         Ok(view)
     }
 
@@ -567,7 +569,8 @@ impl TokenService {
             Some(&view.name),
             "token.update",
             format!("token {}: status {:?}, scope map {}", view.name, view.status, view.scope_map),
-        );
+        )
+        .await;
         Ok(view)
     }
 
@@ -576,7 +579,7 @@ impl TokenService {
         let row = find_token(&mut *tx, name).await?;
         rows::delete_token(&mut tx, row.id).await?;
         tx.commit().await?;
-        self.audit_change(actor, Some(&row.name), "token.delete", format!("token {}", row.name));
+        self.audit_change(actor, Some(&row.name), "token.delete", format!("token {}", row.name)).await;
         Ok(())
     }
 
@@ -613,7 +616,8 @@ impl TokenService {
             Some(&row.name),
             "token.credential.generate",
             format!("token {}: {names}", row.name),
-        );
+        )
+        .await;
         Ok(credentials)
     }
 
@@ -634,7 +638,8 @@ impl TokenService {
             Some(&row.name),
             "token.credential.delete",
             format!("token {}: {slot}", row.name),
-        );
+        )
+        .await;
         Ok(view)
     }
 

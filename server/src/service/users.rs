@@ -5,6 +5,7 @@
 //! by `service::access` (argon2, throttled like every login point); the new
 //! one is hashed with `auth::password`. Never builds HTTP responses.
 
+use super::Cause;
 use std::{fmt, net::IpAddr, sync::Arc, time::Duration};
 
 use crate::{
@@ -77,18 +78,18 @@ pub enum UserError {
     #[error("{0}")]
     Invalid(PasswordRule),
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Cause),
 }
 
 impl From<DbError> for UserError {
     fn from(error: DbError) -> Self {
-        Self::Internal(error.to_string())
+        Self::Internal(error.into())
     }
 }
 
 impl From<PasswordError> for UserError {
     fn from(error: PasswordError) -> Self {
-        Self::Internal(error.to_string())
+        Self::Internal(error.into())
     }
 }
 
@@ -96,7 +97,7 @@ impl From<AccessError> for UserError {
     fn from(error: AccessError) -> Self {
         match error.retry_after() {
             Some(retry_after) => Self::Throttled { retry_after },
-            None => Self::Internal(error.to_string()),
+            None => Self::Internal(error.into()),
         }
     }
 }
@@ -157,7 +158,7 @@ impl UserService {
     ) -> Result<(), UserError> {
         let own = matches!(actor, Subject::Admin(actor_name) if actor_name == name);
         if !own {
-            self.record(actor, Outcome::Denied, format!("password of {}", name.escape_debug()));
+            self.record(actor, Outcome::Denied, format!("password of {}", name.escape_debug())).await;
             return Err(UserError::Denied(match actor {
                 Subject::Admin(_) => "an administrator may change only their own password".to_owned(),
                 Subject::Token(_) => {
@@ -167,19 +168,22 @@ impl UserService {
         }
         check_new_password(name, current.expose(), new.expose()).map_err(UserError::Invalid)?;
         let Some(user) = self.access.sign_in_user(name, current.expose(), client).await? else {
-            self.record(actor, Outcome::Failure, "wrong current password".to_owned());
+            self.record(actor, Outcome::Failure, "wrong current password".to_owned()).await;
             return Err(UserError::WrongPassword);
         };
         let phc = password::hash(new).await?;
         if !users::set_password_hash(&self.db, &user.name, &phc).await? {
-            return Err(UserError::Internal(format!("user {} vanished during a password change", user.name)));
+            return Err(UserError::Internal(
+                format!("user {} vanished during a password change", user.name).into(),
+            ));
         }
-        self.record(actor, Outcome::Success, format!("password of {} changed", user.name.escape_debug()));
+        self.record(actor, Outcome::Success, format!("password of {} changed", user.name.escape_debug()))
+            .await;
         Ok(())
     }
 
-    fn record(&self, actor: &Subject, outcome: Outcome, detail: String) {
-        self.audit.record(Caller::Subject(actor), None, None, PASSWORD_CHANGE, outcome, Some(detail));
+    async fn record(&self, actor: &Subject, outcome: Outcome, detail: String) {
+        self.audit.record(Caller::Subject(actor), None, None, PASSWORD_CHANGE, outcome, Some(detail)).await;
     }
 }
 

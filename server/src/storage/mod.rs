@@ -133,36 +133,53 @@ impl FromStr for UploadId {
     }
 }
 
-/// A byte range of a blob, as an HTTP `Range: bytes=first-last` or
-/// `bytes=first-` asks for it. `first <= last` always holds.
+/// A byte range of a blob, as one HTTP `Range: bytes=first-last`,
+/// `bytes=first-` or `bytes=-suffix` asks for it (RFC 9110 §14.1.1).
+/// `first <= last` always holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ByteRange {
-    first: u64,
-    last: Option<u64>,
+pub enum ByteRange {
+    /// `first-` or `first-last`.
+    From { first: u64, last: Option<u64> },
+    /// `-length`: the last `length` bytes.
+    Suffix(u64),
 }
 
 impl ByteRange {
     /// Bytes `first..=last`; `None` when `first > last`, which HTTP calls
     /// syntactically invalid.
     pub fn inclusive(first: u64, last: u64) -> Option<Self> {
-        (first <= last).then_some(Self { first, last: Some(last) })
+        (first <= last).then_some(Self::From { first, last: Some(last) })
     }
 
     /// Bytes from `first` to the end of the blob.
     pub fn starting_at(first: u64) -> Self {
-        Self { first, last: None }
+        Self::From { first, last: None }
+    }
+
+    /// The last `length` bytes of the blob.
+    pub fn suffix(length: u64) -> Self {
+        Self::Suffix(length)
     }
 
     /// The `(offset, length)` this range selects from a blob of
     /// `blob_size` bytes, or `None` when it selects nothing (it starts at or
-    /// past the end). As in RFC 9110 §14.1.2, a `last` past the end is
-    /// clamped to the end.
+    /// past the end, or is a zero-length suffix). As in RFC 9110 §14.1.2, a
+    /// `last` past the end is clamped to the end, and a suffix longer than
+    /// the blob selects the whole blob.
     pub fn resolve(self, blob_size: u64) -> Option<(u64, u64)> {
-        if self.first >= blob_size {
-            return None;
+        match self {
+            Self::From { first, .. } if first >= blob_size => None,
+            Self::From { first, last } => {
+                let last = last.map_or(blob_size - 1, |last| last.min(blob_size - 1));
+                Some((first, last - first + 1))
+            }
+            Self::Suffix(0) => None,
+            Self::Suffix(_) if blob_size == 0 => None,
+            Self::Suffix(length) => {
+                let length = length.min(blob_size);
+                Some((blob_size - length, length))
+            }
         }
-        let last = self.last.map_or(blob_size - 1, |last| last.min(blob_size - 1));
-        Some((self.first, last - self.first + 1))
     }
 }
 
@@ -236,6 +253,11 @@ mod tests {
             (Some(ByteRange::starting_at(7)), 10, Some((7, 3))),
             (Some(ByteRange::starting_at(10)), 10, None),
             (Some(ByteRange::starting_at(0)), 0, None),
+            (Some(ByteRange::suffix(3)), 10, Some((7, 3))),
+            (Some(ByteRange::suffix(10)), 10, Some((0, 10))),
+            (Some(ByteRange::suffix(25)), 10, Some((0, 10))),
+            (Some(ByteRange::suffix(0)), 10, None),
+            (Some(ByteRange::suffix(5)), 0, None),
         ];
         for (range, blob_size, expected) in cases {
             let range = range.expect("a well-formed range");

@@ -292,6 +292,8 @@ pub(crate) async fn range_reads(fixture: &impl BlobStoreFixture) {
         (ByteRange::inclusive(5, 100), 5, b"56789"),
         (Some(ByteRange::starting_at(7)), 7, b"789"),
         (Some(ByteRange::starting_at(0)), 0, b"0123456789"),
+        (Some(ByteRange::suffix(4)), 6, b"6789"),
+        (Some(ByteRange::suffix(40)), 0, b"0123456789"),
     ];
     for (range, offset, expected) in satisfiable {
         let range = range.expect("a well-formed range");
@@ -305,6 +307,7 @@ pub(crate) async fn range_reads(fixture: &impl BlobStoreFixture) {
         ByteRange::inclusive(10, 10).unwrap(),
         ByteRange::inclusive(11, 20).unwrap(),
         ByteRange::starting_at(10),
+        ByteRange::suffix(0),
     ] {
         assert!(
             matches!(

@@ -247,6 +247,56 @@ async fn token_endpoint_issues_scoped_bearer_tokens() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// Every `Range` form of RFC 9110 §14.1.1 on a blob GET: one satisfiable
+/// range is 206 with its `Content-Range`, an unsatisfiable one 416 with
+/// `bytes */<size>`, and several ranges or invalid syntax are ignored (200,
+/// the whole blob), as docs/API.md says.
+#[tokio::test]
+async fn blob_range_forms() {
+    let registry = Registry::start();
+    let repo = "samples/ranges";
+    let content = b"hello, registry";
+    let size = content.len();
+    let digest = registry.push_blob(repo, content).await;
+    let get = |range: &'static str| {
+        registry
+            .request(Method::GET, &format!("/v2/{repo}/blobs/{digest}"))
+            .header(header::RANGE, range)
+            .send()
+    };
+    let partial = [
+        // (Range, Content-Range, body)
+        ("bytes=7-14", format!("bytes 7-14/{size}"), &b"registry"[..]),
+        ("bytes=7-100", format!("bytes 7-14/{size}"), b"registry"),
+        ("bytes=7-", format!("bytes 7-14/{size}"), b"registry"),
+        ("bytes=0-", format!("bytes 0-14/{size}"), content),
+        ("bytes=-8", format!("bytes 7-14/{size}"), b"registry"),
+        ("bytes=-1", format!("bytes 14-14/{size}"), b"y"),
+        ("bytes=-100", format!("bytes 0-14/{size}"), content),
+    ];
+    for (range, content_range, body) in partial {
+        let response = get(range).await.unwrap();
+        assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT, "{range}");
+        assert_eq!(header_of(&response, "content-range"), content_range, "{range}");
+        assert_eq!(header_of(&response, "content-length"), body.len().to_string(), "{range}");
+        assert_eq!(response.bytes().await.unwrap().as_ref(), body, "{range}");
+    }
+    for range in ["bytes=15-", "bytes=100-200", "bytes=-0"] {
+        let response = get(range).await.unwrap();
+        assert_eq!(response.status(), StatusCode::RANGE_NOT_SATISFIABLE, "{range}");
+        assert_eq!(header_of(&response, "content-range"), format!("bytes */{size}"), "{range}");
+    }
+    // Several ranges, reversed or malformed ones, and other units: the
+    // whole blob.
+    for range in ["bytes=0-4, 7-14", "bytes=0-1,-3", "bytes=0-4, 100-", "bytes=9-3", "bytes=abc", "items=0-4"]
+    {
+        let response = get(range).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{range}");
+        assert!(response.headers().get("content-range").is_none(), "{range}");
+        assert_eq!(response.bytes().await.unwrap().as_ref(), content, "{range}");
+    }
+}
+
 #[tokio::test]
 async fn blobs_monolithic_chunked_ranged_and_deleted() {
     let registry = Registry::start();

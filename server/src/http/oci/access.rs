@@ -78,7 +78,7 @@ impl FromRequestParts<AppState> for Authorized {
                 }
             }
         };
-        match state.access.authorize(&caller, operation) {
+        match state.access.authorize(&caller, operation).await {
             Decision::Allow => {}
             // The policy allows it but this token was not issued for it:
             // the client should fetch a token with that scope.

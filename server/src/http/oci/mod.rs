@@ -194,14 +194,31 @@ async fn head_blob(state: &AppState, name: &RepositoryName, digest: &Digest) -> 
     Ok(response)
 }
 
-/// `Range: bytes=first-last` or `bytes=first-`; other forms are served whole.
+/// The part of a blob a GET asks for (RFC 9110 §14.2), parsed by
+/// `http-range-header`. Only one range is served: a request for several
+/// ranges, or a `Range` that is not valid `bytes=` syntax, is ignored and
+/// the whole blob is answered 200, as §14.2 allows ("a server MAY ignore the
+/// Range header field"); every client then gets either the part it asked for
+/// or bytes it can read without parsing `multipart/byteranges`. Whether the
+/// one range is satisfiable is decided against the stored size
+/// (`ByteRange::resolve`): 416 with `Content-Range: bytes */<size>` if not.
 fn requested_range(headers: &HeaderMap) -> Option<ByteRange> {
-    let spec = headers.get(header::RANGE)?.to_str().ok()?.strip_prefix("bytes=")?;
-    let (first, last) = spec.split_once('-')?;
-    let first: u64 = first.trim().parse().ok()?;
-    match last.trim() {
-        "" => Some(ByteRange::starting_at(first)),
-        last => ByteRange::inclusive(first, last.parse().ok()?),
+    use http_range_header::{EndPosition, RangeUnsatisfiableError, StartPosition};
+    let value = headers.get(header::RANGE)?.to_str().ok()?;
+    let ranges = match http_range_header::parse_range_header(value) {
+        Ok(parsed) => parsed.ranges,
+        // `bytes=-0` is well-formed but selects nothing (§14.1.1), which the
+        // crate reports as a syntax error.
+        Err(RangeUnsatisfiableError::ZeroSuffix) if !value.contains(',') => {
+            return Some(ByteRange::suffix(0))
+        }
+        Err(_) => return None,
+    };
+    let [range] = ranges.as_slice() else { return None };
+    match (range.start, range.end) {
+        (StartPosition::FromLast(length), _) => Some(ByteRange::suffix(length)),
+        (StartPosition::Index(first), EndPosition::LastByte) => Some(ByteRange::starting_at(first)),
+        (StartPosition::Index(first), EndPosition::Index(last)) => ByteRange::inclusive(first, last),
     }
 }
 
