@@ -41,9 +41,13 @@ pub fn router(state: AppState) -> Router {
         state.users.clone(),
         login_server.clone(),
     )));
-    let tokens =
-        app::tokens::backend::Tokens(Arc::new(TokensPortal::new(state.tokens.clone(), login_server.clone())));
+    let tokens = app::tokens::backend::Tokens(Arc::new(TokensPortal::new(
+        state.access.clone(),
+        state.tokens.clone(),
+        login_server.clone(),
+    )));
     let repositories = app::repositories::backend::Repositories(Arc::new(RepositoriesPortal::new(
+        state.access.clone(),
         state.repositories.clone(),
         login_server,
     )));

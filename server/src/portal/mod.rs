@@ -3,8 +3,10 @@
 //! services the JSON API calls, and only translate types: the page's
 //! strings into domain types, the services' views into the portal's model,
 //! the services' errors into `PortalError`. Every rule (who may do what,
-//! expiry, locks, audit) lives in `service`; this module must not call `db`,
-//! parse manifests, hold `AppState`, or build HTTP responses.
+//! expiry, locks, audit) lives in `service` and `policy`: each change asks
+//! the one access decision ([`authorize`]) as the API and `/v2` do. This
+//! module must not call `db`, parse manifests, hold `AppState`, or build
+//! HTTP responses.
 
 pub mod account;
 pub mod repositories;
@@ -16,7 +18,11 @@ pub use tokens::TokensPortal;
 
 use app::{error::PortalError, model::SignedInUser};
 
-use crate::auth::token::Subject;
+use crate::{
+    auth::token::Subject,
+    policy::{Decision, Operation},
+    service::access::{AccessService, Caller},
+};
 
 /// Logs the cause and answers the user with a detail-free error.
 fn internal(error: impl std::fmt::Display) -> PortalError {
@@ -44,6 +50,24 @@ fn subject(user: &SignedInUser) -> Subject {
     match user.token {
         None if user.is_admin => Subject::Admin(user.name.clone()),
         _ => Subject::Token(user.name.clone()),
+    }
+}
+
+/// The one access decision for a signed-in user: their principal as the
+/// policy holds it now (an administrator removed since signing in may do
+/// nothing) asked for `operation`; a denial is audited there. The subject
+/// to act as, when allowed.
+async fn authorize(
+    access: &AccessService,
+    subject: Subject,
+    operation: Operation<'_>,
+) -> Result<Subject, PortalError> {
+    let principal =
+        access.principal(&subject, None).await.map_err(internal)?.ok_or(PortalError::NotSignedIn)?;
+    let caller = Caller { subject, principal, grants: None };
+    match access.authorize(&caller, operation).await {
+        Decision::Allow => Ok(caller.subject),
+        Decision::InsufficientScope | Decision::Deny(_) => Err(PortalError::Forbidden),
     }
 }
 

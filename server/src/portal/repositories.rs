@@ -18,26 +18,41 @@ use app::{
     },
 };
 
-use super::{internal, sentence};
+use super::{authorize, internal, sentence};
 use crate::{
     auth::token::Subject,
     db::repositories::LockTarget as DbLockTarget,
     domain::{Digest, RepositoryName, Tag},
+    policy::{Operation, RepositoryOperation},
     service::{
+        access::AccessService,
         registry::RegistryError,
         repositories::{Attributes, AttributesPatch, Platform as ServicePlatform, RepositoryAdmin},
     },
 };
 
 pub struct RepositoriesPortal {
+    access: Arc<AccessService>,
     admin: Arc<RepositoryAdmin>,
     /// `host[:port]` for the pull commands.
     login_server: String,
 }
 
 impl RepositoriesPortal {
-    pub fn new(admin: Arc<RepositoryAdmin>, login_server: String) -> Self {
-        Self { admin, login_server }
+    pub fn new(access: Arc<AccessService>, admin: Arc<RepositoryAdmin>, login_server: String) -> Self {
+        Self { access, admin, login_server }
+    }
+
+    /// The signed-in administrator `actor`, once the decision allows
+    /// `operation` on `name`.
+    async fn authorize(
+        &self,
+        actor: &str,
+        name: &RepositoryName,
+        operation: RepositoryOperation,
+    ) -> Result<Subject, PortalError> {
+        let subject = Subject::Admin(actor.to_owned());
+        authorize(&self.access, subject, Operation::Repository(name, operation)).await
     }
 }
 
@@ -151,7 +166,7 @@ impl RepositoriesBackend for RepositoriesPortal {
     ) -> Result<Locks, PortalError> {
         let name = repository_name(repository)?;
         let admin = &self.admin;
-        let actor = Subject::Admin(actor.to_owned());
+        let actor = self.authorize(actor, &name, RepositoryOperation::WriteMetadata).await?;
         let mut patch = AttributesPatch::default();
         match lock {
             LockKind::Read => patch.read_enabled = Some(enabled),
@@ -196,20 +211,16 @@ impl RepositoriesBackend for RepositoriesPortal {
         let name = repository_name(repository)?;
         let missing = || format!("Tag {tag} was not found in {name}.");
         let parsed: Tag = tag.parse().map_err(|_| PortalError::NotFound(missing()))?;
-        self.admin
-            .untag(&Subject::Admin(actor.to_owned()), &name, &parsed)
-            .await
-            .map_err(|e| refusal(e, missing))
+        let actor = self.authorize(actor, &name, RepositoryOperation::Untag).await?;
+        self.admin.untag(&actor, &name, &parsed).await.map_err(|e| refusal(e, missing))
     }
 
     async fn delete_manifest(&self, actor: &str, repository: &str, digest: &str) -> Result<(), PortalError> {
         let name = repository_name(repository)?;
         let missing = || format!("Manifest {digest} was not found in {name}.");
         let parsed: Digest = digest.parse().map_err(|_| PortalError::NotFound(missing()))?;
-        self.admin
-            .delete_manifest(&Subject::Admin(actor.to_owned()), &name, &parsed)
-            .await
-            .map_err(|e| refusal(e, missing))
+        let actor = self.authorize(actor, &name, RepositoryOperation::DeleteManifest).await?;
+        self.admin.delete_manifest(&actor, &name, &parsed).await.map_err(|e| refusal(e, missing))
     }
 
     async fn delete_repository(
@@ -218,11 +229,9 @@ impl RepositoriesBackend for RepositoriesPortal {
         repository: &str,
     ) -> Result<DeletedRepository, PortalError> {
         let name = repository_name(repository)?;
-        let deleted = self
-            .admin
-            .delete(&Subject::Admin(actor.to_owned()), &name)
-            .await
-            .map_err(|e| refusal(e, repository_missing(repository)))?;
+        let actor = self.authorize(actor, &name, RepositoryOperation::DeleteRepository).await?;
+        let deleted =
+            self.admin.delete(&actor, &name).await.map_err(|e| refusal(e, repository_missing(repository)))?;
         Ok(DeletedRepository {
             manifests_deleted: deleted.manifests_deleted.len(),
             tags_deleted: deleted.tags_deleted.len(),

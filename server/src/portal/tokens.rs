@@ -19,21 +19,34 @@ use app::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{internal, sentence, subject};
-use crate::service::tokens::{
-    self as service, GenerateCredentials, ManageError, ScopeMapView, Status, TokenService, TokenView,
-    SLOT_NAMES,
+use super::{authorize, internal, sentence, subject};
+use crate::{
+    auth::token::Subject,
+    policy::Operation,
+    service::{
+        access::AccessService,
+        tokens::{
+            self as service, GenerateCredentials, ManageError, ScopeMapView, Status, TokenService, TokenView,
+            SLOT_NAMES,
+        },
+    },
 };
 
 pub struct TokensPortal {
+    access: Arc<AccessService>,
     tokens: Arc<TokenService>,
     /// `host[:port]` for the login commands.
     login_server: String,
 }
 
 impl TokensPortal {
-    pub fn new(tokens: Arc<TokenService>, login_server: String) -> Self {
-        Self { tokens, login_server }
+    pub fn new(access: Arc<AccessService>, tokens: Arc<TokenService>, login_server: String) -> Self {
+        Self { access, tokens, login_server }
+    }
+
+    /// The signed-in user, once the decision lets them administer.
+    async fn administrator(&self, user: &SignedInUser) -> Result<Subject, PortalError> {
+        authorize(&self.access, subject(user), Operation::Administer).await
     }
 
     fn service(&self) -> &TokenService {
@@ -168,7 +181,11 @@ impl TokensBackend for TokensPortal {
             generate_passwords: Some(false),
             ..Default::default()
         };
-        let view = self.service().create_token(&subject(actor_user), &request).await.map_err(portal_error)?;
+        let view = self
+            .service()
+            .create_token(&self.administrator(actor_user).await?, &request)
+            .await
+            .map_err(portal_error)?;
         Ok(token(view))
     }
 
@@ -182,14 +199,14 @@ impl TokensBackend for TokensPortal {
         let status = enabled.map(|enabled| if enabled { Status::Enabled } else { Status::Disabled });
         let view = self
             .service()
-            .update_token(&subject(actor_user), name, status, scope_map_name.as_deref())
+            .update_token(&self.administrator(actor_user).await?, name, status, scope_map_name.as_deref())
             .await
             .map_err(portal_error)?;
         Ok(token(view))
     }
 
     async fn delete_token(&self, actor_user: &SignedInUser, name: &str) -> Result<(), PortalError> {
-        self.service().delete_token(&subject(actor_user), name).await.map_err(portal_error)
+        self.service().delete_token(&self.administrator(actor_user).await?, name).await.map_err(portal_error)
     }
 
     async fn generate_password(
@@ -204,7 +221,7 @@ impl TokensBackend for TokensPortal {
         let request = GenerateCredentials { password1: index == 0, password2: index == 1, expiry };
         let credentials = self
             .service()
-            .generate_credentials(&subject(actor_user), name, request)
+            .generate_credentials(&self.administrator(actor_user).await?, name, request)
             .await
             .map_err(portal_error)?;
         let password = credentials
@@ -229,8 +246,11 @@ impl TokensBackend for TokensPortal {
         name: &str,
         slot: &str,
     ) -> Result<Token, PortalError> {
-        let view =
-            self.service().delete_credential(&subject(actor_user), name, slot).await.map_err(portal_error)?;
+        let view = self
+            .service()
+            .delete_credential(&self.administrator(actor_user).await?, name, slot)
+            .await
+            .map_err(portal_error)?;
         Ok(token(view))
     }
 
@@ -250,7 +270,7 @@ impl TokensBackend for TokensPortal {
         let view = self
             .service()
             .create_scope_map(
-                &subject(actor_user),
+                &self.administrator(actor_user).await?,
                 new.name.trim(),
                 new.description.trim(),
                 &rules(&new.repositories),
@@ -270,7 +290,7 @@ impl TokensBackend for TokensPortal {
         let view = self
             .service()
             .replace_scope_map_rules(
-                &subject(actor_user),
+                &self.administrator(actor_user).await?,
                 name,
                 Some(description.trim()),
                 &rules(&repositories),
@@ -281,7 +301,10 @@ impl TokensBackend for TokensPortal {
     }
 
     async fn delete_scope_map(&self, actor_user: &SignedInUser, name: &str) -> Result<(), PortalError> {
-        self.service().delete_scope_map(&subject(actor_user), name).await.map_err(portal_error)
+        self.service()
+            .delete_scope_map(&self.administrator(actor_user).await?, name)
+            .await
+            .map_err(portal_error)
     }
 }
 
