@@ -79,29 +79,28 @@ impl RepositoryOperation {
         Self::DeleteRepository,
     ];
 
-    /// The one table of which actions allow an operation: holding any of
-    /// them suffices. Removing a tag is allowed with metadata/write (the
-    /// management surfaces untag there) or with content/delete (what `/v2`
-    /// clients ask for with the `delete` scope); every other deletion needs
-    /// content/delete.
-    pub fn allowed_by(self) -> ActionSet {
-        use Action::*;
+    /// The one table: the action each operation needs, and the action a
+    /// refusal names.
+    pub fn action(self) -> Action {
         match self {
-            Self::Pull => ContentRead.into(),
-            Self::Push => ContentWrite.into(),
-            Self::ReadMetadata => MetadataRead.into(),
-            Self::WriteMetadata => MetadataWrite.into(),
-            Self::Untag => ActionSet::of(&[MetadataWrite, ContentDelete]),
-            Self::DeleteManifest | Self::DeleteBlob | Self::DeleteRepository => ContentDelete.into(),
+            Self::Pull => Action::ContentRead,
+            Self::Push => Action::ContentWrite,
+            Self::ReadMetadata => Action::MetadataRead,
+            Self::WriteMetadata => Action::MetadataWrite,
+            Self::Untag | Self::DeleteManifest | Self::DeleteBlob | Self::DeleteRepository => {
+                Action::ContentDelete
+            }
         }
     }
 
-    /// The action a refusal names: the first of [`Self::allowed_by`] that a
-    /// data-plane client would ask for (`delete` for an untag on `/v2`).
-    pub fn action(self) -> Action {
+    /// The actions that allow an operation: holding any of them suffices.
+    /// Its [`Self::action`], and for removing a tag also metadata/write
+    /// (the management surfaces untag there; `/v2` clients ask for the
+    /// `delete` scope).
+    pub fn allowed_by(self) -> ActionSet {
         match self {
-            Self::Untag => Action::ContentDelete,
-            other => other.allowed_by().iter().next().expect("every operation has an action"),
+            Self::Untag => ActionSet::of(&[Action::MetadataWrite, Action::ContentDelete]),
+            other => other.action().into(),
         }
     }
 
