@@ -7,7 +7,8 @@
 //! standard input is read before, by [`execute_with_stdin`]), sent
 //! ([`transport`], the only network code), narrowed by `--query` ([`query`]) and printed ([`output`]).
 //! Errors are one `error: ...` line on stderr ([`error`]). This crate never
-//! depends on the server's crates: it speaks only HTTP.
+//! depends on the server's crates: it speaks only HTTP, in the API's wire
+//! types (`portcullis_proto`).
 
 pub mod args;
 pub mod error;
@@ -22,6 +23,7 @@ use std::{
 };
 
 use chrono::Utc;
+use portcullis_proto::{AuditPage, Tag, TokenPage};
 use serde_json::Value;
 
 pub use args::ClientCommand;
@@ -109,7 +111,7 @@ async fn perform(command: &ClientCommand, stdin: Option<&Password>) -> Result<St
             let mut request = plan.request.clone();
             loop {
                 let page = registry.send(&request).await?;
-                let (page_items, next) = page_parts(page)
+                let (page_items, next) = page_parts(paging, page)
                     .map_err(|reason| CliError::BadAnswer { url: registry.url(&request), reason })?;
                 items.extend(page_items);
                 let done = limit.is_some_and(|limit| items.len() >= limit);
@@ -140,28 +142,27 @@ async fn perform(command: &ClientCommand, stdin: Option<&Password>) -> Result<St
 
 /// `[Tag]` -> `["v1", ...]`.
 fn tag_names(tags: &Value) -> Result<Value, String> {
-    let tags = tags.as_array().ok_or("expected a list of tags")?;
-    tags.iter()
-        .map(|tag| {
-            tag.get("name")
-                .filter(|name| name.is_string())
-                .cloned()
-                .ok_or_else(|| "a tag without a name".to_owned())
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Value::Array)
+    let tags: Vec<Tag> =
+        serde_json::from_value(tags.clone()).map_err(|error| format!("expected a list of tags: {error}"))?;
+    Ok(tags.into_iter().map(|tag| Value::String(tag.name)).collect())
 }
 
-/// `{"items": [..], "next": cursor-or-null}` -> (items, cursor).
-fn page_parts(page: Value) -> Result<(Vec<Value>, Option<Value>), String> {
-    let Value::Object(mut page) = page else {
-        return Err("expected a page {\"items\", \"next\"}".to_owned());
-    };
-    let Some(Value::Array(items)) = page.remove("items") else {
-        return Err("the page has no items list".to_owned());
-    };
-    let next = page.remove("next").filter(|next| !next.is_null());
-    Ok((items, next))
+/// A page (`TokenPage` or `AuditPage`) -> (items, cursor).
+fn page_parts(paging: &plan::Paging, page: Value) -> Result<(Vec<Value>, Option<Value>), String> {
+    fn items<T: serde::Serialize>(items: Vec<T>) -> Vec<Value> {
+        items.iter().map(|item| serde_json::to_value(item).expect("a wire type serialises")).collect()
+    }
+    let unexpected = |error: serde_json::Error| format!("expected a page {{\"items\", \"next\"}}: {error}");
+    Ok(match paging {
+        plan::Paging::Tokens => {
+            let page: TokenPage = serde_json::from_value(page).map_err(unexpected)?;
+            (items(page.items), page.next.map(Value::String))
+        }
+        plan::Paging::Audit { .. } => {
+            let page: AuditPage = serde_json::from_value(page).map_err(unexpected)?;
+            (items(page.items), page.next.map(Value::from))
+        }
+    })
 }
 
 #[cfg(test)]
@@ -170,22 +171,32 @@ mod tests {
 
     use super::*;
 
+    fn tag(name: &str) -> Value {
+        let attributes =
+            json!({"deleteEnabled": true, "writeEnabled": true, "readEnabled": true, "listEnabled": true});
+        json!({"name": name, "digest": "sha256:a", "createdTime": "2026-11-23T16:30:00.000000Z",
+               "lastUpdateTime": "2026-11-23T16:30:00.000000Z", "changeableAttributes": attributes})
+    }
+
     #[test]
     fn tag_names_keep_the_order() {
-        let tags = json!([{"name": "v1", "digest": "sha256:a"}, {"name": "latest", "digest": "sha256:b"}]);
+        let tags = json!([tag("v1"), tag("latest")]);
         assert_eq!(tag_names(&tags).unwrap(), json!(["v1", "latest"]));
-        assert!(tag_names(&json!({"name": "v1"})).is_err());
+        assert!(tag_names(&tag("v1")).is_err());
         assert!(tag_names(&json!([{"digest": "sha256:a"}])).is_err());
     }
 
     #[test]
     fn pages_split_into_items_and_cursor() {
-        let (items, next) = page_parts(json!({"items": [{"name": "a"}], "next": "a"})).unwrap();
-        assert_eq!((items, next), (vec![json!({"name": "a"})], Some(json!("a"))));
-        let (items, next) = page_parts(json!({"items": [], "next": null})).unwrap();
+        let entry = json!({"id": 7, "time": "2026-11-23T16:30:00.000000Z", "caller": "admin:admin", "token": null,
+                           "repository": null, "action": "token.create", "outcome": "success", "detail": "token a"});
+        let audit = plan::Paging::Audit { token: None, limit: 10 };
+        let (items, next) = page_parts(&audit, json!({"items": [entry.clone()], "next": 7})).unwrap();
+        assert_eq!((items, next), (vec![entry], Some(json!(7))));
+        let (items, next) = page_parts(&plan::Paging::Tokens, json!({"items": [], "next": null})).unwrap();
         assert!(items.is_empty() && next.is_none());
-        assert!(page_parts(json!([1, 2])).is_err());
-        assert!(page_parts(json!({"next": null})).is_err());
+        assert!(page_parts(&plan::Paging::Tokens, json!([1, 2])).is_err());
+        assert!(page_parts(&plan::Paging::Tokens, json!({"next": null})).is_err());
     }
 
     #[test]

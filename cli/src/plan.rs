@@ -2,12 +2,18 @@
 //! (docs/API.md) and says how to read and print the answer. Pure: no
 //! network, no clock (the caller passes `now`), no standard input (the
 //! caller passes what it read), no printing, so every command's method,
-//! path and body are tested as values.
+//! path and body are tested as values. Bodies are built as the API's wire
+//! types (`portcullis_proto`).
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use portcullis_proto::{
+    Action, AttributesPatch, GenerateCredentials, NewScopeMap, NewToken, PasswordChange, PasswordSlot,
+    RepositoryActions, ScopeMapChange, TokenChange, TokenStatus,
+};
 use reqwest::Method;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::{
     args::{
@@ -37,8 +43,17 @@ impl Request {
         Self { method, path, body: Some(body), secret: false }
     }
 
+    /// A request carrying a wire type.
+    fn sending(method: Method, path: String, body: &impl Serialize) -> Self {
+        Self::with_body(method, path, serde_json::to_value(body).expect("a wire type serialises"))
+    }
+
     fn with_secret_body(method: Method, path: String, body: Value) -> Self {
         Self { method, path, body: Some(body), secret: true }
+    }
+
+    fn sending_secret(method: Method, path: String, body: &impl Serialize) -> Self {
+        Self::with_secret_body(method, path, serde_json::to_value(body).expect("a wire type serialises"))
     }
 }
 
@@ -139,13 +154,18 @@ fn with_query(path: &str, pairs: &[(&str, String)]) -> String {
     format!("{path}?{}", query.join("&"))
 }
 
-/// `[{"repository", "actions"}]` from `--repository REPO ACTION...` groups.
-fn rules<F>(flag: &str, groups: &Rules<F>) -> Result<Value, CliError> {
+/// The rules of `--repository REPO ACTION...` groups.
+fn rules<F>(flag: &str, groups: &Rules<F>) -> Result<Vec<RepositoryActions>, CliError> {
     let mut rules = Vec::with_capacity(groups.groups.len());
     for group in &groups.groups {
         match group.split_first() {
             Some((pattern, actions)) if !pattern.is_empty() && !actions.is_empty() => {
-                rules.push(json!({"repository": pattern, "actions": actions}));
+                let actions = actions
+                    .iter()
+                    .map(|action| action.parse::<Action>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|error| CliError::Usage(format!("{flag}: {error}")))?;
+                rules.push(RepositoryActions { repository: pattern.clone(), actions });
             }
             _ => {
                 return Err(CliError::Usage(format!(
@@ -154,33 +174,34 @@ fn rules<F>(flag: &str, groups: &Rules<F>) -> Result<Value, CliError> {
             }
         }
     }
-    Ok(Value::Array(rules))
+    Ok(rules)
 }
 
 /// The expiry from `--expiration-in-days` (counted from `now`) or
-/// `--expiration`, as RFC 3339 UTC.
-fn expiry(args: &ExpiryArgs, now: DateTime<Utc>) -> Option<String> {
+/// `--expiration`, in whole seconds.
+fn expiry(args: &ExpiryArgs, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let time = match (args.expiration_in_days, args.expiration) {
         (Some(days), _) => now + Duration::days(i64::from(days)),
         (None, Some(time)) => time,
         (None, None) => return None,
     };
-    Some(time.to_rfc3339_opts(SecondsFormat::Secs, true))
+    Some(time.trunc_subsecs(0))
 }
 
-fn attributes(changes: &AttributeChanges) -> Value {
-    let mut body = Map::new();
-    for (key, value) in [
-        ("deleteEnabled", changes.delete_enabled),
-        ("writeEnabled", changes.write_enabled),
-        ("readEnabled", changes.read_enabled),
-        ("listEnabled", changes.list_enabled),
-    ] {
-        if let Some(value) = value {
-            body.insert(key.to_owned(), Value::Bool(value));
-        }
+fn attributes(changes: &AttributeChanges) -> AttributesPatch {
+    AttributesPatch {
+        delete_enabled: changes.delete_enabled,
+        write_enabled: changes.write_enabled,
+        read_enabled: changes.read_enabled,
+        list_enabled: changes.list_enabled,
     }
-    Value::Object(body)
+}
+
+fn status(status: crate::args::TokenStatus) -> TokenStatus {
+    match status {
+        crate::args::TokenStatus::Enabled => TokenStatus::Enabled,
+        crate::args::TokenStatus::Disabled => TokenStatus::Disabled,
+    }
 }
 
 fn confirmed(yes: bool, what: &str) -> Result<(), CliError> {
@@ -224,34 +245,26 @@ fn scope_map(command: &ScopeMapCommand) -> Result<Plan, CliError> {
     let request = match command {
         ScopeMapCommand::Create(create) => {
             segment("scope map", &create.name)?;
-            let mut body =
-                json!({"name": create.name, "repositories": rules("--repository", &create.repositories)?});
-            if let Some(description) = &create.description {
-                body["description"] = json!(description);
-            }
-            Request::with_body(Method::POST, BASE.to_owned(), body)
+            let body = NewScopeMap {
+                name: create.name.clone(),
+                description: create.description.clone(),
+                repositories: rules("--repository", &create.repositories)?,
+            };
+            Request::sending(Method::POST, BASE.to_owned(), &body)
         }
         ScopeMapCommand::Update(update) => {
-            let mut body = Map::new();
-            if let Some(description) = &update.description {
-                body.insert("description".to_owned(), json!(description));
-            }
-            if !update.add_repository.is_empty() {
-                body.insert("addRepositories".to_owned(), rules("--add-repository", &update.add_repository)?);
-            }
-            if !update.remove_repository.is_empty() {
-                body.insert(
-                    "removeRepositories".to_owned(),
-                    rules("--remove-repository", &update.remove_repository)?,
-                );
-            }
+            let body = ScopeMapChange {
+                description: update.description.clone(),
+                add_repositories: rules("--add-repository", &update.add_repository)?,
+                remove_repositories: rules("--remove-repository", &update.remove_repository)?,
+            };
             if body.is_empty() {
                 return Err(CliError::Usage(
                     "nothing to update: pass --add-repository, --remove-repository or --description"
                         .to_owned(),
                 ));
             }
-            Request::with_body(Method::PATCH, one(&update.name)?, Value::Object(body))
+            Request::sending(Method::PATCH, one(&update.name)?, &body)
         }
         ScopeMapCommand::List => Request::new(Method::GET, BASE.to_owned()),
         ScopeMapCommand::Show(show) => Request::new(Method::GET, one(&show.name)?),
@@ -270,39 +283,27 @@ fn token(command: &TokenCommand, now: DateTime<Utc>) -> Result<Plan, CliError> {
     let request = match command {
         TokenCommand::Create(create) => {
             segment("token", &create.name)?;
-            let mut body = json!({"name": create.name});
+            let mut body = NewToken { name: create.name.clone(), ..NewToken::default() };
             match (&create.scope_map, create.repositories.is_empty()) {
-                (Some(scope_map), true) => body["scopeMap"] = json!(scope_map),
-                (None, false) => body["repositories"] = rules("--repository", &create.repositories)?,
+                (Some(scope_map), true) => body.scope_map = Some(scope_map.clone()),
+                (None, false) => body.repositories = Some(rules("--repository", &create.repositories)?),
                 _ => {
                     return Err(CliError::Usage(
                         "pass either --scope-map or --repository REPO ACTION..., not both".to_owned(),
                     ))
                 }
             }
-            if let Some(status) = create.status {
-                body["status"] = json!(status.as_str());
-            }
-            if let Some(expiry) = expiry(&create.expiry, now) {
-                body["expiry"] = json!(expiry);
-            }
-            if create.no_passwords {
-                body["generatePasswords"] = json!(false);
-            }
-            Request::with_body(Method::POST, BASE.to_owned(), body)
+            body.status = create.status.map(status);
+            body.expiry = expiry(&create.expiry, now);
+            body.generate_passwords = create.no_passwords.then_some(false);
+            Request::sending(Method::POST, BASE.to_owned(), &body)
         }
         TokenCommand::Update(update) => {
-            let mut body = Map::new();
-            if let Some(status) = update.status {
-                body.insert("status".to_owned(), json!(status.as_str()));
-            }
-            if let Some(scope_map) = &update.scope_map {
-                body.insert("scopeMap".to_owned(), json!(scope_map));
-            }
-            if body.is_empty() {
+            let body = TokenChange { status: update.status.map(status), scope_map: update.scope_map.clone() };
+            if body == TokenChange::default() {
                 return Err(CliError::Usage("nothing to update: pass --status or --scope-map".to_owned()));
             }
-            Request::with_body(Method::PATCH, one(&update.name)?, Value::Object(body))
+            Request::sending(Method::PATCH, one(&update.name)?, &body)
         }
         TokenCommand::List => {
             return Ok(Plan {
@@ -319,27 +320,19 @@ fn token(command: &TokenCommand, now: DateTime<Utc>) -> Result<Plan, CliError> {
         }
         TokenCommand::Credential(credential) => match &credential.command {
             CredentialCommand::Generate(generate) => {
-                let mut body = Map::new();
                 // Neither flag: the server generates both.
-                if generate.password1 {
-                    body.insert("password1".to_owned(), json!(true));
-                }
-                if generate.password2 {
-                    body.insert("password2".to_owned(), json!(true));
-                }
-                if let Some(expiry) = expiry(&generate.expiry, now) {
-                    body.insert("expiry".to_owned(), json!(expiry));
-                }
+                let body = GenerateCredentials {
+                    password1: generate.password1,
+                    password2: generate.password2,
+                    expiry: expiry(&generate.expiry, now),
+                };
                 let path = format!("{}/credentials", one(&generate.name)?);
-                return Ok(plain(
-                    Request::with_body(Method::POST, path, Value::Object(body)),
-                    Resource::Credentials,
-                ));
+                return Ok(plain(Request::sending(Method::POST, path, &body), Resource::Credentials));
             }
             CredentialCommand::Delete(delete) => {
                 let slot = match (delete.password1, delete.password2) {
-                    (true, false) => "password1",
-                    (false, true) => "password2",
+                    (true, false) => PasswordSlot::Password1,
+                    (false, true) => PasswordSlot::Password2,
                     _ => {
                         return Err(CliError::Usage(
                             "pass exactly one of --password1 and --password2".to_owned(),
@@ -408,7 +401,7 @@ fn repository(command: &RepositoryCommand) -> Result<Plan, CliError> {
                 (Some(repository), None) => repository_path(repository)?,
                 (None, None) => return Err(CliError::Usage("pass --repository or --image".to_owned())),
             };
-            generic(Request::with_body(Method::PATCH, path, body))
+            generic(Request::sending(Method::PATCH, path, &body))
         }
     }
 }
@@ -428,8 +421,11 @@ fn user(command: &UserCommand, global: &GlobalArgs, stdin: Option<&Password>) ->
             })?;
             let new = stdin
                 .ok_or_else(|| CliError::Usage("no new password: pipe it into standard input".to_owned()))?;
-            let body = json!({"currentPassword": current.expose(), "newPassword": new.expose()});
-            Ok(plain(Request::with_secret_body(Method::PUT, path, body), Resource::Generic))
+            let body = PasswordChange {
+                current_password: portcullis_proto::Password::new(current.expose()),
+                new_password: portcullis_proto::Password::new(new.expose()),
+            };
+            Ok(plain(Request::sending_secret(Method::PUT, path, &body), Resource::Generic))
         }
     }
 }
@@ -464,6 +460,7 @@ pub fn page_request(paging: &Paging, cursor: Option<&Value>, collected: usize) -
 #[cfg(test)]
 mod tests {
     use clap::Parser;
+    use serde_json::json;
 
     use super::*;
 
