@@ -1,9 +1,8 @@
 //! Types shared by the server and the browser. Nothing here is secret
-//! except `Password`, whose `Debug` is redacted and which is only ever sent
-//! from the browser to the server.
+//! except `Password` (the API's wire type), whose `Debug` is redacted and
+//! which is only ever sent from the browser to the server.
 
-use std::fmt;
-
+pub use portcullis_proto::{Password, RepositoryActions as Grant};
 use serde::{Deserialize, Serialize};
 
 /// Who is signed in to the portal: an administrator, or a customer who
@@ -59,12 +58,6 @@ pub struct MyPassword {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Grant {
-    pub repository: String,
-    pub actions: Vec<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadableRepository {
     pub name: String,
     pub tags: Vec<String>,
@@ -94,31 +87,6 @@ pub struct Overview {
 pub struct Count {
     pub label: String,
     pub value: i64,
-}
-
-/// A password typed into a form.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Password(String);
-
-impl Password {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_inner(self) -> String {
-        self.0
-    }
-}
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Password(<redacted>)")
-    }
 }
 
 #[cfg(test)]

@@ -72,7 +72,7 @@ fn TokenSummary(token: MyToken) -> impl IntoView {
                         {token.grants.into_iter().map(|grant| view! {
                             <tr class="border-t border-slate-100">
                                 <td class="py-1 pr-4 font-mono">{grant.repository}</td>
-                                <td class="py-1">{grant.actions.join(", ")}</td>
+                                <td class="py-1">{grant.actions.iter().map(|action| action.as_str()).collect::<Vec<_>>().join(", ")}</td>
                             </tr>
                         }).collect_view()}
                     </tbody>

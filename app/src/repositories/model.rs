@@ -1,33 +1,13 @@
 //! Repositories as the portal shows them: what the server sends the browser
-//! (names, digests, sizes, dates, platforms and lock attributes). Nothing
-//! here is secret. Times are RFC 3339 strings from the server; formatting
+//! (names, digests, sizes, dates, platforms and lock attributes; the last
+//! two are the API's wire types). Nothing here is secret. Times are RFC 3339 strings from the server; formatting
 //! them is a pure function, so the server and the browser render the same
 //! text (hydration needs identical HTML).
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
 /// The four lock attributes (`changeableAttributes`) of a repository, tag
-/// or manifest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Locks {
-    pub read_enabled: bool,
-    pub write_enabled: bool,
-    pub delete_enabled: bool,
-    pub list_enabled: bool,
-}
-
-impl Locks {
-    pub fn get(&self, kind: LockKind) -> bool {
-        match kind {
-            LockKind::Read => self.read_enabled,
-            LockKind::Write => self.write_enabled,
-            LockKind::Delete => self.delete_enabled,
-            LockKind::List => self.list_enabled,
-        }
-    }
-}
+/// or manifest, and an index entry's `os/architecture[/variant]`.
+pub use portcullis_proto::{Attributes as Locks, Platform};
+use serde::{Deserialize, Serialize};
 
 /// One lock attribute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -49,6 +29,16 @@ impl LockKind {
             LockKind::Write => "write",
             LockKind::Delete => "delete",
             LockKind::List => "list",
+        }
+    }
+
+    /// This attribute of `locks`.
+    pub fn of(self, locks: &Locks) -> bool {
+        match self {
+            LockKind::Read => locks.read_enabled,
+            LockKind::Write => locks.write_enabled,
+            LockKind::Delete => locks.delete_enabled,
+            LockKind::List => locks.list_enabled,
         }
     }
 
@@ -91,24 +81,6 @@ pub struct RepositorySummary {
     pub last_update: Option<String>,
     /// `listEnabled`: false hides it from the catalog and the API's list.
     pub listed: bool,
-}
-
-/// An `os/architecture[/variant]` of an index entry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Platform {
-    pub os: String,
-    pub architecture: String,
-    pub variant: Option<String>,
-}
-
-impl fmt::Display for Platform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.os, self.architecture)?;
-        if let Some(variant) = &self.variant {
-            write!(f, "/{variant}")?;
-        }
-        Ok(())
-    }
 }
 
 /// A tag and what it points at.

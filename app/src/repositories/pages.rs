@@ -507,7 +507,7 @@ fn LockSwitch(
             busy.set(false);
             match result {
                 Ok(locks) => {
-                    let now = locks.get(kind);
+                    let now = kind.of(&locks);
                     checked.set(now);
                     let word = if now { "on" } else { "off" };
                     state.say(Notice::Done(format!("{} of {subject} is now {word}.", kind.attribute())));

@@ -1,6 +1,8 @@
 //! Tokens and scope maps as the portal shows them, shared by the server
 //! and the browser. Times arrive formatted by the server, so the page the
-//! server renders and the page the browser hydrates are the same.
+//! server renders and the page the browser hydrates are the same. Rules,
+//! actions and password slots are the API's wire types
+//! (`portcullis_proto`).
 //!
 //! One value here is secret: [`GeneratedPassword::value`], sent once, in
 //! the answer that generated it, and never kept by the page after its
@@ -8,22 +10,21 @@
 
 use std::fmt;
 
+pub use portcullis_proto::{Action, RepositoryActions};
 use serde::{Deserialize, Serialize};
 
 /// The five actions a rule can grant (SPEC §1), in the order the cloud
 /// registry lists them.
-pub const ACTIONS: [&str; 5] =
-    ["content/delete", "content/read", "content/write", "metadata/read", "metadata/write"];
+pub const ACTIONS: [Action; 5] = Action::LISTED;
 
 /// What a user reads of each action in the editor.
-pub fn action_hint(action: &str) -> &'static str {
+pub fn action_hint(action: Action) -> &'static str {
     match action {
-        "content/delete" => "delete images",
-        "content/read" => "pull",
-        "content/write" => "push",
-        "metadata/read" => "list tags",
-        "metadata/write" => "untag, lock",
-        _ => "",
+        Action::ContentDelete => "delete images",
+        Action::ContentRead => "pull",
+        Action::ContentWrite => "push",
+        Action::MetadataRead => "list tags",
+        Action::MetadataWrite => "untag, lock",
     }
 }
 
@@ -37,16 +38,6 @@ pub struct Timestamp {
     pub iso: String,
     /// `2026-11-23 16:30 UTC`.
     pub display: String,
-}
-
-/// One rule: a repository pattern and its actions.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RepositoryActions {
-    pub repository: String,
-    /// Default: a form may send a row with no action ticked (the service
-    /// then says what is missing).
-    #[serde(default)]
-    pub actions: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

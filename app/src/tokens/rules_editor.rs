@@ -23,7 +23,7 @@ impl RuleRow {
         Self {
             id,
             repository: RwSignal::new(rule.repository.clone()),
-            actions: ACTIONS.map(|action| RwSignal::new(rule.actions.iter().any(|a| a == action))),
+            actions: ACTIONS.map(|action| RwSignal::new(rule.actions.contains(&action))),
         }
     }
 
@@ -34,7 +34,7 @@ impl RuleRow {
                 .iter()
                 .zip(self.actions)
                 .filter(|(_, ticked)| ticked.get_untracked())
-                .map(|(action, _)| (*action).to_owned())
+                .map(|(action, _)| *action)
                 .collect(),
         }
     }
@@ -120,7 +120,7 @@ pub fn RulesEditor(rules: Rules) -> impl IntoView {
                             <th scope="col" class=TH>"Repository"</th>
                             {ACTIONS.into_iter().map(|action| view! {
                                 <th scope="col" class=format!("{TH} text-center")>
-                                    <span class="block normal-case tracking-normal">{action}</span>
+                                    <span class="block normal-case tracking-normal">{action.as_str()}</span>
                                     <span class="block font-normal normal-case tracking-normal text-slate-400">{action_hint(action)}</span>
                                 </th>
                             }).collect_view()}
@@ -144,7 +144,7 @@ pub fn RulesEditor(rules: Rules) -> impl IntoView {
                             </td>
                             {ACTIONS.into_iter().zip(draft.actions).map(|(action, ticked)| view! {
                                 <td class="px-3 py-2 text-center">
-                                    <input type="checkbox" class="h-4 w-4 accent-blue-700" aria-label=action bind:checked=ticked />
+                                    <input type="checkbox" class="h-4 w-4 accent-blue-700" aria-label=action.as_str() bind:checked=ticked />
                                 </td>
                             }).collect_view()}
                             <td class="px-3 py-2">

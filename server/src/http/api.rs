@@ -1,17 +1,24 @@
-//! The JSON management API under `/api/v1` (docs/API.md; the OpenAPI
-//! document is `/api/v1/openapi.json`). Authenticates administrators (HTTP
-//! Basic or the portal session with its CSRF header) and, for repository
-//! calls and their own token, repository tokens; maps every error once to
-//! an `application/problem+json` body.
+//! The JSON management API under `/api/v1` (docs/API.md). Authenticates
+//! administrators (HTTP Basic or the portal session with its CSRF header)
+//! and, for repository calls and their own token, repository tokens; maps
+//! every error once to an `application/problem+json` body. Bodies are the
+//! wire types of `portcullis_proto`; the OpenAPI 3.1 document served at
+//! `/api/v1/openapi.json` is generated from the handlers' annotations and
+//! those types (`api_openapi.rs`), never written by hand.
 
 use axum::{
     extract::{Path, Query, Request, State},
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::get,
     Json, Router,
 };
-use serde::Deserialize;
+use portcullis_proto::{
+    AuditEntry, AuditOutcome, AuditPage, AuditQuery, Credentials, DeletedRepository, ErrorCode,
+    GenerateCredentials, Manifest, NewScopeMap, NewToken, PasswordChange, PasswordSlot, Problem, Repository,
+    ScopeMap, ScopeMapChange, Token, TokenChange, TokenListQuery, TokenPage, TokenSort, PROBLEM_CONTENT_TYPE,
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     caller::{Admin, ManagementCaller},
@@ -19,39 +26,57 @@ use super::{
 };
 use crate::{
     auth::{password::HumanPassword, token::Subject},
-    db::repositories::LockTarget,
+    db::{repositories::LockTarget, tokens::AuditRow},
     domain::{Digest, RepositoryName, Tag},
     policy::RepositoryOperation,
     service::{
         registry::RegistryError,
-        repositories::AttributesPatch,
-        tokens::{GenerateCredentials, ManageError, NewToken, RepositoryActions, Status},
+        repositories::{AttributesPatch, RepositoryAdmin, TagView},
+        tokens::ManageError,
         users::UserError,
     },
     AppState,
 };
 
-const OPENAPI: &str = include_str!("openapi.json");
+#[path = "api_openapi.rs"]
+mod openapi;
+
+/// Where the generated document is served.
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+
+/// The documented operations with one path each: the router and the
+/// document are made from the same `routes!` lists. The repository
+/// operations live behind the one wildcard route in [`router`] (names
+/// contain `/`) and are documented in [`openapi::ApiDoc`].
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(list_scope_maps, create_scope_map))
+        .routes(routes!(show_scope_map, update_scope_map, delete_scope_map))
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(show_token, update_token, delete_token))
+        .routes(routes!(generate_credentials))
+        .routes(routes!(delete_credential))
+        .routes(routes!(list_repositories))
+        .routes(routes!(list_audit))
+        .routes(routes!(change_password))
+}
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/scope-maps", get(list_scope_maps).post(create_scope_map))
-        .route(
-            "/api/v1/scope-maps/{name}",
-            get(show_scope_map).patch(update_scope_map).delete(delete_scope_map),
-        )
-        .route("/api/v1/tokens", get(list_tokens).post(create_token))
-        .route("/api/v1/tokens/{name}", get(show_token).patch(update_token).delete(delete_token))
-        .route("/api/v1/tokens/{name}/credentials", post(generate_credentials))
-        .route("/api/v1/tokens/{name}/credentials/{slot}", axum::routing::delete(delete_credential))
-        .route("/api/v1/repositories", get(list_repositories))
+    routes().layer(super::portal::session_layer(&state)).with_state(state)
+}
+
+/// Every route of `/api/v1`: the documented ones, the document itself, the
+/// repository wildcard and the 404 for the rest.
+pub(crate) fn routes() -> Router<AppState> {
+    let (routes, document) = documented_routes().split_for_parts();
+    let served: std::sync::Arc<str> =
+        openapi::finish(document).to_json().expect("the document serialises").into();
+    routes
+        .route(OPENAPI_PATH, get(move || openapi_json(served.clone())))
         .route(
             "/api/v1/repositories/{*path}",
             get(repository_get).patch(repository_patch).delete(repository_delete),
         )
-        .route("/api/v1/audit", get(list_audit))
-        .route("/api/v1/users/{name}/password", axum::routing::put(change_password))
         .route(
             "/api/v1/{*rest}",
             axum::routing::any(|_: ManagementCaller| async {
@@ -59,8 +84,6 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .method_not_allowed_fallback(|_: ManagementCaller| async { ApiError::MethodNotAllowed })
-        .layer(super::portal::session_layer(&state))
-        .with_state(state)
 }
 
 /// A JSON problem (RFC 9457).
@@ -70,7 +93,7 @@ pub enum ApiError {
     Denied(String),
     NotFound(String),
     Invalid(String),
-    Conflict(&'static str, String),
+    Conflict(ErrorCode, String),
     MethodNotAllowed,
     /// Too many failed sign-ins (or too many at once): retry after this.
     TooManyRequests(std::time::Duration),
@@ -86,40 +109,34 @@ impl IntoResponse for ApiError {
         let (status, code, detail) = match self {
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
-                "UNAUTHORIZED",
+                ErrorCode::Unauthorized,
                 "authentication required: give an administrator's or a token's name and password".to_owned(),
             ),
-            ApiError::Denied(detail) => (StatusCode::FORBIDDEN, "DENIED", detail),
-            ApiError::NotFound(detail) => (StatusCode::NOT_FOUND, "NOT_FOUND", detail),
-            ApiError::Invalid(detail) => (StatusCode::BAD_REQUEST, "INVALID", detail),
+            ApiError::Denied(detail) => (StatusCode::FORBIDDEN, ErrorCode::Denied, detail),
+            ApiError::NotFound(detail) => (StatusCode::NOT_FOUND, ErrorCode::NotFound, detail),
+            ApiError::Invalid(detail) => (StatusCode::BAD_REQUEST, ErrorCode::Invalid, detail),
             ApiError::Conflict(code, detail) => (StatusCode::CONFLICT, code, detail),
             ApiError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
-                "INVALID",
+                ErrorCode::Invalid,
                 "this resource does not support that method; see /api/v1/openapi.json".to_owned(),
             ),
             ApiError::TooManyRequests(wait) => (
                 StatusCode::TOO_MANY_REQUESTS,
-                "TOO_MANY_REQUESTS",
+                ErrorCode::TooManyRequests,
                 format!(
                     "too many sign-in attempts (failed ones, or too many at once): retry in {} s",
                     wait.as_secs().max(1)
                 ),
             ),
             ApiError::Internal => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal server error".to_owned())
+                (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal server error".to_owned())
             }
         };
-        let body = serde_json::json!({
-            "type": "about:blank",
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "code": code,
-            "detail": detail,
-        });
+        let body = Problem::new(status.as_u16(), status.canonical_reason().unwrap_or("Error"), code, detail);
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
         if let Some(seconds) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
@@ -135,9 +152,11 @@ impl From<ManageError> for ApiError {
         match error {
             ManageError::Invalid(detail) => ApiError::Invalid(detail),
             ManageError::NotFound(detail) => ApiError::NotFound(detail),
-            ManageError::Conflict(detail) => ApiError::Conflict("CONFLICT", detail),
-            error @ ManageError::InUse { .. } => ApiError::Conflict("SCOPE_MAP_IN_USE", error.to_string()),
-            error @ ManageError::ReadOnly(_) => ApiError::Conflict("READ_ONLY", error.to_string()),
+            ManageError::Conflict(detail) => ApiError::Conflict(ErrorCode::Conflict, detail),
+            error @ ManageError::InUse { .. } => {
+                ApiError::Conflict(ErrorCode::ScopeMapInUse, error.to_string())
+            }
+            error @ ManageError::ReadOnly(_) => ApiError::Conflict(ErrorCode::ReadOnly, error.to_string()),
             ManageError::Internal(cause) => {
                 tracing::error!(%cause, "management request failed");
                 ApiError::Internal
@@ -151,7 +170,7 @@ impl From<RegistryError> for ApiError {
         match error {
             RegistryError::NameUnknown => ApiError::NotFound("repository not found".into()),
             RegistryError::ManifestUnknown => ApiError::NotFound("tag or manifest not found".into()),
-            RegistryError::Locked(detail) => ApiError::Conflict("LOCKED", detail),
+            RegistryError::Locked(detail) => ApiError::Conflict(ErrorCode::Locked, detail),
             other => {
                 tracing::error!(error = %other, "repository management request failed");
                 ApiError::Internal
@@ -160,10 +179,18 @@ impl From<RegistryError> for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
-async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+/// The generated document (made once, when the router is built).
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "meta",
+    security(()),
+    responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json"))
+)]
+async fn openapi_json(document: std::sync::Arc<str>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], document.to_string()).into_response()
 }
 
 /// The JSON body, with a clear message when it does not parse.
@@ -199,56 +226,48 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestP
 
 // ----- scope maps -----
 
-async fn list_scope_maps(State(state): State<AppState>, _: Admin) -> ApiResult<Response> {
-    Ok(Json(state.tokens.list_scope_maps().await?).into_response())
+/// Every scope map, system-defined first, then by name.
+#[utoipa::path(get, path = "/api/v1/scope-maps", tag = "scope maps",
+    responses((status = 200, body = Vec<ScopeMap>)))]
+async fn list_scope_maps(State(state): State<AppState>, _: Admin) -> ApiResult<Json<Vec<ScopeMap>>> {
+    Ok(Json(state.tokens.list_scope_maps().await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/scope-maps/{name}", tag = "scope maps",
+    params(("name" = String, Path, description = "The scope map's name")),
+    responses((status = 200, body = ScopeMap), (status = 404, response = openapi::NotFound)))]
 async fn show_scope_map(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(caller): Admin,
     Path(name): Path<String>,
-) -> ApiResult<Response> {
-    Ok(Json(state.tokens.scope_map(&name).await?).into_response())
+) -> ApiResult<Json<ScopeMap>> {
+    Ok(Json(state.tokens.scope_map(&name).await?))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct NewScopeMap {
-    name: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    repositories: Vec<RepositoryActions>,
-}
-
+#[utoipa::path(post, path = "/api/v1/scope-maps", tag = "scope maps", request_body = NewScopeMap,
+    responses((status = 201, body = ScopeMap), (status = 409, response = openapi::Conflict)))]
 async fn create_scope_map(
     State(state): State<AppState>,
     Admin(caller): Admin,
     Body(body): Body<NewScopeMap>,
-) -> ApiResult<Response> {
-    let view = state
-        .tokens
-        .create_scope_map(&caller.subject, &body.name, &body.description, &body.repositories)
-        .await?;
-    Ok((StatusCode::CREATED, Json(view)).into_response())
+) -> ApiResult<(StatusCode, Json<ScopeMap>)> {
+    let description = body.description.unwrap_or_default();
+    let view =
+        state.tokens.create_scope_map(&caller.subject, &body.name, &description, &body.repositories).await?;
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ScopeMapChange {
-    description: Option<String>,
-    #[serde(default)]
-    add_repositories: Vec<RepositoryActions>,
-    #[serde(default)]
-    remove_repositories: Vec<RepositoryActions>,
-}
-
+/// Adds and removes actions and optionally sets the description.
+#[utoipa::path(patch, path = "/api/v1/scope-maps/{name}", tag = "scope maps", request_body = ScopeMapChange,
+    params(("name" = String, Path, description = "The scope map's name")),
+    responses((status = 200, body = ScopeMap), (status = 404, response = openapi::NotFound),
+        (status = 409, response = openapi::Conflict)))]
 async fn update_scope_map(
     State(state): State<AppState>,
     Admin(caller): Admin,
     Path(name): Path<String>,
     Body(body): Body<ScopeMapChange>,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<ScopeMap>> {
     let view = state
         .tokens
         .update_scope_map(
@@ -259,9 +278,14 @@ async fn update_scope_map(
             &body.remove_repositories,
         )
         .await?;
-    Ok(Json(view).into_response())
+    Ok(Json(view))
 }
 
+/// Refused (409 `SCOPE_MAP_IN_USE`, naming them) while tokens use it.
+#[utoipa::path(delete, path = "/api/v1/scope-maps/{name}", tag = "scope maps",
+    params(("name" = String, Path, description = "The scope map's name")),
+    responses((status = 204, description = "Deleted"), (status = 404, response = openapi::NotFound),
+        (status = 409, response = openapi::Conflict)))]
 async fn delete_scope_map(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -273,72 +297,68 @@ async fn delete_scope_map(
 
 // ----- tokens -----
 
-#[derive(Deserialize)]
-struct TokenListQuery {
-    #[serde(default)]
-    search: String,
-    limit: Option<i64>,
-    after: Option<String>,
-    /// `name` (default) or `-name` (Z→A).
-    sort: Option<String>,
-}
-
+/// One page of tokens by name.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", params(TokenListQuery),
+    responses((status = 200, body = TokenPage)))]
 async fn list_tokens(
     State(state): State<AppState>,
     _: Admin,
     Params(query): Params<TokenListQuery>,
-) -> ApiResult<Response> {
-    let descending = match query.sort.as_deref() {
-        None | Some("name") => false,
-        Some("-name") => true,
-        Some(other) => return Err(ApiError::Invalid(format!("unknown sort {other:?}: use name or -name"))),
-    };
+) -> ApiResult<Json<TokenPage>> {
+    let descending = query.sort.unwrap_or_default() == TokenSort::NameDescending;
     let (items, next) = state
         .tokens
         .list_tokens(query.search.trim(), query.after.as_deref(), query.limit.unwrap_or(100), descending)
         .await?;
-    Ok(Json(serde_json::json!({ "items": items, "next": next })).into_response())
+    Ok(Json(TokenPage { items, next }))
 }
 
+/// The answer holds both generated passwords' `value` (unless
+/// `generatePasswords` is false): the only time they are shown.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = NewToken,
+    responses((status = 201, body = Token), (status = 404, response = openapi::NotFound),
+        (status = 409, response = openapi::Conflict)))]
 async fn create_token(
     State(state): State<AppState>,
     Admin(caller): Admin,
     Body(body): Body<NewToken>,
 ) -> ApiResult<Response> {
-    let view = state.tokens.create_token(&caller.subject, &body).await?;
-    Ok((StatusCode::CREATED, Json(view)).into_response())
+    let view = state.tokens.create_token(&caller.subject, &body, None).await?;
+    Ok(never_cached((StatusCode::CREATED, Json(view)).into_response()))
 }
 
+/// An administrator, or the token itself (the customer's view).
+#[utoipa::path(get, path = "/api/v1/tokens/{name}", tag = "tokens",
+    params(("name" = String, Path, description = "The token's name")),
+    responses((status = 200, body = Token), (status = 404, response = openapi::NotFound)))]
 async fn show_token(
     State(state): State<AppState>,
     caller: ManagementCaller,
     Path(name): Path<String>,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Token>> {
     // A token may read itself (the customer's view).
     let own = matches!(&caller.0.subject, Subject::Token(own) if own.eq_ignore_ascii_case(&name));
     if !own {
         caller.administer(&state).await?;
     }
-    Ok(Json(state.tokens.token(&name).await?).into_response())
+    Ok(Json(state.tokens.token(&name).await?))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct TokenChange {
-    status: Option<Status>,
-    scope_map: Option<String>,
-}
-
+#[utoipa::path(patch, path = "/api/v1/tokens/{name}", tag = "tokens", request_body = TokenChange,
+    params(("name" = String, Path, description = "The token's name")),
+    responses((status = 200, body = Token), (status = 404, response = openapi::NotFound)))]
 async fn update_token(
     State(state): State<AppState>,
     Admin(caller): Admin,
     Path(name): Path<String>,
     Body(body): Body<TokenChange>,
-) -> ApiResult<Response> {
-    Ok(Json(state.tokens.update_token(&caller.subject, &name, body.status, body.scope_map.as_deref()).await?)
-        .into_response())
+) -> ApiResult<Json<Token>> {
+    Ok(Json(state.tokens.update_token(&caller.subject, &name, body.status, body.scope_map.as_deref()).await?))
 }
 
+#[utoipa::path(delete, path = "/api/v1/tokens/{name}", tag = "tokens",
+    params(("name" = String, Path, description = "The token's name")),
+    responses((status = 204, description = "Deleted"), (status = 404, response = openapi::NotFound)))]
 async fn delete_token(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -348,36 +368,55 @@ async fn delete_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// (Re)generates the chosen slots (neither flag: both); the answer lists
+/// the generated ones with their `value`, password1 first.
+#[utoipa::path(post, path = "/api/v1/tokens/{name}/credentials", tag = "tokens", request_body = GenerateCredentials,
+    params(("name" = String, Path, description = "The token's name")),
+    responses((status = 200, body = Credentials), (status = 404, response = openapi::NotFound)))]
 async fn generate_credentials(
     State(state): State<AppState>,
     Admin(caller): Admin,
     Path(name): Path<String>,
     Body(body): Body<GenerateCredentials>,
 ) -> ApiResult<Response> {
-    let mut response =
-        Json(state.tokens.generate_credentials(&caller.subject, &name, body).await?).into_response();
-    // The answer holds a password: never cache it.
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(never_cached(
+        Json(state.tokens.generate_credentials(&caller.subject, &name, body).await?).into_response(),
+    ))
 }
 
+/// An answer holding a password: never cached.
+fn never_cached(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Removes one password; the other slot keeps working.
+#[utoipa::path(delete, path = "/api/v1/tokens/{name}/credentials/{slot}", tag = "tokens",
+    params(("name" = String, Path, description = "The token's name"),
+        ("slot" = PasswordSlot, Path, description = "password1 or password2")),
+    responses((status = 200, body = Token), (status = 404, response = openapi::NotFound)))]
 async fn delete_credential(
     State(state): State<AppState>,
     Admin(caller): Admin,
     Path((name, slot)): Path<(String, String)>,
-) -> ApiResult<Response> {
-    Ok(Json(state.tokens.delete_credential(&caller.subject, &name, &slot).await?).into_response())
+) -> ApiResult<Json<Token>> {
+    let slot: PasswordSlot = slot.parse().map_err(|error| ApiError::Invalid(format!("{error}")))?;
+    Ok(Json(state.tokens.delete_credential(&caller.subject, &name, slot).await?))
 }
 
 // ----- repositories -----
 
+/// The repository names the caller may list (a token: those it holds
+/// metadata/read on), sorted.
+#[utoipa::path(get, path = "/api/v1/repositories", tag = "repositories",
+    responses((status = 200, body = Vec<String>)))]
 async fn list_repositories(
     State(state): State<AppState>,
     ManagementCaller(caller): ManagementCaller,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Vec<String>>> {
     let visible = move |name: &str| name.parse::<RepositoryName>().is_ok_and(|name| caller.may_list(&name));
     let names = state.repositories.list(visible).await?;
-    Ok(Json(names).into_response())
+    Ok(Json(names))
 }
 
 /// What a repository path names: the repository, its tags or manifests,
@@ -436,14 +475,11 @@ async fn repository_get(
     caller.authorize(&state, target.repository(), RepositoryOperation::ReadMetadata).await?;
     let admin = &state.repositories;
     Ok(match target {
-        Target::Repository(name) => Json(admin.show(&name).await?).into_response(),
-        Target::Tags(name) => Json(admin.tags(&name).await?).into_response(),
-        Target::Tag(name, tag) => Json(admin.tag(&name, &tag).await?).into_response(),
-        Target::Manifests(name) => Json(admin.manifests(&name, None).await?).into_response(),
-        Target::Manifest(name, digest) => {
-            let mut found = admin.manifests(&name, Some(&digest)).await?;
-            Json(found.remove(0)).into_response()
-        }
+        Target::Repository(name) => show_repository(admin, &name).await?.into_response(),
+        Target::Tags(name) => list_tags(admin, &name).await?.into_response(),
+        Target::Tag(name, tag) => show_tag(admin, &name, &tag).await?.into_response(),
+        Target::Manifests(name) => list_manifests(admin, &name).await?.into_response(),
+        Target::Manifest(name, digest) => show_manifest(admin, &name, &digest).await?.into_response(),
     })
 }
 
@@ -451,28 +487,23 @@ async fn repository_patch(
     State(state): State<AppState>,
     caller: ManagementCaller,
     Path(path): Path<String>,
-    Body(patch): Body<AttributesPatch>,
+    body: Result<Body<AttributesPatch>, ApiError>,
 ) -> ApiResult<Response> {
     let target = Target::parse(&path)?;
+    if matches!(target, Target::Tags(_) | Target::Manifests(_)) {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    let Body(patch) = body?;
     caller.authorize(&state, target.repository(), RepositoryOperation::WriteMetadata).await?;
     let admin = &state.repositories;
     let subject = &caller.0.subject;
     Ok(match &target {
-        Target::Repository(name) => {
-            admin.set_attributes(subject, name, LockTarget::Repository, patch).await?;
-            Json(admin.show(name).await?).into_response()
-        }
-        Target::Tag(name, tag) => {
-            admin.set_attributes(subject, name, LockTarget::Tag(tag.as_str()), patch).await?;
-            Json(admin.tag(name, tag).await?).into_response()
-        }
+        Target::Repository(name) => update_repository(admin, subject, name, patch).await?.into_response(),
+        Target::Tag(name, tag) => update_tag(admin, subject, name, tag, patch).await?.into_response(),
         Target::Manifest(name, digest) => {
-            admin.set_attributes(subject, name, LockTarget::Manifest(digest.as_str()), patch).await?;
-            Json(admin.manifests(name, Some(digest)).await?.remove(0)).into_response()
+            update_manifest(admin, subject, name, digest, patch).await?.into_response()
         }
-        Target::Tags(_) | Target::Manifests(_) => {
-            return Err(ApiError::Invalid("attributes are set on a repository, a tag or a manifest".into()))
-        }
+        Target::Tags(_) | Target::Manifests(_) => return Err(ApiError::MethodNotAllowed),
     })
 }
 
@@ -487,61 +518,189 @@ async fn repository_delete(
     Ok(match &target {
         Target::Repository(name) => {
             caller.authorize(&state, name, RepositoryOperation::DeleteRepository).await?;
-            Json(admin.delete(subject, name).await?).into_response()
+            delete_repository(admin, subject, name).await?.into_response()
         }
         Target::Tag(name, tag) => {
             caller.authorize(&state, name, RepositoryOperation::Untag).await?;
-            admin.untag(subject, name, tag).await?;
-            StatusCode::NO_CONTENT.into_response()
+            untag(admin, subject, name, tag).await?.into_response()
         }
         Target::Manifest(name, digest) => {
             caller.authorize(&state, name, RepositoryOperation::DeleteManifest).await?;
-            admin.delete_manifest(subject, name, digest).await?;
-            StatusCode::NO_CONTENT.into_response()
+            delete_manifest(admin, subject, name, digest).await?.into_response()
         }
-        Target::Tags(_) | Target::Manifests(_) => {
-            return Err(ApiError::Invalid("give a repository, a tag or a manifest to delete".into()))
-        }
+        Target::Tags(_) | Target::Manifests(_) => return Err(ApiError::MethodNotAllowed),
     })
+}
+
+// The repository operations behind the wildcard route, one function each
+// so that each is documented with its own path. `{name}` keeps its `/`.
+
+/// Needs metadata/read.
+#[utoipa::path(get, path = "/api/v1/repositories/{name}", tag = "repositories", params(openapi::RepositoryPath),
+    responses((status = 200, body = Repository), (status = 404, response = openapi::NotFound)))]
+async fn show_repository(admin: &RepositoryAdmin, name: &RepositoryName) -> ApiResult<Json<Repository>> {
+    Ok(Json(admin.show(name).await?))
+}
+
+/// Needs metadata/write; answers the repository afterwards.
+#[utoipa::path(patch, path = "/api/v1/repositories/{name}", tag = "repositories", params(openapi::RepositoryPath),
+    request_body = AttributesPatch,
+    responses((status = 200, body = Repository), (status = 404, response = openapi::NotFound)))]
+async fn update_repository(
+    admin: &RepositoryAdmin,
+    subject: &Subject,
+    name: &RepositoryName,
+    patch: AttributesPatch,
+) -> ApiResult<Json<Repository>> {
+    admin.set_attributes(subject, name, LockTarget::Repository, patch).await?;
+    Ok(Json(admin.show(name).await?))
+}
+
+/// Needs content/delete: the repository with all its manifests and tags,
+/// unless a lock forbids it.
+#[utoipa::path(delete, path = "/api/v1/repositories/{name}", tag = "repositories", params(openapi::RepositoryPath),
+    responses((status = 200, body = DeletedRepository), (status = 404, response = openapi::NotFound),
+        (status = 409, response = openapi::Conflict)))]
+async fn delete_repository(
+    admin: &RepositoryAdmin,
+    subject: &Subject,
+    name: &RepositoryName,
+) -> ApiResult<Json<DeletedRepository>> {
+    Ok(Json(admin.delete(subject, name).await?))
+}
+
+/// Needs metadata/read; sorted by name.
+#[utoipa::path(get, path = "/api/v1/repositories/{name}/_tags", tag = "repositories",
+    params(openapi::RepositoryPath),
+    responses((status = 200, body = Vec<TagView>), (status = 404, response = openapi::NotFound)))]
+async fn list_tags(admin: &RepositoryAdmin, name: &RepositoryName) -> ApiResult<Json<Vec<TagView>>> {
+    Ok(Json(admin.tags(name).await?))
+}
+
+/// Needs metadata/read.
+#[utoipa::path(get, path = "/api/v1/repositories/{name}/_tags/{tag}", tag = "repositories",
+    params(openapi::RepositoryPath, ("tag" = String, Path)),
+    responses((status = 200, body = TagView), (status = 404, response = openapi::NotFound)))]
+async fn show_tag(admin: &RepositoryAdmin, name: &RepositoryName, tag: &Tag) -> ApiResult<Json<TagView>> {
+    Ok(Json(admin.tag(name, tag).await?))
+}
+
+/// Needs metadata/write; answers the tag afterwards.
+#[utoipa::path(patch, path = "/api/v1/repositories/{name}/_tags/{tag}", tag = "repositories",
+    params(openapi::RepositoryPath, ("tag" = String, Path)), request_body = AttributesPatch,
+    responses((status = 200, body = TagView), (status = 404, response = openapi::NotFound)))]
+async fn update_tag(
+    admin: &RepositoryAdmin,
+    subject: &Subject,
+    name: &RepositoryName,
+    tag: &Tag,
+    patch: AttributesPatch,
+) -> ApiResult<Json<TagView>> {
+    admin.set_attributes(subject, name, LockTarget::Tag(tag.as_str()), patch).await?;
+    Ok(Json(admin.tag(name, tag).await?))
+}
+
+/// Untag: needs metadata/write; the manifest stays.
+#[utoipa::path(delete, path = "/api/v1/repositories/{name}/_tags/{tag}", tag = "repositories",
+    params(openapi::RepositoryPath, ("tag" = String, Path)),
+    responses((status = 204, description = "Untagged"), (status = 404, response = openapi::NotFound),
+        (status = 409, response = openapi::Conflict)))]
+async fn untag(
+    admin: &RepositoryAdmin,
+    subject: &Subject,
+    name: &RepositoryName,
+    tag: &Tag,
+) -> ApiResult<StatusCode> {
+    admin.untag(subject, name, tag).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Needs metadata/read; newest first.
+#[utoipa::path(get, path = "/api/v1/repositories/{name}/_manifests", tag = "repositories",
+    params(openapi::RepositoryPath),
+    responses((status = 200, body = Vec<Manifest>), (status = 404, response = openapi::NotFound)))]
+async fn list_manifests(admin: &RepositoryAdmin, name: &RepositoryName) -> ApiResult<Json<Vec<Manifest>>> {
+    Ok(Json(admin.manifests(name, None).await?))
+}
+
+/// Needs metadata/read.
+#[utoipa::path(get, path = "/api/v1/repositories/{name}/_manifests/{digest}", tag = "repositories",
+    params(openapi::RepositoryPath, ("digest" = String, Path, example = "sha256:…")),
+    responses((status = 200, body = Manifest), (status = 404, response = openapi::NotFound)))]
+async fn show_manifest(
+    admin: &RepositoryAdmin,
+    name: &RepositoryName,
+    digest: &Digest,
+) -> ApiResult<Json<Manifest>> {
+    Ok(Json(admin.manifests(name, Some(digest)).await?.remove(0)))
+}
+
+/// Needs metadata/write; answers the manifest afterwards.
+#[utoipa::path(patch, path = "/api/v1/repositories/{name}/_manifests/{digest}", tag = "repositories",
+    params(openapi::RepositoryPath, ("digest" = String, Path)), request_body = AttributesPatch,
+    responses((status = 200, body = Manifest), (status = 404, response = openapi::NotFound)))]
+async fn update_manifest(
+    admin: &RepositoryAdmin,
+    subject: &Subject,
+    name: &RepositoryName,
+    digest: &Digest,
+    patch: AttributesPatch,
+) -> ApiResult<Json<Manifest>> {
+    admin.set_attributes(subject, name, LockTarget::Manifest(digest.as_str()), patch).await?;
+    Ok(Json(admin.manifests(name, Some(digest)).await?.remove(0)))
+}
+
+/// Needs content/delete: the manifest and every tag on it, unless a lock
+/// forbids it.
+#[utoipa::path(delete, path = "/api/v1/repositories/{name}/_manifests/{digest}", tag = "repositories",
+    params(openapi::RepositoryPath, ("digest" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, response = openapi::NotFound),
+        (status = 409, response = openapi::Conflict)))]
+async fn delete_manifest(
+    admin: &RepositoryAdmin,
+    subject: &Subject,
+    name: &RepositoryName,
+    digest: &Digest,
+) -> ApiResult<StatusCode> {
+    admin.delete_manifest(subject, name, digest).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ----- audit -----
 
-#[derive(Deserialize)]
-struct AuditQuery {
-    token: Option<String>,
-    limit: Option<i64>,
-    before: Option<i64>,
-}
-
+/// Newest first.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = AuditPage)))]
 async fn list_audit(
     State(state): State<AppState>,
     _: Admin,
     Params(query): Params<AuditQuery>,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<AuditPage>> {
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let rows = state.audit.list(query.token.as_deref(), query.before, limit + 1).await.map_err(|error| {
         tracing::error!(%error, "audit log read failed");
         ApiError::Internal
     })?;
     let next = (rows.len() as i64 > limit).then(|| rows[limit as usize - 1].id);
-    let items: Vec<_> = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(|row| {
-            serde_json::json!({
-                "id": row.id,
-                "time": crate::service::tokens::format_time(row.at),
-                "caller": row.caller,
-                "token": row.token,
-                "repository": row.repository,
-                "action": row.action,
-                "outcome": row.outcome,
-                "detail": row.detail,
-            })
-        })
-        .collect();
-    Ok(Json(serde_json::json!({ "items": items, "next": next })).into_response())
+    let items = rows.into_iter().take(limit as usize).map(audit_entry).collect();
+    Ok(Json(AuditPage { items, next }))
+}
+
+fn audit_entry(row: AuditRow) -> AuditEntry {
+    let outcome = AuditOutcome::parse(&row.outcome).unwrap_or_else(|| {
+        tracing::error!(outcome = %row.outcome, id = row.id, "unknown outcome in the audit log");
+        AuditOutcome::Failure
+    });
+    AuditEntry {
+        id: row.id,
+        time: row.at,
+        caller: row.caller,
+        token: row.token,
+        repository: row.repository,
+        action: row.action,
+        outcome,
+        detail: row.detail,
+    }
 }
 
 // ----- users -----
@@ -561,16 +720,12 @@ impl From<UserError> for ApiError {
     }
 }
 
-/// `{"currentPassword", "newPassword"}`. Not `Debug`: both are secrets.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PasswordChange {
-    current_password: String,
-    new_password: String,
-}
-
 /// An administrator changes their own password (the portal's page calls
-/// the same use-case).
+/// the same use-case). A wrong `currentPassword` is 403 and counts as a
+/// failed sign-in.
+#[utoipa::path(put, path = "/api/v1/users/{name}/password", tag = "users", request_body = PasswordChange,
+    params(("name" = String, Path, description = "The caller's own user name")),
+    responses((status = 204, description = "Changed")))]
 async fn change_password(
     State(state): State<AppState>,
     ManagementCaller(caller): ManagementCaller,
@@ -583,14 +738,10 @@ async fn change_password(
         .change_password(
             &caller.subject,
             &name,
-            HumanPassword::new(body.current_password),
-            HumanPassword::new(body.new_password),
+            HumanPassword::new(body.current_password.into_inner()),
+            HumanPassword::new(body.new_password.into_inner()),
             client,
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
-
-#[cfg(test)]
-#[path = "api_openapi_tests.rs"]
-mod openapi_tests;

@@ -1,5 +1,6 @@
-//! The five repository actions (SPEC §1 "Actions"), the `ActionSet` bitset
-//! that scope maps and grants are made of, and the translation to and from
+//! The `ActionSet` bitset of the five repository actions (SPEC §1
+//! "Actions"; the enum is the wire type `portcullis_proto::Action`) that
+//! scope maps and grants are made of, and the translation to and from
 //! the Docker token-spec scope words (`pull`, `push`, ...). Calls nothing.
 
 use std::fmt;
@@ -10,90 +11,18 @@ use serde::{Deserialize, Serialize};
 
 use super::PolicyError;
 
-/// One thing a credential may do to a repository. The declaration order is
-/// the fixed order used everywhere sets are listed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Action {
-    /// Pull: GET/HEAD manifests and blobs.
-    #[serde(rename = "content/read")]
-    ContentRead,
-    /// Push (used together with content/read): uploads, mount target, PUT manifests and tags.
-    #[serde(rename = "content/write")]
-    ContentWrite,
-    /// Delete manifests, tags, blobs or a whole repository.
-    #[serde(rename = "content/delete")]
-    ContentDelete,
-    /// List tags, manifests with metadata, repository attributes, referrers; see the catalog.
-    #[serde(rename = "metadata/read")]
-    MetadataRead,
-    /// Untag, set repository / tag / manifest attributes (lock an image).
-    #[serde(rename = "metadata/write")]
-    MetadataWrite,
+/// The five actions are a wire type (`portcullis_proto::Action`: one
+/// definition for the API, the CLI, the portal and the policy).
+pub use portcullis_proto::Action;
+
+/// The bit of `action` in an [`ActionSet`].
+const fn bit(action: Action) -> u8 {
+    1 << (action as u8)
 }
 
-impl Action {
-    /// Every action, in the fixed listing order.
-    pub const ALL: [Action; 5] = [
-        Action::ContentRead,
-        Action::ContentWrite,
-        Action::ContentDelete,
-        Action::MetadataRead,
-        Action::MetadataWrite,
-    ];
-
-    /// The wire and display form, e.g. `content/read`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Action::ContentRead => "content/read",
-            Action::ContentWrite => "content/write",
-            Action::ContentDelete => "content/delete",
-            Action::MetadataRead => "metadata/read",
-            Action::MetadataWrite => "metadata/write",
-        }
-    }
-
-    /// What the action allows, in a user's words (for the portal and CLI help).
-    pub const fn description(self) -> &'static str {
-        match self {
-            Action::ContentRead => "Pull: read manifests and blobs",
-            Action::ContentWrite => "Push: upload blobs and manifests, create tags (use with content/read)",
-            Action::ContentDelete => "Delete manifests, tags, blobs or the whole repository",
-            Action::MetadataRead => "List tags and manifests, read attributes and referrers",
-            Action::MetadataWrite => "Untag, change repository, tag and manifest attributes",
-        }
-    }
-
-    /// The Docker token-spec word for this action, as written in the
-    /// `access` claim of an issued registry token.
-    pub const fn token_scope_word(self) -> &'static str {
-        match self {
-            Action::ContentRead => "pull",
-            Action::ContentWrite => "push",
-            Action::ContentDelete => "delete",
-            Action::MetadataRead => "metadata_read",
-            Action::MetadataWrite => "metadata_write",
-        }
-    }
-
-    const fn bit(self) -> u8 {
-        1 << (self as u8)
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Action {
-    type Err = PolicyError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Action::ALL
-            .into_iter()
-            .find(|action| action.as_str() == text)
-            .ok_or_else(|| PolicyError::UnknownAction(text.to_owned()))
+impl From<portcullis_proto::UnknownAction> for PolicyError {
+    fn from(error: portcullis_proto::UnknownAction) -> Self {
+        PolicyError::UnknownAction(error.0)
     }
 }
 
@@ -112,7 +41,7 @@ impl ActionSet {
         let mut bits = 0;
         let mut index = 0;
         while index < actions.len() {
-            bits |= actions[index].bit();
+            bits |= bit(actions[index]);
             index += 1;
         }
         ActionSet(bits)
@@ -120,12 +49,12 @@ impl ActionSet {
 
     /// This set plus `action` (usable in constants).
     pub const fn with(self, action: Action) -> ActionSet {
-        ActionSet(self.0 | action.bit())
+        ActionSet(self.0 | bit(action))
     }
 
     /// This set minus `action`.
     pub const fn without(self, action: Action) -> ActionSet {
-        ActionSet(self.0 & !action.bit())
+        ActionSet(self.0 & !bit(action))
     }
 
     pub const fn union(self, other: ActionSet) -> ActionSet {
@@ -142,7 +71,7 @@ impl ActionSet {
     }
 
     pub const fn contains(self, action: Action) -> bool {
-        self.0 & action.bit() != 0
+        self.0 & bit(action) != 0
     }
 
     /// Whether every action of `other` is also in `self`.
@@ -204,7 +133,7 @@ impl ActionSet {
 
 impl From<Action> for ActionSet {
     fn from(action: Action) -> Self {
-        ActionSet(action.bit())
+        ActionSet(bit(action))
     }
 }
 
@@ -300,7 +229,7 @@ impl FromStr for ActionSet {
         if text.trim().is_empty() {
             return Ok(ActionSet::EMPTY);
         }
-        text.split(',').map(|item| item.trim().parse::<Action>()).collect()
+        text.split(',').map(|item| Ok(item.trim().parse::<Action>()?)).collect()
     }
 }
 
@@ -365,7 +294,11 @@ mod tests {
             "metadata/delete",
             "content/list",
         ] {
-            assert_eq!(text.parse::<Action>(), Err(PolicyError::UnknownAction(text.to_owned())), "{text:?}");
+            assert_eq!(
+                text.parse::<Action>().map_err(PolicyError::from),
+                Err(PolicyError::UnknownAction(text.to_owned())),
+                "{text:?}"
+            );
         }
         let message = "pull".parse::<Action>().unwrap_err().to_string();
         assert_eq!(

@@ -9,8 +9,7 @@ use app::{
     backend::PortalBackend,
     error::PortalError,
     model::{
-        Count, Grant, MyPassword, MyToken, Overview, Password, ReadableRepository, SignedInUser,
-        TokenCredential,
+        Count, MyPassword, MyToken, Overview, Password, ReadableRepository, SignedInUser, TokenCredential,
     },
 };
 
@@ -23,7 +22,7 @@ use crate::{
     service::{
         access::{AccessError, AccessService},
         repositories::RepositoryAdmin,
-        tokens::{display_time, expires_soon, Status, TokenService, SLOT_NAMES},
+        tokens::{display_time, expires_soon, PasswordSlot, TokenService, TokenStatus},
         users::{UserError, UserService},
     },
 };
@@ -138,11 +137,11 @@ impl PortalBackend for AccountPortal {
             .passwords
             .iter()
             .map(|password| MyPassword {
-                name: password.name.to_owned(),
+                name: password.name.as_str().to_owned(),
                 created: display_time(password.creation_time),
                 expiry: password.expiry.map(display_time),
                 expires_soon: expires_soon(password.expiry, now),
-                in_use: SLOT_NAMES[credential.slot as usize] == password.name,
+                in_use: PasswordSlot::from_index(credential.slot.into()) == Some(password.name),
             })
             .collect();
         let repositories = self
@@ -154,15 +153,11 @@ impl PortalBackend for AccountPortal {
             .map(|found| ReadableRepository { name: found.name, tags: found.tags, can_pull: found.can_pull })
             .collect();
         Ok(MyToken {
-            enabled: token.status == Status::Enabled,
+            enabled: token.status == TokenStatus::Enabled,
             scope_map: token.scope_map,
             login_server: self.login_server.clone(),
             passwords,
-            grants: scope_map
-                .repositories
-                .into_iter()
-                .map(|rule| Grant { repository: rule.repository, actions: rule.actions })
-                .collect(),
+            grants: scope_map.repositories,
             repositories,
             name: token.name,
         })

@@ -12,7 +12,7 @@ use app::{
     repositories::{
         backend::RepositoriesBackend,
         model::{
-            DeletedRepository, LockKind, LockTarget, Locks, ManifestInfo, Platform, RepositoryDetail,
+            DeletedRepository, LockKind, LockTarget, Locks, ManifestInfo, RepositoryDetail,
             RepositorySummary, TagInfo,
         },
     },
@@ -27,7 +27,8 @@ use crate::{
     service::{
         access::AccessService,
         registry::RegistryError,
-        repositories::{Attributes, AttributesPatch, Platform as ServicePlatform, RepositoryAdmin},
+        repositories::{AttributesPatch, RepositoryAdmin},
+        tokens::format_time,
     },
 };
 
@@ -75,19 +76,6 @@ fn repository_missing(name: &str) -> impl FnOnce() -> String + '_ {
     move || format!("Repository {name} was not found.")
 }
 
-fn locks(attributes: Attributes) -> Locks {
-    Locks {
-        read_enabled: attributes.read_enabled,
-        write_enabled: attributes.write_enabled,
-        delete_enabled: attributes.delete_enabled,
-        list_enabled: attributes.list_enabled,
-    }
-}
-
-fn platform(platform: ServicePlatform) -> Platform {
-    Platform { os: platform.os, architecture: platform.architecture, variant: platform.variant }
-}
-
 #[async_trait::async_trait]
 impl RepositoriesBackend for RepositoriesPortal {
     async fn list(&self) -> Result<Vec<RepositorySummary>, PortalError> {
@@ -98,8 +86,8 @@ impl RepositoriesBackend for RepositoriesPortal {
                 name: view.name,
                 tag_count: view.tag_count,
                 manifest_count: view.manifest_count,
-                created: view.created_time,
-                last_update: view.last_update_time,
+                created: format_time(view.created_time),
+                last_update: view.last_update_time.map(format_time),
                 listed: view.changeable_attributes.list_enabled,
             })
             .collect())
@@ -120,13 +108,11 @@ impl RepositoriesBackend for RepositoriesPortal {
                 TagInfo {
                     total_size: manifest.map(|m| m.total_size),
                     media_type: manifest.map(|m| m.media_type.clone()).unwrap_or_default(),
-                    platforms: manifest
-                        .map(|m| m.platforms.iter().cloned().map(platform).collect())
-                        .unwrap_or_default(),
+                    platforms: manifest.map(|m| m.platforms.clone()).unwrap_or_default(),
                     name: tag.name,
                     digest: tag.digest,
-                    pushed: tag.last_update_time,
-                    locks: locks(tag.changeable_attributes),
+                    pushed: format_time(tag.last_update_time),
+                    locks: tag.changeable_attributes,
                 }
             })
             .collect();
@@ -134,23 +120,23 @@ impl RepositoriesBackend for RepositoriesPortal {
             .into_iter()
             .map(|m| ManifestInfo {
                 total_size: Some(m.total_size),
-                platform: m.index_platform.map(platform),
-                platforms: m.platforms.into_iter().map(platform).collect(),
+                platform: m.index_platform,
+                platforms: m.platforms,
                 digest: m.digest,
                 media_type: m.media_type,
                 artifact_type: m.artifact_type,
                 size: m.size,
-                pushed: m.created_time,
+                pushed: format_time(m.created_time),
                 tags: m.tags,
-                locks: locks(m.changeable_attributes),
+                locks: m.changeable_attributes,
             })
             .collect();
         Ok(RepositoryDetail {
             name: view.name,
             login_server: self.login_server.clone(),
-            created: view.created_time,
-            last_update: view.last_update_time,
-            locks: locks(view.changeable_attributes),
+            created: format_time(view.created_time),
+            last_update: view.last_update_time.map(format_time),
+            locks: view.changeable_attributes,
             tags,
             manifests,
         })
@@ -181,7 +167,7 @@ impl RepositoriesBackend for RepositoriesPortal {
                     .await
                     .map_err(|e| refusal(e, repository_missing(repository)))?;
                 let view = admin.show(&name).await.map_err(|e| refusal(e, repository_missing(repository)))?;
-                Ok(locks(view.changeable_attributes))
+                Ok(view.changeable_attributes)
             }
             LockTarget::Tag(tag) => {
                 let missing = || format!("Tag {tag} was not found in {name}.");
@@ -191,7 +177,7 @@ impl RepositoriesBackend for RepositoriesPortal {
                     .await
                     .map_err(|e| refusal(e, missing))?;
                 let view = admin.tag(&name, &tag).await.map_err(|e| refusal(e, missing))?;
-                Ok(locks(view.changeable_attributes))
+                Ok(view.changeable_attributes)
             }
             LockTarget::Manifest(digest) => {
                 let missing = || format!("Manifest {digest} was not found in {name}.");
@@ -202,7 +188,7 @@ impl RepositoriesBackend for RepositoriesPortal {
                     .map_err(|e| refusal(e, missing))?;
                 let mut view =
                     admin.manifests(&name, Some(&digest)).await.map_err(|e| refusal(e, missing))?;
-                Ok(locks(view.remove(0).changeable_attributes))
+                Ok(view.remove(0).changeable_attributes)
             }
         }
     }

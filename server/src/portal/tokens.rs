@@ -25,10 +25,7 @@ use crate::{
     policy::Operation,
     service::{
         access::AccessService,
-        tokens::{
-            self as service, GenerateCredentials, ManageError, ScopeMapView, Status, TokenService, TokenView,
-            SLOT_NAMES,
-        },
+        tokens::{self as service, GenerateCredentials, ManageError, TokenService, TokenStatus},
     },
 };
 
@@ -72,20 +69,20 @@ fn timestamp(time: DateTime<Utc>) -> Timestamp {
     Timestamp { iso: service::format_time(time), display: service::display_time(time) }
 }
 
-fn token(view: TokenView) -> Token {
+fn token(view: service::Token) -> Token {
     let now = Utc::now();
-    let passwords = SLOT_NAMES
-        .iter()
-        .map(|slot| match view.credentials.passwords.iter().find(|password| password.name == *slot) {
+    let passwords = service::PasswordSlot::ALL
+        .into_iter()
+        .map(|slot| match view.credentials.password(slot) {
             Some(password) => PasswordSlot {
-                name: (*slot).to_owned(),
+                name: slot.as_str().to_owned(),
                 created: Some(timestamp(password.creation_time)),
                 expiry: password.expiry.map(timestamp),
                 expired: service::expired(password.expiry, now),
                 expires_soon: service::expires_soon(password.expiry, now),
             },
             None => PasswordSlot {
-                name: (*slot).to_owned(),
+                name: slot.as_str().to_owned(),
                 created: None,
                 expiry: None,
                 expired: false,
@@ -95,7 +92,7 @@ fn token(view: TokenView) -> Token {
         .collect();
     Token {
         name: view.name,
-        enabled: view.status == Status::Enabled,
+        enabled: view.status.is_enabled(),
         scope_map: view.scope_map,
         created: timestamp(view.creation_date),
         last_used: view.last_used.map(timestamp),
@@ -103,28 +100,21 @@ fn token(view: TokenView) -> Token {
     }
 }
 
-fn scope_map(view: ScopeMapView) -> ScopeMap {
+fn scope_map(view: service::ScopeMap) -> ScopeMap {
     ScopeMap {
-        system: view.kind == "SystemDefined",
+        system: view.kind == portcullis_proto::ScopeMapKind::SystemDefined,
         name: view.name,
         description: view.description,
         created: timestamp(view.creation_date),
-        repositories: view
-            .repositories
-            .into_iter()
-            .map(|rule| RepositoryActions { repository: rule.repository, actions: rule.actions })
-            .collect(),
+        repositories: view.repositories,
         token_count: view.token_count,
     }
 }
 
-fn rules(rows: &[RepositoryActions]) -> Vec<service::RepositoryActions> {
-    rows.iter()
-        .map(|row| service::RepositoryActions {
-            repository: row.repository.trim().to_owned(),
-            actions: row.actions.iter().map(|action| action.trim().to_owned()).collect(),
-        })
-        .collect()
+fn slot(name: &str) -> Result<service::PasswordSlot, PortalError> {
+    name.parse().map_err(|error: portcullis_proto::UnknownPasswordSlot| {
+        PortalError::Invalid(sentence(&error.to_string()))
+    })
 }
 
 /// `YYYY-MM-DD` from the date input: the password stops working at 00:00
@@ -173,17 +163,16 @@ impl TokensBackend for TokensPortal {
         let request = service::NewToken {
             name: name.to_owned(),
             scope_map,
-            repositories: new_scope_map.as_ref().map(|new| rules(&new.repositories)),
-            new_scope_map: new_scope_map
-                .map(|new| service::ScopeMapNaming { name: new.name, description: new.description }),
-            status: Some(if enabled { Status::Enabled } else { Status::Disabled }),
+            repositories: new_scope_map.as_ref().map(|new| new.repositories.clone()),
+            status: Some(TokenStatus::from_enabled(enabled)),
             // Passwords are generated on the token's page, one at a time.
             generate_passwords: Some(false),
             ..Default::default()
         };
+        let naming = new_scope_map.map(|new| service::ScopeMapNaming { name: new.name, description: new.description });
         let view = self
             .service()
-            .create_token(&self.administrator(actor_user).await?, &request)
+            .create_token(&self.administrator(actor_user).await?, &request, naming)
             .await
             .map_err(portal_error)?;
         Ok(token(view))
@@ -196,7 +185,7 @@ impl TokensBackend for TokensPortal {
         enabled: Option<bool>,
         scope_map_name: Option<String>,
     ) -> Result<Token, PortalError> {
-        let status = enabled.map(|enabled| if enabled { Status::Enabled } else { Status::Disabled });
+        let status = enabled.map(TokenStatus::from_enabled);
         let view = self
             .service()
             .update_token(&self.administrator(actor_user).await?, name, status, scope_map_name.as_deref())
@@ -216,9 +205,9 @@ impl TokensBackend for TokensPortal {
         slot: &str,
         expiry: Option<String>,
     ) -> Result<GeneratedPassword, PortalError> {
-        let index = service::slot_index(slot).map_err(portal_error)?;
+        let slot = self::slot(slot)?;
         let expiry = expiry.as_deref().map(expiry_date).transpose()?;
-        let request = GenerateCredentials { password1: index == 0, password2: index == 1, expiry };
+        let request = GenerateCredentials::slot(slot, expiry);
         let credentials = self
             .service()
             .generate_credentials(&self.administrator(actor_user).await?, name, request)
@@ -227,14 +216,14 @@ impl TokensBackend for TokensPortal {
         let password = credentials
             .passwords
             .into_iter()
-            .find(|password| password.name == SLOT_NAMES[index] && password.value.is_some())
+            .find(|password| password.name == slot && password.value.is_some())
             .ok_or_else(|| {
                 portal_error(ManageError::Internal(format!("no {slot} in the generated credentials").into()))
             })?;
         Ok(GeneratedPassword {
             token: credentials.username,
-            slot: password.name.to_owned(),
-            value: password.value.unwrap_or_default(),
+            slot: password.name.as_str().to_owned(),
+            value: password.value.map(portcullis_proto::Password::into_inner).unwrap_or_default(),
             expiry: password.expiry.map(timestamp),
             login_server: self.login_server.clone(),
         })
@@ -248,7 +237,7 @@ impl TokensBackend for TokensPortal {
     ) -> Result<Token, PortalError> {
         let view = self
             .service()
-            .delete_credential(&self.administrator(actor_user).await?, name, slot)
+            .delete_credential(&self.administrator(actor_user).await?, name, self::slot(slot)?)
             .await
             .map_err(portal_error)?;
         Ok(token(view))
@@ -273,7 +262,7 @@ impl TokensBackend for TokensPortal {
                 &self.administrator(actor_user).await?,
                 new.name.trim(),
                 new.description.trim(),
-                &rules(&new.repositories),
+                &new.repositories,
             )
             .await
             .map_err(portal_error)?;
@@ -293,7 +282,7 @@ impl TokensBackend for TokensPortal {
                 &self.administrator(actor_user).await?,
                 name,
                 Some(description.trim()),
-                &rules(&repositories),
+                &repositories,
             )
             .await
             .map_err(portal_error)?;

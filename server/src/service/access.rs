@@ -41,7 +41,7 @@ use crate::{
     policy::{self, CompiledScope, Decision, Grants, Operation},
     service::{
         audit::{self, AuditLog, Caller as AuditCaller, Outcome},
-        tokens::{expired, rules_from_rows, SLOT_NAMES},
+        tokens::{expired, rules_from_rows, PasswordSlot},
     },
 };
 
@@ -333,7 +333,7 @@ impl AccessService {
             }
         };
         let subject = Subject::Token(row.name.clone());
-        let detail = SLOT_NAMES[slot].to_owned();
+        let detail = PasswordSlot::ALL[slot].as_str().to_owned();
         self.audit
             .record(AuditCaller::Subject(&subject), None, None, "login", Outcome::Success, Some(detail))
             .await;
@@ -431,7 +431,9 @@ mod tests {
     const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
     use crate::{
         policy::{Action, ActionSet},
-        service::tokens::{GenerateCredentials, NewToken, RepositoryActions, Status, TokenService},
+        service::tokens::{
+            GenerateCredentials, NewToken, RepositoryActions, TokenService, TokenStatus as Status,
+        },
     };
 
     struct Fixture {
@@ -461,7 +463,7 @@ mod tests {
     }
 
     fn pull_on(repository: &str) -> Vec<RepositoryActions> {
-        vec![RepositoryActions { repository: repository.into(), actions: vec!["content/read".into()] }]
+        vec![RepositoryActions { repository: repository.into(), actions: vec![Action::ContentRead] }]
     }
 
     /// The two generated passwords of a new token.
@@ -472,9 +474,13 @@ mod tests {
             expiry,
             ..NewToken::default()
         };
-        let view = f.tokens.create_token(&f.admin, &request).await.unwrap();
-        let values: Vec<String> =
-            view.credentials.passwords.iter().map(|p| p.value.clone().expect("shown at creation")).collect();
+        let view = f.tokens.create_token(&f.admin, &request, None).await.unwrap();
+        let values: Vec<String> = view
+            .credentials
+            .passwords
+            .iter()
+            .map(|p| p.value.clone().expect("shown at creation").into_inner())
+            .collect();
         [values[0].clone(), values[1].clone()]
     }
 
@@ -533,7 +539,7 @@ mod tests {
         let request = GenerateCredentials { password1: true, ..GenerateCredentials::default() };
         let generated = f.tokens.generate_credentials(&f.admin, "rotating", request).await.unwrap();
         assert_eq!(generated.passwords.len(), 1);
-        let new_first = generated.passwords[0].value.clone().unwrap();
+        let new_first = generated.passwords[0].value.clone().unwrap().into_inner();
         assert!(login(&f, "rotating", &first).await.is_none(), "old password1");
         assert!(!still_valid(&f, &with_first).await, "tokens of the old password1");
         assert!(still_valid(&f, &with_second).await, "password2 untouched");
@@ -568,7 +574,7 @@ mod tests {
         let [first, _] = create(&f, "editing", None).await;
         let who = login(&f, "editing", &first).await.unwrap();
         let write =
-            vec![RepositoryActions { repository: "samples/*".into(), actions: vec!["content/write".into()] }];
+            vec![RepositoryActions { repository: "samples/*".into(), actions: vec![Action::ContentWrite] }];
         f.tokens
             .update_scope_map(&f.admin, "editing-scope-map", None, &write, &pull_on("samples/app"))
             .await
@@ -678,7 +684,7 @@ mod cache_consistency {
         let names = Action::ALL.iter().enumerate().filter(|(i, _)| actions & (1 << i) != 0);
         vec![RepositoryActions {
             repository: PATTERNS[pattern].into(),
-            actions: names.map(|(_, action)| action.as_str().to_owned()).collect(),
+            actions: names.map(|(_, action)| *action).collect(),
         }]
     }
 
@@ -712,8 +718,8 @@ mod cache_consistency {
                         scope_map: Some(MAPS[map].into()),
                         ..NewToken::default()
                     };
-                    if let Ok(view) = tokens.create_token(&admin, &request).await {
-                        let password = view.credentials.passwords[0].value.clone().unwrap();
+                    if let Ok(view) = tokens.create_token(&admin, &request, None).await {
+                        let password = view.credentials.passwords[0].value.clone().unwrap().into_inner();
                         live[token] =
                             long_running.authenticate(TOKENS[token], &password, LOCAL).await.unwrap();
                     }
@@ -724,8 +730,8 @@ mod cache_consistency {
                         repositories: Some(rules(pattern, actions)),
                         ..NewToken::default()
                     };
-                    if let Ok(view) = tokens.create_token(&admin, &request).await {
-                        let password = view.credentials.passwords[0].value.clone().unwrap();
+                    if let Ok(view) = tokens.create_token(&admin, &request, None).await {
+                        let password = view.credentials.passwords[0].value.clone().unwrap().into_inner();
                         live[token] =
                             long_running.authenticate(TOKENS[token], &password, LOCAL).await.unwrap();
                     }
@@ -791,23 +797,20 @@ mod cache_consistency {
         let access = AccessService::new(db.clone(), hasher.clone(), audit.clone(), system_clock());
         let tokens = TokenService::new(db, hasher, audit);
         let admin = Subject::Admin("admin".into());
-        let create = |name: &'static str, repository: &'static str, actions: Vec<&'static str>| {
+        let create = |name: &'static str, repository: &'static str, actions: Vec<Action>| {
             let request = NewToken {
                 name: name.into(),
-                repositories: Some(vec![RepositoryActions {
-                    repository: repository.into(),
-                    actions: actions.into_iter().map(str::to_owned).collect(),
-                }]),
+                repositories: Some(vec![RepositoryActions { repository: repository.into(), actions }]),
                 ..NewToken::default()
             };
             let tokens = &tokens;
             let admin = &admin;
             async move {
-                let view = tokens.create_token(admin, &request).await.unwrap();
-                view.credentials.passwords[0].value.clone().unwrap()
+                let view = tokens.create_token(admin, &request, None).await.unwrap();
+                view.credentials.passwords[0].value.clone().unwrap().into_inner()
             }
         };
-        let everything = Action::ALL.iter().map(|a| a.as_str()).collect();
+        let everything = Action::ALL.to_vec();
         let wide = create("wide-token", "*", everything).await;
         let who = access.authenticate("wide-token", &wide, LOCAL).await.unwrap().unwrap();
         assert!(
@@ -816,7 +819,7 @@ mod cache_consistency {
         tokens.delete_token(&admin, "wide-token").await.unwrap();
         tokens.delete_scope_map(&admin, "wide-token-scope-map").await.unwrap();
 
-        let narrow = create("narrow-token", "customer/app", vec!["content/read"]).await;
+        let narrow = create("narrow-token", "customer/app", vec![Action::ContentRead]).await;
         let who = access.authenticate("narrow-token", &narrow, LOCAL).await.unwrap().unwrap();
         assert_eq!(
             policy::actions_on(&who.principal, &"customer/app".parse().unwrap()),

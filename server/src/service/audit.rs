@@ -32,22 +32,8 @@ const QUEUED: usize = 4 * BATCH;
 /// How long the writer waits for more entries before a commit.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(20);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Success,
-    Denied,
-    Failure,
-}
-
-impl Outcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::Denied => "denied",
-            Outcome::Failure => "failure",
-        }
-    }
-}
+/// How an audited attempt ended: the audit log's wire type.
+pub use portcullis_proto::AuditOutcome as Outcome;
 
 /// How much of a name that did not authenticate is kept: anyone can send
 /// one, so the log must not grow with its length.

@@ -5,8 +5,9 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+pub use portcullis_proto::{Attributes, AttributesPatch, DeletedRepository, Manifest, Platform, Repository};
+/// The API's tag (`domain::Tag` is the validated tag name).
+pub type TagView = portcullis_proto::Tag;
 
 use crate::{
     auth::token::Subject,
@@ -14,106 +15,21 @@ use crate::{
         repositories::{self as rows, LockScope, LockTarget, Locks},
         Database,
     },
-    domain::{
-        manifest::{parse_manifest, Platform as DomainPlatform},
-        Digest, Reference, RepositoryName, Tag,
-    },
+    domain::{manifest::parse_manifest, Digest, Reference, RepositoryName, Tag},
     policy::{self, Decision, Grants, Operation, Principal, RepositoryOperation},
     service::{
         audit::{AuditLog, Caller, Outcome},
         registry::{LockedOperation, RegistryError, RegistryResult, RegistryService},
-        tokens::format_time,
     },
 };
 
-/// `changeableAttributes`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Attributes {
-    pub delete_enabled: bool,
-    pub write_enabled: bool,
-    pub read_enabled: bool,
-    pub list_enabled: bool,
-}
-
-impl From<Locks> for Attributes {
-    fn from(locks: Locks) -> Self {
-        Self {
-            delete_enabled: locks.delete_enabled,
-            write_enabled: locks.write_enabled,
-            read_enabled: locks.read_enabled,
-            list_enabled: locks.list_enabled,
-        }
+fn attributes(locks: Locks) -> Attributes {
+    Attributes {
+        delete_enabled: locks.delete_enabled,
+        write_enabled: locks.write_enabled,
+        read_enabled: locks.read_enabled,
+        list_enabled: locks.list_enabled,
     }
-}
-
-/// A partial change of the attributes.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AttributesPatch {
-    pub delete_enabled: Option<bool>,
-    pub write_enabled: Option<bool>,
-    pub read_enabled: Option<bool>,
-    pub list_enabled: Option<bool>,
-}
-
-fn time(time: DateTime<Utc>) -> String {
-    format_time(time)
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RepositoryView {
-    pub name: String,
-    pub created_time: String,
-    pub last_update_time: Option<String>,
-    pub tag_count: i64,
-    pub manifest_count: i64,
-    pub changeable_attributes: Attributes,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TagView {
-    pub name: String,
-    pub digest: String,
-    pub created_time: String,
-    pub last_update_time: String,
-    pub changeable_attributes: Attributes,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Platform {
-    pub os: String,
-    pub architecture: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ManifestView {
-    pub digest: String,
-    pub media_type: String,
-    pub artifact_type: Option<String>,
-    pub size: i64,
-    /// The manifest with everything it references (for an index, with its
-    /// images and theirs).
-    pub total_size: i64,
-    pub created_time: String,
-    pub tags: Vec<String>,
-    /// The platforms an index lists.
-    pub platforms: Vec<Platform>,
-    /// The platform an index of the repository lists this image for.
-    pub index_platform: Option<Platform>,
-    pub changeable_attributes: Attributes,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeletedRepository {
-    pub manifests_deleted: Vec<String>,
-    pub tags_deleted: Vec<String>,
 }
 
 /// What the registry holds, for the portal's overview.
@@ -134,13 +50,11 @@ pub struct ReadableRepository {
     pub can_pull: bool,
 }
 
-impl From<&DomainPlatform> for Platform {
-    fn from(platform: &DomainPlatform) -> Self {
-        Self {
-            os: platform.os.clone(),
-            architecture: platform.architecture.clone(),
-            variant: platform.variant.clone(),
-        }
+fn platform(platform: &crate::domain::manifest::Platform) -> Platform {
+    Platform {
+        os: platform.os.clone(),
+        architecture: platform.architecture.clone(),
+        variant: platform.variant.clone(),
     }
 }
 
@@ -175,8 +89,8 @@ impl ContentFacts {
             for child in &parsed.manifests {
                 total += facts.total_size.get(child.digest.as_str()).copied().unwrap_or(child.size as i64);
                 if let Some(platform) = &child.platform {
-                    platforms.push(Platform::from(platform));
-                    facts.platform_in_index.insert(child.digest.to_string(), platform.into());
+                    platforms.push(self::platform(platform));
+                    facts.platform_in_index.insert(child.digest.to_string(), self::platform(platform));
                 }
             }
             facts.total_size.insert(manifest.digest.clone(), total);
@@ -204,7 +118,7 @@ impl RepositoryAdmin {
 
     /// An administrator's list: every repository holding content and every
     /// unlisted one, with its details, in one query.
-    pub async fn list_all(&self) -> RegistryResult<Vec<RepositoryView>> {
+    pub async fn list_all(&self) -> RegistryResult<Vec<Repository>> {
         Ok(rows::administered_repositories(&self.db).await?.into_iter().map(repository_view).collect())
     }
 
@@ -242,7 +156,7 @@ impl RepositoryAdmin {
         rows::repository(&self.db, name.as_str()).await?.ok_or(RegistryError::NameUnknown)
     }
 
-    pub async fn show(&self, name: &RepositoryName) -> RegistryResult<RepositoryView> {
+    pub async fn show(&self, name: &RepositoryName) -> RegistryResult<Repository> {
         Ok(repository_view(self.row(name).await?))
     }
 
@@ -260,15 +174,15 @@ impl RepositoryAdmin {
         &self,
         name: &RepositoryName,
         digest: Option<&Digest>,
-    ) -> RegistryResult<Vec<ManifestView>> {
+    ) -> RegistryResult<Vec<Manifest>> {
         let row = self.row(name).await?;
         // All of them: an index's total needs its images' sizes.
         let manifests = rows::manifests(&self.db, row.id, None).await?;
         let mut facts = ContentFacts::of(&manifests);
-        let views: Vec<ManifestView> = manifests
+        let views: Vec<Manifest> = manifests
             .into_iter()
             .filter(|m| digest.is_none_or(|digest| m.digest == digest.as_str()))
-            .map(|m| ManifestView {
+            .map(|m| Manifest {
                 total_size: facts.total_size.get(&m.digest).copied().unwrap_or(m.size),
                 platforms: facts.platforms.remove(&m.digest).unwrap_or_default(),
                 index_platform: facts.platform_in_index.get(&m.digest).cloned(),
@@ -276,9 +190,9 @@ impl RepositoryAdmin {
                 media_type: m.media_type,
                 artifact_type: m.artifact_type,
                 size: m.size,
-                created_time: time(m.created_at),
+                created_time: m.created_at,
                 tags: m.tags,
-                changeable_attributes: m.locks.into(),
+                changeable_attributes: attributes(m.locks),
             })
             .collect();
         if digest.is_some() && views.is_empty() {
@@ -353,14 +267,14 @@ impl RepositoryAdmin {
     }
 }
 
-fn repository_view(row: rows::RepositoryRow) -> RepositoryView {
-    RepositoryView {
+fn repository_view(row: rows::RepositoryRow) -> Repository {
+    Repository {
         name: row.name,
-        created_time: time(row.created_at),
-        last_update_time: row.last_update.map(time),
+        created_time: row.created_at,
+        last_update_time: row.last_update,
         tag_count: row.tag_count,
         manifest_count: row.manifest_count,
-        changeable_attributes: row.locks.into(),
+        changeable_attributes: attributes(row.locks),
     }
 }
 
@@ -368,8 +282,8 @@ fn tag_view(row: rows::TagRow) -> TagView {
     TagView {
         name: row.name,
         digest: row.digest,
-        created_time: time(row.created_at),
-        last_update_time: time(row.updated_at),
-        changeable_attributes: row.locks.into(),
+        created_time: row.created_at,
+        last_update_time: row.updated_at,
+        changeable_attributes: attributes(row.locks),
     }
 }

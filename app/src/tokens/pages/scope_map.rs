@@ -84,7 +84,7 @@ fn SystemScopeMap(map: ScopeMap) -> impl IntoView {
                     <thead class=THEAD>
                         <tr>
                             <th scope="col" class=TH>"Repository"</th>
-                            {ACTIONS.into_iter().map(|action| view! { <th scope="col" class=format!("{TH} text-center normal-case")>{action}</th> }).collect_view()}
+                            {ACTIONS.into_iter().map(|action| view! { <th scope="col" class=format!("{TH} text-center normal-case")>{action.as_str()}</th> }).collect_view()}
                         </tr>
                     </thead>
                     <tbody class=TBODY>
@@ -92,7 +92,7 @@ fn SystemScopeMap(map: ScopeMap) -> impl IntoView {
                             <tr>
                                 <td class=format!("{TD} font-mono")>{rule.repository.clone()}</td>
                                 {ACTIONS.into_iter().map(|action| {
-                                    let granted = rule.actions.iter().any(|a| a == action);
+                                    let granted = rule.actions.contains(&action);
                                     view! {
                                         <td class=format!("{TD} text-center")>
                                             {if granted {
