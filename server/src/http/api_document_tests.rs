@@ -17,32 +17,16 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 use crate::{
-    config::ServeConfig,
     http::{
         api::{routes, OPENAPI_PATH},
         caller::ManagementCaller,
+        test_state as state,
     },
     service::access::Caller,
     AppState,
 };
 
 const METHODS: [&str; 5] = ["get", "put", "post", "patch", "delete"];
-
-async fn state() -> (AppState, tempfile::TempDir) {
-    let data = tempfile::tempdir().unwrap();
-    let config = ServeConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data.path().to_owned(),
-        admin_password: Some("openapi-test-password".parse().unwrap()),
-        login_server: None,
-        site_root: "target/site".into(),
-        tls: None,
-        trusted_proxies: Vec::new(),
-        upload_expiry: std::time::Duration::from_secs(3600),
-    };
-    let (state, _) = AppState::open(&config, "registry.test".into()).await.unwrap();
-    (state, data)
-}
 
 /// The routes as an administrator reaches them.
 fn as_admin(state: AppState) -> Router {

@@ -83,27 +83,34 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     }
 }
 
+/// A fresh registry in a temporary directory (with an administrator), for
+/// the router tests.
+#[cfg(test)]
+pub(crate) async fn test_state() -> (AppState, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let config = crate::config::ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data.path().to_owned(),
+        admin_password: Some("router-test-password".parse().unwrap()),
+        login_server: None,
+        site_root: "target/site".into(),
+        tls: None,
+        trusted_proxies: Vec::new(),
+        upload_expiry: std::time::Duration::from_secs(3600),
+    };
+    let (state, _) = AppState::open(&config, "registry.test".into()).await.unwrap();
+    (state, data)
+}
+
 #[cfg(test)]
 mod tests {
     use axum::{body::Body, http::Request};
     use tower::ServiceExt;
 
     use super::*;
-    use crate::config::ServeConfig;
 
     async fn router() -> (Router, tempfile::TempDir) {
-        let data = tempfile::tempdir().unwrap();
-        let config = ServeConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: data.path().to_owned(),
-            admin_password: Some("router-test-password".parse().unwrap()),
-            login_server: None,
-            site_root: "target/site".into(),
-            tls: None,
-            trusted_proxies: Vec::new(),
-            upload_expiry: std::time::Duration::from_secs(3600),
-        };
-        let (state, _) = AppState::open(&config, "registry.test".into()).await.unwrap();
+        let (state, data) = test_state().await;
         (build_router(state), data)
     }
 
