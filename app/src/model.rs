@@ -47,7 +47,7 @@ pub struct MyToken {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MyPassword {
-    pub name: String,
+    pub name: portcullis_proto::PasswordSlot,
     pub created: String,
     /// `None`: never expires.
     pub expiry: Option<String>,

@@ -129,39 +129,14 @@ impl FromStr for RegistryUrl {
     }
 }
 
-/// A password given on the command line or in the environment. Never
-/// printed: `Debug` is redacted.
-#[derive(Clone)]
-pub struct Password(String);
-
-impl Password {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for Password {
-    type Err = std::convert::Infallible;
-
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        Ok(Self(raw.to_owned()))
-    }
-}
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Password(<redacted>)")
-    }
-}
+/// A password given on the command line or in the environment (the API's
+/// wire type). Never printed: `Debug` is redacted.
+pub use portcullis_proto::Password;
 
 /// `--repository REPO ACTION...` (or `--add-repository`,
 /// `--remove-repository`), repeatable: each occurrence is one group, the
-/// pattern first. Whether the pattern and actions are valid is the server's
-/// call; the client only checks the shape.
+/// pattern first. Whether the pattern is valid is the server's call; the
+/// client checks the shape and that each action is one of the five.
 ///
 /// Written by hand because clap's derive groups values by occurrence
 /// (`Vec<Vec<_>>`) only behind its unstable-v5 feature.

@@ -421,10 +421,7 @@ fn user(command: &UserCommand, global: &GlobalArgs, stdin: Option<&Password>) ->
             })?;
             let new = stdin
                 .ok_or_else(|| CliError::Usage("no new password: pipe it into standard input".to_owned()))?;
-            let body = PasswordChange {
-                current_password: portcullis_proto::Password::new(current.expose()),
-                new_password: portcullis_proto::Password::new(new.expose()),
-            };
+            let body = PasswordChange { current_password: current.clone(), new_password: new.clone() };
             Ok(plain(Request::sending_secret(Method::PUT, path, &body), Resource::Generic))
         }
     }

@@ -51,7 +51,7 @@ fn TokenSummary(token: MyToken) -> impl IntoView {
                     let expiry = password.expiry.clone().unwrap_or_else(|| "Never expires".into());
                     view! {
                         <li class="flex flex-wrap items-center gap-x-4 gap-y-1 py-2 text-sm">
-                            <span class="font-medium">{password.name.clone()}</span>
+                            <span class="font-medium">{password.name.as_str()}</span>
                             <span class="text-slate-600">"Created " {password.created.clone()}</span>
                             <span class=if password.expires_soon { "text-amber-700 font-medium" } else { "text-slate-600" }>
                                 {if password.expiry.is_some() { "Expires " } else { "" }} {expiry}

@@ -8,7 +8,7 @@ use leptos::{prelude::*, server_fn::codec::GetUrl};
 use crate::{
     error::PortalError,
     tokens::model::{
-        GeneratedPassword, NewScopeMap, RepositoryActions, ScopeMap, Token, TokenDetail, TokenList,
+        GeneratedPassword, NewScopeMap, RepositoryActions, ScopeMap, Slot, Token, TokenDetail, TokenList,
     },
 };
 
@@ -85,20 +85,20 @@ pub async fn delete_token(csrf_token: String, name: String) -> Result<(), Portal
 pub async fn generate_password(
     csrf_token: String,
     name: String,
-    slot: String,
+    slot: Slot,
     expiry: Option<String>,
 ) -> Result<GeneratedPassword, PortalError> {
     let _checked_by_the_csrf_layer = csrf_token;
     let (user, tokens) = ssr::admin().await?;
     let expiry = expiry.filter(|date| !date.trim().is_empty());
-    tokens.generate_password(&user, &name, &slot, expiry).await.map_err(ssr::fail)
+    tokens.generate_password(&user, &name, slot, expiry).await.map_err(ssr::fail)
 }
 
 #[server(prefix = "/portal", endpoint = "token_password_delete")]
-pub async fn delete_password(csrf_token: String, name: String, slot: String) -> Result<Token, PortalError> {
+pub async fn delete_password(csrf_token: String, name: String, slot: Slot) -> Result<Token, PortalError> {
     let _checked_by_the_csrf_layer = csrf_token;
     let (user, tokens) = ssr::admin().await?;
-    tokens.delete_password(&user, &name, &slot).await.map_err(ssr::fail)
+    tokens.delete_password(&user, &name, slot).await.map_err(ssr::fail)
 }
 
 #[server(prefix = "/portal", endpoint = "scope_maps", input = GetUrl)]

@@ -9,7 +9,7 @@ use crate::{
     error::PortalError,
     model::SignedInUser,
     tokens::model::{
-        GeneratedPassword, NewScopeMap, RepositoryActions, ScopeMap, Token, TokenDetail, TokenList,
+        GeneratedPassword, NewScopeMap, RepositoryActions, ScopeMap, Slot, Token, TokenDetail, TokenList,
     },
 };
 
@@ -54,7 +54,7 @@ pub trait TokensBackend: Send + Sync + 'static {
         &self,
         actor: &SignedInUser,
         name: &str,
-        slot: &str,
+        slot: Slot,
         expiry: Option<String>,
     ) -> Result<GeneratedPassword, PortalError>;
 
@@ -62,7 +62,7 @@ pub trait TokensBackend: Send + Sync + 'static {
         &self,
         actor: &SignedInUser,
         name: &str,
-        slot: &str,
+        slot: Slot,
     ) -> Result<Token, PortalError>;
 
     /// System-defined first, then by name.

@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-pub use portcullis_proto::{Action, RepositoryActions};
+pub use portcullis_proto::{Action, PasswordSlot as Slot, RepositoryActions};
 use serde::{Deserialize, Serialize};
 
 /// The five actions a rule can grant (SPEC §1), in the order the cloud
@@ -64,8 +64,7 @@ pub struct NewScopeMap {
 /// One of a token's two password slots.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordSlot {
-    /// `password1` or `password2`.
-    pub name: String,
+    pub name: Slot,
     /// `None`: not generated.
     pub created: Option<Timestamp>,
     /// `None`: never expires (or not generated).
@@ -114,8 +113,7 @@ pub struct TokenDetail {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GeneratedPassword {
     pub token: String,
-    /// `password1` or `password2`.
-    pub slot: String,
+    pub slot: Slot,
     pub value: String,
     pub expiry: Option<Timestamp>,
     pub login_server: String,
@@ -162,7 +160,7 @@ mod tests {
     fn generated() -> GeneratedPassword {
         GeneratedPassword {
             token: "tobi-nginx-reader".into(),
-            slot: "password1".into(),
+            slot: Slot::Password1,
             value: "pct_secret".into(),
             expiry: None,
             login_server: "registry.example:5000".into(),

@@ -137,7 +137,7 @@ impl PortalBackend for AccountPortal {
             .passwords
             .iter()
             .map(|password| MyPassword {
-                name: password.name.as_str().to_owned(),
+                name: password.name,
                 created: display_time(password.creation_time),
                 expiry: password.expiry.map(display_time),
                 expires_soon: expires_soon(password.expiry, now),

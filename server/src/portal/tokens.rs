@@ -75,19 +75,15 @@ fn token(view: service::Token) -> Token {
         .into_iter()
         .map(|slot| match view.credentials.password(slot) {
             Some(password) => PasswordSlot {
-                name: slot.as_str().to_owned(),
+                name: slot,
                 created: Some(timestamp(password.creation_time)),
                 expiry: password.expiry.map(timestamp),
                 expired: service::expired(password.expiry, now),
                 expires_soon: service::expires_soon(password.expiry, now),
             },
-            None => PasswordSlot {
-                name: slot.as_str().to_owned(),
-                created: None,
-                expiry: None,
-                expired: false,
-                expires_soon: false,
-            },
+            None => {
+                PasswordSlot { name: slot, created: None, expiry: None, expired: false, expires_soon: false }
+            }
         })
         .collect();
     Token {
@@ -109,12 +105,6 @@ fn scope_map(view: service::ScopeMap) -> ScopeMap {
         repositories: view.repositories,
         token_count: view.token_count,
     }
-}
-
-fn slot(name: &str) -> Result<service::PasswordSlot, PortalError> {
-    name.parse().map_err(|error: portcullis_proto::UnknownPasswordSlot| {
-        PortalError::Invalid(sentence(&error.to_string()))
-    })
 }
 
 /// `YYYY-MM-DD` from the date input: the password stops working at 00:00
@@ -202,10 +192,9 @@ impl TokensBackend for TokensPortal {
         &self,
         actor_user: &SignedInUser,
         name: &str,
-        slot: &str,
+        slot: service::PasswordSlot,
         expiry: Option<String>,
     ) -> Result<GeneratedPassword, PortalError> {
-        let slot = self::slot(slot)?;
         let expiry = expiry.as_deref().map(expiry_date).transpose()?;
         let request = GenerateCredentials::slot(slot, expiry);
         let credentials = self
@@ -222,7 +211,7 @@ impl TokensBackend for TokensPortal {
             })?;
         Ok(GeneratedPassword {
             token: credentials.username,
-            slot: password.name.as_str().to_owned(),
+            slot: password.name,
             value: password.value.map(portcullis_proto::Password::into_inner).unwrap_or_default(),
             expiry: password.expiry.map(timestamp),
             login_server: self.login_server.clone(),
@@ -233,11 +222,11 @@ impl TokensBackend for TokensPortal {
         &self,
         actor_user: &SignedInUser,
         name: &str,
-        slot: &str,
+        slot: service::PasswordSlot,
     ) -> Result<Token, PortalError> {
         let view = self
             .service()
-            .delete_credential(&self.administrator(actor_user).await?, name, self::slot(slot)?)
+            .delete_credential(&self.administrator(actor_user).await?, name, slot)
             .await
             .map_err(portal_error)?;
         Ok(token(view))

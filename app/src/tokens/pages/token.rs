@@ -23,7 +23,7 @@ use crate::{
     },
     tokens::{
         api::{generate_password, get_token, list_scope_maps, DeletePassword, DeleteToken, UpdateToken},
-        model::{GeneratedPassword, PasswordSlot, ScopeMap, TokenDetail},
+        model::{GeneratedPassword, PasswordSlot, ScopeMap, Slot, TokenDetail},
         ui::{PasswordExpiry, Time},
     },
 };
@@ -44,7 +44,7 @@ pub fn TokenPage() -> impl IntoView {
     let scope_maps = Resource::new(|| (), |_| list_scope_maps());
 
     let generate_for = RwSignal::new(None::<PasswordSlot>);
-    let delete_for = RwSignal::new(None::<String>);
+    let delete_for = RwSignal::new(None::<Slot>);
     let discard_open = RwSignal::new(false);
     let csrf = use_csrf();
 
@@ -85,7 +85,7 @@ pub fn TokenPage() -> impl IntoView {
 
         <ConfirmDialog
             open=Signal::derive(move || delete_for.with(Option::is_some))
-            title=Signal::derive(move || format!("Delete {}?", delete_for.get().unwrap_or_default()))
+            title=Signal::derive(move || format!("Delete {}?", delete_for.get().map(Slot::as_str).unwrap_or_default()))
             confirm_label="Delete password"
             pending=delete_password.pending()
             error=Signal::derive(move || delete_password.value().get().and_then(Result::err).map(|e| e.to_string()))
@@ -101,7 +101,7 @@ pub fn TokenPage() -> impl IntoView {
             testid="delete-password-dialog"
             confirm_testid="confirm">
             <p>
-                "Anyone using " <strong>{move || delete_for.get().unwrap_or_default()}</strong>
+                "Anyone using " <strong>{move || delete_for.get().map(Slot::as_str).unwrap_or_default()}</strong>
                 " of token " <strong>{move || name.get()}</strong> " is refused from the next request on. "
                 "The other password keeps working."
             </p>
@@ -134,7 +134,7 @@ fn TokenDetails(
     scope_maps: Vec<ScopeMap>,
     update: ServerAction<UpdateToken>,
     generate_for: RwSignal<Option<PasswordSlot>>,
-    delete_for: RwSignal<Option<String>>,
+    delete_for: RwSignal<Option<Slot>>,
     discard_open: RwSignal<bool>,
 ) -> impl IntoView {
     let csrf = use_csrf();
@@ -272,7 +272,7 @@ fn TokenDetails(
 fn PasswordsTable(
     passwords: Vec<PasswordSlot>,
     generate_for: RwSignal<Option<PasswordSlot>>,
-    delete_for: RwSignal<Option<String>>,
+    delete_for: RwSignal<Option<Slot>>,
 ) -> impl IntoView {
     view! {
         <div class="relative mt-3 overflow-x-auto">
@@ -291,8 +291,8 @@ fn PasswordsTable(
                         let slot_name = slot.name.clone();
                         let generated = slot.generated();
                         view! {
-                            <tr data-testid="password-row" data-slot=slot.name.clone()>
-                                <th scope="row" class=format!("{TD} font-medium")>{slot.name.clone()}</th>
+                            <tr data-testid="password-row" data-slot=slot.name.as_str()>
+                                <th scope="row" class=format!("{TD} font-medium")>{slot.name.as_str()}</th>
                                 <td class=TD data-testid="password-created">{match slot.created.clone() {
                                     Some(time) => view! { <Time time /> }.into_any(),
                                     None => view! { <span class="text-slate-400">"Not generated"</span> }.into_any(),
@@ -384,7 +384,7 @@ fn GenerateDialog(
                 None => {
                     let current = slot.get_untracked();
                     let replaces = current.as_ref().is_some_and(PasswordSlot::generated);
-                    let slot_name = current.map(|slot| slot.name).unwrap_or_default();
+                    let slot_name = current.map(|slot| slot.name.as_str()).unwrap_or_default();
                     view! {
                         <form class="mt-3 space-y-4" on:submit=submit data-testid="generate-form">
                             <p class="text-sm text-slate-700">
@@ -440,7 +440,7 @@ fn GeneratedView(password: GeneratedPassword, close: Callback<()>) -> impl IntoV
                 " It is shown only this once and cannot be retrieved after you close this dialog. If it is lost, generate a new one."
             </p>
             <div>
-                <div class=LABEL>{password.slot.clone()} " of " {password.token.clone()}</div>
+                <div class=LABEL>{password.slot.as_str()} " of " {password.token.clone()}</div>
                 <div class="mt-1 flex items-center gap-2">
                     <code class="min-w-0 flex-1 break-all rounded bg-slate-100 px-3 py-2 font-mono text-sm" data-testid="generated-password">
                         {password.value.clone()}
