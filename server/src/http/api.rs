@@ -600,7 +600,7 @@ async fn update_tag(
     Ok(Json(admin.tag(name, tag).await?))
 }
 
-/// Untag: needs metadata/write; the manifest stays.
+/// Untag: needs metadata/write or content/delete; the manifest stays.
 #[utoipa::path(delete, path = "/api/v1/repositories/{name}/_tags/{tag}", tag = "repositories",
     params(openapi::RepositoryPath, ("tag" = String, Path)),
     responses((status = 204, description = "Untagged"), (status = 404, response = openapi::NotFound),
