@@ -238,7 +238,7 @@ async fn list_scope_maps(State(state): State<AppState>, _: Admin) -> ApiResult<J
     responses((status = 200, body = ScopeMap), (status = 404, response = openapi::NotFound)))]
 async fn show_scope_map(
     State(state): State<AppState>,
-    Admin(caller): Admin,
+    _: Admin,
     Path(name): Path<String>,
 ) -> ApiResult<Json<ScopeMap>> {
     Ok(Json(state.tokens.scope_map(&name).await?))
