@@ -11,7 +11,7 @@ use std::{path::Path, str::FromStr, time::Duration};
 
 use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    SqlitePool,
+    SqliteConnection, SqlitePool,
 };
 
 /// SQLite allows one writer at a time: writes go through a one-connection
@@ -57,18 +57,36 @@ impl Database {
         Ok(Self { writer, reader })
     }
 
+    /// The writer pool, for the portal's session store (which brings its
+    /// own SQL).
     pub fn writer(&self) -> &SqlitePool {
         &self.writer
     }
 
-    pub fn reader(&self) -> &SqlitePool {
+    pub(crate) fn reader(&self) -> &SqlitePool {
         &self.reader
     }
 
     /// A transaction on the writer: reads inside it see the latest state and
     /// no other write interleaves until it commits.
-    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, DbError> {
-        Ok(self.writer.begin().await?)
+    pub async fn begin(&self) -> Result<Tx, DbError> {
+        Ok(Tx(self.writer.begin().await?))
+    }
+}
+
+/// A write transaction. Services hold it across the reads and writes of
+/// one change and commit it; only `db` sees the driver inside, so another
+/// database can be put behind it without touching a service. Dropped
+/// without [`Tx::commit`], it rolls back.
+pub struct Tx(sqlx::Transaction<'static, sqlx::Sqlite>);
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), DbError> {
+        Ok(self.0.commit().await?)
+    }
+
+    fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.0
     }
 }
 

@@ -3,13 +3,12 @@
 //! plane checks.
 
 use chrono::{DateTime, Utc};
-use sqlx::{sqlite::SqliteRow, Row};
 
 use super::{Database, DbError};
 use crate::domain::{Digest, Tag};
 
 /// The lock attributes of a repository, manifest or tag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct Locks {
     pub read_enabled: bool,
     pub write_enabled: bool,
@@ -28,15 +27,6 @@ pub enum LockTarget<'a> {
     Repository,
     Tag(&'a str),
     Manifest(&'a str),
-}
-
-fn locks(row: &SqliteRow) -> Result<Locks, sqlx::Error> {
-    Ok(Locks {
-        read_enabled: row.try_get("read_enabled")?,
-        write_enabled: row.try_get("write_enabled")?,
-        delete_enabled: row.try_get("delete_enabled")?,
-        list_enabled: row.try_get("list_enabled")?,
-    })
 }
 
 #[derive(Debug, Clone)]
@@ -58,40 +48,55 @@ const REPOSITORY_SELECT: &str = "SELECT r.id, r.name, r.created_at,
           coalesce((SELECT max(updated_at) FROM tags t WHERE t.repository_id = r.id), '')) AS last_update
     FROM repositories r";
 
-fn repository_row(row: &SqliteRow) -> Result<RepositoryRow, sqlx::Error> {
-    let last_update: Option<String> = row.try_get("last_update")?;
-    Ok(RepositoryRow {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        created_at: row.try_get("created_at")?,
-        last_update: last_update
-            .and_then(|text| DateTime::parse_from_rfc3339(&text).ok())
-            .map(|t| t.to_utc()),
-        tag_count: row.try_get("tag_count")?,
-        manifest_count: row.try_get("manifest_count")?,
-        locks: locks(row)?,
-    })
+/// A row of [`REPOSITORY_SELECT`]: `last_update` is the text `max()` gives.
+#[derive(sqlx::FromRow)]
+struct RepositoryColumns {
+    id: i64,
+    name: String,
+    created_at: DateTime<Utc>,
+    last_update: Option<String>,
+    tag_count: i64,
+    manifest_count: i64,
+    #[sqlx(flatten)]
+    locks: Locks,
+}
+
+impl From<RepositoryColumns> for RepositoryRow {
+    fn from(row: RepositoryColumns) -> Self {
+        RepositoryRow {
+            id: row.id,
+            name: row.name,
+            created_at: row.created_at,
+            last_update: row
+                .last_update
+                .and_then(|text| DateTime::parse_from_rfc3339(&text).ok())
+                .map(|t| t.to_utc()),
+            tag_count: row.tag_count,
+            manifest_count: row.manifest_count,
+            locks: row.locks,
+        }
+    }
 }
 
 pub async fn repository(db: &Database, name: &str) -> Result<Option<RepositoryRow>, DbError> {
-    let row = sqlx::query(&format!("{REPOSITORY_SELECT} WHERE r.name = ?"))
+    let row: Option<RepositoryColumns> = sqlx::query_as(&format!("{REPOSITORY_SELECT} WHERE r.name = ?"))
         .bind(name)
         .fetch_optional(db.reader())
         .await?;
-    Ok(row.as_ref().map(repository_row).transpose()?)
+    Ok(row.map(RepositoryRow::from))
 }
 
 /// What an administrator lists, by name: every repository holding content,
 /// and the unlisted ones (listEnabled false) whatever they hold.
 pub async fn administered_repositories(db: &Database) -> Result<Vec<RepositoryRow>, DbError> {
-    let rows = sqlx::query(&format!(
+    let rows: Vec<RepositoryColumns> = sqlx::query_as(&format!(
         "{REPOSITORY_SELECT}
          WHERE NOT r.list_enabled OR EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
          ORDER BY r.name"
     ))
     .fetch_all(db.reader())
     .await?;
-    Ok(rows.iter().map(repository_row).collect::<Result<_, _>>()?)
+    Ok(rows.into_iter().map(RepositoryRow::from).collect())
 }
 
 #[derive(Debug, Clone)]
@@ -103,34 +108,46 @@ pub struct TagRow {
     pub locks: Locks,
 }
 
-fn tag_row(row: &SqliteRow) -> Result<TagRow, sqlx::Error> {
-    let updated_at: DateTime<Utc> = row.try_get("updated_at")?;
-    let created_at: Option<DateTime<Utc>> = row.try_get("created_at")?;
-    Ok(TagRow {
-        name: row.try_get("name")?,
-        digest: row.try_get("digest")?,
-        created_at: created_at.unwrap_or(updated_at),
-        updated_at,
-        locks: locks(row)?,
-    })
+/// A row of [`TAG_COLUMNS`]: tags from before migration 0005 have no
+/// creation time.
+#[derive(sqlx::FromRow)]
+struct TagColumns {
+    name: String,
+    digest: String,
+    created_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    locks: Locks,
+}
+
+impl From<TagColumns> for TagRow {
+    fn from(row: TagColumns) -> Self {
+        TagRow {
+            name: row.name,
+            digest: row.digest,
+            created_at: row.created_at.unwrap_or(row.updated_at),
+            updated_at: row.updated_at,
+            locks: row.locks,
+        }
+    }
 }
 
 const TAG_COLUMNS: &str = "t.name, m.digest, t.created_at, t.updated_at,
     t.read_enabled, t.write_enabled, t.delete_enabled, t.list_enabled";
 
 pub async fn tags(db: &Database, repository: i64) -> Result<Vec<TagRow>, DbError> {
-    let rows = sqlx::query(&format!(
+    let rows: Vec<TagColumns> = sqlx::query_as(&format!(
         "SELECT {TAG_COLUMNS} FROM tags t JOIN manifests m ON m.id = t.manifest_id
          WHERE t.repository_id = ? ORDER BY lower(t.name), t.name"
     ))
     .bind(repository)
     .fetch_all(db.reader())
     .await?;
-    Ok(rows.iter().map(tag_row).collect::<Result<_, _>>()?)
+    Ok(rows.into_iter().map(TagRow::from).collect())
 }
 
 pub async fn tag(db: &Database, repository: i64, name: &str) -> Result<Option<TagRow>, DbError> {
-    let row = sqlx::query(&format!(
+    let row: Option<TagColumns> = sqlx::query_as(&format!(
         "SELECT {TAG_COLUMNS} FROM tags t JOIN manifests m ON m.id = t.manifest_id
          WHERE t.repository_id = ? AND t.name = ?"
     ))
@@ -138,7 +155,7 @@ pub async fn tag(db: &Database, repository: i64, name: &str) -> Result<Option<Ta
     .bind(name)
     .fetch_optional(db.reader())
     .await?;
-    Ok(row.as_ref().map(tag_row).transpose()?)
+    Ok(row.map(TagRow::from))
 }
 
 #[derive(Debug, Clone)]
@@ -153,12 +170,44 @@ pub struct ManifestInfoRow {
     pub locks: Locks,
 }
 
+/// A manifest's row with its tags' names, newline-separated.
+#[derive(sqlx::FromRow)]
+struct ManifestColumns {
+    digest: String,
+    media_type: String,
+    artifact_type: Option<String>,
+    size: i64,
+    created_at: DateTime<Utc>,
+    content: Vec<u8>,
+    tag_names: Option<String>,
+    #[sqlx(flatten)]
+    locks: Locks,
+}
+
+impl From<ManifestColumns> for ManifestInfoRow {
+    fn from(row: ManifestColumns) -> Self {
+        let mut tags: Vec<String> =
+            row.tag_names.map(|t| t.split('\n').map(str::to_owned).collect()).unwrap_or_default();
+        tags.sort();
+        ManifestInfoRow {
+            digest: row.digest,
+            media_type: row.media_type,
+            artifact_type: row.artifact_type,
+            size: row.size,
+            created_at: row.created_at,
+            content: row.content,
+            tags,
+            locks: row.locks,
+        }
+    }
+}
+
 pub async fn manifests(
     db: &Database,
     repository: i64,
     digest: Option<&str>,
 ) -> Result<Vec<ManifestInfoRow>, DbError> {
-    let rows = sqlx::query(
+    let rows: Vec<ManifestColumns> = sqlx::query_as(
         "SELECT m.digest, m.media_type, m.artifact_type, m.size, m.created_at, m.content,
            m.read_enabled, m.write_enabled, m.delete_enabled, m.list_enabled,
            (SELECT group_concat(t.name, char(10)) FROM tags t WHERE t.manifest_id = m.id) AS tag_names
@@ -169,25 +218,7 @@ pub async fn manifests(
     .bind(digest)
     .fetch_all(db.reader())
     .await?;
-    rows.iter()
-        .map(|row| {
-            let tags: Option<String> = row.try_get("tag_names")?;
-            let mut tags: Vec<String> =
-                tags.map(|t| t.split('\n').map(str::to_owned).collect()).unwrap_or_default();
-            tags.sort();
-            Ok(ManifestInfoRow {
-                digest: row.try_get("digest")?,
-                media_type: row.try_get("media_type")?,
-                artifact_type: row.try_get("artifact_type")?,
-                size: row.try_get("size")?,
-                created_at: row.try_get("created_at")?,
-                content: row.try_get("content")?,
-                tags,
-                locks: locks(row)?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(DbError::from)
+    Ok(rows.into_iter().map(ManifestInfoRow::from).collect())
 }
 
 /// Sets the given attributes (the `None`s are left alone); whether the
@@ -294,33 +325,40 @@ pub async fn concerned_locks(
     repository_name: &str,
     scope: LockScope<'_>,
 ) -> Result<Option<ConcernedLocks>, DbError> {
-    let row = sqlx::query(
-        "SELECT id, read_enabled, write_enabled, delete_enabled, list_enabled FROM repositories WHERE name = ?",
+    /// A repository's, manifest's or tag's locks, with its id or name.
+    #[derive(sqlx::FromRow)]
+    struct Row<Key> {
+        key: Key,
+        #[sqlx(flatten)]
+        locks: Locks,
+    }
+    let row: Option<Row<i64>> = sqlx::query_as(
+        "SELECT id AS key, read_enabled, write_enabled, delete_enabled, list_enabled
+         FROM repositories WHERE name = ?",
     )
     .bind(repository_name)
     .fetch_optional(db.reader())
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let mut concerned = ConcernedLocks { repository: locks(&row)?, objects: Vec::new() };
+    let Some(Row { key: id, locks }) = row else { return Ok(None) };
+    let mut concerned = ConcernedLocks { repository: locks, objects: Vec::new() };
     let Some((manifest_condition, tag_condition)) = concerned_conditions(scope) else {
         return Ok(Some(concerned));
     };
-    let id: i64 = row.try_get("id")?;
     let key = match scope {
         LockScope::Tag(tag) => tag.as_str(),
         LockScope::Manifest(digest) | LockScope::Blob(digest) => digest.as_str(),
         LockScope::Repository | LockScope::Everything => "",
     };
-    let manifests = sqlx::query(&format!(
-        "SELECT m.digest AS name, m.read_enabled, m.write_enabled, m.delete_enabled, m.list_enabled
+    let manifests: Vec<Row<String>> = sqlx::query_as(&format!(
+        "SELECT m.digest AS key, m.read_enabled, m.write_enabled, m.delete_enabled, m.list_enabled
          FROM manifests m WHERE m.repository_id = ?1 AND ({manifest_condition})"
     ))
     .bind(id)
     .bind(key)
     .fetch_all(db.reader())
     .await?;
-    let tags = sqlx::query(&format!(
-        "SELECT t.name, t.read_enabled, t.write_enabled, t.delete_enabled, t.list_enabled
+    let tags: Vec<Row<String>> = sqlx::query_as(&format!(
+        "SELECT t.name AS key, t.read_enabled, t.write_enabled, t.delete_enabled, t.list_enabled
          FROM tags t JOIN manifests m ON m.id = t.manifest_id
          WHERE t.repository_id = ?1 AND ({tag_condition})"
     ))
@@ -328,13 +366,11 @@ pub async fn concerned_locks(
     .bind(key)
     .fetch_all(db.reader())
     .await?;
-    for row in &manifests {
-        let digest = stored(row.try_get::<String, _>("name")?.parse::<Digest>())?;
-        concerned.objects.push((LockedObject::Manifest(digest), locks(row)?));
+    for row in manifests {
+        concerned.objects.push((LockedObject::Manifest(stored(row.key.parse())?), row.locks));
     }
-    for row in &tags {
-        let tag = stored(row.try_get::<String, _>("name")?.parse::<Tag>())?;
-        concerned.objects.push((LockedObject::Tag(tag), locks(row)?));
+    for row in tags {
+        concerned.objects.push((LockedObject::Tag(stored(row.key.parse())?), row.locks));
     }
     Ok(Some(concerned))
 }
@@ -351,7 +387,7 @@ pub async fn delete_repository(
     db: &Database,
     repository: i64,
 ) -> Result<(Vec<String>, Vec<String>), DbError> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.writer().begin().await?;
     let manifests: Vec<String> =
         sqlx::query_scalar("SELECT digest FROM manifests WHERE repository_id = ? ORDER BY digest")
             .bind(repository)

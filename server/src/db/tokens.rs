@@ -1,14 +1,16 @@
 //! Scope maps, tokens and the audit log. Changes that read then write run
 //! inside one transaction on the writer (callers open it with
 //! [`Database::begin`]), so two concurrent edits cannot lose one another.
-//! Functions taking an executor work on the reader pool or a transaction.
+//! Functions taking a [`Tx`] work inside it; those taking the [`Database`]
+//! read from the reader pool.
 
 use chrono::{DateTime, Utc};
-use sqlx::{sqlite::SqliteRow, Row, SqliteConnection, SqliteExecutor};
+use sqlx::{SqliteConnection, SqliteExecutor};
 
-use super::{Database, DbError};
+use super::{Database, DbError, Tx};
+use crate::policy::{Action, ActionSet, RepositoryPattern, Rule};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ScopeMapRow {
     pub id: i64,
     pub name: String,
@@ -16,9 +18,35 @@ pub struct ScopeMapRow {
     pub is_system: bool,
     pub created_at: DateTime<Utc>,
     pub revision: i64,
-    /// `(pattern, comma-separated actions)`, sorted by pattern.
-    pub rules: Vec<(String, String)>,
+    /// Sorted by pattern.
+    #[sqlx(skip)]
+    pub rules: Vec<Rule>,
     pub token_count: i64,
+}
+
+/// A rule as stored: its pattern and its actions, comma-separated.
+#[derive(sqlx::FromRow)]
+struct RuleColumns {
+    pattern: String,
+    actions: String,
+}
+
+impl RuleColumns {
+    /// The rule, or `None` (logged) for a stored rule that no longer
+    /// parses: it grants nothing (deny by default).
+    fn decode(self) -> Option<Rule> {
+        let Ok(pattern) = RepositoryPattern::parse(&self.pattern) else {
+            tracing::warn!(pattern = %self.pattern, "a stored scope-map rule does not parse; it grants nothing");
+            return None;
+        };
+        let actions = self.actions.split(',').filter_map(|a| a.parse::<Action>().ok()).collect::<ActionSet>();
+        Some(Rule::new(pattern, actions))
+    }
+}
+
+/// The stored spelling of one rule's actions: `content/read,content/write`.
+fn actions_text(actions: ActionSet) -> String {
+    actions.iter().map(Action::as_str).collect::<Vec<_>>().join(",")
 }
 
 /// One password slot as stored. `digest` is secret material: not `Debug`.
@@ -44,7 +72,7 @@ pub struct TokenRow {
     pub slots: [Option<SlotRow>; 2],
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditRow {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -59,25 +87,12 @@ pub struct AuditRow {
 const SCOPE_MAP_COLUMNS: &str = "s.id, s.name, s.description, s.is_system, s.created_at, s.revision,
     (SELECT COUNT(*) FROM tokens t WHERE t.scope_map_id = s.id) AS token_count";
 
-fn scope_map_from_row(row: &SqliteRow) -> Result<ScopeMapRow, sqlx::Error> {
-    Ok(ScopeMapRow {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        is_system: row.try_get("is_system")?,
-        created_at: row.try_get("created_at")?,
-        revision: row.try_get("revision")?,
-        rules: Vec::new(),
-        token_count: row.try_get("token_count")?,
-    })
-}
-
 /// A scope map's revision and its rules, read together so that the rules
 /// are exactly those of that revision.
 pub async fn scope_map_rules_at_revision(
     db: &Database,
     scope_map_id: i64,
-) -> Result<Option<(i64, Vec<(String, String)>)>, DbError> {
+) -> Result<Option<(i64, Vec<Rule>)>, DbError> {
     let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
         "SELECT s.revision, r.pattern, r.actions FROM scope_maps s
          LEFT JOIN scope_map_rules r ON r.scope_map_id = s.id WHERE s.id = ? ORDER BY r.pattern",
@@ -87,59 +102,72 @@ pub async fn scope_map_rules_at_revision(
     .await?;
     let Some((revision, _, _)) = rows.first() else { return Ok(None) };
     let revision = *revision;
-    let rules = rows.into_iter().filter_map(|(_, pattern, actions)| Some((pattern?, actions?))).collect();
+    let rules = rows
+        .into_iter()
+        .filter_map(|(_, pattern, actions)| RuleColumns { pattern: pattern?, actions: actions? }.decode())
+        .collect();
     Ok(Some((revision, rules)))
 }
 
-pub async fn scope_map_rules(
-    executor: impl SqliteExecutor<'_>,
-    scope_map_id: i64,
-) -> Result<Vec<(String, String)>, DbError> {
-    Ok(sqlx::query_as("SELECT pattern, actions FROM scope_map_rules WHERE scope_map_id = ? ORDER BY pattern")
-        .bind(scope_map_id)
-        .fetch_all(executor)
-        .await?)
+async fn scope_map_rules(executor: impl SqliteExecutor<'_>, scope_map_id: i64) -> Result<Vec<Rule>, DbError> {
+    let rows: Vec<RuleColumns> =
+        sqlx::query_as("SELECT pattern, actions FROM scope_map_rules WHERE scope_map_id = ? ORDER BY pattern")
+            .bind(scope_map_id)
+            .fetch_all(executor)
+            .await?;
+    Ok(rows.into_iter().filter_map(RuleColumns::decode).collect())
 }
 
 /// Every scope map with its rules: system-defined first, then by name.
 pub async fn list_scope_maps(db: &Database) -> Result<Vec<ScopeMapRow>, DbError> {
-    let rows = sqlx::query(&format!(
+    let mut maps: Vec<ScopeMapRow> = sqlx::query_as(&format!(
         "SELECT {SCOPE_MAP_COLUMNS} FROM scope_maps s ORDER BY s.is_system DESC, s.name"
     ))
     .fetch_all(db.reader())
     .await?;
-    let mut maps = rows.iter().map(scope_map_from_row).collect::<Result<Vec<_>, _>>()?;
     let rules: Vec<(i64, String, String)> =
         sqlx::query_as("SELECT scope_map_id, pattern, actions FROM scope_map_rules ORDER BY pattern")
             .fetch_all(db.reader())
             .await?;
     for (id, pattern, actions) in rules {
         if let Some(map) = maps.iter_mut().find(|map| map.id == id) {
-            map.rules.push((pattern, actions));
+            map.rules.extend(RuleColumns { pattern, actions }.decode());
         }
     }
     Ok(maps)
 }
 
-pub async fn find_scope_map(conn: &mut SqliteConnection, name: &str) -> Result<Option<ScopeMapRow>, DbError> {
-    let row = sqlx::query(&format!("SELECT {SCOPE_MAP_COLUMNS} FROM scope_maps s WHERE s.name = ?"))
-        .bind(name)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let mut map = scope_map_from_row(&row)?;
+/// The scope map called `name`, read from the reader pool.
+pub async fn scope_map(db: &Database, name: &str) -> Result<Option<ScopeMapRow>, DbError> {
+    let mut conn = db.reader().acquire().await?;
+    scope_map_on(&mut conn, name).await
+}
+
+/// The scope map called `name`, inside `tx`.
+pub async fn find_scope_map(tx: &mut Tx, name: &str) -> Result<Option<ScopeMapRow>, DbError> {
+    scope_map_on(tx.conn(), name).await
+}
+
+async fn scope_map_on(conn: &mut SqliteConnection, name: &str) -> Result<Option<ScopeMapRow>, DbError> {
+    let map: Option<ScopeMapRow> =
+        sqlx::query_as(&format!("SELECT {SCOPE_MAP_COLUMNS} FROM scope_maps s WHERE s.name = ?"))
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(mut map) = map else { return Ok(None) };
     map.rules = scope_map_rules(&mut *conn, map.id).await?;
     Ok(Some(map))
 }
 
 /// Inserts a user-defined scope map; `None` when the name is taken.
 pub async fn insert_scope_map(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     name: &str,
     description: &str,
-    rules: &[(String, String)],
+    rules: &[Rule],
     now: DateTime<Utc>,
 ) -> Result<Option<i64>, DbError> {
+    let conn = tx.conn();
     let revision = next_revision(conn).await?;
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO scope_maps (name, description, is_system, created_at, revision) VALUES (?, ?, 0, ?, ?)
@@ -157,16 +185,12 @@ pub async fn insert_scope_map(
     Ok(id)
 }
 
-async fn insert_rules(
-    conn: &mut SqliteConnection,
-    id: i64,
-    rules: &[(String, String)],
-) -> Result<(), DbError> {
-    for (pattern, actions) in rules {
+async fn insert_rules(conn: &mut SqliteConnection, id: i64, rules: &[Rule]) -> Result<(), DbError> {
+    for rule in rules {
         sqlx::query("INSERT INTO scope_map_rules (scope_map_id, pattern, actions) VALUES (?, ?, ?)")
             .bind(id)
-            .bind(pattern)
-            .bind(actions)
+            .bind(rule.pattern.as_str())
+            .bind(actions_text(rule.actions))
             .execute(&mut *conn)
             .await?;
     }
@@ -184,12 +208,8 @@ async fn next_revision(conn: &mut SqliteConnection) -> Result<i64, DbError> {
 }
 
 /// Replaces a scope map's description and rules and gives it a new revision.
-pub async fn replace_scope_map(
-    conn: &mut SqliteConnection,
-    id: i64,
-    description: &str,
-    rules: &[(String, String)],
-) -> Result<(), DbError> {
+pub async fn replace_scope_map(tx: &mut Tx, id: i64, description: &str, rules: &[Rule]) -> Result<(), DbError> {
+    let conn = tx.conn();
     let revision = next_revision(conn).await?;
     sqlx::query("UPDATE scope_maps SET description = ?, revision = ? WHERE id = ?")
         .bind(description)
@@ -201,21 +221,17 @@ pub async fn replace_scope_map(
     insert_rules(conn, id, rules).await
 }
 
-pub async fn delete_scope_map(conn: &mut SqliteConnection, id: i64) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM scope_maps WHERE id = ?").bind(id).execute(conn).await?;
+pub async fn delete_scope_map(tx: &mut Tx, id: i64) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM scope_maps WHERE id = ?").bind(id).execute(tx.conn()).await?;
     Ok(())
 }
 
 /// Names of the tokens using a scope map, at most `limit`, by name.
-pub async fn tokens_using(
-    conn: &mut SqliteConnection,
-    scope_map_id: i64,
-    limit: i64,
-) -> Result<Vec<String>, DbError> {
+pub async fn tokens_using(tx: &mut Tx, scope_map_id: i64, limit: i64) -> Result<Vec<String>, DbError> {
     Ok(sqlx::query_scalar("SELECT name FROM tokens WHERE scope_map_id = ? ORDER BY name LIMIT ?")
         .bind(scope_map_id)
         .bind(limit)
-        .fetch_all(conn)
+        .fetch_all(tx.conn())
         .await?)
 }
 
@@ -224,40 +240,71 @@ const TOKEN_COLUMNS: &str = "t.id, t.name, t.scope_map_id, s.name AS scope_map_n
     t.p1_digest, t.p1_created_at, t.p1_expires_at, t.p1_serial,
     t.p2_digest, t.p2_created_at, t.p2_expires_at, t.p2_serial";
 
-fn slot_from_row(row: &SqliteRow, prefix: &str) -> Result<Option<SlotRow>, sqlx::Error> {
-    let digest: Option<Vec<u8>> = row.try_get(format!("{prefix}_digest").as_str())?;
-    let Some(digest) = digest else { return Ok(None) };
-    Ok(Some(SlotRow {
-        digest,
-        created_at: row.try_get(format!("{prefix}_created_at").as_str())?,
-        expires_at: row.try_get(format!("{prefix}_expires_at").as_str())?,
-        serial: row.try_get(format!("{prefix}_serial").as_str())?,
-    }))
+/// A token's row as selected by [`TOKEN_COLUMNS`], before its two slots
+/// are put together.
+#[derive(sqlx::FromRow)]
+struct TokenColumns {
+    id: i64,
+    name: String,
+    scope_map_id: i64,
+    scope_map_name: String,
+    scope_map_revision: i64,
+    enabled: bool,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    p1_digest: Option<Vec<u8>>,
+    p1_created_at: Option<DateTime<Utc>>,
+    p1_expires_at: Option<DateTime<Utc>>,
+    p1_serial: Option<i64>,
+    p2_digest: Option<Vec<u8>>,
+    p2_created_at: Option<DateTime<Utc>>,
+    p2_expires_at: Option<DateTime<Utc>>,
+    p2_serial: Option<i64>,
 }
 
-fn token_from_row(row: &SqliteRow) -> Result<TokenRow, sqlx::Error> {
-    Ok(TokenRow {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        scope_map_id: row.try_get("scope_map_id")?,
-        scope_map_name: row.try_get("scope_map_name")?,
-        scope_map_revision: row.try_get("scope_map_revision")?,
-        enabled: row.try_get("enabled")?,
-        created_at: row.try_get("created_at")?,
-        last_used_at: row.try_get("last_used_at")?,
-        slots: [slot_from_row(row, "p1")?, slot_from_row(row, "p2")?],
-    })
+impl From<TokenColumns> for TokenRow {
+    fn from(t: TokenColumns) -> Self {
+        // A slot holds a password when its digest is set; the other columns
+        // are written with it (set_slot).
+        let slot = |digest: Option<Vec<u8>>, created_at: Option<DateTime<Utc>>, expires_at, serial: Option<i64>| {
+            Some(SlotRow { digest: digest?, created_at: created_at?, expires_at, serial: serial? })
+        };
+        TokenRow {
+            id: t.id,
+            name: t.name,
+            scope_map_id: t.scope_map_id,
+            scope_map_name: t.scope_map_name,
+            scope_map_revision: t.scope_map_revision,
+            enabled: t.enabled,
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
+            slots: [
+                slot(t.p1_digest, t.p1_created_at, t.p1_expires_at, t.p1_serial),
+                slot(t.p2_digest, t.p2_created_at, t.p2_expires_at, t.p2_serial),
+            ],
+        }
+    }
 }
 
-/// The token called `name` (names compare without case).
-pub async fn find_token(executor: impl SqliteExecutor<'_>, name: &str) -> Result<Option<TokenRow>, DbError> {
-    let row = sqlx::query(&format!(
+/// The token called `name` (names compare without case), read from the
+/// reader pool.
+pub async fn token(db: &Database, name: &str) -> Result<Option<TokenRow>, DbError> {
+    token_on(db.reader(), name).await
+}
+
+/// The token called `name`, inside `tx`.
+pub async fn find_token(tx: &mut Tx, name: &str) -> Result<Option<TokenRow>, DbError> {
+    token_on(tx.conn(), name).await
+}
+
+async fn token_on(executor: impl SqliteExecutor<'_>, name: &str) -> Result<Option<TokenRow>, DbError> {
+    let row: Option<TokenColumns> = sqlx::query_as(&format!(
         "SELECT {TOKEN_COLUMNS} FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id WHERE t.name = ?"
     ))
     .bind(name)
     .fetch_optional(executor)
     .await?;
-    Ok(row.as_ref().map(token_from_row).transpose()?)
+    Ok(row.map(TokenRow::from))
 }
 
 /// One page of tokens by name, A→Z or Z→A: those whose name starts with
@@ -273,7 +320,7 @@ pub async fn list_tokens(
     // A prefix range on the NOCASE index: [prefix, prefix + U+10FFFF).
     let upper = format!("{prefix}\u{10FFFF}");
     let (beyond, order) = if descending { ("<", "DESC") } else { (">", "ASC") };
-    let rows = sqlx::query(&format!(
+    let rows: Vec<TokenColumns> = sqlx::query_as(&format!(
         "SELECT {TOKEN_COLUMNS} FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id
          WHERE t.name >= ? AND t.name < ? AND (? IS NULL OR t.name {beyond} ?)
          ORDER BY t.name {order} LIMIT ?"
@@ -285,7 +332,7 @@ pub async fn list_tokens(
     .bind(limit)
     .fetch_all(db.reader())
     .await?;
-    Ok(rows.iter().map(token_from_row).collect::<Result<_, _>>()?)
+    Ok(rows.into_iter().map(TokenRow::from).collect())
 }
 
 pub async fn count_tokens(db: &Database) -> Result<i64, DbError> {
@@ -294,7 +341,7 @@ pub async fn count_tokens(db: &Database) -> Result<i64, DbError> {
 
 /// Inserts a token without passwords; `None` when the name is taken.
 pub async fn insert_token(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     name: &str,
     scope_map_id: i64,
     enabled: bool,
@@ -308,28 +355,23 @@ pub async fn insert_token(
     .bind(scope_map_id)
     .bind(enabled)
     .bind(now)
-    .fetch_optional(conn)
+    .fetch_optional(tx.conn())
     .await?)
 }
 
-pub async fn update_token(
-    conn: &mut SqliteConnection,
-    id: i64,
-    enabled: bool,
-    scope_map_id: i64,
-) -> Result<(), DbError> {
+pub async fn update_token(tx: &mut Tx, id: i64, enabled: bool, scope_map_id: i64) -> Result<(), DbError> {
     sqlx::query("UPDATE tokens SET enabled = ?, scope_map_id = ? WHERE id = ?")
         .bind(enabled)
         .bind(scope_map_id)
         .bind(id)
-        .execute(conn)
+        .execute(tx.conn())
         .await?;
     Ok(())
 }
 
 /// Stores (or with `None` clears) password slot `slot` (0 or 1).
 pub async fn set_slot(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     id: i64,
     slot: usize,
     value: Option<&SlotRow>,
@@ -344,13 +386,13 @@ pub async fn set_slot(
     .bind(value.and_then(|slot| slot.expires_at))
     .bind(value.map(|slot| slot.serial))
     .bind(id)
-    .execute(conn)
+    .execute(tx.conn())
     .await?;
     Ok(())
 }
 
-pub async fn delete_token(conn: &mut SqliteConnection, id: i64) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM tokens WHERE id = ?").bind(id).execute(conn).await?;
+pub async fn delete_token(tx: &mut Tx, id: i64) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM tokens WHERE id = ?").bind(id).execute(tx.conn()).await?;
     Ok(())
 }
 
@@ -375,7 +417,7 @@ pub async fn append_audit(
     entries: &[NewAuditEntry],
     last_used: &[(String, DateTime<Utc>)],
 ) -> Result<(), DbError> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.writer().begin().await?;
     // One multi-row INSERT per chunk: a statement per entry could not keep
     // up with thousands of logins a second.
     for chunk in entries.chunks(AUDIT_ROWS_PER_INSERT) {
@@ -412,7 +454,7 @@ pub async fn list_audit(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditRow>, DbError> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, at, caller, token, repository, action, outcome, detail FROM audit_log
          WHERE (?1 IS NULL OR token = ?1) AND (?2 IS NULL OR id < ?2)
          ORDER BY id DESC LIMIT ?3",
@@ -421,20 +463,5 @@ pub async fn list_audit(
     .bind(before)
     .bind(limit)
     .fetch_all(db.reader())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(AuditRow {
-                id: row.try_get("id")?,
-                at: row.try_get("at")?,
-                caller: row.try_get("caller")?,
-                token: row.try_get("token")?,
-                repository: row.try_get("repository")?,
-                action: row.try_get("action")?,
-                outcome: row.try_get("outcome")?,
-                detail: row.try_get("detail")?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(DbError::from)
+    .await?)
 }

@@ -41,7 +41,7 @@ use crate::{
     policy::{self, CompiledScope, Decision, Grants, Operation},
     service::{
         audit::{self, AuditLog, Caller as AuditCaller, Outcome},
-        tokens::{expired, rules_from_rows, PasswordSlot},
+        tokens::{expired, PasswordSlot},
     },
 };
 
@@ -281,7 +281,7 @@ impl AccessService {
             return refuse("unknown user").await;
         }
         let user = users::find_by_name(&self.db, username).await?;
-        if user.is_none() && token_rows::find_token(self.db.reader(), username).await?.is_some() {
+        if user.is_none() && token_rows::token(&self.db, username).await?.is_some() {
             return refuse("a token's name with a password that is not a token password").await;
         }
         let stored = user.as_ref().map(|u| u.password_hash.clone());
@@ -311,7 +311,7 @@ impl AccessService {
         // The digest is computed whether or not the token exists, so an
         // unknown name costs the same as a wrong password.
         let digest = self.hasher.digest(secret);
-        let row = token_rows::find_token(self.db.reader(), name).await?;
+        let row = token_rows::token(&self.db, name).await?;
         let now = (self.clock)();
         let matched = match &row {
             None => Err("unknown token"),
@@ -358,7 +358,7 @@ impl AccessService {
                 .map(|_| Principal::Administrator)),
             Subject::Token(name) => {
                 let Some(credential) = credential else { return Ok(None) };
-                let Some(row) = token_rows::find_token(self.db.reader(), name).await? else {
+                let Some(row) = token_rows::token(&self.db, name).await? else {
                     return Ok(None);
                 };
                 let now = (self.clock)();
@@ -389,7 +389,7 @@ impl AccessService {
         else {
             return Ok(Principal::Token(Arc::new(CompiledScope::compile(std::iter::empty()))));
         };
-        let scope = Arc::new(CompiledScope::compile(&rules_from_rows(&rules)));
+        let scope = Arc::new(CompiledScope::compile(&rules));
         self.compiled.lock().expect("compiled scopes").insert(row.scope_map_id, (revision, scope.clone()));
         Ok(Principal::Token(scope))
     }

@@ -22,7 +22,7 @@ use crate::{
     },
     db::{
         tokens::{self as rows, ScopeMapRow, SlotRow, TokenRow},
-        users, Database, DbError,
+        users, Database, DbError, Tx,
     },
     policy::{
         self, add_repository_actions, remove_repository_actions, Action, ActionSet, PolicyError,
@@ -83,12 +83,6 @@ impl From<DbError> for ManageError {
     }
 }
 
-impl From<sqlx::Error> for ManageError {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Internal(error.into())
-    }
-}
-
 pub type ManageResult<T> = Result<T, ManageError>;
 
 /// RFC 3339, UTC, `Z`: the one time format of the API.
@@ -114,29 +108,8 @@ pub struct ScopeMapNaming {
     pub description: String,
 }
 
-/// The source's spelling of one rule's actions: `content/read,content/write`.
-pub fn actions_to_text(actions: ActionSet) -> String {
-    actions.iter().map(Action::as_str).collect::<Vec<_>>().join(",")
-}
-
-/// Parses stored rules; a stored rule that no longer parses is skipped and
-/// logged (it grants nothing: deny by default).
-pub fn rules_from_rows(rows: &[(String, String)]) -> Vec<Rule> {
-    rows.iter()
-        .filter_map(|(pattern, actions)| {
-            let pattern = RepositoryPattern::parse(pattern).ok()?;
-            let actions = actions.split(',').filter_map(|a| a.parse::<Action>().ok()).collect::<ActionSet>();
-            Some(Rule::new(pattern, actions))
-        })
-        .collect()
-}
-
-fn rules_to_rows(rules: &[Rule]) -> Vec<(String, String)> {
-    rules.iter().map(|rule| (rule.pattern.to_string(), actions_to_text(rule.actions))).collect()
-}
-
 fn scope_map_view(row: ScopeMapRow) -> ScopeMap {
-    let mut rules = rules_from_rows(&row.rules);
+    let mut rules = row.rules;
     rules.sort_by(|a, b| a.pattern.as_str().cmp(b.pattern.as_str()));
     let ordered = |set: ActionSet| Action::LISTED.into_iter().filter(move |a| set.contains(*a));
     ScopeMap {
@@ -185,8 +158,6 @@ pub fn token_view(row: &TokenRow) -> Token {
     }
 }
 
-type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
-
 pub struct TokenService {
     db: Database,
     hasher: Arc<PasswordHasher>,
@@ -209,8 +180,8 @@ impl TokenService {
     }
 
     pub async fn scope_map(&self, name: &str) -> ManageResult<ScopeMap> {
-        let mut conn = self.db.reader().acquire().await?;
-        Ok(scope_map_view(find_scope_map(&mut conn, name).await?))
+        let row = rows::scope_map(&self.db, name).await?;
+        Ok(scope_map_view(row.ok_or_else(|| no_scope_map(name))?))
     }
 
     pub async fn create_scope_map(
@@ -280,10 +251,10 @@ impl TokenService {
         if row.is_system {
             return Err(ManageError::ReadOnly(row.name));
         }
-        let mut rules = rules_from_rows(&row.rules);
+        let mut rules = row.rules;
         change(&mut rules);
         let description = description.unwrap_or(&row.description);
-        rows::replace_scope_map(&mut tx, row.id, description, &rules_to_rows(&rules)).await?;
+        rows::replace_scope_map(&mut tx, row.id, description, &rules).await?;
         let view = scope_map_view(find_scope_map(&mut tx, name).await?);
         tx.commit().await?;
         self.audit_change(actor, None, "scopeMap.update", format!("scope map {}", view.name)).await;
@@ -338,7 +309,8 @@ impl TokenService {
     }
 
     pub async fn token(&self, name: &str) -> ManageResult<Token> {
-        Ok(token_view(&find_token(self.db.reader(), name).await?))
+        let row = rows::token(&self.db, name).await?;
+        Ok(token_view(&row.ok_or_else(|| no_token(name))?))
     }
 
     /// Creates a token on an existing scope map, or on a new scope map made
@@ -395,7 +367,7 @@ impl TokenService {
                 generated.push(self.store_new_password(&mut tx, id, slot, now, request.expiry).await?);
             }
         }
-        let mut view = token_view(&find_token(&mut *tx, name).await?);
+        let mut view = token_view(&find_token(&mut tx, name).await?);
         tx.commit().await?;
         reveal(&mut view.credentials, generated);
         self.audit_change(
@@ -417,14 +389,14 @@ impl TokenService {
         scope_map: Option<&str>,
     ) -> ManageResult<Token> {
         let mut tx = self.db.begin().await?;
-        let row = find_token(&mut *tx, name).await?;
+        let row = find_token(&mut tx, name).await?;
         let scope_map_id = match scope_map {
             Some(scope_map) => find_scope_map(&mut tx, scope_map).await?.id,
             None => row.scope_map_id,
         };
         let enabled = status.map_or(row.enabled, TokenStatus::is_enabled);
         rows::update_token(&mut tx, row.id, enabled, scope_map_id).await?;
-        let view = token_view(&find_token(&mut *tx, name).await?);
+        let view = token_view(&find_token(&mut tx, name).await?);
         tx.commit().await?;
         self.audit_change(
             actor,
@@ -438,7 +410,7 @@ impl TokenService {
 
     pub async fn delete_token(&self, actor: &Subject, name: &str) -> ManageResult<()> {
         let mut tx = self.db.begin().await?;
-        let row = find_token(&mut *tx, name).await?;
+        let row = find_token(&mut tx, name).await?;
         rows::delete_token(&mut tx, row.id).await?;
         tx.commit().await?;
         self.audit_change(actor, Some(&row.name), "token.delete", format!("token {}", row.name)).await;
@@ -458,12 +430,12 @@ impl TokenService {
         check_expiry(request.expiry, now)?;
         let slots = request.slots();
         let mut tx = self.db.begin().await?;
-        let row = find_token(&mut *tx, name).await?;
+        let row = find_token(&mut tx, name).await?;
         let mut generated = Vec::new();
         for slot in &slots {
             generated.push(self.store_new_password(&mut tx, row.id, *slot, now, request.expiry).await?);
         }
-        let view = token_view(&find_token(&mut *tx, name).await?);
+        let view = token_view(&find_token(&mut tx, name).await?);
         tx.commit().await?;
         let mut credentials = view.credentials;
         credentials.passwords.retain(|password| slots.contains(&password.name));
@@ -486,9 +458,9 @@ impl TokenService {
         slot: PasswordSlot,
     ) -> ManageResult<Token> {
         let mut tx = self.db.begin().await?;
-        let row = find_token(&mut *tx, name).await?;
+        let row = find_token(&mut tx, name).await?;
         rows::set_slot(&mut tx, row.id, slot.index(), None).await?;
-        let view = token_view(&find_token(&mut *tx, name).await?);
+        let view = token_view(&find_token(&mut tx, name).await?);
         tx.commit().await?;
         self.audit_change(
             actor,
@@ -548,23 +520,27 @@ fn parse_rules(repositories: &[RepositoryActions]) -> ManageResult<Vec<Rule>> {
     Ok(rules)
 }
 
-async fn find_scope_map(conn: &mut sqlx::SqliteConnection, name: &str) -> ManageResult<ScopeMapRow> {
-    rows::find_scope_map(conn, name)
-        .await?
-        .ok_or_else(|| ManageError::NotFound(format!("there is no scope map named {name}")))
+fn no_scope_map(name: &str) -> ManageError {
+    ManageError::NotFound(format!("there is no scope map named {name}"))
+}
+
+fn no_token(name: &str) -> ManageError {
+    ManageError::NotFound(format!("there is no token named {name}"))
+}
+
+async fn find_scope_map(tx: &mut Tx, name: &str) -> ManageResult<ScopeMapRow> {
+    rows::find_scope_map(tx, name).await?.ok_or_else(|| no_scope_map(name))
 }
 
 async fn insert_scope_map(tx: &mut Tx, name: &str, description: &str, rules: &[Rule]) -> ManageResult<i64> {
     policy::validate_scope_map_name(name)?;
-    rows::insert_scope_map(tx, name, description, &rules_to_rows(rules), Utc::now())
+    rows::insert_scope_map(tx, name, description, rules, Utc::now())
         .await?
         .ok_or_else(|| ManageError::Conflict(format!("a scope map named {name} already exists")))
 }
 
-async fn find_token(executor: impl sqlx::SqliteExecutor<'_>, name: &str) -> ManageResult<TokenRow> {
-    rows::find_token(executor, name)
-        .await?
-        .ok_or_else(|| ManageError::NotFound(format!("there is no token named {name}")))
+async fn find_token(tx: &mut Tx, name: &str) -> ManageResult<TokenRow> {
+    rows::find_token(tx, name).await?.ok_or_else(|| no_token(name))
 }
 
 #[cfg(test)]
