@@ -4,6 +4,7 @@
 use std::{fmt, str::FromStr};
 
 use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::scope_maps::RepositoryActions;
@@ -102,25 +103,43 @@ impl FromStr for PasswordSlot {
 
 /// A password: a token's generated one (`pct_` and 43 characters of
 /// `[A-Za-z0-9_-]`, sent once, in the answer that generated it) or one a
-/// person typed. `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// person typed. Held in a [`SecretString`]: `Debug` never shows it, reading
+/// it takes an explicit [`Password::expose`], and its memory is wiped when it
+/// is dropped. It serialises as the plain string (the wire needs it).
+#[derive(Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, format = Password))]
 #[serde(transparent)]
-pub struct Password(String);
+pub struct Password(SecretString);
 
 impl Password {
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(SecretString::from(value.into()))
     }
 
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 
+    /// A copy of the text, for an API that wants a `String` (the copy is not
+    /// wiped: prefer [`Password::expose`]).
     pub fn into_inner(self) -> String {
-        self.0
+        self.expose().to_owned()
     }
 }
+
+impl Serialize for Password {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.expose())
+    }
+}
+
+impl PartialEq for Password {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl Eq for Password {}
 
 /// Any text is a password (for command-line arguments).
 impl FromStr for Password {

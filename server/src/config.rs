@@ -5,6 +5,7 @@
 use std::{fmt, net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
 
 /// `portcullis`: one binary for the registry, its portal and its tools.
 #[derive(Debug, Parser)]
@@ -100,15 +101,15 @@ pub struct ServeArgs {
 }
 
 /// The first administrator's password as given by the operator. Never
-/// printed: `Debug` is redacted.
+/// printed (`Debug` is redacted), wiped from memory when dropped.
 #[derive(Clone)]
-pub struct AdminPassword(String);
+pub struct AdminPassword(SecretString);
 
 impl AdminPassword {
     pub const MIN_LEN: usize = 12;
 
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 }
 
@@ -119,7 +120,7 @@ impl std::str::FromStr for AdminPassword {
         if s.chars().count() < Self::MIN_LEN {
             return Err(format!("the admin password must have at least {} characters", Self::MIN_LEN));
         }
-        Ok(Self(s.to_owned()))
+        Ok(Self(s.into()))
     }
 }
 
@@ -255,6 +256,15 @@ mod tests {
         let config =
             ServeConfig::from_args(serve_args(&["--login-server", "registry.example.com:443"])).unwrap();
         assert_eq!(config.login_server.as_deref(), Some("registry.example.com:443"));
+    }
+
+    #[test]
+    fn the_admin_password_never_shows_in_debug_output() {
+        let args = serve_args(&["--admin-password", "correct horse battery"]);
+        assert!(!format!("{args:?}").contains("correct horse"), "{args:?}");
+        let config = ServeConfig::from_args(args).unwrap();
+        assert!(!format!("{config:?}").contains("correct horse"), "{config:?}");
+        assert!(format!("{config:?}").contains("AdminPassword(<redacted>)"));
     }
 
     #[test]

@@ -8,9 +8,7 @@
 //! the answer that generated it, and never kept by the page after its
 //! dialog closes. Its `Debug` is redacted.
 
-use std::fmt;
-
-pub use portcullis_proto::{Action, PasswordSlot as Slot, RepositoryActions};
+pub use portcullis_proto::{Action, Password, PasswordSlot as Slot, RepositoryActions};
 use serde::{Deserialize, Serialize};
 
 /// The five actions a rule can grant (SPEC §1), in the order the cloud
@@ -110,24 +108,14 @@ pub struct TokenDetail {
 }
 
 /// A freshly generated password: shown once, never retrievable again.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `value` is the one secret here; its `Debug` is redacted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GeneratedPassword {
     pub token: String,
     pub slot: Slot,
-    pub value: String,
+    pub value: Password,
     pub expiry: Option<Timestamp>,
     pub login_server: String,
-}
-
-impl fmt::Debug for GeneratedPassword {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GeneratedPassword")
-            .field("token", &self.token)
-            .field("slot", &self.slot)
-            .field("value", &"<redacted>")
-            .field("expiry", &self.expiry)
-            .finish()
-    }
 }
 
 impl GeneratedPassword {
@@ -135,7 +123,7 @@ impl GeneratedPassword {
     /// read it. Generated passwords are `pct_` and `[A-Za-z0-9_-]`: single
     /// quotes need no escaping.
     pub fn variable_line(&self) -> String {
-        format!("TOKEN_PWD='{}'", self.value)
+        format!("TOKEN_PWD='{}'", self.value.expose())
     }
 
     /// `docker` or `podman` login reading the password from stdin.
@@ -161,7 +149,7 @@ mod tests {
         GeneratedPassword {
             token: "tobi-nginx-reader".into(),
             slot: Slot::Password1,
-            value: "pct_secret".into(),
+            value: Password::new("pct_secret"),
             expiry: None,
             login_server: "registry.example:5000".into(),
         }

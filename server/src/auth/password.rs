@@ -9,24 +9,26 @@ use argon2::{
 };
 use password_hash::rand_core::OsRng;
 use rand::{distributions::Alphanumeric, Rng};
+use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
-/// A password typed by a person. Never `Debug`-printed, never serialised.
-pub struct HumanPassword(String);
+/// A password typed by a person. Never `Debug`-printed, never serialised,
+/// wiped from memory when dropped.
+pub struct HumanPassword(SecretString);
 
 impl HumanPassword {
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(SecretString::from(value.into()))
     }
 
     /// A random 24-character alphanumeric password (about 142 bits), for the
     /// first administrator when the operator gave none.
     pub fn generate() -> Self {
-        Self(OsRng.sample_iter(&Alphanumeric).take(24).map(char::from).collect())
+        Self::new(OsRng.sample_iter(&Alphanumeric).take(24).map(char::from).collect::<String>())
     }
 
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 }
 

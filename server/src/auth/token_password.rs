@@ -11,6 +11,7 @@ use std::{fmt, io, path::Path};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use hmac::{Hmac, Mac};
 use rand::{rngs::OsRng, RngCore};
+use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
@@ -29,18 +30,19 @@ pub const PASSWORD_LENGTH: usize = PREFIX.len() + (RANDOM_BYTES * 4).div_ceil(3)
 /// Length of a stored digest, in bytes.
 pub const DIGEST_LENGTH: usize = 32;
 
-/// A freshly generated password. Shown once, then dropped: not `Debug`,
-/// not `Clone`, and `Display` is deliberately absent (use
+/// A freshly generated password. Shown once, then dropped (and wiped): not
+/// `Debug`, not `Clone`, and `Display` is deliberately absent (use
 /// [`GeneratedPassword::reveal`] at the one place that shows it).
-pub struct GeneratedPassword(String);
+pub struct GeneratedPassword(SecretString);
 
 impl GeneratedPassword {
     pub fn reveal(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 
-    pub fn into_string(self) -> String {
-        self.0
+    /// The password as it travels to the one who asked for it.
+    pub fn into_password(self) -> portcullis_proto::Password {
+        portcullis_proto::Password::new(self.reveal())
     }
 }
 
@@ -90,7 +92,7 @@ impl PasswordHasher {
         password.push_str(PREFIX);
         URL_SAFE_NO_PAD.encode_string(random, &mut password);
         let digest = self.digest(&password);
-        (GeneratedPassword(password), digest)
+        (GeneratedPassword(password.into()), digest)
     }
 
     pub fn digest(&self, password: &str) -> PasswordDigest {

@@ -110,11 +110,12 @@ pub async fn scope_map_rules_at_revision(
 }
 
 async fn scope_map_rules(executor: impl SqliteExecutor<'_>, scope_map_id: i64) -> Result<Vec<Rule>, DbError> {
-    let rows: Vec<RuleColumns> =
-        sqlx::query_as("SELECT pattern, actions FROM scope_map_rules WHERE scope_map_id = ? ORDER BY pattern")
-            .bind(scope_map_id)
-            .fetch_all(executor)
-            .await?;
+    let rows: Vec<RuleColumns> = sqlx::query_as(
+        "SELECT pattern, actions FROM scope_map_rules WHERE scope_map_id = ? ORDER BY pattern",
+    )
+    .bind(scope_map_id)
+    .fetch_all(executor)
+    .await?;
     Ok(rows.into_iter().filter_map(RuleColumns::decode).collect())
 }
 
@@ -208,7 +209,12 @@ async fn next_revision(conn: &mut SqliteConnection) -> Result<i64, DbError> {
 }
 
 /// Replaces a scope map's description and rules and gives it a new revision.
-pub async fn replace_scope_map(tx: &mut Tx, id: i64, description: &str, rules: &[Rule]) -> Result<(), DbError> {
+pub async fn replace_scope_map(
+    tx: &mut Tx,
+    id: i64,
+    description: &str,
+    rules: &[Rule],
+) -> Result<(), DbError> {
     let conn = tx.conn();
     let revision = next_revision(conn).await?;
     sqlx::query("UPDATE scope_maps SET description = ?, revision = ? WHERE id = ?")
@@ -266,9 +272,10 @@ impl From<TokenColumns> for TokenRow {
     fn from(t: TokenColumns) -> Self {
         // A slot holds a password when its digest is set; the other columns
         // are written with it (set_slot).
-        let slot = |digest: Option<Vec<u8>>, created_at: Option<DateTime<Utc>>, expires_at, serial: Option<i64>| {
-            Some(SlotRow { digest: digest?, created_at: created_at?, expires_at, serial: serial? })
-        };
+        let slot =
+            |digest: Option<Vec<u8>>, created_at: Option<DateTime<Utc>>, expires_at, serial: Option<i64>| {
+                Some(SlotRow { digest: digest?, created_at: created_at?, expires_at, serial: serial? })
+            };
         TokenRow {
             id: t.id,
             name: t.name,
@@ -370,12 +377,7 @@ pub async fn update_token(tx: &mut Tx, id: i64, enabled: bool, scope_map_id: i64
 }
 
 /// Stores (or with `None` clears) password slot `slot` (0 or 1).
-pub async fn set_slot(
-    tx: &mut Tx,
-    id: i64,
-    slot: usize,
-    value: Option<&SlotRow>,
-) -> Result<(), DbError> {
+pub async fn set_slot(tx: &mut Tx, id: i64, slot: usize, value: Option<&SlotRow>) -> Result<(), DbError> {
     let prefix = ["p1", "p2"][slot];
     sqlx::query(&format!(
         "UPDATE tokens SET {prefix}_digest = ?, {prefix}_created_at = ?, {prefix}_expires_at = ?,

@@ -159,7 +159,8 @@ impl TokensBackend for TokensPortal {
             generate_passwords: Some(false),
             ..Default::default()
         };
-        let naming = new_scope_map.map(|new| service::ScopeMapNaming { name: new.name, description: new.description });
+        let naming =
+            new_scope_map.map(|new| service::ScopeMapNaming { name: new.name, description: new.description });
         let view = self
             .service()
             .create_token(&self.administrator(actor_user).await?, &request, naming)
@@ -202,17 +203,18 @@ impl TokensBackend for TokensPortal {
             .generate_credentials(&self.administrator(actor_user).await?, name, request)
             .await
             .map_err(portal_error)?;
-        let password = credentials
+        let (value, password) = credentials
             .passwords
             .into_iter()
-            .find(|password| password.name == slot && password.value.is_some())
+            .filter(|password| password.name == slot)
+            .find_map(|mut password| Some((password.value.take()?, password)))
             .ok_or_else(|| {
                 portal_error(ManageError::Internal(format!("no {slot} in the generated credentials").into()))
             })?;
         Ok(GeneratedPassword {
             token: credentials.username,
             slot: password.name,
-            value: password.value.map(portcullis_proto::Password::into_inner).unwrap_or_default(),
+            value,
             expiry: password.expiry.map(timestamp),
             login_server: self.login_server.clone(),
         })

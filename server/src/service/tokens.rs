@@ -9,7 +9,7 @@ use super::Cause;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use portcullis_proto::{CredentialPassword, Password, ScopeMapKind};
+use portcullis_proto::{CredentialPassword, ScopeMapKind};
 pub use portcullis_proto::{
     Credentials, GenerateCredentials, NewToken, PasswordSlot, RepositoryActions, ScopeMap, Token, TokenStatus,
 };
@@ -496,7 +496,7 @@ fn new_serial() -> i64 {
 fn reveal(credentials: &mut Credentials, generated: Vec<(PasswordSlot, GeneratedPassword)>) {
     for (slot, password) in generated {
         if let Some(view) = credentials.passwords.iter_mut().find(|view| view.name == slot) {
-            view.value = Some(Password::new(password.into_string()));
+            view.value = Some(password.into_password());
         }
     }
 }

@@ -12,11 +12,11 @@ async fn session(client: &Client, server: &TestServer) -> Value {
     response.json().await.unwrap()
 }
 
-async fn csrf_token(client: &Client, server: &TestServer) -> String {
+pub async fn csrf_token(client: &Client, server: &TestServer) -> String {
     session(client, server).await["csrf_token"].as_str().unwrap().to_owned()
 }
 
-async fn sign_in(
+pub async fn sign_in(
     client: &Client,
     server: &TestServer,
     user: &str,

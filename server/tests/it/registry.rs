@@ -5,7 +5,7 @@ use reqwest::{header, Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
-use crate::testkit::{TestServer, ADMIN_PASSWORD};
+use crate::testkit::{Log, TestServer, ADMIN_PASSWORD};
 
 pub fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
@@ -29,6 +29,14 @@ impl Registry {
         let server = TestServer::start_with(data.path(), Some(ADMIN_PASSWORD), extra_args);
         let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Self { server, client, _data: data }
+    }
+
+    /// Like [`Registry::start`], logging at `filter` into the returned log.
+    pub fn start_logging(filter: &str) -> (Self, Log) {
+        let data = tempfile::tempdir().unwrap();
+        let (server, log) = TestServer::start_logging(data.path(), filter);
+        let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        (Self { server, client, _data: data }, log)
     }
 
     pub fn data_dir(&self) -> &std::path::Path {

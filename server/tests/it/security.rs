@@ -371,3 +371,131 @@ async fn a_token_cannot_take_a_users_name_in_any_case() {
         assert_eq!(response.status(), StatusCode::CONFLICT, "{name}");
     }
 }
+
+/// No secret reaches the log, at the most verbose level, on any path a
+/// secret travels: generated token passwords, the administrator's password
+/// on every login point (right and wrong), bearer and refresh tokens, the
+/// portal's session cookie and CSRF token, and a password change.
+#[tokio::test]
+async fn no_secret_reaches_the_log_at_trace_level() {
+    let (registry, log) = Registry::start_logging("trace");
+    let server = &registry.server;
+    let mut secrets = vec![ADMIN_PASSWORD.to_owned()];
+
+    let (password1, password2) = crate::authz::create_token(
+        &registry,
+        "ci-pusher",
+        json!([{"repository": "app/*", "actions": ["content/read", "content/write"]}]),
+    )
+    .await;
+    secrets.extend([password1.clone(), password2.clone()]);
+    let wrong = "wrong-secret-Zq81".to_owned();
+    secrets.push(wrong.clone());
+
+    // Basic on /v2 and /api/v1, right and wrong.
+    for (user, password) in [("ci-pusher", &password1), ("admin", &wrong), ("ci-pusher", &wrong)] {
+        as_user(&registry, Method::GET, "/v2/", user, password).send().await.unwrap();
+        as_user(&registry, Method::GET, "/api/v1/tokens", user, password).send().await.unwrap();
+    }
+    // The token endpoint: Basic, then the password and refresh grants.
+    let service = server.authority().to_owned();
+    let response = registry
+        .client
+        .get(server.url("/oauth2/token"))
+        .query(&[("service", service.as_str()), ("scope", "repository:app/web:pull,push")])
+        .basic_auth("ci-pusher", Some(&password2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let bearer = response.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let form = [
+        ("grant_type", "password"),
+        ("username", "ci-pusher"),
+        ("password", password1.as_str()),
+        ("service", service.as_str()),
+        ("scope", "repository:app/web:pull"),
+        ("client_id", "test"),
+    ];
+    let body: Value = registry
+        .client
+        .post(server.url("/oauth2/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refresh = body["refresh_token"].as_str().expect("a refresh token").to_owned();
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh.as_str()),
+        ("service", service.as_str()),
+        ("scope", "repository:app/web:pull"),
+    ];
+    let body: Value = registry
+        .client
+        .post(server.url("/oauth2/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refreshed = body["access_token"].as_str().expect("an access token").to_owned();
+    for token in [&bearer, &refreshed] {
+        let response =
+            registry.client.get(server.url("/v2/app/web/tags/list")).bearer_auth(token).send().await.unwrap();
+        assert_ne!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    secrets.extend([bearer, refresh, refreshed]);
+
+    // The portal: a session cookie and a CSRF token, a wrong then a right
+    // sign-in.
+    let browser = crate::testkit::browser_like_client();
+    let csrf = crate::portal::csrf_token(&browser, server).await;
+    crate::portal::sign_in(&browser, server, "admin", &wrong, Some(&csrf)).await;
+    let csrf = crate::portal::csrf_token(&browser, server).await;
+    let signed_in = crate::portal::sign_in(&browser, server, "admin", ADMIN_PASSWORD, Some(&csrf)).await;
+    let cookies: Vec<String> = signed_in
+        .cookies()
+        .map(|cookie| cookie.value().to_owned())
+        .filter(|value| !value.is_empty())
+        .collect();
+    assert!(!cookies.is_empty(), "signing in set a session cookie");
+    secrets.extend(cookies);
+    secrets.push(csrf);
+
+    // A password change: the current and the new password.
+    let new_password = "new-admin-secret-Kd47".to_owned();
+    let response = registry
+        .request(Method::PUT, "/api/v1/users/admin/password")
+        .json(&json!({"currentPassword": ADMIN_PASSWORD, "newPassword": new_password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    as_user(&registry, Method::GET, "/v2/", "admin", &new_password).send().await.unwrap();
+    secrets.push(new_password);
+
+    // The log is flushed line by line; give the reader thread a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let lines = log.lines();
+    // The log followed these paths at its most verbose (queries with their
+    // statements, grants, refusals), so the search below means something.
+    for expected in ["sqlx::query", "token scope granted", "registry authentication failed", "session"] {
+        assert!(
+            lines.iter().any(|line| line.contains(expected)),
+            "the trace log ({} lines) has {expected:?}",
+            lines.len()
+        );
+    }
+    for secret in &secrets {
+        assert!(secret.len() >= 12, "a secret worth looking for: {secret:?}");
+        if let Some(line) = lines.iter().find(|line| line.contains(secret.as_str())) {
+            panic!("a secret reached the log: {line}");
+        }
+    }
+}

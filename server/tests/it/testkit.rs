@@ -4,7 +4,7 @@ use std::{
     io::{BufRead, BufReader},
     path::Path,
     process::{Child, Command, Stdio},
-    sync::mpsc,
+    sync::{mpsc, Arc, Mutex},
     time::Duration,
 };
 
@@ -27,6 +27,23 @@ impl TestServer {
 
     /// Like [`TestServer::start`], with more `serve` arguments.
     pub fn start_with(data_dir: &Path, admin_password: Option<&str>, extra_args: &[&str]) -> Self {
+        Self::launch(data_dir, admin_password, extra_args, "warn", None)
+    }
+
+    /// Like [`TestServer::start`], logging at `filter` (a `PORTCULLIS_LOG`
+    /// directive) into the returned [`Log`] instead of the test's stderr.
+    pub fn start_logging(data_dir: &Path, filter: &str) -> (Self, Log) {
+        let log = Log::default();
+        (Self::launch(data_dir, Some(ADMIN_PASSWORD), &[], filter, Some(log.clone())), log)
+    }
+
+    fn launch(
+        data_dir: &Path,
+        admin_password: Option<&str>,
+        extra_args: &[&str],
+        filter: &str,
+        log: Option<Log>,
+    ) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
         for (key, _) in std::env::vars() {
             if key.starts_with("PORTCULLIS_") {
@@ -40,11 +57,19 @@ impl TestServer {
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra_args)
-            .env("PORTCULLIS_LOG", "warn")
+            .env("PORTCULLIS_LOG", filter)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if log.is_some() { Stdio::piped() } else { Stdio::inherit() })
             .spawn()
             .expect("start portcullis");
+        if let Some(log) = log {
+            let stderr = child.stderr.take().expect("stderr");
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    log.0.lock().unwrap().push(line);
+                }
+            });
+        }
         let stdout = child.stdout.take().expect("stdout");
         let (lines_tx, lines_rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -78,6 +103,17 @@ impl TestServer {
     /// `host:port` of the server.
     pub fn authority(&self) -> &str {
         self.base.split_once("://").map_or(self.base.as_str(), |(_, authority)| authority)
+    }
+}
+
+/// What a server started with [`TestServer::start_logging`] wrote to
+/// stderr, line by line.
+#[derive(Clone, Default)]
+pub struct Log(Arc<Mutex<Vec<String>>>);
+
+impl Log {
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
     }
 }
 

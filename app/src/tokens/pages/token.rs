@@ -443,9 +443,9 @@ fn GeneratedView(password: GeneratedPassword, close: Callback<()>) -> impl IntoV
                 <div class=LABEL>{password.slot.as_str()} " of " {password.token.clone()}</div>
                 <div class="mt-1 flex items-center gap-2">
                     <code class="min-w-0 flex-1 break-all rounded bg-slate-100 px-3 py-2 font-mono text-sm" data-testid="generated-password">
-                        {password.value.clone()}
+                        {password.value.expose().to_owned()}
                     </code>
-                    <CopyButton text=password.value.clone() what="password" testid="copy-password" />
+                    <CopyButton text=password.value.expose().to_owned() what="password" testid="copy-password" />
                 </div>
                 <p class=HINT data-testid="generated-expiry">{expiry}</p>
             </div>
