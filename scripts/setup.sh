@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 mode=${1:-run}
 CARGO_LEPTOS_VERSION=0.3.10
-export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# /usr/sbin: dockerd, for users whose PATH lacks it.
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH:/usr/sbin:/sbin"
 
 say() { printf '[setup] %s\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -23,6 +24,12 @@ if [ "$mode" = test ]; then
   want chromedriver chromium-driver
   want skopeo skopeo
   want podman podman
+  # Docker Engine: the docker CLI, dockerd, and containerd with its ctr
+  # (a dependency of docker.io). A docker CLI alone (a static binary, say)
+  # is not enough: the tests start their own dockerd.
+  want docker docker.io
+  want dockerd docker.io
+  want ctr containerd
   want buildah buildah
   want umoci umoci
   want curl curl

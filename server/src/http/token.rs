@@ -159,7 +159,7 @@ async fn get_token(
     let scopes = parse_scope_params(scope_params);
     let offline = params.iter().any(|(key, value)| key == "offline_token" && value == "true");
     let Credentials::Basic { username, password } = Credentials::of(&headers) else {
-        return Err(TokenError::Unauthorized("authentication required"));
+        return Err(TokenError::Unauthorized(super::oci::error::UNAUTHORIZED_MESSAGE));
     };
     let who = authenticate(&state, &username, &password, client).await?;
     Ok(respond(&state, who, scopes, offline))

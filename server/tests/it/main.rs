@@ -6,6 +6,7 @@ mod authz;
 mod clients;
 mod command;
 mod crash;
+mod docker;
 mod gc;
 mod locks;
 mod portal;

@@ -11,9 +11,21 @@ use serde_json::json;
 
 use crate::service::registry::RegistryError;
 
+/// What a 401 says, here and at the token endpoint. Docker's client turns an
+/// error whose message equals the code's default and whose detail is null
+/// into a bare `errcode.ErrorCode`, and its push retries every error that
+/// is not an `errcode.Error` (`distribution/errors.go` `retryOnError` in
+/// Moby); any other text makes a refused `docker push` stop at once.
+pub const UNAUTHORIZED_MESSAGE: &str =
+    "authentication required: give an administrator's or a token's name and password";
+
 #[derive(Debug, thiserror::Error)]
 pub enum OciError {
-    #[error("authentication required")]
+    /// Its message must not be Distribution's default for the code
+    /// ("authentication required"): Docker reads a bare default as an
+    /// error code without a message, which its push retries five times
+    /// (about 50 s) before it gives up (see [`UNAUTHORIZED_MESSAGE`]).
+    #[error("{}", UNAUTHORIZED_MESSAGE)]
     Unauthorized { challenge: String },
     /// The policy refuses the action. The message starts with the
     /// standard text (clients print it) and says what was missing.
