@@ -22,7 +22,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::tokens::model::{GeneratedPassword, Slot};
+use app::tokens::model::{GeneratedPassword, Password, Slot};
 use reqwest::{header, Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -347,7 +347,7 @@ async fn docker_logs_in_with_the_portals_command_pushes_pulls_inspects_and_logs_
     let generated = GeneratedPassword {
         token: "docker-writer".into(),
         slot: Slot::Password1,
-        value: password.clone(),
+        value: Password::new(password.as_str()),
         expiry: None,
         login_server: login_server(&registry).await,
     };
