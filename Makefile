@@ -30,5 +30,6 @@ build: setup-run
 ## that build, so the dependencies compile once.
 test: setup-test
 	cargo leptos build --bin-cargo-args=--tests
-	cargo test -p server -p app -p portcullis-cli -p portcullis-proto
+	cargo test -p server -p app -p portcullis-cli
+	cargo test -p portcullis-proto
 	node --test --test-concurrency=1 end2end/tests/
