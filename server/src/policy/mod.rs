@@ -7,6 +7,7 @@
 //! `ActionSet`s and `PolicyError`s.
 
 mod action;
+pub mod condition;
 mod decision;
 mod error;
 mod pattern;
