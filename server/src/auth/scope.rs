@@ -12,7 +12,10 @@
 
 use std::fmt;
 
-use crate::{domain::RepositoryName, policy::ActionSet};
+use crate::{
+    domain::RepositoryName,
+    policy::{self, ActionSet},
+};
 
 /// The most distinct resources one token request may name. Each costs a
 /// policy lookup; real clients ask for a handful (a push with mounts names
@@ -26,9 +29,8 @@ pub const ALL_ACTIONS_WORD: &str = "*";
 /// What a scope is about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Resource {
-    /// `repository:<name>`; the name has passed
-    /// the [`RepositoryName`] grammar when it came from a client.
-    Repository(String),
+    /// `repository:<name>`.
+    Repository(RepositoryName),
     /// `registry:catalog`: the repository list (`/v2/_catalog`).
     Catalog,
 }
@@ -44,10 +46,7 @@ impl Resource {
     /// and treated as its base type.
     pub fn from_type_and_name(resource_type: &str, name: &str) -> Option<Resource> {
         match base_resource_type(resource_type)? {
-            Self::REPOSITORY_TYPE => {
-                name.parse::<RepositoryName>().ok()?;
-                Some(Resource::Repository(name.to_owned()))
-            }
+            Self::REPOSITORY_TYPE => Some(Resource::Repository(name.parse().ok()?)),
             Self::REGISTRY_TYPE if name == Self::CATALOG_NAME => Some(Resource::Catalog),
             _ => None,
         }
@@ -64,8 +63,16 @@ impl Resource {
     /// The token-spec resource name: the repository name, or `catalog`.
     pub fn name(&self) -> &str {
         match self {
-            Resource::Repository(name) => name,
+            Resource::Repository(name) => name.as_str(),
             Resource::Catalog => Self::CATALOG_NAME,
+        }
+    }
+
+    /// The resource as the access decision names it.
+    pub fn as_policy(&self) -> policy::Resource<'_> {
+        match self {
+            Resource::Repository(name) => policy::Resource::Repository(name),
+            Resource::Catalog => policy::Resource::Catalog,
         }
     }
 }
@@ -215,7 +222,7 @@ mod tests {
     }
 
     fn repository(name: &str, actions: ActionSet) -> ResourceScope {
-        ResourceScope { resource: Resource::Repository(name.to_owned()), actions }
+        ResourceScope { resource: Resource::Repository(name.parse().unwrap()), actions }
     }
 
     fn catalog(actions: ActionSet) -> ResourceScope {
@@ -340,7 +347,7 @@ mod tests {
         assert_eq!(scopes[0], repository("r0", set(&[ContentRead, ContentWrite])));
         assert_eq!(
             scopes.last().unwrap().resource,
-            Resource::Repository(format!("r{}", MAX_SCOPES_PER_REQUEST - 1))
+            Resource::Repository(format!("r{}", MAX_SCOPES_PER_REQUEST - 1).parse().unwrap())
         );
     }
 
@@ -388,8 +395,8 @@ mod tests {
     #[test]
     fn resources_name_their_type_and_name() {
         let table = [
-            ("repository", "a/b", Some(Resource::Repository("a/b".to_owned()))),
-            ("repository(plugin)", "a", Some(Resource::Repository("a".to_owned()))),
+            ("repository", "a/b", Some(Resource::Repository("a/b".parse().unwrap()))),
+            ("repository(plugin)", "a", Some(Resource::Repository("a".parse().unwrap()))),
             ("registry", "catalog", Some(Resource::Catalog)),
             ("registry", "other", None),
             ("repository", "A", None),
@@ -399,8 +406,8 @@ mod tests {
         for (resource_type, name, expected) in table {
             assert_eq!(Resource::from_type_and_name(resource_type, name), expected, "{resource_type}:{name}");
         }
-        assert_eq!(Resource::Repository("a/b".into()).resource_type(), "repository");
-        assert_eq!(Resource::Repository("a/b".into()).name(), "a/b");
+        assert_eq!(Resource::Repository("a/b".parse().unwrap()).resource_type(), "repository");
+        assert_eq!(Resource::Repository("a/b".parse().unwrap()).name(), "a/b");
         assert_eq!(Resource::Catalog.resource_type(), "registry");
         assert_eq!(Resource::Catalog.name(), "catalog");
     }

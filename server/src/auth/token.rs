@@ -21,7 +21,7 @@ use rand::{rngs::OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 
 use super::scope::{actions_from_scope_words, scope_words, Resource, ResourceScope};
-use crate::policy::ActionSet;
+use crate::policy::{self, ActionSet};
 
 /// The `iss` claim of every token this registry signs.
 pub const ISSUER: &str = "portcullis";
@@ -145,10 +145,10 @@ pub struct AccessClaims {
 impl AccessClaims {
     /// The actions this token grants on `resource`; empty when it names
     /// the resource nowhere.
-    pub fn granted(&self, resource: &Resource) -> ActionSet {
+    pub fn granted(&self, resource: policy::Resource<'_>) -> ActionSet {
         self.grants
             .iter()
-            .filter(|grant| grant.resource == *resource)
+            .filter(|grant| grant.resource.as_policy() == resource)
             .fold(ActionSet::EMPTY, |actions, grant| actions | grant.actions)
     }
 
@@ -546,7 +546,10 @@ mod tests {
     const T0: u64 = 1_700_000_000;
 
     fn repository(name: &str, actions: &[Action]) -> ResourceScope {
-        ResourceScope { resource: Resource::Repository(name.to_owned()), actions: ActionSet::of(actions) }
+        ResourceScope {
+            resource: Resource::Repository(name.parse().unwrap()),
+            actions: ActionSet::of(actions),
+        }
     }
 
     fn alice() -> Subject {
@@ -676,21 +679,30 @@ mod tests {
         let token = signer.issue_access(&alice(), SERVICE, &grants, at(T0), TTL);
         let claims = signer.verify_access(&token, SERVICE, at(T0 + 10)).unwrap();
         let table = [
-            (Resource::Repository("samples/hello".into()), ActionSet::of(&[ContentRead, MetadataRead])),
-            (Resource::Repository("samples/other".into()), ActionSet::of(&[ContentDelete, MetadataRead])),
-            (Resource::Repository("everything".into()), ActionSet::ALL),
-            (Resource::Repository("samples".into()), ActionSet::EMPTY),
-            (Resource::Repository("samples/hello/x".into()), ActionSet::EMPTY),
-            (Resource::Repository("unknown".into()), ActionSet::EMPTY),
+            (
+                Resource::Repository("samples/hello".parse().unwrap()),
+                ActionSet::of(&[ContentRead, MetadataRead]),
+            ),
+            (
+                Resource::Repository("samples/other".parse().unwrap()),
+                ActionSet::of(&[ContentDelete, MetadataRead]),
+            ),
+            (Resource::Repository("everything".parse().unwrap()), ActionSet::ALL),
+            (Resource::Repository("samples".parse().unwrap()), ActionSet::EMPTY),
+            (Resource::Repository("samples/hello/x".parse().unwrap()), ActionSet::EMPTY),
+            (Resource::Repository("unknown".parse().unwrap()), ActionSet::EMPTY),
             (Resource::Catalog, ActionSet::of(&[MetadataRead])),
         ];
         for (resource, actions) in table {
-            assert_eq!(claims.granted(&resource), actions, "{resource:?}");
+            assert_eq!(claims.granted(resource.as_policy()), actions, "{resource:?}");
         }
         let none = signer.issue_access(&alice(), SERVICE, &[], at(T0), TTL);
         let claims = signer.verify_access(&none, SERVICE, at(T0)).unwrap();
-        assert_eq!(claims.granted(&Resource::Catalog), ActionSet::EMPTY);
-        assert_eq!(claims.granted(&Resource::Repository("samples/hello".into())), ActionSet::EMPTY);
+        assert_eq!(claims.granted(policy::Resource::Catalog), ActionSet::EMPTY);
+        assert_eq!(
+            claims.granted(Resource::Repository("samples/hello".parse().unwrap()).as_policy()),
+            ActionSet::EMPTY
+        );
     }
 
     #[test]
@@ -711,7 +723,7 @@ mod tests {
         );
         let claims = signer.verify_access(&token, SERVICE, at(T0)).unwrap();
         assert_eq!(claims.grants(), &[repository("a", &[ContentRead])]);
-        assert_eq!(claims.granted(&Resource::Catalog), ActionSet::EMPTY);
+        assert_eq!(claims.granted(policy::Resource::Catalog), ActionSet::EMPTY);
     }
 
     #[test]

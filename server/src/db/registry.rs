@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::{Database, DbError};
+use crate::domain::RepositoryName;
 
 #[derive(Debug, Clone)]
 pub struct ManifestRow {
@@ -418,12 +419,22 @@ pub async fn list_tags(
 
 /// Listed repositories (listEnabled) holding at least one manifest, in
 /// lexical order after `last`, at most `limit`.
+/// One page of the catalog: the names read, and where the next page starts
+/// (`None` after the last page).
+pub struct RepositoryPage {
+    pub names: Vec<RepositoryName>,
+    pub next: Option<String>,
+}
+
+/// Listed repositories holding content, by name, after `last`, at most
+/// `limit` rows. A stored name that no longer parses is logged and never
+/// shown; paging goes on past it.
 pub async fn list_repositories(
     db: &Database,
     last: Option<&str>,
     limit: u32,
-) -> Result<Vec<String>, DbError> {
-    Ok(sqlx::query_scalar(
+) -> Result<RepositoryPage, DbError> {
+    let names: Vec<String> = sqlx::query_scalar(
         "SELECT r.name FROM repositories r
          WHERE r.name > ? AND r.list_enabled AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
          ORDER BY r.name LIMIT ?",
@@ -431,7 +442,19 @@ pub async fn list_repositories(
     .bind(last.unwrap_or(""))
     .bind(limit as i64)
     .fetch_all(db.reader())
-    .await?)
+    .await?;
+    let next = if names.len() as u64 == u64::from(limit) { names.last().cloned() } else { None };
+    let names = names
+        .into_iter()
+        .filter_map(|name| match RepositoryName::try_from(name) {
+            Ok(name) => Some(name),
+            Err(error) => {
+                tracing::warn!(%error, "a stored repository name does not parse; it is not listed");
+                None
+            }
+        })
+        .collect();
+    Ok(RepositoryPage { names, next })
 }
 
 pub async fn referrers(

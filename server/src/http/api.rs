@@ -414,9 +414,8 @@ async fn list_repositories(
     State(state): State<AppState>,
     ManagementCaller(caller): ManagementCaller,
 ) -> ApiResult<Json<Vec<String>>> {
-    let visible = move |name: &str| name.parse::<RepositoryName>().is_ok_and(|name| caller.may_list(&name));
-    let names = state.repositories.list(visible).await?;
-    Ok(Json(names))
+    let names = state.repositories.list(|name| caller.may_list(name)).await?;
+    Ok(Json(names.into_iter().map(String::from).collect()))
 }
 
 /// What a repository path names: the repository, its tags or manifests,

@@ -18,11 +18,10 @@ use serde::Deserialize;
 use super::{caller::Credentials, ClientAddress};
 use crate::{
     auth::{
-        scope::{parse_scope_params, parse_scopes, Resource, ResourceScope},
+        scope::{parse_scope_params, parse_scopes, ResourceScope},
         token::TokenResponse,
     },
-    domain::RepositoryName,
-    policy::{self, ActionSet},
+    policy,
     service::access::{AccessError, Authenticated},
     AppState,
 };
@@ -101,13 +100,7 @@ fn refused(error: AccessError) -> TokenError {
 fn grants_for(who: &Authenticated, requested: Vec<ResourceScope>) -> Vec<ResourceScope> {
     let mut grants = Vec::new();
     for scope in requested {
-        let granted = match &scope.resource {
-            Resource::Repository(name) => match name.parse::<RepositoryName>() {
-                Ok(name) => policy::grant(&who.principal, policy::Resource::Repository(&name), scope.actions),
-                Err(_) => ActionSet::EMPTY,
-            },
-            Resource::Catalog => policy::grant(&who.principal, policy::Resource::Catalog, scope.actions),
-        };
+        let granted = policy::grant(&who.principal, scope.resource.as_policy(), scope.actions);
         let subject = &who.subject;
         if !granted.is_empty() {
             tracing::info!(%subject, resource = ?scope.resource, %granted, "token scope granted");

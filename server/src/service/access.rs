@@ -27,7 +27,6 @@ use subtle::ConstantTimeEq;
 use crate::{
     auth::{
         password::{self, HumanPassword},
-        scope::Resource as ScopeResource,
         throttle::{AttemptKey, LoginThrottle},
         token::{AccessClaims, CredentialRef, Subject},
         token_password::{PasswordHasher, PREFIX},
@@ -141,11 +140,11 @@ impl Caller {
     fn grants_for(&self, operation: Operation<'_>) -> Grants {
         let Some(claims) = &self.grants else { return Grants::Policy };
         let resource = match operation {
-            Operation::Repository(name, _) => ScopeResource::Repository(name.to_string()),
-            Operation::ListRepositories => ScopeResource::Catalog,
+            Operation::Repository(name, _) => policy::Resource::Repository(name),
+            Operation::ListRepositories => policy::Resource::Catalog,
             Operation::SignedIn | Operation::Administer => return Grants::Policy,
         };
-        Grants::Issued(claims.granted(&resource))
+        Grants::Issued(claims.granted(resource))
     }
 }
 

@@ -471,17 +471,15 @@ impl RegistryService {
         &self,
         last: Option<&str>,
         limit: u32,
-        visible: impl Fn(&str) -> bool,
-    ) -> RegistryResult<Vec<String>> {
+        visible: impl Fn(&RepositoryName) -> bool,
+    ) -> RegistryResult<Vec<RepositoryName>> {
         let mut names = Vec::new();
         let mut cursor = last.map(str::to_owned);
         // Page through the table until `limit` visible names are found, so
         // a filtered catalog still pages correctly.
         loop {
             let page = rows::list_repositories(&self.db, cursor.as_deref(), 1000).await?;
-            let exhausted = page.len() < 1000;
-            cursor = page.last().cloned();
-            for name in page {
+            for name in page.names {
                 if visible(&name) {
                     names.push(name);
                     if names.len() == limit as usize {
@@ -489,7 +487,8 @@ impl RegistryService {
                     }
                 }
             }
-            if exhausted {
+            cursor = page.next;
+            if cursor.is_none() {
                 return Ok(names);
             }
         }

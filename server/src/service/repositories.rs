@@ -112,7 +112,10 @@ impl RepositoryAdmin {
     }
 
     /// Every listed repository the caller may see (`visible`), by name.
-    pub async fn list(&self, visible: impl Fn(&str) -> bool) -> RegistryResult<Vec<String>> {
+    pub async fn list(
+        &self,
+        visible: impl Fn(&RepositoryName) -> bool,
+    ) -> RegistryResult<Vec<RepositoryName>> {
         self.registry.catalog(None, u32::MAX, visible).await
     }
 
@@ -135,19 +138,13 @@ impl RepositoryAdmin {
         principal: &Principal,
         limit: u32,
     ) -> RegistryResult<Vec<ReadableRepository>> {
-        let listable = {
-            let principal = principal.clone();
-            move |name: &str| {
-                name.parse::<RepositoryName>().is_ok_and(|name| policy::may_list(&principal, &name))
-            }
-        };
+        let listable = |name: &RepositoryName| policy::may_list(principal, name);
         let mut readable = Vec::new();
         for name in self.registry.catalog(None, limit, listable).await? {
-            let Ok(parsed) = name.parse::<RepositoryName>() else { continue };
-            let tags = self.registry.tags(&parsed, None, limit).await?;
-            let pull = Operation::Repository(&parsed, RepositoryOperation::Pull);
+            let tags = self.registry.tags(&name, None, limit).await?;
+            let pull = Operation::Repository(&name, RepositoryOperation::Pull);
             let can_pull = policy::decide(principal, Grants::Policy, pull) == Decision::Allow;
-            readable.push(ReadableRepository { name, tags, can_pull });
+            readable.push(ReadableRepository { name: name.into(), tags, can_pull });
         }
         Ok(readable)
     }

@@ -128,7 +128,7 @@ fn wanted_scope(operation: Operation<'_>) -> Option<ResourceScope> {
             Some(ResourceScope { resource: Resource::Catalog, actions: ActionSet::ALL })
         }
         Operation::Repository(name, operation) => Some(ResourceScope {
-            resource: Resource::Repository(name.to_string()),
+            resource: Resource::Repository(name.clone()),
             actions: operation.scope_to_request(),
         }),
         Operation::SignedIn | Operation::Administer => None,

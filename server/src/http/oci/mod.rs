@@ -358,11 +358,15 @@ fn next_link(path: &str, n: u32, last: &str) -> HeaderValue {
 }
 
 /// One page of a list, and the `Link` to the next one when there is more.
-fn page_of(mut entries: Vec<String>, n: u32, path: &str) -> (Vec<String>, Option<HeaderValue>) {
+fn page_of<Entry: AsRef<str>>(
+    mut entries: Vec<Entry>,
+    n: u32,
+    path: &str,
+) -> (Vec<Entry>, Option<HeaderValue>) {
     let more = entries.len() > n as usize;
     entries.truncate(n as usize);
     let link = match (more, entries.last()) {
-        (true, Some(last)) => Some(next_link(path, n, last)),
+        (true, Some(last)) => Some(next_link(path, n, last.as_ref())),
         _ => None,
     };
     (entries, link)
@@ -385,8 +389,7 @@ async fn tags(state: &AppState, name: &RepositoryName, query: &Query) -> Result<
 
 async fn catalog(state: &AppState, caller: &Caller, query: &Query) -> Result<Response, OciError> {
     let n = query.page_size()?;
-    let visible = |name: &str| name.parse::<RepositoryName>().is_ok_and(|name| caller.may_list(&name));
-    let names = state.registry.catalog(query.last.as_deref(), n + 1, visible).await?;
+    let names = state.registry.catalog(query.last.as_deref(), n + 1, |name| caller.may_list(name)).await?;
     let (names, link) = page_of(names, n, "/v2/_catalog");
     Ok(with_link(axum::Json(serde_json::json!({ "repositories": names })).into_response(), link))
 }
