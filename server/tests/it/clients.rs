@@ -32,8 +32,6 @@ use crate::{
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-/// Longest any one client command may take before the test gives up on it.
-
 // ---------------------------------------------------------------------------
 // Client environment and command running
 

@@ -288,7 +288,7 @@ fn PasswordsTable(
                 <tbody class=TBODY>
                     {passwords.into_iter().map(|slot| {
                         let for_dialog = slot.clone();
-                        let slot_name = slot.name.clone();
+                        let slot_name = slot.name;
                         let generated = slot.generated();
                         view! {
                             <tr data-testid="password-row" data-slot=slot.name.as_str()>
@@ -306,10 +306,7 @@ fn PasswordsTable(
                                         </button>
                                         {generated.then(|| view! {
                                             <button type="button" class=SMALL_DANGER data-testid=format!("delete-{slot_name}")
-                                                on:click={
-                                                    let slot_name = slot_name.clone();
-                                                    move |_| delete_for.set(Some(slot_name.clone()))
-                                                }>"Delete"</button>
+                                                on:click=move |_| delete_for.set(Some(slot_name))>"Delete"</button>
                                         })}
                                     </div>
                                 </td>
@@ -355,11 +352,10 @@ fn GenerateDialog(
         pending.set(true);
         error.set(None);
         let date = expiry.get_untracked();
-        let request =
-            (csrf(), token.get_untracked(), chosen.name.clone(), (!date.is_empty()).then_some(date));
+        let request = (csrf(), token.get_untracked(), chosen.name, (!date.is_empty()).then_some(date));
         spawn_local(async move {
             let (csrf_token, name, slot_name, expiry) = request;
-            let result = generate_password(csrf_token, name, slot_name.clone(), expiry).await;
+            let result = generate_password(csrf_token, name, slot_name, expiry).await;
             pending.try_set(false);
             match result {
                 Ok(password) => {
