@@ -9,7 +9,10 @@ use std::{fmt, sync::Arc};
 
 use crate::domain::RepositoryName;
 
-use super::{Action, ActionSet, CompiledScope};
+use super::{
+    roles::{ControlAccess, ControlArea, IdentityAccess},
+    Action, ActionSet, CompiledScope,
+};
 
 /// Who is calling, as the policy holds them now.
 #[derive(Clone, Debug)]
@@ -19,6 +22,9 @@ pub enum Principal {
     Administrator,
     /// A repository token: what its scope map allows now, nothing else.
     Token(Arc<CompiledScope>),
+    /// A user, service principal or the anonymous caller: what its own and
+    /// its groups' role assignments allow now, in the registry's mode.
+    Identity(Arc<IdentityAccess>),
 }
 
 /// What a credential presented with the request was issued for.
@@ -173,7 +179,8 @@ pub fn decide(principal: &Principal, grants: Grants, operation: Operation<'_>) -
         Operation::SignedIn => Decision::Allow,
         Operation::Administer => match principal {
             Principal::Administrator => Decision::Allow,
-            Principal::Token(_) => Decision::Deny(Denial::AdministratorsOnly),
+            Principal::Identity(identity) if administers(identity) => Decision::Allow,
+            Principal::Token(_) | Principal::Identity(_) => Decision::Deny(Denial::AdministratorsOnly),
         },
         Operation::ListRepositories => match grants {
             Grants::Issued(issued) if issued.is_empty() => Decision::InsufficientScope,
@@ -200,19 +207,33 @@ pub fn decide(principal: &Principal, grants: Grants, operation: Operation<'_>) -
     }
 }
 
+/// Whether an identity may do what [`Operation::Administer`] covers today
+/// (tokens, scope maps, users, the audit log): changing the registry's
+/// configuration and its identities, as Owner and Contributor may.
+fn administers(identity: &IdentityAccess) -> bool {
+    [ControlArea::Configuration, ControlArea::Identities]
+        .into_iter()
+        .all(|area| identity.control(area) == ControlAccess::Write)
+}
+
 /// Every action `principal` holds on `repository` now.
 pub fn actions_on(principal: &Principal, repository: &RepositoryName) -> ActionSet {
     match principal {
         Principal::Administrator => ActionSet::ALL,
         Principal::Token(scope) => scope.actions_for(repository),
+        Principal::Identity(identity) => identity.actions_on(repository),
     }
 }
 
 /// Whether repository lists (the catalog, the API's and the portal's) may
-/// name `repository` to `principal`: only with metadata/read on it, so a
-/// token never learns a name outside its scope.
+/// name `repository` to `principal`: with metadata/read on it, so a token
+/// never learns a name outside its scope, or for an identity holding a
+/// role that lists every repository (Catalog Lister).
 pub fn may_list(principal: &Principal, repository: &RepositoryName) -> bool {
-    actions_on(principal, repository).contains(Action::MetadataRead)
+    match principal {
+        Principal::Identity(identity) if identity.lists_every_repository() => true,
+        _ => actions_on(principal, repository).contains(Action::MetadataRead),
+    }
 }
 
 /// What the token endpoint is asked to issue a bearer token for.
@@ -237,7 +258,7 @@ pub fn grant(principal: &Principal, resource: Resource<'_>, requested: ActionSet
     let allowed = match (resource, principal) {
         (Resource::Repository(repository), _) => actions_on(principal, repository),
         (Resource::Catalog, Principal::Administrator) => ActionSet::ALL,
-        (Resource::Catalog, Principal::Token(_)) => Action::MetadataRead.into(),
+        (Resource::Catalog, Principal::Token(_) | Principal::Identity(_)) => Action::MetadataRead.into(),
     };
     requested.intersection(allowed)
 }

@@ -1,6 +1,9 @@
 //! The pure access decision: actions, repository patterns, scope-map rules
-//! and their compiled index, the system scope maps, name rules, and the one
-//! decision every surface asks (`decide`, `grant`, `may_list`; SPEC §1).
+//! and their compiled index, the system scope maps, name rules, the
+//! built-in roles with the permissions mode (`roles`) and the repository
+//! conditions of role assignments (`condition`), and the one decision every
+//! surface asks (`decide`, `grant`, `may_list`; SPEC §1) for tokens and
+//! identities alike.
 //! Deterministic and denies by default; no I/O, no async, no database. It
 //! calls nothing of this crate but the pure `domain` (validated names):
 //! callers hand it principals, names and rules, it hands back decisions,
@@ -11,6 +14,7 @@ pub mod condition;
 mod decision;
 mod error;
 mod pattern;
+pub mod roles;
 mod scope;
 mod system;
 mod token_and_scope_map_name;
