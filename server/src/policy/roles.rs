@@ -259,6 +259,31 @@ impl RoleAssignment {
         self.condition.is_none() || (mode == RoleAssignmentMode::RbacAbac && self.role.takes_condition())
     }
 
+    /// Whether the assignment gives `action` on `repository` in `mode`, or
+    /// why not; `None` when its role never includes the action (in either
+    /// mode), so that it has nothing to say about it.
+    fn gives(
+        &self,
+        mode: RoleAssignmentMode,
+        action: Action,
+        repository: &RepositoryName,
+    ) -> Option<Result<(), NotGivenBecause>> {
+        let in_some_mode =
+            RoleAssignmentMode::ALL.into_iter().any(|m| self.role.data_actions(m).contains(action));
+        if !in_some_mode {
+            return None;
+        }
+        Some(if !self.is_honoured(mode) {
+            Err(NotGivenBecause::ConditionNotHonoured)
+        } else if !self.role.data_actions(mode).contains(action) {
+            Err(NotGivenBecause::RoleInactiveInMode)
+        } else if self.condition.as_ref().is_some_and(|condition| !condition.allows(action, repository)) {
+            Err(NotGivenBecause::ConditionFalse)
+        } else {
+            Ok(())
+        })
+    }
+
     /// The actions the assignment grants on `repository` in `mode`.
     pub fn actions_on(&self, mode: RoleAssignmentMode, repository: &RepositoryName) -> ActionSet {
         if !self.is_honoured(mode) {
@@ -272,6 +297,41 @@ impl RoleAssignment {
             }
         }
     }
+}
+
+/// Why an assignment whose role includes an action does not give it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotGivenBecause {
+    /// The role gives this action only in the other mode (AcrPull, AcrPush,
+    /// AcrDelete, and the data plane of Owner, Contributor and Reader, are
+    /// not honoured in `rbac-abac`).
+    RoleInactiveInMode,
+    /// The assignment has a condition, which the mode does not honour
+    /// (`rbac`), or which its role cannot take.
+    ConditionNotHonoured,
+    /// Its condition does not hold for this repository and action.
+    ConditionFalse,
+}
+
+impl fmt::Display for NotGivenBecause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::RoleInactiveInMode => "the role gives no repository access in this permissions mode",
+            Self::ConditionNotHonoured => "its condition is not honoured in this permissions mode",
+            Self::ConditionFalse => "its condition does not hold for this repository",
+        })
+    }
+}
+
+/// One action of a "check access" answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionCheck {
+    pub action: Action,
+    /// The assignments that give the action (positions in the list).
+    pub granted_by: Vec<usize>,
+    /// The assignments whose role includes the action but that do not give
+    /// it here, and why.
+    pub not_given_by: Vec<(usize, NotGivenBecause)>,
 }
 
 /// What an identity holds now: the registry's mode and the role
@@ -303,6 +363,28 @@ impl IdentityAccess {
         self.assignments.iter().any(|assignment| {
             assignment.is_honoured(self.mode) && assignment.role.lists_every_repository(self.mode)
         })
+    }
+
+    /// "Check access": for each action, the assignments that give it on
+    /// `repository`, and those whose role includes it (in either mode) but
+    /// that do not give it here, with the reason. Assignments are named by
+    /// their position in the list given to [`IdentityAccess::new`]; the
+    /// caller knows which assignment and group each one is.
+    pub fn check(&self, repository: &RepositoryName) -> Vec<ActionCheck> {
+        Action::ALL
+            .into_iter()
+            .map(|action| {
+                let mut check = ActionCheck { action, granted_by: Vec::new(), not_given_by: Vec::new() };
+                for (index, assignment) in self.assignments.iter().enumerate() {
+                    match assignment.gives(self.mode, action, repository) {
+                        Some(Ok(())) => check.granted_by.push(index),
+                        Some(Err(reason)) => check.not_given_by.push((index, reason)),
+                        None => {}
+                    }
+                }
+                check
+            })
+            .collect()
     }
 
     /// The widest access any assignment gives to `area`.

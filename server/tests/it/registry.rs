@@ -39,6 +39,35 @@ impl Registry {
         (Self { server, client, _data: data }, log)
     }
 
+    /// `POST /oauth2/token` with the OAuth2 password grant for `scope`:
+    /// the answer's JSON, with an access and a refresh token.
+    pub async fn password_grant(&self, user: &str, password: &str, scope: &str) -> Value {
+        let service = self.server.authority();
+        let form = [
+            ("grant_type", "password"),
+            ("username", user),
+            ("password", password),
+            ("service", service),
+            ("scope", scope),
+            ("client_id", "test"),
+        ];
+        let response = self.client.post(self.server.url("/oauth2/token")).form(&form).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "password grant for {user}");
+        response.json().await.unwrap()
+    }
+
+    /// `POST /oauth2/token` with the refresh-token grant for `scope`.
+    pub async fn refresh_grant(&self, refresh_token: &str, scope: &str) -> reqwest::Response {
+        let service = self.server.authority();
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("service", service),
+            ("scope", scope),
+        ];
+        self.client.post(self.server.url("/oauth2/token")).form(&form).send().await.unwrap()
+    }
+
     pub fn data_dir(&self) -> &std::path::Path {
         self._data.path()
     }
@@ -209,34 +238,10 @@ async fn token_endpoint_issues_scoped_bearer_tokens() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 
     // OAuth2 password grant with a refresh token, then the refresh grant.
-    let form = [
-        ("grant_type", "password"),
-        ("username", "admin"),
-        ("password", ADMIN_PASSWORD),
-        ("service", service.as_str()),
-        ("scope", "repository:a/b:pull"),
-        ("client_id", "test"),
-    ];
-    let body: Value = registry
-        .client
-        .post(registry.server.url("/oauth2/token"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = registry.password_grant("admin", ADMIN_PASSWORD, "repository:a/b:pull").await;
     let refresh = body["refresh_token"].as_str().unwrap().to_owned();
     assert!(body["access_token"].is_string());
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", refresh.as_str()),
-        ("service", service.as_str()),
-        ("scope", "repository:a/b:pull"),
-    ];
-    let response =
-        registry.client.post(registry.server.url("/oauth2/token")).form(&form).send().await.unwrap();
+    let response = registry.refresh_grant(&refresh, "repository:a/b:pull").await;
     assert_eq!(response.status(), StatusCode::OK);
     let access = response.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
     let response = registry

@@ -409,42 +409,11 @@ async fn no_secret_reaches_the_log_at_trace_level() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let bearer = response.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
-    let form = [
-        ("grant_type", "password"),
-        ("username", "ci-pusher"),
-        ("password", password1.as_str()),
-        ("service", service.as_str()),
-        ("scope", "repository:app/web:pull"),
-        ("client_id", "test"),
-    ];
-    let body: Value = registry
-        .client
-        .post(server.url("/oauth2/token"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = registry.password_grant("ci-pusher", &password1, "repository:app/web:pull").await;
     let refresh = body["refresh_token"].as_str().expect("a refresh token").to_owned();
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", refresh.as_str()),
-        ("service", service.as_str()),
-        ("scope", "repository:app/web:pull"),
-    ];
-    let body: Value = registry
-        .client
-        .post(server.url("/oauth2/token"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let refreshed = body["access_token"].as_str().expect("an access token").to_owned();
+    let response = registry.refresh_grant(&refresh, "repository:app/web:pull").await;
+    let refreshed =
+        response.json::<Value>().await.unwrap()["access_token"].as_str().expect("an access token").to_owned();
     for token in [&bearer, &refreshed] {
         let response =
             registry.client.get(server.url("/v2/app/web/tags/list")).bearer_auth(token).send().await.unwrap();

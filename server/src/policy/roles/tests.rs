@@ -240,3 +240,65 @@ fn an_identitys_bearer_token_carries_what_was_asked_and_allowed() {
     let push = Operation::Repository(&public, RepositoryOperation::Push);
     assert!(matches!(decide(&reader, issued, push), Decision::Deny(_)));
 }
+
+#[test]
+fn check_access_names_the_assignments_that_give_each_action_and_why_others_do_not() {
+    let assignments = vec![
+        RoleAssignment::new(RepositoryReader, Some(starts_with("backend/"))),
+        RoleAssignment::new(AcrPush, None),
+        RoleAssignment::new(RepositoryWriter, Some(starts_with("frontend/"))),
+        RoleAssignment::new(RepositoryCatalogLister, None),
+    ];
+    let access = IdentityAccess::new(RbacAbac, assignments.clone());
+    let checks = access.check(&name("backend/api"));
+    let of = |action: Action| checks.iter().find(|check| check.action == action).unwrap().clone();
+    assert_eq!(checks.len(), Action::ALL.len());
+    assert_eq!(of(ContentRead).granted_by, [0]);
+    assert_eq!(
+        of(ContentRead).not_given_by,
+        [(1, NotGivenBecause::RoleInactiveInMode), (2, NotGivenBecause::ConditionFalse)]
+    );
+    assert_eq!(of(ContentWrite).granted_by, Vec::<usize>::new());
+    assert_eq!(
+        of(ContentWrite).not_given_by,
+        [(1, NotGivenBecause::RoleInactiveInMode), (2, NotGivenBecause::ConditionFalse)]
+    );
+    // No role of the identity ever includes delete: nothing to explain.
+    assert_eq!(
+        of(ContentDelete),
+        ActionCheck { action: ContentDelete, granted_by: vec![], not_given_by: vec![] }
+    );
+
+    let rbac = IdentityAccess::new(Rbac, assignments).check(&name("backend/api"));
+    let read = rbac.iter().find(|check| check.action == ContentRead).unwrap();
+    assert_eq!(read.granted_by, [1]);
+    assert_eq!(
+        read.not_given_by,
+        [(0, NotGivenBecause::ConditionNotHonoured), (2, NotGivenBecause::ConditionNotHonoured)]
+    );
+}
+
+#[test]
+fn check_access_agrees_with_the_decision_for_every_role_mode_and_repository() {
+    let assignments: Vec<RoleAssignment> = Role::ALL
+        .into_iter()
+        .flat_map(|role| {
+            [RoleAssignment::new(role, None), RoleAssignment::new(role, Some(starts_with("team/")))]
+        })
+        .collect();
+    for mode in RoleAssignmentMode::ALL {
+        for count in 0..=assignments.len() {
+            let access = IdentityAccess::new(mode, assignments[..count].to_vec());
+            for repository in ["team/app", "other"] {
+                let repository = name(repository);
+                let held = access.actions_on(&repository);
+                for check in access.check(&repository) {
+                    assert_eq!(!check.granted_by.is_empty(), held.contains(check.action), "{mode} {count}");
+                    for index in &check.granted_by {
+                        assert!(assignments[*index].actions_on(mode, &repository).contains(check.action));
+                    }
+                }
+            }
+        }
+    }
+}
