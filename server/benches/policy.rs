@@ -4,6 +4,10 @@
 //! not grow with the number of rules; a linear scan over the rules (what
 //! the index replaces) is timed beside it for contrast.
 //!
+//! Then an identity's decision (issue 11's measure): 1,000 role
+//! assignments, as ten groups would bring them, each with a condition of
+//! ten name comparisons, evaluated by `IdentityAccess::actions_on`.
+//!
 //!   cargo bench -p server --bench policy
 //!
 //! Plain `std::time::Instant`, no harness: each figure is the median (and
@@ -15,7 +19,11 @@ use std::time::Instant;
 
 use server::{
     domain::{check_repository_name, RepositoryName},
-    policy::{Action, ActionSet, CompiledScope, PatternKind, RepositoryPattern, Rule},
+    policy::{
+        condition::Condition,
+        roles::{IdentityAccess, Role, RoleAssignment, RoleAssignmentMode},
+        Action, ActionSet, CompiledScope, PatternKind, RepositoryPattern, Rule,
+    },
 };
 
 const RUNS: usize = 5;
@@ -199,5 +207,48 @@ fn main() {
          name check: check_repository_name alone, which every request's name passes once;\n\
          the linear scan matches every rule's pattern in turn (what the index replaces)",
         depths.join(",")
+    );
+    identity_decisions();
+}
+
+/// `assignments` role assignments of the three repository roles in turn,
+/// each with a condition of `clauses` prefix comparisons joined by OR
+/// (assignment `a` covers `g<a>c<k>/` for each clause `k`).
+fn identity(assignments: usize, clauses: usize) -> IdentityAccess {
+    const NAME: &str = "@Request[Microsoft.ContainerRegistry/registries/repositories:name]";
+    let roles = [Role::RepositoryReader, Role::RepositoryWriter, Role::RepositoryContributor];
+    let assignments = (0..assignments)
+        .map(|a| {
+            let comparisons: Vec<String> =
+                (0..clauses).map(|k| format!("{NAME} StringStartsWithIgnoreCase 'g{a}c{k}/'")).collect();
+            let condition = Condition::parse(&format!("({})", comparisons.join(" OR "))).expect("condition");
+            RoleAssignment::new(roles[a % roles.len()], Some(condition))
+        })
+        .collect();
+    IdentityAccess::new(RoleAssignmentMode::RbacAbac, assignments)
+}
+
+fn identity_decisions() {
+    const ASSIGNMENTS: usize = 1_000;
+    const CLAUSES: usize = 10;
+    const IDENTITY_DECISIONS: usize = 20_000;
+    let access = identity(ASSIGNMENTS, CLAUSES);
+    let covered: Vec<RepositoryName> =
+        [1, 333, 999].iter().map(|a| format!("g{a}c9/app").parse().expect("name")).collect();
+    let outside: Vec<RepositoryName> =
+        ["other/app", "g1c10/app"].iter().map(|n| n.parse().expect(n)).collect();
+    for name in &covered {
+        assert!(!access.actions_on(name).is_empty(), "{name}");
+    }
+    for name in &outside {
+        assert!(access.actions_on(name).is_empty(), "{name}");
+    }
+    let hit = time_decisions(&covered, IDENTITY_DECISIONS, |name| access.actions_on(name));
+    let miss = time_decisions(&outside, IDENTITY_DECISIONS, |name| access.actions_on(name));
+    println!(
+        "\nIdentityAccess::actions_on, {ASSIGNMENTS} assignments of {CLAUSES} clauses each, ns per decision: \
+         median (fastest) of {RUNS} runs of {IDENTITY_DECISIONS}\n  covered names {}  other names {}",
+        cell(hit),
+        cell(miss)
     );
 }
