@@ -164,18 +164,22 @@ pub fn parse_scope_params<'a>(params: impl IntoIterator<Item = &'a str>) -> Vec<
 /// The `WWW-Authenticate` value sending a client to the token endpoint:
 /// `Bearer realm="https://host/oauth2/token",service="host",scope="repository:samples/hello:pull,push"`,
 /// with `,error="insufficient_scope"` (or `invalid_token`) when given.
+/// Several scopes (a mount names its source beside its target) share the
+/// one `scope` parameter, space-separated as the token specification and
+/// Distribution write them; none leaves the parameter out.
 ///
 /// Values are HTTP quoted-strings: `"` and `\` are backslash-escaped, and
 /// characters a header value cannot hold (controls, non-ASCII) are left out
 /// so the header is never refused as a whole.
-pub fn challenge(realm: &str, service: &str, scope: Option<&ResourceScope>, error: Option<&str>) -> String {
+pub fn challenge(realm: &str, service: &str, scopes: &[ResourceScope], error: Option<&str>) -> String {
     let mut value = String::from("Bearer ");
     push_parameter(&mut value, "realm", realm);
     value.push(',');
     push_parameter(&mut value, "service", service);
-    if let Some(scope) = scope {
+    if !scopes.is_empty() {
+        let named: Vec<String> = scopes.iter().map(ToString::to_string).collect();
         value.push(',');
-        push_parameter(&mut value, "scope", &scope.to_string());
+        push_parameter(&mut value, "scope", &named.join(" "));
     }
     if let Some(error) = error {
         value.push(',');
@@ -467,7 +471,7 @@ mod tests {
             ("http://café/t", "h\u{0}\t\u{7f}", None, None, r#"Bearer realm="http://caf/t",service="h""#),
         ];
         for (realm, service, scope, error, expected) in table {
-            let value = challenge(realm, service, scope, error);
+            let value = challenge(realm, service, scope.map_or(&[], std::slice::from_ref), error);
             assert_eq!(value, expected);
             assert!(
                 value.bytes().all(|byte| (b' '..=b'~').contains(&byte)),

@@ -15,7 +15,7 @@
 //! caller read the source, nothing is said about it: the handler opens an
 //! ordinary upload session (`start_upload`).
 
-use std::{fmt::Write as _, time::SystemTime};
+use std::time::SystemTime;
 
 use axum::{
     extract::FromRequestParts,
@@ -167,26 +167,7 @@ fn unauthorized(
 ) -> OciError {
     let scopes: Vec<ResourceScope> =
         [Some(operation), source_pull].into_iter().flatten().filter_map(wanted_scope).collect();
-    OciError::Unauthorized { challenge: challenge_naming(&realm(state), &state.login_server, &scopes, error) }
-}
-
-/// [`challenge`] naming every scope of `scopes` in its one `scope`
-/// parameter, space-separated as the token specification and Distribution
-/// write several. (`challenge` takes one scope; the scopes' text is
-/// repository names and action words, which hold no `"` or `\`.)
-fn challenge_naming(realm: &str, service: &str, scopes: &[ResourceScope], error: Option<&str>) -> String {
-    match scopes {
-        [] | [_] => challenge(realm, service, scopes.first(), error),
-        _ => {
-            let mut value = challenge(realm, service, None, None);
-            let named: Vec<String> = scopes.iter().map(ToString::to_string).collect();
-            let _ = write!(value, ",scope=\"{}\"", named.join(" "));
-            if let Some(error) = error {
-                let _ = write!(value, ",error=\"{error}\"");
-            }
-            value
-        }
-    }
+    OciError::Unauthorized { challenge: challenge(&realm(state), &state.login_server, &scopes, error) }
 }
 
 fn refused(error: AccessError) -> OciError {
@@ -250,16 +231,9 @@ mod tests {
         .collect();
         let realm = "http://registry.example/oauth2/token";
         assert_eq!(
-            challenge_naming(realm, "registry.example", &scopes, Some("insufficient_scope")),
+            challenge(realm, "registry.example", &scopes, Some("insufficient_scope")),
             "Bearer realm=\"http://registry.example/oauth2/token\",service=\"registry.example\",\
              scope=\"repository:team/app:pull,push repository:team/base:pull\",error=\"insufficient_scope\""
         );
-        // One scope (or none): exactly the shared challenge.
-        for scopes in [&scopes[..1], &[]] {
-            assert_eq!(
-                challenge_naming(realm, "registry.example", scopes, None),
-                challenge(realm, "registry.example", scopes.first(), None)
-            );
-        }
     }
 }
