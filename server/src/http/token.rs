@@ -103,10 +103,10 @@ fn grants_for(who: &Authenticated, requested: Vec<ResourceScope>) -> Vec<Resourc
         let granted = policy::grant(&who.principal, scope.resource.as_policy(), scope.actions);
         let subject = &who.subject;
         if !granted.is_empty() {
-            tracing::info!(%subject, resource = ?scope.resource, %granted, "token scope granted");
+            tracing::info!(%subject, requested = %scope, %granted, "token scope granted");
             grants.push(ResourceScope { resource: scope.resource, actions: granted });
         } else {
-            tracing::warn!(%subject, resource = ?scope.resource, "token scope denied");
+            tracing::warn!(%subject, requested = %scope, "token scope denied");
         }
     }
     grants
