@@ -11,6 +11,7 @@
 //! prints no secret.
 
 mod audit;
+mod identities;
 mod problem;
 mod repositories;
 mod scope_maps;
@@ -19,6 +20,13 @@ mod tokens;
 mod users;
 
 pub use audit::{AuditEntry, AuditOutcome, AuditPage, AuditQuery};
+pub use identities::{
+    AccessCheck, AccessCheckQuery, ActionAccess, AssignmentRef, ClientSecret, ControlReach, Group,
+    IdentityKind, IdentityRef, ModeChange, ModePreview, NewClientSecret, NewGroup, NewGroupMember,
+    NewRoleAssignment, NewServicePrincipal, NewUser, RegistrySettings, RegistrySettingsChange,
+    RoleAssignment, RoleAssignmentChange, RoleAssignmentMode, RoleAssignmentQuery, RoleDefinition,
+    ServicePrincipal, ServicePrincipalChange, User, UserChange,
+};
 pub use problem::{ErrorCode, Problem, PROBLEM_CONTENT_TYPE};
 pub use repositories::{Attributes, AttributesPatch, DeletedRepository, Manifest, Platform, Repository, Tag};
 pub use scope_maps::{

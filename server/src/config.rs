@@ -7,6 +7,8 @@ use std::{fmt, net::SocketAddr, path::PathBuf};
 use clap::{Args, Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::policy::roles::RoleAssignmentMode;
+
 /// `portcullis`: one binary for the registry, its portal and its tools.
 #[derive(Debug, Parser)]
 #[command(
@@ -67,6 +69,13 @@ pub struct ServeArgs {
     /// is created. Without it a password is generated and printed once.
     #[arg(long, env = "PORTCULLIS_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<AdminPassword>,
+
+    /// The permissions mode of a new registry, set at its first start:
+    /// `rbac-abac` (registry roles plus repository conditions) or `rbac`
+    /// (registry-wide roles only). Ignored afterwards: change it with
+    /// `portcullis registry update --role-assignment-mode`.
+    #[arg(long, env = "PORTCULLIS_ROLE_ASSIGNMENT_MODE", default_value = "rbac-abac")]
+    pub role_assignment_mode: RoleAssignmentMode,
 
     /// The registry address users type in `docker login` and image names
     /// (host[:port]). Defaults to the listen address.
@@ -136,6 +145,8 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub admin_password: Option<AdminPassword>,
+    /// The permissions mode of a new registry.
+    pub role_assignment_mode: RoleAssignmentMode,
     /// `host[:port]` shown to users; resolved against the bound address when
     /// not configured (see [`ServeConfig::login_server_for`]).
     pub login_server: Option<String>,
@@ -169,6 +180,7 @@ impl ServeConfig {
             listen: args.listen,
             data_dir: args.data_dir,
             admin_password: args.admin_password,
+            role_assignment_mode: args.role_assignment_mode,
             login_server,
             site_root: args.site_root,
             trusted_proxies: args.trusted_proxies,

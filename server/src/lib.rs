@@ -30,6 +30,7 @@ use crate::{
         access::{system_clock, AccessService, Clock},
         audit::AuditLog,
         bootstrap::{self, AdminAccount},
+        identities::IdentityService,
         registry::RegistryService,
         repositories::RepositoryAdmin,
         tokens::TokenService,
@@ -51,6 +52,8 @@ pub struct AppState {
     pub repositories: Arc<RepositoryAdmin>,
     /// People's own accounts (password changes).
     pub users: Arc<UserService>,
+    /// Users, groups, service principals, role assignments, the mode.
+    pub identities: Arc<IdentityService>,
     pub audit: AuditLog,
     /// Signs and checks the token endpoint's access and refresh tokens.
     pub signer: Arc<TokenSigner>,
@@ -141,7 +144,8 @@ impl AppState {
         create_private_dir(&config.data_dir)
             .map_err(|source| ServeError::DataDir { path: config.data_dir.display().to_string(), source })?;
         let db = Database::open(&config.data_dir).await?;
-        let admin = bootstrap::ensure_admin(&db, config.admin_password.as_ref()).await?;
+        let admin =
+            bootstrap::ensure_admin(&db, config.admin_password.as_ref(), config.role_assignment_mode).await?;
         let sessions = SqliteStore::new(db.writer().clone())
             .with_table_name("portal_sessions")
             .map_err(ServeError::Sessions)?;
@@ -169,7 +173,8 @@ impl AppState {
             registry: registry.clone(),
             repositories: Arc::new(RepositoryAdmin::new(db.clone(), registry, audit.clone())),
             access: access.clone(),
-            users: Arc::new(UserService::new(db.clone(), audit.clone(), access)),
+            users: Arc::new(UserService::new(db.clone(), audit.clone(), access.clone())),
+            identities: Arc::new(IdentityService::new(db.clone(), hasher.clone(), audit.clone(), access)),
             tokens: Arc::new(TokenService::new(db.clone(), hasher, audit.clone())),
             audit,
             signer: Arc::new(signer),

@@ -38,75 +38,93 @@ const MAX_TOKEN_LENGTH: usize = 64 * 1024;
 /// The only algorithm issued or accepted.
 const ALGORITHM: Algorithm = Algorithm::HS256;
 
-/// Who a token was issued to: a portal administrator or a repository token
-/// (SPEC §1). Both kinds share one name space in the `sub` claim, so the
-/// kind travels in its own claim and a token named like an admin is never
-/// taken for one.
+/// Who a token was issued to: a user, a service principal, a repository
+/// token or the anonymous caller (SPEC §1). All kinds share one name space
+/// in the `sub` claim, so the kind travels in its own claim and a token
+/// named like a user is never taken for one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Subject {
-    Admin(String),
+    User(String),
+    ServicePrincipal(String),
     Token(String),
+    /// "Everyone (anonymous)": a caller without credentials.
+    Anonymous,
 }
 
 impl Subject {
-    /// The user name or token name.
+    /// The user, service principal or token name; `anonymous` for the
+    /// anonymous caller.
     pub fn name(&self) -> &str {
         match self {
-            Subject::Admin(name) | Subject::Token(name) => name,
+            Subject::User(name) | Subject::ServicePrincipal(name) | Subject::Token(name) => name,
+            Subject::Anonymous => "anonymous",
         }
-    }
-
-    pub fn is_admin(&self) -> bool {
-        matches!(self, Subject::Admin(_))
     }
 
     fn kind(&self) -> SubjectKind {
         match self {
-            Subject::Admin(_) => SubjectKind::Admin,
+            Subject::User(_) => SubjectKind::User,
+            Subject::ServicePrincipal(_) => SubjectKind::ServicePrincipal,
             Subject::Token(_) => SubjectKind::Token,
+            Subject::Anonymous => SubjectKind::Anonymous,
         }
     }
 
     fn from_claims(kind: SubjectKind, name: String) -> Subject {
         match kind {
-            SubjectKind::Admin => Subject::Admin(name),
+            SubjectKind::User => Subject::User(name),
+            SubjectKind::ServicePrincipal => Subject::ServicePrincipal(name),
             SubjectKind::Token => Subject::Token(name),
+            SubjectKind::Anonymous => Subject::Anonymous,
         }
     }
 }
 
-/// `admin:alice`, `token:ci-bot`, for logs; control characters are escaped
-/// so a name cannot forge a log line.
+/// `user:alice`, `token:ci-bot`, `sp:ci`, `anonymous`, for logs; control
+/// characters are escaped so a name cannot forge a log line.
 impl fmt::Display for Subject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self {
-            Subject::Admin(_) => "admin",
+            Subject::User(_) => "user",
+            Subject::ServicePrincipal(_) => "sp",
             Subject::Token(_) => "token",
+            Subject::Anonymous => return f.write_str("anonymous"),
         };
         write!(f, "{kind}:{}", self.name().escape_debug())
     }
 }
 
-/// Which generation of which password slot a repository token logged in
-/// with. Access and refresh tokens carry it, and the data plane checks on
-/// every request that the slot still holds that generation, unexpired: a
-/// regenerated or deleted password ends the tokens issued for it at once.
+/// The credential a subject logged in with, carried by its access and
+/// refresh tokens: the data plane checks on every request that it still
+/// holds, so a regenerated or deleted password or secret ends the tokens
+/// issued for it at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CredentialRef {
-    /// 0 for password1, 1 for password2.
-    pub slot: u8,
-    pub serial: i64,
+pub enum CredentialRef {
+    /// Which generation of which password slot a repository token used.
+    TokenPassword {
+        /// 0 for password1, 1 for password2.
+        slot: u8,
+        serial: i64,
+    },
+    /// Which client secret a service principal used (its id, never reused).
+    Secret(i64),
 }
 
 impl CredentialRef {
     fn encode(self) -> String {
-        format!("{}.{}", self.slot, self.serial)
+        match self {
+            Self::TokenPassword { slot, serial } => format!("{slot}.{serial}"),
+            Self::Secret(id) => format!("s.{id}"),
+        }
     }
 
     fn decode(text: &str) -> Option<Self> {
-        let (slot, serial) = text.split_once('.')?;
-        let slot = slot.parse().ok().filter(|slot| *slot < 2)?;
-        Some(Self { slot, serial: serial.parse().ok()? })
+        let (first, second) = text.split_once('.')?;
+        if first == "s" {
+            return Some(Self::Secret(second.parse().ok()?));
+        }
+        let slot = first.parse().ok().filter(|slot| *slot < 2)?;
+        Some(Self::TokenPassword { slot, serial: second.parse().ok()? })
     }
 }
 
@@ -388,8 +406,12 @@ enum TokenKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum SubjectKind {
-    Admin,
+    /// Tokens issued before identities called users `admin`.
+    #[serde(alias = "admin")]
+    User,
+    ServicePrincipal,
     Token,
+    Anonymous,
 }
 
 /// The JWT claims set: the registered claims, the token-spec `access`
@@ -621,7 +643,7 @@ mod tests {
             repository("samples/hello", &[ContentRead, ContentWrite]),
             ResourceScope { resource: Resource::Catalog, actions: ActionSet::ALL },
         ];
-        for subject in [alice(), Subject::Admin("admin".to_owned())] {
+        for subject in [alice(), Subject::User("admin".to_owned())] {
             let token = signer.issue_access(&subject, SERVICE, &grants, at(T0), TTL);
             assert_eq!(token.split('.').count(), 3);
             assert!(!token.contains('='));
@@ -643,7 +665,7 @@ mod tests {
                 "exp": T0 + 300,
                 "jti": claims.token_id,
                 "kind": "access",
-                "subject_kind": if subject.is_admin() { "admin" } else { "token" },
+                "subject_kind": if matches!(subject, Subject::User(_)) { "user" } else { "token" },
                 "access": [
                     {"type": "repository", "name": "samples/hello", "actions": ["pull", "push"]},
                     {"type": "registry", "name": "catalog", "actions": ["*"]},
@@ -877,7 +899,7 @@ mod tests {
     #[test]
     fn refresh_and_access_tokens_are_not_interchangeable() {
         let signer = TokenSigner::generate();
-        let admin = Subject::Admin("admin".to_owned());
+        let admin = Subject::User("admin".to_owned());
         let access = signer.issue_access(&admin, SERVICE, &[repository("a", &Action::ALL)], at(T0), TTL);
         let refresh = signer.issue_refresh(&admin, SERVICE, at(T0), Duration::from_secs(86_400));
         assert_eq!(signer.verify_refresh(&refresh, SERVICE, at(T0)), Ok(admin.clone()));
@@ -886,7 +908,7 @@ mod tests {
 
         let payload = payload_json(&refresh);
         assert_eq!(payload["kind"], "refresh");
-        assert_eq!(payload["subject_kind"], "admin");
+        assert_eq!(payload["subject_kind"], "user");
         assert_eq!(payload["sub"], "admin");
         assert_eq!(payload["exp"], T0 + 86_400);
         assert!(payload.get("access").is_none(), "a refresh token lists no access");
@@ -895,15 +917,21 @@ mod tests {
     #[test]
     fn subjects_keep_their_kind_and_display_safely() {
         let signer = TokenSigner::generate();
-        for subject in [Subject::Admin("admin".into()), Subject::Token("admin".into())] {
+        let subjects = [
+            Subject::User("admin".into()),
+            Subject::Token("admin".into()),
+            Subject::ServicePrincipal("admin".into()),
+            Subject::Anonymous,
+        ];
+        for subject in subjects {
             let token = signer.issue_refresh(&subject, SERVICE, at(T0), TTL);
             assert_eq!(signer.verify_refresh(&token, SERVICE, at(T0)), Ok(subject));
         }
-        assert_eq!(Subject::Admin("alice".into()).to_string(), "admin:alice");
+        assert_eq!(Subject::User("alice".into()).to_string(), "user:alice");
         assert_eq!(Subject::Token("ci-bot".into()).to_string(), "token:ci-bot");
         assert_eq!(Subject::Token("a\nb".into()).to_string(), "token:a\\nb");
-        assert!(Subject::Admin("a".into()).is_admin());
-        assert!(!Subject::Token("a".into()).is_admin());
+        assert_eq!(Subject::ServicePrincipal("ci".into()).to_string(), "sp:ci");
+        assert_eq!(Subject::Anonymous.to_string(), "anonymous");
         assert_eq!(Subject::Token("t".into()).name(), "t");
     }
 

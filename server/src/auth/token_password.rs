@@ -21,6 +21,10 @@ use super::token::load_or_create_key;
 /// recognise (and to grep for in CI logs).
 pub const PREFIX: &str = "pct_";
 
+/// What begins a service principal's client secret (generated the same
+/// way, 256 bits): "Portcullis client secret".
+pub const SECRET_PREFIX: &str = "pcs_";
+
 /// Random bytes per password.
 const RANDOM_BYTES: usize = 32;
 
@@ -86,10 +90,16 @@ impl PasswordHasher {
 
     /// A new random password and its digest.
     pub fn generate(&self) -> (GeneratedPassword, PasswordDigest) {
+        self.generate_prefixed(PREFIX)
+    }
+
+    /// A new 256-bit secret after `prefix` ([`PREFIX`] or
+    /// [`SECRET_PREFIX`]), and its digest.
+    pub fn generate_prefixed(&self, prefix: &str) -> (GeneratedPassword, PasswordDigest) {
         let mut random = [0u8; RANDOM_BYTES];
         OsRng.fill_bytes(&mut random);
         let mut password = String::with_capacity(PASSWORD_LENGTH);
-        password.push_str(PREFIX);
+        password.push_str(prefix);
         URL_SAFE_NO_PAD.encode_string(random, &mut password);
         let digest = self.digest(&password);
         (GeneratedPassword(password.into()), digest)

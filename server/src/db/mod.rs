@@ -2,6 +2,7 @@
 //! submodule per table family). Nothing outside `db` writes SQL; `db` must
 //! not call services or HTTP code.
 
+pub mod identities;
 pub mod registry;
 pub mod repositories;
 pub mod tokens;
@@ -85,7 +86,7 @@ impl Tx {
         Ok(self.0.commit().await?)
     }
 
-    fn conn(&mut self) -> &mut SqliteConnection {
+    pub(super) fn conn(&mut self) -> &mut SqliteConnection {
         &mut self.0
     }
 }

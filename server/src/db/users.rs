@@ -1,47 +1,83 @@
-//! Portal users (administrators) and their password hashes.
+//! Users (people): their names, argon2id password hashes and state. What a
+//! user may do comes from role assignments (`db::identities`).
 
 use chrono::{DateTime, Utc};
 
-use super::{Database, DbError};
+use super::{Database, DbError, Tx};
 
-#[derive(Clone)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct UserRow {
     pub id: i64,
     pub name: String,
+    pub display_name: String,
     /// PHC string (argon2id). Not `Debug`: it is secret material.
     pub password_hash: String,
-    pub is_admin: bool,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
 }
+
+const COLUMNS: &str = "id, name, display_name, password_hash, enabled, created_at, last_sign_in_at";
 
 pub async fn find_by_name(db: &Database, name: &str) -> Result<Option<UserRow>, DbError> {
-    let row: Option<(i64, String, String, bool)> =
-        sqlx::query_as("SELECT id, name, password_hash, is_admin FROM users WHERE name = ?")
-            .bind(name)
-            .fetch_optional(db.reader())
-            .await?;
-    Ok(row.map(|(id, name, password_hash, is_admin)| UserRow { id, name, password_hash, is_admin }))
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE name = ?"))
+        .bind(name)
+        .fetch_optional(db.reader())
+        .await?)
 }
 
-/// Inserts the user unless one with that name exists; returns whether it was
-/// created. Safe when two processes start at once.
-pub async fn insert_if_absent(
-    db: &Database,
+/// The user called `name`, read inside a change.
+pub async fn find(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, DbError> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE name = ?"))
+        .bind(name)
+        .fetch_optional(tx.conn())
+        .await?)
+}
+
+/// Every user, by name.
+pub async fn list(db: &Database) -> Result<Vec<UserRow>, DbError> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY name")).fetch_all(db.reader()).await?)
+}
+
+/// Inserts the user unless one with that name exists; returns its id when
+/// it was created. Safe when two processes start at once.
+pub async fn insert(
+    tx: &mut Tx,
     name: &str,
+    display_name: &str,
     password_hash: &str,
-    is_admin: bool,
     now: DateTime<Utc>,
-) -> Result<bool, DbError> {
-    let result = sqlx::query(
-        "INSERT INTO users (name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (name) DO NOTHING",
+) -> Result<Option<i64>, DbError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO users (name, display_name, password_hash, enabled, created_at) VALUES (?, ?, ?, 1, ?)
+         ON CONFLICT (name) DO NOTHING RETURNING id",
     )
     .bind(name)
+    .bind(display_name)
     .bind(password_hash)
-    .bind(is_admin)
     .bind(now)
-    .execute(db.writer())
-    .await?;
-    Ok(result.rows_affected() == 1)
+    .fetch_optional(tx.conn())
+    .await?)
+}
+
+/// Changes a user's display name and enabled flag; a new policy revision
+/// makes every replica load the user afresh.
+pub async fn update(tx: &mut Tx, id: i64, display_name: &str, enabled: bool) -> Result<(), DbError> {
+    sqlx::query("UPDATE users SET display_name = ?, enabled = ? WHERE id = ?")
+        .bind(display_name)
+        .bind(enabled)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    super::identities::next_revision(tx).await?;
+    Ok(())
+}
+
+/// Deletes the user with its memberships and role assignments.
+pub async fn delete(tx: &mut Tx, id: i64) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM users WHERE id = ?").bind(id).execute(tx.conn()).await?;
+    super::identities::next_revision(tx).await?;
+    Ok(())
 }
 
 /// Whether a user's name equals `name` without regard to case: token names
@@ -68,4 +104,28 @@ pub async fn set_password_hash(db: &Database, name: &str, password_hash: &str) -
         .execute(db.writer())
         .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// A user for a test's fixture, in its own transaction.
+#[cfg(test)]
+pub async fn insert_for_test(db: &Database, name: &str, password_hash: &str) -> i64 {
+    let mut tx = db.begin().await.unwrap();
+    let id = insert(&mut tx, name, "", password_hash, Utc::now()).await.unwrap().expect("a new name");
+    tx.commit().await.unwrap();
+    id
+}
+
+/// Records a sign-in, at most once a minute per user (sign-ins by Basic
+/// credentials come with every request of some clients).
+pub async fn record_sign_in(db: &Database, id: i64, now: DateTime<Utc>) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE users SET last_sign_in_at = ?1 WHERE id = ?2
+         AND (last_sign_in_at IS NULL OR last_sign_in_at < ?3)",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(now - chrono::Duration::minutes(1))
+    .execute(db.writer())
+    .await?;
+    Ok(())
 }

@@ -21,14 +21,17 @@ use portcullis_proto::{
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    caller::{Admin, ManagementCaller},
+    caller::{Control, ManagementCaller, ReadAudit, ReadConfiguration, WriteConfiguration},
     ClientAddress,
 };
 use crate::{
     auth::{password::HumanPassword, token::Subject},
     db::{repositories::LockTarget, tokens::AuditRow},
     domain::{Digest, RepositoryName, Tag},
-    policy::RepositoryOperation,
+    policy::{
+        roles::{ControlAccess, ControlArea},
+        RepositoryOperation,
+    },
     service::{
         registry::RegistryError,
         repositories::{AttributesPatch, RepositoryAdmin, TagView},
@@ -38,6 +41,8 @@ use crate::{
     AppState,
 };
 
+#[path = "api_identities.rs"]
+mod identities;
 #[path = "api_openapi.rs"]
 mod openapi;
 
@@ -59,6 +64,30 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_repositories))
         .routes(routes!(list_audit))
         .routes(routes!(change_password))
+        .routes(routes!(identities::list_users, identities::create_user))
+        .routes(routes!(identities::show_user, identities::update_user, identities::delete_user))
+        .routes(routes!(identities::list_groups, identities::create_group))
+        .routes(routes!(identities::show_group, identities::delete_group))
+        .routes(routes!(identities::add_member))
+        .routes(routes!(identities::remove_member))
+        .routes(routes!(identities::list_service_principals, identities::create_service_principal))
+        .routes(routes!(
+            identities::show_service_principal,
+            identities::update_service_principal,
+            identities::delete_service_principal
+        ))
+        .routes(routes!(identities::reset_secret))
+        .routes(routes!(identities::delete_secret))
+        .routes(routes!(identities::list_role_definitions))
+        .routes(routes!(identities::list_role_assignments, identities::create_role_assignment))
+        .routes(routes!(
+            identities::show_role_assignment,
+            identities::update_role_assignment,
+            identities::delete_role_assignment
+        ))
+        .routes(routes!(identities::check_access))
+        .routes(routes!(identities::show_registry, identities::update_registry))
+        .routes(routes!(identities::preview_registry))
 }
 
 pub fn router(state: AppState) -> Router {
@@ -229,7 +258,10 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestP
 /// Every scope map, system-defined first, then by name.
 #[utoipa::path(get, path = "/api/v1/scope-maps", tag = "scope maps",
     responses((status = 200, body = Vec<ScopeMap>)))]
-async fn list_scope_maps(State(state): State<AppState>, _: Admin) -> ApiResult<Json<Vec<ScopeMap>>> {
+async fn list_scope_maps(
+    State(state): State<AppState>,
+    _: Control<ReadConfiguration>,
+) -> ApiResult<Json<Vec<ScopeMap>>> {
     Ok(Json(state.tokens.list_scope_maps().await?))
 }
 
@@ -238,7 +270,7 @@ async fn list_scope_maps(State(state): State<AppState>, _: Admin) -> ApiResult<J
     responses((status = 200, body = ScopeMap), (status = 404, response = openapi::NotFound)))]
 async fn show_scope_map(
     State(state): State<AppState>,
-    _: Admin,
+    _: Control<ReadConfiguration>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<ScopeMap>> {
     Ok(Json(state.tokens.scope_map(&name).await?))
@@ -248,7 +280,7 @@ async fn show_scope_map(
     responses((status = 201, body = ScopeMap), (status = 409, response = openapi::Conflict)))]
 async fn create_scope_map(
     State(state): State<AppState>,
-    Admin(caller): Admin,
+    Control(caller, _): Control<WriteConfiguration>,
     Body(body): Body<NewScopeMap>,
 ) -> ApiResult<(StatusCode, Json<ScopeMap>)> {
     let description = body.description.unwrap_or_default();
@@ -264,7 +296,7 @@ async fn create_scope_map(
         (status = 409, response = openapi::Conflict)))]
 async fn update_scope_map(
     State(state): State<AppState>,
-    Admin(caller): Admin,
+    Control(caller, _): Control<WriteConfiguration>,
     Path(name): Path<String>,
     Body(body): Body<ScopeMapChange>,
 ) -> ApiResult<Json<ScopeMap>> {
@@ -288,7 +320,7 @@ async fn update_scope_map(
         (status = 409, response = openapi::Conflict)))]
 async fn delete_scope_map(
     State(state): State<AppState>,
-    Admin(caller): Admin,
+    Control(caller, _): Control<WriteConfiguration>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
     state.tokens.delete_scope_map(&caller.subject, &name).await?;
@@ -302,7 +334,7 @@ async fn delete_scope_map(
     responses((status = 200, body = TokenPage)))]
 async fn list_tokens(
     State(state): State<AppState>,
-    _: Admin,
+    _: Control<ReadConfiguration>,
     Params(query): Params<TokenListQuery>,
 ) -> ApiResult<Json<TokenPage>> {
     let descending = query.sort.unwrap_or_default() == TokenSort::NameDescending;
@@ -320,7 +352,7 @@ async fn list_tokens(
         (status = 409, response = openapi::Conflict)))]
 async fn create_token(
     State(state): State<AppState>,
-    Admin(caller): Admin,
+    Control(caller, _): Control<WriteConfiguration>,
     Body(body): Body<NewToken>,
 ) -> ApiResult<Response> {
     let view = state.tokens.create_token(&caller.subject, &body, None).await?;
@@ -339,7 +371,7 @@ async fn show_token(
     // A token may read itself (the customer's view).
     let own = matches!(&caller.0.subject, Subject::Token(own) if own.eq_ignore_ascii_case(&name));
     if !own {
-        caller.administer(&state).await?;
+        caller.control(&state, ControlArea::Configuration, ControlAccess::Read).await?;
     }
     Ok(Json(state.tokens.token(&name).await?))
 }
@@ -349,7 +381,7 @@ async fn show_token(
     responses((status = 200, body = Token), (status = 404, response = openapi::NotFound)))]
 async fn update_token(
     State(state): State<AppState>,
-    Admin(caller): Admin,
+    Control(caller, _): Control<WriteConfiguration>,
     Path(name): Path<String>,
     Body(body): Body<TokenChange>,
 ) -> ApiResult<Json<Token>> {
@@ -361,7 +393,7 @@ async fn update_token(
     responses((status = 204, description = "Deleted"), (status = 404, response = openapi::NotFound)))]
 async fn delete_token(
     State(state): State<AppState>,
-    Admin(caller): Admin,
+    Control(caller, _): Control<WriteConfiguration>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
     state.tokens.delete_token(&caller.subject, &name).await?;
@@ -375,7 +407,7 @@ async fn delete_token(
     responses((status = 200, body = Credentials), (status = 404, response = openapi::NotFound)))]
 async fn generate_credentials(
     State(state): State<AppState>,
-    Admin(caller): Admin,
+    Control(caller, _): Control<WriteConfiguration>,
     Path(name): Path<String>,
     Body(body): Body<GenerateCredentials>,
 ) -> ApiResult<Response> {
@@ -397,7 +429,7 @@ fn never_cached(mut response: Response) -> Response {
     responses((status = 200, body = Token), (status = 404, response = openapi::NotFound)))]
 async fn delete_credential(
     State(state): State<AppState>,
-    Admin(caller): Admin,
+    Control(caller, _): Control<WriteConfiguration>,
     Path((name, slot)): Path<(String, String)>,
 ) -> ApiResult<Json<Token>> {
     let slot: PasswordSlot = slot.parse().map_err(|error| ApiError::Invalid(format!("{error}")))?;
@@ -672,7 +704,7 @@ async fn delete_manifest(
     responses((status = 200, body = AuditPage)))]
 async fn list_audit(
     State(state): State<AppState>,
-    _: Admin,
+    _: Control<ReadAudit>,
     Params(query): Params<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);

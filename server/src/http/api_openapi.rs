@@ -22,10 +22,11 @@ use crate::http::portal::SESSION_COOKIE;
 #[openapi(
     info(
         title = "Portcullis management API",
-        description = "Scope maps, tokens, repositories and the audit log of a Portcullis registry \
-                       (docs/API.md). Administrators authenticate with HTTP Basic or the portal \
-                       session (state-changing calls then also send the session's x-csrf-token \
-                       header); tokens authenticate with HTTP Basic (their name and one of their \
+        description = "Scope maps, tokens, identities, role assignments, repositories and the audit \
+                       log of a Portcullis registry (docs/API.md). Users authenticate with HTTP Basic or the \
+                       portal session (state-changing calls then also send the session's x-csrf-token \
+                       header), service principals with HTTP Basic (name or application id and a client \
+                       secret); what they may call follows their role assignments. Tokens authenticate with HTTP Basic (their name and one of their \
                        passwords) on the repository calls and GET /api/v1/tokens/{own name}. \
                        Every error is application/problem+json.",
     ),
@@ -51,6 +52,11 @@ use crate::http::portal::SESSION_COOKIE;
                                                `{name}` is the repository name with its `/` kept"),
         (name = "audit", description = "Who did what, newest first"),
         (name = "users", description = "People's accounts"),
+        (name = "groups", description = "Named sets of users and service principals that hold roles together"),
+        (name = "service principals", description = "Non-human callers with generated client secrets"),
+        (name = "role assignments", description = "Built-in roles held by identities, with optional \
+                                                   repository conditions; check-access"),
+        (name = "registry", description = "The registry's settings: the role-assignment permissions mode"),
         (name = "meta", description = "This document"),
     )
 )]

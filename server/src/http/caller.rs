@@ -1,7 +1,8 @@
 //! Who is calling: the `Authorization` header parsed once for every
 //! surface, and the management API's extractors ([`ManagementCaller`],
-//! [`Admin`]) whose rejections are problem+json, so a handler that needs an
-//! administrator cannot forget to check. (`/v2/` has its own extractor,
+//! [`Control`]) whose rejections are problem+json, so a handler that needs
+//! a control-plane role cannot forget to check: its argument's type names
+//! the area and the access. (`/v2/` has its own extractor,
 //! `oci::access::Authorized`, whose rejection is the token challenge.)
 
 use app::{
@@ -17,8 +18,12 @@ use tower_sessions::Session;
 
 use super::{api::ApiError, csrf, ClientAddress};
 use crate::{
+    auth::token::Subject,
     domain::RepositoryName,
-    policy::{Decision, Operation, RepositoryOperation},
+    policy::{
+        roles::{ControlAccess, ControlArea},
+        Decision, Operation, RepositoryOperation,
+    },
     service::access::Caller,
     AppState,
 };
@@ -53,15 +58,50 @@ impl Credentials {
     }
 }
 
-/// Anyone the management API accepts: an administrator (Basic credentials,
-/// or a portal session whose state-changing calls carry its CSRF token) or
-/// a repository token (Basic credentials; a token holder's portal session
-/// is refused). Authenticated once per request.
+/// Anyone the management API accepts: a user or service principal (Basic
+/// credentials), a signed-in user's portal session whose state-changing
+/// calls carry its CSRF token, or a repository token (Basic credentials; a
+/// token holder's portal session is refused). Authenticated once per
+/// request.
 #[derive(Clone)]
 pub struct ManagementCaller(pub Caller);
 
-/// A [`ManagementCaller`] the policy lets administer the registry.
-pub struct Admin(pub Caller);
+/// What a handler needs of the control plane: one area, read or write.
+pub trait ControlNeed {
+    const AREA: ControlArea;
+    const ACCESS: ControlAccess;
+}
+
+/// A [`ManagementCaller`] whose roles give `N`.
+pub struct Control<N: ControlNeed>(pub Caller, pub std::marker::PhantomData<N>);
+
+macro_rules! control_needs {
+    ($($(#[$doc:meta])* $name:ident = $area:ident $access:ident;)*) => {$(
+        $(#[$doc])*
+        pub struct $name;
+        impl ControlNeed for $name {
+            const AREA: ControlArea = ControlArea::$area;
+            const ACCESS: ControlAccess = ControlAccess::$access;
+        }
+    )*};
+}
+
+control_needs! {
+    /// Reading settings, tokens and scope maps.
+    ReadConfiguration = Configuration Read;
+    /// Changing settings, tokens and scope maps.
+    WriteConfiguration = Configuration Write;
+    /// Reading users, groups and service principals.
+    ReadIdentities = Identities Read;
+    /// Changing users, groups and service principals.
+    WriteIdentities = Identities Write;
+    /// Reading role assignments.
+    ReadRoleAssignments = RoleAssignments Read;
+    /// Changing role assignments.
+    WriteRoleAssignments = RoleAssignments Write;
+    /// Reading the audit log.
+    ReadAudit = Audit Read;
+}
 
 impl FromRequestParts<AppState> for ManagementCaller {
     type Rejection = ApiError;
@@ -88,7 +128,9 @@ impl FromRequestParts<AppState> for ManagementCaller {
             Credentials::Bearer(_) | Credentials::None => {
                 let session =
                     Session::from_request_parts(parts, state).await.map_err(|_| ApiError::Unauthorized)?;
-                session_admin(&session, &parts.method, &parts.headers).await?.ok_or(ApiError::Unauthorized)?
+                session_user(state, &session, &parts.method, &parts.headers)
+                    .await?
+                    .ok_or(ApiError::Unauthorized)?
             }
         };
         let caller = ManagementCaller(caller);
@@ -97,13 +139,13 @@ impl FromRequestParts<AppState> for ManagementCaller {
     }
 }
 
-impl FromRequestParts<AppState> for Admin {
+impl<N: ControlNeed> FromRequestParts<AppState> for Control<N> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let caller = ManagementCaller::from_request_parts(parts, state).await?;
-        caller.administer(state).await?;
-        Ok(Admin(caller.0))
+        caller.control(state, N::AREA, N::ACCESS).await?;
+        Ok(Control(caller.0, std::marker::PhantomData))
     }
 }
 
@@ -119,9 +161,14 @@ impl ManagementCaller {
         refusal(state.access.authorize(&self.0, Operation::Repository(repository, operation)).await)
     }
 
-    /// Whether this caller may administer the registry.
-    pub async fn administer(&self, state: &AppState) -> Result<(), ApiError> {
-        refusal(state.access.authorize(&self.0, Operation::Administer).await)
+    /// Whether this caller's roles reach `area` with `access`.
+    pub async fn control(
+        &self,
+        state: &AppState,
+        area: ControlArea,
+        access: ControlAccess,
+    ) -> Result<(), ApiError> {
+        refusal(state.access.authorize(&self.0, Operation::Control(area, access)).await)
     }
 }
 
@@ -137,16 +184,18 @@ fn refusal(decision: Decision) -> Result<(), ApiError> {
     }
 }
 
-/// A signed-in portal administrator; state-changing calls must carry the
-/// session's CSRF token. A token holder's portal session is refused (403):
-/// the API takes a token's name and password instead.
-async fn session_admin(
+/// A signed-in portal user, as the policy holds them now; state-changing
+/// calls must carry the session's CSRF token. A token holder's portal
+/// session is refused (403): the API takes a token's name and password
+/// instead.
+async fn session_user(
+    state: &AppState,
     session: &Session,
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Option<Caller>, ApiError> {
     let Ok(Some(user)) = session.get::<SignedInUser>(USER_KEY).await else { return Ok(None) };
-    if !user.is_admin {
+    if user.is_token() {
         return Err(ApiError::Denied(
             "a token holder's portal session does not open the management API; send the token's name and password"
                 .into(),
@@ -160,5 +209,14 @@ async fn session_admin(
             return Err(ApiError::Denied("missing or wrong x-csrf-token header for this session".into()));
         }
     }
-    Ok(Some(Caller::administrator(&user.name)))
+    let subject = Subject::User(user.name);
+    match state.access.principal(&subject, None).await {
+        Ok(Some(principal)) => Ok(Some(Caller { subject, principal, grants: None })),
+        // Deleted or disabled since signing in.
+        Ok(None) => Ok(None),
+        Err(error) => {
+            tracing::error!(%error, "API session check failed");
+            Err(ApiError::Internal)
+        }
+    }
 }

@@ -152,10 +152,30 @@ async fn get_token(
     let scopes = parse_scope_params(scope_params);
     let offline = params.iter().any(|(key, value)| key == "offline_token" && value == "true");
     let Credentials::Basic { username, password } = Credentials::of(&headers) else {
-        return Err(TokenError::Unauthorized(super::oci::error::UNAUTHORIZED_MESSAGE));
+        return anonymous(&state, scopes).await;
     };
     let who = authenticate(&state, &username, &password, client).await?;
     Ok(respond(&state, who, scopes, offline))
+}
+
+/// A token request without credentials: a token for the anonymous caller
+/// when its role assignments grant some of what was asked; otherwise the
+/// 401 that sends the client to log in (so a registry without anonymous
+/// assignments answers exactly as one without the feature).
+async fn anonymous(state: &AppState, scopes: Vec<ResourceScope>) -> Result<Json<TokenResponse>, TokenError> {
+    let caller = state.access.anonymous().await.map_err(refused)?;
+    // Repository scopes only: the catalog's read is granted to everyone
+    // and filtered later, which says nothing about anonymous access.
+    let grants_something = scopes.iter().any(|scope| {
+        let resource = scope.resource.as_policy();
+        matches!(resource, policy::Resource::Repository(_))
+            && !policy::grant(&caller.principal, resource, scope.actions).is_empty()
+    });
+    if !grants_something {
+        return Err(TokenError::Unauthorized(super::oci::error::UNAUTHORIZED_MESSAGE));
+    }
+    let who = Authenticated { subject: caller.subject, credential: None, principal: caller.principal };
+    Ok(respond(state, who, scopes, false))
 }
 
 async fn post_token(

@@ -17,9 +17,6 @@ use super::{
 /// Who is calling, as the policy holds them now.
 #[derive(Clone, Debug)]
 pub enum Principal {
-    /// A registry administrator: every action on every repository, and the
-    /// administration of the registry (tokens, scope maps, users, audit).
-    Administrator,
     /// A repository token: what its scope map allows now, nothing else.
     Token(Arc<CompiledScope>),
     /// A user, service principal or the anonymous caller: what its own and
@@ -45,9 +42,10 @@ pub enum Operation<'a> {
     /// List repositories (`/v2/_catalog`, the API's and portal's lists):
     /// every principal may ask; the list shows what [`may_list`] allows.
     ListRepositories,
-    /// Change or read the registry's administration: scope maps, tokens,
-    /// users, the audit log.
-    Administer,
+    /// Read (`ControlAccess::Read`) or change (`Write`) a part of the
+    /// registry's administration: settings, tokens and scope maps;
+    /// identities; role assignments; the audit log.
+    Control(ControlArea, ControlAccess),
     /// Something on one repository.
     Repository(&'a RepositoryName, RepositoryOperation),
 }
@@ -138,8 +136,8 @@ pub enum Decision {
 pub enum Denial {
     /// The principal holds none of the actions the operation needs.
     NotGranted { action: Action, repository: RepositoryName },
-    /// Only administrators may do this.
-    AdministratorsOnly,
+    /// No role of the caller reaches this part of the administration.
+    ControlNotGranted { area: ControlArea, access: ControlAccess },
 }
 
 impl Denial {
@@ -147,14 +145,14 @@ impl Denial {
     pub fn action(&self) -> &'static str {
         match self {
             Denial::NotGranted { action, .. } => action.as_str(),
-            Denial::AdministratorsOnly => "administer",
+            Denial::ControlNotGranted { area, access } => area.audit_action(*access),
         }
     }
 
     pub fn repository(&self) -> Option<&RepositoryName> {
         match self {
             Denial::NotGranted { repository, .. } => Some(repository),
-            Denial::AdministratorsOnly => None,
+            Denial::ControlNotGranted { .. } => None,
         }
     }
 }
@@ -168,7 +166,16 @@ impl fmt::Display for Denial {
                     "requested access to the resource is denied: {action} on {repository} is not granted"
                 )
             }
-            Denial::AdministratorsOnly => f.write_str("this call needs an administrator"),
+            Denial::ControlNotGranted { area, access } => write!(
+                f,
+                "{} {} needs a role that grants it (for example {})",
+                match access {
+                    ControlAccess::Write => "changing",
+                    ControlAccess::Read | ControlAccess::None => "reading",
+                },
+                area.description(),
+                area.example_role(*access),
+            ),
         }
     }
 }
@@ -177,10 +184,11 @@ impl fmt::Display for Denial {
 pub fn decide(principal: &Principal, grants: Grants, operation: Operation<'_>) -> Decision {
     match operation {
         Operation::SignedIn => Decision::Allow,
-        Operation::Administer => match principal {
-            Principal::Administrator => Decision::Allow,
-            Principal::Identity(identity) if administers(identity) => Decision::Allow,
-            Principal::Token(_) | Principal::Identity(_) => Decision::Deny(Denial::AdministratorsOnly),
+        Operation::Control(area, access) => match principal {
+            Principal::Identity(identity) if identity.control(area) >= access => Decision::Allow,
+            Principal::Token(_) | Principal::Identity(_) => {
+                Decision::Deny(Denial::ControlNotGranted { area, access })
+            }
         },
         Operation::ListRepositories => match grants {
             Grants::Issued(issued) if issued.is_empty() => Decision::InsufficientScope,
@@ -207,19 +215,9 @@ pub fn decide(principal: &Principal, grants: Grants, operation: Operation<'_>) -
     }
 }
 
-/// Whether an identity may do what [`Operation::Administer`] covers today
-/// (tokens, scope maps, users, the audit log): changing the registry's
-/// configuration and its identities, as Owner and Contributor may.
-fn administers(identity: &IdentityAccess) -> bool {
-    [ControlArea::Configuration, ControlArea::Identities]
-        .into_iter()
-        .all(|area| identity.control(area) == ControlAccess::Write)
-}
-
 /// Every action `principal` holds on `repository` now.
 pub fn actions_on(principal: &Principal, repository: &RepositoryName) -> ActionSet {
     match principal {
-        Principal::Administrator => ActionSet::ALL,
         Principal::Token(scope) => scope.actions_for(repository),
         Principal::Identity(identity) => identity.actions_on(repository),
     }
@@ -257,7 +255,6 @@ pub fn grant(principal: &Principal, resource: Resource<'_>, requested: ActionSet
     };
     let allowed = match (resource, principal) {
         (Resource::Repository(repository), _) => actions_on(principal, repository),
-        (Resource::Catalog, Principal::Administrator) => ActionSet::ALL,
         (Resource::Catalog, Principal::Token(_) | Principal::Identity(_)) => Action::MetadataRead.into(),
     };
     requested.intersection(allowed)

@@ -78,6 +78,40 @@ pub enum ControlArea {
 impl ControlArea {
     pub const ALL: [ControlArea; 4] =
         [Self::Configuration, Self::Identities, Self::RoleAssignments, Self::Audit];
+
+    /// The area in a sentence ("changing {} needs ...").
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Configuration => "the registry's settings, tokens and scope maps",
+            Self::Identities => "users, groups and service principals",
+            Self::RoleAssignments => "role assignments",
+            Self::Audit => "the audit log",
+        }
+    }
+
+    /// A built-in role that gives `access` to the area, for messages.
+    pub fn example_role(self, access: ControlAccess) -> Role {
+        match (self, access) {
+            (Self::Configuration, ControlAccess::Write) => Role::ConfigurationAdministrator,
+            (Self::Configuration, _) => Role::ConfigurationReader,
+            (Self::Identities, ControlAccess::Write) => Role::Contributor,
+            (Self::RoleAssignments, ControlAccess::Write) => Role::RoleBasedAccessControlAdministrator,
+            (_, _) => Role::Reader,
+        }
+    }
+
+    /// The audit log's name for a refused use of the area.
+    pub fn audit_action(self, access: ControlAccess) -> &'static str {
+        match (self, access) {
+            (Self::Configuration, ControlAccess::Write) => "configuration.write",
+            (Self::Configuration, _) => "configuration.read",
+            (Self::Identities, ControlAccess::Write) => "identities.write",
+            (Self::Identities, _) => "identities.read",
+            (Self::RoleAssignments, ControlAccess::Write) => "role-assignments.write",
+            (Self::RoleAssignments, _) => "role-assignments.read",
+            (Self::Audit, _) => "audit.read",
+        }
+    }
 }
 
 /// How far a role reaches into a [`ControlArea`].
@@ -105,6 +139,13 @@ pub enum Role {
     RepositoryContributor,
     RepositoryCatalogLister,
 }
+
+/// The roles of the first administrator (and of the administrators of a
+/// registry upgraded from before identities): Owner for the control plane,
+/// and an unconditioned Repository Contributor and the Catalog Lister so
+/// that pushing, pulling and listing work in either mode.
+pub const ADMINISTRATOR_ROLES: [Role; 3] =
+    [Role::Owner, Role::RepositoryContributor, Role::RepositoryCatalogLister];
 
 const READ: ActionSet = ActionSet::of(&[Action::ContentRead, Action::MetadataRead]);
 const WRITE: ActionSet = READ.union(ActionSet::of(&[Action::ContentWrite, Action::MetadataWrite]));

@@ -9,6 +9,7 @@ use super::*;
 use std::sync::Arc;
 
 use crate::domain::{check_repository_name, RepositoryName};
+use roles::{ControlAccess, ControlArea};
 use Action::*;
 
 fn name(text: &str) -> RepositoryName {
@@ -417,6 +418,15 @@ proptest! {
 
 // ---------------------------------------------------------------- the decision
 
+/// The first administrator: Owner, Repository Contributor, Catalog Lister.
+fn administrator() -> Principal {
+    let assignments = roles::ADMINISTRATOR_ROLES.map(|role| roles::RoleAssignment::new(role, None));
+    Principal::Identity(Arc::new(roles::IdentityAccess::new(
+        roles::RoleAssignmentMode::RbacAbac,
+        assignments.to_vec(),
+    )))
+}
+
 fn token(actions: ActionSet) -> Principal {
     Principal::Token(Arc::new(CompiledScope::compile(&[Rule::new(RepositoryPattern::root(), actions)])))
 }
@@ -478,21 +488,26 @@ fn a_bearer_token_is_asked_to_widen_its_scope_only_where_the_policy_allows() {
     ));
     // An administrator's bearer token is bounded by its grants too.
     assert_eq!(
-        decide(&Principal::Administrator, Grants::Issued(ContentRead.into()), push),
+        decide(&administrator(), Grants::Issued(ContentRead.into()), push),
         Decision::InsufficientScope
     );
 }
 
 #[test]
-fn administration_is_for_administrators_and_lists_for_everyone() {
+fn administration_is_for_control_plane_roles_and_lists_for_everyone() {
     let scoped = token(ActionSet::ALL);
-    assert_eq!(decide(&Principal::Administrator, Grants::Policy, Operation::Administer), Decision::Allow);
+    let change_tokens = Operation::Control(ControlArea::Configuration, ControlAccess::Write);
+    assert_eq!(decide(&administrator(), Grants::Policy, change_tokens), Decision::Allow);
+    let refused =
+        Denial::ControlNotGranted { area: ControlArea::Configuration, access: ControlAccess::Write };
+    assert_eq!(decide(&scoped, Grants::Policy, change_tokens), Decision::Deny(refused.clone()));
     assert_eq!(
-        decide(&scoped, Grants::Policy, Operation::Administer),
-        Decision::Deny(Denial::AdministratorsOnly)
+        refused.to_string(),
+        "changing the registry's settings, tokens and scope maps needs a role that grants it \
+         (for example Container Registry Contributor and Data Access Configuration Administrator)"
     );
-    assert_eq!(Denial::AdministratorsOnly.to_string(), "this call needs an administrator");
-    for principal in [&Principal::Administrator, &scoped] {
+    assert_eq!(refused.action(), "configuration.write");
+    for principal in [&administrator(), &scoped] {
         assert_eq!(decide(principal, Grants::Policy, Operation::SignedIn), Decision::Allow);
         assert_eq!(decide(principal, Grants::Policy, Operation::ListRepositories), Decision::Allow);
         assert_eq!(
@@ -510,7 +525,7 @@ fn administration_is_for_administrators_and_lists_for_everyone() {
 fn the_catalog_scope_gives_tokens_read_only() {
     let scoped = token(ActionSet::ALL);
     assert_eq!(grant(&scoped, Resource::Catalog, ActionSet::ALL), MetadataRead.into());
-    assert_eq!(grant(&Principal::Administrator, Resource::Catalog, ActionSet::ALL), ActionSet::ALL);
+    assert_eq!(grant(&administrator(), Resource::Catalog, ActionSet::ALL), MetadataRead.into());
     assert_eq!(grant(&scoped, Resource::Catalog, ContentWrite.into()), ActionSet::EMPTY);
 }
 
@@ -553,8 +568,7 @@ fn every_principal_grant_and_operation_is_decided_by_the_rule() {
                 let decided = decide(&principal, *grant, Operation::Repository(&repository, operation));
                 assert_eq!(decided, expected, "held {held} grant {grant:?} {operation:?}");
                 // An administrator holds everything: only the grant limits it.
-                let admin =
-                    decide(&Principal::Administrator, *grant, Operation::Repository(&repository, operation));
+                let admin = decide(&administrator(), *grant, Operation::Repository(&repository, operation));
                 let admin_expected = if needed.intersection(issued).is_empty() {
                     Decision::InsufficientScope
                 } else {

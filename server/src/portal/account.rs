@@ -19,6 +19,11 @@ use crate::{
         password::HumanPassword,
         token::{CredentialRef, Subject},
     },
+    policy::{
+        self,
+        roles::{ControlAccess, ControlArea},
+        Decision, Grants, Operation,
+    },
     service::{
         access::{AccessError, AccessService},
         repositories::RepositoryAdmin,
@@ -52,7 +57,7 @@ impl AccountPortal {
 }
 
 fn credential_ref(credential: TokenCredential) -> CredentialRef {
-    CredentialRef { slot: credential.slot, serial: credential.serial }
+    CredentialRef::TokenPassword { slot: credential.slot, serial: credential.serial }
 }
 
 fn human(password: Password) -> HumanPassword {
@@ -79,13 +84,26 @@ impl PortalBackend for AccountPortal {
             tracing::warn!(%client, "portal sign-in refused");
             return Err(PortalError::InvalidCredentials);
         };
-        let user = match found.subject {
-            Subject::Admin(name) => SignedInUser { name, is_admin: true, token: None },
-            Subject::Token(name) => SignedInUser {
-                name,
-                is_admin: false,
-                token: found.credential.map(|c| TokenCredential { slot: c.slot, serial: c.serial }),
-            },
+        let user = match (found.subject, found.credential) {
+            // The portal's pages are the administration's for now: a user
+            // whose roles do not reach it has nothing to see there.
+            (Subject::User(name), _) => {
+                let reaches = policy::decide(
+                    &found.principal,
+                    Grants::Policy,
+                    Operation::Control(ControlArea::Configuration, ControlAccess::Read),
+                ) == Decision::Allow;
+                if !reaches {
+                    tracing::warn!(%client, "portal sign-in of a user without a control-plane role");
+                    return Err(PortalError::Forbidden);
+                }
+                SignedInUser { name, is_admin: true, token: None }
+            }
+            (Subject::Token(name), Some(CredentialRef::TokenPassword { slot, serial })) => {
+                SignedInUser { name, is_admin: false, token: Some(TokenCredential { slot, serial }) }
+            }
+            // Service principals are for programs, not the portal.
+            _ => return Err(PortalError::InvalidCredentials),
         };
         tracing::info!(user = %user.name, %client, token = user.token.is_some(), "portal sign-in");
         Ok(user)

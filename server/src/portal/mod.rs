@@ -44,12 +44,12 @@ fn sentence(message: &str) -> String {
     text
 }
 
-/// Who the signed-in user is to the services: an administrator, or the
-/// token a token holder signed in with.
+/// Who the signed-in user is to the services: a user, or the token a
+/// token holder signed in with.
 fn subject(user: &SignedInUser) -> Subject {
     match user.token {
-        None if user.is_admin => Subject::Admin(user.name.clone()),
-        _ => Subject::Token(user.name.clone()),
+        None => Subject::User(user.name.clone()),
+        Some(_) => Subject::Token(user.name.clone()),
     }
 }
 

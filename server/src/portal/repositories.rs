@@ -52,7 +52,7 @@ impl RepositoriesPortal {
         name: &RepositoryName,
         operation: RepositoryOperation,
     ) -> Result<Subject, PortalError> {
-        let subject = Subject::Admin(actor.to_owned());
+        let subject = Subject::User(actor.to_owned());
         authorize(&self.access, subject, Operation::Repository(name, operation)).await
     }
 }

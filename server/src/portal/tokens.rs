@@ -22,7 +22,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{authorize, internal, sentence, subject};
 use crate::{
     auth::token::Subject,
-    policy::Operation,
+    policy::{
+        roles::{ControlAccess, ControlArea},
+        Operation,
+    },
     service::{
         access::AccessService,
         tokens::{self as service, GenerateCredentials, ManageError, TokenService, TokenStatus},
@@ -41,9 +44,11 @@ impl TokensPortal {
         Self { access, tokens, login_server }
     }
 
-    /// The signed-in user, once the decision lets them administer.
+    /// The signed-in user, once the decision lets them change tokens and
+    /// scope maps.
     async fn administrator(&self, user: &SignedInUser) -> Result<Subject, PortalError> {
-        authorize(&self.access, subject(user), Operation::Administer).await
+        let operation = Operation::Control(ControlArea::Configuration, ControlAccess::Write);
+        authorize(&self.access, subject(user), operation).await
     }
 
     fn service(&self) -> &TokenService {

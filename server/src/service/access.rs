@@ -6,9 +6,16 @@
 //! on, on every replica, and records every denial once
 //! ([`AccessService::authorize`]).
 //!
-//! Administrators (portal users with `is_admin`) authenticate with argon2id
-//! passwords and hold every action. Repository tokens authenticate with a
-//! generated password (recognised by its `pct_` prefix), checked against
+//! Users authenticate with argon2id passwords, service principals with a
+//! generated client secret (recognised by its `pcs_` prefix, checked
+//! against keyed digests), and both hold what their own and their groups'
+//! role assignments allow in the registry's permissions mode; the anonymous
+//! caller holds what the assignments to "Everyone (anonymous)" allow.
+//! What an identity holds is loaded once per policy revision (every change
+//! to identities, memberships, assignments or the mode takes a new one) and
+//! cached; whether it may still act (enabled, its secret still there and
+//! unexpired) is read on every request. Repository tokens authenticate with
+//! a generated password (recognised by its `pct_` prefix), checked against
 //! the keyed digests of their two slots, and hold what their scope map
 //! allows.
 
@@ -29,15 +36,21 @@ use crate::{
         password::{self, HumanPassword},
         throttle::{AttemptKey, LoginThrottle},
         token::{AccessClaims, CredentialRef, Subject},
-        token_password::{PasswordHasher, PREFIX},
+        token_password::{PasswordHasher, PREFIX, SECRET_PREFIX},
     },
     db::{
+        identities::{self, AssignmentRow, Member},
         tokens::{self as token_rows, TokenRow},
         users::{self, UserRow},
         Database, DbError,
     },
     domain::RepositoryName,
-    policy::{self, CompiledScope, Decision, Grants, Operation},
+    policy::{
+        self,
+        condition::Condition,
+        roles::{IdentityAccess, Role, RoleAssignment, RoleAssignmentMode},
+        CompiledScope, Decision, Grants, Operation,
+    },
     service::{
         audit::{self, AuditLog, Caller as AuditCaller, Outcome},
         tokens::{expired, PasswordSlot},
@@ -87,7 +100,7 @@ const USER_NAME_MAX_LENGTH: usize = 64;
 
 /// Whether `name` could name a person's account: the bootstrap and the
 /// identities to come use letters, digits and `. _ - @`.
-fn could_be_user_name(name: &str) -> bool {
+pub(crate) fn could_be_user_name(name: &str) -> bool {
     (1..=USER_NAME_MAX_LENGTH).contains(&name.chars().count())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
 }
@@ -121,9 +134,18 @@ impl From<Authenticated> for Caller {
 }
 
 impl Caller {
-    /// A portal administrator's session (the portal checked the sign-in).
+    /// A user holding the first administrator's roles, for tests of the
+    /// surfaces (which check the policy themselves).
+    #[cfg(test)]
     pub fn administrator(name: &str) -> Caller {
-        Caller { subject: Subject::Admin(name.to_owned()), principal: Principal::Administrator, grants: None }
+        use crate::policy::roles::ADMINISTRATOR_ROLES;
+        let assignments = ADMINISTRATOR_ROLES.map(|role| RoleAssignment::new(role, None)).to_vec();
+        let access = IdentityAccess::new(RoleAssignmentMode::RbacAbac, assignments);
+        Caller {
+            subject: Subject::User(name.to_owned()),
+            principal: Principal::Identity(Arc::new(access)),
+            grants: None,
+        }
     }
 
     /// The decision for `operation`, without recording anything (for
@@ -142,7 +164,7 @@ impl Caller {
         let resource = match operation {
             Operation::Repository(name, _) => policy::Resource::Repository(name),
             Operation::ListRepositories => policy::Resource::Catalog,
-            Operation::SignedIn | Operation::Administer => return Grants::Policy,
+            Operation::SignedIn | Operation::Control(..) => return Grants::Policy,
         };
         Grants::Issued(claims.granted(resource))
     }
@@ -156,6 +178,9 @@ pub struct AccessService {
     verified: Mutex<HashMap<[u8; 32], Instant>>,
     /// Compiled scope maps by id, with the revision they were compiled at.
     compiled: Mutex<HashMap<i64, (i64, Arc<CompiledScope>)>>,
+    /// What each identity holds (`None`: the anonymous caller), with the
+    /// policy revision it was loaded at.
+    identities: Mutex<HashMap<Option<Member>, (i64, Arc<IdentityAccess>)>>,
     /// Failed sign-ins per user name and client, for every login point:
     /// the portal, `/oauth2/token`, Basic on `/v2` and on `/api/v1`.
     throttle: LoginThrottle,
@@ -174,6 +199,7 @@ impl AccessService {
             clock,
             verified: Mutex::new(HashMap::new()),
             compiled: Mutex::new(HashMap::new()),
+            identities: Mutex::new(HashMap::new()),
             throttle: LoginThrottle::default(),
             verifiers: {
                 let cores = std::thread::available_parallelism().map_or(2, usize::from);
@@ -223,15 +249,21 @@ impl AccessService {
             if secret.starts_with(PREFIX) {
                 return self.authenticate_token(username, secret).await;
             }
-            Ok(self.verify_user(username, secret).await?.filter(|user| user.is_admin).map(|user| {
-                Authenticated {
-                    subject: Subject::Admin(user.name),
-                    credential: None,
-                    principal: Principal::Administrator,
-                }
-            }))
+            if secret.starts_with(SECRET_PREFIX) {
+                return self.authenticate_service_principal(username, secret).await;
+            }
+            let Some(user) = self.verify_user(username, secret).await? else { return Ok(None) };
+            let principal = self.identity(Some(Member::User(user.id))).await?;
+            Ok(Some(Authenticated { subject: Subject::User(user.name), credential: None, principal }))
         })
         .await
+    }
+
+    /// The anonymous caller ("Everyone (anonymous)"): what its role
+    /// assignments allow now (nothing without one).
+    pub async fn anonymous(&self) -> Result<Caller, AccessError> {
+        let principal = self.identity(None).await?;
+        Ok(Caller { subject: Subject::Anonymous, principal, grants: None })
     }
 
     /// A person's portal sign-in: their account when the password matches,
@@ -283,6 +315,9 @@ impl AccessService {
         if user.is_none() && token_rows::token(&self.db, username).await?.is_some() {
             return refuse("a token's name with a password that is not a token password").await;
         }
+        if user.is_none() && identities::service_principal(&self.db, username).await?.is_some() {
+            return refuse("a service principal's name with a password that is not a client secret").await;
+        }
         let stored = user.as_ref().map(|u| u.password_hash.clone());
         let key = cache_key(username, secret, stored.as_deref().unwrap_or(""));
         let cached = {
@@ -293,8 +328,12 @@ impl AccessService {
         let matches = cached
             || self.verifiers.verify(HumanPassword::new(secret), stored).await.ok_or(AccessError::Busy)??;
         match user {
+            Some(user) if matches && !user.enabled => refuse("user disabled").await,
             Some(user) if matches => {
                 self.verified.lock().expect("verified cache").insert(key, Instant::now());
+                if let Err(error) = users::record_sign_in(&self.db, user.id, (self.clock)()).await {
+                    tracing::warn!(%error, "could not record a sign-in date");
+                }
                 Ok(Some(user))
             }
             Some(_) => refuse("wrong password").await,
@@ -337,39 +376,137 @@ impl AccessService {
             .record(AuditCaller::Subject(&subject), None, None, "login", Outcome::Success, Some(detail))
             .await;
         let serial = row.slots[slot].as_ref().expect("the matched slot holds a password").serial;
-        let credential = Some(CredentialRef { slot: slot as u8, serial });
+        let credential = Some(CredentialRef::TokenPassword { slot: slot as u8, serial });
         Ok(Some(Authenticated { subject, credential, principal: self.scope_of(row).await? }))
     }
 
     /// What the policy holds for `subject` now, or `None` when it may no
     /// longer act at all: a token that was deleted or disabled, or whose
     /// password slot was regenerated, deleted or has expired since
-    /// `credential` was issued. Administrators must still exist.
+    /// `credential` was issued; a user or service principal that was
+    /// deleted or disabled, or whose client secret was deleted or has
+    /// expired.
     pub async fn principal(
         &self,
         subject: &Subject,
         credential: Option<CredentialRef>,
     ) -> Result<Option<Principal>, AccessError> {
         match subject {
-            Subject::Admin(name) => Ok(users::find_by_name(&self.db, name)
-                .await?
-                .filter(|user| user.is_admin)
-                .map(|_| Principal::Administrator)),
+            Subject::User(name) => {
+                let Some(user) = users::find_by_name(&self.db, name).await?.filter(|user| user.enabled)
+                else {
+                    return Ok(None);
+                };
+                Ok(Some(self.identity(Some(Member::User(user.id))).await?))
+            }
+            Subject::ServicePrincipal(name) => {
+                let Some(CredentialRef::Secret(secret)) = credential else { return Ok(None) };
+                let Some(found) =
+                    identities::service_principal(&self.db, name).await?.filter(|sp| sp.enabled)
+                else {
+                    return Ok(None);
+                };
+                let current = identities::secret_by_id(&self.db, found.id, secret).await?;
+                if !current.is_some_and(|secret| !expired(secret.expires_at, (self.clock)())) {
+                    return Ok(None);
+                }
+                Ok(Some(self.identity(Some(Member::ServicePrincipal(found.id))).await?))
+            }
+            Subject::Anonymous => Ok(Some(self.identity(None).await?)),
             Subject::Token(name) => {
-                let Some(credential) = credential else { return Ok(None) };
+                let Some(CredentialRef::TokenPassword { slot, serial }) = credential else { return Ok(None) };
                 let Some(row) = token_rows::token(&self.db, name).await? else {
                     return Ok(None);
                 };
                 let now = (self.clock)();
-                let slot_current = row.slots[credential.slot as usize]
+                let slot_current = row.slots[slot as usize]
                     .as_ref()
-                    .is_some_and(|slot| slot.serial == credential.serial && !expired(slot.expires_at, now));
+                    .is_some_and(|current| current.serial == serial && !expired(current.expires_at, now));
                 if !row.enabled || !slot_current {
                     return Ok(None);
                 }
                 Ok(Some(self.scope_of(&row).await?))
             }
         }
+    }
+
+    /// What an identity (or, with `None`, the anonymous caller) holds now:
+    /// its own and its groups' role assignments in the registry's mode,
+    /// loaded once per policy revision. The revision is read before the
+    /// assignments, so a cached entry is never older than its key.
+    async fn identity(&self, member: Option<Member>) -> Result<Principal, AccessError> {
+        let revision = identities::revision(&self.db).await?;
+        let cached = self.identities.lock().expect("identities").get(&member).cloned();
+        if let Some((at, access)) = cached {
+            if at == revision {
+                return Ok(Principal::Identity(access));
+            }
+        }
+        let (mode, rows) = self.assignments_of(member).await?;
+        let access = Arc::new(identity_access(mode, &rows));
+        self.identities.lock().expect("identities").insert(member, (revision, access.clone()));
+        Ok(Principal::Identity(access))
+    }
+
+    /// The registry's mode and the assignments that apply to `member`, as
+    /// stored.
+    pub async fn assignments_of(
+        &self,
+        member: Option<Member>,
+    ) -> Result<(RoleAssignmentMode, Vec<AssignmentRow>), AccessError> {
+        let mode = self.mode().await?;
+        Ok((mode, identities::assignments_for(&self.db, member).await?))
+    }
+
+    /// The registry's permissions mode. Unset only before the first start
+    /// has finished; then nothing conditional is honoured.
+    pub async fn mode(&self) -> Result<RoleAssignmentMode, AccessError> {
+        Ok(identities::mode(&self.db)
+            .await?
+            .and_then(|mode| mode.parse().ok())
+            .unwrap_or(RoleAssignmentMode::Rbac))
+    }
+
+    async fn authenticate_service_principal(
+        &self,
+        name: &str,
+        secret: &str,
+    ) -> Result<Option<Authenticated>, AccessError> {
+        let digest = self.hasher.digest(secret);
+        let found = identities::secret_by_digest(&self.db, &digest.0).await?;
+        let owner = identities::service_principal(&self.db, name).await?;
+        let now = (self.clock)();
+        let matched = match (&owner, &found) {
+            (None, _) => Err("unknown service principal"),
+            (Some(owner), Some((owner_id, secret))) if *owner_id == owner.id => {
+                if expired(secret.expires_at, now) {
+                    Err("client secret expired")
+                } else if !owner.enabled {
+                    Err("service principal disabled")
+                } else {
+                    Ok((owner, secret))
+                }
+            }
+            (Some(_), _) => Err("wrong client secret"),
+        };
+        let (owner, secret) = match matched {
+            Ok(found) => found,
+            Err(reason) => {
+                let caller = AuditCaller::Unauthenticated(name);
+                self.audit.record(caller, None, None, "login", Outcome::Failure, Some(reason.into())).await;
+                return Ok(None);
+            }
+        };
+        let subject = Subject::ServicePrincipal(owner.name.clone());
+        let detail = format!("client secret {}", secret.key_id);
+        self.audit
+            .record(AuditCaller::Subject(&subject), None, None, "login", Outcome::Success, Some(detail))
+            .await;
+        if let Err(error) = identities::record_service_principal_sign_in(&self.db, owner.id, now).await {
+            tracing::warn!(%error, "could not record a sign-in date");
+        }
+        let principal = self.identity(Some(Member::ServicePrincipal(owner.id))).await?;
+        Ok(Some(Authenticated { subject, credential: Some(CredentialRef::Secret(secret.id)), principal }))
     }
 
     /// The token's scope map, compiled once per revision. Revisions come
@@ -392,6 +529,37 @@ impl AccessService {
         self.compiled.lock().expect("compiled scopes").insert(row.scope_map_id, (revision, scope.clone()));
         Ok(Principal::Token(scope))
     }
+}
+
+/// The decision's view of stored assignments. A stored role or condition
+/// that no longer parses is logged and grants nothing (deny by default).
+pub fn identity_access(mode: RoleAssignmentMode, rows: &[AssignmentRow]) -> IdentityAccess {
+    IdentityAccess::new(mode, parsed_assignments(rows).map(|(_, _, assignment)| assignment).collect())
+}
+
+/// The stored assignments that parse, each with its position among those
+/// that do (the index `IdentityAccess::check` names) and its row.
+pub fn parsed_assignments(
+    rows: &[AssignmentRow],
+) -> impl Iterator<Item = (usize, &AssignmentRow, RoleAssignment)> {
+    rows.iter()
+        .filter_map(|row| {
+            let Some(role) = Role::from_name(&row.role) else {
+                tracing::warn!(assignment = %row.name, role = %row.role, "a stored role assignment names no role; it grants nothing");
+                return None;
+            };
+            let condition = match row.condition.as_deref().map(Condition::parse) {
+                None => None,
+                Some(Ok(condition)) => Some(condition),
+                Some(Err(error)) => {
+                    tracing::warn!(assignment = %row.name, %error, "a stored condition does not parse; the assignment grants nothing");
+                    return None;
+                }
+            };
+            Some((row, RoleAssignment::new(role, condition)))
+        })
+        .enumerate()
+        .map(|(index, (row, assignment))| (index, row, assignment))
 }
 
 /// The slot whose digest equals `digest` and has not expired. Both slots
@@ -456,7 +624,7 @@ mod tests {
             access: AccessService::new(db.clone(), hasher.clone(), audit.clone(), clock),
             tokens: TokenService::new(db, hasher, audit),
             skew,
-            admin: Subject::Admin("admin".into()),
+            admin: Subject::User("admin".into()),
             _dir: dir,
         }
     }
@@ -694,7 +862,7 @@ mod cache_consistency {
         let audit = AuditLog::start(db.clone());
         let long_running = AccessService::new(db.clone(), hasher.clone(), audit.clone(), system_clock());
         let tokens = TokenService::new(db.clone(), hasher.clone(), audit.clone());
-        let admin = Subject::Admin("admin".into());
+        let admin = Subject::User("admin".into());
         // The credentials of each live token.
         let mut live: [Option<Authenticated>; 3] = [None, None, None];
         for step in steps {
@@ -795,7 +963,7 @@ mod cache_consistency {
         let audit = AuditLog::start(db.clone());
         let access = AccessService::new(db.clone(), hasher.clone(), audit.clone(), system_clock());
         let tokens = TokenService::new(db, hasher, audit);
-        let admin = Subject::Admin("admin".into());
+        let admin = Subject::User("admin".into());
         let create = |name: &'static str, repository: &'static str, actions: Vec<Action>| {
             let request = NewToken {
                 name: name.into(),

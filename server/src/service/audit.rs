@@ -126,7 +126,7 @@ impl AuditLog {
             Caller::Subject(subject) => {
                 let token = token.or(match subject {
                     Subject::Token(name) => Some(name.as_str()),
-                    Subject::Admin(_) => None,
+                    Subject::User(_) | Subject::ServicePrincipal(_) | Subject::Anonymous => None,
                 });
                 (AuditActor::Subject(subject.clone()), token)
             }

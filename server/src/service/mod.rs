@@ -5,6 +5,7 @@ pub mod access;
 pub mod audit;
 pub mod bootstrap;
 pub mod gc;
+pub mod identities;
 pub mod registry;
 pub mod repositories;
 pub mod tokens;

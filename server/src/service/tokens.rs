@@ -21,8 +21,9 @@ use crate::{
         token_password::{GeneratedPassword, PasswordHasher},
     },
     db::{
+        identities,
         tokens::{self as rows, ScopeMapRow, SlotRow, TokenRow},
-        users, Database, DbError, Tx,
+        Database, DbError, Tx,
     },
     policy::{
         self, add_repository_actions, remove_repository_actions, Action, ActionSet, PolicyError,
@@ -325,9 +326,12 @@ impl TokenService {
     ) -> ManageResult<Token> {
         let name = request.name.trim();
         policy::validate_token_name(name)?;
-        if users::name_taken_ignoring_case(&self.db, name).await? {
+        // A token of that name is refused below, in the token's own words.
+        if let Some(owner) =
+            identities::name_owner_now(&self.db, name).await?.filter(|owner| *owner != "a token")
+        {
             return Err(ManageError::Conflict(format!(
-                "{name} is the name of a portal user (names compare without case); choose another"
+                "{name} is the name of {owner} (names compare without case); choose another"
             )));
         }
         let new_rules = match (&request.scope_map, &request.repositories) {
@@ -556,11 +560,11 @@ mod tests {
     async fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open(dir.path()).await.unwrap();
-        users::insert_if_absent(&db, "admin", "not-a-real-hash", true, Utc::now()).await.unwrap();
+        users::insert_for_test(&db, "admin", "not-a-real-hash").await;
         let audit = AuditLog::start(db.clone());
         Fixture {
             tokens: TokenService::new(db, Arc::new(PasswordHasher::from_key([5; 32])), audit),
-            admin: Subject::Admin("admin".into()),
+            admin: Subject::User("admin".into()),
             _dir: dir,
         }
     }

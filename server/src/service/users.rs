@@ -156,13 +156,16 @@ impl UserService {
         new: HumanPassword,
         client: IpAddr,
     ) -> Result<(), UserError> {
-        let own = matches!(actor, Subject::Admin(actor_name) if actor_name == name);
+        let own = matches!(actor, Subject::User(actor_name) if actor_name == name);
         if !own {
             self.record(actor, Outcome::Denied, format!("password of {}", name.escape_debug())).await;
             return Err(UserError::Denied(match actor {
-                Subject::Admin(_) => "an administrator may change only their own password".to_owned(),
+                Subject::User(_) => "a user may change only their own password".to_owned(),
                 Subject::Token(_) => {
                     "a token cannot change a user's password; authenticate as that user".to_owned()
+                }
+                Subject::ServicePrincipal(_) | Subject::Anonymous => {
+                    "only the user themself can change their password; authenticate as that user".to_owned()
                 }
             }));
         }
@@ -191,8 +194,6 @@ impl UserService {
 mod tests {
     use std::net::Ipv4Addr;
 
-    use chrono::Utc;
-
     use super::*;
     use crate::{auth::token_password::PasswordHasher, service::access::system_clock};
 
@@ -211,7 +212,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open(dir.path()).await.unwrap();
         let phc = password::hash(HumanPassword::new(FIRST)).await.unwrap();
-        users::insert_if_absent(&db, "admin", &phc, true, Utc::now()).await.unwrap();
+        users::insert_for_test(&db, "admin", &phc).await;
         let audit = AuditLog::start(db.clone());
         let hasher = Arc::new(PasswordHasher::from_key([7; 32]));
         let access = Arc::new(AccessService::new(db.clone(), hasher, audit.clone(), system_clock()));
@@ -219,7 +220,7 @@ mod tests {
             users: UserService::new(db.clone(), audit.clone(), access),
             db,
             audit,
-            admin: Subject::Admin("admin".into()),
+            admin: Subject::User("admin".into()),
             _dir: dir,
         }
     }
@@ -298,7 +299,7 @@ mod tests {
             assert!(!text.contains(FIRST) && !text.contains("second-admin-password"), "{text}");
         }
         let rows = f.audit.list(None, None, 1).await.unwrap();
-        assert_eq!((rows[0].caller.as_str(), rows[0].action.as_str()), ("admin:admin", PASSWORD_CHANGE));
+        assert_eq!((rows[0].caller.as_str(), rows[0].action.as_str()), ("user:admin", PASSWORD_CHANGE));
     }
 
     #[tokio::test]
@@ -334,7 +335,7 @@ mod tests {
     async fn only_the_user_themself_may_change_it() {
         let f = fixture().await;
         let before = f.stored_hash().await;
-        let other_admin = Subject::Admin("other".into());
+        let other_admin = Subject::User("other".into());
         let refused = f.change(&other_admin, "admin", FIRST, "second-admin-password").await;
         assert!(matches!(&refused, Err(UserError::Denied(m)) if m.contains("only their own")), "{refused:?}");
         let token = Subject::Token("admin".into());

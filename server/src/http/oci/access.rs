@@ -59,7 +59,19 @@ impl FromRequestParts<AppState> for Authorized {
         let ClientAddress(client) = ClientAddress::of(&parts.extensions);
         let challenge = |error| unauthorized(state, operation, source_pull, error);
         let caller = match Credentials::of(&parts.headers) {
-            Credentials::None => return Err(challenge(None)),
+            // The anonymous caller, where its role assignments allow this
+            // very operation (public pull); otherwise the challenge, as
+            // `GET /v2/` always answers it, so clients learn where to log in.
+            Credentials::None => {
+                let anonymous = state.access.anonymous().await.map_err(refused)?;
+                if matches!(operation, Operation::Repository(..))
+                    && anonymous.decide(operation) == Decision::Allow
+                {
+                    anonymous
+                } else {
+                    return Err(challenge(None));
+                }
+            }
             Credentials::Basic { username, password } => {
                 match state.access.authenticate(&username, &password, client).await.map_err(refused)? {
                     Some(found) => Caller::from(found),
@@ -131,7 +143,7 @@ fn wanted_scope(operation: Operation<'_>) -> Option<ResourceScope> {
             resource: Resource::Repository(name.clone()),
             actions: operation.scope_to_request(),
         }),
-        Operation::SignedIn | Operation::Administer => None,
+        Operation::SignedIn | Operation::Control(..) => None,
     }
 }
 

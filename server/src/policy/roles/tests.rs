@@ -211,12 +211,21 @@ fn administration_follows_the_control_plane_roles() {
     for role in Role::ALL {
         for mode in RoleAssignmentMode::ALL {
             let principal = identity(mode, vec![RoleAssignment::new(role, None)]);
-            let expected = if matches!(role, Owner | Contributor) {
-                Decision::Allow
-            } else {
-                Decision::Deny(Denial::AdministratorsOnly)
-            };
-            assert_eq!(decide(&principal, Grants::Policy, Operation::Administer), expected, "{role} {mode}");
+            for area in ControlArea::ALL {
+                for access in [ControlAccess::Read, ControlAccess::Write] {
+                    let expected = if role.control(area) >= access {
+                        Decision::Allow
+                    } else {
+                        Decision::Deny(Denial::ControlNotGranted { area, access })
+                    };
+                    let operation = Operation::Control(area, access);
+                    assert_eq!(
+                        decide(&principal, Grants::Policy, operation),
+                        expected,
+                        "{role} {mode} {area:?}"
+                    );
+                }
+            }
         }
     }
     let nobody = identity(RbacAbac, Vec::new());

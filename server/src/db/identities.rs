@@ -1,0 +1,584 @@
+//! Groups, service principals and their secrets, role assignments and the
+//! registry's permissions mode (migrations/0005). Every change takes a new
+//! policy revision in its transaction ([`next_revision`]), so what an
+//! identity holds can be cached by that revision exactly.
+
+use chrono::{DateTime, Utc};
+
+use super::{Database, DbError, Tx};
+
+/// The registry-wide policy revision now.
+pub async fn revision(db: &Database) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar("SELECT value FROM policy_revision").fetch_one(db.reader()).await?)
+}
+
+/// Takes the next policy revision (see migrations/0004): a change to who
+/// holds what invalidates every cached identity on every replica.
+pub async fn next_revision(tx: &mut Tx) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar("UPDATE policy_revision SET value = value + 1 RETURNING value")
+        .fetch_one(tx.conn())
+        .await?)
+}
+
+// ---------------------------------------------------------------- settings
+
+/// The permissions mode as stored (`rbac` or `rbac-abac`), `None` before
+/// the first start has set it.
+pub async fn mode(db: &Database) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar("SELECT role_assignment_mode FROM registry_settings")
+        .fetch_optional(db.reader())
+        .await?)
+}
+
+/// Sets the mode unless it is set; returns whether it was.
+pub async fn initialise_mode(tx: &mut Tx, mode: &str) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "INSERT INTO registry_settings (only, role_assignment_mode) VALUES (1, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(mode)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_mode(tx: &mut Tx, mode: &str) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO registry_settings (only, role_assignment_mode) VALUES (1, ?1)
+         ON CONFLICT (only) DO UPDATE SET role_assignment_mode = ?1",
+    )
+    .bind(mode)
+    .execute(tx.conn())
+    .await?;
+    next_revision(tx).await?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ names
+
+/// What already carries `name` (compared without case) among the names a
+/// login or an assignee can give: users, service principals (name or
+/// application id), groups and tokens.
+pub async fn name_owner(tx: &mut Tx, name: &str) -> Result<Option<&'static str>, DbError> {
+    name_owner_in(tx.conn(), name).await
+}
+
+/// [`name_owner`] outside a change.
+pub async fn name_owner_now(db: &Database, name: &str) -> Result<Option<&'static str>, DbError> {
+    name_owner_in(db.reader(), name).await
+}
+
+async fn name_owner_in(
+    executor: impl sqlx::SqliteExecutor<'_>,
+    name: &str,
+) -> Result<Option<&'static str>, DbError> {
+    let kind: Option<String> = sqlx::query_scalar(
+        "SELECT 'user' FROM users WHERE name = ?1 COLLATE NOCASE
+         UNION ALL SELECT 'service principal' FROM service_principals WHERE name = ?1 OR app_id = ?1
+         UNION ALL SELECT 'group' FROM groups WHERE name = ?1
+         UNION ALL SELECT 'token' FROM tokens WHERE name = ?1
+         LIMIT 1",
+    )
+    .bind(name)
+    .fetch_optional(executor)
+    .await?;
+    Ok(kind.map(|kind| match kind.as_str() {
+        "user" => "a user",
+        "service principal" => "a service principal",
+        "group" => "a group",
+        _ => "a token",
+    }))
+}
+
+// ------------------------------------------------------------------ groups
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct GroupRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+    pub member_count: i64,
+}
+
+const GROUP_COLUMNS: &str = "g.id, g.name, g.description, g.created_at,
+    (SELECT COUNT(*) FROM group_members m WHERE m.group_id = g.id) AS member_count";
+
+pub async fn groups(db: &Database) -> Result<Vec<GroupRow>, DbError> {
+    Ok(sqlx::query_as(&format!("SELECT {GROUP_COLUMNS} FROM groups g ORDER BY g.name"))
+        .fetch_all(db.reader())
+        .await?)
+}
+
+pub async fn find_group(tx: &mut Tx, name: &str) -> Result<Option<GroupRow>, DbError> {
+    Ok(sqlx::query_as(&format!("SELECT {GROUP_COLUMNS} FROM groups g WHERE g.name = ?"))
+        .bind(name)
+        .fetch_optional(tx.conn())
+        .await?)
+}
+
+pub async fn insert_group(
+    tx: &mut Tx,
+    name: &str,
+    description: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar("INSERT INTO groups (name, description, created_at) VALUES (?, ?, ?) RETURNING id")
+        .bind(name)
+        .bind(description)
+        .bind(now)
+        .fetch_one(tx.conn())
+        .await?)
+}
+
+pub async fn delete_group(tx: &mut Tx, id: i64) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM groups WHERE id = ?").bind(id).execute(tx.conn()).await?;
+    next_revision(tx).await?;
+    Ok(())
+}
+
+/// A user or a service principal, by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Member {
+    User(i64),
+    ServicePrincipal(i64),
+}
+
+impl Member {
+    fn columns(self) -> (Option<i64>, Option<i64>) {
+        match self {
+            Member::User(id) => (Some(id), None),
+            Member::ServicePrincipal(id) => (None, Some(id)),
+        }
+    }
+}
+
+/// Adds the member; returns whether it was not one already.
+pub async fn add_member(tx: &mut Tx, group: i64, member: Member) -> Result<bool, DbError> {
+    let (user, sp) = member.columns();
+    let done = sqlx::query(
+        "INSERT INTO group_members (group_id, user_id, service_principal_id) VALUES (?, ?, ?)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(group)
+    .bind(user)
+    .bind(sp)
+    .execute(tx.conn())
+    .await?;
+    next_revision(tx).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Removes the member; returns whether it was one.
+pub async fn remove_member(tx: &mut Tx, group: i64, member: Member) -> Result<bool, DbError> {
+    let (user, sp) = member.columns();
+    let done = sqlx::query(
+        "DELETE FROM group_members WHERE group_id = ? AND user_id IS ? AND service_principal_id IS ?",
+    )
+    .bind(group)
+    .bind(user)
+    .bind(sp)
+    .execute(tx.conn())
+    .await?;
+    next_revision(tx).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A group's members: (kind, name), users first, each by name.
+pub async fn members(db: &Database, group: i64) -> Result<Vec<(String, String)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT 'user', u.name FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ?1
+         UNION ALL
+         SELECT 'service-principal', s.name FROM group_members m
+             JOIN service_principals s ON s.id = m.service_principal_id WHERE m.group_id = ?1
+         ORDER BY 1 DESC, 2",
+    )
+    .bind(group)
+    .fetch_all(db.reader())
+    .await?)
+}
+
+/// The names of the groups `member` belongs to.
+pub async fn groups_of(db: &Database, member: Member) -> Result<Vec<String>, DbError> {
+    let (user, sp) = member.columns();
+    Ok(sqlx::query_scalar(
+        "SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id
+         WHERE m.user_id IS ? AND m.service_principal_id IS ? ORDER BY g.name",
+    )
+    .bind(user)
+    .bind(sp)
+    .fetch_all(db.reader())
+    .await?)
+}
+
+// ------------------------------------------------------ service principals
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ServicePrincipalRow {
+    pub id: i64,
+    pub name: String,
+    pub app_id: String,
+    pub description: String,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+}
+
+const SP_COLUMNS: &str = "id, name, app_id, description, enabled, created_at, last_sign_in_at";
+
+pub async fn service_principals(db: &Database) -> Result<Vec<ServicePrincipalRow>, DbError> {
+    Ok(sqlx::query_as(&format!("SELECT {SP_COLUMNS} FROM service_principals ORDER BY name"))
+        .fetch_all(db.reader())
+        .await?)
+}
+
+/// The service principal whose name or application id is `name`, without
+/// regard to case (both are unique that way).
+pub async fn service_principal(db: &Database, name: &str) -> Result<Option<ServicePrincipalRow>, DbError> {
+    Ok(sqlx::query_as(&format!("SELECT {SP_COLUMNS} FROM service_principals WHERE name = ?1 OR app_id = ?1"))
+        .bind(name)
+        .fetch_optional(db.reader())
+        .await?)
+}
+
+pub async fn find_service_principal(tx: &mut Tx, name: &str) -> Result<Option<ServicePrincipalRow>, DbError> {
+    Ok(sqlx::query_as(&format!("SELECT {SP_COLUMNS} FROM service_principals WHERE name = ?1 OR app_id = ?1"))
+        .bind(name)
+        .fetch_optional(tx.conn())
+        .await?)
+}
+
+pub async fn insert_service_principal(
+    tx: &mut Tx,
+    name: &str,
+    app_id: &str,
+    description: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO service_principals (name, app_id, description, enabled, created_at)
+         VALUES (?, ?, ?, 1, ?) RETURNING id",
+    )
+    .bind(name)
+    .bind(app_id)
+    .bind(description)
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?)
+}
+
+pub async fn update_service_principal(
+    tx: &mut Tx,
+    id: i64,
+    description: &str,
+    enabled: bool,
+) -> Result<(), DbError> {
+    sqlx::query("UPDATE service_principals SET description = ?, enabled = ? WHERE id = ?")
+        .bind(description)
+        .bind(enabled)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    next_revision(tx).await?;
+    Ok(())
+}
+
+pub async fn delete_service_principal(tx: &mut Tx, id: i64) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM service_principals WHERE id = ?").bind(id).execute(tx.conn()).await?;
+    next_revision(tx).await?;
+    Ok(())
+}
+
+/// Records a sign-in, at most once a minute.
+pub async fn record_service_principal_sign_in(
+    db: &Database,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE service_principals SET last_sign_in_at = ?1 WHERE id = ?2
+         AND (last_sign_in_at IS NULL OR last_sign_in_at < ?3)",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(now - chrono::Duration::minutes(1))
+    .execute(db.writer())
+    .await?;
+    Ok(())
+}
+
+/// A client secret as stored. `digest` is secret material: not `Debug`.
+#[derive(Clone, sqlx::FromRow)]
+pub struct SecretRow {
+    pub id: i64,
+    pub key_id: String,
+    pub description: String,
+    pub digest: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+const SECRET_COLUMNS: &str = "id, key_id, description, digest, created_at, expires_at";
+
+pub async fn secrets(db: &Database, service_principal: i64) -> Result<Vec<SecretRow>, DbError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {SECRET_COLUMNS} FROM service_principal_secrets WHERE service_principal_id = ? ORDER BY created_at, id"
+    ))
+    .bind(service_principal)
+    .fetch_all(db.reader())
+    .await?)
+}
+
+/// The secret whose digest is `digest`, with its owner's id.
+pub async fn secret_by_digest(db: &Database, digest: &[u8]) -> Result<Option<(i64, SecretRow)>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Found {
+        service_principal_id: i64,
+        #[sqlx(flatten)]
+        secret: SecretRow,
+    }
+    let found: Option<Found> = sqlx::query_as(&format!(
+        "SELECT service_principal_id, {SECRET_COLUMNS} FROM service_principal_secrets WHERE digest = ?"
+    ))
+    .bind(digest)
+    .fetch_optional(db.reader())
+    .await?;
+    Ok(found.map(|found| (found.service_principal_id, found.secret)))
+}
+
+/// The service principal's secret with this id, while it exists.
+pub async fn secret_by_id(
+    db: &Database,
+    service_principal: i64,
+    id: i64,
+) -> Result<Option<SecretRow>, DbError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {SECRET_COLUMNS} FROM service_principal_secrets WHERE service_principal_id = ? AND id = ?"
+    ))
+    .bind(service_principal)
+    .bind(id)
+    .fetch_optional(db.reader())
+    .await?)
+}
+
+pub async fn insert_secret(
+    tx: &mut Tx,
+    service_principal: i64,
+    key_id: &str,
+    description: &str,
+    digest: &[u8],
+    now: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO service_principal_secrets
+             (service_principal_id, key_id, description, digest, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(service_principal)
+    .bind(key_id)
+    .bind(description)
+    .bind(digest)
+    .bind(now)
+    .bind(expires_at)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Deletes a secret (or, with `None`, every secret of the principal);
+/// returns how many went.
+pub async fn delete_secrets(
+    tx: &mut Tx,
+    service_principal: i64,
+    key_id: Option<&str>,
+) -> Result<u64, DbError> {
+    let done = sqlx::query(
+        "DELETE FROM service_principal_secrets WHERE service_principal_id = ?1 AND (?2 IS NULL OR key_id = ?2)",
+    )
+    .bind(service_principal)
+    .bind(key_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected())
+}
+
+// -------------------------------------------------------- role assignments
+
+/// Who an assignment is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignee {
+    User(i64),
+    Group(i64),
+    ServicePrincipal(i64),
+    Anonymous,
+}
+
+impl Assignee {
+    fn kind(self) -> &'static str {
+        match self {
+            Assignee::User(_) => "user",
+            Assignee::Group(_) => "group",
+            Assignee::ServicePrincipal(_) => "service-principal",
+            Assignee::Anonymous => "anonymous",
+        }
+    }
+
+    fn ids(self) -> (Option<i64>, Option<i64>, Option<i64>) {
+        match self {
+            Assignee::User(id) => (Some(id), None, None),
+            Assignee::Group(id) => (None, Some(id), None),
+            Assignee::ServicePrincipal(id) => (None, None, Some(id)),
+            Assignee::Anonymous => (None, None, None),
+        }
+    }
+}
+
+/// A role assignment as stored, with its assignee's kind and name.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AssignmentRow {
+    pub id: i64,
+    pub name: String,
+    /// `user`, `group`, `service-principal` or `anonymous`.
+    pub assignee_kind: String,
+    pub assignee_name: String,
+    pub role: String,
+    pub condition: Option<String>,
+    pub condition_version: Option<String>,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The name the built-in anonymous principal is shown with.
+pub const ANONYMOUS_NAME: &str = "Everyone (anonymous)";
+
+const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.name, a.assignee_kind,
+        coalesce(u.name, g.name, s.name, 'Everyone (anonymous)') AS assignee_name,
+        a.role, a.condition, a.condition_version, a.description, a.created_at, a.created_by, a.updated_at
+    FROM role_assignments a
+    LEFT JOIN users u ON u.id = a.user_id
+    LEFT JOIN groups g ON g.id = a.group_id
+    LEFT JOIN service_principals s ON s.id = a.service_principal_id";
+
+/// Every role assignment, oldest first.
+pub async fn assignments(db: &Database) -> Result<Vec<AssignmentRow>, DbError> {
+    Ok(sqlx::query_as(&format!("{ASSIGNMENT_SELECT} ORDER BY a.id")).fetch_all(db.reader()).await?)
+}
+
+pub async fn find_assignment(tx: &mut Tx, name: &str) -> Result<Option<AssignmentRow>, DbError> {
+    Ok(sqlx::query_as(&format!("{ASSIGNMENT_SELECT} WHERE a.name = ?"))
+        .bind(name)
+        .fetch_optional(tx.conn())
+        .await?)
+}
+
+/// The assignments that apply to a user or a service principal (its own
+/// and its groups'), or with `None` to the anonymous caller, oldest first.
+pub async fn assignments_for(db: &Database, member: Option<Member>) -> Result<Vec<AssignmentRow>, DbError> {
+    let query = match member {
+        None => format!("{ASSIGNMENT_SELECT} WHERE a.assignee_kind = 'anonymous' ORDER BY a.id"),
+        Some(Member::User(_)) => format!(
+            "{ASSIGNMENT_SELECT} WHERE a.user_id = ?1
+             OR a.group_id IN (SELECT group_id FROM group_members WHERE user_id = ?1) ORDER BY a.id"
+        ),
+        Some(Member::ServicePrincipal(_)) => format!(
+            "{ASSIGNMENT_SELECT} WHERE a.service_principal_id = ?1
+             OR a.group_id IN (SELECT group_id FROM group_members WHERE service_principal_id = ?1) ORDER BY a.id"
+        ),
+    };
+    let id = match member {
+        Some(Member::User(id) | Member::ServicePrincipal(id)) => id,
+        None => 0,
+    };
+    Ok(sqlx::query_as(&query).bind(id).fetch_all(db.reader()).await?)
+}
+
+pub struct NewAssignment<'a> {
+    pub name: &'a str,
+    pub assignee: Assignee,
+    pub role: &'a str,
+    pub condition: Option<(&'a str, &'a str)>,
+    pub description: &'a str,
+    pub created_by: &'a str,
+}
+
+pub async fn insert_assignment(
+    tx: &mut Tx,
+    new: &NewAssignment<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    let (user, group, sp) = new.assignee.ids();
+    sqlx::query(
+        "INSERT INTO role_assignments (name, assignee_kind, user_id, group_id, service_principal_id, role,
+             condition, condition_version, description, created_at, created_by, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(new.name)
+    .bind(new.assignee.kind())
+    .bind(user)
+    .bind(group)
+    .bind(sp)
+    .bind(new.role)
+    .bind(new.condition.map(|(text, _)| text))
+    .bind(new.condition.map(|(_, version)| version))
+    .bind(new.description)
+    .bind(now)
+    .bind(new.created_by)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    next_revision(tx).await?;
+    Ok(())
+}
+
+/// Whether the same role is assigned to the same assignee with the same
+/// condition already.
+pub async fn same_assignment_exists(
+    tx: &mut Tx,
+    assignee: Assignee,
+    role: &str,
+    condition: Option<&str>,
+) -> Result<Option<String>, DbError> {
+    let (user, group, sp) = assignee.ids();
+    Ok(sqlx::query_scalar(
+        "SELECT name FROM role_assignments WHERE assignee_kind = ? AND user_id IS ? AND group_id IS ?
+         AND service_principal_id IS ? AND role = ? AND condition IS ?",
+    )
+    .bind(assignee.kind())
+    .bind(user)
+    .bind(group)
+    .bind(sp)
+    .bind(role)
+    .bind(condition)
+    .fetch_optional(tx.conn())
+    .await?)
+}
+
+pub async fn update_assignment(
+    tx: &mut Tx,
+    id: i64,
+    condition: Option<(&str, &str)>,
+    description: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE role_assignments SET condition = ?, condition_version = ?, description = ?, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(condition.map(|(text, _)| text))
+    .bind(condition.map(|(_, version)| version))
+    .bind(description)
+    .bind(now)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    next_revision(tx).await?;
+    Ok(())
+}
+
+pub async fn delete_assignment(tx: &mut Tx, id: i64) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM role_assignments WHERE id = ?").bind(id).execute(tx.conn()).await?;
+    next_revision(tx).await?;
+    Ok(())
+}
