@@ -28,8 +28,23 @@ pub enum ClientCommand {
     Repository(RepositoryArgs),
     /// Read the audit log of logins, registry actions and management changes.
     Audit(AuditArgs),
-    /// Manage people's accounts: change your own password.
+    /// Manage people's accounts: create, list, update, delete; change your
+    /// own password.
     User(UserArgs),
+    /// Manage groups of users and service principals.
+    Group(GroupArgs),
+    /// Manage service principals (non-human callers) and their client
+    /// secrets.
+    #[command(name = "sp", visible_alias = "service-principal")]
+    Sp(SpArgs),
+    /// Manage role assignments and list the role definitions.
+    Role(RoleArgs),
+    /// Show or change the registry's settings (the role assignment
+    /// permissions mode).
+    Registry(RegistryArgs),
+    /// What an identity may do on a repository, and which role assignments
+    /// give or do not give each action.
+    CheckAccess(CheckAccess),
 }
 
 impl ClientCommand {
@@ -41,13 +56,26 @@ impl ClientCommand {
             Self::Repository(args) => &args.global,
             Self::Audit(args) => &args.global,
             Self::User(args) => &args.global,
+            Self::Group(args) => &args.global,
+            Self::Sp(args) => &args.global,
+            Self::Role(args) => &args.global,
+            Self::Registry(args) => &args.global,
+            Self::CheckAccess(args) => &args.global,
         }
     }
 
     /// Whether the command reads a secret from standard input. It is read
     /// before planning (see [`crate::plan::plan`]), so planning stays pure.
     pub fn reads_stdin(&self) -> bool {
-        matches!(self, Self::User(UserArgs { command: UserCommand::ChangePassword(_), .. }))
+        match self {
+            Self::User(UserArgs { command, .. }) => match command {
+                UserCommand::ChangePassword(_) => true,
+                UserCommand::Create(create) => create.password_stdin,
+                UserCommand::Update(update) => update.password_stdin,
+                UserCommand::List | UserCommand::Show(_) | UserCommand::Delete(_) => false,
+            },
+            _ => false,
+        }
     }
 }
 
@@ -670,6 +698,19 @@ pub enum UserCommand {
     /// standard input, never from the command line, e.g.
     /// `printf '%s\n' "$NEW" | portcullis user change-password --name admin -u admin`.
     ChangePassword(ChangePassword),
+    /// Create a user. The password is read from standard input, never from
+    /// the command line, e.g.
+    /// `printf '%s\n' "$PW" | portcullis user create --name alice --password-stdin`.
+    Create(UserCreate),
+    /// List all users.
+    List,
+    /// Show one user.
+    Show(Named),
+    /// Change a user's display name or enabled flag, or reset the password
+    /// (read from standard input with --password-stdin).
+    Update(UserUpdate),
+    /// Delete a user with its group memberships and role assignments.
+    Delete(NamedDelete),
 }
 
 #[derive(Debug, Args)]
@@ -677,6 +718,435 @@ pub struct ChangePassword {
     /// Name of the user: your own (the one in --username).
     #[arg(long, short = 'n')]
     pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UserCreate {
+    /// Name of the user: what they sign in with.
+    #[arg(long, short = 'n')]
+    pub name: String,
+
+    /// The name shown in listings and the portal.
+    #[arg(long)]
+    pub display_name: Option<String>,
+
+    /// Read the password from standard input (one line). Required: a
+    /// password is never taken from the command line.
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(
+    ArgGroup::new("change").required(true).multiple(true).args(["display_name", "enabled", "password_stdin"])
+))]
+pub struct UserUpdate {
+    /// Name of the user.
+    #[arg(long, short = 'n')]
+    pub name: String,
+
+    /// New display name.
+    #[arg(long)]
+    pub display_name: Option<String>,
+
+    /// Allow signing in (true) or refuse it (false).
+    #[arg(long, value_name = "BOOL")]
+    pub enabled: Option<bool>,
+
+    /// Reset the password to one read from standard input (one line).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+// ---------------------------------------------------------------------------
+// group
+
+#[derive(Debug, Args)]
+pub struct GroupArgs {
+    #[command(subcommand)]
+    pub command: GroupCommand,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create an empty group.
+    Create(GroupCreate),
+    /// List all groups with their members.
+    List,
+    /// Show one group.
+    Show(Named),
+    /// Delete a group with its role assignments (its members stay).
+    Delete(NamedDelete),
+    /// Add, remove or list a group's members.
+    Member(MemberArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GroupCreate {
+    /// Name of the group.
+    #[arg(long, short = 'n')]
+    pub name: String,
+
+    /// Free text shown in listings.
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MemberArgs {
+    #[command(subcommand)]
+    pub command: MemberCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Add a user or service principal to a group.
+    Add(GroupMember),
+    /// Remove a member from a group.
+    Remove(GroupMember),
+    /// List a group's members.
+    List(GroupName),
+}
+
+#[derive(Debug, Args)]
+pub struct GroupMember {
+    /// Name of the group.
+    #[arg(long, short = 'g')]
+    pub group: String,
+
+    /// A user's name, or a service principal's name or application id.
+    #[arg(long, short = 'm')]
+    pub member: String,
+}
+
+#[derive(Debug, Args)]
+pub struct GroupName {
+    /// Name of the group.
+    #[arg(long, short = 'g')]
+    pub group: String,
+}
+
+// ---------------------------------------------------------------------------
+// sp (service principals)
+
+#[derive(Debug, Args)]
+pub struct SpArgs {
+    #[command(subcommand)]
+    pub command: SpCommand,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SpCommand {
+    /// Create a service principal with one client secret. Prints the
+    /// secret once.
+    Create(SpCreate),
+    /// List all service principals (never their secrets' values).
+    List,
+    /// Show one service principal, by name or application id.
+    Show(Named),
+    /// Enable or disable a service principal, or change its description.
+    Update(SpUpdate),
+    /// Delete a service principal with its secrets, memberships and role
+    /// assignments.
+    Delete(NamedDelete),
+    /// Reset, list or delete a service principal's client secrets.
+    Credential(SpCredentialArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SpCreate {
+    /// Name of the service principal; also what it logs in with (or its
+    /// application id).
+    #[arg(long, short = 'n')]
+    pub name: String,
+
+    /// Free text shown in listings.
+    #[arg(long)]
+    pub description: Option<String>,
+
+    /// When the client secret expires: RFC 3339 (2026-12-31T18:00:00Z) or
+    /// a date (2026-12-31, midnight UTC). Without it, never.
+    #[arg(long, value_parser = parse_expiration)]
+    pub secret_expiry: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("change").required(true).multiple(true).args(["enabled", "description"])))]
+pub struct SpUpdate {
+    /// Name or application id of the service principal.
+    #[arg(long, short = 'n')]
+    pub name: String,
+
+    /// Allow signing in (true) or refuse it (false).
+    #[arg(long, value_name = "BOOL")]
+    pub enabled: Option<bool>,
+
+    /// New description.
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SpCredentialArgs {
+    #[command(subcommand)]
+    pub command: SpCredentialCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SpCredentialCommand {
+    /// Generate a new client secret, replacing all others unless --append.
+    /// Prints the new secret once.
+    Reset(SpCredentialReset),
+    /// List a service principal's client secrets (never their values).
+    List(Named),
+    /// Delete one client secret: it stops working at once.
+    Delete(SpCredentialDelete),
+}
+
+#[derive(Debug, Args)]
+pub struct SpCredentialReset {
+    /// Name or application id of the service principal.
+    #[arg(long, short = 'n')]
+    pub name: String,
+
+    /// Keep the existing secrets; without it they stop working at once.
+    #[arg(long)]
+    pub append: bool,
+
+    /// When the new secret expires: RFC 3339 or a date. Without it, never.
+    #[arg(long, value_parser = parse_expiration)]
+    pub expiry: Option<DateTime<Utc>>,
+
+    /// Free text naming the secret, e.g. where it is used.
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SpCredentialDelete {
+    /// Name or application id of the service principal.
+    #[arg(long, short = 'n')]
+    pub name: String,
+
+    /// The secret's key id (see `sp credential list`).
+    #[arg(long)]
+    pub key_id: String,
+}
+
+// ---------------------------------------------------------------------------
+// role
+
+#[derive(Debug, Args)]
+pub struct RoleArgs {
+    #[command(subcommand)]
+    pub command: RoleCommand,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Create, list, update and delete role assignments.
+    Assignment(AssignmentArgs),
+    /// List the built-in role definitions.
+    Definition(DefinitionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DefinitionArgs {
+    #[command(subcommand)]
+    pub command: DefinitionCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DefinitionCommand {
+    /// List the built-in roles with their actions per mode.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct AssignmentArgs {
+    #[command(subcommand)]
+    pub command: AssignmentCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AssignmentCommand {
+    /// Give an identity a role, registry-wide or limited by a repository
+    /// condition. Warnings (e.g. a prefix without a trailing '/', an action
+    /// the condition leaves unrestricted) are printed to standard error.
+    Create(AssignmentCreate),
+    /// List role assignments, optionally only those of an assignee (with
+    /// its groups'), a role or a repository.
+    List(AssignmentList),
+    /// Show one role assignment.
+    Show(AssignmentId),
+    /// Replace an assignment's condition, or remove it (registry-wide).
+    Update(AssignmentUpdate),
+    /// Delete a role assignment: what it gave stops at once.
+    Delete(AssignmentDelete),
+}
+
+/// Kinds of assignee, as `--assignee-kind` spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AssigneeKind {
+    User,
+    Group,
+    ServicePrincipal,
+    /// The built-in "Everyone (anonymous)": callers without credentials.
+    Anonymous,
+}
+
+#[derive(Debug, Args)]
+pub struct AssignmentCreate {
+    /// A user's, group's or service principal's name (or application id);
+    /// `anonymous` with --assignee-kind anonymous.
+    #[arg(long)]
+    pub assignee: String,
+
+    /// What kind of identity --assignee is: checked when given; needed only
+    /// for anonymous.
+    #[arg(long, value_enum)]
+    pub assignee_kind: Option<AssigneeKind>,
+
+    /// The role's name, e.g. "Container Registry Repository Reader" (see
+    /// `role definition list`).
+    #[arg(long)]
+    pub role: String,
+
+    /// A repository condition (ABAC), e.g.
+    /// "@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringStartsWithIgnoreCase 'backend/'".
+    #[arg(long)]
+    pub condition: Option<String>,
+
+    /// The condition language's version (2.0, the default).
+    #[arg(long, requires = "condition")]
+    pub condition_version: Option<String>,
+
+    /// Free text shown in listings.
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AssignmentList {
+    /// Only assignments to this identity (and, for a user or service
+    /// principal, to its groups).
+    #[arg(long)]
+    pub assignee: Option<String>,
+
+    /// Only assignments of this role.
+    #[arg(long)]
+    pub role: Option<String>,
+
+    /// Only assignments that give some action on this repository.
+    #[arg(long)]
+    pub repository: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AssignmentId {
+    /// The assignment's id (its `name` in answers).
+    #[arg(long)]
+    pub ids: String,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("new_condition").required(true).args(["condition", "remove_condition"])))]
+pub struct AssignmentUpdate {
+    /// The assignment's id (its `name` in answers).
+    #[arg(long)]
+    pub ids: String,
+
+    /// The new repository condition, replacing the current one.
+    #[arg(long)]
+    pub condition: Option<String>,
+
+    /// The condition language's version (2.0, the default).
+    #[arg(long, requires = "condition")]
+    pub condition_version: Option<String>,
+
+    /// Remove the condition: the role then applies to every repository.
+    #[arg(long)]
+    pub remove_condition: bool,
+
+    /// New description.
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AssignmentDelete {
+    /// The assignment's id (its `name` in answers).
+    #[arg(long)]
+    pub ids: String,
+
+    /// Confirm the deletion; it cannot be undone. Nothing is asked interactively.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+// ---------------------------------------------------------------------------
+// registry
+
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    #[command(subcommand)]
+    pub command: RegistryCommand,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Show the registry's settings.
+    Show,
+    /// Switch the role assignment permissions mode. Without --yes nothing
+    /// changes: the preview (who gains and who loses what) is printed and
+    /// the command exits 1. Nothing is asked interactively.
+    Update(RegistryUpdate),
+}
+
+/// `--role-assignment-mode`, as the API spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleAssignmentMode {
+    /// Registry-wide role assignments only; conditions are not honoured.
+    Rbac,
+    /// Registry roles plus repository conditions.
+    RbacAbac,
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryUpdate {
+    /// The permissions mode to switch to.
+    #[arg(long, value_enum)]
+    pub role_assignment_mode: RoleAssignmentMode,
+
+    /// Switch now. Without it, only the preview is printed.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+// ---------------------------------------------------------------------------
+// check-access
+
+#[derive(Debug, Args)]
+pub struct CheckAccess {
+    /// A user's or service principal's name (or application id), or
+    /// `anonymous`.
+    #[arg(long)]
+    pub assignee: String,
+
+    /// Repository name, e.g. samples/hello-world.
+    #[arg(long)]
+    pub repository: String,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
 }
 
 #[cfg(test)]
@@ -1140,5 +1610,247 @@ mod tests {
         }
         assert!(parse(&["user", "change-password"]).is_err(), "--name is required");
         assert!(!parse(&["token", "list"]).unwrap().reads_stdin());
+    }
+
+    #[test]
+    fn user_create_reads_the_password_from_stdin_only() {
+        let command =
+            parse(&["user", "create", "--name", "alice", "--display-name", "Alice A", "--password-stdin"])
+                .unwrap();
+        assert!(command.reads_stdin());
+        let ClientCommand::User(UserArgs { command: UserCommand::Create(create), .. }) = command else {
+            panic!("user create expected")
+        };
+        assert_eq!((create.name.as_str(), create.display_name.as_deref()), ("alice", Some("Alice A")));
+        let err = parse(&["user", "create", "--name", "alice"]).unwrap_err();
+        assert!(err.to_string().contains("--password-stdin"), "{err}");
+        assert!(parse(&["user", "create", "--name", "alice", "--password-stdin", "pw"]).is_err());
+        assert!(parse(&["user", "create", "--name", "alice", "--new-password", "pw"]).is_err());
+    }
+
+    #[test]
+    fn user_update_list_show_delete() {
+        let command = parse(&["user", "update", "--name", "alice", "--enabled", "false"]).unwrap();
+        assert!(!command.reads_stdin());
+        let ClientCommand::User(UserArgs { command: UserCommand::Update(update), .. }) = command else {
+            panic!()
+        };
+        assert_eq!((update.enabled, update.display_name, update.password_stdin), (Some(false), None, false));
+        assert!(parse(&["user", "update", "--name", "alice", "--password-stdin"]).unwrap().reads_stdin());
+        assert!(parse(&["user", "update", "--name", "alice"]).is_err(), "nothing to update");
+        assert!(parse(&["user", "update", "--name", "alice", "--enabled", "maybe"]).is_err());
+        assert!(matches!(
+            parse(&["user", "list"]).unwrap(),
+            ClientCommand::User(UserArgs { command: UserCommand::List, .. })
+        ));
+        assert!(matches!(
+            parse(&["user", "show", "--name", "alice"]).unwrap(),
+            ClientCommand::User(UserArgs { command: UserCommand::Show(Named { name }), .. }) if name == "alice"
+        ));
+        assert!(matches!(
+            parse(&["user", "delete", "--name", "alice", "--yes"]).unwrap(),
+            ClientCommand::User(UserArgs { command: UserCommand::Delete(NamedDelete { yes: true, .. }), .. })
+        ));
+    }
+
+    #[test]
+    fn group_and_member_commands() {
+        let ClientCommand::Group(GroupArgs { command: GroupCommand::Create(create), .. }) =
+            parse(&["group", "create", "--name", "devs", "--description", "Developers"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((create.name.as_str(), create.description.as_deref()), ("devs", Some("Developers")));
+        let ClientCommand::Group(GroupArgs {
+            command: GroupCommand::Member(MemberArgs { command: MemberCommand::Add(add) }),
+            ..
+        }) = parse(&["group", "member", "add", "--group", "devs", "--member", "alice"]).unwrap()
+        else {
+            panic!("group member add expected")
+        };
+        assert_eq!((add.group.as_str(), add.member.as_str()), ("devs", "alice"));
+        assert!(matches!(
+            parse(&["group", "member", "remove", "-g", "devs", "-m", "ci"]).unwrap(),
+            ClientCommand::Group(GroupArgs {
+                command: GroupCommand::Member(MemberArgs { command: MemberCommand::Remove(_) }),
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse(&["group", "member", "list", "--group", "devs"]).unwrap(),
+            ClientCommand::Group(GroupArgs {
+                command: GroupCommand::Member(MemberArgs { command: MemberCommand::List(GroupName { group }) }),
+                ..
+            }) if group == "devs"
+        ));
+        assert!(parse(&["group", "member", "add", "--group", "devs"]).is_err(), "--member is required");
+        assert!(matches!(
+            parse(&["group", "list"]).unwrap(),
+            ClientCommand::Group(GroupArgs { command: GroupCommand::List, .. })
+        ));
+    }
+
+    #[test]
+    fn sp_commands_also_answer_to_service_principal() {
+        let ClientCommand::Sp(SpArgs { command: SpCommand::Create(create), .. }) =
+            parse(&["sp", "create", "--name", "ci", "--description", "CI", "--secret-expiry", "2027-06-30"])
+                .unwrap()
+        else {
+            panic!("sp create expected")
+        };
+        assert_eq!(create.secret_expiry, Some("2027-06-30T00:00:00Z".parse().unwrap()));
+        assert!(matches!(
+            parse(&["service-principal", "list"]).unwrap(),
+            ClientCommand::Sp(SpArgs { command: SpCommand::List, .. })
+        ));
+        assert!(parse(&["sp", "create", "--name", "ci", "--secret-expiry", "soon"]).is_err());
+        assert!(parse(&["sp", "update", "--name", "ci"]).is_err(), "nothing to update");
+        let ClientCommand::Sp(SpArgs { command: SpCommand::Update(update), .. }) =
+            parse(&["sp", "update", "--name", "ci", "--enabled", "false"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(update.enabled, Some(false));
+
+        let ClientCommand::Sp(SpArgs {
+            command: SpCommand::Credential(SpCredentialArgs { command: SpCredentialCommand::Reset(reset) }),
+            ..
+        }) = parse(&[
+            "sp",
+            "credential",
+            "reset",
+            "--name",
+            "ci",
+            "--append",
+            "--expiry",
+            "2027-01-01T12:00:00+01:00",
+            "--description",
+            "github",
+        ])
+        .unwrap()
+        else {
+            panic!("sp credential reset expected")
+        };
+        assert!(reset.append);
+        assert_eq!(reset.expiry, Some("2027-01-01T11:00:00Z".parse().unwrap()));
+        assert_eq!(reset.description.as_deref(), Some("github"));
+        assert!(matches!(
+            parse(&["sp", "credential", "delete", "--name", "ci", "--key-id", "k1"]).unwrap(),
+            ClientCommand::Sp(SpArgs {
+                command: SpCommand::Credential(SpCredentialArgs {
+                    command: SpCredentialCommand::Delete(SpCredentialDelete { key_id, .. })
+                }),
+                ..
+            }) if key_id == "k1"
+        ));
+        assert!(parse(&["sp", "credential", "delete", "--name", "ci"]).is_err(), "--key-id is required");
+        assert!(!parse(&["sp", "credential", "list", "--name", "ci"]).unwrap().reads_stdin());
+    }
+
+    #[test]
+    fn role_assignment_commands() {
+        let ClientCommand::Role(RoleArgs {
+            command: RoleCommand::Assignment(AssignmentArgs { command: AssignmentCommand::Create(create) }),
+            ..
+        }) = parse(&[
+            "role",
+            "assignment",
+            "create",
+            "--assignee",
+            "devs",
+            "--assignee-kind",
+            "group",
+            "--role",
+            "Container Registry Repository Reader",
+            "--condition",
+            "x",
+            "--condition-version",
+            "2.0",
+        ])
+        .unwrap()
+        else {
+            panic!("role assignment create expected")
+        };
+        assert_eq!(create.assignee_kind, Some(AssigneeKind::Group));
+        assert_eq!(create.role, "Container Registry Repository Reader");
+        assert_eq!(
+            (create.condition.as_deref(), create.condition_version.as_deref()),
+            (Some("x"), Some("2.0"))
+        );
+        assert!(parse(&[
+            "role",
+            "assignment",
+            "create",
+            "--assignee",
+            "a",
+            "--assignee-kind",
+            "anonymous",
+            "--role",
+            "r"
+        ])
+        .is_ok());
+        for bad in [
+            &["role", "assignment", "create", "--assignee", "a"][..],
+            &["role", "assignment", "create", "--assignee", "a", "--role", "r", "--assignee-kind", "robot"],
+            &["role", "assignment", "create", "--assignee", "a", "--role", "r", "--condition-version", "2.0"],
+            &["role", "assignment", "update", "--ids", "i"],
+            &["role", "assignment", "update", "--ids", "i", "--condition", "c", "--remove-condition"],
+            &["role", "assignment", "update", "--ids", "i", "--description", "only"],
+            &["role", "assignment", "delete"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} should be refused");
+        }
+        let ClientCommand::Role(RoleArgs {
+            command: RoleCommand::Assignment(AssignmentArgs { command: AssignmentCommand::List(list) }),
+            ..
+        }) = parse(&["role", "assignment", "list", "--assignee", "alice", "--repository", "backend/api"])
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (list.assignee.as_deref(), list.role.as_deref(), list.repository.as_deref()),
+            (Some("alice"), None, Some("backend/api"))
+        );
+        assert!(matches!(
+            parse(&["role", "assignment", "update", "--ids", "i", "--remove-condition"]).unwrap(),
+            ClientCommand::Role(RoleArgs {
+                command: RoleCommand::Assignment(AssignmentArgs {
+                    command: AssignmentCommand::Update(AssignmentUpdate { remove_condition: true, .. })
+                }),
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse(&["role", "definition", "list", "-o", "table"]).unwrap(),
+            ClientCommand::Role(RoleArgs {
+                command: RoleCommand::Definition(DefinitionArgs { command: DefinitionCommand::List }),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn registry_and_check_access() {
+        let ClientCommand::Registry(RegistryArgs { command: RegistryCommand::Update(update), .. }) =
+            parse(&["registry", "update", "--role-assignment-mode", "rbac-abac"]).unwrap()
+        else {
+            panic!("registry update expected")
+        };
+        assert_eq!((update.role_assignment_mode, update.yes), (RoleAssignmentMode::RbacAbac, false));
+        assert!(parse(&["registry", "update", "--role-assignment-mode", "abac"]).is_err());
+        assert!(parse(&["registry", "update"]).is_err());
+        // The subcommand `registry` and the global --registry live side by side.
+        let command = parse(&["registry", "show", "--registry", "http://r.example:5000"]).unwrap();
+        assert_eq!(command.global().registry.as_str(), "http://r.example:5000");
+        let ClientCommand::CheckAccess(check) =
+            parse(&["check-access", "--assignee", "alice", "--repository", "samples/x", "-o", "table"])
+                .unwrap()
+        else {
+            panic!("check-access expected")
+        };
+        assert_eq!((check.assignee.as_str(), check.repository.as_str()), ("alice", "samples/x"));
+        assert_eq!(check.global.output, OutputFormat::Table);
+        assert!(parse(&["check-access", "--assignee", "alice"]).is_err());
     }
 }

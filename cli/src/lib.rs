@@ -1,5 +1,6 @@
-//! `portcullis scope-map|token|repository|audit|user ...`: the command-line
-//! client of the management API (docs/API.md), spelled like `az acr`.
+//! `portcullis scope-map|token|repository|audit|user|group|sp|role|registry|check-access ...`:
+//! the command-line client of the management API (docs/API.md, docs/CLI.md),
+//! spelled like `az acr`, `az ad` and `az role`.
 //!
 //! The `portcullis` binary flattens [`ClientCommand`] into its own command
 //! enum and hands it to [`run`]. A command is parsed ([`args`]), turned into
@@ -27,9 +28,9 @@ use portcullis_proto::{AuditPage, TokenPage};
 use serde_json::Value;
 
 pub use args::ClientCommand;
-use args::Password;
+use args::{OutputFormat, Password};
 use error::CliError;
-use plan::{page_request, Answer, Resource};
+use plan::{page_request, Answer, Resource, Warnings};
 use transport::Registry;
 
 /// What a command printed and how it ended.
@@ -65,9 +66,24 @@ pub async fn execute_with_stdin(command: ClientCommand, stdin: impl Read) -> Out
         Err(error) => Err(error),
     };
     match result {
-        Ok(stdout) => Outcome { code: 0, stdout, stderr: String::new() },
+        Ok(Printed { stdout, mut stderr, refusal }) => match refusal {
+            None => Outcome { code: 0, stdout, stderr },
+            Some(error) => {
+                stderr.push_str(&(error.line() + "\n"));
+                Outcome { code: error.exit_code(), stdout, stderr }
+            }
+        },
         Err(error) => Outcome { code: error.exit_code(), stdout: String::new(), stderr: error.line() + "\n" },
     }
+}
+
+/// What a command that got an answer prints: the answer, notes for the
+/// administrator (warnings) and, for a dry run such as `registry update`
+/// without `--yes`, the refusal that ends it after the answer.
+struct Printed {
+    stdout: String,
+    stderr: String,
+    refusal: Option<CliError>,
 }
 
 /// One line from standard input, like `docker login --password-stdin`: the
@@ -91,12 +107,32 @@ fn read_secret(mut stdin: impl Read) -> Result<Password, CliError> {
     Ok(Password::new(line))
 }
 
-async fn perform(command: &ClientCommand, stdin: Option<&Password>) -> Result<String, CliError> {
+async fn perform(command: &ClientCommand, stdin: Option<&Password>) -> Result<Printed, CliError> {
     let global = command.global();
     let plan = plan::plan(command, Utc::now(), stdin)?;
     let registry = Registry::new(global)?;
+    let mut refusal = None;
     let answer = match &plan.answer {
         Answer::AsIs => registry.send(&plan.request).await?,
+        Answer::Field(field) => {
+            let mut answer = registry.send(&plan.request).await?;
+            match answer.get_mut(*field) {
+                Some(value) => value.take(),
+                None => {
+                    return Err(CliError::BadAnswer {
+                        url: registry.url(&plan.request),
+                        reason: format!("expected an object with {field:?}"),
+                    })
+                }
+            }
+        }
+        Answer::ModePreview => {
+            let preview = registry.send(&plan.request).await?;
+            let line = output::unchanged_mode(&preview)
+                .map_err(|reason| CliError::BadAnswer { url: registry.url(&plan.request), reason })?;
+            refusal = Some(CliError::Usage(line));
+            preview
+        }
         Answer::TagNames => {
             let tags = registry.send(&plan.request).await?;
             tag_names(&tags)
@@ -133,11 +169,15 @@ async fn perform(command: &ClientCommand, stdin: Option<&Password>) -> Result<St
             Value::Array(items)
         }
     };
+    let stderr = match (plan.warnings, global.output) {
+        (Warnings::None, _) | (Warnings::UnlessJson, OutputFormat::Json) => String::new(),
+        (Warnings::UnlessJson | Warnings::Always, _) => output::warnings(&answer),
+    };
     let (value, resource) = match &global.query {
         Some(expression) => (query::apply(expression, &answer).map_err(CliError::Query)?, Resource::Generic),
         None => (answer, plan.resource),
     };
-    Ok(output::render(&value, global.output, resource))
+    Ok(Printed { stdout: output::render(&value, global.output, resource), stderr, refusal })
 }
 
 /// `[Tag]` -> `["v1", ...]`: only the names are read, so an answer whose

@@ -161,8 +161,212 @@ fn table(value: &Value, resource: Resource) -> Table {
             ("ACTION", |m| text(m, "action")),
             ("OUTCOME", |m| text(m, "outcome")),
         ],
+        Resource::User => &[
+            ("NAME", |m| text(m, "name")),
+            ("DISPLAY NAME", |m| text(m, "displayName")),
+            ("ENABLED", |m| text(m, "enabled")),
+            ("GROUPS", |m| text(m, "groups")),
+            ("CREATED AT", |m| text(m, "createdAt")),
+            ("LAST SIGN-IN", |m| text(m, "lastSignInAt")),
+        ],
+        Resource::Group => &[
+            ("NAME", |m| text(m, "name")),
+            ("MEMBERS", |m| identities(m.get("members"))),
+            ("CREATED AT", |m| text(m, "createdAt")),
+            ("DESCRIPTION", |m| truncate(&text(m, "description"), DESCRIPTION_WIDTH)),
+        ],
+        Resource::ServicePrincipal => &[
+            ("NAME", |m| text(m, "name")),
+            ("APP ID", |m| text(m, "appId")),
+            ("ENABLED", |m| text(m, "enabled")),
+            ("SECRETS", |m| m.get("secrets").and_then(Value::as_array).map_or(0, Vec::len).to_string()),
+            ("GROUPS", |m| text(m, "groups")),
+            ("LAST SIGN-IN", |m| text(m, "lastSignInAt")),
+            ("DESCRIPTION", |m| truncate(&text(m, "description"), DESCRIPTION_WIDTH)),
+        ],
+        Resource::NewClientSecret => return new_secrets(&rows).unwrap_or_else(|| generic(value)),
+        Resource::ClientSecrets => &[
+            ("KEY ID", |m| text(m, "keyId")),
+            ("DESCRIPTION", |m| truncate(&text(m, "description"), DESCRIPTION_WIDTH)),
+            ("CREATED AT", |m| text(m, "createdAt")),
+            ("EXPIRES AT", |m| expiry_text(m.get("expiresAt"))),
+        ],
+        Resource::RoleDefinition => &[
+            ("NAME", |m| text(m, "name")),
+            ("CONDITIONS", |m| yes_no(m.get("abacEnabled"))),
+            ("DESCRIPTION", |m| text(m, "description")),
+        ],
+        Resource::RoleAssignment => &[
+            ("ID", |m| text(m, "name")),
+            ("ROLE", |m| text(m, "role")),
+            ("ASSIGNEE", |m| identity(m.get("assignee"))),
+            ("CONDITION", |m| match m.get("condition") {
+                None | Some(Value::Null) => "(every repository)".to_owned(),
+                Some(condition) => truncate(&cell(condition), DESCRIPTION_WIDTH),
+            }),
+            ("HONOURED", |m| yes_no(m.get("honoured"))),
+            ("WARNINGS", |m| m.get("warnings").and_then(Value::as_array).map_or(0, Vec::len).to_string()),
+        ],
+        Resource::AccessCheck => {
+            // `{"assignee", "repository", "actions": [..]}`: one row per action.
+            let actions: Option<Vec<&Map<String, Value>>> = match rows.as_slice() {
+                [check] => check
+                    .get("actions")
+                    .and_then(Value::as_array)
+                    .and_then(|actions| actions.iter().map(Value::as_object).collect()),
+                _ => None,
+            };
+            let Some(actions) = actions else {
+                return generic(value);
+            };
+            let columns: &[Column] = &[
+                ("ACTION", |m| text(m, "action")),
+                ("GRANTED", |m| yes_no(m.get("granted"))),
+                ("GRANTED BY", |m| assignment_refs(m.get("grantedBy"))),
+                ("NOT GIVEN BY (WHY)", |m| assignment_refs(m.get("notGivenBy"))),
+            ];
+            return build(columns, &actions);
+        }
+        Resource::ModePreview => {
+            let changes: Option<Vec<&Map<String, Value>>> = match rows.as_slice() {
+                [preview] => preview
+                    .get("changes")
+                    .and_then(Value::as_array)
+                    .and_then(|changes| changes.iter().map(Value::as_object).collect()),
+                _ => None,
+            };
+            let Some(changes) = changes else {
+                return generic(value);
+            };
+            let columns: &[Column] = &[
+                ("ASSIGNMENT", |m| text(m, "assignment")),
+                ("ASSIGNEE", |m| identity(m.get("assignee"))),
+                ("ROLE", |m| text(m, "role")),
+                ("NOW", |m| text(m, "before")),
+                ("AFTER THE SWITCH", |m| text(m, "after")),
+            ];
+            return build(columns, &changes);
+        }
     };
     build(columns, &rows)
+}
+
+/// A service principal's secrets that carry their `value` (only in the
+/// answer that created them), one row each with what `docker login` needs.
+fn new_secrets(principals: &[&Map<String, Value>]) -> Option<Table> {
+    let headers = ["NAME", "APP ID", "KEY ID", "SECRET", "EXPIRES AT"];
+    let mut rows = Vec::new();
+    for principal in principals {
+        for secret in principal.get("secrets")?.as_array()? {
+            let secret = secret.as_object()?;
+            if secret.get("value").is_none_or(Value::is_null) {
+                continue;
+            }
+            rows.push(vec![
+                text(principal, "name"),
+                text(principal, "appId"),
+                text(secret, "keyId"),
+                text(secret, "value"),
+                expiry_text(secret.get("expiresAt")),
+            ]);
+        }
+    }
+    (!rows.is_empty()).then(|| Table { headers: headers.map(str::to_owned).to_vec(), rows })
+}
+
+fn yes_no(value: Option<&Value>) -> String {
+    match value.and_then(Value::as_bool) {
+        Some(true) => "yes".to_owned(),
+        Some(false) => "no".to_owned(),
+        None => String::new(),
+    }
+}
+
+/// `{"kind": "user", "name": "alice"}` -> `user alice`; the anonymous
+/// principal is just `anonymous`.
+fn identity(value: Option<&Value>) -> String {
+    let Some(value) = value else { return String::new() };
+    let field = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or_default();
+    match (field("kind"), field("name")) {
+        ("anonymous", _) => "anonymous".to_owned(),
+        (kind, name) => format!("{kind} {name}").trim().to_owned(),
+    }
+}
+
+fn identities(value: Option<&Value>) -> String {
+    let items = value.and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    items.iter().map(|item| identity(Some(item))).collect::<Vec<_>>().join(", ")
+}
+
+/// `AssignmentRef`s as `Role (group devs): reason`, `; `-separated.
+fn assignment_refs(value: Option<&Value>) -> String {
+    let items = value.and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    items
+        .iter()
+        .map(|item| {
+            let role = item.get("role").and_then(Value::as_str).unwrap_or_default();
+            let mut text = format!("{role} ({})", identity(item.get("assignee")));
+            if let Some(reason) = item.get("reason").and_then(Value::as_str) {
+                text.push_str(": ");
+                text.push_str(reason);
+            }
+            text
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+// ---------------------------------------------------------------------------
+// Notes on standard error
+
+/// The `warnings` of the role assignment(s) in `value`, one
+/// `warning: ...` line each (naming the assignment when the answer is a
+/// list); empty when there are none.
+pub fn warnings(value: &Value) -> String {
+    let lines = |assignment: &Value, named: bool| -> Vec<String> {
+        let warnings =
+            assignment.get("warnings").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        let id = assignment.get("name").and_then(Value::as_str).unwrap_or_default();
+        warnings
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|warning| {
+                // One line each, whatever the server wrote.
+                let warning = warning.split_whitespace().collect::<Vec<_>>().join(" ");
+                if named {
+                    format!("warning: role assignment {id}: {warning}\n")
+                } else {
+                    format!("warning: {warning}\n")
+                }
+            })
+            .collect()
+    };
+    match value {
+        Value::Array(items) => items.iter().flat_map(|item| lines(item, true)).collect(),
+        other => lines(other, false).concat(),
+    }
+}
+
+/// The refusal that ends `registry update` without `--yes`, after the
+/// preview (`ModePreview`) was printed.
+pub fn unchanged_mode(preview: &Value) -> Result<String, String> {
+    let mode = |key: &str| {
+        preview
+            .get(key)
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("expected a mode preview with {key:?}"))
+    };
+    let (from, to) = (mode("from")?, mode("to")?);
+    let changes =
+        preview.get("changes").and_then(Value::as_array).ok_or("expected a mode preview with \"changes\"")?;
+    let what = match changes.len() {
+        0 => "no role assignment gives anything different".to_owned(),
+        1 => "1 role assignment gives something different (above)".to_owned(),
+        n => format!("{n} role assignments give something different (above)"),
+    };
+    Ok(format!(
+        "the role assignment mode is still {from}: after a switch to {to}, {what}; pass --yes to switch"
+    ))
 }
 
 fn build(columns: &[Column], rows: &[&Map<String, Value>]) -> Table {
@@ -427,5 +631,166 @@ sha256:a, sha256:b  v1
         assert_eq!(truncate(&"é".repeat(61), 60), format!("{}...", "é".repeat(57)));
         assert_eq!(header("creationDate"), "CREATION DATE");
         assert_eq!(header("tokenCount"), "TOKEN COUNT");
+    }
+
+    fn assignment(warnings: Value) -> Value {
+        json!({"name": "5e1d", "role": "Container Registry Repository Reader",
+               "assignee": {"kind": "group", "name": "devs"},
+               "condition": "@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringStartsWith 'backend'",
+               "conditionVersion": "2.0", "description": "", "honoured": true, "warnings": warnings,
+               "createdAt": "2026-11-23T16:30:00.000000Z", "createdBy": "user:admin",
+               "updatedAt": "2026-11-23T16:30:00.000000Z"})
+    }
+
+    #[test]
+    fn role_assignment_table_counts_warnings() {
+        let registry_wide = json!({"name": "77aa", "role": "Owner", "assignee": {"kind": "anonymous", "name": "anonymous"},
+            "condition": null, "conditionVersion": null, "description": "", "honoured": true, "warnings": [],
+            "createdAt": "2026-11-23T16:30:00Z", "createdBy": "user:admin", "updatedAt": "2026-11-23T16:30:00Z"});
+        let list = json!([assignment(json!(["a", "b"])), registry_wide]);
+        assert_eq!(
+            render(&list, OutputFormat::Table, Resource::RoleAssignment),
+            "\
+ID    ROLE                                  ASSIGNEE    CONDITION                                                     HONOURED  WARNINGS
+----  ------------------------------------  ----------  ------------------------------------------------------------  --------  --------
+5e1d  Container Registry Repository Reader  group devs  @Request[Microsoft.ContainerRegistry/registries/repositor...  yes       2
+77aa  Owner                                 anonymous   (every repository)                                            yes       0
+"
+        );
+    }
+
+    #[test]
+    fn warnings_are_one_line_each() {
+        let pitfall = "'backend' has no trailing '/': it also matches names such as backend-infra/k8s";
+        let unrestricted =
+            "content/write is not restricted by the condition: it is granted on every repository";
+        let one = assignment(json!([pitfall, unrestricted]));
+        assert_eq!(warnings(&one), format!("warning: {pitfall}\nwarning: {unrestricted}\n"));
+        assert_eq!(
+            warnings(&json!([one, assignment(json!([]))])),
+            format!(
+                "warning: role assignment 5e1d: {pitfall}\nwarning: role assignment 5e1d: {unrestricted}\n"
+            )
+        );
+        assert_eq!(warnings(&assignment(json!(["two\nlines"]))), "warning: two lines\n");
+        assert_eq!(warnings(&Value::Null), "");
+        assert_eq!(warnings(&json!({"roleAssignmentMode": "rbac"})), "");
+    }
+
+    #[test]
+    fn a_new_secret_is_shown_with_what_docker_login_needs() {
+        let principal = json!({"name": "ci", "appId": "0b8e", "description": "", "enabled": true,
+        "createdAt": "2026-11-23T16:30:00Z", "lastSignInAt": null, "groups": [],
+        "secrets": [
+            {"keyId": "k-old", "description": "", "createdAt": "2026-11-01T00:00:00Z", "expiresAt": null},
+            {"keyId": "k-new", "description": "gh", "createdAt": "2026-11-23T16:30:00Z",
+             "expiresAt": "2027-06-30T00:00:00Z", "value": "pcs_SECRET"}
+        ]});
+        assert_eq!(
+            render(&principal, OutputFormat::Table, Resource::NewClientSecret),
+            "\
+NAME  APP ID  KEY ID  SECRET      EXPIRES AT
+----  ------  ------  ----------  --------------------
+ci    0b8e    k-new   pcs_SECRET  2027-06-30T00:00:00Z
+"
+        );
+        assert_eq!(
+            render(&principal, OutputFormat::Table, Resource::ServicePrincipal),
+            "\
+NAME  APP ID  ENABLED  SECRETS  GROUPS  LAST SIGN-IN  DESCRIPTION
+----  ------  -------  -------  ------  ------------  -----------
+ci    0b8e    true     2
+"
+        );
+        assert_eq!(
+            render(&principal["secrets"], OutputFormat::Table, Resource::ClientSecrets),
+            "\
+KEY ID  DESCRIPTION  CREATED AT            EXPIRES AT
+------  -----------  --------------------  --------------------
+k-old                2026-11-01T00:00:00Z  never
+k-new   gh           2026-11-23T16:30:00Z  2027-06-30T00:00:00Z
+"
+        );
+    }
+
+    #[test]
+    fn user_and_group_tables() {
+        let user = json!({"name": "alice", "displayName": "Alice", "enabled": true,
+            "createdAt": "2026-11-23T16:30:00.123456Z", "lastSignInAt": null, "groups": ["devs", "ops"]});
+        assert_eq!(
+            render(&json!([user]), OutputFormat::Table, Resource::User),
+            "\
+NAME   DISPLAY NAME  ENABLED  GROUPS     CREATED AT            LAST SIGN-IN
+-----  ------------  -------  ---------  --------------------  ------------
+alice  Alice         true     devs, ops  2026-11-23T16:30:00Z
+"
+        );
+        let group = json!({"name": "devs", "description": "Developers", "createdAt": "2026-11-23T16:30:00Z",
+            "members": [{"kind": "user", "name": "alice"}, {"kind": "service-principal", "name": "ci"}]});
+        assert_eq!(
+            render(&group, OutputFormat::Table, Resource::Group),
+            "\
+NAME  MEMBERS                           CREATED AT            DESCRIPTION
+----  --------------------------------  --------------------  -----------
+devs  user alice, service-principal ci  2026-11-23T16:30:00Z  Developers
+"
+        );
+    }
+
+    #[test]
+    fn check_access_table_says_who_grants_and_why_not() {
+        let check = json!({"assignee": {"kind": "user", "name": "alice"}, "repository": "backend/api",
+        "mode": "rbac-abac", "listsEveryRepository": false, "actions": [
+            {"action": "content/read", "granted": true, "notGivenBy": [],
+             "grantedBy": [{"assignment": "5e1d", "role": "Container Registry Repository Reader",
+                            "assignee": {"kind": "group", "name": "devs"}}]},
+            {"action": "content/write", "granted": false, "grantedBy": [],
+             "notGivenBy": [{"assignment": "9c0f", "role": "Container Registry Repository Writer",
+                             "assignee": {"kind": "user", "name": "alice"}, "reason": "condition false"}]}
+        ]});
+        assert_eq!(
+            render(&check, OutputFormat::Table, Resource::AccessCheck),
+            "\
+ACTION         GRANTED  GRANTED BY                                         NOT GIVEN BY (WHY)
+-------------  -------  -------------------------------------------------  ------------------------------------------------------------------
+content/read   yes      Container Registry Repository Reader (group devs)
+content/write  no                                                          Container Registry Repository Writer (user alice): condition false
+"
+        );
+    }
+
+    #[test]
+    fn mode_preview_table_and_refusal() {
+        let preview = json!({"from": "rbac", "to": "rbac-abac", "changes": [
+            {"assignment": "5e1d", "assignee": {"kind": "group", "name": "devs"},
+             "role": "Container Registry Repository Reader", "before": "nothing (condition not honoured)",
+             "after": "content/read, metadata/read where the condition holds"}]});
+        assert_eq!(
+            render(&preview, OutputFormat::Table, Resource::ModePreview),
+            "\
+ASSIGNMENT  ASSIGNEE    ROLE                                  NOW                               AFTER THE SWITCH
+----------  ----------  ------------------------------------  --------------------------------  -----------------------------------------------------
+5e1d        group devs  Container Registry Repository Reader  nothing (condition not honoured)  content/read, metadata/read where the condition holds
+"
+        );
+        assert_eq!(
+            unchanged_mode(&preview).unwrap(),
+            "the role assignment mode is still rbac: after a switch to rbac-abac, \
+             1 role assignment gives something different (above); pass --yes to switch"
+        );
+        let nothing = json!({"from": "rbac", "to": "rbac", "changes": []});
+        assert_eq!(render(&nothing, OutputFormat::Table, Resource::ModePreview), "");
+        assert!(unchanged_mode(&nothing).unwrap().contains("no role assignment gives anything different"));
+        assert!(unchanged_mode(&json!({"to": "rbac"})).is_err());
+    }
+
+    #[test]
+    fn role_definition_table() {
+        let definitions = json!([{"name": "Owner", "description": "Everything", "abacEnabled": false,
+            "rbacActions": [], "rbacAbacActions": [], "listsCatalog": [true, true], "control": []}]);
+        assert_eq!(
+            render(&definitions, OutputFormat::Table, Resource::RoleDefinition),
+            "NAME   CONDITIONS  DESCRIPTION\n-----  ----------  -----------\nOwner  no          Everything\n"
+        );
     }
 }

@@ -8,8 +8,10 @@
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use portcullis_proto::{
-    Action, AttributesPatch, GenerateCredentials, NewScopeMap, NewToken, PasswordChange, PasswordSlot,
-    RepositoryActions, ScopeMapChange, TokenChange, TokenStatus,
+    Action, AttributesPatch, GenerateCredentials, IdentityKind, NewClientSecret, NewGroup, NewGroupMember,
+    NewRoleAssignment, NewScopeMap, NewServicePrincipal, NewToken, NewUser, PasswordChange, PasswordSlot,
+    RegistrySettingsChange, RepositoryActions, RoleAssignmentChange, RoleAssignmentMode, ScopeMapChange,
+    ServicePrincipalChange, TokenChange, TokenStatus, UserChange,
 };
 use reqwest::Method;
 use serde::Serialize;
@@ -17,8 +19,10 @@ use serde_json::Value;
 
 use crate::{
     args::{
-        AttributeChanges, AuditCommand, ClientCommand, CredentialCommand, ExpiryArgs, GlobalArgs, Password,
-        Reference, RepositoryCommand, Rules, ScopeMapCommand, TokenCommand, UserCommand,
+        AssigneeKind, AssignmentCommand, AttributeChanges, AuditCommand, CheckAccess, ClientCommand,
+        CredentialCommand, DefinitionCommand, ExpiryArgs, GlobalArgs, GroupCommand, MemberCommand, Password,
+        Reference, RegistryCommand, RepositoryCommand, RoleCommand, Rules, ScopeMapCommand, SpCommand,
+        SpCredentialCommand, TokenCommand, UserCommand,
     },
     error::CliError,
 };
@@ -76,6 +80,24 @@ pub struct Plan {
     pub request: Request,
     pub answer: Answer,
     pub resource: Resource,
+    /// When the `warnings` of role assignments in the answer also go to
+    /// standard error.
+    pub warnings: Warnings,
+}
+
+/// Where a role assignment's `warnings` (a prefix without a trailing `/`,
+/// an action the condition leaves unrestricted, a condition the mode
+/// ignores) are shown besides the answer itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Warnings {
+    /// Not a role assignment answer.
+    None,
+    /// On standard error in table and TSV output, which do not show them
+    /// whole (listings and `show`).
+    UnlessJson,
+    /// On standard error whatever the output: the answer to a change, the
+    /// moment the administrator must see them.
+    Always,
 }
 
 /// How the answer becomes the printed value.
@@ -88,6 +110,11 @@ pub enum Answer {
     /// `{"items", "next"}` pages, followed to the end (or the limit) and
     /// printed as one array.
     Pages(Paging),
+    /// One field of the answer object, e.g. a group's `members`.
+    Field(&'static str),
+    /// A `ModePreview`: printed, then the command is refused (exit 1)
+    /// because nothing changed without `--yes`.
+    ModePreview,
 }
 
 /// A listing the API answers page by page.
@@ -106,6 +133,17 @@ pub enum Resource {
     Token,
     Credentials,
     Audit,
+    User,
+    Group,
+    ServicePrincipal,
+    /// A service principal just given a secret: the new secret's value.
+    NewClientSecret,
+    /// The list of a service principal's secrets (never their values).
+    ClientSecrets,
+    RoleDefinition,
+    RoleAssignment,
+    AccessCheck,
+    ModePreview,
     Generic,
 }
 
@@ -213,7 +251,7 @@ fn confirmed(yes: bool, what: &str) -> Result<(), CliError> {
 }
 
 fn plain(request: Request, resource: Resource) -> Plan {
-    Plan { request, answer: Answer::AsIs, resource }
+    Plan { request, answer: Answer::AsIs, resource, warnings: Warnings::None }
 }
 
 /// The plan for `command`, or a usage error found without asking the
@@ -226,6 +264,11 @@ pub fn plan(command: &ClientCommand, now: DateTime<Utc>, stdin: Option<&Password
         ClientCommand::Token(args) => token(&args.command, now),
         ClientCommand::Repository(args) => repository(&args.command),
         ClientCommand::User(args) => user(&args.command, &args.global, stdin),
+        ClientCommand::Group(args) => group(&args.command),
+        ClientCommand::Sp(args) => service_principal(&args.command),
+        ClientCommand::Role(args) => role(&args.command),
+        ClientCommand::Registry(args) => registry(&args.command),
+        ClientCommand::CheckAccess(args) => check_access(args),
         ClientCommand::Audit(args) => match &args.command {
             AuditCommand::List(list) => {
                 let paging = Paging::Audit { token: list.token.clone(), limit: list.limit as usize };
@@ -233,6 +276,7 @@ pub fn plan(command: &ClientCommand, now: DateTime<Utc>, stdin: Option<&Password
                     request: page_request(&paging, None, 0),
                     answer: Answer::Pages(paging),
                     resource: Resource::Audit,
+                    warnings: Warnings::None,
                 })
             }
         },
@@ -310,6 +354,7 @@ fn token(command: &TokenCommand, now: DateTime<Utc>) -> Result<Plan, CliError> {
                 request: page_request(&Paging::Tokens, None, 0),
                 answer: Answer::Pages(Paging::Tokens),
                 resource: Resource::Token,
+                warnings: Warnings::None,
             })
         }
         TokenCommand::Show(show) => Request::new(Method::GET, one(&show.name)?),
@@ -357,6 +402,7 @@ fn repository(command: &RepositoryCommand) -> Result<Plan, CliError> {
             request: Request::new(Method::GET, format!("{}/_tags", repository_path(&tags.repository)?)),
             answer: if tags.detail { Answer::AsIs } else { Answer::TagNames },
             resource: Resource::Generic,
+            warnings: Warnings::None,
         }),
         RepositoryCommand::ShowManifests(show) => {
             generic(Request::new(Method::GET, format!("{}/_manifests", repository_path(&show.repository)?)))
@@ -406,12 +452,18 @@ fn repository(command: &RepositoryCommand) -> Result<Plan, CliError> {
     }
 }
 
-/// `user change-password`: the current password is the one that
-/// authenticates the call (--password), the new one came from stdin.
+/// `user ...`. `stdin` is the password read from standard input: the new
+/// one for `change-password`, the initial one for `create`, an
+/// administrator's reset for `update --password-stdin`.
 fn user(command: &UserCommand, global: &GlobalArgs, stdin: Option<&Password>) -> Result<Plan, CliError> {
-    match command {
+    const BASE: &str = "/api/v1/users";
+    let one = |name: &str| Ok::<_, CliError>(format!("{BASE}/{}", segment("user", name)?));
+    let from_stdin = || {
+        stdin.cloned().ok_or_else(|| CliError::Usage("no password: pipe it into standard input".to_owned()))
+    };
+    let request = match command {
         UserCommand::ChangePassword(change) => {
-            let path = format!("/api/v1/users/{}/password", segment("user", &change.name)?);
+            let path = format!("{}/password", one(&change.name)?);
             let current = global.password.as_ref().ok_or_else(|| {
                 CliError::Usage(
                     "pass your current password with --password (or PORTCULLIS_PASSWORD); \
@@ -422,9 +474,264 @@ fn user(command: &UserCommand, global: &GlobalArgs, stdin: Option<&Password>) ->
             let new = stdin
                 .ok_or_else(|| CliError::Usage("no new password: pipe it into standard input".to_owned()))?;
             let body = PasswordChange { current_password: current.clone(), new_password: new.clone() };
-            Ok(plain(Request::sending_secret(Method::PUT, path, &body), Resource::Generic))
+            return Ok(plain(Request::sending_secret(Method::PUT, path, &body), Resource::Generic));
         }
+        UserCommand::Create(create) => {
+            segment("user", &create.name)?;
+            let body = NewUser {
+                name: create.name.clone(),
+                display_name: create.display_name.clone().unwrap_or_default(),
+                password: from_stdin()?,
+            };
+            Request::sending_secret(Method::POST, BASE.to_owned(), &body)
+        }
+        UserCommand::List => Request::new(Method::GET, BASE.to_owned()),
+        UserCommand::Show(show) => Request::new(Method::GET, one(&show.name)?),
+        UserCommand::Update(update) => {
+            let path = one(&update.name)?;
+            let body = UserChange {
+                display_name: update.display_name.clone(),
+                enabled: update.enabled,
+                password: if update.password_stdin { Some(from_stdin()?) } else { None },
+            };
+            if body == UserChange::default() {
+                return Err(CliError::Usage(
+                    "nothing to update: pass --display-name, --enabled or --password-stdin".to_owned(),
+                ));
+            }
+            if body.password.is_some() {
+                Request::sending_secret(Method::PATCH, path, &body)
+            } else {
+                Request::sending(Method::PATCH, path, &body)
+            }
+        }
+        UserCommand::Delete(delete) => {
+            let path = one(&delete.name)?;
+            confirmed(
+                delete.yes,
+                &format!("user {} with its memberships and role assignments", delete.name),
+            )?;
+            Request::new(Method::DELETE, path)
+        }
+    };
+    Ok(plain(request, Resource::User))
+}
+
+fn group(command: &GroupCommand) -> Result<Plan, CliError> {
+    const BASE: &str = "/api/v1/groups";
+    let one = |name: &str| Ok::<_, CliError>(format!("{BASE}/{}", segment("group", name)?));
+    let request = match command {
+        GroupCommand::Create(create) => {
+            segment("group", &create.name)?;
+            let body = NewGroup {
+                name: create.name.clone(),
+                description: create.description.clone().unwrap_or_default(),
+            };
+            Request::sending(Method::POST, BASE.to_owned(), &body)
+        }
+        GroupCommand::List => Request::new(Method::GET, BASE.to_owned()),
+        GroupCommand::Show(show) => Request::new(Method::GET, one(&show.name)?),
+        GroupCommand::Delete(delete) => {
+            let path = one(&delete.name)?;
+            confirmed(delete.yes, &format!("group {} with its role assignments", delete.name))?;
+            Request::new(Method::DELETE, path)
+        }
+        GroupCommand::Member(member) => match &member.command {
+            MemberCommand::Add(add) => {
+                segment("member", &add.member)?;
+                let body = NewGroupMember { member: add.member.clone() };
+                Request::sending(Method::POST, format!("{}/members", one(&add.group)?), &body)
+            }
+            MemberCommand::Remove(remove) => Request::new(
+                Method::DELETE,
+                format!("{}/members/{}", one(&remove.group)?, segment("member", &remove.member)?),
+            ),
+            MemberCommand::List(list) => {
+                return Ok(Plan {
+                    request: Request::new(Method::GET, one(&list.group)?),
+                    answer: Answer::Field("members"),
+                    resource: Resource::Generic,
+                    warnings: Warnings::None,
+                })
+            }
+        },
+    };
+    Ok(plain(request, Resource::Group))
+}
+
+fn service_principal(command: &SpCommand) -> Result<Plan, CliError> {
+    const BASE: &str = "/api/v1/service-principals";
+    let one = |name: &str| Ok::<_, CliError>(format!("{BASE}/{}", segment("service principal", name)?));
+    let request = match command {
+        SpCommand::Create(create) => {
+            segment("service principal", &create.name)?;
+            let body = NewServicePrincipal {
+                name: create.name.clone(),
+                description: create.description.clone().unwrap_or_default(),
+                create_secret: true,
+                secret_expires_at: create.secret_expiry,
+            };
+            let request = Request::sending(Method::POST, BASE.to_owned(), &body);
+            return Ok(plain(request, Resource::NewClientSecret));
+        }
+        SpCommand::List => Request::new(Method::GET, BASE.to_owned()),
+        SpCommand::Show(show) => Request::new(Method::GET, one(&show.name)?),
+        SpCommand::Update(update) => {
+            let body =
+                ServicePrincipalChange { description: update.description.clone(), enabled: update.enabled };
+            if body == ServicePrincipalChange::default() {
+                return Err(CliError::Usage("nothing to update: pass --enabled or --description".to_owned()));
+            }
+            Request::sending(Method::PATCH, one(&update.name)?, &body)
+        }
+        SpCommand::Delete(delete) => {
+            let path = one(&delete.name)?;
+            confirmed(
+                delete.yes,
+                &format!("service principal {} with its secrets and role assignments", delete.name),
+            )?;
+            Request::new(Method::DELETE, path)
+        }
+        SpCommand::Credential(credential) => match &credential.command {
+            SpCredentialCommand::Reset(reset) => {
+                let body = NewClientSecret {
+                    description: reset.description.clone().unwrap_or_default(),
+                    expires_at: reset.expiry,
+                    append: reset.append,
+                };
+                let request = Request::sending(Method::POST, format!("{}/secrets", one(&reset.name)?), &body);
+                return Ok(plain(request, Resource::NewClientSecret));
+            }
+            SpCredentialCommand::List(list) => {
+                return Ok(Plan {
+                    request: Request::new(Method::GET, one(&list.name)?),
+                    answer: Answer::Field("secrets"),
+                    resource: Resource::ClientSecrets,
+                    warnings: Warnings::None,
+                })
+            }
+            SpCredentialCommand::Delete(delete) => Request::new(
+                Method::DELETE,
+                format!("{}/secrets/{}", one(&delete.name)?, segment("key id", &delete.key_id)?),
+            ),
+        },
+    };
+    Ok(plain(request, Resource::ServicePrincipal))
+}
+
+fn identity_kind(kind: AssigneeKind) -> IdentityKind {
+    match kind {
+        AssigneeKind::User => IdentityKind::User,
+        AssigneeKind::Group => IdentityKind::Group,
+        AssigneeKind::ServicePrincipal => IdentityKind::ServicePrincipal,
+        AssigneeKind::Anonymous => IdentityKind::Anonymous,
     }
+}
+
+fn role(command: &RoleCommand) -> Result<Plan, CliError> {
+    const BASE: &str = "/api/v1/role-assignments";
+    let one = |id: &str| Ok::<_, CliError>(format!("{BASE}/{}", segment("role assignment", id)?));
+    let assignments = |request, warnings| Plan {
+        request,
+        answer: Answer::AsIs,
+        resource: Resource::RoleAssignment,
+        warnings,
+    };
+    let assignment = match command {
+        RoleCommand::Definition(definition) => match definition.command {
+            DefinitionCommand::List => {
+                let request = Request::new(Method::GET, "/api/v1/role-definitions".to_owned());
+                return Ok(plain(request, Resource::RoleDefinition));
+            }
+        },
+        RoleCommand::Assignment(assignment) => &assignment.command,
+    };
+    Ok(match assignment {
+        AssignmentCommand::Create(create) => {
+            let body = NewRoleAssignment {
+                role: create.role.clone(),
+                assignee: create.assignee.clone(),
+                assignee_kind: create.assignee_kind.map(identity_kind),
+                condition: create.condition.clone(),
+                condition_version: create.condition_version.clone(),
+                description: create.description.clone().unwrap_or_default(),
+            };
+            assignments(Request::sending(Method::POST, BASE.to_owned(), &body), Warnings::Always)
+        }
+        AssignmentCommand::List(list) => {
+            let pairs: Vec<(&str, String)> =
+                [("assignee", &list.assignee), ("role", &list.role), ("repository", &list.repository)]
+                    .into_iter()
+                    .filter_map(|(key, value)| value.clone().map(|value| (key, value)))
+                    .collect();
+            assignments(Request::new(Method::GET, with_query(BASE, &pairs)), Warnings::UnlessJson)
+        }
+        AssignmentCommand::Show(show) => {
+            assignments(Request::new(Method::GET, one(&show.ids)?), Warnings::UnlessJson)
+        }
+        AssignmentCommand::Update(update) => {
+            // The API's PATCH always sets the condition (null: none), so
+            // one of --condition and --remove-condition is required.
+            let condition = match (&update.condition, update.remove_condition) {
+                (Some(condition), false) => Some(condition.clone()),
+                (None, true) => None,
+                _ => {
+                    return Err(CliError::Usage(
+                        "pass exactly one of --condition and --remove-condition".to_owned(),
+                    ))
+                }
+            };
+            let body = RoleAssignmentChange {
+                condition,
+                condition_version: update.condition_version.clone(),
+                description: update.description.clone(),
+            };
+            assignments(Request::sending(Method::PATCH, one(&update.ids)?, &body), Warnings::Always)
+        }
+        AssignmentCommand::Delete(delete) => {
+            let path = one(&delete.ids)?;
+            confirmed(delete.yes, &format!("role assignment {}", delete.ids))?;
+            assignments(Request::new(Method::DELETE, path), Warnings::None)
+        }
+    })
+}
+
+/// `registry update` without `--yes` only asks for the preview (see
+/// [`Answer::ModePreview`]); nothing is asked interactively.
+fn registry(command: &RegistryCommand) -> Result<Plan, CliError> {
+    const BASE: &str = "/api/v1/registry";
+    Ok(match command {
+        RegistryCommand::Show => plain(Request::new(Method::GET, BASE.to_owned()), Resource::Generic),
+        RegistryCommand::Update(update) => {
+            let body = RegistrySettingsChange {
+                role_assignment_mode: match update.role_assignment_mode {
+                    crate::args::RoleAssignmentMode::Rbac => RoleAssignmentMode::Rbac,
+                    crate::args::RoleAssignmentMode::RbacAbac => RoleAssignmentMode::RbacAbac,
+                },
+            };
+            if update.yes {
+                plain(Request::sending(Method::PATCH, BASE.to_owned(), &body), Resource::Generic)
+            } else {
+                Plan {
+                    request: Request::sending(Method::POST, format!("{BASE}/preview"), &body),
+                    answer: Answer::ModePreview,
+                    resource: Resource::ModePreview,
+                    warnings: Warnings::None,
+                }
+            }
+        }
+    })
+}
+
+fn check_access(args: &CheckAccess) -> Result<Plan, CliError> {
+    if args.assignee.is_empty() || args.repository.is_empty() {
+        return Err(CliError::Usage("--assignee and --repository must not be empty".to_owned()));
+    }
+    let path = with_query(
+        "/api/v1/check-access",
+        &[("assignee", args.assignee.clone()), ("repository", args.repository.clone())],
+    );
+    Ok(plain(Request::new(Method::GET, path), Resource::AccessCheck))
 }
 
 /// The request for the page after `cursor` (the previous page's `next`;
@@ -866,5 +1173,301 @@ mod tests {
             other => panic!("usage error expected, got {other:?}"),
         };
         assert!(message.contains("standard input"), "{message}");
+    }
+
+    fn secret_body(method: Method, path: &str, body: Value) -> Request {
+        Request::with_secret_body(method, path.to_owned(), body)
+    }
+
+    #[test]
+    fn user_requests_carry_the_stdin_password_and_hide_it() {
+        let create =
+            plan_of(&["user", "create", "--name", "alice", "--display-name", "Alice", "--password-stdin"])
+                .unwrap();
+        assert_eq!(
+            create.request,
+            secret_body(
+                Method::POST,
+                "/api/v1/users",
+                json!({"name": "alice", "displayName": "Alice", "password": "new-password-from-stdin"})
+            )
+        );
+        assert_eq!(create.resource, Resource::User);
+        assert!(!format!("{create:?}").contains("new-password-from-stdin"));
+        assert_eq!(
+            request(&["user", "update", "--name", "alice", "--password-stdin", "--enabled", "true"]),
+            secret_body(
+                Method::PATCH,
+                "/api/v1/users/alice",
+                json!({"enabled": true, "password": "new-password-from-stdin"})
+            )
+        );
+        assert_eq!(
+            request(&["user", "update", "--name", "alice", "--display-name", "A. Smith"]),
+            Request::with_body(
+                Method::PATCH,
+                "/api/v1/users/alice".into(),
+                json!({"displayName": "A. Smith"})
+            )
+        );
+        assert_eq!(request(&["user", "list"]), get("/api/v1/users"));
+        assert_eq!(request(&["user", "show", "--name", "a@b.c"]), get("/api/v1/users/a@b.c"));
+        assert_eq!(
+            request(&["user", "delete", "--name", "alice", "--yes"]),
+            Request::new(Method::DELETE, "/api/v1/users/alice".into())
+        );
+        // Nothing came on standard input.
+        let cli =
+            Cli::try_parse_from(["portcullis", "user", "create", "--name", "alice", "--password-stdin"])
+                .unwrap();
+        assert!(matches!(plan(&cli.command, now(), None), Err(CliError::Usage(_))));
+    }
+
+    #[test]
+    fn group_requests() {
+        assert_eq!(
+            request(&["group", "create", "--name", "devs"]),
+            Request::with_body(
+                Method::POST,
+                "/api/v1/groups".into(),
+                json!({"name": "devs", "description": ""})
+            )
+        );
+        assert_eq!(request(&["group", "list"]), get("/api/v1/groups"));
+        assert_eq!(request(&["group", "show", "--name", "devs"]), get("/api/v1/groups/devs"));
+        assert_eq!(
+            request(&["group", "delete", "--name", "devs", "--yes"]),
+            Request::new(Method::DELETE, "/api/v1/groups/devs".into())
+        );
+        assert_eq!(
+            request(&["group", "member", "add", "--group", "devs", "--member", "alice"]),
+            Request::with_body(
+                Method::POST,
+                "/api/v1/groups/devs/members".into(),
+                json!({"member": "alice"})
+            )
+        );
+        assert_eq!(
+            request(&["group", "member", "remove", "--group", "devs", "--member", "a b"]),
+            Request::new(Method::DELETE, "/api/v1/groups/devs/members/a%20b".into())
+        );
+        let list = plan_of(&["group", "member", "list", "--group", "devs"]).unwrap();
+        assert_eq!((list.request, list.answer), (get("/api/v1/groups/devs"), Answer::Field("members")));
+    }
+
+    #[test]
+    fn service_principal_requests() {
+        let create = plan_of(&["sp", "create", "--name", "ci", "--secret-expiry", "2027-06-30"]).unwrap();
+        assert_eq!(
+            create.request,
+            Request::with_body(
+                Method::POST,
+                "/api/v1/service-principals".into(),
+                json!({"name": "ci", "description": "", "createSecret": true,
+                       "secretExpiresAt": "2027-06-30T00:00:00.000000Z"})
+            )
+        );
+        assert_eq!(create.resource, Resource::NewClientSecret);
+        assert_eq!(
+            request(&["sp", "update", "--name", "ci", "--enabled", "false"]),
+            Request::with_body(
+                Method::PATCH,
+                "/api/v1/service-principals/ci".into(),
+                json!({"enabled": false})
+            )
+        );
+        assert_eq!(request(&["sp", "list"]), get("/api/v1/service-principals"));
+        assert_eq!(request(&["sp", "show", "--name", "ci"]), get("/api/v1/service-principals/ci"));
+        assert_eq!(
+            request(&["sp", "delete", "--name", "ci", "--yes"]),
+            Request::new(Method::DELETE, "/api/v1/service-principals/ci".into())
+        );
+        let reset =
+            plan_of(&["sp", "credential", "reset", "--name", "ci", "--append", "--description", "gh"])
+                .unwrap();
+        assert_eq!(
+            reset.request,
+            Request::with_body(
+                Method::POST,
+                "/api/v1/service-principals/ci/secrets".into(),
+                json!({"description": "gh", "expiresAt": null, "append": true})
+            )
+        );
+        assert_eq!(reset.resource, Resource::NewClientSecret);
+        let list = plan_of(&["sp", "credential", "list", "--name", "ci"]).unwrap();
+        assert_eq!(
+            (list.request, list.answer, list.resource),
+            (get("/api/v1/service-principals/ci"), Answer::Field("secrets"), Resource::ClientSecrets)
+        );
+        assert_eq!(
+            request(&["sp", "credential", "delete", "--name", "ci", "--key-id", "3f2a"]),
+            Request::new(Method::DELETE, "/api/v1/service-principals/ci/secrets/3f2a".into())
+        );
+    }
+
+    #[test]
+    fn role_assignment_requests() {
+        let condition =
+            "@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringStartsWith 'backend/'";
+        let create = plan_of(&[
+            "role",
+            "assignment",
+            "create",
+            "--assignee",
+            "devs",
+            "--role",
+            "Container Registry Repository Reader",
+            "--condition",
+            condition,
+        ])
+        .unwrap();
+        assert_eq!(
+            create.request,
+            Request::with_body(
+                Method::POST,
+                "/api/v1/role-assignments".into(),
+                json!({"role": "Container Registry Repository Reader", "assignee": "devs",
+                       "condition": condition, "description": ""})
+            )
+        );
+        assert_eq!((create.resource, create.warnings), (Resource::RoleAssignment, Warnings::Always));
+        assert_eq!(
+            request(&[
+                "role",
+                "assignment",
+                "create",
+                "--assignee",
+                "anonymous",
+                "--assignee-kind",
+                "anonymous",
+                "--role",
+                "r",
+                "--description",
+                "public pulls"
+            ])
+            .body,
+            Some(
+                json!({"role": "r", "assignee": "anonymous", "assigneeKind": "anonymous", "description": "public pulls"})
+            )
+        );
+        assert_eq!(
+            request(&[
+                "role",
+                "assignment",
+                "create",
+                "--assignee",
+                "ci",
+                "--assignee-kind",
+                "service-principal",
+                "--role",
+                "r",
+                "--condition",
+                "c",
+                "--condition-version",
+                "2.0"
+            ])
+            .body,
+            Some(
+                json!({"role": "r", "assignee": "ci", "assigneeKind": "service-principal", "condition": "c",
+                        "conditionVersion": "2.0", "description": ""})
+            )
+        );
+        let list = plan_of(&[
+            "role",
+            "assignment",
+            "list",
+            "--assignee",
+            "alice",
+            "--role",
+            "Repository Reader",
+            "--repository",
+            "backend/api",
+        ])
+        .unwrap();
+        assert_eq!(
+            list.request,
+            get("/api/v1/role-assignments?assignee=alice&role=Repository%20Reader&repository=backend%2Fapi")
+        );
+        assert_eq!(list.warnings, Warnings::UnlessJson);
+        assert_eq!(request(&["role", "assignment", "list"]), get("/api/v1/role-assignments"));
+        assert_eq!(
+            request(&["role", "assignment", "show", "--ids", "5e1d"]),
+            get("/api/v1/role-assignments/5e1d")
+        );
+        assert_eq!(
+            request(&["role", "assignment", "update", "--ids", "5e1d", "--condition", "c"]),
+            Request::with_body(
+                Method::PATCH,
+                "/api/v1/role-assignments/5e1d".into(),
+                json!({"condition": "c"})
+            )
+        );
+        assert_eq!(
+            request(&[
+                "role",
+                "assignment",
+                "update",
+                "--ids",
+                "5e1d",
+                "--remove-condition",
+                "--description",
+                "d"
+            ])
+            .body,
+            Some(json!({"condition": null, "description": "d"})),
+            "null removes the condition"
+        );
+        let delete = plan_of(&["role", "assignment", "delete", "--ids", "5e1d", "--yes"]).unwrap();
+        assert_eq!(delete.request, Request::new(Method::DELETE, "/api/v1/role-assignments/5e1d".into()));
+        assert!(usage_error(&["role", "assignment", "delete", "--ids", "5e1d"]).contains("--yes"));
+        assert_eq!(
+            plan_of(&["role", "definition", "list"]).unwrap(),
+            plain(get("/api/v1/role-definitions"), Resource::RoleDefinition)
+        );
+    }
+
+    #[test]
+    fn registry_update_without_yes_only_previews() {
+        let preview = plan_of(&["registry", "update", "--role-assignment-mode", "rbac-abac"]).unwrap();
+        assert_eq!(
+            preview.request,
+            Request::with_body(
+                Method::POST,
+                "/api/v1/registry/preview".into(),
+                json!({"roleAssignmentMode": "rbac-abac"})
+            )
+        );
+        assert_eq!((preview.answer, preview.resource), (Answer::ModePreview, Resource::ModePreview));
+        let switch = plan_of(&["registry", "update", "--role-assignment-mode", "rbac", "--yes"]).unwrap();
+        assert_eq!(
+            switch.request,
+            Request::with_body(
+                Method::PATCH,
+                "/api/v1/registry".into(),
+                json!({"roleAssignmentMode": "rbac"})
+            )
+        );
+        assert_eq!(switch.answer, Answer::AsIs);
+        assert_eq!(request(&["registry", "show"]), get("/api/v1/registry"));
+    }
+
+    #[test]
+    fn check_access_request() {
+        let check =
+            plan_of(&["check-access", "--assignee", "ci bot", "--repository", "backend/api"]).unwrap();
+        assert_eq!(check.request, get("/api/v1/check-access?assignee=ci%20bot&repository=backend%2Fapi"));
+        assert_eq!(check.resource, Resource::AccessCheck);
+        usage_error(&["check-access", "--assignee", "", "--repository", "x"]);
+    }
+
+    #[test]
+    fn identity_deletions_need_yes() {
+        for args in [
+            &["user", "delete", "--name", "alice"][..],
+            &["group", "delete", "--name", "devs"],
+            &["sp", "delete", "--name", "ci"],
+        ] {
+            assert!(usage_error(args).contains("--yes"), "{args:?}");
+        }
     }
 }

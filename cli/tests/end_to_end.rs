@@ -387,3 +387,246 @@ async fn a_refused_password_change_prints_the_detail_without_the_passwords() {
     let outcome = execute_with_stdin(cli.command, "short\n".as_bytes()).await;
     assert_eq!(outcome, Outcome { code: 1, stdout: String::new(), stderr: format!("error: {detail}\n") });
 }
+
+impl FakeRegistry {
+    async fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Outcome {
+        let mut full = vec!["portcullis"];
+        full.extend_from_slice(args);
+        full.extend_from_slice(&["--registry", &self.base]);
+        let cli = Cli::try_parse_from(full).expect("arguments parse");
+        execute_with_stdin(cli.command, stdin.as_bytes()).await
+    }
+}
+
+fn created(body: Value) -> Canned {
+    (201, "application/json", body.to_string())
+}
+
+const CONDITION: &str =
+    "@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringStartsWithIgnoreCase 'backend'";
+const PITFALL: &str = "'backend' has no trailing '/': it also matches names such as backend-infra/k8s and \
+    backendsvc/app, not only backend/...; existing repositories it also matches: backend-infra/k8s";
+const UNRESTRICTED: &str =
+    "content/write is not restricted by the condition: it is granted on every repository";
+
+fn principal(secret_value: Option<&str>) -> Value {
+    let mut secret = json!({"keyId": "k1", "description": "", "createdAt": "2026-11-23T16:30:00.000000Z",
+                            "expiresAt": "2027-06-30T00:00:00.000000Z"});
+    if let Some(value) = secret_value {
+        secret["value"] = json!(value);
+    }
+    json!({"name": "ci", "appId": "0b8e4c1a", "description": "CI", "enabled": true,
+           "createdAt": "2026-11-23T16:30:00.000000Z", "lastSignInAt": null, "groups": ["devs"],
+           "secrets": [secret]})
+}
+
+fn assignment() -> Value {
+    json!({"name": "5e1d", "role": "Container Registry Repository Writer",
+           "assignee": {"kind": "group", "name": "devs"}, "condition": CONDITION, "conditionVersion": "2.0",
+           "description": "", "honoured": true, "warnings": [UNRESTRICTED, PITFALL],
+           "createdAt": "2026-11-23T16:30:00.000000Z", "createdBy": "user:admin",
+           "updatedAt": "2026-11-23T16:30:00.000000Z"})
+}
+
+/// The administrator's main flow over the identities API: a user (password
+/// from stdin), a group, a service principal and its secret, a conditional
+/// role assignment whose warnings reach stderr, a filtered list,
+/// check-access, and the permissions mode (preview, then the switch).
+#[tokio::test]
+async fn identities_flow() {
+    let user = json!({"name": "alice", "displayName": "Alice", "enabled": true,
+                      "createdAt": "2026-11-23T16:30:00.000000Z", "lastSignInAt": null, "groups": []});
+    let group = json!({"name": "devs", "description": "", "createdAt": "2026-11-23T16:30:00.000000Z",
+                       "members": [{"kind": "user", "name": "alice"}, {"kind": "service-principal", "name": "ci"}]});
+    let registry = FakeRegistry::start(HashMap::from([
+        ("POST /api/v1/users".to_owned(), created(user)),
+        (
+            "POST /api/v1/groups".to_owned(),
+            created(json!({"name": "devs", "description": "",
+            "createdAt": "2026-11-23T16:30:00.000000Z", "members": []})),
+        ),
+        ("POST /api/v1/groups/devs/members".to_owned(), ok(group.clone())),
+        ("GET /api/v1/groups/devs".to_owned(), ok(group)),
+        ("POST /api/v1/service-principals".to_owned(), created(principal(Some("pcs_FIRST")))),
+        ("POST /api/v1/service-principals/ci/secrets".to_owned(), ok(principal(Some("pcs_SECOND")))),
+        ("POST /api/v1/role-assignments".to_owned(), created(assignment())),
+        (
+            "GET /api/v1/role-assignments?assignee=alice&repository=backend%2Fapi".to_owned(),
+            ok(json!([assignment()])),
+        ),
+        (
+            "GET /api/v1/check-access?assignee=alice&repository=backend%2Fapi".to_owned(),
+            ok(json!({
+            "assignee": {"kind": "user", "name": "alice"}, "repository": "backend/api", "mode": "rbac",
+            "listsEveryRepository": false, "actions": [
+                {"action": "content/read", "granted": false, "grantedBy": [], "notGivenBy": [
+                    {"assignment": "5e1d", "role": "Container Registry Repository Writer",
+                     "assignee": {"kind": "group", "name": "devs"}, "reason": "inactive in rbac mode"}]}]})),
+        ),
+        ("GET /api/v1/registry".to_owned(), ok(json!({"roleAssignmentMode": "rbac"}))),
+        (
+            "POST /api/v1/registry/preview".to_owned(),
+            ok(json!({"from": "rbac", "to": "rbac-abac", "changes": [
+            {"assignment": "5e1d", "assignee": {"kind": "group", "name": "devs"},
+             "role": "Container Registry Repository Writer", "before": "nothing",
+             "after": "content/read, content/write where the condition holds"}]})),
+        ),
+        ("PATCH /api/v1/registry".to_owned(), ok(json!({"roleAssignmentMode": "rbac-abac"}))),
+    ]))
+    .await;
+    let admin = ["-u", "admin", "-p", "admin-password"];
+    let with_admin =
+        |args: &[&'static str]| -> Vec<&'static str> { args.iter().copied().chain(admin).collect() };
+
+    // A user: the password only from stdin, never echoed.
+    let outcome = registry
+        .run_with_stdin(
+            &with_admin(&[
+                "user",
+                "create",
+                "--name",
+                "alice",
+                "--display-name",
+                "Alice",
+                "--password-stdin",
+            ]),
+            "alice-long-password\n",
+        )
+        .await;
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    assert!(!outcome.stdout.contains("alice-long-password"));
+    assert_eq!(
+        registry.seen()[0].body,
+        Some(json!({"name": "alice", "displayName": "Alice", "password": "alice-long-password"}))
+    );
+
+    // A group with the user and the service principal.
+    assert_eq!(registry.run(&with_admin(&["group", "create", "--name", "devs"])).await.code, 0);
+    assert_eq!(
+        registry
+            .run(&with_admin(&["group", "member", "add", "--group", "devs", "--member", "alice"]))
+            .await
+            .code,
+        0
+    );
+    let members =
+        registry.run(&with_admin(&["group", "member", "list", "--group", "devs", "-o", "tsv"])).await;
+    assert_eq!(members.stdout, "user\talice\nservice-principal\tci\n");
+
+    // The service principal's secret, printed once, alone for scripts.
+    let outcome = registry
+        .run(&with_admin(&["sp", "create", "--name", "ci", "--secret-expiry", "2027-06-30", "-o", "table"]))
+        .await;
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    assert!(
+        outcome.stdout.lines().nth(2).unwrap().starts_with("ci    0b8e4c1a  k1      pcs_FIRST"),
+        "{}",
+        outcome.stdout
+    );
+    let outcome = registry
+        .run(&with_admin(&[
+            "sp",
+            "credential",
+            "reset",
+            "--name",
+            "ci",
+            "--query",
+            "secrets[?value].value | [0]",
+            "-o",
+            "tsv",
+        ]))
+        .await;
+    assert_eq!(outcome.stdout, "pcs_SECOND\n");
+
+    // A conditional role assignment: the warnings go to stderr in every format.
+    let create = [
+        "role",
+        "assignment",
+        "create",
+        "--assignee",
+        "devs",
+        "--role",
+        "Container Registry Repository Writer",
+        "--condition",
+        CONDITION,
+    ];
+    let table = registry.run(&with_admin(&[&create[..], &["-o", "table"]].concat())).await;
+    assert_eq!(table.code, 0, "{table:?}");
+    assert_eq!(table.stderr, format!("warning: {UNRESTRICTED}\nwarning: {PITFALL}\n"));
+    assert!(table.stdout.lines().nth(2).unwrap().ends_with("yes       2"), "{}", table.stdout);
+    let json = registry.run(&with_admin(&create)).await;
+    assert_eq!(json.stderr, table.stderr);
+    assert_eq!(serde_json::from_str::<Value>(&json.stdout).unwrap(), assignment());
+    let posted = registry.seen().into_iter().rfind(|seen| seen.path == "/api/v1/role-assignments").unwrap();
+    assert_eq!(
+        posted.body,
+        Some(
+            json!({"role": "Container Registry Repository Writer", "assignee": "devs", "condition": CONDITION,
+                    "description": ""})
+        )
+    );
+
+    // Filtered list: the warnings on stderr for tables, in the JSON otherwise.
+    let list = ["role", "assignment", "list", "--assignee", "alice", "--repository", "backend/api"];
+    let table = registry.run(&with_admin(&[&list[..], &["-o", "table"]].concat())).await;
+    assert!(table.stderr.starts_with("warning: role assignment 5e1d: content/write"), "{}", table.stderr);
+    let json = registry.run(&with_admin(&[&list[..], &["--query", "[].name"]].concat())).await;
+    assert_eq!((json.stdout.as_str(), json.stderr.as_str()), ("[\n  \"5e1d\"\n]\n", ""));
+
+    // Why alice cannot pull.
+    let check = registry
+        .run(&with_admin(&[
+            "check-access",
+            "--assignee",
+            "alice",
+            "--repository",
+            "backend/api",
+            "-o",
+            "table",
+        ]))
+        .await;
+    assert_eq!(
+        check.stdout,
+        "\
+ACTION        GRANTED  GRANTED BY  NOT GIVEN BY (WHY)
+------------  -------  ----------  ------------------------------------------------------------------------
+content/read  no                   Container Registry Repository Writer (group devs): inactive in rbac mode
+"
+    );
+
+    // The mode: shown, previewed without --yes (nothing changes, exit 1), switched with it.
+    let show = registry.run(&with_admin(&["registry", "show", "-o", "tsv"])).await;
+    assert_eq!(show.stdout, "rbac\n");
+    let preview = registry
+        .run(&with_admin(&["registry", "update", "--role-assignment-mode", "rbac-abac", "-o", "table"]))
+        .await;
+    assert_eq!(preview.code, 1, "{preview:?}");
+    assert!(
+        preview.stdout.lines().nth(2).unwrap().starts_with("5e1d        group devs"),
+        "{}",
+        preview.stdout
+    );
+    assert_eq!(
+        preview.stderr,
+        "error: the role assignment mode is still rbac: after a switch to rbac-abac, 1 role assignment gives \
+         something different (above); pass --yes to switch\n"
+    );
+    assert!(!registry.seen().iter().any(|seen| seen.method == "PATCH"), "nothing switched without --yes");
+    let switch = registry
+        .run(&with_admin(&[
+            "registry",
+            "update",
+            "--role-assignment-mode",
+            "rbac-abac",
+            "--yes",
+            "-o",
+            "tsv",
+        ]))
+        .await;
+    assert_eq!((switch.code, switch.stdout.as_str()), (0, "rbac-abac\n"));
+    let patched = registry.seen().into_iter().find(|seen| seen.method == "PATCH").unwrap();
+    assert_eq!(
+        (patched.path.as_str(), patched.body),
+        ("/api/v1/registry", Some(json!({"roleAssignmentMode": "rbac-abac"})))
+    );
+}
