@@ -673,8 +673,8 @@ fn role(command: &RoleCommand) -> Result<Plan, CliError> {
             // The API's PATCH always sets the condition (null: none), so
             // one of --condition and --remove-condition is required.
             let condition = match (&update.condition, update.remove_condition) {
-                (Some(condition), false) => Some(condition.clone()),
-                (None, true) => None,
+                (Some(condition), false) => Some(Some(condition.clone())),
+                (None, true) => Some(None),
                 _ => {
                     return Err(CliError::Usage(
                         "pass exactly one of --condition and --remove-condition".to_owned(),

@@ -185,6 +185,16 @@ fn yes() -> bool {
     true
 }
 
+/// A field that is present (`null` included): `Some`, absent: `None` (by
+/// `#[serde(default)]`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
 /// `PATCH /api/v1/service-principals/{name}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -318,13 +328,17 @@ pub struct NewRoleAssignment {
     pub description: String,
 }
 
-/// `PATCH /api/v1/role-assignments/{name}`: the new condition (null: none,
-/// registry-wide) and, when given, description.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `PATCH /api/v1/role-assignments/{name}`: what is given changes. An
+/// absent `condition` keeps the present one; `"condition": null` removes
+/// it (the role then applies to every repository), so a client that leaves
+/// the field out never widens an assignment by accident.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RoleAssignmentChange {
-    pub condition: Option<String>,
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub condition: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -431,4 +445,19 @@ pub struct AssignmentRef {
 pub struct AccessCheckQuery {
     pub assignee: String,
     pub repository: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_absent_condition_keeps_and_a_null_one_removes() {
+        let change = |text: &str| serde_json::from_str::<RoleAssignmentChange>(text).unwrap().condition;
+        assert_eq!(change(r#"{"description": "x"}"#), None);
+        assert_eq!(change(r#"{"condition": null}"#), Some(None));
+        assert_eq!(change(r#"{"condition": "c"}"#), Some(Some("c".to_owned())));
+        let removing = RoleAssignmentChange { condition: Some(None), ..RoleAssignmentChange::default() };
+        assert_eq!(serde_json::to_string(&removing).unwrap(), r#"{"condition":null}"#);
+    }
 }

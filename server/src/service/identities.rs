@@ -554,9 +554,14 @@ impl IdentityService {
         let mut tx = self.db.begin().await?;
         let row = rows::find_assignment(&mut tx, name).await?.ok_or_else(|| no_assignment(name))?;
         let role = Role::from_name(&row.role).ok_or_else(|| unknown_role(&row.role))?;
-        let condition =
-            checked_condition(role, mode, change.condition.as_deref(), change.condition_version.as_deref())?;
-        let text = condition.as_ref().map(|c| c.to_string());
+        let text = match &change.condition {
+            // Kept as stored (already checked when it was set).
+            None => row.condition.clone(),
+            Some(given) => {
+                let version = change.condition_version.as_deref();
+                checked_condition(role, mode, given.as_deref(), version)?.map(|c| c.to_string())
+            }
+        };
         let description =
             change.description.as_deref().map_or(row.description.as_str(), str::trim).to_owned();
         rows::update_assignment(

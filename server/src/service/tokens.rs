@@ -560,7 +560,7 @@ mod tests {
     async fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open(dir.path()).await.unwrap();
-        users::insert_for_test(&db, "admin", "not-a-real-hash").await;
+        crate::db::users::insert_for_test(&db, "admin", "not-a-real-hash").await;
         let audit = AuditLog::start(db.clone());
         Fixture {
             tokens: TokenService::new(db, Arc::new(PasswordHasher::from_key([5; 32])), audit),

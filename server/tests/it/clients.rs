@@ -37,12 +37,12 @@ const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+j
 
 /// A scratch environment for container tools: its own HOME, auth file,
 /// runtime directory, temporary directory and (for podman) image store.
-struct ClientEnv {
+pub(crate) struct ClientEnv {
     dir: tempfile::TempDir,
 }
 
 impl ClientEnv {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().expect("client scratch dir");
         for sub in ["home", "run", "tmp", "storage/root", "storage/runroot", "storage/tmp"] {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
@@ -94,14 +94,14 @@ impl ClientEnv {
 }
 
 /// Runs a command that must succeed; returns its stdout.
-fn succeed(command: Command, stdin: Option<&str>) -> String {
+pub(crate) fn succeed(command: Command, stdin: Option<&str>) -> String {
     let outcome = execute(command, stdin);
     assert!(outcome.success(), "client command failed: {}", outcome.report());
     outcome.stdout
 }
 
 /// Runs a command that must fail; returns its stderr.
-fn fail(command: Command, stdin: Option<&str>) -> String {
+pub(crate) fn fail(command: Command, stdin: Option<&str>) -> String {
     let outcome = execute(command, stdin);
     assert!(!outcome.success(), "client command should have failed: {}", outcome.report());
     outcome.stderr
@@ -277,7 +277,7 @@ fn digests<V>(blobs: &BTreeMap<String, V>) -> BTreeSet<&str> {
 // ---------------------------------------------------------------------------
 // skopeo
 
-fn skopeo(env: &ClientEnv, args: &[&str]) -> Command {
+pub(crate) fn skopeo(env: &ClientEnv, args: &[&str]) -> Command {
     with_args(env.command("skopeo"), args)
 }
 

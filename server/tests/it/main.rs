@@ -8,6 +8,7 @@ mod command;
 mod crash;
 mod docker;
 mod gc;
+mod identities;
 mod locks;
 mod portal;
 mod portal_security;
