@@ -22,6 +22,22 @@ pub enum Principal {
     /// A user, service principal or the anonymous caller: what its own and
     /// its groups' role assignments allow now, in the registry's mode.
     Identity(Arc<IdentityAccess>),
+    /// A caller with credentials who also holds what the assignments of
+    /// "Everyone (anonymous)" give on repositories, so that a repository
+    /// open to everyone stays open to a client that has logged in. Only
+    /// repository access: control-plane reach is the caller's own.
+    WithEveryone(Box<Principal>, Arc<IdentityAccess>),
+}
+
+impl Principal {
+    /// The widest access the principal's roles give to `area`.
+    pub fn control(&self, area: ControlArea) -> ControlAccess {
+        match self {
+            Principal::Token(_) => ControlAccess::None,
+            Principal::Identity(identity) => identity.control(area),
+            Principal::WithEveryone(own, _) => own.control(area),
+        }
+    }
 }
 
 /// What a credential presented with the request was issued for.
@@ -184,12 +200,13 @@ impl fmt::Display for Denial {
 pub fn decide(principal: &Principal, grants: Grants, operation: Operation<'_>) -> Decision {
     match operation {
         Operation::SignedIn => Decision::Allow,
-        Operation::Control(area, access) => match principal {
-            Principal::Identity(identity) if identity.control(area) >= access => Decision::Allow,
-            Principal::Token(_) | Principal::Identity(_) => {
+        Operation::Control(area, access) => {
+            if principal.control(area) >= access {
+                Decision::Allow
+            } else {
                 Decision::Deny(Denial::ControlNotGranted { area, access })
             }
-        },
+        }
         Operation::ListRepositories => match grants {
             Grants::Issued(issued) if issued.is_empty() => Decision::InsufficientScope,
             _ => Decision::Allow,
@@ -220,6 +237,9 @@ pub fn actions_on(principal: &Principal, repository: &RepositoryName) -> ActionS
     match principal {
         Principal::Token(scope) => scope.actions_for(repository),
         Principal::Identity(identity) => identity.actions_on(repository),
+        Principal::WithEveryone(own, everyone) => {
+            actions_on(own, repository) | everyone.actions_on(repository)
+        }
     }
 }
 
@@ -230,6 +250,9 @@ pub fn actions_on(principal: &Principal, repository: &RepositoryName) -> ActionS
 pub fn may_list(principal: &Principal, repository: &RepositoryName) -> bool {
     match principal {
         Principal::Identity(identity) if identity.lists_every_repository() => true,
+        Principal::WithEveryone(own, everyone) => {
+            may_list(own, repository) || may_list(&Principal::Identity(everyone.clone()), repository)
+        }
         _ => actions_on(principal, repository).contains(Action::MetadataRead),
     }
 }
@@ -255,7 +278,7 @@ pub fn grant(principal: &Principal, resource: Resource<'_>, requested: ActionSet
     };
     let allowed = match (resource, principal) {
         (Resource::Repository(repository), _) => actions_on(principal, repository),
-        (Resource::Catalog, Principal::Token(_) | Principal::Identity(_)) => Action::MetadataRead.into(),
+        (Resource::Catalog, _) => Action::MetadataRead.into(),
     };
     requested.intersection(allowed)
 }

@@ -580,3 +580,29 @@ fn every_principal_grant_and_operation_is_decided_by_the_rule() {
         assert_eq!(may_list(&principal, &repository), held.contains(MetadataRead));
     }
 }
+
+#[test]
+fn everyone_adds_repository_access_and_never_control() {
+    use roles::{IdentityAccess, Role, RoleAssignment, RoleAssignmentMode};
+    let public = condition::Condition::parse(
+        "@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringStartsWithIgnoreCase 'public/'",
+    )
+    .unwrap();
+    let everyone = Arc::new(IdentityAccess::new(
+        RoleAssignmentMode::RbacAbac,
+        vec![RoleAssignment::new(Role::RepositoryReader, Some(public))],
+    ));
+    let own = Principal::Token(Arc::new(CompiledScope::compile(&[rule("private/app", &[ContentWrite])])));
+    let both = Principal::WithEveryone(Box::new(own.clone()), everyone);
+    assert_eq!(actions_on(&both, &name("public/x")), ActionSet::of(&[ContentRead, MetadataRead]));
+    assert_eq!(actions_on(&both, &name("private/app")), ActionSet::of(&[ContentWrite]));
+    assert_eq!(actions_on(&both, &name("other")), ActionSet::EMPTY);
+    assert!(may_list(&both, &name("public/x")) && !may_list(&both, &name("private/app")));
+    let read_tokens = Operation::Control(ControlArea::Configuration, ControlAccess::Read);
+    assert!(matches!(decide(&both, Grants::Policy, read_tokens), Decision::Deny(_)));
+    let admin = Principal::WithEveryone(
+        Box::new(administrator()),
+        Arc::new(IdentityAccess::new(RoleAssignmentMode::RbacAbac, Vec::new())),
+    );
+    assert_eq!(decide(&admin, Grants::Policy, read_tokens), Decision::Allow, "its own control reach");
+}

@@ -180,7 +180,7 @@ pub struct AccessService {
     compiled: Mutex<HashMap<i64, (i64, Arc<CompiledScope>)>>,
     /// What each identity holds (`None`: the anonymous caller), with the
     /// policy revision it was loaded at.
-    identities: Mutex<HashMap<Option<Member>, (i64, Arc<IdentityAccess>)>>,
+    identities: Mutex<HashMap<Option<Member>, (i64, Arc<IdentityAccess>, bool)>>,
     /// Failed sign-ins per user name and client, for every login point:
     /// the portal, `/oauth2/token`, Basic on `/v2` and on `/api/v1`.
     throttle: LoginThrottle,
@@ -431,21 +431,46 @@ impl AccessService {
     }
 
     /// What an identity (or, with `None`, the anonymous caller) holds now:
-    /// its own and its groups' role assignments in the registry's mode,
-    /// loaded once per policy revision. The revision is read before the
-    /// assignments, so a cached entry is never older than its key.
+    /// its own and its groups' role assignments in the registry's mode, and
+    /// for a caller with credentials also what "Everyone (anonymous)"
+    /// holds, when anything ([`Principal::WithEveryone`]).
     async fn identity(&self, member: Option<Member>) -> Result<Principal, AccessError> {
         let revision = identities::revision(&self.db).await?;
+        let (own, _) = self.identity_at(member, revision).await?;
+        let principal = Principal::Identity(own);
+        match member {
+            None => Ok(principal),
+            Some(_) => self.with_everyone(principal, revision).await,
+        }
+    }
+
+    /// `principal` with the anonymous caller's repository access added,
+    /// when some assignment of "Everyone (anonymous)" is honoured.
+    async fn with_everyone(&self, principal: Principal, revision: i64) -> Result<Principal, AccessError> {
+        let (everyone, grants) = self.identity_at(None, revision).await?;
+        Ok(if grants { Principal::WithEveryone(Box::new(principal), everyone) } else { principal })
+    }
+
+    /// What `member` holds at `revision`, loaded once per revision, and
+    /// whether any of its assignments is honoured. The revision is read
+    /// before the assignments, so a cached entry is never older than its
+    /// key.
+    async fn identity_at(
+        &self,
+        member: Option<Member>,
+        revision: i64,
+    ) -> Result<(Arc<IdentityAccess>, bool), AccessError> {
         let cached = self.identities.lock().expect("identities").get(&member).cloned();
-        if let Some((at, access)) = cached {
+        if let Some((at, access, honoured)) = cached {
             if at == revision {
-                return Ok(Principal::Identity(access));
+                return Ok((access, honoured));
             }
         }
         let (mode, rows) = self.assignments_of(member).await?;
+        let honoured = parsed_assignments(&rows).any(|(_, _, assignment)| assignment.is_honoured(mode));
         let access = Arc::new(identity_access(mode, &rows));
-        self.identities.lock().expect("identities").insert(member, (revision, access.clone()));
-        Ok(Principal::Identity(access))
+        self.identities.lock().expect("identities").insert(member, (revision, access.clone(), honoured));
+        Ok((access, honoured))
     }
 
     /// The registry's mode and the assignments that apply to `member`, as
@@ -509,25 +534,32 @@ impl AccessService {
         Ok(Some(Authenticated { subject, credential: Some(CredentialRef::Secret(secret.id)), principal }))
     }
 
+    /// The token's scope map, with what "Everyone (anonymous)" holds.
+    async fn scope_of(&self, row: &TokenRow) -> Result<Principal, AccessError> {
+        let revision = identities::revision(&self.db).await?;
+        let scope = self.compiled_scope(row).await?;
+        self.with_everyone(Principal::Token(scope), revision).await
+    }
+
     /// The token's scope map, compiled once per revision. Revisions come
     /// from one registry-wide counter and ids are never reused, so a cached
     /// entry can only ever be the rules of this very map at this revision.
-    async fn scope_of(&self, row: &TokenRow) -> Result<Principal, AccessError> {
+    async fn compiled_scope(&self, row: &TokenRow) -> Result<Arc<CompiledScope>, AccessError> {
         let cached = self.compiled.lock().expect("compiled scopes").get(&row.scope_map_id).cloned();
         if let Some((revision, scope)) = cached {
             if revision == row.scope_map_revision {
-                return Ok(Principal::Token(scope));
+                return Ok(scope);
             }
         }
         // Deleted since the token row was read: nothing is allowed.
         let Some((revision, rules)) =
             token_rows::scope_map_rules_at_revision(&self.db, row.scope_map_id).await?
         else {
-            return Ok(Principal::Token(Arc::new(CompiledScope::compile(std::iter::empty()))));
+            return Ok(Arc::new(CompiledScope::compile(std::iter::empty())));
         };
         let scope = Arc::new(CompiledScope::compile(&rules));
         self.compiled.lock().expect("compiled scopes").insert(row.scope_map_id, (revision, scope.clone()));
-        Ok(Principal::Token(scope))
+        Ok(scope)
     }
 }
 

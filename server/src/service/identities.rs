@@ -508,6 +508,13 @@ impl IdentityService {
             request.condition_version.as_deref(),
         )?;
         let (assignee_ref, member) = self.find_assignee(&request.assignee, request.assignee_kind).await?;
+        let controls = ControlArea::ALL.into_iter().any(|area| role.control(area) != ControlAccess::None);
+        if assignee_ref.kind == IdentityKind::Anonymous && controls {
+            return Err(invalid(format!(
+                "{ANONYMOUS_NAME} can hold repository roles only, not {}",
+                role.name()
+            )));
+        }
         let name = uuid::Uuid::new_v4().to_string();
         let mut tx = self.db.begin().await?;
         let assignee = self.assignee_in(&mut tx, &assignee_ref, member).await?;

@@ -275,9 +275,12 @@ async fn anonymous_pull_of_public_repositories_beside_scoped_tokens() {
     let token = created(&registry, "/api/v1/tokens", token).await;
     let password = token["credentials"]["passwords"][0]["value"].as_str().unwrap();
     assert_eq!(pull(&registry, "private-reader", password, "private/x").await, StatusCode::OK);
-    // A token holds its scope map and nothing else: the anonymous
-    // assignments are for callers without credentials.
-    assert_eq!(pull(&registry, "private-reader", password, "public/x").await, StatusCode::FORBIDDEN);
+    // What is open to everyone stays open to a client that logged in.
+    assert_eq!(pull(&registry, "private-reader", password, "public/x").await, StatusCode::OK);
+    // Everyone can hold repository roles only.
+    let body = json!({"assignee": "anonymous", "assigneeKind": "anonymous", "role": "Reader"});
+    let (status, refused) = api(&registry, Method::POST, "/api/v1/role-assignments", Some(body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
 }
 
 #[tokio::test]
@@ -450,4 +453,112 @@ async fn control_plane_roles_decide_the_management_api() {
     let token =
         json!({"name": "Auditor", "repositories": [{"repository": "a", "actions": ["content/read"]}]});
     assert_eq!(api(&registry, Method::POST, "/api/v1/tokens", Some(token)).await.0, StatusCode::CONFLICT);
+}
+
+// ----- the authorisation matrix for identities -----
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Act {
+    Pull,
+    Push,
+    Delete,
+    ReadMetadata,
+    WriteMetadata,
+}
+
+const ACTS: [Act; 5] = [Act::Pull, Act::Push, Act::Delete, Act::ReadMetadata, Act::WriteMetadata];
+
+/// What each built-in role gives on repositories, from the text (not
+/// from the server's tables): in `rbac-abac` only the Repository roles; in
+/// `rbac` also the legacy roles and Owner, Contributor and Reader.
+fn expected(role: &str, mode: &str) -> &'static [Act] {
+    use Act::*;
+    const READ: &[Act] = &[Pull, ReadMetadata];
+    const WRITE: &[Act] = &[Pull, ReadMetadata, Push, WriteMetadata];
+    const ALL: &[Act] = &[Pull, ReadMetadata, Push, WriteMetadata, Delete];
+    match (role, mode) {
+        ("Container Registry Repository Reader", _) => READ,
+        ("Container Registry Repository Writer", _) => WRITE,
+        ("Container Registry Repository Contributor", _) => ALL,
+        ("Owner" | "Contributor", "rbac") => ALL,
+        ("Reader" | "AcrPull", "rbac") => READ,
+        ("AcrPush", "rbac") => WRITE,
+        ("AcrDelete", "rbac") => &[Delete],
+        _ => &[],
+    }
+}
+
+/// Whether `user` may do `act` on `repository`, asked over HTTP: the
+/// decision runs before the handler, so a refusal is 401/403 and anything
+/// else means allowed (a delete of a digest that does not exist is 404).
+async fn may(registry: &Registry, user: &str, act: Act, repository: &str) -> bool {
+    let base = registry.server.url("");
+    let base = base.trim_end_matches('/');
+    let request = match act {
+        Act::Pull => registry.client.get(format!("{base}/v2/{repository}/manifests/v1")),
+        Act::Push => registry.client.post(format!("{base}/v2/{repository}/blobs/uploads/")),
+        Act::Delete => {
+            registry.client.delete(format!("{base}/v2/{repository}/manifests/sha256:{}", "0".repeat(64)))
+        }
+        Act::ReadMetadata => registry.client.get(format!("{base}/v2/{repository}/tags/list")),
+        Act::WriteMetadata => {
+            registry.client.patch(format!("{base}/api/v1/repositories/{repository}")).json(&json!({}))
+        }
+    };
+    let status = request.basic_auth(user, Some(USER_PASSWORD)).send().await.unwrap().status();
+    !matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+}
+
+#[tokio::test]
+async fn every_role_with_and_without_a_condition_on_every_operation_in_both_modes() {
+    let registry = Registry::start();
+    for repository in ["backend/app", "other/app"] {
+        registry.push_image(repository, "v1", repository.as_bytes()).await;
+    }
+    let (_, roles) = api(&registry, Method::GET, "/api/v1/role-definitions", None).await;
+    let roles: Vec<(String, bool)> = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|role| (role["name"].as_str().unwrap().to_owned(), role["abacEnabled"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(roles.len(), 13);
+    let condition = format!("{NAME} StringStartsWithIgnoreCase 'backend/'");
+    // (user, role, conditional)
+    let mut cases = Vec::new();
+    for (index, (role, abac)) in roles.iter().enumerate() {
+        for conditional in [false, true] {
+            if conditional && !abac {
+                continue;
+            }
+            let user = format!("user{index}{}", if conditional { "c" } else { "" });
+            create_user(&registry, &user).await;
+            assign(&registry, &user, role, conditional.then_some(condition.as_str())).await;
+            cases.push((user, role.clone(), conditional));
+        }
+    }
+    assert_eq!(cases.len(), 16);
+    let mut mismatches = Vec::new();
+    for mode in ["rbac-abac", "rbac"] {
+        let body = json!({"roleAssignmentMode": mode});
+        assert_eq!(api(&registry, Method::PATCH, "/api/v1/registry", Some(body)).await.0, StatusCode::OK);
+        for (user, role, conditional) in &cases {
+            for repository in ["backend/app", "other/app"] {
+                // A condition holds on backend/ only, and counts only in
+                // rbac-abac (in rbac it is kept but gives nothing).
+                let honoured = !conditional || (mode == "rbac-abac" && repository.starts_with("backend/"));
+                for act in ACTS {
+                    let want = honoured && expected(role, mode).contains(&act);
+                    let got = may(&registry, user, act, repository).await;
+                    if want != got {
+                        mismatches.push(format!(
+                            "{mode}: {role}{} {act:?} on {repository}: expected {want}, got {got}",
+                            if *conditional { " (backend/)" } else { "" }
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
 }
