@@ -5,7 +5,8 @@
 # made through the management API. Between the two runs the server is
 # stopped and ~1,000,000 filler tokens are inserted straight into its
 # SQLite file in one transaction. Also times one page of the token list
-# and a name search through the API, at both sizes.
+# and a name search through the API, at both sizes, and (with ten tokens)
+# the same logins by ten service principals with client secrets.
 #
 #   bench/tokens.sh            # full run: 1,000,000 filler tokens, 20 s per run
 #   QUICK=1 bench/tokens.sh    # 10,000 filler tokens, 5 s runs, to check the script
@@ -102,11 +103,13 @@ login_path="/oauth2/token?service=127.0.0.1:$PORT&scope=repository:$REPO:pull"
 answer=$(curl -sf -H "Authorization: Basic ${creds[0]}" "$BASE$login_path") || fail "a login failed"
 jq -e '.token | length > 0' <<<"$answer" >/dev/null || fail "no access token in $answer"
 
-# wrk: each thread rotates over the ten tokens' Basic headers and checks
+# wrk: each thread rotates over the given Basic credentials and checks
 # every answer (200 with an access token); done() prints the figures.
+write_lua() { # file, base64 credentials...
+  local file=$1; shift
 {
   echo 'local creds = {'
-  for c in "${creds[@]}"; do echo "  \"Basic $c\","; done
+  for c in "$@"; do echo "  \"Basic $c\","; done
   echo '}'
   cat <<LUA
 local path = "$login_path"
@@ -145,7 +148,9 @@ function done(summary, latency, requests)
   if first ~= "" then io.write("bench-first-bad " .. first .. "\n") end
 end
 LUA
-} >"$work/logins.lua"
+} >"$file"
+}
+write_lua "$work/logins.lua" "${creds[@]}"
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # CPU ticks of the waited-for children of process $1 (wrk, once it ended).
@@ -156,12 +161,12 @@ machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat;
 # p99 requests server-cpu wrk-cpu other-cpu" (CPU in % of one core, out of
 # $(nproc)00 %: the server, wrk, and every other process on the machine) and
 # keeps wrk's output in $work/wrk-<label>.log. Refuses runs with any bad answer.
-logins() { # label
-  local label=$1 me=$BASHPID out hz server0 server1 wrk0 wrk1 busy0 busy1 start end
-  wrk -t 2 -c "$CONNECTIONS" -d "${WARMUP_SECONDS}s" -s "$work/logins.lua" "$BASE$login_path" >"$work/wrk-$label-warmup.log" 2>&1 \
+logins() { # label, [wrk script]
+  local label=$1 script=${2:-$work/logins.lua} me=$BASHPID out hz server0 server1 wrk0 wrk1 busy0 busy1 start end
+  wrk -t 2 -c "$CONNECTIONS" -d "${WARMUP_SECONDS}s" -s "$script" "$BASE$login_path" >"$work/wrk-$label-warmup.log" 2>&1 \
     || fail "wrk failed: $(cat "$work/wrk-$label-warmup.log")"
   server0=$(cpu_ticks "$SERVER_PID"); wrk0=$(children_ticks "$me"); busy0=$(machine_ticks); start=$(date +%s.%N)
-  wrk -t 2 -c "$CONNECTIONS" -d "${WRK_SECONDS}s" --timeout 5s -s "$work/logins.lua" "$BASE$login_path" >"$work/wrk-$label.log" 2>&1 \
+  wrk -t 2 -c "$CONNECTIONS" -d "${WRK_SECONDS}s" --timeout 5s -s "$script" "$BASE$login_path" >"$work/wrk-$label.log" 2>&1 \
     || fail "wrk failed: $(cat "$work/wrk-$label.log")"
   server1=$(cpu_ticks "$SERVER_PID"); wrk1=$(children_ticks "$me"); busy1=$(machine_ticks); end=$(date +%s.%N)
   out=$(grep '^bench-result' "$work/wrk-$label.log") || fail "no result from wrk: $(cat "$work/wrk-$label.log")"
@@ -211,6 +216,21 @@ search_expect=$(( FILLER >= 100 ? 50 : 0 ))
 echo "bench: measuring logins with $REAL_TOKENS tokens (${WRK_SECONDS} s, $CONNECTIONS connections)" >&2
 result=$(logins small)
 read -r rate_small p50_small p99_small req_small cpu_small wrk_small other_small <<<"$result"
+# The same with ten service principals, each with a client secret and a
+# conditional Repository Reader role (issue 11: no worse than a token's).
+sp_creds=()
+condition="@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringStartsWithIgnoreCase 'bench/'"
+for i in $(seq -w 1 $REAL_TOKENS); do
+  name="bench-sp-$i"
+  secret=$(api 201 POST /api/v1/service-principals "{\"name\":\"$name\"}" | jq -er '.secrets[0].value')
+  api 201 POST /api/v1/role-assignments "$(jq -nc --arg a "$name" --arg c "$condition" \
+    '{assignee: $a, role: "Container Registry Repository Reader", condition: $c}')" >/dev/null
+  sp_creds+=("$(printf '%s:%s' "$name" "$secret" | base64 -w0)")
+done
+write_lua "$work/sp-logins.lua" "${sp_creds[@]}"
+echo "bench: measuring logins with $REAL_TOKENS service principals" >&2
+result=$(logins sp "$work/sp-logins.lua")
+read -r rate_sp p50_sp p99_sp req_sp cpu_sp wrk_sp other_sp <<<"$result"
 list_small=$(api_ms "/api/v1/tokens?limit=50" "$REAL_TOKENS")
 search_small=$(api_ms "/api/v1/tokens?search=$search_prefix&limit=50" 0)
 rss_small=$(peak_rss "$SERVER_PID")
@@ -266,4 +286,11 @@ row "CPU % of one core: other processes" "$other_small" "$other_large"
 row "server peak RSS (MiB)" "$rss_small" "$rss_large"
 row "token list, limit=50 (ms, median of 5)" "$list_small" "$list_large"
 row "search $search_prefix, limit=50 (ms)" "$search_small" "$search_large"
-echo "audit log: $audit_small login entries on disk at the first stop, $audit_large more at the second; logins made: $(logins_made small), $(logins_made large) (warm-up, run and the one by hand)"
+echo
+echo "service principal logins beside token logins (same server, $REAL_TOKENS of each, before the filler):"
+printf '%-42s %14s %14s %8s\n' "measurement" "tokens" "service princ." "sp/token"
+row "logins/s" "$rate_small" "$rate_sp"
+row "login p50 (ms)" "$p50_small" "$p50_sp"
+row "login p99 (ms)" "$p99_small" "$p99_sp"
+row "server CPU per login (us)" "$(per_login "$cpu_small" "$rate_small")" "$(per_login "$cpu_sp" "$rate_sp")"
+echo "audit log: $audit_small login entries on disk at the first stop, $audit_large more at the second; logins made: $(( $(logins_made small) + $(logins_made sp) )) (tokens and service principals), $(logins_made large) (warm-up, run and the one by hand)"

@@ -192,6 +192,34 @@ async fn a_registry_of_the_previous_release_keeps_working() {
     let wrong = registry.basic(Method::GET, "/v2/", "admin", "not-the-password").send().await.unwrap();
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
 
+    // --- Identities (issue 11): the upgraded registry is in rbac mode, and
+    // its administrator is a user holding Owner, an unconditioned
+    // Repository Contributor and the Catalog Lister; nothing else is
+    // assigned.
+    let settings = registry.admin_json("/api/v1/registry").await;
+    assert_eq!(settings, json!({"roleAssignmentMode": "rbac"}));
+    let assignments = registry.admin_json("/api/v1/role-assignments").await;
+    let mut held: Vec<(&str, &str, &Value)> = assignments
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["assignee"]["name"].as_str().unwrap(), a["role"].as_str().unwrap(), &a["condition"]))
+        .collect();
+    held.sort_by_key(|(name, role, _)| (*name, *role));
+    assert_eq!(
+        held,
+        [
+            ("admin", "Container Registry Repository Catalog Lister", &Value::Null),
+            ("admin", "Container Registry Repository Contributor", &Value::Null),
+            ("admin", "Owner", &Value::Null),
+        ],
+        "{assignments}"
+    );
+    let users = registry.admin_json("/api/v1/users").await;
+    assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
+    assert_eq!(users[0]["name"], "admin");
+    assert_eq!(users[0]["enabled"], true);
+
     // --- Scope maps: the system ones, then ci-push and app-read; the
     // deleted scratch-map is gone.
     let ci_push_rules = json!([
