@@ -332,7 +332,9 @@ impl AccessService {
             Some(user) if matches => {
                 self.verified.lock().expect("verified cache").insert(key, Instant::now());
                 let subject = Subject::User(user.name.clone());
-                self.audit.record(AuditCaller::Subject(&subject), None, None, "login", Outcome::Success, None).await;
+                self.audit
+                    .record(AuditCaller::Subject(&subject), None, None, "login", Outcome::Success, None)
+                    .await;
                 if let Err(error) = users::record_sign_in(&self.db, user.id, (self.clock)()).await {
                     tracing::warn!(%error, "could not record a sign-in date");
                 }

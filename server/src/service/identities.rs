@@ -793,7 +793,11 @@ impl IdentityService {
                 found.name
             )));
         }
-        let (mode, rows) = self.access.assignments_of(member).await.map_err(internal)?;
+        let (mode, mut rows) = self.access.assignments_of(member).await.map_err(internal)?;
+        if member.is_some() {
+            // What is open to everyone is open to it too.
+            rows.extend(self.access.assignments_of(None).await.map_err(internal)?.1);
+        }
         let parsed: Vec<(usize, &AssignmentRow, Assignment)> = parsed_assignments(&rows).collect();
         let access = identity_access(mode, &rows);
         let reference = |index: usize, reason: Option<String>| {
@@ -986,4 +990,181 @@ fn no_service_principal(name: &str) -> ManageError {
 
 fn no_assignment(name: &str) -> ManageError {
     ManageError::NotFound(format!("there is no role assignment {name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::access::system_clock;
+
+    struct Fixture {
+        identities: IdentityService,
+        admin: Subject,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn fixture(mode: RoleAssignmentMode) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path()).await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        rows::initialise_mode(&mut tx, mode.as_str()).await.unwrap();
+        tx.commit().await.unwrap();
+        let hasher = Arc::new(PasswordHasher::from_key([9; 32]));
+        let audit = AuditLog::start(db.clone());
+        let access = Arc::new(AccessService::new(db.clone(), hasher.clone(), audit.clone(), system_clock()));
+        Fixture {
+            identities: IdentityService::new(db, hasher, audit, access),
+            admin: Subject::User("admin".into()),
+            _dir: dir,
+        }
+    }
+
+    fn new_assignment(assignee: &str, role: &str, condition: Option<&str>) -> NewRoleAssignment {
+        NewRoleAssignment {
+            role: role.into(),
+            assignee: assignee.into(),
+            assignee_kind: None,
+            condition: condition.map(str::to_owned),
+            condition_version: None,
+            description: String::new(),
+        }
+    }
+
+    fn message(result: ManageResult<impl std::fmt::Debug>) -> String {
+        match result {
+            Err(
+                ManageError::Invalid(message)
+                | ManageError::Conflict(message)
+                | ManageError::NotFound(message),
+            ) => message,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    const PREFIX: &str =
+        "@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringStartsWithIgnoreCase 'backend/'";
+
+    #[tokio::test]
+    async fn names_are_one_space_and_some_are_reserved() {
+        let f = fixture(RoleAssignmentMode::RbacAbac).await;
+        let group = NewGroup { name: "builders".into(), description: String::new() };
+        f.identities.create_group(&f.admin, group).await.unwrap();
+        let sp = |name: &str| NewServicePrincipal {
+            name: name.into(),
+            description: String::new(),
+            create_secret: false,
+            secret_expires_at: None,
+        };
+        assert!(message(f.identities.create_service_principal(&f.admin, sp("BUILDERS")).await)
+            .contains("a group"));
+        for reserved in ["anonymous", "Anonymous", FEDERATED_USER_NAME] {
+            assert!(message(f.identities.create_service_principal(&f.admin, sp(reserved)).await)
+                .contains("reserved"));
+        }
+        assert!(message(f.identities.create_service_principal(&f.admin, sp("a b")).await)
+            .contains("not a valid name"));
+        let made = f.identities.create_service_principal(&f.admin, sp("ci")).await.unwrap();
+        assert!(made.secrets.is_empty(), "no secret asked for");
+        // The application id names it too, and cannot be taken as a name.
+        assert_eq!(f.identities.service_principal(&made.app_id).await.unwrap().name, "ci");
+        let by_app_id = f.identities.create_service_principal(&f.admin, sp(&made.app_id)).await;
+        assert!(message(by_app_id).contains("a service principal"));
+    }
+
+    #[tokio::test]
+    async fn conditions_are_refused_with_a_reason_and_change_nothing() {
+        let f = fixture(RoleAssignmentMode::RbacAbac).await;
+        let group = NewGroup { name: "devs".into(), description: String::new() };
+        f.identities.create_group(&f.admin, group).await.unwrap();
+        let refused =
+            |assignment| async { message(f.identities.create_assignment(&f.admin, assignment).await) };
+        let text = refused(new_assignment("devs", "AcrPull", Some(PREFIX))).await;
+        assert!(text.contains("AcrPull takes no condition"), "{text}");
+        let text = refused(new_assignment("devs", READER_ROLE, Some("@Request[x] Nonsense 'a'"))).await;
+        assert!(text.starts_with("the condition does not parse: "), "{text}");
+        assert!(text.contains("1:"), "a position: {text}");
+        let mut versioned = new_assignment("devs", READER_ROLE, Some(PREFIX));
+        versioned.condition_version = Some("1.0".into());
+        assert!(refused(versioned).await.contains("version 1.0 is not supported"));
+        assert!(refused(new_assignment("devs", "Superuser", None)).await.contains("no role named"));
+        assert!(refused(new_assignment("nobody", READER_ROLE, None))
+            .await
+            .contains("no user, group or service principal"));
+        let mut anonymous = new_assignment("anonymous", "Owner", None);
+        anonymous.assignee_kind = Some(IdentityKind::Anonymous);
+        assert!(refused(anonymous).await.contains("repository roles only"));
+        assert!(f.identities.list_assignments(&RoleAssignmentQuery::default()).await.unwrap().is_empty());
+
+        let made = f
+            .identities
+            .create_assignment(&f.admin, new_assignment("devs", READER_ROLE, Some(PREFIX)))
+            .await
+            .unwrap();
+        assert_eq!(made.condition_version.as_deref(), Some("2.0"), "the default version");
+        let twice =
+            f.identities.create_assignment(&f.admin, new_assignment("devs", READER_ROLE, Some(PREFIX))).await;
+        assert!(message(twice).contains("already holds"));
+        // An update without a condition keeps it; null removes it.
+        let keep =
+            RoleAssignmentChange { condition: None, condition_version: None, description: Some("d".into()) };
+        let kept = f.identities.update_assignment(&f.admin, &made.name, keep).await.unwrap();
+        assert_eq!(
+            (kept.condition.as_deref(), kept.description.as_str()),
+            (Some(made.condition.as_deref().unwrap()), "d")
+        );
+        let remove = RoleAssignmentChange { condition: Some(None), ..RoleAssignmentChange::default() };
+        let removed = f.identities.update_assignment(&f.admin, &made.name, remove).await.unwrap();
+        assert_eq!(removed.condition, None);
+    }
+
+    #[tokio::test]
+    async fn rbac_mode_takes_no_condition_and_reports_kept_ones_as_not_honoured() {
+        let f = fixture(RoleAssignmentMode::RbacAbac).await;
+        let group = NewGroup { name: "devs".into(), description: String::new() };
+        f.identities.create_group(&f.admin, group).await.unwrap();
+        f.identities
+            .create_assignment(&f.admin, new_assignment("devs", READER_ROLE, Some(PREFIX)))
+            .await
+            .unwrap();
+        let preview = f.identities.preview_mode(RoleAssignmentMode::Rbac).await.unwrap();
+        assert_eq!(preview.changes.len(), 1);
+        assert!(preview.changes[0].after.contains("not honoured"), "{preview:?}");
+        f.identities.set_mode(&f.admin, RoleAssignmentMode::Rbac).await.unwrap();
+        let listed = f.identities.list_assignments(&RoleAssignmentQuery::default()).await.unwrap();
+        assert!(!listed[0].honoured);
+        assert!(listed[0].warnings.iter().any(|w| w.contains("not honoured in rbac mode")), "{listed:?}");
+        let refused =
+            f.identities.create_assignment(&f.admin, new_assignment("devs", WRITER_ROLE, Some(PREFIX))).await;
+        assert!(message(refused).contains("cannot be set in rbac mode"));
+        // Registry-wide assignments are fine in either mode.
+        f.identities.create_assignment(&f.admin, new_assignment("devs", WRITER_ROLE, None)).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn nobody_disables_or_deletes_themself() {
+        let f = fixture(RoleAssignmentMode::RbacAbac).await;
+        let user = NewUser {
+            name: "admin".into(),
+            display_name: String::new(),
+            password: Password::new("a-long-enough-password"),
+        };
+        f.identities.create_user(&f.admin, user).await.unwrap();
+        let disable = UserChange { enabled: Some(false), ..UserChange::default() };
+        assert!(
+            message(f.identities.update_user(&f.admin, "admin", disable).await).contains("your own account")
+        );
+        assert!(message(f.identities.delete_user(&f.admin, "admin").await).contains("your own account"));
+        let weak =
+            NewUser { name: "bob".into(), display_name: String::new(), password: Password::new("short") };
+        assert!(message(f.identities.create_user(&f.admin, weak).await).contains("at least"));
+        let secret_like = NewUser {
+            name: "bob".into(),
+            display_name: String::new(),
+            password: Password::new("pcs_looks-like-a-secret"),
+        };
+        assert!(message(f.identities.create_user(&f.admin, secret_like).await).contains("pcs_"));
+    }
+
+    const READER_ROLE: &str = "Container Registry Repository Reader";
+    const WRITER_ROLE: &str = "Container Registry Repository Writer";
 }
