@@ -562,3 +562,60 @@ async fn every_role_with_and_without_a_condition_on_every_operation_in_both_mode
     }
     assert!(mismatches.is_empty(), "{mismatches:#?}");
 }
+
+/// The README's identity flow, as printed there: the CLI creates a user
+/// (password on stdin) and assigns the conditional Reader role; the user
+/// logs in with a real client and reaches backend/ only; check-access says
+/// why.
+#[tokio::test]
+async fn the_readmes_identity_flow_with_the_cli_and_skopeo() {
+    let registry = registry_with_images().await;
+    let cli = crate::walkthrough::Cli { base: registry.server.base.clone() };
+    let admin = |args: &[&str], stdin: Option<&str>| {
+        let mut command = cli.command(args);
+        command.env("PORTCULLIS_USERNAME", "admin").env("PORTCULLIS_PASSWORD", ADMIN_PASSWORD);
+        crate::command::execute(command, stdin).succeeded()
+    };
+    admin(&["user", "create", "--name", "alice", "--password-stdin"], Some(&format!("{USER_PASSWORD}\n")));
+    let condition = reading_where(&format!("{NAME} StringStartsWithIgnoreCase 'backend/'"));
+    let created = admin(
+        &[
+            "role",
+            "assignment",
+            "create",
+            "--assignee",
+            "alice",
+            "--role",
+            READER,
+            "--condition-version",
+            "2.0",
+            "--condition",
+            &condition,
+        ],
+        None,
+    );
+    assert!(created.stderr.is_empty(), "no warning for a prefix with its slash: {}", created.stderr);
+    let env = ClientEnv::new();
+    let authority = registry.server.authority().to_owned();
+    let login =
+        ["login", "--tls-verify=false", "--username", "alice", "--password-stdin", authority.as_str()];
+    succeed(skopeo(&env, &login), Some(&format!("{USER_PASSWORD}\n")));
+    let image = |repository: &str| format!("docker://{authority}/{repository}:v1");
+    succeed(skopeo(&env, &["inspect", "--tls-verify=false", &image("backend/nginx")]), None);
+    fail(skopeo(&env, &["inspect", "--tls-verify=false", &image("backend-infra/k8s")]), None);
+    let check = admin(
+        &["check-access", "--assignee", "alice", "--repository", "backend/nginx", "--output", "table"],
+        None,
+    );
+    let read = check.stdout.lines().find(|line| line.starts_with("content/read")).expect(&check.stdout);
+    assert!(read.contains("yes") || read.contains("true"), "{}", check.stdout);
+    assert!(read.contains(READER), "{}", check.stdout);
+
+    // A prefix without its slash: the CLI prints the warning on stderr.
+    let sloppy = reading_where(&format!("{NAME} StringStartsWithIgnoreCase 'frontend'"));
+    let warned = admin(
+        &["role", "assignment", "create", "--assignee", "alice", "--role", READER, "--condition", &sloppy],
+        None,
+    );
+    assert!(warned.stderr.contains("no trailing '/'"), "{}", warned.stderr);
+}

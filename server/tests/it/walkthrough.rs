@@ -42,12 +42,12 @@ const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 /// The `portcullis` client commands against one server. The administrator's
 /// credentials travel in the environment, a token's on the command line
 /// (both ways the CLI accepts them).
-struct Cli {
-    base: String,
+pub(crate) struct Cli {
+    pub(crate) base: String,
 }
 
 impl Cli {
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
         for (key, _) in std::env::vars() {
             if key.starts_with("PORTCULLIS_") {
@@ -58,7 +58,7 @@ impl Cli {
         command
     }
 
-    fn admin(&self, args: &[&str]) -> Outcome {
+    pub(crate) fn admin(&self, args: &[&str]) -> Outcome {
         let mut command = self.command(args);
         command.env("PORTCULLIS_USERNAME", "admin").env("PORTCULLIS_PASSWORD", ADMIN_PASSWORD);
         execute(command, None)
