@@ -170,6 +170,10 @@ impl Caller {
     }
 }
 
+/// What an identity held at a policy revision: (revision, its access,
+/// whether any of its assignments is honoured).
+type CachedIdentity = (i64, Arc<IdentityAccess>, bool);
+
 pub struct AccessService {
     db: Database,
     hasher: Arc<PasswordHasher>,
@@ -180,7 +184,7 @@ pub struct AccessService {
     compiled: Mutex<HashMap<i64, (i64, Arc<CompiledScope>)>>,
     /// What each identity holds (`None`: the anonymous caller), with the
     /// policy revision it was loaded at.
-    identities: Mutex<HashMap<Option<Member>, (i64, Arc<IdentityAccess>, bool)>>,
+    identities: Mutex<HashMap<Option<Member>, CachedIdentity>>,
     /// Failed sign-ins per user name and client, for every login point:
     /// the portal, `/oauth2/token`, Basic on `/v2` and on `/api/v1`.
     throttle: LoginThrottle,
@@ -411,7 +415,7 @@ impl AccessService {
                     return Ok(None);
                 };
                 let current = identities::secret_by_id(&self.db, found.id, secret).await?;
-                if !current.is_some_and(|secret| !expired(secret.expires_at, (self.clock)())) {
+                if current.is_none_or(|secret| expired(secret.expires_at, (self.clock)())) {
                     return Ok(None);
                 }
                 Ok(Some(self.identity(Some(Member::ServicePrincipal(found.id))).await?))

@@ -191,7 +191,7 @@ async fn the_sources_three_conditions_as_a_user_and_as_a_service_principal() {
                 "--src-tls-verify=false",
                 "--dest-tls-verify=false",
                 &image("backend/nginx"),
-                &to,
+                to,
             ],
         )
     };
