@@ -234,16 +234,21 @@ pub async fn service_principals(db: &Database) -> Result<Vec<ServicePrincipalRow
 /// The service principal whose name or application id is `name`, without
 /// regard to case (both are unique that way).
 pub async fn service_principal(db: &Database, name: &str) -> Result<Option<ServicePrincipalRow>, DbError> {
-    Ok(sqlx::query_as(&format!("SELECT {SP_COLUMNS} FROM service_principals WHERE name = ?1 OR app_id = ?1"))
-        .bind(name)
-        .fetch_optional(db.reader())
-        .await?)
+    service_principal_in(db.reader(), name).await
 }
 
+/// [`service_principal`] inside a change.
 pub async fn find_service_principal(tx: &mut Tx, name: &str) -> Result<Option<ServicePrincipalRow>, DbError> {
+    service_principal_in(tx.conn(), name).await
+}
+
+async fn service_principal_in(
+    executor: impl sqlx::SqliteExecutor<'_>,
+    name: &str,
+) -> Result<Option<ServicePrincipalRow>, DbError> {
     Ok(sqlx::query_as(&format!("SELECT {SP_COLUMNS} FROM service_principals WHERE name = ?1 OR app_id = ?1"))
         .bind(name)
-        .fetch_optional(tx.conn())
+        .fetch_optional(executor)
         .await?)
 }
 

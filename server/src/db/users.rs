@@ -20,17 +20,18 @@ pub struct UserRow {
 const COLUMNS: &str = "id, name, display_name, password_hash, enabled, created_at, last_sign_in_at";
 
 pub async fn find_by_name(db: &Database, name: &str) -> Result<Option<UserRow>, DbError> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE name = ?"))
-        .bind(name)
-        .fetch_optional(db.reader())
-        .await?)
+    by_name(db.reader(), name).await
 }
 
 /// The user called `name`, read inside a change.
 pub async fn find(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, DbError> {
+    by_name(tx.conn(), name).await
+}
+
+async fn by_name(executor: impl sqlx::SqliteExecutor<'_>, name: &str) -> Result<Option<UserRow>, DbError> {
     Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE name = ?"))
         .bind(name)
-        .fetch_optional(tx.conn())
+        .fetch_optional(executor)
         .await?)
 }
 
