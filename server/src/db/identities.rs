@@ -293,16 +293,17 @@ pub async fn delete_service_principal(tx: &mut Tx, id: i64) -> Result<(), DbErro
     Ok(())
 }
 
-/// Records a sign-in, at most once a minute.
-pub async fn record_service_principal_sign_in(
-    db: &Database,
-    id: i64,
-    now: DateTime<Utc>,
-) -> Result<(), DbError> {
-    sqlx::query(
-        "UPDATE service_principals SET last_sign_in_at = ?1 WHERE id = ?2
-         AND (last_sign_in_at IS NULL OR last_sign_in_at < ?3)",
-    )
+/// Records that a user or service principal signed in now, unless it did
+/// within the last minute.
+pub async fn record_sign_in(db: &Database, member: Member, now: DateTime<Utc>) -> Result<(), DbError> {
+    let (table, id) = match member {
+        Member::User(id) => ("users", id),
+        Member::ServicePrincipal(id) => ("service_principals", id),
+    };
+    sqlx::query(&format!(
+        "UPDATE {table} SET last_sign_in_at = ?1 WHERE id = ?2
+         AND (last_sign_in_at IS NULL OR last_sign_in_at < ?3)"
+    ))
     .bind(now)
     .bind(id)
     .bind(now - chrono::Duration::minutes(1))

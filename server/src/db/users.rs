@@ -115,18 +115,3 @@ pub async fn insert_for_test(db: &Database, name: &str, password_hash: &str) -> 
     tx.commit().await.unwrap();
     id
 }
-
-/// Records a sign-in, at most once a minute per user (sign-ins by Basic
-/// credentials come with every request of some clients).
-pub async fn record_sign_in(db: &Database, id: i64, now: DateTime<Utc>) -> Result<(), DbError> {
-    sqlx::query(
-        "UPDATE users SET last_sign_in_at = ?1 WHERE id = ?2
-         AND (last_sign_in_at IS NULL OR last_sign_in_at < ?3)",
-    )
-    .bind(now)
-    .bind(id)
-    .bind(now - chrono::Duration::minutes(1))
-    .execute(db.writer())
-    .await?;
-    Ok(())
-}

@@ -62,6 +62,9 @@ use crate::{
 /// The cache key includes the stored hash: a password change ends it.
 const VERIFIED_PASSWORD_TTL: Duration = Duration::from_secs(60);
 
+/// How often a user's or service principal's last sign-in date is written.
+const SIGN_IN_DATE_PRECISION: Duration = Duration::from_secs(60);
+
 /// The current time; tests inject their own.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
@@ -185,6 +188,8 @@ pub struct AccessService {
     /// What each identity holds (`None`: the anonymous caller), with the
     /// policy revision it was loaded at.
     identities: Mutex<HashMap<Option<Member>, CachedIdentity>>,
+    /// When each identity's sign-in date was last written.
+    sign_ins: Mutex<HashMap<Member, Instant>>,
     /// Failed sign-ins per user name and client, for every login point:
     /// the portal, `/oauth2/token`, Basic on `/v2` and on `/api/v1`.
     throttle: LoginThrottle,
@@ -204,6 +209,7 @@ impl AccessService {
             verified: Mutex::new(HashMap::new()),
             compiled: Mutex::new(HashMap::new()),
             identities: Mutex::new(HashMap::new()),
+            sign_ins: Mutex::new(HashMap::new()),
             throttle: LoginThrottle::default(),
             verifiers: {
                 let cores = std::thread::available_parallelism().map_or(2, usize::from);
@@ -261,6 +267,25 @@ impl AccessService {
             Ok(Some(Authenticated { subject: Subject::User(user.name), credential: None, principal }))
         })
         .await
+    }
+
+    /// Records a sign-in date at most once a minute per identity, without
+    /// touching the database for the sign-ins in between (clients sending
+    /// Basic credentials sign in on every request).
+    async fn record_sign_in(&self, member: Member) {
+        {
+            let mut recorded = self.sign_ins.lock().expect("sign-in dates");
+            if recorded.get(&member).is_some_and(|at| at.elapsed() < SIGN_IN_DATE_PRECISION) {
+                return;
+            }
+            if recorded.len() > 100_000 {
+                recorded.clear();
+            }
+            recorded.insert(member, Instant::now());
+        }
+        if let Err(error) = identities::record_sign_in(&self.db, member, (self.clock)()).await {
+            tracing::warn!(%error, "could not record a sign-in date");
+        }
     }
 
     /// The anonymous caller ("Everyone (anonymous)"): what its role
@@ -339,9 +364,7 @@ impl AccessService {
                 self.audit
                     .record(AuditCaller::Subject(&subject), None, None, "login", Outcome::Success, None)
                     .await;
-                if let Err(error) = users::record_sign_in(&self.db, user.id, (self.clock)()).await {
-                    tracing::warn!(%error, "could not record a sign-in date");
-                }
+                self.record_sign_in(Member::User(user.id)).await;
                 Ok(Some(user))
             }
             Some(_) => refuse("wrong password").await,
@@ -535,9 +558,7 @@ impl AccessService {
         self.audit
             .record(AuditCaller::Subject(&subject), None, None, "login", Outcome::Success, Some(detail))
             .await;
-        if let Err(error) = identities::record_service_principal_sign_in(&self.db, owner.id, now).await {
-            tracing::warn!(%error, "could not record a sign-in date");
-        }
+        self.record_sign_in(Member::ServicePrincipal(owner.id)).await;
         let principal = self.identity(Some(Member::ServicePrincipal(owner.id))).await?;
         Ok(Some(Authenticated { subject, credential: Some(CredentialRef::Secret(secret.id)), principal }))
     }
