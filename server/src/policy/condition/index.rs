@@ -46,17 +46,21 @@
 //!    atom false, computed when compiling; the actions that such formulas
 //!    grant are counted per action. Each atom lists the formulas that
 //!    mention it and what each of them is when that atom is the only one
-//!    of theirs to hold. Per decision, the formulas mentioned by the atoms
-//!    found on the walk are taken out of the counts and given their value:
-//!    read from that list when one atom of theirs holds, evaluated over
-//!    the atoms found when several do. The cost is the walk plus the
-//!    number of (atom found, formula mentioning it) pairs, not the number
-//!    of grants.
+//!    of theirs to hold, and sums that list up for a name where it is the
+//!    only atom found that formulas mention: the actions granted, and per
+//!    action the default-true formulas to take out of the counts. So a
+//!    decision costs the walk plus nothing more when no atom found is
+//!    mentioned by a formula or just one is (an exclusion shared by every
+//!    formula included). When several are, the formulas they mention are
+//!    taken out of the counts and given their value, read from the lists
+//!    when one atom of theirs holds and evaluated over the atoms found
+//!    when several do: the cost is then the number of (atom found, formula
+//!    mentioning it) pairs, still not the number of grants.
 //! 4. The decision stops as soon as it holds every action that some grant
 //!    could give.
 //!
 //! Compiling costs one specialisation per grant and action and one trie
-//! insertion per comparison; the trie takes about forty bytes per distinct
+//! insertion per comparison; the trie takes about fifty bytes per distinct
 //! byte prefix of the values. The property tests (`index/tests.rs`)
 //! compare the index with [`Condition::allows`] on random conditions,
 //! grants and names.
@@ -119,6 +123,12 @@ struct Atom {
     /// The formulas that mention the atom, in increasing order, each with
     /// its value when this atom is the only one of its atoms that holds.
     formulas: Vec<(u32, bool)>,
+    /// The same, summed up for a name where no other atom mentioned by a
+    /// formula holds: the actions of those formulas that hold then, and per
+    /// action how many of them hold by default (and are no longer counted
+    /// in [`ConditionIndex::default_grants`]).
+    alone_grants: ActionSet,
+    default_grants_mentioned: [u32; ACTIONS],
 }
 
 /// A condition specialised to some actions that the index cannot answer by
@@ -205,12 +215,35 @@ impl ConditionIndex {
     /// does, leaving out formulas whose actions `granted` already holds.
     fn formula_grants(&self, found: &[u32], granted: ActionSet) -> ActionSet {
         let mut default_grants = self.default_grants;
+        let granted_here = match found {
+            [] => ActionSet::EMPTY,
+            [atom] => {
+                let atom = &self.atoms[*atom as usize];
+                for (count, mentioned) in default_grants.iter_mut().zip(atom.default_grants_mentioned) {
+                    *count -= mentioned;
+                }
+                atom.alone_grants
+            }
+            _ => self.evaluate_mentioned(found, granted, &mut default_grants),
+        };
+        let by_default: ActionSet =
+            Action::ALL.into_iter().filter(|action| default_grants[slot(*action)] > 0).collect();
+        granted_here | by_default
+    }
+
+    /// What the formulas that the atoms `found` mention grant (those whose
+    /// actions `granted` does not already hold), taking them out of
+    /// `default_grants`.
+    fn evaluate_mentioned(
+        &self,
+        found: &[u32],
+        granted: ActionSet,
+        default_grants: &mut [u32; ACTIONS],
+    ) -> ActionSet {
         let mut granted_here = ActionSet::EMPTY;
         let mut mentioned: Vec<(u32, bool)> =
             found.iter().flat_map(|atom| self.atoms[*atom as usize].formulas.iter().copied()).collect();
-        if found.len() > 1 {
-            mentioned.sort_unstable_by_key(|(formula, _)| *formula);
-        }
+        mentioned.sort_unstable_by_key(|(formula, _)| *formula);
         for run in mentioned.chunk_by(|a, b| a.0 == b.0) {
             let formula = &self.formulas[run[0].0 as usize];
             if formula.holds_by_default {
@@ -226,9 +259,7 @@ impl ConditionIndex {
                 granted_here |= formula.actions;
             }
         }
-        let by_default: ActionSet =
-            Action::ALL.into_iter().filter(|action| default_grants[slot(*action)] > 0).collect();
-        granted_here | by_default
+        granted_here
     }
 }
 
@@ -426,7 +457,16 @@ impl Compiler {
             atoms.dedup();
             for atom in atoms {
                 let alone = formula.root.holds(&[atom]);
-                self.atoms[atom as usize].formulas.push((id, alone));
+                let entry = &mut self.atoms[atom as usize];
+                entry.formulas.push((id, alone));
+                if alone {
+                    entry.alone_grants |= formula.actions;
+                }
+                if formula.holds_by_default {
+                    for action in formula.actions {
+                        entry.default_grants_mentioned[slot(action)] += 1;
+                    }
+                }
             }
         }
         for atom in &self.atoms {
