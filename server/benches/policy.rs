@@ -6,7 +6,11 @@
 //!
 //! Then an identity's decision (issue 11's measure): 1,000 role
 //! assignments, as ten groups would bring them, each with a condition of
-//! ten name comparisons, evaluated by `IdentityAccess::actions_on`.
+//! ten clauses, decided by `IdentityAccess::actions_on` (its condition
+//! index) for four shapes of condition: the issue's ten prefixes, answered
+//! by lookup, and three with negations, answered by the index's formulas.
+//! The evaluation one assignment at a time (what the index replaces) is
+//! timed beside it, and the time to compile the identity.
 //!
 //!   cargo bench -p server --bench policy
 //!
@@ -211,44 +215,153 @@ fn main() {
     identity_decisions();
 }
 
-/// `assignments` role assignments of the three repository roles in turn,
-/// each with a condition of `clauses` prefix comparisons joined by OR
-/// (assignment `a` covers `g<a>c<k>/` for each clause `k`).
-fn identity(assignments: usize, clauses: usize) -> IdentityAccess {
-    const NAME: &str = "@Request[Microsoft.ContainerRegistry/registries/repositories:name]";
+const NAME: &str = "@Request[Microsoft.ContainerRegistry/registries/repositories:name]";
+const IDENTITY_ASSIGNMENTS: usize = 1_000;
+const CLAUSES: usize = 10;
+
+/// The shapes of condition timed; assignment `a` compares the name with
+/// `g<a>c<k>/` for each clause `k`.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// Issue 11's measure: ten `StringStartsWithIgnoreCase 'g<a>c<k>/'`
+    /// joined by OR (the index looks them up).
+    Prefixes,
+    /// Nine such prefixes AND `StringNotStartsWithIgnoreCase
+    /// 'g<a>c1/private/'`: every condition is a formula (the fallback).
+    OwnExclusion,
+    /// Nine prefixes AND `StringNotStartsWith 'restricted/'`, the same
+    /// exclusion in every condition: a name under `restricted/` concerns
+    /// all 1,000 formulas.
+    SharedExclusion,
+    /// NOT (ten prefixes): everything but them, a formula that holds
+    /// wherever none of its comparisons does.
+    EverythingBut,
+}
+
+impl Shape {
+    const ALL: [Shape; 4] = [Self::Prefixes, Self::OwnExclusion, Self::SharedExclusion, Self::EverythingBut];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Prefixes => "10 prefixes (issue 11)",
+            Self::OwnExclusion => "9 prefixes AND NOT own",
+            Self::SharedExclusion => "9 prefixes AND NOT shared",
+            Self::EverythingBut => "NOT (10 prefixes)",
+        }
+    }
+
+    fn condition(self, a: usize) -> Condition {
+        let prefix = |k: usize| format!("{NAME} StringStartsWithIgnoreCase 'g{a}c{k}/'");
+        let any = |ks: std::ops::Range<usize>| ks.map(prefix).collect::<Vec<_>>().join(" OR ");
+        let text = match self {
+            Self::Prefixes => format!("({})", any(0..CLAUSES)),
+            Self::OwnExclusion => {
+                format!("({}) AND {NAME} StringNotStartsWithIgnoreCase 'g{a}c1/private/'", any(1..CLAUSES))
+            }
+            Self::SharedExclusion => {
+                format!("({}) AND {NAME} StringNotStartsWith 'restricted/'", any(1..CLAUSES))
+            }
+            Self::EverythingBut => format!("!({})", any(0..CLAUSES)),
+        };
+        Condition::parse(&text).expect("condition")
+    }
+
+    /// Names under some condition's values (excluded ones included), and
+    /// names under none.
+    fn names(self) -> (Vec<RepositoryName>, Vec<RepositoryName>) {
+        let parse = |names: &[&str]| -> Vec<RepositoryName> {
+            names.iter().map(|name| name.parse().expect(name)).collect()
+        };
+        let under: &[&str] = match self {
+            Self::Prefixes => &["g1c9/app", "g333c9/app", "g999c9/app"],
+            Self::OwnExclusion => &["g1c9/app", "g333c5/app", "g999c1/app", "g1c1/private/app"],
+            Self::SharedExclusion => &["g1c9/app", "g333c5/app", "g999c1/app", "restricted/app"],
+            Self::EverythingBut => &["g1c9/app", "g333c5/app", "g999c1/app"],
+        };
+        (parse(under), parse(&["other/app", "g1c10/app"]))
+    }
+}
+
+/// 1,000 role assignments (as ten groups of 100 would bring them) of the
+/// three repository roles in turn, each with a condition of ten clauses
+/// of `shape`.
+fn assignments(shape: Shape) -> Vec<RoleAssignment> {
     let roles = [Role::RepositoryReader, Role::RepositoryWriter, Role::RepositoryContributor];
-    let assignments = (0..assignments)
-        .map(|a| {
-            let comparisons: Vec<String> =
-                (0..clauses).map(|k| format!("{NAME} StringStartsWithIgnoreCase 'g{a}c{k}/'")).collect();
-            let condition = Condition::parse(&format!("({})", comparisons.join(" OR "))).expect("condition");
-            RoleAssignment::new(roles[a % roles.len()], Some(condition))
-        })
-        .collect();
-    IdentityAccess::new(RoleAssignmentMode::RbacAbac, assignments)
+    (0..IDENTITY_ASSIGNMENTS)
+        .map(|a| RoleAssignment::new(roles[a % roles.len()], Some(shape.condition(a))))
+        .collect()
+}
+
+/// The decision as it was before the index: every assignment evaluated.
+fn one_by_one(assignments: &[RoleAssignment], repository: &RepositoryName) -> ActionSet {
+    assignments.iter().fold(ActionSet::EMPTY, |all, assignment| {
+        all | assignment.actions_on(RoleAssignmentMode::RbacAbac, repository)
+    })
 }
 
 fn identity_decisions() {
-    const ASSIGNMENTS: usize = 1_000;
-    const CLAUSES: usize = 10;
-    const IDENTITY_DECISIONS: usize = 20_000;
-    let access = identity(ASSIGNMENTS, CLAUSES);
-    let covered: Vec<RepositoryName> =
-        [1, 333, 999].iter().map(|a| format!("g{a}c9/app").parse().expect("name")).collect();
-    let outside: Vec<RepositoryName> =
-        ["other/app", "g1c10/app"].iter().map(|n| n.parse().expect(n)).collect();
-    for name in &covered {
-        assert!(!access.actions_on(name).is_empty(), "{name}");
-    }
-    for name in &outside {
-        assert!(access.actions_on(name).is_empty(), "{name}");
-    }
-    let hit = time_decisions(&covered, IDENTITY_DECISIONS, |name| access.actions_on(name));
-    let miss = time_decisions(&outside, IDENTITY_DECISIONS, |name| access.actions_on(name));
+    const IDENTITY_DECISIONS: usize = 200_000;
+    const ONE_BY_ONE_DECISIONS: usize = 1_000;
+    const COMPILES: usize = 20;
     println!(
-        "\nIdentityAccess::actions_on, {ASSIGNMENTS} assignments of {CLAUSES} clauses each, ns per decision: \
-         median (fastest) of {RUNS} runs of {IDENTITY_DECISIONS}\n  covered names {}  other names {}",
-        cell(hit),
-        cell(miss)
+        "\nIdentityAccess::actions_on, {IDENTITY_ASSIGNMENTS} assignments of {CLAUSES} clauses each, ns per \
+         decision: median (fastest) of {RUNS} runs of {IDENTITY_DECISIONS} ({ONE_BY_ONE_DECISIONS} one by one)"
+    );
+    println!(
+        "{:<26} {:>13} {:>14} {:>14} {:>14} {:>20} {:>20}",
+        "conditions",
+        "compile (us)",
+        "under a value",
+        "under none",
+        "slowest name",
+        "1 by 1: under",
+        "1 by 1: none"
+    );
+    for shape in Shape::ALL {
+        let assignments = assignments(shape);
+        let access = IdentityAccess::new(RoleAssignmentMode::RbacAbac, assignments.clone());
+        let (under, other) = shape.names();
+        // The index must agree with the evaluation.
+        for name in under.iter().chain(&other) {
+            assert_eq!(access.actions_on(name), one_by_one(&assignments, name), "{name}");
+        }
+
+        let mut compile_runs = Vec::new();
+        for _ in 0..RUNS {
+            let start = Instant::now();
+            for _ in 0..COMPILES {
+                black_box(IdentityAccess::new(RoleAssignmentMode::RbacAbac, black_box(assignments.clone())));
+            }
+            compile_runs.push(start.elapsed().as_nanos() as f64 / COMPILES as f64 / 1_000.0);
+        }
+        let compile_us = median(compile_runs);
+
+        let decide = |name: &RepositoryName| access.actions_on(name);
+        let hit = time_decisions(&under, IDENTITY_DECISIONS, decide);
+        let miss = time_decisions(&other, IDENTITY_DECISIONS, decide);
+        let slowest = under
+            .iter()
+            .chain(&other)
+            .map(|name| time_decisions(std::slice::from_ref(name), IDENTITY_DECISIONS, decide))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .expect("names");
+        let linear = |name: &RepositoryName| one_by_one(&assignments, name);
+        let linear_hit = time_decisions(&under, ONE_BY_ONE_DECISIONS, linear);
+        let linear_miss = time_decisions(&other, ONE_BY_ONE_DECISIONS, linear);
+        println!(
+            "{:<26} {compile_us:>13.1} {:>14} {:>14} {:>14} {:>20} {:>20}",
+            shape.label(),
+            cell(hit),
+            cell(miss),
+            cell(slowest),
+            cell(linear_hit),
+            cell(linear_miss)
+        );
+    }
+    println!(
+        "names under a value: some condition compares them with a value they start with (excluded ones\n\
+         too); slowest name: the slowest of these names alone; compile: IdentityAccess::new, the\n\
+         assignments' clone included; 1 by 1: every assignment's RoleAssignment::actions_on, what\n\
+         actions_on did before the index"
     );
 }

@@ -2,7 +2,8 @@
 //! assignments"; seed 004; issue 11 "Conditions"): the cloud registry's
 //! condition text, version 2.0, restricted to what a repository condition
 //! can say. Owns parsing (with positioned errors and limits), the canonical
-//! printer, evaluation for one (action, repository) pair, and the analyses
+//! printer, evaluation for one (action, repository) pair, the index that
+//! evaluates many conditions at once ([`ConditionIndex`]), and the analyses
 //! the API reports (actions the condition leaves unrestricted, prefixes
 //! without a trailing `/`). Pure: no I/O, no async; it calls nothing of this
 //! crate but [`Action`]/[`ActionSet`] and the repository-name grammar.
@@ -49,6 +50,7 @@
 //! `OR`, `NOT` and parentheses count nothing) and at most [`MAX_DEPTH`]
 //! levels of nesting, so hostile text cannot exhaust the stack.
 
+mod index;
 mod parser;
 mod unrestricted;
 
@@ -60,6 +62,8 @@ use std::str::FromStr;
 
 use super::{Action, ActionSet};
 use crate::domain::RepositoryName;
+
+pub use index::ConditionIndex;
 
 /// The longest condition accepted, in bytes (the cloud's limit, 8 KB).
 pub const MAX_CONDITION_BYTES: usize = 8 * 1024;

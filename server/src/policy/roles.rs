@@ -21,7 +21,10 @@ use std::{fmt, str::FromStr, sync::Arc};
 
 use crate::domain::RepositoryName;
 
-use super::{condition::Condition, Action, ActionSet};
+use super::{
+    condition::{Condition, ConditionIndex},
+    Action, ActionSet,
+};
 
 /// The registry's role-assignment permissions mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -381,29 +384,38 @@ pub struct ActionCheck {
 pub struct IdentityAccess {
     mode: RoleAssignmentMode,
     assignments: Vec<RoleAssignment>,
+    /// The honoured assignments' data-plane actions under their conditions,
+    /// compiled once: a decision walks the name down the index instead of
+    /// evaluating every condition (issue 11).
+    index: ConditionIndex,
+    lists_every_repository: bool,
 }
 
 impl IdentityAccess {
     pub fn new(mode: RoleAssignmentMode, assignments: Vec<RoleAssignment>) -> Self {
-        Self { mode, assignments }
+        let honoured = || assignments.iter().filter(|assignment| assignment.is_honoured(mode));
+        let index = ConditionIndex::compile(
+            honoured()
+                .map(|assignment| (assignment.role.data_actions(mode), assignment.condition.as_deref())),
+        );
+        let lists_every_repository =
+            honoured().any(|assignment| assignment.role.lists_every_repository(mode));
+        Self { mode, assignments, index, lists_every_repository }
     }
 
     pub fn mode(&self) -> RoleAssignmentMode {
         self.mode
     }
 
-    /// The union of what each assignment grants on `repository`.
+    /// The union of what each assignment grants on `repository`
+    /// ([`RoleAssignment::actions_on`]), read from the index.
     pub fn actions_on(&self, repository: &RepositoryName) -> ActionSet {
-        self.assignments.iter().fold(ActionSet::EMPTY, |actions, assignment| {
-            actions | assignment.actions_on(self.mode, repository)
-        })
+        self.index.actions_for(repository)
     }
 
     /// Whether some honoured assignment lists every repository.
     pub fn lists_every_repository(&self) -> bool {
-        self.assignments.iter().any(|assignment| {
-            assignment.is_honoured(self.mode) && assignment.role.lists_every_repository(self.mode)
-        })
+        self.lists_every_repository
     }
 
     /// "Check access": for each action, the assignments that give it on

@@ -450,11 +450,11 @@ fn nesting_beyond_the_limit_is_refused_without_exhausting_the_stack() {
 
 // ------------------------------------------------------ property tests
 
-fn operator() -> impl Strategy<Value = Operator> {
+pub(super) fn operator() -> impl Strategy<Value = Operator> {
     (0..Operator::ALL.len()).prop_map(|index| Operator::ALL[index])
 }
 
-fn action() -> impl Strategy<Value = Action> {
+pub(super) fn action() -> impl Strategy<Value = Action> {
     (0..Action::ALL.len()).prop_map(|index| Action::ALL[index])
 }
 
@@ -465,7 +465,7 @@ fn leaf(value: BoxedStrategy<String>) -> impl Strategy<Value = Expr> {
     ]
 }
 
-fn tree(value: BoxedStrategy<String>) -> impl Strategy<Value = Expr> {
+pub(super) fn tree(value: BoxedStrategy<String>) -> impl Strategy<Value = Expr> {
     leaf(value).prop_recursive(4, 40, 4, |inner| {
         prop_oneof![
             inner.clone().prop_map(|operand| Expr::Not(Box::new(operand))),
@@ -476,7 +476,7 @@ fn tree(value: BoxedStrategy<String>) -> impl Strategy<Value = Expr> {
 }
 
 /// Values that exercise prefixes, case, quotes and non-ASCII text.
-fn any_value() -> BoxedStrategy<String> {
+pub(super) fn any_value() -> BoxedStrategy<String> {
     prop_oneof!["[abAB/._-]{0,4}", "\\PC{0,8}", Just("backend/".to_owned()), Just("it's".to_owned())].boxed()
 }
 
@@ -499,7 +499,7 @@ fn condition() -> impl Strategy<Value = Condition> {
 
 /// A valid repository name, often one that shares a prefix with the
 /// values of [`any_value`].
-fn repository() -> impl Strategy<Value = RepositoryName> {
+pub(super) fn repository() -> impl Strategy<Value = RepositoryName> {
     prop_oneof!["[ab]{1,3}([-/._][ab]{1,2}){0,3}", "backend(/[a-c]{1,3}|-infra/k8s)?"]
         .prop_filter_map("a valid name", |text| text.parse().ok())
 }
