@@ -108,6 +108,10 @@ pub enum CredentialRef {
     },
     /// Which client secret a service principal used (its id, never reused).
     Secret(i64),
+    /// Which federated credential of a service principal a workload
+    /// identity exchange (`/oauth2/exchange`) matched (its id, never
+    /// reused).
+    Federated(i64),
 }
 
 impl CredentialRef {
@@ -115,13 +119,16 @@ impl CredentialRef {
         match self {
             Self::TokenPassword { slot, serial } => format!("{slot}.{serial}"),
             Self::Secret(id) => format!("s.{id}"),
+            Self::Federated(id) => format!("f.{id}"),
         }
     }
 
     fn decode(text: &str) -> Option<Self> {
         let (first, second) = text.split_once('.')?;
-        if first == "s" {
-            return Some(Self::Secret(second.parse().ok()?));
+        match first {
+            "s" => return Some(Self::Secret(second.parse().ok()?)),
+            "f" => return Some(Self::Federated(second.parse().ok()?)),
+            _ => {}
         }
         let slot = first.parse().ok().filter(|slot| *slot < 2)?;
         Some(Self::TokenPassword { slot, serial: second.parse().ok()? })
