@@ -922,6 +922,25 @@ mod tests {
     }
 
     #[test]
+    fn refresh_tokens_carry_every_kind_of_credential() {
+        let signer = TokenSigner::generate();
+        let sp = Subject::ServicePrincipal("ci".into());
+        for credential in [
+            CredentialRef::Secret(7),
+            CredentialRef::Federated(7),
+            CredentialRef::TokenPassword { slot: 1, serial: 3 },
+        ] {
+            let token = signer.issue_refresh_for(&sp, Some(credential), SERVICE, at(T0), TTL);
+            assert_eq!(
+                signer.verify_refresh_credential(&token, SERVICE, at(T0)),
+                Ok((sp.clone(), Some(credential)))
+            );
+        }
+        assert_eq!(CredentialRef::decode("f.x"), None);
+        assert_eq!(CredentialRef::decode("g.1"), None);
+    }
+
+    #[test]
     fn subjects_keep_their_kind_and_display_safely() {
         let signer = TokenSigner::generate();
         let subjects = [
