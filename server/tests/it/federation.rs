@@ -204,6 +204,14 @@ async fn a_ci_job_exchanges_its_id_token_and_pulls_and_bad_tokens_are_refused_an
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(basic_token(&registry, &refresh, "repository:team/app:pull").await, StatusCode::OK);
 
+    // The shared user name is never locked out: a client failing again and
+    // again with one wrong token does not stop the good one.
+    for _ in 0..5 {
+        assert_eq!(basic_token(&registry, "not-a-refresh-token", "").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(basic_token(&registry, "not-a-refresh-token", "").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(basic_token(&registry, &refresh, "repository:team/app:pull").await, StatusCode::OK);
+
     // Each bad token: refused with its reason, and audited.
     let now = chrono::Utc::now().timestamp();
     let good = issuer.sign(&issuer.claims());
