@@ -766,6 +766,7 @@ impl FederationService {
         let mut verified: Vec<(Option<&str>, Result<IdClaims, Refusal>)> = Vec::new();
         let mut first_refusal = None;
         let mut audience_matched = false;
+        let mut disabled = false;
         for credential in &candidates {
             let source = credential.jwks.as_deref();
             if !verified.iter().any(|(seen, _)| *seen == source) {
@@ -802,12 +803,17 @@ impl FederationService {
                 continue;
             };
             if !enabled {
-                return Ok(Err(Refusal::Disabled));
+                // Another service principal may trust the same workload.
+                disabled = true;
+                continue;
             }
             let index = verified.iter().position(|(seen, _)| *seen == source).expect("verified above");
             let (_, outcome) = verified.swap_remove(index);
             let claims = outcome.expect("checked above");
             return Ok(Ok((owner, credential.clone(), claims)));
+        }
+        if disabled {
+            return Ok(Err(Refusal::Disabled));
         }
         let claims = verified.iter().find_map(|(_, outcome)| outcome.as_ref().ok());
         Ok(Err(match (claims, first_refusal) {
