@@ -855,6 +855,10 @@ pub enum SpCommand {
     Delete(NamedDelete),
     /// Reset, list or delete a service principal's client secrets.
     Credential(SpCredentialArgs),
+    /// Create, list or delete a service principal's federated credentials
+    /// (workload identity federation: a CI job exchanges its OpenID Connect
+    /// ID token at /oauth2/exchange instead of holding a secret).
+    FederatedCredential(SpFederatedCredentialArgs),
 }
 
 #[derive(Debug, Args)]
@@ -935,6 +939,80 @@ pub struct SpCredentialDelete {
     /// The secret's key id (see `sp credential list`).
     #[arg(long)]
     pub key_id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SpFederatedCredentialArgs {
+    #[command(subcommand)]
+    pub command: SpFederatedCredentialCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SpFederatedCredentialCommand {
+    /// Trust ID tokens of an OpenID Connect issuer for an audience and a
+    /// subject.
+    Create(SpFederatedCredentialCreate),
+    /// List a service principal's federated credentials.
+    List(Named),
+    /// Delete a federated credential: the refresh tokens exchanged through
+    /// it stop working at once.
+    Delete(SpFederatedCredentialDelete),
+}
+
+#[derive(Debug, Args)]
+pub struct SpFederatedCredentialCreate {
+    /// Name or application id of the service principal.
+    #[arg(long, short = 'n')]
+    pub name: String,
+
+    /// Name of the federated credential (letters, digits, . _ -).
+    #[arg(long)]
+    pub credential_name: String,
+
+    /// The issuer's URL, exactly as in the tokens' `iss` claim
+    /// (https://token.actions.githubusercontent.com).
+    #[arg(long)]
+    pub issuer: String,
+
+    /// A value the tokens' `aud` claim must hold.
+    #[arg(long)]
+    pub audience: String,
+
+    /// The tokens' `sub` claim, exact or with `*` matching any run of
+    /// characters (repo:acme/api:ref:refs/heads/*); case-sensitive.
+    #[arg(long)]
+    pub subject: String,
+
+    /// Free text shown in listings.
+    #[arg(long)]
+    pub description: Option<String>,
+
+    /// A JWKS file with the issuer's public signing keys. Without it the
+    /// registry fetches them from the issuer's OpenID configuration.
+    #[arg(long, value_name = "FILE", value_parser = read_jwks_file)]
+    pub jwks_file: Option<serde_json::Value>,
+}
+
+/// The JSON of a JWKS file, read when the arguments are parsed.
+fn read_jwks_file(path: &str) -> Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read {path}: {error}"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| format!("{path} is not JSON: {error}"))?;
+    if !value.get("keys").is_some_and(serde_json::Value::is_array) {
+        return Err(format!("{path} is not a JWKS: it needs a \"keys\" array"));
+    }
+    Ok(value)
+}
+
+#[derive(Debug, Args)]
+pub struct SpFederatedCredentialDelete {
+    /// Name or application id of the service principal.
+    #[arg(long, short = 'n')]
+    pub name: String,
+
+    /// Name of the federated credential.
+    #[arg(long)]
+    pub credential_name: String,
 }
 
 // ---------------------------------------------------------------------------
@@ -1745,6 +1823,57 @@ mod tests {
         ));
         assert!(parse(&["sp", "credential", "delete", "--name", "ci"]).is_err(), "--key-id is required");
         assert!(!parse(&["sp", "credential", "list", "--name", "ci"]).unwrap().reads_stdin());
+        let ClientCommand::Sp(SpArgs {
+            command:
+                SpCommand::FederatedCredential(SpFederatedCredentialArgs {
+                    command: SpFederatedCredentialCommand::Create(create),
+                }),
+            ..
+        }) = parse(&[
+            "sp",
+            "federated-credential",
+            "create",
+            "--name",
+            "ci",
+            "--credential-name",
+            "main",
+            "--issuer",
+            "https://token.actions.githubusercontent.com",
+            "--audience",
+            "api://portcullis",
+            "--subject",
+            "repo:acme/api:ref:refs/heads/*",
+        ])
+        .unwrap()
+        else {
+            panic!("sp federated-credential create expected")
+        };
+        assert_eq!(create.subject, "repo:acme/api:ref:refs/heads/*");
+        assert!(create.jwks_file.is_none());
+        assert!(
+            parse(&["sp", "federated-credential", "create", "--name", "ci", "--credential-name", "m"])
+                .is_err(),
+            "issuer, audience and subject are required"
+        );
+        assert!(parse(&["sp", "federated-credential", "delete", "--name", "ci"]).is_err());
+        let missing = parse(&[
+            "sp",
+            "federated-credential",
+            "create",
+            "--name",
+            "ci",
+            "--credential-name",
+            "m",
+            "--issuer",
+            "https://i",
+            "--audience",
+            "a",
+            "--subject",
+            "s",
+            "--jwks-file",
+            "/nonexistent/jwks.json",
+        ]);
+        assert!(missing.is_err(), "an unreadable JWKS file is refused at parse time");
     }
 
     #[test]

@@ -191,6 +191,20 @@ fn table(value: &Value, resource: Resource) -> Table {
             ("CREATED AT", |m| text(m, "createdAt")),
             ("EXPIRES AT", |m| expiry_text(m.get("expiresAt"))),
         ],
+        Resource::FederatedCredentials => &[
+            ("NAME", |m| text(m, "name")),
+            ("ISSUER", |m| text(m, "issuer")),
+            ("AUDIENCE", |m| text(m, "audience")),
+            ("SUBJECT", |m| text(m, "subject")),
+            ("KEYS", |m| {
+                if m.get("jwks").is_some_and(|v| !v.is_null()) {
+                    "inline".into()
+                } else {
+                    "published".into()
+                }
+            }),
+            ("CREATED AT", |m| text(m, "createdAt")),
+        ],
         Resource::RoleDefinition => &[
             ("NAME", |m| text(m, "name")),
             ("CONDITIONS", |m| yes_no(m.get("abacEnabled"))),

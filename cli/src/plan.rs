@@ -8,10 +8,10 @@
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use portcullis_proto::{
-    Action, AttributesPatch, GenerateCredentials, IdentityKind, NewClientSecret, NewGroup, NewGroupMember,
-    NewRoleAssignment, NewScopeMap, NewServicePrincipal, NewToken, NewUser, PasswordChange, PasswordSlot,
-    RegistrySettingsChange, RepositoryActions, RoleAssignmentChange, RoleAssignmentMode, ScopeMapChange,
-    ServicePrincipalChange, TokenChange, TokenStatus, UserChange,
+    Action, AttributesPatch, GenerateCredentials, IdentityKind, NewClientSecret, NewFederatedCredential,
+    NewGroup, NewGroupMember, NewRoleAssignment, NewScopeMap, NewServicePrincipal, NewToken, NewUser,
+    PasswordChange, PasswordSlot, RegistrySettingsChange, RepositoryActions, RoleAssignmentChange,
+    RoleAssignmentMode, ScopeMapChange, ServicePrincipalChange, TokenChange, TokenStatus, UserChange,
 };
 use reqwest::Method;
 use serde::Serialize;
@@ -22,7 +22,7 @@ use crate::{
         AssigneeKind, AssignmentCommand, AttributeChanges, AuditCommand, CheckAccess, ClientCommand,
         CredentialCommand, DefinitionCommand, ExpiryArgs, GlobalArgs, GroupCommand, MemberCommand, Password,
         Reference, RegistryCommand, RepositoryCommand, RoleCommand, Rules, ScopeMapCommand, SpCommand,
-        SpCredentialCommand, TokenCommand, UserCommand,
+        SpCredentialCommand, SpFederatedCredentialCommand, TokenCommand, UserCommand,
     },
     error::CliError,
 };
@@ -140,6 +140,8 @@ pub enum Resource {
     NewClientSecret,
     /// The list of a service principal's secrets (never their values).
     ClientSecrets,
+    /// A service principal's federated credentials.
+    FederatedCredentials,
     RoleDefinition,
     RoleAssignment,
     AccessCheck,
@@ -615,6 +617,36 @@ fn service_principal(command: &SpCommand) -> Result<Plan, CliError> {
                 format!("{}/secrets/{}", one(&delete.name)?, segment("key id", &delete.key_id)?),
             ),
         },
+        SpCommand::FederatedCredential(federated) => {
+            let federated_path =
+                |name: &str| Ok::<_, CliError>(format!("{}/federated-credentials", one(name)?));
+            let request = match &federated.command {
+                SpFederatedCredentialCommand::Create(create) => {
+                    segment("federated credential", &create.credential_name)?;
+                    let body = NewFederatedCredential {
+                        name: create.credential_name.clone(),
+                        issuer: create.issuer.clone(),
+                        audience: create.audience.clone(),
+                        subject: create.subject.clone(),
+                        description: create.description.clone().unwrap_or_default(),
+                        jwks: create.jwks_file.clone(),
+                    };
+                    Request::sending(Method::POST, federated_path(&create.name)?, &body)
+                }
+                SpFederatedCredentialCommand::List(list) => {
+                    Request::new(Method::GET, federated_path(&list.name)?)
+                }
+                SpFederatedCredentialCommand::Delete(delete) => Request::new(
+                    Method::DELETE,
+                    format!(
+                        "{}/{}",
+                        federated_path(&delete.name)?,
+                        segment("federated credential", &delete.credential_name)?
+                    ),
+                ),
+            };
+            return Ok(plain(request, Resource::FederatedCredentials));
+        }
     };
     Ok(plain(request, Resource::ServicePrincipal))
 }
@@ -1302,6 +1334,45 @@ mod tests {
         assert_eq!(
             request(&["sp", "credential", "delete", "--name", "ci", "--key-id", "3f2a"]),
             Request::new(Method::DELETE, "/api/v1/service-principals/ci/secrets/3f2a".into())
+        );
+    }
+
+    #[test]
+    fn federated_credential_requests() {
+        let create = plan_of(&[
+            "sp",
+            "federated-credential",
+            "create",
+            "--name",
+            "ci",
+            "--credential-name",
+            "main",
+            "--issuer",
+            "https://token.actions.githubusercontent.com",
+            "--audience",
+            "api://portcullis",
+            "--subject",
+            "repo:acme/api:ref:refs/heads/*",
+        ])
+        .unwrap();
+        assert_eq!(
+            create.request,
+            Request::with_body(
+                Method::POST,
+                "/api/v1/service-principals/ci/federated-credentials".into(),
+                json!({"name": "main", "issuer": "https://token.actions.githubusercontent.com",
+                       "audience": "api://portcullis", "subject": "repo:acme/api:ref:refs/heads/*",
+                       "description": ""})
+            )
+        );
+        assert_eq!(create.resource, Resource::FederatedCredentials);
+        assert_eq!(
+            request(&["sp", "federated-credential", "list", "--name", "ci"]),
+            get("/api/v1/service-principals/ci/federated-credentials")
+        );
+        assert_eq!(
+            request(&["sp", "federated-credential", "delete", "--name", "ci", "--credential-name", "main"]),
+            Request::new(Method::DELETE, "/api/v1/service-principals/ci/federated-credentials/main".into())
         );
     }
 

@@ -165,6 +165,56 @@ pub struct ServicePrincipal {
     pub secrets: Vec<ClientSecret>,
 }
 
+/// A federated credential of a service principal (workload identity
+/// federation): the service principal trusts ID tokens of `issuer` whose
+/// `aud` holds `audience` and whose `sub` matches `subject`, where `*`
+/// matches any run of characters (possibly none), every other character
+/// only itself, case-sensitively. Such a token is exchanged at
+/// `POST /oauth2/exchange` for a registry refresh token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct FederatedCredential {
+    pub name: String,
+    pub issuer: String,
+    pub audience: String,
+    pub subject: String,
+    pub description: String,
+    /// The issuer's public signing keys as given (a JWKS document); absent
+    /// when they are fetched from the issuer's OpenID configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub jwks: Option<serde_json::Value>,
+    #[serde(with = "crate::time")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/service-principals/{name}/federated-credentials`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewFederatedCredential {
+    /// 1 to 120 letters, digits, `.`, `_` and `-`; unique per service
+    /// principal (without regard to case).
+    pub name: String,
+    /// The issuer's URL, exactly as in the tokens' `iss` claim: `https://`
+    /// (`http://` only on a loopback address).
+    pub issuer: String,
+    /// A value the tokens' `aud` claim must hold, compared exactly.
+    pub audience: String,
+    /// The tokens' `sub` claim, exact or a pattern with `*`
+    /// (`repo:acme/api:ref:refs/heads/*`); not only `*`.
+    pub subject: String,
+    #[serde(default)]
+    pub description: String,
+    /// The issuer's public signing keys (a JWKS document: `{"keys": [..]}`,
+    /// RSA or EC keys). Without it they are fetched from
+    /// `{issuer}/.well-known/openid-configuration` → `jwks_uri`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub jwks: Option<serde_json::Value>,
+}
+
 /// `POST /api/v1/service-principals`: created with one client secret,
 /// shown once in the answer, unless `createSecret` is false.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,11 +21,11 @@ mod users;
 
 pub use audit::{AuditEntry, AuditOutcome, AuditPage, AuditQuery};
 pub use identities::{
-    AccessCheck, AccessCheckQuery, ActionAccess, AssignmentRef, ClientSecret, ControlReach, Group,
-    IdentityKind, IdentityRef, ModeChange, ModePreview, NewClientSecret, NewGroup, NewGroupMember,
-    NewRoleAssignment, NewServicePrincipal, NewUser, RegistrySettings, RegistrySettingsChange,
-    RoleAssignment, RoleAssignmentChange, RoleAssignmentMode, RoleAssignmentQuery, RoleDefinition,
-    ServicePrincipal, ServicePrincipalChange, User, UserChange,
+    AccessCheck, AccessCheckQuery, ActionAccess, AssignmentRef, ClientSecret, ControlReach,
+    FederatedCredential, Group, IdentityKind, IdentityRef, ModeChange, ModePreview, NewClientSecret,
+    NewFederatedCredential, NewGroup, NewGroupMember, NewRoleAssignment, NewServicePrincipal, NewUser,
+    RegistrySettings, RegistrySettingsChange, RoleAssignment, RoleAssignmentChange, RoleAssignmentMode,
+    RoleAssignmentQuery, RoleDefinition, ServicePrincipal, ServicePrincipalChange, User, UserChange,
 };
 pub use problem::{ErrorCode, Problem, PROBLEM_CONTENT_TYPE};
 pub use repositories::{Attributes, AttributesPatch, DeletedRepository, Manifest, Platform, Repository, Tag};

@@ -30,6 +30,7 @@ use crate::{
         access::{system_clock, AccessService, Clock},
         audit::AuditLog,
         bootstrap::{self, AdminAccount},
+        federation::{DiscoveryFetcher, FederationService},
         identities::IdentityService,
         registry::RegistryService,
         repositories::RepositoryAdmin,
@@ -55,6 +56,8 @@ pub struct AppState {
     /// Users, groups, service principals, role assignments, the mode.
     pub identities: Arc<IdentityService>,
     pub audit: AuditLog,
+    /// Federated credentials and the token exchange.
+    pub federation: Arc<FederationService>,
     /// Signs and checks the token endpoint's access and refresh tokens.
     pub signer: Arc<TokenSigner>,
     pub leptos: LeptosOptions,
@@ -161,7 +164,17 @@ impl AppState {
         );
         let audit = AuditLog::start(db.clone());
         let registry = Arc::new(RegistryService::new(db.clone(), Arc::new(store)));
-        let access = Arc::new(AccessService::new(db.clone(), hasher.clone(), audit.clone(), clock));
+        let signer = Arc::new(signer);
+        let federation = Arc::new(FederationService::new(
+            db.clone(),
+            audit.clone(),
+            clock.clone(),
+            Arc::new(DiscoveryFetcher::new()),
+        ));
+        let access = Arc::new(
+            AccessService::new(db.clone(), hasher.clone(), audit.clone(), clock)
+                .with_refresh_tokens(signer.clone(), login_server.clone()),
+        );
         let leptos = LeptosOptions::builder()
             .output_name("portcullis")
             .site_root(config.site_root.display().to_string())
@@ -177,7 +190,8 @@ impl AppState {
             identities: Arc::new(IdentityService::new(db.clone(), hasher.clone(), audit.clone(), access)),
             tokens: Arc::new(TokenService::new(db.clone(), hasher, audit.clone())),
             audit,
-            signer: Arc::new(signer),
+            signer,
+            federation,
             leptos,
             login_server,
             tls: config.tls.is_some(),

@@ -10,6 +10,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use sha2::{Digest as _, Sha256};
+
 /// Failures allowed before the first lock-out.
 pub const FREE_FAILURES: u32 = 5;
 const FIRST_LOCK: Duration = Duration::from_secs(30);
@@ -26,6 +28,17 @@ pub struct AttemptKey {
 impl AttemptKey {
     pub fn new(user: &str, client: IpAddr) -> Self {
         Self { user: user.to_lowercase(), client }
+    }
+
+    /// Attempts with one presented credential from one client, for login
+    /// points where the user name is shared by design (the federated
+    /// `00000000-…` name, the token exchange): one client failing with one
+    /// token never locks out another pipeline. `kind` keeps the spaces
+    /// apart; the key holds a digest, never the credential. No user name
+    /// contains `:`, so these never meet a name's key.
+    pub fn presented(kind: &str, credential: &str, client: IpAddr) -> Self {
+        let digest = Sha256::digest(credential.as_bytes());
+        Self { user: format!("{kind}:{}", hex::encode(&digest[..16])), client }
     }
 }
 
@@ -115,6 +128,22 @@ mod tests {
         assert!(throttle.check(&key("other"), t0).is_ok());
         let elsewhere = AttemptKey::new("admin", "10.1.2.3".parse().unwrap());
         assert!(throttle.check(&elsewhere, t0).is_ok());
+    }
+
+    #[test]
+    fn presented_credentials_are_keyed_apart_and_never_as_a_name() {
+        let throttle = LoginThrottle::default();
+        let t0 = Instant::now();
+        let client: IpAddr = "127.0.0.1".parse().unwrap();
+        for _ in 0..FREE_FAILURES {
+            throttle.record_failure(AttemptKey::presented("refresh-token", "stolen", client), t0);
+        }
+        assert!(throttle.check(&AttemptKey::presented("refresh-token", "stolen", client), t0).is_err());
+        assert!(throttle.check(&AttemptKey::presented("refresh-token", "another", client), t0).is_ok());
+        let elsewhere: IpAddr = "10.1.2.3".parse().unwrap();
+        assert!(throttle.check(&AttemptKey::presented("refresh-token", "stolen", elsewhere), t0).is_ok());
+        assert!(throttle.check(&AttemptKey::new("00000000-0000-0000-0000-000000000000", client), t0).is_ok());
+        assert!(!AttemptKey::presented("refresh-token", "stolen", client).user.contains("stolen"));
     }
 
     #[test]

@@ -108,6 +108,10 @@ pub enum CredentialRef {
     },
     /// Which client secret a service principal used (its id, never reused).
     Secret(i64),
+    /// Which federated credential of a service principal a workload
+    /// identity exchange (`/oauth2/exchange`) matched (its id, never
+    /// reused).
+    Federated(i64),
 }
 
 impl CredentialRef {
@@ -115,13 +119,16 @@ impl CredentialRef {
         match self {
             Self::TokenPassword { slot, serial } => format!("{slot}.{serial}"),
             Self::Secret(id) => format!("s.{id}"),
+            Self::Federated(id) => format!("f.{id}"),
         }
     }
 
     fn decode(text: &str) -> Option<Self> {
         let (first, second) = text.split_once('.')?;
-        if first == "s" {
-            return Some(Self::Secret(second.parse().ok()?));
+        match first {
+            "s" => return Some(Self::Secret(second.parse().ok()?)),
+            "f" => return Some(Self::Federated(second.parse().ok()?)),
+            _ => {}
         }
         let slot = first.parse().ok().filter(|slot| *slot < 2)?;
         Some(Self::TokenPassword { slot, serial: second.parse().ok()? })
@@ -912,6 +919,25 @@ mod tests {
         assert_eq!(payload["sub"], "admin");
         assert_eq!(payload["exp"], T0 + 86_400);
         assert!(payload.get("access").is_none(), "a refresh token lists no access");
+    }
+
+    #[test]
+    fn refresh_tokens_carry_every_kind_of_credential() {
+        let signer = TokenSigner::generate();
+        let sp = Subject::ServicePrincipal("ci".into());
+        for credential in [
+            CredentialRef::Secret(7),
+            CredentialRef::Federated(7),
+            CredentialRef::TokenPassword { slot: 1, serial: 3 },
+        ] {
+            let token = signer.issue_refresh_for(&sp, Some(credential), SERVICE, at(T0), TTL);
+            assert_eq!(
+                signer.verify_refresh_credential(&token, SERVICE, at(T0)),
+                Ok((sp.clone(), Some(credential)))
+            );
+        }
+        assert_eq!(CredentialRef::decode("f.x"), None);
+        assert_eq!(CredentialRef::decode("g.1"), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! submodule per table family). Nothing outside `db` writes SQL; `db` must
 //! not call services or HTTP code.
 
+pub mod federation;
 pub mod identities;
 pub mod registry;
 pub mod repositories;

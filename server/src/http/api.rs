@@ -78,6 +78,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(identities::reset_secret))
         .routes(routes!(identities::delete_secret))
+        .routes(routes!(identities::list_federated_credentials, identities::create_federated_credential))
+        .routes(routes!(identities::delete_federated_credential))
         .routes(routes!(identities::list_role_definitions))
         .routes(routes!(identities::list_role_assignments, identities::create_role_assignment))
         .routes(routes!(

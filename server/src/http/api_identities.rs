@@ -1,5 +1,6 @@
 //! `/api/v1` for the second access model: users, groups and members,
-//! service principals and their client secrets, role definitions, role
+//! service principals with their client secrets and federated credentials,
+//! role definitions, role
 //! assignments, the registry's permissions mode (with its preview) and
 //! check-access. Each handler's extractor names the control-plane area and
 //! access it needs; the use-cases are `service::identities`.
@@ -10,10 +11,10 @@ use axum::{
     Json,
 };
 use portcullis_proto::{
-    AccessCheck, AccessCheckQuery, Group, ModePreview, NewClientSecret, NewGroup, NewGroupMember,
-    NewRoleAssignment, NewServicePrincipal, NewUser, RegistrySettings, RegistrySettingsChange,
-    RoleAssignment, RoleAssignmentChange, RoleAssignmentQuery, RoleDefinition, ServicePrincipal,
-    ServicePrincipalChange, User, UserChange,
+    AccessCheck, AccessCheckQuery, FederatedCredential, Group, ModePreview, NewClientSecret,
+    NewFederatedCredential, NewGroup, NewGroupMember, NewRoleAssignment, NewServicePrincipal, NewUser,
+    RegistrySettings, RegistrySettingsChange, RoleAssignment, RoleAssignmentChange, RoleAssignmentQuery,
+    RoleDefinition, ServicePrincipal, ServicePrincipalChange, User, UserChange,
 };
 
 use super::{openapi, ApiResult, Body, Params};
@@ -236,6 +237,52 @@ pub(super) async fn delete_secret(
     Path((name, key_id)): Path<(String, String)>,
 ) -> ApiResult<Json<ServicePrincipal>> {
     Ok(Json(state.identities.delete_secret(&caller.subject, &name, &key_id).await?))
+}
+
+// ----- federated credentials -----
+
+#[utoipa::path(get, path = "/api/v1/service-principals/{name}/federated-credentials", tag = "service principals",
+    params(("name" = String, Path, description = "The service principal's name or application id")),
+    responses((status = 200, body = Vec<FederatedCredential>), (status = 404, response = openapi::NotFound)))]
+pub(super) async fn list_federated_credentials(
+    State(state): State<AppState>,
+    _: Control<ReadIdentities>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<FederatedCredential>>> {
+    Ok(Json(state.federation.list(&name).await?))
+}
+
+/// Trusts ID tokens of an OpenID Connect issuer for an audience and a
+/// subject (exact, or with `*` matching any run of characters); they are
+/// exchanged at `POST /oauth2/exchange` for a registry refresh token.
+#[utoipa::path(post, path = "/api/v1/service-principals/{name}/federated-credentials",
+    tag = "service principals", request_body = NewFederatedCredential,
+    params(("name" = String, Path, description = "The service principal's name or application id")),
+    responses((status = 201, body = FederatedCredential), (status = 404, response = openapi::NotFound),
+        (status = 409, response = openapi::Conflict)))]
+pub(super) async fn create_federated_credential(
+    State(state): State<AppState>,
+    Control(caller, _): Control<WriteIdentities>,
+    Path(name): Path<String>,
+    Body(body): Body<NewFederatedCredential>,
+) -> ApiResult<(StatusCode, Json<FederatedCredential>)> {
+    Ok((StatusCode::CREATED, Json(state.federation.create(&caller.subject, &name, body).await?)))
+}
+
+/// The refresh tokens exchanged through the credential stop working at
+/// the next request.
+#[utoipa::path(delete, path = "/api/v1/service-principals/{name}/federated-credentials/{credential}",
+    tag = "service principals",
+    params(("name" = String, Path, description = "The service principal's name or application id"),
+        ("credential" = String, Path, description = "The federated credential's name")),
+    responses((status = 204, description = "Deleted"), (status = 404, response = openapi::NotFound)))]
+pub(super) async fn delete_federated_credential(
+    State(state): State<AppState>,
+    Control(caller, _): Control<WriteIdentities>,
+    Path((name, credential)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state.federation.delete(&caller.subject, &name, &credential).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ----- roles and assignments -----

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod caller;
 pub mod csrf;
+pub mod exchange;
 pub mod oci;
 pub mod portal;
 pub mod token;
@@ -22,7 +23,7 @@ use axum::{
 
 /// The whole HTTP surface, for `serve` and for tests (`oneshot`).
 pub fn build_router(state: AppState) -> Router {
-    let registry = oci::router().merge(token::router()).with_state(state.clone());
+    let registry = oci::router().merge(token::router()).merge(exchange::router()).with_state(state.clone());
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(registry)

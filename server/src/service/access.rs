@@ -35,10 +35,11 @@ use crate::{
     auth::{
         password::{self, HumanPassword},
         throttle::{AttemptKey, LoginThrottle},
-        token::{AccessClaims, CredentialRef, Subject},
+        token::{AccessClaims, CredentialRef, Subject, TokenSigner},
         token_password::{PasswordHasher, PREFIX, SECRET_PREFIX},
     },
     db::{
+        federation,
         identities::{self, AssignmentRow, Member},
         tokens::{self as token_rows, TokenRow},
         users::{self, UserRow},
@@ -53,6 +54,7 @@ use crate::{
     },
     service::{
         audit::{self, AuditLog, Caller as AuditCaller, Outcome},
+        identities::FEDERATED_USER_NAME,
         tokens::{expired, PasswordSlot},
     },
 };
@@ -197,6 +199,9 @@ pub struct AccessService {
     /// check per core at a time, a queue of 8 per core behind them; beyond
     /// it a sign-in is answered "busy" at once.
     verifiers: password::Verifiers,
+    /// Verifies refresh tokens presented as the password of the federated
+    /// user name ([`Self::with_refresh_tokens`]); `None`: refused.
+    refresh_tokens: Option<(Arc<TokenSigner>, String)>,
 }
 
 impl AccessService {
@@ -215,7 +220,17 @@ impl AccessService {
                 let cores = std::thread::available_parallelism().map_or(2, usize::from);
                 password::Verifiers::new(cores, cores * 8)
             },
+            refresh_tokens: None,
         }
+    }
+
+    /// Accepts this registry's refresh tokens (for `service`) as the
+    /// password of the federated user name
+    /// `00000000-0000-0000-0000-000000000000`, the cloud registry's
+    /// convention for `docker login` after a token exchange.
+    pub fn with_refresh_tokens(mut self, signer: Arc<TokenSigner>, service: String) -> Self {
+        self.refresh_tokens = Some((signer, service));
+        self
     }
 
     pub fn audit(&self) -> &AuditLog {
@@ -255,6 +270,9 @@ impl AccessService {
         secret: &str,
         client: IpAddr,
     ) -> Result<Option<Authenticated>, AccessError> {
+        if username == FEDERATED_USER_NAME {
+            return self.authenticate_refresh_token(secret, client).await;
+        }
         self.throttled(username, client, async {
             if secret.starts_with(PREFIX) {
                 return self.authenticate_token(username, secret).await;
@@ -315,8 +333,18 @@ impl AccessService {
         attempt: impl Future<Output = Result<Option<T>, AccessError>>,
     ) -> Result<Option<T>, AccessError> {
         let key = AttemptKey::new(username, client);
+        self.throttled_as(key, attempt).await
+    }
+
+    /// Runs one sign-in attempt unless `key` is locked out, and counts its
+    /// outcome.
+    async fn throttled_as<T>(
+        &self,
+        key: AttemptKey,
+        attempt: impl Future<Output = Result<Option<T>, AccessError>>,
+    ) -> Result<Option<T>, AccessError> {
         if let Err(retry_after) = self.throttle.check(&key, Instant::now()) {
-            tracing::warn!(user = %audit::unauthenticated_name(username), %client, "sign-in throttled");
+            tracing::warn!(user = %audit::unauthenticated_name(&key.user), client = %key.client, "sign-in throttled");
             return Err(AccessError::Throttled { retry_after });
         }
         let found = attempt.await?;
@@ -431,14 +459,23 @@ impl AccessService {
                 Ok(Some(self.identity(Some(Member::User(user.id))).await?))
             }
             Subject::ServicePrincipal(name) => {
-                let Some(CredentialRef::Secret(secret)) = credential else { return Ok(None) };
                 let Some(found) =
                     identities::service_principal(&self.db, name).await?.filter(|sp| sp.enabled)
                 else {
                     return Ok(None);
                 };
-                let current = identities::secret_by_id(&self.db, found.id, secret).await?;
-                if current.is_none_or(|secret| expired(secret.expires_at, (self.clock)())) {
+                let current = match credential {
+                    Some(CredentialRef::Secret(secret)) => {
+                        identities::secret_by_id(&self.db, found.id, secret)
+                            .await?
+                            .is_some_and(|secret| !expired(secret.expires_at, (self.clock)()))
+                    }
+                    Some(CredentialRef::Federated(id)) => {
+                        federation::credential_by_id(&self.db, found.id, id).await?.is_some()
+                    }
+                    _ => false,
+                };
+                if !current {
                     return Ok(None);
                 }
                 Ok(Some(self.identity(Some(Member::ServicePrincipal(found.id))).await?))
@@ -521,6 +558,51 @@ impl AccessService {
             .await?
             .and_then(|mode| mode.parse().ok())
             .unwrap_or(RoleAssignmentMode::Rbac))
+    }
+
+    /// A refresh token of this registry presented as the password of the
+    /// federated user name (`docker login -u 00000000-… -p <refresh token>`
+    /// after `/oauth2/exchange`): its subject while its credential still
+    /// holds. Throttled per client address and token, never per name.
+    async fn authenticate_refresh_token(
+        &self,
+        secret: &str,
+        client: IpAddr,
+    ) -> Result<Option<Authenticated>, AccessError> {
+        let key = AttemptKey::presented("refresh-token", secret, client);
+        self.throttled_as(key, async {
+            let refuse = |detail: &'static str| async move {
+                let caller = AuditCaller::Unauthenticated(FEDERATED_USER_NAME);
+                self.audit.record(caller, None, None, "login", Outcome::Failure, Some(detail.into())).await;
+                Ok(None)
+            };
+            let Some((signer, service)) = &self.refresh_tokens else {
+                return refuse("refresh tokens are not accepted here").await;
+            };
+            let now = std::time::SystemTime::from((self.clock)());
+            let Ok((subject, credential)) = signer.verify_refresh_credential(secret, service, now) else {
+                return refuse("invalid refresh token").await;
+            };
+            let Some(principal) = self.principal(&subject, credential).await? else {
+                return refuse("the refresh token's credential or identity no longer holds").await;
+            };
+            let detail = match credential {
+                Some(CredentialRef::Federated(_)) => "refresh token of a federated credential",
+                _ => "refresh token",
+            };
+            self.audit
+                .record(
+                    AuditCaller::Subject(&subject),
+                    None,
+                    None,
+                    "login",
+                    Outcome::Success,
+                    Some(detail.into()),
+                )
+                .await;
+            Ok(Some(Authenticated { subject, credential, principal }))
+        })
+        .await
     }
 
     async fn authenticate_service_principal(

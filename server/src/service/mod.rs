@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit;
 pub mod bootstrap;
+pub mod federation;
 pub mod gc;
 pub mod identities;
 pub mod registry;

@@ -7,6 +7,7 @@ mod clients;
 mod command;
 mod crash;
 mod docker;
+mod federation;
 mod gc;
 mod identities;
 mod locks;
