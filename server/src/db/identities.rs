@@ -334,21 +334,50 @@ pub async fn secrets(db: &Database, service_principal: i64) -> Result<Vec<Secret
     .await?)
 }
 
-/// The secret whose digest is `digest`, with its owner's id.
-pub async fn secret_by_digest(db: &Database, digest: &[u8]) -> Result<Option<(i64, SecretRow)>, DbError> {
+/// A client secret presented at a login that matched a stored digest.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MatchedSecret {
+    pub id: i64,
+    pub key_id: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// For a login: the service principal whose name or application id is
+/// `name`, and its secret whose digest is `digest` if it has one; one
+/// query.
+pub async fn secret_login(
+    db: &Database,
+    name: &str,
+    digest: &[u8],
+) -> Result<Option<(ServicePrincipalRow, Option<MatchedSecret>)>, DbError> {
     #[derive(sqlx::FromRow)]
     struct Found {
-        service_principal_id: i64,
         #[sqlx(flatten)]
-        secret: SecretRow,
+        owner: ServicePrincipalRow,
+        secret_id: Option<i64>,
+        secret_key_id: Option<String>,
+        secret_expires_at: Option<DateTime<Utc>>,
     }
-    let found: Option<Found> = sqlx::query_as(&format!(
-        "SELECT service_principal_id, {SECRET_COLUMNS} FROM service_principal_secrets WHERE digest = ?"
-    ))
+    let found: Option<Found> = sqlx::query_as(
+        "SELECT p.id, p.name, p.app_id, p.description, p.enabled, p.created_at, p.last_sign_in_at,
+                s.id AS secret_id, s.key_id AS secret_key_id, s.expires_at AS secret_expires_at
+         FROM service_principals p
+         LEFT JOIN service_principal_secrets s ON s.service_principal_id = p.id AND s.digest = ?2
+         WHERE p.name = ?1 OR p.app_id = ?1",
+    )
+    .bind(name)
     .bind(digest)
     .fetch_optional(db.reader())
     .await?;
-    Ok(found.map(|found| (found.service_principal_id, found.secret)))
+    Ok(found.map(|found| {
+        let secret = match (found.secret_id, found.secret_key_id) {
+            (Some(id), Some(key_id)) => {
+                Some(MatchedSecret { id, key_id, expires_at: found.secret_expires_at })
+            }
+            _ => None,
+        };
+        (found.owner, secret)
+    }))
 }
 
 /// The service principal's secret with this id, while it exists.

@@ -611,21 +611,14 @@ impl AccessService {
         secret: &str,
     ) -> Result<Option<Authenticated>, AccessError> {
         let digest = self.hasher.digest(secret);
-        let found = identities::secret_by_digest(&self.db, &digest.0).await?;
-        let owner = identities::service_principal(&self.db, name).await?;
+        let found = identities::secret_login(&self.db, name, &digest.0).await?;
         let now = (self.clock)();
-        let matched = match (&owner, &found) {
-            (None, _) => Err("unknown service principal"),
-            (Some(owner), Some((owner_id, secret))) if *owner_id == owner.id => {
-                if expired(secret.expires_at, now) {
-                    Err("client secret expired")
-                } else if !owner.enabled {
-                    Err("service principal disabled")
-                } else {
-                    Ok((owner, secret))
-                }
-            }
-            (Some(_), _) => Err("wrong client secret"),
+        let matched = match &found {
+            None => Err("unknown service principal"),
+            Some((_, None)) => Err("wrong client secret"),
+            Some((_, Some(secret))) if expired(secret.expires_at, now) => Err("client secret expired"),
+            Some((owner, _)) if !owner.enabled => Err("service principal disabled"),
+            Some((owner, Some(secret))) => Ok((owner, secret)),
         };
         let (owner, secret) = match matched {
             Ok(found) => found,
