@@ -109,10 +109,19 @@ pub async fn groups(db: &Database) -> Result<Vec<GroupRow>, DbError> {
         .await?)
 }
 
+pub async fn group(db: &Database, name: &str) -> Result<Option<GroupRow>, DbError> {
+    group_in(db.reader(), name).await
+}
+
+/// [`group`] inside a change.
 pub async fn find_group(tx: &mut Tx, name: &str) -> Result<Option<GroupRow>, DbError> {
+    group_in(tx.conn(), name).await
+}
+
+async fn group_in(executor: impl sqlx::SqliteExecutor<'_>, name: &str) -> Result<Option<GroupRow>, DbError> {
     Ok(sqlx::query_as(&format!("SELECT {GROUP_COLUMNS} FROM groups g WHERE g.name = ?"))
         .bind(name)
-        .fetch_optional(tx.conn())
+        .fetch_optional(executor)
         .await?)
 }
 
@@ -501,10 +510,22 @@ pub async fn assignments(db: &Database) -> Result<Vec<AssignmentRow>, DbError> {
     Ok(sqlx::query_as(&format!("{ASSIGNMENT_SELECT} ORDER BY a.id")).fetch_all(db.reader()).await?)
 }
 
+pub async fn assignment(db: &Database, name: &str) -> Result<Option<AssignmentRow>, DbError> {
+    assignment_in(db.reader(), name).await
+}
+
+/// [`assignment`] inside a change.
 pub async fn find_assignment(tx: &mut Tx, name: &str) -> Result<Option<AssignmentRow>, DbError> {
+    assignment_in(tx.conn(), name).await
+}
+
+async fn assignment_in(
+    executor: impl sqlx::SqliteExecutor<'_>,
+    name: &str,
+) -> Result<Option<AssignmentRow>, DbError> {
     Ok(sqlx::query_as(&format!("{ASSIGNMENT_SELECT} WHERE a.name = ?"))
         .bind(name)
-        .fetch_optional(tx.conn())
+        .fetch_optional(executor)
         .await?)
 }
 

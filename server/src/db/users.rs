@@ -81,16 +81,6 @@ pub async fn delete(tx: &mut Tx, id: i64) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Whether a user's name equals `name` without regard to case: token names
-/// compare without case at `docker login`, so a token called `Admin` would
-/// stand beside the user `admin`.
-pub async fn name_taken_ignoring_case(db: &Database, name: &str) -> Result<bool, DbError> {
-    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE name = ? COLLATE NOCASE)")
-        .bind(name)
-        .fetch_one(db.reader())
-        .await?)
-}
-
 pub async fn count(db: &Database) -> Result<i64, DbError> {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(db.reader()).await?;
     Ok(n)

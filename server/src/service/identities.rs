@@ -205,9 +205,7 @@ impl IdentityService {
     }
 
     pub async fn group(&self, name: &str) -> ManageResult<Group> {
-        let mut tx = self.db.begin().await?;
-        let row = rows::find_group(&mut tx, name).await?.ok_or_else(|| no_group(name))?;
-        drop(tx);
+        let row = rows::group(&self.db, name).await?.ok_or_else(|| no_group(name))?;
         self.group_view(row).await
     }
 
@@ -488,9 +486,7 @@ impl IdentityService {
 
     pub async fn assignment(&self, name: &str) -> ManageResult<AssignmentView> {
         let mode = self.access.mode().await.map_err(internal)?;
-        let mut tx = self.db.begin().await?;
-        let row = rows::find_assignment(&mut tx, name).await?.ok_or_else(|| no_assignment(name))?;
-        drop(tx);
+        let row = rows::assignment(&self.db, name).await?.ok_or_else(|| no_assignment(name))?;
         self.assignment_view(row, mode).await
     }
 
@@ -630,8 +626,7 @@ impl IdentityService {
             }
         }
         if wants(IdentityKind::Group) {
-            let mut tx = self.db.begin().await?;
-            if let Some(group) = rows::find_group(&mut tx, name).await? {
+            if let Some(group) = rows::group(&self.db, name).await? {
                 return Ok((IdentityRef { kind: IdentityKind::Group, name: group.name }, None));
             }
         }
