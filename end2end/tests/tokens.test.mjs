@@ -439,6 +439,8 @@ test('the token list pages by name with Next and Previous, searches by prefix, a
   await page.getByTestId('token-search').fill('FLEET-DEVICE-01');
   await page.getByTestId('token-search-submit').click();
   await page.waitForURL(/q=FLEET-DEVICE-01/);
+  // fleet-device-019 was on the first page already: wait for a row the search drops.
+  await page.locator('[data-testid=token-row][data-name=fleet-device-000]').waitFor({ state: 'detached' });
   await page.locator('[data-testid=token-row][data-name=fleet-device-019]').waitFor();
   assert.equal((await names()).length, 10);
   await page.getByTestId('token-search').fill('nobody-here');
