@@ -19,6 +19,8 @@ pub async fn change_password(
     use crate::api::ssr;
 
     let _checked_by_the_csrf_layer = csrf_token;
+    let backend = ssr::backend()?;
+    let client = ssr::client_ip().await;
     let session = ssr::session().await?;
     let user = ssr::require_person(&session).await?;
     if new_password != confirmation {
@@ -26,11 +28,7 @@ pub async fn change_password(
             "The new password and its confirmation differ. Type the same new password in both fields.".into(),
         )));
     }
-    let client = ssr::client_ip().await;
-    ssr::backend()?
-        .change_password(&user, current_password, new_password, client)
-        .await
-        .map_err(ssr::fail)?;
+    backend.change_password(&user, current_password, new_password, client).await.map_err(ssr::fail)?;
     // A new session id once the password changed: an id learnt before
     // (session fixation) opens nothing afterwards.
     session.cycle_id().await.map_err(|_| ssr::fail(PortalError::Internal))

@@ -13,6 +13,12 @@ use crate::{
 };
 
 /// Helpers every area's server functions use (server side only).
+///
+/// A server function takes what it needs from the request's context (its
+/// backend, the request's parts) before it first waits on the database:
+/// while a page renders on the server, a call that has waited may find the
+/// context gone (the render it started in was replaced), fail, and leave
+/// the browser hydrating a page the server did not send.
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
     use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -59,12 +65,13 @@ pub(crate) mod ssr {
     /// token disabled or deleted, or its password regenerated, deleted or
     /// expired) ends here: signed out.
     pub async fn signed_in(session: &Session) -> Result<Option<(SignedInUser, Capabilities)>, PortalError> {
+        let backend = backend()?;
         let Some(user) =
             session.get::<SignedInUser>(USER_KEY).await.map_err(|_| fail(PortalError::Internal))?
         else {
             return Ok(None);
         };
-        match backend()?.session_state(&user).await.map_err(fail)? {
+        match backend.session_state(&user).await.map_err(fail)? {
             Some(can) => Ok(Some((user, can))),
             None => {
                 session.flush().await.map_err(|_| fail(PortalError::Internal))?;
@@ -121,12 +128,11 @@ pub(crate) mod ssr {
     /// session's once signed in, before that the pre-session token the CSRF
     /// layer keeps in a cookie, so a signed-out visit stores no session.
     pub async fn csrf_token(session: &Session) -> Result<String, PortalError> {
+        let pre_session = leptos_axum::extract::<Extension<PreSessionCsrf>>().await;
         if let Some(token) = session.get::<String>(CSRF_KEY).await.map_err(|_| fail(PortalError::Internal))? {
             return Ok(token);
         }
-        let Extension(PreSessionCsrf(token)) = leptos_axum::extract::<Extension<PreSessionCsrf>>()
-            .await
-            .map_err(|_| fail(PortalError::Internal))?;
+        let Extension(PreSessionCsrf(token)) = pre_session.map_err(|_| fail(PortalError::Internal))?;
         Ok(token)
     }
 
@@ -140,11 +146,15 @@ pub(crate) mod ssr {
 #[server(prefix = "/portal", endpoint = "session", input = GetUrl)]
 pub async fn get_session() -> Result<SessionInfo, PortalError> {
     let session = ssr::session().await?;
+    // The CSRF token first: it reads the request's context, which a page
+    // rendering on the server may no longer hold once a call has waited
+    // on the database (see `ssr`).
+    let csrf_token = ssr::csrf_token(&session).await?;
     let (user, can) = match ssr::signed_in(&session).await? {
         Some((user, can)) => (Some(user), can),
         None => (None, Capabilities::default()),
     };
-    Ok(SessionInfo { user, can, csrf_token: ssr::csrf_token(&session).await? })
+    Ok(SessionInfo { user, can, csrf_token })
 }
 
 #[server(prefix = "/portal", endpoint = "sign_in")]
@@ -154,15 +164,16 @@ pub async fn sign_in(
     csrf_token: String,
 ) -> Result<SignedInUser, PortalError> {
     let _checked_by_the_csrf_layer = csrf_token;
+    let backend = ssr::backend()?;
     let session = ssr::session().await?;
     let client = ssr::client_ip().await;
-    let user = ssr::backend()?.sign_in(username.trim(), password, client).await.map_err(ssr::fail)?;
+    let user = backend.sign_in(username.trim(), password, client).await.map_err(ssr::fail)?;
     // A new session id and CSRF token at sign-in defeat session fixation and
     // a token learnt before it.
     session.cycle_id().await.map_err(|_| ssr::fail(PortalError::Internal))?;
     session.insert(crate::session::USER_KEY, &user).await.map_err(|_| ssr::fail(PortalError::Internal))?;
     ssr::rotate_csrf_token(&session).await?;
-    let can = ssr::backend()?.session_state(&user).await.map_err(ssr::fail)?.unwrap_or_default();
+    let can = backend.session_state(&user).await.map_err(ssr::fail)?.unwrap_or_default();
     leptos_axum::redirect(home(&user, &can));
     Ok(user)
 }
@@ -192,22 +203,25 @@ pub async fn sign_out(csrf_token: String) -> Result<(), PortalError> {
 
 #[server(prefix = "/portal", endpoint = "overview", input = GetUrl)]
 pub async fn get_overview() -> Result<Overview, PortalError> {
+    let backend = ssr::backend()?;
     let session = ssr::session().await?;
     ssr::require_administrator(&session).await?;
-    ssr::backend()?.overview().await.map_err(ssr::fail)
+    backend.overview().await.map_err(ssr::fail)
 }
 
 /// The signed-in user's roles and the repositories they reach.
 #[server(prefix = "/portal", endpoint = "my_access", input = GetUrl)]
 pub async fn get_my_access() -> Result<MyAccess, PortalError> {
+    let backend = ssr::backend()?;
     let session = ssr::session().await?;
     let user = ssr::require_person(&session).await?;
-    ssr::backend()?.my_access(&user).await.map_err(ssr::fail)
+    backend.my_access(&user).await.map_err(ssr::fail)
 }
 
 /// The signed-in token holder's own token; administrators have none.
 #[server(prefix = "/portal", endpoint = "my_token", input = GetUrl)]
 pub async fn get_my_token() -> Result<MyToken, PortalError> {
+    let backend = ssr::backend()?;
     let session = ssr::session().await?;
     let user = ssr::require_user(&session).await?;
     let Some(credential) = user.token else {
@@ -216,5 +230,5 @@ pub async fn get_my_token() -> Result<MyToken, PortalError> {
                 .into(),
         )));
     };
-    ssr::backend()?.my_token(&user.name, credential).await.map_err(ssr::fail)
+    backend.my_token(&user.name, credential).await.map_err(ssr::fail)
 }

@@ -11,11 +11,13 @@ use crate::{
 };
 
 /// What the signed-in user may administer, for pages that hide what the
-/// user may not change (the server functions refuse it anyway). Empty
-/// while the session loads and for token holders.
+/// user may not change (the server functions refuse it anyway). Empty for
+/// token holders. The layout provides it once the session is loaded, before
+/// any page renders, so the server and the browser read the same value
+/// (reading the session resource itself from a page raced hydration).
 pub fn use_capabilities() -> Signal<Capabilities> {
-    let session = expect_context::<PortalSession>();
-    Signal::derive(move || session.info.get().and_then(Result::ok).map(|info| info.can).unwrap_or_default())
+    let can = use_context::<Capabilities>().unwrap_or_default();
+    Signal::derive(move || can)
 }
 
 const NAV_LINK: &str =
@@ -29,7 +31,9 @@ pub fn SignedInLayout() -> impl IntoView {
             {move || Suspend::new(async move {
                 match session.info.await {
                     Ok(info) => match info.user {
-                        Some(user) => view! {
+                        Some(user) => {
+                        provide_context(info.can);
+                        view! {
                             <div class="min-h-screen flex flex-col">
                                 <header class="bg-slate-900 text-white">
                                     <div class="mx-auto max-w-6xl px-4 py-3 flex flex-wrap items-center gap-x-6 gap-y-2">
@@ -72,7 +76,8 @@ pub fn SignedInLayout() -> impl IntoView {
                                     <Outlet />
                                 </main>
                             </div>
-                        }.into_any(),
+                        }.into_any()
+                        }
                         None => view! { <Redirect path="/login" /> }.into_any(),
                     },
                     Err(error) => view! {

@@ -29,9 +29,10 @@ mod ssr {
     /// theirs to see. Each change is the policy's decision on that
     /// repository, in the backend.
     pub async fn admin() -> Result<(Repositories, SignedInUser), PortalError> {
+        let backend = context::<Repositories>()?;
         let session = session().await?;
         let user = require_reach(&session, Area::Configuration, Reach::Read).await?;
-        Ok((context::<Repositories>()?, user))
+        Ok((backend, user))
     }
 }
 

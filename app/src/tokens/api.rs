@@ -27,17 +27,19 @@ mod ssr {
     /// The backend, for a signed-in user who may read the configuration
     /// (tokens and scope maps), or 401/403.
     pub async fn reader() -> Result<Arc<dyn TokensBackend>, PortalError> {
+        let backend = context::<Tokens>()?.0;
         let session = session().await?;
         require_reach(&session, Area::Configuration, Reach::Read).await?;
-        Ok(context::<Tokens>()?.0)
+        Ok(backend)
     }
 
     /// The signed-in user who may change the configuration and the
     /// backend, or 401/403 (the backend asks the policy again).
     pub async fn writer() -> Result<(SignedInUser, Arc<dyn TokensBackend>), PortalError> {
+        let backend = context::<Tokens>()?.0;
         let session = session().await?;
         let user = require_reach(&session, Area::Configuration, Reach::Write).await?;
-        Ok((user, context::<Tokens>()?.0))
+        Ok((user, backend))
     }
 }
 
