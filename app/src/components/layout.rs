@@ -36,6 +36,9 @@ pub fn SignedInLayout() -> impl IntoView {
                                                     <A href="/repositories" attr:class=NAV_LINK>"Repositories"</A>
                                                     <A href="/tokens" attr:class=NAV_LINK>"Tokens"</A>
                                                     <A href="/scope-maps" attr:class=NAV_LINK>"Scope maps"</A>
+                                                    <A href="/users" attr:class=NAV_LINK>"Users"</A>
+                                                    <A href="/groups" attr:class=NAV_LINK>"Groups"</A>
+                                                    <A href="/service-principals" attr:class=NAV_LINK>"Service principals"</A>
                                                 </nav>
                                             }.into_any()
                                         }}
