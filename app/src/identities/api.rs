@@ -21,21 +21,21 @@ mod ssr {
 
     pub use crate::api::ssr::fail;
     use crate::{
-        api::ssr::{context, require_admin, session},
+        api::ssr::{context, require_reach, session},
         error::PortalError,
         identities::{
             backend::{Identities, IdentitiesBackend},
             model::{Password, PasswordChoice},
         },
-        model::SignedInUser,
+        model::{Area, Reach, SignedInUser},
     };
 
     /// The signed-in user who may read identities, or change them when
     /// `write`, and the backend; 401 signed out, 403 otherwise.
     pub async fn caller(write: bool) -> Result<(SignedInUser, Arc<dyn IdentitiesBackend>), PortalError> {
         let session = session().await?;
-        let _reach = write;
-        let user = require_admin(&session).await?;
+        let reach = if write { Reach::Write } else { Reach::Read };
+        let user = require_reach(&session, Area::Identities, reach).await?;
         Ok((user, context::<Identities>()?.0))
     }
 

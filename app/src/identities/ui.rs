@@ -9,10 +9,11 @@ use leptos_router::components::A;
 use crate::{
     components::{
         copy::CopyButton,
+        layout::use_capabilities,
         ui::{CODE_BLOCK, LABEL, LINK, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD},
     },
     identities::model::{Assignment, Assignments, Identity},
-    PortalSession,
+    model::Area,
 };
 
 pub use crate::tokens::ui::{StatusBadge, Time};
@@ -21,14 +22,8 @@ pub use crate::tokens::ui::{StatusBadge, Time};
 /// button that changes something otherwise (the server functions refuse
 /// anyway).
 pub fn use_can_write() -> Signal<bool> {
-    let session = use_context::<PortalSession>();
-    Signal::derive(move || {
-        session
-            .and_then(|session| session.info.get())
-            .and_then(Result::ok)
-            .and_then(|info| info.user)
-            .is_some_and(|user| user.is_admin && !user.is_token())
-    })
+    let capabilities = use_capabilities();
+    Signal::derive(move || capabilities.with(|can| can.can_write(Area::Identities)))
 }
 
 /// An identity's name, linked to its page, with its kind.

@@ -26,8 +26,8 @@ use chrono::Utc;
 use portcullis_proto as proto;
 
 use super::{
-    authorize, internal,
-    tokens::{expiry_date, portal_error, timestamp},
+    authorize, internal, manage_error as portal_error,
+    tokens::{expiry_date, timestamp},
 };
 use crate::{
     auth::{password::HumanPassword, token::Subject},
