@@ -32,11 +32,17 @@ mod ssr {
 
     /// The signed-in user who may read identities, or change them when
     /// `write`, and the backend; 401 signed out, 403 otherwise.
+    ///
+    /// The backend is taken from the context first: after an `.await` the
+    /// reactive owner that holds the context may be gone, and the call
+    /// would fail now and then during server rendering (so the page
+    /// hydrated with an error the server had not rendered).
     pub async fn caller(write: bool) -> Result<(SignedInUser, Arc<dyn IdentitiesBackend>), PortalError> {
+        let backend = context::<Identities>()?.0;
         let session = session().await?;
         let reach = if write { Reach::Write } else { Reach::Read };
         let user = require_reach(&session, Area::Identities, reach).await?;
-        Ok((user, context::<Identities>()?.0))
+        Ok((user, backend))
     }
 
     /// A typed password, or one to generate; a form with neither is

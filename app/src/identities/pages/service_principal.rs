@@ -60,7 +60,6 @@ pub fn ServicePrincipalPage() -> impl IntoView {
                 name.get(),
                 enable.version().get(),
                 delete_secret.version().get(),
-                create_federated.version().get(),
                 delete_federated.version().get(),
                 generations.get(),
             )
@@ -71,6 +70,14 @@ pub fn ServicePrincipalPage() -> impl IntoView {
     let csrf = use_csrf();
     let deleting = RwSignal::new(None::<Deleting>);
     let generate_open = RwSignal::new(false);
+
+    // A refused credential leaves the form as typed; a created one reloads
+    // the page's data (and so empties the form).
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = create_federated.value().get() {
+            generations.update(|n| *n += 1);
+        }
+    });
 
     let navigate = use_navigate();
     Effect::new(move |_| {
