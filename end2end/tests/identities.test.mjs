@@ -10,7 +10,7 @@
 // saves a screenshot to end2end/artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { createServer } from 'node:http';
 import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
@@ -127,11 +127,27 @@ function clientEnv() {
     return { ok: result.status === 0, stdout: result.stdout, stderr: result.stderr,
       report: `${program} ${args.join(' ')} -> ${result.status}\n${result.stdout}\n${result.stderr}` };
   };
+  // Without blocking this process: the OpenID Connect issuer of the
+  // federation test answers the registry from here meanwhile.
+  const runAsync = (program, args) => new Promise((resolve, reject) => {
+    const child = spawn(program, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => { stdout += chunk; });
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ ok: code === 0, stdout, stderr, report: `${program} ${args.join(' ')} -> ${code}\n${stdout}\n${stderr}` });
+    });
+  });
   return {
     dir,
     authFile: join(dir, 'auth.json'),
     podmanArgs,
     run,
+    runAsync,
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -185,9 +201,10 @@ const shellQuote = (word) => `'${word.replaceAll("'", "'\\''")}'`;
 
 /** Runs a copied snippet exactly, in bash, with podman pointed at the
  *  scratch storage (a shell function, so the snippet's text is untouched). */
-function runSnippet(clients, snippet) {
+function runSnippet(clients, snippet, { wait = false } = {}) {
   const podmanFunction = `podman() { command podman ${clients.podmanArgs.map(shellQuote).join(' ')} "$@"; }`;
-  return clients.run('bash', ['-c', `set -e\n${podmanFunction}\n${snippet}\n`]);
+  const args = ['-c', `set -e\n${podmanFunction}\n${snippet}\n`];
+  return wait ? clients.runAsync('bash', args) : clients.run('bash', args);
 }
 
 // ---------------------------------------------------------------------------
@@ -591,21 +608,21 @@ test('a federated credential made in the portal: its copied podman CI snippet ex
 
     // The job: its ID token in $ID_TOKEN, then the snippet exactly as copied.
     const job = (subject) => `ID_TOKEN=${shellQuote(oidc.idToken({ aud: 'api://portcullis-e2e', sub: subject }))}\n${copied}`;
-    const login = runSnippet(clients, job('repo:acme/api:ref:refs/heads/main'));
+    const login = await runSnippet(clients, job('repo:acme/api:ref:refs/heads/main'), { wait: true });
     assert.ok(login.ok, login.report);
     assert.match(login.stdout, /Login Succeeded/);
     const inspect = clients.run('skopeo', ['inspect', '--tls-verify=false', '--authfile', clients.authFile,
       `docker://${host}/acme/api:v1`]);
     assert.ok(inspect.ok, inspect.report);
     // Another branch's token does not match the subject.
-    const other = runSnippet(clients, job('repo:acme/api:pull_request'));
+    const other = await runSnippet(clients, job('repo:acme/api:pull_request'), { wait: true });
     assert.ok(!other.ok, other.report);
 
     // Deleted in the portal: the same job no longer logs in.
     await credential.getByTestId('delete-federated').click();
     await page.getByTestId('delete-dialog').getByTestId('confirm').click();
     await page.getByTestId('federated-empty').waitFor();
-    const after = runSnippet(clients, job('repo:acme/api:ref:refs/heads/main'));
+    const after = await runSnippet(clients, job('repo:acme/api:ref:refs/heads/main'), { wait: true });
     assert.ok(!after.ok, after.report);
     assert.deepEqual(errors, []);
     await context.close();

@@ -47,7 +47,10 @@ mod ssr {
 
     /// A typed password, or one to generate; a form with neither is
     /// incomplete.
-    pub fn password_choice(password: Option<Password>, generate: bool) -> Result<PasswordChoice, PortalError> {
+    pub fn password_choice(
+        password: Option<Password>,
+        generate: bool,
+    ) -> Result<PasswordChoice, PortalError> {
         match (password, generate) {
             (_, true) => Ok(PasswordChoice::Generate),
             (Some(password), false) if !password.expose().is_empty() => Ok(PasswordChoice::Set(password)),
@@ -249,7 +252,11 @@ pub async fn create_federated(
 }
 
 #[server(prefix = "/portal", endpoint = "identities_sp_federated_delete")]
-pub async fn delete_federated(csrf_token: String, name: String, credential: String) -> Result<(), PortalError> {
+pub async fn delete_federated(
+    csrf_token: String,
+    name: String,
+    credential: String,
+) -> Result<(), PortalError> {
     let _checked_by_the_csrf_layer = csrf_token;
     let (user, backend) = ssr::caller(true).await?;
     backend.delete_federated(&user, &name, &credential).await.map_err(ssr::fail)

@@ -16,8 +16,8 @@ use app::{
         backend::{IdentitiesBackend, NewFederated},
         model::{
             Assignment, Assignments, ClientSecret, CreatedServicePrincipal, FederatedCredential,
-            GeneratedSecret, Group, GroupDetail, Identity, IdentityKind, LoginServer, NewPassword,
-            Password, PasswordChoice, ServicePrincipal, ServicePrincipalDetail, User, UserDetail,
+            GeneratedSecret, Group, GroupDetail, Identity, IdentityKind, LoginServer, NewPassword, Password,
+            PasswordChoice, ServicePrincipal, ServicePrincipalDetail, User, UserDetail,
         },
     },
     model::SignedInUser,
@@ -189,11 +189,10 @@ impl IdentitiesPortal {
     /// The secret just made, out of the view that carries it once.
     fn shown_secret(&self, view: proto::ServicePrincipal) -> Result<GeneratedSecret, PortalError> {
         let name = view.name;
-        let secret = view
-            .secrets
-            .into_iter()
-            .find(|secret| secret.value.is_some())
-            .ok_or_else(|| internal(format!("no secret value in the answer for service principal {name}")))?;
+        let secret =
+            view.secrets.into_iter().find(|secret| secret.value.is_some()).ok_or_else(|| {
+                internal(format!("no secret value in the answer for service principal {name}"))
+            })?;
         Ok(GeneratedSecret {
             service_principal: name,
             key_id: secret.key_id,
@@ -228,7 +227,8 @@ impl IdentitiesBackend for IdentitiesPortal {
     ) -> Result<NewPassword, PortalError> {
         let subject = self.allowed(actor, true).await?;
         let (password, shown) = chosen(password);
-        let request = proto::NewUser { name: name.to_owned(), display_name: display_name.to_owned(), password };
+        let request =
+            proto::NewUser { name: name.to_owned(), display_name: display_name.to_owned(), password };
         let created = self.identities.create_user(&subject, request).await.map_err(portal_error)?;
         Ok(NewPassword { user: created.name, value: shown })
     }
@@ -352,8 +352,7 @@ impl IdentitiesBackend for IdentitiesPortal {
             create_secret,
             secret_expires_at,
         };
-        let view =
-            self.identities.create_service_principal(&subject, request).await.map_err(portal_error)?;
+        let view = self.identities.create_service_principal(&subject, request).await.map_err(portal_error)?;
         let name = view.name.clone();
         let secret = if create_secret { Some(self.shown_secret(view)?) } else { None };
         Ok(CreatedServicePrincipal { name, secret })
@@ -388,7 +387,8 @@ impl IdentitiesBackend for IdentitiesPortal {
         let subject = self.allowed(actor, true).await?;
         // Added beside the others: a pipeline using another secret keeps
         // working while this one is rolled out.
-        let request = proto::NewClientSecret { description: description.to_owned(), expires_at, append: true };
+        let request =
+            proto::NewClientSecret { description: description.to_owned(), expires_at, append: true };
         let view = self.identities.reset_secret(&subject, name, request).await.map_err(portal_error)?;
         self.shown_secret(view)
     }

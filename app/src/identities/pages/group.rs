@@ -164,7 +164,11 @@ fn GroupDetails(
 /// Add a member: type to narrow the users and service principals that are
 /// not members yet, then choose one (Tab to it, Enter).
 #[component]
-fn MemberPicker(group: String, candidates: Vec<Identity>, change: ServerAction<ChangeMember>) -> impl IntoView {
+fn MemberPicker(
+    group: String,
+    candidates: Vec<Identity>,
+    change: ServerAction<ChangeMember>,
+) -> impl IntoView {
     let csrf = use_csrf();
     let search = RwSignal::new(String::new());
     let group = StoredValue::new(group);

@@ -7,8 +7,8 @@ use leptos_router::{components::A, hooks::use_navigate};
 
 use crate::{
     components::ui::{
-        use_csrf, ErrorMessage, Loading, CARD, HINT, INPUT, LABEL, LINK, PRIMARY, TABLE, TABLE_WRAP, TBODY, TD,
-        TD_WRAP, TH, THEAD,
+        use_csrf, ErrorMessage, Loading, CARD, HINT, INPUT, LABEL, LINK, PRIMARY, TABLE, TABLE_WRAP, TBODY,
+        TD, TD_WRAP, TH, THEAD,
     },
     identities::{
         api::{list_groups, CreateGroup},

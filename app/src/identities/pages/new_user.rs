@@ -30,7 +30,8 @@ pub fn NewUserPage() -> impl IntoView {
     // The one place a generated password is held; emptied on close.
     let created = RwSignal::new(None::<NewPassword>);
     let navigate = use_navigate();
-    let open_user = Callback::new(move |user: String| navigate(&format!("/users/{user}"), Default::default()));
+    let open_user =
+        Callback::new(move |user: String| navigate(&format!("/users/{user}"), Default::default()));
 
     let submit = move |event: SubmitEvent| {
         event.prevent_default();

@@ -398,7 +398,10 @@ fn NewFederatedForm(service_principal: String, create: ServerAction<CreateFedera
         });
     };
     let error = move || create.value().get().and_then(Result::err).map(|error| error.to_string());
-    let field = move |label: &'static str, hint: &'static str, testid: &'static str, value: RwSignal<String>| {
+    let field = move |label: &'static str,
+                      hint: &'static str,
+                      testid: &'static str,
+                      value: RwSignal<String>| {
         view! {
             <label class="block">
                 <span class=LABEL>{label}</span>
@@ -460,7 +463,8 @@ fn GenerateSecretDialog(
         let request = (csrf(), service_principal.get_untracked(), description.get_untracked());
         spawn_local(async move {
             let (csrf_token, name, description) = request;
-            let result = generate_secret(csrf_token, name, description, (!date.is_empty()).then_some(date)).await;
+            let result =
+                generate_secret(csrf_token, name, description, (!date.is_empty()).then_some(date)).await;
             pending.try_set(false);
             match result {
                 Ok(secret) => {
@@ -521,7 +525,8 @@ pub(super) fn GeneratedSecretView(secret: GeneratedSecret, done: Callback<()>) -
         .map(|client| {
             let command = client.command();
             let label = if client == Client::Docker { "Log in with Docker" } else { "Log in with Podman" };
-            let copy_testid = if client == Client::Docker { "copy-docker-login" } else { "copy-podman-login" };
+            let copy_testid =
+                if client == Client::Docker { "copy-docker-login" } else { "copy-podman-login" };
             view! {
                 <Snippet label snippet=secret.login_snippet(client) what="login command"
                     testid=format!("{command}-login") copy_testid />

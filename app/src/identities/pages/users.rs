@@ -6,7 +6,9 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::{
-    components::ui::{ErrorMessage, Loading, INPUT, LABEL, LINK, PRIMARY, TABLE, TABLE_WRAP, TBODY, TD, TH, THEAD},
+    components::ui::{
+        ErrorMessage, Loading, INPUT, LABEL, LINK, PRIMARY, TABLE, TABLE_WRAP, TBODY, TD, TH, THEAD,
+    },
     identities::{
         api::list_users,
         model::User,
