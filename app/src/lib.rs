@@ -10,6 +10,7 @@ pub mod api;
 pub mod backend;
 mod components;
 pub mod error;
+pub mod identities;
 pub mod model;
 mod pages;
 pub mod repositories;
@@ -28,6 +29,9 @@ use crate::{
     api::{SignIn, SignOut},
     components::layout::SignedInLayout,
     error::PortalError,
+    identities::pages::{
+        GroupPage, GroupsPage, NewUserPage, ServicePrincipalPage, ServicePrincipalsPage, UserPage, UsersPage,
+    },
     model::SessionInfo,
     pages::{
         change_password::ChangePasswordPage, my_access::MyAccessPage, my_token::MyTokenPage,
@@ -105,6 +109,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("scope-maps/:name") view=ScopeMapPage ssr=SsrMode::Async />
                     <Route path=path!("repositories") view=RepositoriesPage ssr=SsrMode::Async />
                     <Route path=path!("repositories/*name") view=RepositoryPage ssr=SsrMode::Async />
+                    <Route path=path!("users") view=UsersPage ssr=SsrMode::Async />
+                    <Route path=path!("users/new") view=NewUserPage ssr=SsrMode::Async />
+                    <Route path=path!("users/:name") view=UserPage ssr=SsrMode::Async />
+                    <Route path=path!("groups") view=GroupsPage ssr=SsrMode::Async />
+                    <Route path=path!("groups/:name") view=GroupPage ssr=SsrMode::Async />
+                    <Route path=path!("service-principals") view=ServicePrincipalsPage ssr=SsrMode::Async />
+                    <Route path=path!("service-principals/:name") view=ServicePrincipalPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

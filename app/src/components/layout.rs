@@ -56,6 +56,11 @@ pub fn SignedInLayout() -> impl IntoView {
                                                         <A href="/tokens" attr:class=NAV_LINK>"Tokens"</A>
                                                         <A href="/scope-maps" attr:class=NAV_LINK>"Scope maps"</A>
                                                     })}
+                                                    {can.can_read(Area::Identities).then(|| view! {
+                                                        <A href="/users" attr:class=NAV_LINK>"Users"</A>
+                                                        <A href="/groups" attr:class=NAV_LINK>"Groups"</A>
+                                                        <A href="/service-principals" attr:class=NAV_LINK>"Service principals"</A>
+                                                    })}
                                                     <A href="/my-access" attr:class=NAV_LINK>"My access"</A>
                                                 </nav>
                                             }.into_any()

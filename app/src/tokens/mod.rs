@@ -9,4 +9,4 @@ pub mod backend;
 pub mod model;
 pub mod pages;
 mod rules_editor;
-mod ui;
+pub(crate) mod ui;

@@ -24,7 +24,7 @@ use tower_sessions::{cookie::SameSite, Expiry, Session, SessionManagerLayer};
 
 use super::csrf;
 use crate::{
-    portal::{AccountPortal, RepositoriesPortal, TokensPortal},
+    portal::{AccountPortal, IdentitiesPortal, RepositoriesPortal, TokensPortal},
     AppState,
 };
 
@@ -47,6 +47,13 @@ pub fn router(state: AppState) -> Router {
         state.tokens.clone(),
         login_server.clone(),
     )));
+    let identities = app::identities::backend::Identities(Arc::new(IdentitiesPortal::new(
+        state.access.clone(),
+        state.identities.clone(),
+        state.federation.clone(),
+        login_server.clone(),
+        state.tls,
+    )));
     let repositories = app::repositories::backend::Repositories(Arc::new(RepositoriesPortal::new(
         state.access.clone(),
         state.repositories.clone(),
@@ -56,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         provide_context(backend.clone());
         provide_context(tokens.clone());
         provide_context(repositories.clone());
+        provide_context(identities.clone());
         name_page_policy();
     };
     let sessions = session_layer(&state);

@@ -9,10 +9,12 @@
 //! HTTP responses.
 
 pub mod account;
+pub mod identities;
 pub mod repositories;
 pub mod tokens;
 
 pub use account::AccountPortal;
+pub use identities::IdentitiesPortal;
 pub use repositories::RepositoriesPortal;
 pub use tokens::TokensPortal;
 

@@ -56,7 +56,7 @@ impl TokensPortal {
     }
 }
 
-fn timestamp(time: DateTime<Utc>) -> Timestamp {
+pub(super) fn timestamp(time: DateTime<Utc>) -> Timestamp {
     Timestamp { iso: service::format_time(time), display: service::display_time(time) }
 }
 
@@ -100,7 +100,7 @@ fn scope_map(view: service::ScopeMap) -> ScopeMap {
 
 /// `YYYY-MM-DD` from the date input: the password stops working at 00:00
 /// UTC that day (the service refuses a moment in the past).
-fn expiry_date(date: &str) -> Result<DateTime<Utc>, PortalError> {
+pub(super) fn expiry_date(date: &str) -> Result<DateTime<Utc>, PortalError> {
     NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
         .map(|day| day.and_time(chrono::NaiveTime::MIN).and_utc())
         .map_err(|_| PortalError::Invalid(format!("{date:?} is not a date: give it as YYYY-MM-DD.")))

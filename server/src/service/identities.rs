@@ -460,10 +460,19 @@ impl IdentityService {
     pub async fn list_assignments(&self, query: &RoleAssignmentQuery) -> ManageResult<Vec<AssignmentView>> {
         let mode = self.access.mode().await.map_err(internal)?;
         let rows = match query.assignee.as_deref() {
-            Some(assignee) => {
-                let (_, member) = self.find_assignee(assignee, None).await?;
-                self.access.assignments_of(member).await.map_err(internal)?.1
-            }
+            Some(assignee) => match self.find_assignee(assignee, None).await? {
+                // A group holds only its own assignments (it is no member
+                // of anything); `member` is `None` for it, which would
+                // read as the anonymous principal.
+                (found, _) if found.kind == IdentityKind::Group => rows::assignments(&self.db)
+                    .await?
+                    .into_iter()
+                    .filter(|row| {
+                        row.assignee_kind == IdentityKind::Group.as_str() && row.assignee_name == found.name
+                    })
+                    .collect(),
+                (_, member) => self.access.assignments_of(member).await.map_err(internal)?.1,
+            },
             None => rows::assignments(&self.db).await?,
         };
         let role = match query.role.as_deref() {
