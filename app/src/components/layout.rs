@@ -36,6 +36,9 @@ pub fn SignedInLayout() -> impl IntoView {
                                                     <A href="/repositories" attr:class=NAV_LINK>"Repositories"</A>
                                                     <A href="/tokens" attr:class=NAV_LINK>"Tokens"</A>
                                                     <A href="/scope-maps" attr:class=NAV_LINK>"Scope maps"</A>
+                                                    <A href="/access-control" attr:class=NAV_LINK>"Access control (IAM)"</A>
+                                                    <A href="/check-access" attr:class=NAV_LINK>"Check access"</A>
+                                                    <A href="/settings" attr:class=NAV_LINK>"Settings"</A>
                                                 </nav>
                                             }.into_any()
                                         }}

@@ -8,10 +8,12 @@
 //! module must not call `db`, parse manifests, hold `AppState`, or build
 //! HTTP responses.
 
+pub mod access;
 pub mod account;
 pub mod repositories;
 pub mod tokens;
 
+pub use access::AccessPortal;
 pub use account::AccountPortal;
 pub use repositories::RepositoriesPortal;
 pub use tokens::TokensPortal;
