@@ -83,8 +83,9 @@ pub async fn parse_condition(role: String, text: String) -> Result<ConditionRepo
 #[server(prefix = "/portal", endpoint = "condition_print", input = GetUrl)]
 pub async fn print_condition(role: String, tree: String) -> Result<ConditionReport, PortalError> {
     let (user, access) = ssr::caller().await?;
-    let tree = serde_json::from_str(&tree)
-        .map_err(|_| ssr::fail(PortalError::Invalid("The condition editor sent an unreadable tree.".into())))?;
+    let tree = serde_json::from_str(&tree).map_err(|_| {
+        ssr::fail(PortalError::Invalid("The condition editor sent an unreadable tree.".into()))
+    })?;
     access.print_condition(&user, &role, &tree).await.map_err(ssr::fail)
 }
 

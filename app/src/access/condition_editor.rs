@@ -79,7 +79,10 @@ pub fn ConditionEditor(
     let shape = Memo::new(move |_| editor.with(|editor| editor.expression.shape()));
     let tree_json = Memo::new(move |_| {
         editor.with(|editor| {
-            editor.to_tree().map(|tree| serde_json::to_string(&tree).unwrap_or_default()).map_err(|e| e.to_string())
+            editor
+                .to_tree()
+                .map(|tree| serde_json::to_string(&tree).unwrap_or_default())
+                .map_err(|e| e.to_string())
         })
     });
     // Every change of the tree is printed by the server.
@@ -262,7 +265,8 @@ fn ActionsToGovern(role_actions: Vec<Action>, editor: RwSignal<Editor>) -> impl 
 /// A group: its items with And/Or between them, and the buttons that add
 /// to it. `path` is empty for the top group.
 fn group_view(editor: RwSignal<Editor>, path: Vec<usize>, operators: StoredValue<Vec<String>>) -> AnyView {
-    let count = editor.with_untracked(|editor| editor.expression.group(&path).map_or(0, |group| group.items.len()));
+    let count =
+        editor.with_untracked(|editor| editor.expression.group(&path).map_or(0, |group| group.items.len()));
     let group_path = StoredValue::new(path.clone());
     let any = move || {
         editor.with(|editor| editor.expression.group(&group_path.get_value()).is_some_and(|group| group.any))
@@ -341,7 +345,9 @@ fn item_view(editor: RwSignal<Editor>, path: Vec<usize>, operators: StoredValue<
             }
         });
     };
-    let negated = move || editor.with(|editor| editor.expression.item(&item_path.get_value()).is_some_and(|i| i.negated));
+    let negated = move || {
+        editor.with(|editor| editor.expression.item(&item_path.get_value()).is_some_and(|i| i.negated))
+    };
     let kind = editor.with_untracked(|editor| editor.expression.item(&path).map(|item| item.kind.clone()));
     let number: Vec<String> = path.iter().map(|index| (index + 1).to_string()).collect();
     let label = format!("Expression {}", number.join("."));

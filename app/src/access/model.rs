@@ -123,7 +123,10 @@ pub enum Tree {
     All(Vec<Tree>),
     Not(Box<Tree>),
     /// `@Request[…:name] <operator> '<value>'`.
-    Name { operator: String, value: String },
+    Name {
+        operator: String,
+        value: String,
+    },
     /// `ActionMatches{'…/<action>'}`.
     Action(Action),
 }
@@ -175,14 +178,19 @@ impl std::fmt::Display for EditorError {
             EditorError::NoAction => {
                 "Select at least one action to govern, or assign the role without a condition."
             }
-            EditorError::EmptyGroup => "Every group needs at least one expression: add one or remove the group.",
+            EditorError::EmptyGroup => {
+                "Every group needs at least one expression: add one or remove the group."
+            }
         })
     }
 }
 
 impl Item {
     pub fn name(operator: &str, value: &str) -> Item {
-        Item { negated: false, kind: ItemKind::Name { operator: operator.to_owned(), value: value.to_owned() } }
+        Item {
+            negated: false,
+            kind: ItemKind::Name { operator: operator.to_owned(), value: value.to_owned() },
+        }
     }
 
     fn from_tree(tree: &Tree) -> Item {
@@ -210,7 +218,9 @@ impl Item {
 
     fn to_tree(&self) -> Result<Tree, EditorError> {
         let tree = match &self.kind {
-            ItemKind::Name { operator, value } => Tree::Name { operator: operator.clone(), value: value.clone() },
+            ItemKind::Name { operator, value } => {
+                Tree::Name { operator: operator.clone(), value: value.clone() }
+            }
             ItemKind::Action(action) => Tree::Action(*action),
             ItemKind::Group(group) => group.to_tree()?,
         };
@@ -487,7 +497,10 @@ mod tests {
         ]);
         let editor = Editor::from_tree(&tree);
         assert_eq!(editor.governed, Some(READ.to_vec()));
-        assert_eq!(editor.expression, Group { any: true, items: vec![Item::name("StringStartsWithIgnoreCase", "backend/")] });
+        assert_eq!(
+            editor.expression,
+            Group { any: true, items: vec![Item::name("StringStartsWithIgnoreCase", "backend/")] }
+        );
         assert_eq!(editor.to_tree().unwrap(), tree);
         assert_eq!(
             condition_in_words(&tree, &READ),
@@ -512,15 +525,25 @@ mod tests {
             // NOT(a) AND (b OR c), with an ActionMatches inside.
             Tree::All(vec![
                 Tree::Not(Box::new(name("StringEqualsIgnoreCase", "backend/secret"))),
-                Tree::Any(vec![name("StringStartsWithIgnoreCase", "backend/"), Tree::Action(Action::ContentRead)]),
+                Tree::Any(vec![
+                    name("StringStartsWithIgnoreCase", "backend/"),
+                    Tree::Action(Action::ContentRead),
+                ]),
             ]),
             Tree::Not(Box::new(Tree::Not(Box::new(name("StringEquals", "a"))))),
-            Tree::Any(vec![not_action(Action::ContentRead), name("StringStartsWith", "a/"), name("StringStartsWith", "b/")]),
+            Tree::Any(vec![
+                not_action(Action::ContentRead),
+                name("StringStartsWith", "a/"),
+                name("StringStartsWith", "b/"),
+            ]),
             Tree::Any(vec![
                 not_action(Action::ContentRead),
                 Tree::Any(vec![name("StringStartsWith", "a/"), name("StringStartsWith", "b/")]),
             ]),
-            Tree::Any(vec![name("StringStartsWith", "a/"), Tree::Any(vec![name("StringEquals", "b"), name("StringEquals", "c")])]),
+            Tree::Any(vec![
+                name("StringStartsWith", "a/"),
+                Tree::Any(vec![name("StringEquals", "b"), name("StringEquals", "c")]),
+            ]),
             name("StringNotEquals", "x"),
         ];
         for tree in trees {

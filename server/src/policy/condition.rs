@@ -246,7 +246,9 @@ impl Condition {
     pub fn operator_names() -> Vec<String> {
         let mut names: Vec<Operator> = Operator::ALL.to_vec();
         // Plain before negated, prefix after equality, IgnoreCase first.
-        names.sort_by_key(|operator| (operator.negated, operator.test == StringTest::StartsWith, !operator.ignore_case));
+        names.sort_by_key(|operator| {
+            (operator.negated, operator.test == StringTest::StartsWith, !operator.ignore_case)
+        });
         names.into_iter().map(|operator| operator.to_string()).collect()
     }
 

@@ -21,7 +21,9 @@ use app::{
     error::PortalError,
     model::SignedInUser,
 };
-use portcullis_proto::{NewRoleAssignment, RoleAssignment as AssignmentView, RoleAssignmentChange, RoleAssignmentQuery};
+use portcullis_proto::{
+    NewRoleAssignment, RoleAssignment as AssignmentView, RoleAssignmentChange, RoleAssignmentQuery,
+};
 
 use super::{authorize, internal, sentence, subject};
 use crate::{
@@ -97,7 +99,9 @@ fn portal_error(error: ManageError) -> PortalError {
 fn tree(node: &Node) -> Tree {
     match node {
         Node::ActionMatches(action) => Tree::Action(*action),
-        Node::RepositoryName { operator, value } => Tree::Name { operator: operator.clone(), value: value.clone() },
+        Node::RepositoryName { operator, value } => {
+            Tree::Name { operator: operator.clone(), value: value.clone() }
+        }
         Node::Not(operand) => Tree::Not(Box::new(tree(operand))),
         Node::All(operands) => Tree::All(operands.iter().map(tree).collect()),
         Node::Any(operands) => Tree::Any(operands.iter().map(tree).collect()),
@@ -107,7 +111,9 @@ fn tree(node: &Node) -> Tree {
 fn node(tree: &Tree) -> Node {
     match tree {
         Tree::Action(action) => Node::ActionMatches(*action),
-        Tree::Name { operator, value } => Node::RepositoryName { operator: operator.clone(), value: value.clone() },
+        Tree::Name { operator, value } => {
+            Node::RepositoryName { operator: operator.clone(), value: value.clone() }
+        }
         Tree::Not(operand) => Node::Not(Box::new(node(operand))),
         Tree::All(operands) => Node::All(operands.iter().map(node).collect()),
         Tree::Any(operands) => Node::Any(operands.iter().map(node).collect()),
@@ -243,8 +249,9 @@ impl AccessBackend for AccessPortal {
         tree: &Tree,
     ) -> Result<ConditionReport, PortalError> {
         self.allowed(user, ControlArea::RoleAssignments, ControlAccess::Read).await?;
-        let condition = Condition::from_node(&node(tree))
-            .map_err(|error| PortalError::Invalid(sentence(&format!("the condition does not parse: {error}"))))?;
+        let condition = Condition::from_node(&node(tree)).map_err(|error| {
+            PortalError::Invalid(sentence(&format!("the condition does not parse: {error}")))
+        })?;
         self.report(role, &condition.to_string()).await
     }
 
@@ -259,7 +266,9 @@ impl AccessBackend for AccessPortal {
         let role = Role::from_name(role)
             .ok_or_else(|| PortalError::Invalid(format!("{role} is not a role of this registry.")))?;
         let condition = match condition {
-            Some(text) => Some(Arc::new(self.identities.explain_condition(role.name(), text).await.map_err(portal_error)?.0)),
+            Some(text) => Some(Arc::new(
+                self.identities.explain_condition(role.name(), text).await.map_err(portal_error)?.0,
+            )),
             None => None,
         };
         let assignment = RoleAssignment { role, condition };
@@ -327,12 +336,20 @@ impl AccessBackend for AccessPortal {
         Ok(wire_mode(self.current_mode().await?))
     }
 
-    async fn preview_mode(&self, user: &SignedInUser, to: RoleAssignmentMode) -> Result<ModePreview, PortalError> {
+    async fn preview_mode(
+        &self,
+        user: &SignedInUser,
+        to: RoleAssignmentMode,
+    ) -> Result<ModePreview, PortalError> {
         self.allowed(user, ControlArea::Configuration, ControlAccess::Read).await?;
         self.identities.preview_mode(policy_mode(to)).await.map_err(portal_error)
     }
 
-    async fn set_mode(&self, user: &SignedInUser, to: RoleAssignmentMode) -> Result<RoleAssignmentMode, PortalError> {
+    async fn set_mode(
+        &self,
+        user: &SignedInUser,
+        to: RoleAssignmentMode,
+    ) -> Result<RoleAssignmentMode, PortalError> {
         let actor = self.allowed(user, ControlArea::Configuration, ControlAccess::Write).await?;
         let settings = self.identities.set_mode(&actor, policy_mode(to)).await.map_err(portal_error)?;
         Ok(settings.role_assignment_mode)

@@ -705,7 +705,9 @@ impl IdentityService {
         let mut warnings = Vec::new();
         let actions = role.data_actions(RoleAssignmentMode::RbacAbac);
         for action in condition.unrestricted_actions(actions).iter() {
-            warnings.push(format!("{action} is not restricted by the condition: it is granted on every repository"));
+            warnings.push(format!(
+                "{action} is not restricted by the condition: it is granted on every repository"
+            ));
         }
         for prefix in condition.prefixes_without_trailing_slash() {
             warnings.push(self.pitfall(prefix).await?);
@@ -720,8 +722,9 @@ impl IdentityService {
     pub async fn explain_condition(&self, role: &str, text: &str) -> ManageResult<(Condition, Vec<String>)> {
         let role = Role::from_name(role).ok_or_else(|| unknown_role(role))?;
         let mode = self.access.mode().await.map_err(internal)?;
-        let condition = checked_condition(role, mode, Some(text), None)?
-            .ok_or_else(|| invalid("the condition is empty: add an expression, or assign the role without one"))?;
+        let condition = checked_condition(role, mode, Some(text), None)?.ok_or_else(|| {
+            invalid("the condition is empty: add an expression, or assign the role without one")
+        })?;
         let warnings = self.condition_warnings(role, &condition).await?;
         Ok((condition, warnings))
     }

@@ -13,14 +13,14 @@ use leptos_router::{
 
 use crate::{
     access::{
-        api::{get_access_setup, delete_assignment, list_assignments},
+        api::{delete_assignment, get_access_setup, list_assignments},
         model::{condition_in_words, kind_label, AccessSetup, Assignment, AssignmentList},
     },
     components::{
         dialog::ConfirmDialog,
         ui::{
-            use_csrf, ErrorMessage, Loading, CODE_BLOCK, INPUT, LABEL, LINK, PRIMARY, SECONDARY, SMALL_BUTTON,
-            SMALL_DANGER, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD,
+            use_csrf, ErrorMessage, Loading, CODE_BLOCK, INPUT, LABEL, LINK, PRIMARY, SECONDARY,
+            SMALL_BUTTON, SMALL_DANGER, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD,
         },
     },
 };
@@ -39,9 +39,12 @@ impl Filters {
     fn href(&self, page: u32) -> String {
         let encode = super::encode;
         let mut params = Vec::new();
-        for (key, value) in
-            [("q", &self.search), ("role", &self.role), ("assignee", &self.assignee), ("repository", &self.repository)]
-        {
+        for (key, value) in [
+            ("q", &self.search),
+            ("role", &self.role),
+            ("assignee", &self.assignee),
+            ("repository", &self.repository),
+        ] {
             if !value.is_empty() {
                 params.push(format!("{key}={}", encode(value)));
             }
@@ -57,7 +60,10 @@ impl Filters {
     }
 
     fn any(&self) -> bool {
-        !(self.search.is_empty() && self.role.is_empty() && self.assignee.is_empty() && self.repository.is_empty())
+        !(self.search.is_empty()
+            && self.role.is_empty()
+            && self.assignee.is_empty()
+            && self.repository.is_empty())
     }
 }
 
@@ -152,7 +158,12 @@ fn FilterForm(setup: AccessSetup, filters: Filters) -> impl IntoView {
 }
 
 #[component]
-fn AssignmentTable(setup: AccessSetup, list: AssignmentList, filters: Filters, refresh: RwSignal<u32>) -> impl IntoView {
+fn AssignmentTable(
+    setup: AccessSetup,
+    list: AssignmentList,
+    filters: Filters,
+    refresh: RwSignal<u32>,
+) -> impl IntoView {
     let csrf = use_csrf();
     let deleting = RwSignal::new(None::<Assignment>);
     let pending = RwSignal::new(false);

@@ -14,7 +14,10 @@ use crate::{
         api::check_access,
         model::{kind_label, AccessCheck},
     },
-    components::ui::{ErrorMessage, Loading, INPUT, LABEL, LINK, SECONDARY, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD},
+    components::ui::{
+        ErrorMessage, Loading, INPUT, LABEL, LINK, SECONDARY, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH,
+        THEAD,
+    },
 };
 
 #[component]

@@ -10,7 +10,7 @@ use leptos_router::{components::A, hooks::use_navigate};
 
 use crate::{
     access::{
-        api::{get_access_setup, create_assignment, list_members, preview_assignment},
+        api::{create_assignment, get_access_setup, list_members, preview_assignment},
         condition_editor::{ConditionEditor, ConditionState},
         model::{
             action_list, condition_in_words, kind_label, AccessSetup, Action, AssignmentPreview, Editor,
@@ -19,7 +19,9 @@ use crate::{
     },
     components::{
         dialog::ConfirmDialog,
-        ui::{use_csrf, ErrorMessage, Loading, CARD, CODE_BLOCK, HINT, INPUT, LABEL, LINK, PRIMARY, SECONDARY},
+        ui::{
+            use_csrf, ErrorMessage, Loading, CARD, CODE_BLOCK, HINT, INPUT, LABEL, LINK, PRIMARY, SECONDARY,
+        },
     },
 };
 
@@ -117,12 +119,17 @@ fn Wizard(setup: AccessSetup) -> impl IntoView {
         condition: RwSignal::new(ConditionState::Pending),
         description: RwSignal::new(String::new()),
     };
-    let takes_condition =
-        move || choices.role.with(|role| role.as_ref().is_some_and(|role| setup.with_value(|s| s.takes_condition(role))));
+    let takes_condition = move || {
+        choices
+            .role
+            .with(|role| role.as_ref().is_some_and(|role| setup.with_value(|s| s.takes_condition(role))))
+    };
     // Why the current step cannot be left forward, if it cannot.
     let blocker = move || match step.get() {
         Step::Role if choices.role.with(Option::is_none) => Some("Select a role to continue.".to_owned()),
-        Step::Members if choices.member.with(Option::is_none) => Some("Select a member to continue.".to_owned()),
+        Step::Members if choices.member.with(Option::is_none) => {
+            Some("Select a member to continue.".to_owned())
+        }
         Step::Conditions => choices.condition_text().err(),
         _ => None,
     };
@@ -424,7 +431,8 @@ fn ReviewStep(choices: Choices, previous: Callback<()>) -> impl IntoView {
     };
     let role_name = role.name.clone();
     let preview_condition = condition.clone().unwrap_or_default();
-    let preview = LocalResource::new(move || preview_assignment(role_name.clone(), preview_condition.clone()));
+    let preview =
+        LocalResource::new(move || preview_assignment(role_name.clone(), preview_condition.clone()));
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let confirming = RwSignal::new(false);
@@ -443,7 +451,8 @@ fn ReviewStep(choices: Choices, previous: Callback<()>) -> impl IntoView {
         let csrf = csrf();
         let description = choices.description.get_untracked();
         spawn_local(async move {
-            let answer = create_assignment(csrf, role, member.name, member.kind, condition, description).await;
+            let answer =
+                create_assignment(csrf, role, member.name, member.kind, condition, description).await;
             pending.set(false);
             match answer {
                 Ok(assignment) => {

@@ -12,7 +12,10 @@ use crate::{
     },
     components::{
         dialog::ConfirmDialog,
-        ui::{use_csrf, ErrorMessage, Loading, CARD, HINT, PRIMARY, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD},
+        ui::{
+            use_csrf, ErrorMessage, Loading, CARD, HINT, PRIMARY, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH,
+            THEAD,
+        },
     },
 };
 
@@ -55,7 +58,13 @@ fn ModeForm(current: RoleAssignmentMode, refresh: RwSignal<u32>) -> impl IntoVie
     let chosen = RwSignal::new(current);
     let preview = LocalResource::new(move || {
         let to = chosen.get();
-        async move { if to == current { None } else { Some(preview_mode(to).await) } }
+        async move {
+            if to == current {
+                None
+            } else {
+                Some(preview_mode(to).await)
+            }
+        }
     });
     let confirming = RwSignal::new(false);
     let pending = RwSignal::new(false);
