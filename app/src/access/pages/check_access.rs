@@ -11,7 +11,7 @@ use leptos_router::{
 
 use crate::{
     access::{
-        api::check_access,
+        api::{check_access, list_members},
         model::{kind_label, AccessCheck},
     },
     components::ui::{
@@ -35,6 +35,9 @@ pub fn CheckAccessPage() -> impl IntoView {
             Some(check_access(assignee, repository).await)
         },
     );
+    // Names to pick from, when the caller may read identities; the field
+    // takes any name either way.
+    let members = LocalResource::new(|| list_members(String::new()));
     view! {
         <Title text="Check access" />
         <nav class="text-sm text-slate-600" aria-label="Breadcrumb">
@@ -46,9 +49,15 @@ pub fn CheckAccessPage() -> impl IntoView {
             <label class="block w-full sm:w-72">
                 <span class=LABEL>"Identity"</span>
                 <input name="assignee" class=INPUT required autocomplete="off" spellcheck="false" data-testid="check-assignee"
-                    placeholder="User, service principal or Everyone (anonymous)"
+                    list="check-identities" placeholder="User, service principal or Everyone (anonymous)"
                     value=move || asked.with(|a| a.0.clone()) />
             </label>
+            <datalist id="check-identities">
+                {move || members.get().and_then(Result::ok).unwrap_or_default().into_iter()
+                    .filter(|member| member.kind != crate::access::model::IdentityKind::Group)
+                    .map(|member| view! { <option value=member.name.clone()>{kind_label(member.kind)}</option> })
+                    .collect_view()}
+            </datalist>
             <label class="block w-full sm:w-72">
                 <span class=LABEL>"Repository"</span>
                 <input name="repository" class=INPUT required autocomplete="off" spellcheck="false" data-testid="check-repository"
