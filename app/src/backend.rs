@@ -6,7 +6,7 @@ use std::{net::IpAddr, sync::Arc};
 
 use crate::{
     error::PortalError,
-    model::{MyToken, Overview, Password, SignedInUser, TokenCredential},
+    model::{Capabilities, MyAccess, MyToken, Overview, Password, SignedInUser, TokenCredential},
 };
 
 #[async_trait::async_trait]
@@ -21,10 +21,15 @@ pub trait PortalBackend: Send + Sync + 'static {
 
     async fn overview(&self) -> Result<Overview, PortalError>;
 
-    /// Whether a token holder's session still counts: the token exists and
-    /// is enabled, and the slot still holds that password, unexpired.
-    async fn token_session_valid(&self, name: &str, credential: TokenCredential)
-        -> Result<bool, PortalError>;
+    /// The signed-in user's session as the policy holds it now: `None`
+    /// when it no longer counts (a user disabled or deleted; a token
+    /// disabled or deleted, or the password it signed in with regenerated,
+    /// deleted or expired), else what the user may administer (nothing for
+    /// a token holder).
+    async fn session_state(&self, user: &SignedInUser) -> Result<Option<Capabilities>, PortalError>;
+
+    /// A signed-in user's roles and the repositories they reach.
+    async fn my_access(&self, user: &SignedInUser) -> Result<MyAccess, PortalError>;
 
     /// The signed-in token holder's own token.
     async fn my_token(&self, name: &str, credential: TokenCredential) -> Result<MyToken, PortalError>;

@@ -32,8 +32,8 @@ use crate::{
     error::PortalError,
     model::SessionInfo,
     pages::{
-        change_password::ChangePasswordPage, my_token::MyTokenPage, not_found::NotFound,
-        overview::OverviewPage, sign_in::SignInPage,
+        change_password::ChangePasswordPage, my_access::MyAccessPage, my_token::MyTokenPage,
+        not_found::NotFound, overview::OverviewPage, sign_in::SignInPage,
     },
     repositories::pages::{RepositoriesPage, RepositoryPage},
     tokens::pages::{NewScopeMapPage, NewTokenPage, ScopeMapPage, ScopeMapsPage, TokenPage, TokensPage},
@@ -97,6 +97,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=SignedInLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
                     <Route path=path!("my-token") view=MyTokenPage ssr=SsrMode::Async />
+                    <Route path=path!("my-access") view=MyAccessPage ssr=SsrMode::Async />
                     <Route path=path!("account/password") view=ChangePasswordPage ssr=SsrMode::Async />
                     <Route path=path!("tokens") view=TokensPage ssr=SsrMode::Async />
                     <Route path=path!("tokens/new") view=NewTokenPage ssr=SsrMode::Async />

@@ -1,4 +1,4 @@
-//! The signed-in administrator's own account: changing their password.
+//! The signed-in user's own account: changing their password.
 //! A thin adapter to [`crate::backend::PortalBackend::change_password`],
 //! which calls the same use-case as the management API.
 
@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use crate::{error::PortalError, model::Password};
 
-/// Changes the signed-in administrator's password. A token holder gets 403;
+/// Changes the signed-in user's password. A token holder gets 403;
 /// the confirmation must repeat the new password (checked here, so the
 /// form also works before the page is interactive).
 #[server(prefix = "/portal", endpoint = "password_change")]
@@ -20,7 +20,7 @@ pub async fn change_password(
 
     let _checked_by_the_csrf_layer = csrf_token;
     let session = ssr::session().await?;
-    let user = ssr::require_admin(&session).await?;
+    let user = ssr::require_person(&session).await?;
     if new_password != confirmation {
         return Err(ssr::fail(PortalError::Invalid(
             "The new password and its confirmation differ. Type the same new password in both fields.".into(),

@@ -9,7 +9,7 @@ use leptos::{prelude::*, server_fn::codec::GetUrl};
 
 use crate::{
     error::PortalError,
-    model::{MyToken, Overview, Password, SessionInfo, SignedInUser},
+    model::{Capabilities, MyAccess, MyToken, Overview, Password, SessionInfo, SignedInUser},
 };
 
 /// Helpers every area's server functions use (server side only).
@@ -24,7 +24,7 @@ pub(crate) mod ssr {
     use crate::{
         backend::{Backend, PortalBackend},
         error::PortalError,
-        model::SignedInUser,
+        model::{Area, Capabilities, Reach, SignedInUser},
         session::{new_csrf_token, PreSessionCsrf, CSRF_KEY, USER_KEY},
     };
 
@@ -54,29 +54,58 @@ pub(crate) mod ssr {
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
     }
 
-    /// The signed-in user. A token holder's session is checked against the
-    /// token on every call and ends (signed out) once the token is disabled
-    /// or deleted, or its password regenerated, deleted or expired.
-    pub async fn signed_in_user(session: &Session) -> Result<Option<SignedInUser>, PortalError> {
-        let user = session.get::<SignedInUser>(USER_KEY).await.map_err(|_| fail(PortalError::Internal))?;
-        if let Some(SignedInUser { name, token: Some(credential), .. }) = &user {
-            if !backend()?.token_session_valid(name, *credential).await.map_err(fail)? {
+    /// The signed-in user and what they may administer, decided now. A
+    /// session that no longer counts (a user disabled or deleted since; a
+    /// token disabled or deleted, or its password regenerated, deleted or
+    /// expired) ends here: signed out.
+    pub async fn signed_in(session: &Session) -> Result<Option<(SignedInUser, Capabilities)>, PortalError> {
+        let Some(user) =
+            session.get::<SignedInUser>(USER_KEY).await.map_err(|_| fail(PortalError::Internal))?
+        else {
+            return Ok(None);
+        };
+        match backend()?.session_state(&user).await.map_err(fail)? {
+            Some(can) => Ok(Some((user, can))),
+            None => {
                 session.flush().await.map_err(|_| fail(PortalError::Internal))?;
-                return Ok(None);
+                Ok(None)
             }
+        }
+    }
+
+    pub async fn require_user(session: &Session) -> Result<SignedInUser, PortalError> {
+        signed_in(session).await?.map(|(user, _)| user).ok_or_else(|| fail(PortalError::NotSignedIn))
+    }
+
+    /// A signed-in person (not a token holder): their own account pages.
+    pub async fn require_person(session: &Session) -> Result<SignedInUser, PortalError> {
+        let user = require_user(session).await?;
+        if user.is_token() {
+            return Err(fail(PortalError::Forbidden));
         }
         Ok(user)
     }
 
-    pub async fn require_user(session: &Session) -> Result<SignedInUser, PortalError> {
-        signed_in_user(session).await?.ok_or_else(|| fail(PortalError::NotSignedIn))
+    /// The signed-in user, when their roles reach some part of the
+    /// administration (the overview is theirs); anyone else gets 403.
+    pub async fn require_administrator(session: &Session) -> Result<SignedInUser, PortalError> {
+        match signed_in(session).await? {
+            Some((user, can)) if can.administers() => Ok(user),
+            Some(_) => Err(fail(PortalError::Forbidden)),
+            None => Err(fail(PortalError::NotSignedIn)),
+        }
     }
 
-    /// The signed-in administrator; anyone else gets 403 (a token holder
-    /// signed in to the self-service view included).
-    pub async fn require_admin(session: &Session) -> Result<SignedInUser, PortalError> {
-        let user = require_user(session).await?;
-        if user.is_admin {
+    /// The signed-in user, when their roles reach `area` at least as far as
+    /// `reach`; anyone else gets 403 (a token holder included). The server's
+    /// adapters ask the policy again for each change.
+    pub async fn require_reach(
+        session: &Session,
+        area: Area,
+        reach: Reach,
+    ) -> Result<SignedInUser, PortalError> {
+        let (user, can) = signed_in(session).await?.ok_or_else(|| fail(PortalError::NotSignedIn))?;
+        if can.reach(area) >= reach && reach != Reach::None {
             Ok(user)
         } else {
             Err(fail(PortalError::Forbidden))
@@ -111,10 +140,11 @@ pub(crate) mod ssr {
 #[server(prefix = "/portal", endpoint = "session", input = GetUrl)]
 pub async fn get_session() -> Result<SessionInfo, PortalError> {
     let session = ssr::session().await?;
-    Ok(SessionInfo {
-        user: ssr::signed_in_user(&session).await?,
-        csrf_token: ssr::csrf_token(&session).await?,
-    })
+    let (user, can) = match ssr::signed_in(&session).await? {
+        Some((user, can)) => (Some(user), can),
+        None => (None, Capabilities::default()),
+    };
+    Ok(SessionInfo { user, can, csrf_token: ssr::csrf_token(&session).await? })
 }
 
 #[server(prefix = "/portal", endpoint = "sign_in")]
@@ -132,8 +162,21 @@ pub async fn sign_in(
     session.cycle_id().await.map_err(|_| ssr::fail(PortalError::Internal))?;
     session.insert(crate::session::USER_KEY, &user).await.map_err(|_| ssr::fail(PortalError::Internal))?;
     ssr::rotate_csrf_token(&session).await?;
-    leptos_axum::redirect(if user.is_token() { "/my-token" } else { "/" });
+    let can = ssr::backend()?.session_state(&user).await.map_err(ssr::fail)?.unwrap_or_default();
+    leptos_axum::redirect(home(&user, &can));
     Ok(user)
+}
+
+/// Where a signed-in user starts: a token holder on their token, an
+/// administrator on the overview, anyone else on their own access.
+pub fn home(user: &SignedInUser, can: &Capabilities) -> &'static str {
+    if user.is_token() {
+        "/my-token"
+    } else if can.administers() {
+        "/"
+    } else {
+        "/my-access"
+    }
 }
 
 #[server(prefix = "/portal", endpoint = "sign_out")]
@@ -150,8 +193,16 @@ pub async fn sign_out(csrf_token: String) -> Result<(), PortalError> {
 #[server(prefix = "/portal", endpoint = "overview", input = GetUrl)]
 pub async fn get_overview() -> Result<Overview, PortalError> {
     let session = ssr::session().await?;
-    ssr::require_admin(&session).await?;
+    ssr::require_administrator(&session).await?;
     ssr::backend()?.overview().await.map_err(ssr::fail)
+}
+
+/// The signed-in user's roles and the repositories they reach.
+#[server(prefix = "/portal", endpoint = "my_access", input = GetUrl)]
+pub async fn get_my_access() -> Result<MyAccess, PortalError> {
+    let session = ssr::session().await?;
+    let user = ssr::require_person(&session).await?;
+    ssr::backend()?.my_access(&user).await.map_err(ssr::fail)
 }
 
 /// The signed-in token holder's own token; administrators have none.
@@ -161,7 +212,8 @@ pub async fn get_my_token() -> Result<MyToken, PortalError> {
     let user = ssr::require_user(&session).await?;
     let Some(credential) = user.token else {
         return Err(ssr::fail(PortalError::Invalid(
-            "You are signed in as an administrator: this page shows a token holder's own token.".into(),
+            "You are signed in as a user: this page shows a token holder's own token; yours is My access."
+                .into(),
         )));
     };
     ssr::backend()?.my_token(&user.name, credential).await.map_err(ssr::fail)

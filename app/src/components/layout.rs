@@ -4,7 +4,19 @@
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 
-use crate::PortalSession;
+use crate::{
+    api::home,
+    model::{Area, Capabilities},
+    PortalSession,
+};
+
+/// What the signed-in user may administer, for pages that hide what the
+/// user may not change (the server functions refuse it anyway). Empty
+/// while the session loads and for token holders.
+pub fn use_capabilities() -> Signal<Capabilities> {
+    let session = expect_context::<PortalSession>();
+    Signal::derive(move || session.info.get().and_then(Result::ok).map(|info| info.can).unwrap_or_default())
+}
 
 const NAV_LINK: &str =
     "text-slate-300 hover:text-white aria-[current=page]:text-white aria-[current=page]:underline";
@@ -21,7 +33,7 @@ pub fn SignedInLayout() -> impl IntoView {
                             <div class="min-h-screen flex flex-col">
                                 <header class="bg-slate-900 text-white">
                                     <div class="mx-auto max-w-6xl px-4 py-3 flex flex-wrap items-center gap-x-6 gap-y-2">
-                                        <A href=if user.is_token() { "/my-token" } else { "/" } attr:class="font-semibold tracking-tight text-lg">"Portcullis"</A>
+                                        <A href=home(&user, &info.can) attr:class="font-semibold tracking-tight text-lg">"Portcullis"</A>
                                         {if user.is_token() {
                                             // A token holder sees their own token only.
                                             view! {
@@ -30,15 +42,24 @@ pub fn SignedInLayout() -> impl IntoView {
                                                 </nav>
                                             }.into_any()
                                         } else {
+                                            // Only what the user's roles reach.
+                                            let can = info.can;
                                             view! {
                                                 <nav class="flex flex-wrap gap-4 text-sm" aria-label="Main">
-                                                    <A href="/" exact=true attr:class=NAV_LINK>"Overview"</A>
-                                                    <A href="/repositories" attr:class=NAV_LINK>"Repositories"</A>
-                                                    <A href="/tokens" attr:class=NAV_LINK>"Tokens"</A>
-                                                    <A href="/scope-maps" attr:class=NAV_LINK>"Scope maps"</A>
-                                                    <A href="/access-control" attr:class=NAV_LINK>"Access control (IAM)"</A>
-                                                    <A href="/check-access" attr:class=NAV_LINK>"Check access"</A>
-                                                    <A href="/settings" attr:class=NAV_LINK>"Settings"</A>
+                                                    {can.administers().then(|| view! { <A href="/" exact=true attr:class=NAV_LINK>"Overview"</A> })}
+                                                    {can.can_read(Area::Configuration).then(|| view! {
+                                                        <A href="/repositories" attr:class=NAV_LINK>"Repositories"</A>
+                                                        <A href="/tokens" attr:class=NAV_LINK>"Tokens"</A>
+                                                        <A href="/scope-maps" attr:class=NAV_LINK>"Scope maps"</A>
+                                                    })}
+                                                    {can.can_read(Area::RoleAssignments).then(|| view! {
+                                                        <A href="/access-control" attr:class=NAV_LINK>"Access control (IAM)"</A>
+                                                        <A href="/check-access" attr:class=NAV_LINK>"Check access"</A>
+                                                    })}
+                                                    {can.can_read(Area::Configuration).then(|| view! {
+                                                        <A href="/settings" attr:class=NAV_LINK>"Settings"</A>
+                                                    })}
+                                                    <A href="/my-access" attr:class=NAV_LINK>"My access"</A>
                                                 </nav>
                                             }.into_any()
                                         }}

@@ -22,7 +22,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match session.info.await {
                     Ok(info) => match info.user {
-                        Some(user) if user.is_admin && !user.is_token() => {
+                        Some(user) if !user.is_token() => {
                             view! { <ChangePasswordForm csrf=info.csrf_token /> }.into_any()
                         }
                         _ => view! { <ErrorMessage message=PortalError::Forbidden.to_string() /> }.into_any(),

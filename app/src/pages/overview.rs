@@ -3,8 +3,18 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::Redirect;
 
-use crate::{api::get_overview, components::ui::CARD};
+use crate::{api::get_overview, components::ui::CARD, error::PortalError, PortalSession};
+
+/// Whether a user (not a token holder) is signed in.
+fn signed_in_as_user() -> bool {
+    use_context::<PortalSession>()
+        .and_then(|session| session.info.get_untracked())
+        .and_then(Result::ok)
+        .and_then(|info| info.user)
+        .is_some_and(|user| !user.is_token())
+}
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
@@ -51,6 +61,9 @@ pub fn OverviewPage() -> impl IntoView {
                             </section>
                         }.into_any()
                     }
+                    // A user whose roles reach no administration has their
+                    // own page instead (a token holder is refused).
+                    Err(PortalError::Forbidden) if signed_in_as_user() => view! { <Redirect path="/my-access" /> }.into_any(),
                     Err(error) => view! {
                         <p class="mt-4 text-red-700" role="alert">{error.to_string()}</p>
                     }.into_any(),

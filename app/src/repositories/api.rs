@@ -1,6 +1,7 @@
 //! Server functions for repositories: thin adapters from the browser to
-//! [`super::backend`]. Every one needs a signed-in administrator (a token
-//! holder signed in to the self-service view gets 403); reads are GET, and
+//! [`super::backend`]. Every one needs a signed-in user whose roles read the
+//! configuration (anyone else, a token holder included, gets 403), and each
+//! change the policy's decision on that repository; reads are GET, and
 //! every change is a POST carrying the session's CSRF token, which the
 //! server's CSRF layer checks before the function runs.
 
@@ -17,16 +18,19 @@ use crate::{
 mod ssr {
     pub(super) use crate::api::ssr::fail;
     use crate::{
-        api::ssr::{context, require_admin, session},
+        api::ssr::{context, require_reach, session},
         error::PortalError,
-        model::SignedInUser,
+        model::{Area, Reach, SignedInUser},
         repositories::backend::Repositories,
     };
 
-    /// The backend and the signed-in administrator (the actor of changes).
+    /// The backend and the signed-in user (the actor of changes), whose
+    /// roles read the configuration: the repositories' administration is
+    /// theirs to see. Each change is the policy's decision on that
+    /// repository, in the backend.
     pub async fn admin() -> Result<(Repositories, SignedInUser), PortalError> {
         let session = session().await?;
-        let user = require_admin(&session).await?;
+        let user = require_reach(&session, Area::Configuration, Reach::Read).await?;
         Ok((context::<Repositories>()?, user))
     }
 }
@@ -39,8 +43,8 @@ pub async fn list_repositories() -> Result<Vec<RepositorySummary>, PortalError> 
 
 #[server(prefix = "/portal", endpoint = "repository", input = GetUrl)]
 pub async fn get_repository(name: String) -> Result<RepositoryDetail, PortalError> {
-    let (backend, _) = ssr::admin().await?;
-    backend.0.show(&name).await.map_err(ssr::fail)
+    let (backend, user) = ssr::admin().await?;
+    backend.0.show(&user, &name).await.map_err(ssr::fail)
 }
 
 /// Sets one lock attribute of the repository (`reference` empty), one of

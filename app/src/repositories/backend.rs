@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::{
     error::PortalError,
+    model::SignedInUser,
     repositories::model::{
         DeletedRepository, LockKind, LockTarget, Locks, RepositoryDetail, RepositorySummary,
     },
@@ -18,8 +19,9 @@ pub trait RepositoriesBackend: Send + Sync + 'static {
     /// Every repository, unlisted ones (listEnabled false) included, by name.
     async fn list(&self) -> Result<Vec<RepositorySummary>, PortalError>;
 
-    /// The repository with its tags and manifests.
-    async fn show(&self, name: &str) -> Result<RepositoryDetail, PortalError>;
+    /// The repository with its tags and manifests, and what `viewer` may
+    /// change there.
+    async fn show(&self, viewer: &SignedInUser, name: &str) -> Result<RepositoryDetail, PortalError>;
 
     /// Sets one lock attribute; the target's attributes afterwards.
     async fn set_lock(

@@ -148,6 +148,19 @@ pub struct RepositoryDetail {
     pub tags: Vec<TagInfo>,
     /// Newest first.
     pub manifests: Vec<ManifestInfo>,
+    /// What the signed-in user may change here (the page shows only
+    /// those controls; the server decides each change again).
+    #[serde(default)]
+    pub may: RepositoryRights,
+}
+
+/// The changes the policy lets the signed-in user make on a repository.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepositoryRights {
+    /// Turn its locks (and its tags' and manifests') on and off.
+    pub change_locks: bool,
+    /// Untag, delete images and manifests, delete the repository.
+    pub delete: bool,
 }
 
 /// What deleting a repository removed.

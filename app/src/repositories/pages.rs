@@ -25,7 +25,7 @@ use crate::{
         },
         model::{
             human_size, human_time, short_digest, LockKind, LockScope, Locks, ManifestInfo, Platform,
-            RepositoryDetail, RepositorySummary, TagInfo,
+            RepositoryDetail, RepositoryRights, RepositorySummary, TagInfo,
         },
     },
 };
@@ -491,6 +491,9 @@ fn LockSwitch(
     let state = expect_context::<PageState>();
     let csrf = use_csrf();
     let busy = RwSignal::new(false);
+    // Shown either way (it is the lock's state); changed only by a user
+    // the policy lets change it.
+    let read_only = !use_context::<RepositoryRights>().unwrap_or_default().change_locks;
     let label = format!("{} enabled for {subject}", kind.label());
     let toggle = move |_| {
         if busy.get_untracked() {
@@ -519,9 +522,10 @@ fn LockSwitch(
     view! {
         <button type="button" role="switch" aria-checked=move || checked.get().to_string() aria-label=label
             aria-busy=move || busy.get().to_string()
+            disabled=read_only
             data-testid=format!("lock-{}", kind.label())
             title=move || format!("{}: {}", kind.attribute(), if checked.get() { "on" } else { "off (locked)" })
-            class="inline-flex items-center gap-1.5 rounded px-1 py-0.5 text-xs text-slate-700 hover:bg-slate-100 focus:outline-none focus:ring-2 focus:ring-blue-600 aria-busy:opacity-60"
+            class="inline-flex items-center gap-1.5 rounded px-1 py-0.5 text-xs text-slate-700 hover:bg-slate-100 focus:outline-none focus:ring-2 focus:ring-blue-600 aria-busy:opacity-60 disabled:cursor-default disabled:hover:bg-transparent"
             on:click=toggle>
             <span aria-hidden="true" class=move || if checked.get() {
                 "relative inline-flex h-4 w-7 shrink-0 items-center rounded-full bg-emerald-600 transition-colors"
@@ -566,7 +570,9 @@ fn locked_badge(locks: LockSignals) -> impl IntoView {
 #[component]
 fn RepositoryView(detail: RepositoryDetail) -> impl IntoView {
     let state = expect_context::<PageState>();
-    let RepositoryDetail { name, login_server, created, last_update, locks, tags, manifests } = detail;
+    let RepositoryDetail { name, login_server, created, last_update, locks, tags, manifests, may } = detail;
+    // The controls below show only what the policy lets this user change.
+    provide_context(may);
     let repository_locks = LockSignals::new(locks);
     let (tag_count, manifest_count) = (tags.len(), manifests.len());
 
@@ -602,11 +608,13 @@ fn RepositoryView(detail: RepositoryDetail) -> impl IntoView {
                     {last_update.map(|at| view! { " · last update " {time(at)} })}
                 </p>
             </div>
-            <button type="button" data-testid="delete-repository-button"
-                class="rounded border border-red-300 bg-white px-3 py-2 text-sm font-medium text-red-700 hover:bg-red-50 focus:outline-none focus:ring-2 focus:ring-red-600"
-                on:click=move |_| state.ask(Destructive::DeleteRepository { tags: tag_count, manifests: manifest_count })>
-                "Delete repository…"
-            </button>
+            {may.delete.then(|| view! {
+                <button type="button" data-testid="delete-repository-button"
+                    class="rounded border border-red-300 bg-white px-3 py-2 text-sm font-medium text-red-700 hover:bg-red-50 focus:outline-none focus:ring-2 focus:ring-red-600"
+                    on:click=move |_| state.ask(Destructive::DeleteRepository { tags: tag_count, manifests: manifest_count })>
+                    "Delete repository…"
+                </button>
+            })}
         </header>
 
         <div class="mt-6 grid gap-4 lg:grid-cols-2">
@@ -770,6 +778,9 @@ fn AskButton(
     danger: bool,
 ) -> impl IntoView {
     let state = expect_context::<PageState>();
+    if !use_context::<RepositoryRights>().unwrap_or_default().delete {
+        return ().into_any();
+    }
     let class = if danger {
         "rounded border border-red-300 px-2 py-1 text-xs font-medium text-red-700 hover:bg-red-50 focus:outline-none focus:ring-2 focus:ring-red-600"
     } else {
@@ -779,6 +790,7 @@ fn AskButton(
         <button type="button" data-testid=testid aria-label=aria_label class=class
             on:click=move |_| state.ask(action.clone())>{label}</button>
     }
+    .into_any()
 }
 
 #[component]

@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         state.tokens.clone(),
         state.repositories.clone(),
         state.users.clone(),
+        state.identities.clone(),
         login_server.clone(),
     )));
     let tokens = app::tokens::backend::Tokens(Arc::new(TokensPortal::new(

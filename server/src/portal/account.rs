@@ -5,15 +5,18 @@
 
 use std::{net::IpAddr, sync::Arc};
 
+use portcullis_proto::{IdentityKind, RoleAssignmentQuery};
+
 use app::{
     backend::PortalBackend,
     error::PortalError,
     model::{
-        Count, MyPassword, MyToken, Overview, Password, ReadableRepository, SignedInUser, TokenCredential,
+        Area, Capabilities, Count, MyAccess, MyPassword, MyRepository, MyRole, MyToken, Overview, Password,
+        Reach, ReadableRepository, SignedInUser, TokenCredential,
     },
 };
 
-use super::{internal, sentence, subject};
+use super::{internal, manage_error, sentence, subject};
 use crate::{
     auth::{
         password::HumanPassword,
@@ -22,10 +25,11 @@ use crate::{
     policy::{
         self,
         roles::{ControlAccess, ControlArea},
-        Decision, Grants, Operation,
+        Decision, Grants, Operation, Principal,
     },
     service::{
         access::{AccessError, AccessService},
+        identities::{IdentityService, ANONYMOUS_NAME},
         repositories::RepositoryAdmin,
         tokens::{display_time, expires_soon, PasswordSlot, TokenService, TokenStatus},
         users::{UserError, UserService},
@@ -34,12 +38,15 @@ use crate::{
 
 /// How many repositories (and tags of each) a token holder's page lists.
 const MY_TOKEN_LIST_LIMIT: u32 = 1000;
+/// How many repositories a user's My access page lists.
+const MY_ACCESS_LIST_LIMIT: u32 = 1000;
 
 pub struct AccountPortal {
     access: Arc<AccessService>,
     tokens: Arc<TokenService>,
     repositories: Arc<RepositoryAdmin>,
     users: Arc<UserService>,
+    identities: Arc<IdentityService>,
     /// `host[:port]` users log in to.
     login_server: String,
 }
@@ -50,9 +57,10 @@ impl AccountPortal {
         tokens: Arc<TokenService>,
         repositories: Arc<RepositoryAdmin>,
         users: Arc<UserService>,
+        identities: Arc<IdentityService>,
         login_server: String,
     ) -> Self {
-        Self { access, tokens, repositories, users, login_server }
+        Self { access, tokens, repositories, users, identities, login_server }
     }
 }
 
@@ -85,22 +93,11 @@ impl PortalBackend for AccountPortal {
             return Err(PortalError::InvalidCredentials);
         };
         let user = match (found.subject, found.credential) {
-            // The portal's pages are the administration's for now: a user
-            // whose roles do not reach it has nothing to see there.
-            (Subject::User(name), _) => {
-                let reaches = policy::decide(
-                    &found.principal,
-                    Grants::Policy,
-                    Operation::Control(ControlArea::Configuration, ControlAccess::Read),
-                ) == Decision::Allow;
-                if !reaches {
-                    tracing::warn!(%client, "portal sign-in of a user without a control-plane role");
-                    return Err(PortalError::Forbidden);
-                }
-                SignedInUser { name, is_admin: true, token: None }
-            }
+            // Every user may sign in: what they see is their capabilities
+            // (the administration their roles reach, or My access).
+            (Subject::User(name), _) => SignedInUser { name, token: None },
             (Subject::Token(name), Some(CredentialRef::TokenPassword { slot, serial })) => {
-                SignedInUser { name, is_admin: false, token: Some(TokenCredential { slot, serial }) }
+                SignedInUser { name, token: Some(TokenCredential { slot, serial }) }
             }
             // Service principals are for programs, not the portal.
             _ => return Err(PortalError::InvalidCredentials),
@@ -110,7 +107,7 @@ impl PortalBackend for AccountPortal {
     }
 
     async fn overview(&self) -> Result<Overview, PortalError> {
-        let administrators = self.users.count().await.map_err(internal)?;
+        let users = self.users.count().await.map_err(internal)?;
         let held = self.repositories.counts().await.map_err(internal)?;
         let count = |label: &str, value| Count { label: label.to_owned(), value };
         Ok(Overview {
@@ -120,23 +117,65 @@ impl PortalBackend for AccountPortal {
                 count("Repositories", held.repositories),
                 count("Tags", held.tags),
                 count("Blobs", held.blobs),
-                count("Administrators", administrators),
+                count("Users", users),
             ],
         })
     }
 
-    async fn token_session_valid(
-        &self,
-        name: &str,
-        credential: TokenCredential,
-    ) -> Result<bool, PortalError> {
-        let subject = Subject::Token(name.to_owned());
-        Ok(self
+    async fn session_state(&self, user: &SignedInUser) -> Result<Option<Capabilities>, PortalError> {
+        let credential = user.token.map(credential_ref);
+        let Some(principal) = self.access.principal(&subject(user), credential).await.map_err(internal)?
+        else {
+            return Ok(None);
+        };
+        if user.is_token() {
+            return Ok(Some(Capabilities::default()));
+        }
+        Ok(Some(capabilities(&principal)))
+    }
+
+    async fn my_access(&self, user: &SignedInUser) -> Result<MyAccess, PortalError> {
+        let principal = self
             .access
-            .principal(&subject, Some(credential_ref(credential)))
+            .principal(&subject(user), None)
             .await
             .map_err(internal)?
-            .is_some())
+            .ok_or(PortalError::NotSignedIn)?;
+        let own = RoleAssignmentQuery { assignee: Some(user.name.clone()), ..Default::default() };
+        let everyone =
+            RoleAssignmentQuery { assignee: Some(ANONYMOUS_NAME.to_owned()), ..Default::default() };
+        let mut roles = Vec::new();
+        for query in [own, everyone] {
+            let assignments = self.identities.list_assignments(&query).await.map_err(manage_error)?;
+            roles.extend(assignments.into_iter().map(|assignment| MyRole {
+                via: match assignment.assignee.kind {
+                    IdentityKind::User => None,
+                    _ => Some(assignment.assignee.name),
+                },
+                role: assignment.role,
+                condition: assignment.condition,
+                honoured: assignment.honoured,
+            }));
+        }
+        let found =
+            self.repositories.readable(&principal, MY_ACCESS_LIST_LIMIT + 1).await.map_err(internal)?;
+        let truncated = found.len() > MY_ACCESS_LIST_LIMIT as usize;
+        let repositories = found
+            .into_iter()
+            .take(MY_ACCESS_LIST_LIMIT as usize)
+            .map(|found| MyRepository {
+                name: found.name,
+                actions: found.actions.iter().collect(),
+                tags: found.tags,
+            })
+            .collect();
+        Ok(MyAccess {
+            name: user.name.clone(),
+            login_server: self.login_server.clone(),
+            roles,
+            repositories,
+            truncated,
+        })
     }
 
     async fn my_token(&self, name: &str, credential: TokenCredential) -> Result<MyToken, PortalError> {
@@ -192,6 +231,34 @@ impl PortalBackend for AccountPortal {
             .change_password(&subject(user), &user.name, human(current), human(new), client)
             .await
             .map_err(password_change_error)
+    }
+}
+
+/// What `principal` may administer: the one decision, asked for each area.
+fn capabilities(principal: &Principal) -> Capabilities {
+    Area::ALL.into_iter().fold(Capabilities::default(), |can, area| {
+        let control = control_area(area);
+        let allows = |access| {
+            policy::decide(principal, Grants::Policy, Operation::Control(control, access)) == Decision::Allow
+        };
+        let reach = if allows(ControlAccess::Write) {
+            Reach::Write
+        } else if allows(ControlAccess::Read) {
+            Reach::Read
+        } else {
+            Reach::None
+        };
+        can.with(area, reach)
+    })
+}
+
+/// The portal's name of a control-plane area.
+fn control_area(area: Area) -> ControlArea {
+    match area {
+        Area::Configuration => ControlArea::Configuration,
+        Area::Identities => ControlArea::Identities,
+        Area::RoleAssignments => ControlArea::RoleAssignments,
+        Area::Audit => ControlArea::Audit,
     }
 }
 

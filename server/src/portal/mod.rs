@@ -23,13 +23,30 @@ use app::{error::PortalError, model::SignedInUser};
 use crate::{
     auth::token::Subject,
     policy::{Decision, Operation},
-    service::access::{AccessService, Caller},
+    service::{
+        access::{AccessService, Caller},
+        tokens::ManageError,
+    },
 };
 
 /// Logs the cause and answers the user with a detail-free error.
 fn internal(error: impl std::fmt::Display) -> PortalError {
     tracing::error!(%error, "portal request failed");
     PortalError::Internal
+}
+
+/// The service's own message for what the user can fix; the cause of an
+/// internal error goes to the log only.
+pub(crate) fn manage_error(error: ManageError) -> PortalError {
+    match error {
+        ManageError::Internal(cause) => internal(cause),
+        ManageError::Invalid(message) => PortalError::Invalid(sentence(&message)),
+        ManageError::NotFound(message) => PortalError::NotFound(sentence(&message)),
+        ManageError::Conflict(message) => PortalError::Conflict(sentence(&message)),
+        error @ (ManageError::InUse { .. } | ManageError::ReadOnly(_)) => {
+            PortalError::Conflict(sentence(&error.to_string()))
+        }
+    }
 }
 
 /// The services write messages for the API (`there is no token named x`);

@@ -9,21 +9,22 @@ use std::{collections::HashMap, sync::Arc};
 
 use app::{
     error::PortalError,
+    model::SignedInUser,
     repositories::{
         backend::RepositoriesBackend,
         model::{
-            DeletedRepository, LockKind, LockTarget, Locks, ManifestInfo, RepositoryDetail,
+            DeletedRepository, LockKind, LockTarget, Locks, ManifestInfo, RepositoryDetail, RepositoryRights,
             RepositorySummary, TagInfo,
         },
     },
 };
 
-use super::{authorize, internal, sentence};
+use super::{authorize, internal, sentence, subject};
 use crate::{
     auth::token::Subject,
     db::repositories::LockTarget as DbLockTarget,
     domain::{Digest, RepositoryName, Tag},
-    policy::{Operation, RepositoryOperation},
+    policy::{self, Decision, Grants, Operation, RepositoryOperation},
     service::{
         access::AccessService,
         registry::RegistryError,
@@ -54,6 +55,30 @@ impl RepositoriesPortal {
     ) -> Result<Subject, PortalError> {
         let subject = Subject::User(actor.to_owned());
         authorize(&self.access, subject, Operation::Repository(name, operation)).await
+    }
+}
+
+impl RepositoriesPortal {
+    /// What the policy lets `viewer` change on `name`.
+    async fn rights(
+        &self,
+        viewer: &SignedInUser,
+        name: &RepositoryName,
+    ) -> Result<RepositoryRights, PortalError> {
+        let principal = self
+            .access
+            .principal(&subject(viewer), None)
+            .await
+            .map_err(internal)?
+            .ok_or(PortalError::NotSignedIn)?;
+        let allows = |operation| {
+            policy::decide(&principal, Grants::Policy, Operation::Repository(name, operation))
+                == Decision::Allow
+        };
+        Ok(RepositoryRights {
+            change_locks: allows(RepositoryOperation::WriteMetadata),
+            delete: allows(RepositoryOperation::DeleteManifest),
+        })
     }
 }
 
@@ -93,8 +118,9 @@ impl RepositoriesBackend for RepositoriesPortal {
             .collect())
     }
 
-    async fn show(&self, name: &str) -> Result<RepositoryDetail, PortalError> {
+    async fn show(&self, viewer: &SignedInUser, name: &str) -> Result<RepositoryDetail, PortalError> {
         let name = repository_name(name)?;
+        let may = self.rights(viewer, &name).await?;
         let admin = &self.admin;
         let missing = || format!("Repository {name} was not found.");
         let view = admin.show(&name).await.map_err(|e| refusal(e, missing))?;
@@ -137,6 +163,7 @@ impl RepositoriesBackend for RepositoriesPortal {
             created: format_time(view.created_time),
             last_update: view.last_update_time.map(format_time),
             locks: view.changeable_attributes,
+            may,
             tags,
             manifests,
         })

@@ -19,7 +19,7 @@ use app::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{authorize, internal, sentence, subject};
+use super::{authorize, manage_error, subject};
 use crate::{
     auth::token::Subject,
     policy::{
@@ -53,20 +53,6 @@ impl TokensPortal {
 
     fn service(&self) -> &TokenService {
         &self.tokens
-    }
-}
-
-/// The service's own message for what the user can fix; the cause of an
-/// internal error goes to the log only.
-fn portal_error(error: ManageError) -> PortalError {
-    match error {
-        ManageError::Internal(cause) => internal(cause),
-        ManageError::Invalid(message) => PortalError::Invalid(sentence(&message)),
-        ManageError::NotFound(message) => PortalError::NotFound(sentence(&message)),
-        ManageError::Conflict(message) => PortalError::Conflict(sentence(&message)),
-        error @ (ManageError::InUse { .. } | ManageError::ReadOnly(_)) => {
-            PortalError::Conflict(sentence(&error.to_string()))
-        }
     }
 }
 
@@ -133,13 +119,13 @@ impl TokensBackend for TokensPortal {
             .service()
             .list_tokens(search, after, i64::from(limit), descending)
             .await
-            .map_err(portal_error)?;
-        let total = self.service().count_tokens().await.map_err(portal_error)?;
+            .map_err(manage_error)?;
+        let total = self.service().count_tokens().await.map_err(manage_error)?;
         Ok(TokenList { items: items.into_iter().map(token).collect(), next, total })
     }
 
     async fn token(&self, name: &str) -> Result<TokenDetail, PortalError> {
-        let view = self.service().token(name).await.map_err(portal_error)?;
+        let view = self.service().token(name).await.map_err(manage_error)?;
         Ok(TokenDetail { token: token(view), login_server: self.login_server.clone() })
     }
 
@@ -170,7 +156,7 @@ impl TokensBackend for TokensPortal {
             .service()
             .create_token(&self.administrator(actor_user).await?, &request, naming)
             .await
-            .map_err(portal_error)?;
+            .map_err(manage_error)?;
         Ok(token(view))
     }
 
@@ -186,12 +172,12 @@ impl TokensBackend for TokensPortal {
             .service()
             .update_token(&self.administrator(actor_user).await?, name, status, scope_map_name.as_deref())
             .await
-            .map_err(portal_error)?;
+            .map_err(manage_error)?;
         Ok(token(view))
     }
 
     async fn delete_token(&self, actor_user: &SignedInUser, name: &str) -> Result<(), PortalError> {
-        self.service().delete_token(&self.administrator(actor_user).await?, name).await.map_err(portal_error)
+        self.service().delete_token(&self.administrator(actor_user).await?, name).await.map_err(manage_error)
     }
 
     async fn generate_password(
@@ -207,14 +193,14 @@ impl TokensBackend for TokensPortal {
             .service()
             .generate_credentials(&self.administrator(actor_user).await?, name, request)
             .await
-            .map_err(portal_error)?;
+            .map_err(manage_error)?;
         let (value, password) = credentials
             .passwords
             .into_iter()
             .filter(|password| password.name == slot)
             .find_map(|mut password| Some((password.value.take()?, password)))
             .ok_or_else(|| {
-                portal_error(ManageError::Internal(format!("no {slot} in the generated credentials").into()))
+                manage_error(ManageError::Internal(format!("no {slot} in the generated credentials").into()))
             })?;
         Ok(GeneratedPassword {
             token: credentials.username,
@@ -235,16 +221,16 @@ impl TokensBackend for TokensPortal {
             .service()
             .delete_credential(&self.administrator(actor_user).await?, name, slot)
             .await
-            .map_err(portal_error)?;
+            .map_err(manage_error)?;
         Ok(token(view))
     }
 
     async fn scope_maps(&self) -> Result<Vec<ScopeMap>, PortalError> {
-        Ok(self.service().list_scope_maps().await.map_err(portal_error)?.into_iter().map(scope_map).collect())
+        Ok(self.service().list_scope_maps().await.map_err(manage_error)?.into_iter().map(scope_map).collect())
     }
 
     async fn scope_map(&self, name: &str) -> Result<ScopeMap, PortalError> {
-        Ok(scope_map(self.service().scope_map(name).await.map_err(portal_error)?))
+        Ok(scope_map(self.service().scope_map(name).await.map_err(manage_error)?))
     }
 
     async fn create_scope_map(
@@ -261,7 +247,7 @@ impl TokensBackend for TokensPortal {
                 &new.repositories,
             )
             .await
-            .map_err(portal_error)?;
+            .map_err(manage_error)?;
         Ok(scope_map(view))
     }
 
@@ -281,7 +267,7 @@ impl TokensBackend for TokensPortal {
                 &repositories,
             )
             .await
-            .map_err(portal_error)?;
+            .map_err(manage_error)?;
         Ok(scope_map(view))
     }
 
@@ -289,7 +275,7 @@ impl TokensBackend for TokensPortal {
         self.service()
             .delete_scope_map(&self.administrator(actor_user).await?, name)
             .await
-            .map_err(portal_error)
+            .map_err(manage_error)
     }
 }
 

@@ -33,7 +33,7 @@ use crate::{
         token_password::{PasswordHasher, SECRET_PREFIX},
     },
     db::{
-        identities::{self as rows, Assignee, AssignmentRow, Member, NewAssignment, ANONYMOUS_NAME},
+        identities::{self as rows, Assignee, AssignmentRow, Member, NewAssignment},
         registry, users, Database,
     },
     domain::RepositoryName,
@@ -43,6 +43,9 @@ use crate::{
         Action,
     },
 };
+
+/// The built-in "Everyone (anonymous)" as assignments name it.
+pub use crate::db::identities::ANONYMOUS_NAME;
 
 /// The only condition version there is.
 pub const CONDITION_VERSION: &str = "2.0";

@@ -16,7 +16,7 @@ use crate::{
         Database,
     },
     domain::{manifest::parse_manifest, Digest, Reference, RepositoryName, Tag},
-    policy::{self, Decision, Grants, Operation, Principal, RepositoryOperation},
+    policy::{self, ActionSet, Decision, Grants, Operation, Principal, RepositoryOperation},
     service::{
         audit::{AuditLog, Caller, Outcome},
         registry::{LockedOperation, RegistryError, RegistryResult, RegistryService},
@@ -41,13 +41,14 @@ pub struct Counts {
     pub blobs: i64,
 }
 
-/// A repository a caller may list, with its tags and whether the caller
-/// may pull from it.
+/// A repository a caller may list, with its tags, whether the caller may
+/// pull from it, and every action the caller holds on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadableRepository {
     pub name: String,
     pub tags: Vec<String>,
     pub can_pull: bool,
+    pub actions: ActionSet,
 }
 
 fn platform(platform: &crate::domain::manifest::Platform) -> Platform {
@@ -144,7 +145,8 @@ impl RepositoryAdmin {
             let tags = self.registry.tags(&name, None, limit).await?;
             let pull = Operation::Repository(&name, RepositoryOperation::Pull);
             let can_pull = policy::decide(principal, Grants::Policy, pull) == Decision::Allow;
-            readable.push(ReadableRepository { name: name.into(), tags, can_pull });
+            let actions = policy::actions_on(principal, &name);
+            readable.push(ReadableRepository { name: name.into(), tags, can_pull, actions });
         }
         Ok(readable)
     }

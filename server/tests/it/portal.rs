@@ -82,7 +82,6 @@ async fn admin_signs_in_and_out_with_csrf_protection() {
     assert_eq!(response.status(), StatusCode::OK);
     let user: Value = response.json().await.unwrap();
     assert_eq!(user["name"], "admin");
-    assert_eq!(user["is_admin"], true);
     let page = client.get(server.url("/")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("Registry overview"));
@@ -96,7 +95,7 @@ async fn admin_signs_in_and_out_with_csrf_protection() {
         .iter()
         .map(|c| (c["label"].as_str().unwrap().to_owned(), c["value"].as_i64().unwrap()))
         .collect();
-    let expected = [("Repositories", 0), ("Tags", 0), ("Blobs", 0), ("Administrators", 1)];
+    let expected = [("Repositories", 0), ("Tags", 0), ("Blobs", 0), ("Users", 1)];
     assert_eq!(counts, expected.map(|(l, v)| (l.to_owned(), v)));
     let response = client.get(server.url("/login")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -171,4 +170,127 @@ async fn first_start_without_a_password_prints_a_generated_one_once() {
     let client = browser_like_client();
     let csrf = csrf_token(&client, &restarted).await;
     assert_eq!(sign_in(&client, &restarted, "admin", &password, Some(&csrf)).await.status(), StatusCode::OK);
+}
+
+/// Signs `user` in on a fresh browser-like client; the client and the
+/// session's CSRF token.
+async fn signed_in(server: &TestServer, user: &str, password: &str) -> (Client, String) {
+    let client = browser_like_client();
+    let csrf = csrf_token(&client, server).await;
+    let response = sign_in(&client, server, user, password, Some(&csrf)).await;
+    assert_eq!(response.status(), StatusCode::OK, "{user} signs in");
+    let csrf = csrf_token(&client, server).await;
+    (client, csrf)
+}
+
+async fn get_status(client: &Client, server: &TestServer, path: &str) -> StatusCode {
+    client.get(server.url(path)).send().await.unwrap().status()
+}
+
+/// Every user signs in; what the portal lets them see and change is what
+/// their roles reach, decided on each request: a Reader reads the
+/// administration and changes nothing, a user with a data-plane role only
+/// has My access, and a role removed or an account disabled counts from the
+/// next request.
+#[tokio::test]
+async fn every_user_signs_in_and_the_portal_follows_their_roles() {
+    let registry = crate::registry::Registry::start();
+    let server = &registry.server;
+    for repository in ["backend/nginx", "frontend/app"] {
+        registry.push_image(repository, "v1", repository.as_bytes()).await;
+    }
+    let api = |method: reqwest::Method, path: &str, body: Value| {
+        let request = registry.request(method, path).json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            assert!(response.status().is_success(), "{}", response.text().await.unwrap());
+            response.json::<Value>().await.unwrap_or(Value::Null)
+        }
+    };
+    let password = "a-user-password-1";
+    for user in ["auditor", "developer"] {
+        api(reqwest::Method::POST, "/api/v1/users", serde_json::json!({"name": user, "password": password}))
+            .await;
+    }
+    let reader = api(
+        reqwest::Method::POST,
+        "/api/v1/role-assignments",
+        serde_json::json!({"assignee": "auditor", "role": "Reader"}),
+    )
+    .await;
+    api(
+        reqwest::Method::POST,
+        "/api/v1/role-assignments",
+        serde_json::json!({
+            "assignee": "developer",
+            "role": "Container Registry Repository Reader",
+            "condition": "((!(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/content/read'}) AND !(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/metadata/read'})) OR (@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringStartsWithIgnoreCase 'backend/'))",
+            "conditionVersion": "2.0",
+        }),
+    )
+    .await;
+
+    // The Reader reads every area and changes none.
+    let (auditor, csrf) = signed_in(server, "auditor", password).await;
+    let info = session(&auditor, server).await;
+    for area in ["configuration", "identities", "role_assignments", "audit"] {
+        assert_eq!(info["can"][area], "Read", "{area}: {info}");
+    }
+    assert_eq!(get_status(&auditor, server, "/portal/overview").await, StatusCode::OK);
+    assert_eq!(get_status(&auditor, server, "/portal/tokens_list?limit=10").await, StatusCode::OK);
+    let create = auditor
+        .post(server.url("/portal/token_create"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("name", "sneaky"),
+            ("scope_map", "_repositories_pull"),
+            ("enabled", "true"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(create.status(), StatusCode::FORBIDDEN);
+
+    // The developer has My access only: their role, the repositories its
+    // condition reaches, and 403 from the administration.
+    let (developer, _) = signed_in(server, "developer", password).await;
+    let info = session(&developer, server).await;
+    for area in ["configuration", "identities", "role_assignments", "audit"] {
+        assert_eq!(info["can"][area], "None", "{area}: {info}");
+    }
+    for path in ["/portal/overview", "/portal/tokens_list?limit=10", "/portal/repositories"] {
+        assert_eq!(get_status(&developer, server, path).await, StatusCode::FORBIDDEN, "{path}");
+    }
+    let mine: Value =
+        developer.get(server.url("/portal/my_access")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(mine["name"], "developer");
+    assert_eq!(mine["roles"][0]["role"], "Container Registry Repository Reader", "{mine}");
+    let reached: Vec<&str> =
+        mine["repositories"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(reached, ["backend/nginx"], "{mine}");
+    assert_eq!(mine["repositories"][0]["actions"], serde_json::json!(["content/read", "metadata/read"]));
+    assert_eq!(mine["repositories"][0]["tags"], serde_json::json!(["v1"]));
+    // The page itself renders for them; "/" sends them there.
+    let page = developer.get(server.url("/my-access")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("backend/nginx"));
+
+    // From the next request: the Reader's role removed, the developer disabled.
+    let id = reader["name"].as_str().unwrap();
+    let removed = registry
+        .request(reqwest::Method::DELETE, &format!("/api/v1/role-assignments/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(removed.status().is_success());
+    assert_eq!(get_status(&auditor, server, "/portal/overview").await, StatusCode::FORBIDDEN);
+    let disabled = registry
+        .request(reqwest::Method::PATCH, "/api/v1/users/developer")
+        .json(&serde_json::json!({"enabled": false}))
+        .send()
+        .await
+        .unwrap();
+    assert!(disabled.status().is_success());
+    assert_eq!(get_status(&developer, server, "/portal/my_access").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(session(&developer, server).await["user"], Value::Null, "the session ended");
 }

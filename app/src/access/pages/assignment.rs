@@ -15,7 +15,11 @@ use crate::{
         condition_editor::{ConditionEditor, ConditionState},
         model::{condition_in_words, kind_label, AccessSetup, Assignment, Editor},
     },
-    components::ui::{use_csrf, ErrorMessage, Loading, CARD, CODE_BLOCK, LINK, PRIMARY, SECONDARY},
+    components::{
+        layout::use_capabilities,
+        ui::{use_csrf, ErrorMessage, Loading, CARD, CODE_BLOCK, LINK, PRIMARY, SECONDARY},
+    },
+    model::Area,
 };
 
 #[component]
@@ -48,6 +52,7 @@ pub fn AssignmentPage() -> impl IntoView {
 fn AssignmentDetail(setup: AccessSetup, assignment: Assignment) -> impl IntoView {
     let csrf = use_csrf();
     let navigate = use_navigate();
+    let writer = use_capabilities().get_untracked().can_write(Area::RoleAssignments);
     let takes_condition = setup.role(&assignment.role).is_some_and(|role| setup.takes_condition(role));
     let editor = RwSignal::new(match &assignment.condition {
         Some(condition) => Editor::from_tree(&condition.tree),
@@ -100,7 +105,9 @@ fn AssignmentDetail(setup: AccessSetup, assignment: Assignment) -> impl IntoView
             <dt class="font-medium text-slate-600">"Created"</dt>
             <dd>{format!("{} by {}", assignment.created, assignment.created_by)}</dd>
         </dl>
-        {if takes_condition {
+        {if !writer {
+            view! { <p class="mt-4 text-sm text-slate-600" data-testid="read-only">"You can read role assignments; changing them needs a role that writes them (Owner or Role Based Access Control Administrator)."</p> }.into_any()
+        } else if takes_condition {
             view! {
                 <section class=format!("{CARD} mt-6") aria-labelledby="edit-condition">
                     <h2 id="edit-condition" class="text-lg font-semibold">"Edit condition"</h2>

@@ -18,11 +18,13 @@ use crate::{
     },
     components::{
         dialog::ConfirmDialog,
+        layout::use_capabilities,
         ui::{
             use_csrf, ErrorMessage, Loading, CODE_BLOCK, INPUT, LABEL, LINK, PRIMARY, SECONDARY,
             SMALL_BUTTON, SMALL_DANGER, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD,
         },
     },
+    model::Area,
 };
 
 /// The list's filters and page, all in the URL.
@@ -69,6 +71,7 @@ impl Filters {
 
 #[component]
 pub fn AssignmentsPage() -> impl IntoView {
+    let can = use_capabilities();
     let query = use_query_map();
     let filters = Memo::new(move |_| {
         query.with(|query| {
@@ -102,7 +105,9 @@ pub fn AssignmentsPage() -> impl IntoView {
             </div>
             <div class="flex gap-2">
                 <A href="/check-access" attr:class=SECONDARY>"Check access"</A>
-                <A href="/access-control/new" attr:class=PRIMARY attr:data-testid="add-role-assignment">"+ Add role assignment"</A>
+                <Show when=move || can.get().can_write(Area::RoleAssignments)>
+                    <A href="/access-control/new" attr:class=PRIMARY attr:data-testid="add-role-assignment">"+ Add role assignment"</A>
+                </Show>
             </div>
         </div>
         <Transition fallback=Loading>
@@ -244,6 +249,7 @@ fn AssignmentRow(
 ) -> impl IntoView {
     let stored = StoredValue::new(assignment.clone());
     let href = format!("/access-control/{}", assignment.name);
+    let writer = use_capabilities().get_untracked().can_write(Area::RoleAssignments);
     let words = match &assignment.condition {
         Some(condition) => condition_in_words(&condition.tree, &assignment.role_actions),
         None => "None: the whole registry".to_owned(),
@@ -275,9 +281,11 @@ fn AssignmentRow(
             </td>
             <td class=TD>
                 <div class="flex gap-2">
-                    <A href=href attr:class=SMALL_BUTTON attr:data-testid="edit-assignment">"Edit"</A>
-                    <button type="button" class=SMALL_DANGER data-testid="delete-assignment"
-                        on:click=move |_| { error.set(None); deleting.set(Some(stored.get_value())); }>"Delete"</button>
+                    <A href=href attr:class=SMALL_BUTTON attr:data-testid="edit-assignment">{if writer { "Edit" } else { "View" }}</A>
+                    {writer.then(|| view! {
+                        <button type="button" class=SMALL_DANGER data-testid="delete-assignment"
+                            on:click=move |_| { error.set(None); deleting.set(Some(stored.get_value())); }>"Delete"</button>
+                    })}
                 </div>
             </td>
         </tr>

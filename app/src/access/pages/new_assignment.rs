@@ -19,10 +19,12 @@ use crate::{
     },
     components::{
         dialog::ConfirmDialog,
+        layout::use_capabilities,
         ui::{
             use_csrf, ErrorMessage, Loading, CARD, CODE_BLOCK, HINT, INPUT, LABEL, LINK, PRIMARY, SECONDARY,
         },
     },
+    model::Area,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +59,7 @@ impl Step {
 
 #[component]
 pub fn NewAssignmentPage() -> impl IntoView {
+    let can = use_capabilities();
     let setup = Resource::new(|| (), |_| get_access_setup());
     view! {
         <Title text="Add role assignment" />
@@ -67,6 +70,9 @@ pub fn NewAssignmentPage() -> impl IntoView {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 match setup.await {
+                    Ok(_) if !can.get_untracked().can_write(Area::RoleAssignments) => view! {
+                        <ErrorMessage message="You can read role assignments but not add them: that needs Owner or Role Based Access Control Administrator." />
+                    }.into_any(),
                     Ok(setup) => view! { <Wizard setup /> }.into_any(),
                     Err(error) => view! { <ErrorMessage message=error.to_string() /> }.into_any(),
                 }

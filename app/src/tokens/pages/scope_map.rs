@@ -11,11 +11,13 @@ use leptos_router::{
 use crate::{
     components::{
         dialog::ConfirmDialog,
+        layout::use_capabilities,
         ui::{
             use_csrf, ErrorMessage, Loading, CARD, DANGER_OUTLINE, INPUT, LABEL, LINK, PRIMARY, TABLE, TBODY,
             TD, TH, THEAD,
         },
     },
+    model::Area,
     tokens::{
         api::{get_scope_map, DeleteScopeMap, UpdateScopeMap},
         model::{ScopeMap, ACTIONS},
@@ -29,6 +31,8 @@ pub fn ScopeMapPage() -> impl IntoView {
     let params = use_params_map();
     let name = Memo::new(move |_| params.with(|params| params.get("name").unwrap_or_default()));
     let data = Resource::new(move || name.get(), get_scope_map);
+    let can = use_capabilities();
+    let writable = move || can.get_untracked().can_write(Area::Configuration);
     view! {
         <Title text=move || format!("Scope map {}", name.get()) />
         <nav class="text-sm text-slate-600" aria-label="Breadcrumb">
@@ -37,7 +41,7 @@ pub fn ScopeMapPage() -> impl IntoView {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(map) if map.system => view! { <SystemScopeMap map /> }.into_any(),
+                    Ok(map) if map.system || !writable() => view! { <ReadOnlyScopeMap map /> }.into_any(),
                     Ok(map) => view! { <ScopeMapEditor map /> }.into_any(),
                     Err(error) => view! {
                         <h1 class="mt-2 text-2xl font-semibold tracking-tight">{name.get_untracked()}</h1>
@@ -67,18 +71,22 @@ fn ScopeMapHeading(map: ScopeMap) -> impl IntoView {
     .into_any()
 }
 
-/// A system-defined scope map: what it grants, and no controls.
+/// A scope map without controls: a system-defined one, or any for a user
+/// whose roles read the configuration but do not change it.
 #[component]
-fn SystemScopeMap(map: ScopeMap) -> impl IntoView {
+fn ReadOnlyScopeMap(map: ScopeMap) -> impl IntoView {
     let rules = map.repositories.clone();
     let description = map.description.clone();
+    let note = if map.system {
+        "System-defined scope maps exist in every registry, apply to all repositories and cannot be changed or deleted."
+    } else {
+        "Your roles let you read scope maps, not change them."
+    };
     view! {
         <ScopeMapHeading map />
         <section class=format!("{CARD} mt-6") data-testid="read-only-scope-map">
             <p class="text-sm text-slate-700">{description}</p>
-            <p class="mt-2 rounded bg-slate-50 px-3 py-2 text-sm text-slate-600" role="note">
-                "System-defined scope maps exist in every registry, apply to all repositories and cannot be changed or deleted."
-            </p>
+            <p class="mt-2 rounded bg-slate-50 px-3 py-2 text-sm text-slate-600" role="note">{note}</p>
             <div class="relative mt-4 overflow-x-auto">
                 <table class=TABLE>
                     <thead class=THEAD>

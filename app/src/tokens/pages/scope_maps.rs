@@ -5,9 +5,11 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::{
+    components::layout::use_capabilities,
     components::ui::{
         ErrorMessage, Loading, LINK, PRIMARY, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD,
     },
+    model::Area,
     tokens::{
         api::list_scope_maps,
         ui::{scope_map_kind, Time},
@@ -17,6 +19,7 @@ use crate::{
 #[component]
 pub fn ScopeMapsPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| list_scope_maps());
+    let can = use_capabilities();
     view! {
         <Title text="Scope maps" />
         <div class="flex flex-wrap items-end justify-between gap-4">
@@ -26,7 +29,9 @@ pub fn ScopeMapsPage() -> impl IntoView {
                     "Which actions a token may do on which repositories. Editing one changes every token using it, on the next request."
                 </p>
             </div>
-            <A href="/scope-maps/new" attr:class=PRIMARY attr:data-testid="add-scope-map">"+ Add"</A>
+            <Show when=move || can.get().can_write(Area::Configuration)>
+                <A href="/scope-maps/new" attr:class=PRIMARY attr:data-testid="add-scope-map">"+ Add"</A>
+            </Show>
         </div>
         <Transition fallback=Loading>
             {move || Suspend::new(async move {

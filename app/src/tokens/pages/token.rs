@@ -16,11 +16,13 @@ use crate::{
     components::{
         copy::CopyButton,
         dialog::{ConfirmDialog, Modal},
+        layout::use_capabilities,
         ui::{
             use_csrf, ErrorMessage, Loading, CARD, CODE_BLOCK, DANGER_OUTLINE, HINT, INPUT, LABEL, LINK,
             PRIMARY, SECONDARY, SMALL_BUTTON, SMALL_DANGER, TABLE, TBODY, TD, TH, THEAD,
         },
     },
+    model::Area,
     tokens::{
         api::{generate_password, get_token, list_scope_maps, DeletePassword, DeleteToken, UpdateToken},
         model::{GeneratedPassword, PasswordSlot, ScopeMap, Slot, TokenDetail},
@@ -138,6 +140,9 @@ fn TokenDetails(
     discard_open: RwSignal<bool>,
 ) -> impl IntoView {
     let csrf = use_csrf();
+    // A user whose roles read the configuration but do not change it sees
+    // the token without the controls.
+    let writable = use_capabilities().get_untracked().can_write(Area::Configuration);
     let TokenDetail { token, login_server } = detail;
     let name = StoredValue::new(token.name.clone());
     let enabled = token.enabled;
@@ -180,8 +185,10 @@ fn TokenDetails(
                     }}
                 </p>
             </div>
-            <button type="button" class=DANGER_OUTLINE data-testid="discard-token"
-                on:click=move |_| { discard_open.set(true); }>"Discard"</button>
+            {writable.then(|| view! {
+                <button type="button" class=DANGER_OUTLINE data-testid="discard-token"
+                    on:click=move |_| { discard_open.set(true); }>"Discard"</button>
+            })}
         </div>
     }
     .into_any();
@@ -192,6 +199,7 @@ fn TokenDetails(
                 <div>
                     <dt class=LABEL id="status-label">"Status"</dt>
                     <dd class="mt-2 flex items-center gap-3">
+                        {writable.then(|| view! {
                         <button type="button" role="switch" aria-checked=enabled.to_string() aria-labelledby="status-label"
                             data-testid="status-switch" disabled=move || pending.get() on:click=toggle
                             class=if enabled {
@@ -205,12 +213,16 @@ fn TokenDetails(
                                 "inline-block h-5 w-5 translate-x-0.5 rounded-full bg-white shadow transition"
                             }></span>
                         </button>
+                        })}
                         <span class="text-sm" data-testid="status-text">{if enabled { "Enabled" } else { "Disabled: every login with it is refused" }}</span>
                     </dd>
                 </div>
                 <div>
                     <dt class=LABEL><label for="scope-map-select">"Scope map"</label></dt>
                     <dd class="mt-1">
+                        {if !writable {
+                            view! { <p class="mt-2 font-mono text-sm" data-testid="scope-map-name">{token.scope_map.clone()}</p> }.into_any()
+                        } else { view! {
                         <div class="flex flex-wrap items-center gap-2">
                             <select id="scope-map-select" class=format!("{INPUT} mt-0 w-auto min-w-56") data-testid="scope-map-select"
                                 on:change=move |event| chosen.set(event_target_value(&event))>
@@ -225,6 +237,7 @@ fn TokenDetails(
                                     on:click=change_scope_map>"Change"</button>
                             </Show>
                         </div>
+                        }.into_any() }}
                         <p class=HINT>
                             <A href=scope_map_href attr:class=LINK>"Open " {token.scope_map.clone()}</A>
                             " to see or edit what it grants."
@@ -241,7 +254,7 @@ fn TokenDetails(
             <p class="mt-1 text-sm text-slate-600">
                 "Two passwords, so one can be replaced while the other keeps working. A password is shown once, when it is generated."
             </p>
-            <PasswordsTable passwords=token.passwords generate_for delete_for />
+            <PasswordsTable passwords=token.passwords generate_for delete_for writable />
         </section>
     }
     .into_any();
@@ -273,6 +286,7 @@ fn PasswordsTable(
     passwords: Vec<PasswordSlot>,
     generate_for: RwSignal<Option<PasswordSlot>>,
     delete_for: RwSignal<Option<Slot>>,
+    writable: bool,
 ) -> impl IntoView {
     view! {
         <div class="relative mt-3 overflow-x-auto">
@@ -299,16 +313,18 @@ fn PasswordsTable(
                                 }}</td>
                                 <td class=TD data-testid="password-expiry"><PasswordExpiry password=slot.clone() /></td>
                                 <td class=format!("{TD} text-right")>
-                                    <div class="flex justify-end gap-2">
-                                        <button type="button" class=SMALL_BUTTON data-testid=format!("generate-{}", slot.name)
-                                            on:click=move |_| generate_for.set(Some(for_dialog.clone()))>
-                                            {if generated { "Regenerate" } else { "Generate" }}
-                                        </button>
-                                        {generated.then(|| view! {
-                                            <button type="button" class=SMALL_DANGER data-testid=format!("delete-{slot_name}")
-                                                on:click=move |_| delete_for.set(Some(slot_name))>"Delete"</button>
-                                        })}
-                                    </div>
+                                    {writable.then(|| view! {
+                                        <div class="flex justify-end gap-2">
+                                            <button type="button" class=SMALL_BUTTON data-testid=format!("generate-{}", slot_name)
+                                                on:click=move |_| generate_for.set(Some(for_dialog.clone()))>
+                                                {if generated { "Regenerate" } else { "Generate" }}
+                                            </button>
+                                            {generated.then(|| view! {
+                                                <button type="button" class=SMALL_DANGER data-testid=format!("delete-{slot_name}")
+                                                    on:click=move |_| delete_for.set(Some(slot_name))>"Delete"</button>
+                                            })}
+                                        </div>
+                                    })}
                                 </td>
                             </tr>
                         }

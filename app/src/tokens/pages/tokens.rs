@@ -9,10 +9,12 @@ use leptos_router::{
 };
 
 use crate::{
+    components::layout::use_capabilities,
     components::ui::{
         ErrorMessage, Loading, INPUT, LABEL, LINK, PRIMARY, SECONDARY, TABLE, TABLE_WRAP, TBODY, TD, TH,
         THEAD,
     },
+    model::Area,
     tokens::{
         api::list_tokens,
         model::{Token, TokenList, PAGE_SIZE},
@@ -98,6 +100,7 @@ pub fn TokensPage() -> impl IntoView {
         |(search, after, descending)| list_tokens(search, after, PAGE_SIZE, descending),
     );
     let search = move || position.with(|p| p.search.clone());
+    let can = use_capabilities();
     view! {
         <Title text="Tokens" />
         <div class="flex flex-wrap items-end justify-between gap-4">
@@ -107,7 +110,9 @@ pub fn TokensPage() -> impl IntoView {
                     "Credentials that can do exactly what their scope map lists, on exactly those repositories."
                 </p>
             </div>
-            <A href="/tokens/new" attr:class=PRIMARY attr:data-testid="add-token">"+ Add"</A>
+            <Show when=move || can.get().can_write(Area::Configuration)>
+                <A href="/tokens/new" attr:class=PRIMARY attr:data-testid="add-token">"+ Add"</A>
+            </Show>
         </div>
         <Form method="GET" action="/tokens" attr:class="mt-6 flex flex-wrap items-end gap-2" attr:role="search">
             <label class="block w-full sm:w-80">
