@@ -50,10 +50,45 @@ pub fn AssignmentPage() -> impl IntoView {
 
 #[component]
 fn AssignmentDetail(setup: AccessSetup, assignment: Assignment) -> impl IntoView {
+    let can = use_capabilities();
+    let takes_condition = setup.role(&assignment.role).is_some_and(|role| setup.takes_condition(role));
+    let words = match &assignment.condition {
+        Some(condition) => condition_in_words(&condition.tree, &assignment.role_actions),
+        None => "None: the whole registry".to_owned(),
+    };
+    let stored = StoredValue::new((assignment.clone(), setup.operators.clone()));
+    view! {
+        <h1 class="mt-2 text-2xl font-semibold tracking-tight">{assignment.role.clone()}</h1>
+        <dl class=format!("{CARD} mt-4 grid gap-x-6 gap-y-2 text-sm sm:grid-cols-[12rem_1fr]")>
+            <dt class="font-medium text-slate-600">"Identity"</dt>
+            <dd data-testid="assignment-assignee">{format!("{} ({})", assignment.assignee.name, kind_label(assignment.assignee.kind))}</dd>
+            <dt class="font-medium text-slate-600">"Condition"</dt>
+            <dd data-testid="assignment-condition-words">{words}</dd>
+            {assignment.condition.clone().map(|condition| view! {
+                <dt class="font-medium text-slate-600">"Code"</dt>
+                <dd><pre class=CODE_BLOCK data-testid="assignment-code">{condition.text}</pre></dd>
+            })}
+            <dt class="font-medium text-slate-600">"Created"</dt>
+            <dd>{format!("{} by {}", assignment.created, assignment.created_by)}</dd>
+        </dl>
+        {move || if !can.get().can_write(Area::RoleAssignments) {
+            view! { <p class="mt-4 text-sm text-slate-600" data-testid="read-only">"You can read role assignments; changing them needs a role that writes them (Owner or Role Based Access Control Administrator)."</p> }.into_any()
+        } else if takes_condition {
+            let (assignment, operators) = stored.get_value();
+            view! { <EditCondition assignment operators /> }.into_any()
+        } else {
+            view! { <p class="mt-4 text-sm text-slate-600">"This role takes no condition in the registry's current mode."</p> }.into_any()
+        }}
+    }
+    .into_any()
+}
+
+/// The condition in the wizard's editor: save replaces it, remove makes
+/// the role registry-wide.
+#[component]
+fn EditCondition(assignment: Assignment, operators: Vec<String>) -> impl IntoView {
     let csrf = use_csrf();
     let navigate = use_navigate();
-    let writer = use_capabilities().get_untracked().can_write(Area::RoleAssignments);
-    let takes_condition = setup.role(&assignment.role).is_some_and(|role| setup.takes_condition(role));
     let editor = RwSignal::new(match &assignment.condition {
         Some(condition) => Editor::from_tree(&condition.tree),
         None => Editor::new(&assignment.role_actions),
@@ -86,56 +121,28 @@ fn AssignmentDetail(setup: AccessSetup, assignment: Assignment) -> impl IntoView
             save(Some(report.text));
         }
     };
-    let words = match &assignment.condition {
-        Some(condition) => condition_in_words(&condition.tree, &assignment.role_actions),
-        None => "None: the whole registry".to_owned(),
-    };
     let has_condition = assignment.condition.is_some();
     view! {
-        <h1 class="mt-2 text-2xl font-semibold tracking-tight">{assignment.role.clone()}</h1>
-        <dl class=format!("{CARD} mt-4 grid gap-x-6 gap-y-2 text-sm sm:grid-cols-[12rem_1fr]")>
-            <dt class="font-medium text-slate-600">"Identity"</dt>
-            <dd data-testid="assignment-assignee">{format!("{} ({})", assignment.assignee.name, kind_label(assignment.assignee.kind))}</dd>
-            <dt class="font-medium text-slate-600">"Condition"</dt>
-            <dd data-testid="assignment-condition-words">{words}</dd>
-            {assignment.condition.clone().map(|condition| view! {
-                <dt class="font-medium text-slate-600">"Code"</dt>
-                <dd><pre class=CODE_BLOCK data-testid="assignment-code">{condition.text}</pre></dd>
-            })}
-            <dt class="font-medium text-slate-600">"Created"</dt>
-            <dd>{format!("{} by {}", assignment.created, assignment.created_by)}</dd>
-        </dl>
-        {if !writer {
-            view! { <p class="mt-4 text-sm text-slate-600" data-testid="read-only">"You can read role assignments; changing them needs a role that writes them (Owner or Role Based Access Control Administrator)."</p> }.into_any()
-        } else if takes_condition {
-            view! {
-                <section class=format!("{CARD} mt-6") aria-labelledby="edit-condition">
-                    <h2 id="edit-condition" class="text-lg font-semibold">"Edit condition"</h2>
-                    <div class="mt-3">
-                        <ConditionEditor role=assignment.role.clone() role_actions=assignment.role_actions.clone()
-                            operators=setup.operators.clone() editor state />
-                    </div>
-                    {move || error.get().map(|message| view! { <ErrorMessage message testid="form-error" /> })}
-                    <div class="mt-5 flex flex-wrap gap-3">
-                        <button type="button" class=PRIMARY data-testid="save-condition"
-                            disabled=move || pending.get() || !matches!(state.get(), ConditionState::Ready(_))
-                            on:click=save_condition>"Save condition"</button>
-                        {has_condition.then(|| {
-                            view! {
-                                <button type="button" class=SECONDARY data-testid="remove-condition"
-                                    disabled=move || pending.get() on:click=move |_| save(None)>
-                                    "Remove condition (whole registry)"
-                                </button>
-                            }
-                        })}
-                        <A href="/access-control" attr:class=SECONDARY>"Cancel"</A>
-                    </div>
-                </section>
-            }
-            .into_any()
-        } else {
-            view! { <p class="mt-4 text-sm text-slate-600">"This role takes no condition in the registry's current mode."</p> }.into_any()
-        }}
+        <section class=format!("{CARD} mt-6") aria-labelledby="edit-condition">
+            <h2 id="edit-condition" class="text-lg font-semibold">"Edit condition"</h2>
+            <div class="mt-3">
+                <ConditionEditor role=assignment.role.clone() role_actions=assignment.role_actions.clone()
+                    operators editor state />
+            </div>
+            {move || error.get().map(|message| view! { <ErrorMessage message testid="form-error" /> })}
+            <div class="mt-5 flex flex-wrap gap-3">
+                <button type="button" class=PRIMARY data-testid="save-condition"
+                    disabled=move || pending.get() || !matches!(state.get(), ConditionState::Ready(_))
+                    on:click=save_condition>"Save condition"</button>
+                {has_condition.then(|| view! {
+                    <button type="button" class=SECONDARY data-testid="remove-condition"
+                        disabled=move || pending.get() on:click=move |_| save(None)>
+                        "Remove condition (whole registry)"
+                    </button>
+                })}
+                <A href="/access-control" attr:class=SECONDARY>"Cancel"</A>
+            </div>
+        </section>
     }
     .into_any()
 }

@@ -249,7 +249,8 @@ fn AssignmentRow(
 ) -> impl IntoView {
     let stored = StoredValue::new(assignment.clone());
     let href = format!("/access-control/{}", assignment.name);
-    let writer = use_capabilities().get_untracked().can_write(Area::RoleAssignments);
+    let can = use_capabilities();
+    let writer = move || can.get().can_write(Area::RoleAssignments);
     let words = match &assignment.condition {
         Some(condition) => condition_in_words(&condition.tree, &assignment.role_actions),
         None => "None: the whole registry".to_owned(),
@@ -281,8 +282,8 @@ fn AssignmentRow(
             </td>
             <td class=TD>
                 <div class="flex gap-2">
-                    <A href=href attr:class=SMALL_BUTTON attr:data-testid="edit-assignment">{if writer { "Edit" } else { "View" }}</A>
-                    {writer.then(|| view! {
+                    <A href=href attr:class=SMALL_BUTTON attr:data-testid="edit-assignment">{move || if writer() { "Edit" } else { "View" }}</A>
+                    {move || writer().then(|| view! {
                         <button type="button" class=SMALL_DANGER data-testid="delete-assignment"
                             on:click=move |_| { error.set(None); deleting.set(Some(stored.get_value())); }>"Delete"</button>
                     })}

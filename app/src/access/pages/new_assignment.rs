@@ -70,10 +70,15 @@ pub fn NewAssignmentPage() -> impl IntoView {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 match setup.await {
-                    Ok(_) if !can.get_untracked().can_write(Area::RoleAssignments) => view! {
-                        <ErrorMessage message="You can read role assignments but not add them: that needs Owner or Role Based Access Control Administrator." />
-                    }.into_any(),
-                    Ok(setup) => view! { <Wizard setup /> }.into_any(),
+                    Ok(setup) => {
+                        let setup = StoredValue::new(setup);
+                        view! {
+                            <Show when=move || can.get().can_write(Area::RoleAssignments)
+                                fallback=|| view! { <ErrorMessage message="You can read role assignments but not add them: that needs Owner or Role Based Access Control Administrator." /> }>
+                                <Wizard setup=setup.get_value() />
+                            </Show>
+                        }.into_any()
+                    }
                     Err(error) => view! { <ErrorMessage message=error.to_string() /> }.into_any(),
                 }
             })}

@@ -57,7 +57,8 @@ pub fn SettingsPage() -> impl IntoView {
 #[component]
 fn ModeForm(current: RoleAssignmentMode, refresh: RwSignal<u32>) -> impl IntoView {
     let csrf = use_csrf();
-    let writer = use_capabilities().get_untracked().can_write(Area::Configuration);
+    let can = use_capabilities();
+    let writer = move || can.get().can_write(Area::Configuration);
     let chosen = RwSignal::new(current);
     let preview = LocalResource::new(move || {
         let to = chosen.get();
@@ -103,7 +104,7 @@ fn ModeForm(current: RoleAssignmentMode, refresh: RwSignal<u32>) -> impl IntoVie
                 <legend class="sr-only">"Mode"</legend>
                 {[RoleAssignmentMode::Rbac, RoleAssignmentMode::RbacAbac].into_iter().map(|mode| view! {
                     <label class="flex items-start gap-3 text-sm">
-                        <input type="radio" name="mode" class="mt-1 h-4 w-4 accent-blue-700" data-testid="mode-option" data-mode=mode.as_str() disabled=!writer
+                        <input type="radio" name="mode" class="mt-1 h-4 w-4 accent-blue-700" data-testid="mode-option" data-mode=mode.as_str() disabled=move || !writer()
                             checked={mode == current} prop:checked=move || chosen.get() == mode on:change=move |_| chosen.set(mode) />
                         <span><span class="font-medium">{mode_title(mode)}</span><span class=format!("{HINT} block")>{mode_hint(mode)}</span></span>
                     </label>
@@ -118,8 +119,8 @@ fn ModeForm(current: RoleAssignmentMode, refresh: RwSignal<u32>) -> impl IntoVie
                     }
                 })}
             </Transition>
-            {(!writer).then(|| view! { <p class="mt-4 text-sm text-slate-600" data-testid="read-only">"You can read the settings; changing them needs Owner or the Configuration Administrator role."</p> })}
-            {writer.then(|| view! {
+            {move || (!writer()).then(|| view! { <p class="mt-4 text-sm text-slate-600" data-testid="read-only">"You can read the settings; changing them needs Owner or the Configuration Administrator role."</p> })}
+            {move || writer().then(|| view! {
                 <div class="mt-5">
                     <button type="button" class=PRIMARY data-testid="save-mode"
                         disabled=move || chosen.get() == current || count().is_none()
