@@ -11,7 +11,7 @@ use crate::model::{Area, Reach};
 use crate::{
     access::model::{
         AccessCheck, AccessSetup, Assignment, AssignmentList, AssignmentPreview, ConditionReport,
-        IdentityKind, Member, ModePreview, RoleAssignmentMode,
+        IdentityKind, Member, ModePreview, ModeSettings, RoleAssignmentMode,
     },
     error::PortalError,
 };
@@ -37,12 +37,20 @@ mod ssr {
         let user = require_reach(&session, area, reach).await?;
         Ok((user, context::<Access>()?.0))
     }
+
+    /// Whether the signed-in user's roles write `area`, for a page that
+    /// hides what the user may not change.
+    pub async fn writes(area: Area) -> Result<bool, PortalError> {
+        let session = session().await?;
+        Ok(signed_in(&session).await?.is_some_and(|(_, can)| can.can_write(area)))
+    }
 }
 
 #[server(prefix = "/portal", endpoint = "access_setup", input = GetUrl)]
 pub async fn get_access_setup() -> Result<AccessSetup, PortalError> {
     let (user, access) = ssr::caller(Area::RoleAssignments, Reach::Read).await?;
-    access.setup(&user).await.map_err(ssr::fail)
+    let setup = access.setup(&user).await.map_err(ssr::fail)?;
+    Ok(AccessSetup { can_write: ssr::writes(Area::RoleAssignments).await?, ..setup })
 }
 
 #[server(prefix = "/portal", endpoint = "role_assignments", input = GetUrl)]
@@ -146,9 +154,10 @@ pub async fn check_access(assignee: String, repository: String) -> Result<Access
 }
 
 #[server(prefix = "/portal", endpoint = "registry_mode", input = GetUrl)]
-pub async fn get_mode() -> Result<RoleAssignmentMode, PortalError> {
+pub async fn get_mode() -> Result<ModeSettings, PortalError> {
     let (user, access) = ssr::caller(Area::Configuration, Reach::Read).await?;
-    access.mode(&user).await.map_err(ssr::fail)
+    let mode = access.mode(&user).await.map_err(ssr::fail)?;
+    Ok(ModeSettings { mode, can_write: ssr::writes(Area::Configuration).await? })
 }
 
 #[server(prefix = "/portal", endpoint = "registry_mode_preview", input = GetUrl)]

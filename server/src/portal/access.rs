@@ -160,6 +160,7 @@ impl AccessBackend for AccessPortal {
             mode: settings.role_assignment_mode,
             roles: self.identities.role_definitions(),
             operators: Condition::operator_names(),
+            can_write: false,
         })
     }
 

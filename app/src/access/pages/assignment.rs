@@ -15,11 +15,7 @@ use crate::{
         condition_editor::{ConditionEditor, ConditionState},
         model::{condition_in_words, kind_label, AccessSetup, Assignment, Editor},
     },
-    components::{
-        layout::use_capabilities,
-        ui::{use_csrf, ErrorMessage, Loading, CARD, CODE_BLOCK, LINK, PRIMARY, SECONDARY},
-    },
-    model::Area,
+    components::ui::{use_csrf, ErrorMessage, Loading, CARD, CODE_BLOCK, LINK, PRIMARY, SECONDARY},
 };
 
 #[component]
@@ -50,7 +46,7 @@ pub fn AssignmentPage() -> impl IntoView {
 
 #[component]
 fn AssignmentDetail(setup: AccessSetup, assignment: Assignment) -> impl IntoView {
-    let can = use_capabilities();
+    let writer = setup.can_write;
     let takes_condition = setup.role(&assignment.role).is_some_and(|role| setup.takes_condition(role));
     let words = match &assignment.condition {
         Some(condition) => condition_in_words(&condition.tree, &assignment.role_actions),
@@ -71,7 +67,7 @@ fn AssignmentDetail(setup: AccessSetup, assignment: Assignment) -> impl IntoView
             <dt class="font-medium text-slate-600">"Created"</dt>
             <dd>{format!("{} by {}", assignment.created, assignment.created_by)}</dd>
         </dl>
-        {move || if !can.get().can_write(Area::RoleAssignments) {
+        {if !writer {
             view! { <p class="mt-4 text-sm text-slate-600" data-testid="read-only">"You can read role assignments; changing them needs a role that writes them (Owner or Role Based Access Control Administrator)."</p> }.into_any()
         } else if takes_condition {
             let (assignment, operators) = stored.get_value();

@@ -18,13 +18,11 @@ use crate::{
     },
     components::{
         dialog::ConfirmDialog,
-        layout::use_capabilities,
         ui::{
             use_csrf, ErrorMessage, Loading, CODE_BLOCK, INPUT, LABEL, LINK, PRIMARY, SECONDARY,
             SMALL_BUTTON, SMALL_DANGER, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD,
         },
     },
-    model::Area,
 };
 
 /// The list's filters and page, all in the URL.
@@ -71,7 +69,6 @@ impl Filters {
 
 #[component]
 pub fn AssignmentsPage() -> impl IntoView {
-    let can = use_capabilities();
     let query = use_query_map();
     let filters = Memo::new(move |_| {
         query.with(|query| {
@@ -105,9 +102,6 @@ pub fn AssignmentsPage() -> impl IntoView {
             </div>
             <div class="flex gap-2">
                 <A href="/check-access" attr:class=SECONDARY>"Check access"</A>
-                <Show when=move || can.get().can_write(Area::RoleAssignments)>
-                    <A href="/access-control/new" attr:class=PRIMARY attr:data-testid="add-role-assignment">"+ Add role assignment"</A>
-                </Show>
             </div>
         </div>
         <Transition fallback=Loading>
@@ -198,7 +192,13 @@ fn AssignmentTable(
     let previous = (list.page > 1).then(|| filters.href(list.page - 1));
     let next = (list.page < list.pages).then(|| filters.href(list.page + 1));
     let empty = list.items.is_empty();
+    let writer = setup.can_write;
     view! {
+        {writer.then(|| view! {
+            <div class="mt-4">
+                <A href="/access-control/new" attr:class=PRIMARY attr:data-testid="add-role-assignment">"+ Add role assignment"</A>
+            </div>
+        })}
         <p class="mt-4 text-sm text-slate-600"><span data-testid="assignments-total">{total}</span>" · "{mode_note}</p>
         <div class=format!("{TABLE_WRAP} mt-3")>
             <table class=TABLE data-testid="assignments-table">
@@ -212,7 +212,7 @@ fn AssignmentTable(
                     </tr>
                 </thead>
                 <tbody class=TBODY>
-                    {list.items.into_iter().map(|assignment| view! { <AssignmentRow assignment deleting error /> }).collect_view()}
+                    {list.items.into_iter().map(|assignment| view! { <AssignmentRow assignment writer deleting error /> }).collect_view()}
                 </tbody>
             </table>
             {empty.then(|| view! { <p class="px-4 py-6 text-center text-sm text-slate-500" data-testid="assignments-empty">"No role assignment matches."</p> })}
@@ -244,13 +244,13 @@ fn AssignmentTable(
 #[component]
 fn AssignmentRow(
     assignment: Assignment,
+    /// The caller may change role assignments.
+    writer: bool,
     deleting: RwSignal<Option<Assignment>>,
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let stored = StoredValue::new(assignment.clone());
     let href = format!("/access-control/{}", assignment.name);
-    let can = use_capabilities();
-    let writer = move || can.get().can_write(Area::RoleAssignments);
     let words = match &assignment.condition {
         Some(condition) => condition_in_words(&condition.tree, &assignment.role_actions),
         None => "None: the whole registry".to_owned(),
@@ -282,8 +282,8 @@ fn AssignmentRow(
             </td>
             <td class=TD>
                 <div class="flex gap-2">
-                    <A href=href attr:class=SMALL_BUTTON attr:data-testid="edit-assignment">{move || if writer() { "Edit" } else { "View" }}</A>
-                    {move || writer().then(|| view! {
+                    <A href=href attr:class=SMALL_BUTTON attr:data-testid="edit-assignment">{if writer { "Edit" } else { "View" }}</A>
+                    {writer.then(|| view! {
                         <button type="button" class=SMALL_DANGER data-testid="delete-assignment"
                             on:click=move |_| { error.set(None); deleting.set(Some(stored.get_value())); }>"Delete"</button>
                     })}

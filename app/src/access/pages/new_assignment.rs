@@ -19,12 +19,10 @@ use crate::{
     },
     components::{
         dialog::ConfirmDialog,
-        layout::use_capabilities,
         ui::{
             use_csrf, ErrorMessage, Loading, CARD, CODE_BLOCK, HINT, INPUT, LABEL, LINK, PRIMARY, SECONDARY,
         },
     },
-    model::Area,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,7 +57,6 @@ impl Step {
 
 #[component]
 pub fn NewAssignmentPage() -> impl IntoView {
-    let can = use_capabilities();
     let setup = Resource::new(|| (), |_| get_access_setup());
     view! {
         <Title text="Add role assignment" />
@@ -70,15 +67,10 @@ pub fn NewAssignmentPage() -> impl IntoView {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 match setup.await {
-                    Ok(setup) => {
-                        let setup = StoredValue::new(setup);
-                        view! {
-                            <Show when=move || can.get().can_write(Area::RoleAssignments)
-                                fallback=|| view! { <ErrorMessage message="You can read role assignments but not add them: that needs Owner or Role Based Access Control Administrator." /> }>
-                                <Wizard setup=setup.get_value() />
-                            </Show>
-                        }.into_any()
-                    }
+                    Ok(setup) if !setup.can_write => view! {
+                        <ErrorMessage message="You can read role assignments but not add them: that needs Owner or Role Based Access Control Administrator." />
+                    }.into_any(),
+                    Ok(setup) => view! { <Wizard setup /> }.into_any(),
                     Err(error) => view! { <ErrorMessage message=error.to_string() /> }.into_any(),
                 }
             })}

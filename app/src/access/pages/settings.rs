@@ -12,13 +12,11 @@ use crate::{
     },
     components::{
         dialog::ConfirmDialog,
-        layout::use_capabilities,
         ui::{
             use_csrf, ErrorMessage, Loading, CARD, HINT, PRIMARY, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH,
             THEAD,
         },
     },
-    model::Area,
 };
 
 fn mode_title(mode: RoleAssignmentMode) -> &'static str {
@@ -45,7 +43,7 @@ pub fn SettingsPage() -> impl IntoView {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 match mode.await {
-                    Ok(mode) => view! { <ModeForm current=mode refresh /> }.into_any(),
+                    Ok(settings) => view! { <ModeForm current=settings.mode writer=settings.can_write refresh /> }.into_any(),
                     Err(error) => view! { <ErrorMessage message=error.to_string() /> }.into_any(),
                 }
             })}
@@ -55,10 +53,8 @@ pub fn SettingsPage() -> impl IntoView {
 }
 
 #[component]
-fn ModeForm(current: RoleAssignmentMode, refresh: RwSignal<u32>) -> impl IntoView {
+fn ModeForm(current: RoleAssignmentMode, writer: bool, refresh: RwSignal<u32>) -> impl IntoView {
     let csrf = use_csrf();
-    let can = use_capabilities();
-    let writer = move || can.get().can_write(Area::Configuration);
     let chosen = RwSignal::new(current);
     let preview = LocalResource::new(move || {
         let to = chosen.get();
@@ -104,7 +100,7 @@ fn ModeForm(current: RoleAssignmentMode, refresh: RwSignal<u32>) -> impl IntoVie
                 <legend class="sr-only">"Mode"</legend>
                 {[RoleAssignmentMode::Rbac, RoleAssignmentMode::RbacAbac].into_iter().map(|mode| view! {
                     <label class="flex items-start gap-3 text-sm">
-                        <input type="radio" name="mode" class="mt-1 h-4 w-4 accent-blue-700" data-testid="mode-option" data-mode=mode.as_str() disabled=move || !writer()
+                        <input type="radio" name="mode" class="mt-1 h-4 w-4 accent-blue-700" data-testid="mode-option" data-mode=mode.as_str() disabled=!writer
                             checked={mode == current} prop:checked=move || chosen.get() == mode on:change=move |_| chosen.set(mode) />
                         <span><span class="font-medium">{mode_title(mode)}</span><span class=format!("{HINT} block")>{mode_hint(mode)}</span></span>
                     </label>
@@ -119,8 +115,8 @@ fn ModeForm(current: RoleAssignmentMode, refresh: RwSignal<u32>) -> impl IntoVie
                     }
                 })}
             </Transition>
-            {move || (!writer()).then(|| view! { <p class="mt-4 text-sm text-slate-600" data-testid="read-only">"You can read the settings; changing them needs Owner or the Configuration Administrator role."</p> })}
-            {move || writer().then(|| view! {
+            {(!writer).then(|| view! { <p class="mt-4 text-sm text-slate-600" data-testid="read-only">"You can read the settings; changing them needs Owner or the Configuration Administrator role."</p> })}
+            {writer.then(|| view! {
                 <div class="mt-5">
                     <button type="button" class=PRIMARY data-testid="save-mode"
                         disabled=move || chosen.get() == current || count().is_none()
