@@ -144,13 +144,21 @@ after(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-/** A new admin page at `path`, hydrated, collecting page errors. */
+/** Waits until the browser runs the page's access-control part (the
+ *  wizard, the list or the condition editor mark themselves live), not
+ *  only the frame. */
+async function live(page) {
+  await hydrated(page);
+  await page.waitForSelector('[data-live="true"]', { timeout: 30_000 });
+}
+
+/** A new admin page at `path`, live, collecting page errors. */
 async function open(path) {
   const page = await admin.newPage();
   const errors = [];
   page.on('pageerror', (error) => errors.push(error));
   await page.goto(`${server.base}${path}`);
-  await hydrated(page);
+  await live(page);
   return { page, errors };
 }
 
@@ -277,7 +285,7 @@ test('the walkthrough: Reader on backend/ built in the visual editor, then the u
 
   // Delete behind a confirmation.
   await page.goto(`${server.base}/access-control?assignee=alice`);
-  await hydrated(page);
+  await live(page);
   await page.locator('[data-testid="assignment-row"][data-assignee="alice"]').getByTestId('delete-assignment').click();
   const dialog = page.getByTestId('delete-assignment-dialog');
   assert.match(await dialog.textContent(), /alice \(User\) loses Container Registry Repository Reader where its condition holds/);
@@ -332,7 +340,7 @@ test('pasted code with grouping, negation and ActionMatches fills the visual edi
 
   // The assignment's page edits it in the same editor.
   await page.goto(`${server.base}/access-control/${stored[0].name}`);
-  await hydrated(page);
+  await live(page);
   assert.equal(await page.getByTestId('assignment-code').textContent(), printed);
   assert.equal(await canonical(page), printed);
   await page.getByTestId('condition-not').first().uncheck();

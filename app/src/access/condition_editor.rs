@@ -67,6 +67,9 @@ pub fn ConditionEditor(
     let role = StoredValue::new(role);
     let role_actions = StoredValue::new(role_actions);
     let operators = StoredValue::new(operators);
+    // Set once the browser runs the editor (effects run there only).
+    let live = RwSignal::new(false);
+    Effect::new(move |_| live.set(true));
     let code_view = RwSignal::new(false);
     let code = RwSignal::new(String::new());
     // The code view's own refusal, and whether its text awaits the server.
@@ -159,7 +162,7 @@ pub fn ConditionEditor(
     };
 
     view! {
-        <div class="space-y-5" data-testid="condition-editor">
+        <div class="space-y-5" data-testid="condition-editor" data-live=move || live.get().to_string()>
             <fieldset>
                 <legend class=LABEL>"Editor type"</legend>
                 <div class="mt-1 flex gap-6 text-sm">

@@ -22,11 +22,8 @@ use crate::{
 pub fn AssignmentPage() -> impl IntoView {
     let params = use_params_map();
     let name = move || params.with(|p| p.get("name").unwrap_or_default());
-    let data = Resource::new(name, |name| async move {
-        let setup = get_access_setup().await?;
-        let assignment = get_assignment(name).await?;
-        Ok::<_, crate::error::PortalError>((setup, assignment))
-    });
+    let setup = Resource::new(|| (), |_| get_access_setup());
+    let assignment = Resource::new(name, get_assignment);
     view! {
         <Title text="Role assignment" />
         <nav class="text-sm text-slate-600" aria-label="Breadcrumb">
@@ -34,9 +31,9 @@ pub fn AssignmentPage() -> impl IntoView {
         </nav>
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
-                match data.await {
-                    Ok((setup, assignment)) => view! { <AssignmentDetail setup assignment /> }.into_any(),
-                    Err(error) => view! { <ErrorMessage message=error.to_string() /> }.into_any(),
+                match (setup.await, assignment.await) {
+                    (Ok(setup), Ok(assignment)) => view! { <AssignmentDetail setup assignment /> }.into_any(),
+                    (Err(error), _) | (_, Err(error)) => view! { <ErrorMessage message=error.to_string() /> }.into_any(),
                 }
             })}
         </Transition>

@@ -83,13 +83,10 @@ pub fn AssignmentsPage() -> impl IntoView {
         })
     });
     let refresh = RwSignal::new(0_u32);
-    let data = Resource::new(
+    let setup = Resource::new(move || refresh.get(), |_| get_access_setup());
+    let list = Resource::new(
         move || (filters.get(), refresh.get()),
-        |(f, _)| async move {
-            let setup = get_access_setup().await?;
-            let list = list_assignments(f.search, f.role, f.assignee, f.repository, f.page).await?;
-            Ok::<_, crate::error::PortalError>((setup, list))
-        },
+        |(f, _)| list_assignments(f.search, f.role, f.assignee, f.repository, f.page),
     );
     view! {
         <Title text="Access control (IAM)" />
@@ -106,9 +103,9 @@ pub fn AssignmentsPage() -> impl IntoView {
         </div>
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
-                match data.await {
-                    Ok((setup, list)) => view! { <FilterForm setup=setup.clone() filters=filters.get_untracked() /> <AssignmentTable setup list filters=filters.get_untracked() refresh /> }.into_any(),
-                    Err(error) => view! { <ErrorMessage message=error.to_string() /> }.into_any(),
+                match (setup.await, list.await) {
+                    (Err(error), _) | (_, Err(error)) => view! { <ErrorMessage message=error.to_string() /> }.into_any(),
+                    (Ok(setup), Ok(list)) => view! { <FilterForm setup=setup.clone() filters=filters.get_untracked() /> <AssignmentTable setup list filters=filters.get_untracked() refresh /> }.into_any(),
                 }
             })}
         </Transition>
@@ -164,6 +161,9 @@ fn AssignmentTable(
     refresh: RwSignal<u32>,
 ) -> impl IntoView {
     let csrf = use_csrf();
+    // Set once the browser runs the table (effects run there only).
+    let live = RwSignal::new(false);
+    Effect::new(move |_| live.set(true));
     let deleting = RwSignal::new(None::<Assignment>);
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
@@ -201,7 +201,7 @@ fn AssignmentTable(
         })}
         <p class="mt-4 text-sm text-slate-600"><span data-testid="assignments-total">{total}</span>" · "{mode_note}</p>
         <div class=format!("{TABLE_WRAP} mt-3")>
-            <table class=TABLE data-testid="assignments-table">
+            <table class=TABLE data-testid="assignments-table" data-live=move || live.get().to_string()>
                 <caption class="sr-only">"Role assignments"</caption>
                 <thead class=THEAD>
                     <tr>

@@ -114,6 +114,9 @@ impl Choices {
 fn Wizard(setup: AccessSetup) -> impl IntoView {
     let setup = StoredValue::new(setup);
     let step = RwSignal::new(Step::Role);
+    // Set once the browser runs the wizard (effects run there only).
+    let live = RwSignal::new(false);
+    Effect::new(move |_| live.set(true));
     let choices = Choices {
         role: RwSignal::new(None),
         member: RwSignal::new(None),
@@ -187,7 +190,7 @@ fn Wizard(setup: AccessSetup) -> impl IntoView {
     };
 
     view! {
-        <div class=format!("{CARD} mt-6 max-w-5xl") data-testid="assignment-wizard">
+        <div class=format!("{CARD} mt-6 max-w-5xl") data-testid="assignment-wizard" data-live=move || live.get().to_string()>
             <nav aria-label="Steps">
                 <ol class="flex flex-wrap gap-2 border-b border-slate-200 pb-3 text-sm">
                     {Step::ALL.into_iter().enumerate().map(|(index, target)| view! {

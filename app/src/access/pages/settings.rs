@@ -55,6 +55,9 @@ pub fn SettingsPage() -> impl IntoView {
 #[component]
 fn ModeForm(current: RoleAssignmentMode, writer: bool, refresh: RwSignal<u32>) -> impl IntoView {
     let csrf = use_csrf();
+    // Set once the browser runs the form (effects run there only).
+    let live = RwSignal::new(false);
+    Effect::new(move |_| live.set(true));
     let chosen = RwSignal::new(current);
     let preview = LocalResource::new(move || {
         let to = chosen.get();
@@ -91,7 +94,7 @@ fn ModeForm(current: RoleAssignmentMode, writer: bool, refresh: RwSignal<u32>) -
         });
     };
     view! {
-        <section class=format!("{CARD} mt-6 max-w-4xl") aria-labelledby="mode-heading">
+        <section class=format!("{CARD} mt-6 max-w-4xl") aria-labelledby="mode-heading" data-live=move || live.get().to_string()>
             <h2 id="mode-heading" class="text-lg font-semibold">"Role assignment permissions mode"</h2>
             <p class="mt-1 text-sm" data-testid="current-mode" data-mode=current.as_str()>
                 "Now: " <strong>{mode_title(current)}</strong>
