@@ -64,11 +64,12 @@ fn AssignmentDetail(setup: AccessSetup, assignment: Assignment) -> impl IntoView
             <dt class="font-medium text-slate-600">"Created"</dt>
             <dd>{format!("{} by {}", assignment.created, assignment.created_by)}</dd>
         </dl>
-        {if !writer {
-            view! { <p class="mt-4 text-sm text-slate-600" data-testid="read-only">"You can read role assignments; changing them needs a role that writes them (Owner or Role Based Access Control Administrator)."</p> }.into_any()
-        } else if takes_condition {
+        <p class="mt-4 text-sm text-slate-600" data-testid="read-only" hidden=writer>
+            "You can read role assignments; changing them needs a role that writes them (Owner or Role Based Access Control Administrator)."
+        </p>
+        {if takes_condition {
             let (assignment, operators) = stored.get_value();
-            view! { <EditCondition assignment operators /> }.into_any()
+            view! { <div hidden=!writer><EditCondition assignment operators /></div> }.into_any()
         } else {
             view! { <p class="mt-4 text-sm text-slate-600">"This role takes no condition in the registry's current mode."</p> }.into_any()
         }}

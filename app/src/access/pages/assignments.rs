@@ -194,11 +194,9 @@ fn AssignmentTable(
     let empty = list.items.is_empty();
     let writer = setup.can_write;
     view! {
-        {writer.then(|| view! {
-            <div class="mt-4">
-                <A href="/access-control/new" attr:class=PRIMARY attr:data-testid="add-role-assignment">"+ Add role assignment"</A>
-            </div>
-        })}
+        <div class="mt-4" hidden=!writer>
+            <A href="/access-control/new" attr:class=PRIMARY attr:data-testid="add-role-assignment">"+ Add role assignment"</A>
+        </div>
         <p class="mt-4 text-sm text-slate-600"><span data-testid="assignments-total">{total}</span>" · "{mode_note}</p>
         <div class=format!("{TABLE_WRAP} mt-3")>
             <table class=TABLE data-testid="assignments-table" data-live=move || live.get().to_string()>
@@ -283,10 +281,8 @@ fn AssignmentRow(
             <td class=TD>
                 <div class="flex gap-2">
                     <A href=href attr:class=SMALL_BUTTON attr:data-testid="edit-assignment">{if writer { "Edit" } else { "View" }}</A>
-                    {writer.then(|| view! {
-                        <button type="button" class=SMALL_DANGER data-testid="delete-assignment"
-                            on:click=move |_| { error.set(None); deleting.set(Some(stored.get_value())); }>"Delete"</button>
-                    })}
+                    <button type="button" class=SMALL_DANGER data-testid="delete-assignment" hidden=!writer
+                        on:click=move |_| { error.set(None); deleting.set(Some(stored.get_value())); }>"Delete"</button>
                 </div>
             </td>
         </tr>

@@ -67,10 +67,12 @@ pub fn NewAssignmentPage() -> impl IntoView {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 match setup.await {
-                    Ok(setup) if !setup.can_write => view! {
-                        <ErrorMessage message="You can read role assignments but not add them: that needs Owner or Role Based Access Control Administrator." />
+                    Ok(setup) => view! {
+                        <p class="mt-4 rounded bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="read-only" hidden=setup.can_write>
+                            "You can read role assignments but not add them: that needs Owner or Role Based Access Control Administrator."
+                        </p>
+                        <Wizard setup />
                     }.into_any(),
-                    Ok(setup) => view! { <Wizard setup /> }.into_any(),
                     Err(error) => view! { <ErrorMessage message=error.to_string() /> }.into_any(),
                 }
             })}

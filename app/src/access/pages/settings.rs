@@ -118,14 +118,12 @@ fn ModeForm(current: RoleAssignmentMode, writer: bool, refresh: RwSignal<u32>) -
                     }
                 })}
             </Transition>
-            {(!writer).then(|| view! { <p class="mt-4 text-sm text-slate-600" data-testid="read-only">"You can read the settings; changing them needs Owner or the Configuration Administrator role."</p> })}
-            {writer.then(|| view! {
-                <div class="mt-5">
-                    <button type="button" class=PRIMARY data-testid="save-mode"
-                        disabled=move || chosen.get() == current || count().is_none()
-                        on:click=move |_| { error.set(None); confirming.set(true); }>"Save"</button>
-                </div>
-            })}
+            <p class="mt-4 text-sm text-slate-600" data-testid="read-only" hidden=writer>"You can read the settings; changing them needs Owner or the Configuration Administrator role."</p>
+            <div class="mt-5" hidden=!writer>
+                <button type="button" class=PRIMARY data-testid="save-mode"
+                    disabled=move || chosen.get() == current || count().is_none()
+                    on:click=move |_| { error.set(None); confirming.set(true); }>"Save"</button>
+            </div>
         </section>
         <ConfirmDialog open=confirming title="Change the permissions mode?" confirm_label="Change mode"
             pending error testid="mode-dialog" confirm_testid="confirm-mode"
