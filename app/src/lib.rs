@@ -5,6 +5,7 @@
 // Leptos view types of the portal nest deeply.
 #![recursion_limit = "256"]
 
+pub mod access;
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
@@ -26,6 +27,7 @@ use leptos_router::{
 };
 
 use crate::{
+    access::pages::{AssignmentPage, AssignmentsPage, CheckAccessPage, NewAssignmentPage, SettingsPage},
     api::{SignIn, SignOut},
     components::layout::SignedInLayout,
     error::PortalError,
@@ -116,6 +118,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("groups/:name") view=GroupPage ssr=SsrMode::Async />
                     <Route path=path!("service-principals") view=ServicePrincipalsPage ssr=SsrMode::Async />
                     <Route path=path!("service-principals/:name") view=ServicePrincipalPage ssr=SsrMode::Async />
+                    <Route path=path!("access-control") view=AssignmentsPage ssr=SsrMode::Async />
+                    <Route path=path!("access-control/new") view=NewAssignmentPage ssr=SsrMode::Async />
+                    <Route path=path!("access-control/:name") view=AssignmentPage ssr=SsrMode::Async />
+                    <Route path=path!("check-access") view=CheckAccessPage ssr=SsrMode::Async />
+                    <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

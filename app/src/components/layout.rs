@@ -61,6 +61,13 @@ pub fn SignedInLayout() -> impl IntoView {
                                                         <A href="/groups" attr:class=NAV_LINK>"Groups"</A>
                                                         <A href="/service-principals" attr:class=NAV_LINK>"Service principals"</A>
                                                     })}
+                                                    {can.can_read(Area::RoleAssignments).then(|| view! {
+                                                        <A href="/access-control" attr:class=NAV_LINK>"Access control (IAM)"</A>
+                                                        <A href="/check-access" attr:class=NAV_LINK>"Check access"</A>
+                                                    })}
+                                                    {can.can_read(Area::Configuration).then(|| view! {
+                                                        <A href="/settings" attr:class=NAV_LINK>"Settings"</A>
+                                                    })}
                                                     <A href="/my-access" attr:class=NAV_LINK>"My access"</A>
                                                 </nav>
                                             }.into_any()

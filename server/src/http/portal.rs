@@ -24,7 +24,7 @@ use tower_sessions::{cookie::SameSite, Expiry, Session, SessionManagerLayer};
 
 use super::csrf;
 use crate::{
-    portal::{AccountPortal, IdentitiesPortal, RepositoriesPortal, TokensPortal},
+    portal::{AccessPortal, AccountPortal, IdentitiesPortal, RepositoriesPortal, TokensPortal},
     AppState,
 };
 
@@ -59,8 +59,14 @@ pub fn router(state: AppState) -> Router {
         state.repositories.clone(),
         login_server,
     )));
+    let access = app::access::backend::Access(Arc::new(AccessPortal::new(
+        state.access.clone(),
+        state.identities.clone(),
+        state.repositories.clone(),
+    )));
     let context = move || {
         provide_context(backend.clone());
+        provide_context(access.clone());
         provide_context(tokens.clone());
         provide_context(repositories.clone());
         provide_context(identities.clone());

@@ -228,6 +228,89 @@ impl Condition {
     }
 }
 
+/// The syntax tree as other modules see it: the portal's visual editor
+/// reads a condition through it and builds one with it. The operator is
+/// the cloud's spelling (`StringStartsWithIgnoreCase`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    ActionMatches(Action),
+    RepositoryName { operator: String, value: String },
+    Not(Box<Node>),
+    All(Vec<Node>),
+    Any(Vec<Node>),
+}
+
+impl Condition {
+    /// The names of the operators a comparison may use, in the order an
+    /// editor offers them.
+    pub fn operator_names() -> Vec<String> {
+        let mut names: Vec<Operator> = Operator::ALL.to_vec();
+        // Plain before negated, prefix after equality, IgnoreCase first.
+        names.sort_by_key(|operator| {
+            (operator.negated, operator.test == StringTest::StartsWith, !operator.ignore_case)
+        });
+        names.into_iter().map(|operator| operator.to_string()).collect()
+    }
+
+    /// The syntax tree, for an editor.
+    pub fn node(&self) -> Node {
+        self.root.node()
+    }
+
+    /// The condition an editor built: refused as the same text would be
+    /// (it is printed canonically and parsed back, so every limit holds).
+    /// A group of one is that one expression; an empty group is refused.
+    pub fn from_node(node: &Node) -> Result<Condition, ConditionError> {
+        let root = Expr::from_node(node)?;
+        Condition::parse(&root.to_string())
+    }
+}
+
+impl Expr {
+    fn node(&self) -> Node {
+        match self {
+            Expr::ActionMatches(action) => Node::ActionMatches(*action),
+            Expr::Compare(comparison) => Node::RepositoryName {
+                operator: comparison.operator.to_string(),
+                value: comparison.value.clone(),
+            },
+            Expr::Not(operand) => Node::Not(Box::new(operand.node())),
+            Expr::All(operands) => Node::All(operands.iter().map(Expr::node).collect()),
+            Expr::Any(operands) => Node::Any(operands.iter().map(Expr::node).collect()),
+        }
+    }
+
+    fn from_node(node: &Node) -> Result<Expr, ConditionError> {
+        let start = Position { offset: 0, line: 1, column: 1 };
+        let group = |operands: &[Node], join: fn(Vec<Expr>) -> Expr| -> Result<Expr, ConditionError> {
+            let mut operands = operands.iter().map(Expr::from_node).collect::<Result<Vec<_>, _>>()?;
+            match operands.len() {
+                0 => Err(ConditionError::Unexpected {
+                    at: start,
+                    expected: "an expression in every group".to_owned(),
+                    found: "an empty group".to_owned(),
+                }),
+                1 => Ok(operands.remove(0)),
+                _ => Ok(join(operands)),
+            }
+        };
+        match node {
+            Node::ActionMatches(action) => Ok(Expr::ActionMatches(*action)),
+            Node::RepositoryName { operator, value } => {
+                let operator = Operator::named(operator).ok_or_else(|| ConditionError::Unexpected {
+                    at: start,
+                    expected: "a String operator".to_owned(),
+                    found: format!("{operator:?}"),
+                })?;
+                Ok(Expr::Compare(Comparison { operator, value: value.clone() }))
+            }
+            Node::Not(operand) => Ok(Expr::Not(Box::new(Expr::from_node(operand)?))),
+            Node::All(operands) => group(operands, Expr::All),
+            Node::Any(operands) => group(operands, Expr::Any),
+        }
+    }
+}
+
 impl FromStr for Condition {
     type Err = ConditionError;
 

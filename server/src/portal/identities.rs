@@ -26,7 +26,7 @@ use chrono::Utc;
 use portcullis_proto as proto;
 
 use super::{
-    authorize, internal, manage_error as portal_error,
+    authorize, internal, manage_error,
     tokens::{expiry_date, timestamp},
 };
 use crate::{
@@ -89,7 +89,7 @@ impl IdentitiesPortal {
             return Ok(Assignments::Hidden);
         }
         let query = proto::RoleAssignmentQuery { assignee: Some(assignee.to_owned()), ..Default::default() };
-        let views = self.identities.list_assignments(&query).await.map_err(portal_error)?;
+        let views = self.identities.list_assignments(&query).await.map_err(manage_error)?;
         Ok(Assignments::Shown(views.into_iter().map(assignment).collect()))
     }
 }
@@ -207,12 +207,12 @@ impl IdentitiesPortal {
 impl IdentitiesBackend for IdentitiesPortal {
     async fn users(&self, actor: &SignedInUser) -> Result<Vec<User>, PortalError> {
         self.allowed(actor, false).await?;
-        Ok(self.identities.list_users().await.map_err(portal_error)?.into_iter().map(user).collect())
+        Ok(self.identities.list_users().await.map_err(manage_error)?.into_iter().map(user).collect())
     }
 
     async fn user(&self, actor: &SignedInUser, name: &str) -> Result<UserDetail, PortalError> {
         self.allowed(actor, false).await?;
-        let view = user(self.identities.user(name).await.map_err(portal_error)?);
+        let view = user(self.identities.user(name).await.map_err(manage_error)?);
         let assignments = self.assignments(actor, &view.name).await?;
         let is_you = actor.token.is_none() && actor.name == view.name;
         Ok(UserDetail { user: view, assignments, is_you })
@@ -229,7 +229,7 @@ impl IdentitiesBackend for IdentitiesPortal {
         let (password, shown) = chosen(password);
         let request =
             proto::NewUser { name: name.to_owned(), display_name: display_name.to_owned(), password };
-        let created = self.identities.create_user(&subject, request).await.map_err(portal_error)?;
+        let created = self.identities.create_user(&subject, request).await.map_err(manage_error)?;
         Ok(NewPassword { user: created.name, value: shown })
     }
 
@@ -241,7 +241,7 @@ impl IdentitiesBackend for IdentitiesPortal {
     ) -> Result<User, PortalError> {
         let subject = self.allowed(actor, true).await?;
         let change = proto::UserChange { enabled: Some(enabled), ..Default::default() };
-        Ok(user(self.identities.update_user(&subject, name, change).await.map_err(portal_error)?))
+        Ok(user(self.identities.update_user(&subject, name, change).await.map_err(manage_error)?))
     }
 
     async fn reset_password(
@@ -253,26 +253,26 @@ impl IdentitiesBackend for IdentitiesPortal {
         let subject = self.allowed(actor, true).await?;
         let (password, shown) = chosen(password);
         let change = proto::UserChange { password: Some(password), ..Default::default() };
-        let changed = self.identities.update_user(&subject, name, change).await.map_err(portal_error)?;
+        let changed = self.identities.update_user(&subject, name, change).await.map_err(manage_error)?;
         Ok(NewPassword { user: changed.name, value: shown })
     }
 
     async fn delete_user(&self, actor: &SignedInUser, name: &str) -> Result<(), PortalError> {
         let subject = self.allowed(actor, true).await?;
-        self.identities.delete_user(&subject, name).await.map_err(portal_error)
+        self.identities.delete_user(&subject, name).await.map_err(manage_error)
     }
 
     async fn groups(&self, actor: &SignedInUser) -> Result<Vec<Group>, PortalError> {
         self.allowed(actor, false).await?;
-        Ok(self.identities.list_groups().await.map_err(portal_error)?.into_iter().map(group).collect())
+        Ok(self.identities.list_groups().await.map_err(manage_error)?.into_iter().map(group).collect())
     }
 
     async fn group(&self, actor: &SignedInUser, name: &str) -> Result<GroupDetail, PortalError> {
         self.allowed(actor, false).await?;
-        let view = group(self.identities.group(name).await.map_err(portal_error)?);
+        let view = group(self.identities.group(name).await.map_err(manage_error)?);
         let assignments = self.assignments(actor, &view.name).await?;
-        let users = self.identities.list_users().await.map_err(portal_error)?;
-        let principals = self.identities.list_service_principals().await.map_err(portal_error)?;
+        let users = self.identities.list_users().await.map_err(manage_error)?;
+        let principals = self.identities.list_service_principals().await.map_err(manage_error)?;
         let candidates = users
             .into_iter()
             .map(|user| Identity { kind: IdentityKind::User, name: user.name })
@@ -294,12 +294,12 @@ impl IdentitiesBackend for IdentitiesPortal {
     ) -> Result<Group, PortalError> {
         let subject = self.allowed(actor, true).await?;
         let request = proto::NewGroup { name: name.to_owned(), description: description.to_owned() };
-        Ok(group(self.identities.create_group(&subject, request).await.map_err(portal_error)?))
+        Ok(group(self.identities.create_group(&subject, request).await.map_err(manage_error)?))
     }
 
     async fn delete_group(&self, actor: &SignedInUser, name: &str) -> Result<(), PortalError> {
         let subject = self.allowed(actor, true).await?;
-        self.identities.delete_group(&subject, name).await.map_err(portal_error)
+        self.identities.delete_group(&subject, name).await.map_err(manage_error)
     }
 
     async fn change_member(
@@ -310,12 +310,12 @@ impl IdentitiesBackend for IdentitiesPortal {
         add: bool,
     ) -> Result<Group, PortalError> {
         let subject = self.allowed(actor, true).await?;
-        Ok(group(self.identities.change_member(&subject, name, member, add).await.map_err(portal_error)?))
+        Ok(group(self.identities.change_member(&subject, name, member, add).await.map_err(manage_error)?))
     }
 
     async fn service_principals(&self, actor: &SignedInUser) -> Result<Vec<ServicePrincipal>, PortalError> {
         self.allowed(actor, false).await?;
-        let views = self.identities.list_service_principals().await.map_err(portal_error)?;
+        let views = self.identities.list_service_principals().await.map_err(manage_error)?;
         Ok(views.into_iter().map(service_principal).collect())
     }
 
@@ -325,8 +325,8 @@ impl IdentitiesBackend for IdentitiesPortal {
         name: &str,
     ) -> Result<ServicePrincipalDetail, PortalError> {
         self.allowed(actor, false).await?;
-        let view = service_principal(self.identities.service_principal(name).await.map_err(portal_error)?);
-        let credentials = self.federation.list(&view.name).await.map_err(portal_error)?;
+        let view = service_principal(self.identities.service_principal(name).await.map_err(manage_error)?);
+        let credentials = self.federation.list(&view.name).await.map_err(manage_error)?;
         let assignments = self.assignments(actor, &view.name).await?;
         Ok(ServicePrincipalDetail {
             service_principal: view,
@@ -352,7 +352,7 @@ impl IdentitiesBackend for IdentitiesPortal {
             create_secret,
             secret_expires_at,
         };
-        let view = self.identities.create_service_principal(&subject, request).await.map_err(portal_error)?;
+        let view = self.identities.create_service_principal(&subject, request).await.map_err(manage_error)?;
         let name = view.name.clone();
         let secret = if create_secret { Some(self.shown_secret(view)?) } else { None };
         Ok(CreatedServicePrincipal { name, secret })
@@ -367,13 +367,13 @@ impl IdentitiesBackend for IdentitiesPortal {
         let subject = self.allowed(actor, true).await?;
         let change = proto::ServicePrincipalChange { enabled: Some(enabled), ..Default::default() };
         let view =
-            self.identities.update_service_principal(&subject, name, change).await.map_err(portal_error)?;
+            self.identities.update_service_principal(&subject, name, change).await.map_err(manage_error)?;
         Ok(service_principal(view))
     }
 
     async fn delete_service_principal(&self, actor: &SignedInUser, name: &str) -> Result<(), PortalError> {
         let subject = self.allowed(actor, true).await?;
-        self.identities.delete_service_principal(&subject, name).await.map_err(portal_error)
+        self.identities.delete_service_principal(&subject, name).await.map_err(manage_error)
     }
 
     async fn generate_secret(
@@ -389,13 +389,13 @@ impl IdentitiesBackend for IdentitiesPortal {
         // working while this one is rolled out.
         let request =
             proto::NewClientSecret { description: description.to_owned(), expires_at, append: true };
-        let view = self.identities.reset_secret(&subject, name, request).await.map_err(portal_error)?;
+        let view = self.identities.reset_secret(&subject, name, request).await.map_err(manage_error)?;
         self.shown_secret(view)
     }
 
     async fn delete_secret(&self, actor: &SignedInUser, name: &str, key_id: &str) -> Result<(), PortalError> {
         let subject = self.allowed(actor, true).await?;
-        self.identities.delete_secret(&subject, name, key_id).await.map_err(portal_error)?;
+        self.identities.delete_secret(&subject, name, key_id).await.map_err(manage_error)?;
         Ok(())
     }
 
@@ -414,7 +414,7 @@ impl IdentitiesBackend for IdentitiesPortal {
             description: credential.description,
             jwks: None,
         };
-        Ok(federated(self.federation.create(&subject, name, request).await.map_err(portal_error)?))
+        Ok(federated(self.federation.create(&subject, name, request).await.map_err(manage_error)?))
     }
 
     async fn delete_federated(
@@ -424,7 +424,7 @@ impl IdentitiesBackend for IdentitiesPortal {
         credential: &str,
     ) -> Result<(), PortalError> {
         let subject = self.allowed(actor, true).await?;
-        self.federation.delete(&subject, name, credential).await.map_err(portal_error)
+        self.federation.delete(&subject, name, credential).await.map_err(manage_error)
     }
 }
 

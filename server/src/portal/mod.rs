@@ -8,11 +8,13 @@
 //! module must not call `db`, parse manifests, hold `AppState`, or build
 //! HTTP responses.
 
+pub mod access;
 pub mod account;
 pub mod identities;
 pub mod repositories;
 pub mod tokens;
 
+pub use access::AccessPortal;
 pub use account::AccountPortal;
 pub use identities::IdentitiesPortal;
 pub use repositories::RepositoriesPortal;

@@ -692,15 +692,7 @@ impl IdentityService {
                     "the condition is not honoured in {mode} mode: the assignment gives nothing until the mode is rbac-abac"
                 ));
             }
-            let actions = role.data_actions(RoleAssignmentMode::RbacAbac);
-            for action in condition.unrestricted_actions(actions).iter() {
-                warnings.push(format!(
-                    "{action} is not restricted by the condition: it is granted on every repository"
-                ));
-            }
-            for prefix in condition.prefixes_without_trailing_slash() {
-                warnings.push(self.pitfall(prefix).await?);
-            }
+            warnings.extend(self.condition_warnings(role, condition).await?);
         }
         let kind = identity_kind(&row.assignee_kind);
         Ok(AssignmentView {
@@ -716,6 +708,37 @@ impl IdentityService {
             created_by: row.created_by,
             updated_at: row.updated_at,
         })
+    }
+
+    /// What the administrator should know about `condition` on `role`:
+    /// the actions it leaves unrestricted, and each prefix without a
+    /// trailing `/` with the existing repositories it also matches.
+    async fn condition_warnings(&self, role: Role, condition: &Condition) -> ManageResult<Vec<String>> {
+        let mut warnings = Vec::new();
+        let actions = role.data_actions(RoleAssignmentMode::RbacAbac);
+        for action in condition.unrestricted_actions(actions).iter() {
+            warnings.push(format!(
+                "{action} is not restricted by the condition: it is granted on every repository"
+            ));
+        }
+        for prefix in condition.prefixes_without_trailing_slash() {
+            warnings.push(self.pitfall(prefix).await?);
+        }
+        Ok(warnings)
+    }
+
+    /// A condition before it is saved (the portal's editor): refused as
+    /// creating an assignment of `role` with it now would refuse it (the
+    /// parser's positioned message, a role or a mode that takes none), else
+    /// the parsed condition and the warnings its assignment would carry.
+    pub async fn explain_condition(&self, role: &str, text: &str) -> ManageResult<(Condition, Vec<String>)> {
+        let role = Role::from_name(role).ok_or_else(|| unknown_role(role))?;
+        let mode = self.access.mode().await.map_err(internal)?;
+        let condition = checked_condition(role, mode, Some(text), None)?.ok_or_else(|| {
+            invalid("the condition is empty: add an expression, or assign the role without one")
+        })?;
+        let warnings = self.condition_warnings(role, &condition).await?;
+        Ok((condition, warnings))
     }
 
     /// The source's trailing-slash pitfall, with the existing repositories
