@@ -6,7 +6,7 @@
 // backend-infra/k8s; the code view against the API's text, a pasted
 // condition with grouping, negation and ActionMatches filling the visual
 // editor; the trailing-slash warning; refused code; the wizard with the
-// keyboard alone; the permissions mode with its preview. Each test saves a
+// keyboard alone. Each test saves a
 // screenshot to end2end/artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -441,27 +441,5 @@ test('keyboard only: the wizard from Role to Review + assign', async () => {
   const stored = await assignmentsOf('carol');
   assert.equal(stored.length, 1);
   assert.equal(stored[0].condition, expected);
-  assert.deepEqual(errors, []);
-});
-
-test('settings: the preview counts what changes, the confirmation names it, and the mode switches', async () => {
-  await setMode('rbac');
-  const changing = (await api('POST', '/api/v1/registry/preview', { roleAssignmentMode: 'rbac-abac' })).json().changes.length;
-  assert.ok(changing > 0, 'the administrator\'s Owner assignment changes with the mode');
-  const { page, errors } = await open('/settings');
-  assert.equal(await page.getByTestId('current-mode').getAttribute('data-mode'), 'rbac');
-  assert.equal(await page.getByTestId('save-mode').isDisabled(), true);
-  await page.locator('[data-testid="mode-option"][data-mode="rbac-abac"]').check();
-  const count = page.getByTestId('mode-preview-count');
-  await count.waitFor();
-  assert.equal(await count.getAttribute('data-count'), String(changing));
-  assert.equal(await page.getByTestId('mode-change').count(), changing);
-  await page.screenshot({ path: join(artifacts, 'access-settings-preview.png'), fullPage: true });
-  await page.getByTestId('save-mode').click();
-  const dialog = page.getByTestId('mode-dialog');
-  assert.match(await dialog.getByTestId('mode-dialog-summary').textContent(), new RegExp(`${changing} role assignments? changes?`));
-  await dialog.getByTestId('confirm-mode').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="current-mode"]')?.dataset.mode === 'rbac-abac');
-  assert.equal((await api('GET', '/api/v1/registry')).json().roleAssignmentMode, 'rbac-abac');
   assert.deepEqual(errors, []);
 });

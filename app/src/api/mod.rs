@@ -31,7 +31,7 @@ pub(crate) mod ssr {
         backend::{Backend, PortalBackend},
         error::PortalError,
         model::{Area, Capabilities, Reach, SignedInUser},
-        session::{new_csrf_token, PreSessionCsrf, CSRF_KEY, USER_KEY},
+        session::{new_csrf_token, DecidedSession, PreSessionCsrf, CSRF_KEY, USER_KEY},
     };
 
     /// Sets the response status for `error` and hands it back, for `map_err`.
@@ -66,6 +66,12 @@ pub(crate) mod ssr {
     /// expired) ends here: signed out.
     pub async fn signed_in(session: &Session) -> Result<Option<(SignedInUser, Capabilities)>, PortalError> {
         let backend = backend()?;
+        // A page load: decided before the page began to render.
+        if let Ok(Extension(DecidedSession(user, can))) =
+            leptos_axum::extract::<Extension<DecidedSession>>().await
+        {
+            return Ok(Some((user, can)));
+        }
         let Some(user) =
             session.get::<SignedInUser>(USER_KEY).await.map_err(|_| fail(PortalError::Internal))?
         else {

@@ -3,14 +3,19 @@
 
 use std::{sync::Arc, time::Duration};
 
-use app::{backend::Backend, model::SignedInUser, session::USER_KEY, shell, App};
+use app::{
+    backend::Backend,
+    model::SignedInUser,
+    session::{DecidedSession, USER_KEY},
+    shell, App,
+};
 use axum::{
-    extract::Request,
+    extract::{Request, State},
     http::{
         header::{CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS},
         HeaderValue, Method,
     },
-    middleware::{from_fn, from_fn_with_state, Next},
+    middleware::{from_fn_with_state, Next},
     response::{IntoResponse, Redirect, Response},
     Router,
 };
@@ -64,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         state.identities.clone(),
         state.repositories.clone(),
     )));
+    let backend_for_pages = backend.clone();
     let context = move || {
         provide_context(backend.clone());
         provide_context(access.clone());
@@ -79,7 +85,7 @@ pub fn router(state: AppState) -> Router {
             shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
-        .layer(from_fn(require_sign_in))
+        .layer(from_fn_with_state(backend_for_pages, require_sign_in))
         .layer(from_fn_with_state(csrf::PreSessionCookie { secure: state.tls }, csrf::protect))
         .layer(sessions)
         // Outermost, so redirects and refusals of the inner layers get them too.
@@ -143,16 +149,39 @@ fn is_public(path: &str) -> bool {
 
 /// Page loads without a signed-in user go to the sign-in page, and the
 /// sign-in page of a signed-in user goes to the overview, before anything
-/// renders.
-async fn require_sign_in(session: Session, request: Request, next: Next) -> Response {
+/// renders. For a signed-in page load the session is decided here, once
+/// (`DecidedSession`): a user disabled or deleted, or a token password
+/// that no longer counts, signs the session out.
+async fn require_sign_in(
+    State(backend): State<Backend>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path();
     if request.method() != Method::GET || (is_public(path) && path != "/login") {
         return next.run(request).await;
     }
-    let signed_in = matches!(session.get::<SignedInUser>(USER_KEY).await, Ok(Some(_)));
-    match (path == "/login", signed_in) {
-        (true, true) => Redirect::to("/").into_response(),
-        (false, false) => Redirect::to("/login").into_response(),
-        _ => next.run(request).await,
+    let user = session.get::<SignedInUser>(USER_KEY).await.ok().flatten();
+    let decided = match user {
+        Some(user) => match backend.0.session_state(&user).await {
+            Ok(Some(can)) => Some(DecidedSession(user, can)),
+            Ok(None) => {
+                let _ = session.flush().await;
+                None
+            }
+            // The page's own calls ask again and say what failed.
+            Err(_) => return next.run(request).await,
+        },
+        None => None,
+    };
+    match (path == "/login", decided) {
+        (true, Some(_)) => Redirect::to("/").into_response(),
+        (false, None) => Redirect::to("/login").into_response(),
+        (false, Some(decided)) => {
+            request.extensions_mut().insert(decided);
+            next.run(request).await
+        }
+        (true, None) => next.run(request).await,
     }
 }
