@@ -11,7 +11,7 @@ use crate::model::{Area, Reach};
 use crate::{
     access::model::{
         AccessCheck, AccessSetup, Assignment, AssignmentList, AssignmentPreview, ConditionReport,
-        IdentityKind, Member, ModePreview, ModeSettings, RoleAssignmentMode,
+        IdentityKind, Member,
     },
     error::PortalError,
 };
@@ -24,38 +24,27 @@ mod ssr {
     use crate::{
         access::backend::{Access, AccessBackend},
         error::PortalError,
-        model::{Area, Capabilities, Reach, SignedInUser},
+        model::{Area, Reach, SignedInUser},
     };
 
     /// The signed-in user whose roles reach `area` as far as `reach`, and
     /// the backend (which asks the policy again), or 401/403.
+    /// The backend is taken before the first wait (see `crate::api::ssr`).
     pub async fn caller(
         area: Area,
         reach: Reach,
     ) -> Result<(SignedInUser, Arc<dyn AccessBackend>), PortalError> {
-        let (user, _, backend) = caller_with_capabilities(area, reach).await?;
-        Ok((user, backend))
-    }
-
-    /// [`caller`], with what else the user may administer (for a page that
-    /// hides what the user may not change). The backend is taken before the
-    /// first wait (see `crate::api::ssr`).
-    pub async fn caller_with_capabilities(
-        area: Area,
-        reach: Reach,
-    ) -> Result<(SignedInUser, Capabilities, Arc<dyn AccessBackend>), PortalError> {
         let backend = context::<Access>()?.0;
         let session = session().await?;
-        let (user, can) = require_reach_with_capabilities(&session, area, reach).await?;
-        Ok((user, can, backend))
+        let user = require_reach(&session, area, reach).await?;
+        Ok((user, backend))
     }
 }
 
 #[server(prefix = "/portal", endpoint = "access_setup", input = GetUrl)]
 pub async fn get_access_setup() -> Result<AccessSetup, PortalError> {
-    let (user, can, access) = ssr::caller_with_capabilities(Area::RoleAssignments, Reach::Read).await?;
-    let setup = access.setup(&user).await.map_err(ssr::fail)?;
-    Ok(AccessSetup { can_write: can.can_write(Area::RoleAssignments), ..setup })
+    let (user, access) = ssr::caller(Area::RoleAssignments, Reach::Read).await?;
+    access.setup(&user).await.map_err(ssr::fail)
 }
 
 #[server(prefix = "/portal", endpoint = "role_assignments", input = GetUrl)]
@@ -156,24 +145,4 @@ pub async fn delete_assignment(csrf_token: String, name: String) -> Result<(), P
 pub async fn check_access(assignee: String, repository: String) -> Result<AccessCheck, PortalError> {
     let (user, access) = ssr::caller(Area::RoleAssignments, Reach::Read).await?;
     access.check_access(&user, assignee.trim(), repository.trim()).await.map_err(ssr::fail)
-}
-
-#[server(prefix = "/portal", endpoint = "registry_mode", input = GetUrl)]
-pub async fn get_mode() -> Result<ModeSettings, PortalError> {
-    let (user, can, access) = ssr::caller_with_capabilities(Area::Configuration, Reach::Read).await?;
-    let mode = access.mode(&user).await.map_err(ssr::fail)?;
-    Ok(ModeSettings { mode, can_write: can.can_write(Area::Configuration) })
-}
-
-#[server(prefix = "/portal", endpoint = "registry_mode_preview", input = GetUrl)]
-pub async fn preview_mode(to: RoleAssignmentMode) -> Result<ModePreview, PortalError> {
-    let (user, access) = ssr::caller(Area::Configuration, Reach::Read).await?;
-    access.preview_mode(&user, to).await.map_err(ssr::fail)
-}
-
-#[server(prefix = "/portal", endpoint = "registry_mode_set")]
-pub async fn set_mode(csrf_token: String, to: RoleAssignmentMode) -> Result<RoleAssignmentMode, PortalError> {
-    let _checked_by_the_csrf_layer = csrf_token;
-    let (user, access) = ssr::caller(Area::Configuration, Reach::Write).await?;
-    access.set_mode(&user, to).await.map_err(ssr::fail)
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::{
     access::model::{
         AccessCheck, AccessSetup, Assignment, AssignmentList, AssignmentPreview, ConditionReport,
-        IdentityKind, Member, ModePreview, RoleAssignmentMode, Tree,
+        IdentityKind, Member, Tree,
     },
     error::PortalError,
     model::SignedInUser,
@@ -96,20 +96,6 @@ pub trait AccessBackend: Send + Sync + 'static {
         assignee: &str,
         repository: &str,
     ) -> Result<AccessCheck, PortalError>;
-
-    async fn mode(&self, actor: &SignedInUser) -> Result<RoleAssignmentMode, PortalError>;
-
-    async fn preview_mode(
-        &self,
-        actor: &SignedInUser,
-        to: RoleAssignmentMode,
-    ) -> Result<ModePreview, PortalError>;
-
-    async fn set_mode(
-        &self,
-        actor: &SignedInUser,
-        to: RoleAssignmentMode,
-    ) -> Result<RoleAssignmentMode, PortalError>;
 }
 
 /// Context handle to the backend.

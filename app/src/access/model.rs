@@ -8,7 +8,7 @@
 //! Nothing here parses condition text: the server does.
 
 pub use portcullis_proto::{
-    AccessCheck, Action, IdentityKind, IdentityRef, ModePreview, RoleAssignmentMode, RoleDefinition,
+    AccessCheck, Action, IdentityKind, IdentityRef, RoleAssignmentMode, RoleDefinition,
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,18 +25,6 @@ pub struct AccessSetup {
     pub mode: RoleAssignmentMode,
     pub roles: Vec<RoleDefinition>,
     pub operators: Vec<String>,
-    /// The caller may change role assignments (from the session's
-    /// capabilities, so the page the server renders and the one the
-    /// browser hydrates agree); the server refuses changes either way.
-    #[serde(default)]
-    pub can_write: bool,
-}
-
-/// The registry's permissions mode, and whether the caller may change it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ModeSettings {
-    pub mode: RoleAssignmentMode,
-    pub can_write: bool,
 }
 
 impl AccessSetup {

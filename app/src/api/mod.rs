@@ -117,19 +117,9 @@ pub(crate) mod ssr {
         area: Area,
         reach: Reach,
     ) -> Result<SignedInUser, PortalError> {
-        Ok(require_reach_with_capabilities(session, area, reach).await?.0)
-    }
-
-    /// [`require_reach`], with everything else the user may administer
-    /// (for a page that hides what the user may not change).
-    pub async fn require_reach_with_capabilities(
-        session: &Session,
-        area: Area,
-        reach: Reach,
-    ) -> Result<(SignedInUser, Capabilities), PortalError> {
         let (user, can) = signed_in(session).await?.ok_or_else(|| fail(PortalError::NotSignedIn))?;
         if can.reach(area) >= reach && reach != Reach::None {
-            Ok((user, can))
+            Ok(user)
         } else {
             Err(fail(PortalError::Forbidden))
         }

@@ -14,8 +14,7 @@ use app::{
         backend::{AccessBackend, AssignmentFilter},
         model::{
             AccessCheck, AccessSetup, Assignment, AssignmentList, AssignmentPreview, ConditionReport,
-            ConditionText, IdentityKind, Member, ModePreview, RepositoryActions, RoleAssignmentMode, Tree,
-            PAGE_SIZE,
+            ConditionText, IdentityKind, Member, RepositoryActions, Tree, PAGE_SIZE,
         },
     },
     error::PortalError,
@@ -36,7 +35,7 @@ use crate::{
     },
     service::{
         access::AccessService,
-        identities::{policy_mode, wire_mode, IdentityService, ANONYMOUS_NAME},
+        identities::{policy_mode, IdentityService, ANONYMOUS_NAME},
         repositories::RepositoryAdmin,
         tokens::display_time,
     },
@@ -145,7 +144,6 @@ impl AccessBackend for AccessPortal {
             mode: settings.role_assignment_mode,
             roles: self.identities.role_definitions(),
             operators: Condition::operator_names(),
-            can_write: false,
         })
     }
 
@@ -315,30 +313,6 @@ impl AccessBackend for AccessPortal {
     ) -> Result<AccessCheck, PortalError> {
         self.allowed(user, ControlArea::RoleAssignments, ControlAccess::Read).await?;
         self.identities.check_access(assignee, repository).await.map_err(manage_error)
-    }
-
-    async fn mode(&self, user: &SignedInUser) -> Result<RoleAssignmentMode, PortalError> {
-        self.allowed(user, ControlArea::Configuration, ControlAccess::Read).await?;
-        Ok(wire_mode(self.current_mode().await?))
-    }
-
-    async fn preview_mode(
-        &self,
-        user: &SignedInUser,
-        to: RoleAssignmentMode,
-    ) -> Result<ModePreview, PortalError> {
-        self.allowed(user, ControlArea::Configuration, ControlAccess::Read).await?;
-        self.identities.preview_mode(policy_mode(to)).await.map_err(manage_error)
-    }
-
-    async fn set_mode(
-        &self,
-        user: &SignedInUser,
-        to: RoleAssignmentMode,
-    ) -> Result<RoleAssignmentMode, PortalError> {
-        let actor = self.allowed(user, ControlArea::Configuration, ControlAccess::Write).await?;
-        let settings = self.identities.set_mode(&actor, policy_mode(to)).await.map_err(manage_error)?;
-        Ok(settings.role_assignment_mode)
     }
 }
 

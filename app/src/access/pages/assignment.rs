@@ -15,7 +15,9 @@ use crate::{
         condition_editor::{ConditionEditor, ConditionState},
         model::{condition_in_words, kind_label, AccessSetup, Assignment, Editor},
     },
+    components::layout::use_capabilities,
     components::ui::{use_csrf, ErrorMessage, Loading, CARD, CODE_BLOCK, LINK, PRIMARY, SECONDARY},
+    model::Area,
 };
 
 #[component]
@@ -43,7 +45,7 @@ pub fn AssignmentPage() -> impl IntoView {
 
 #[component]
 fn AssignmentDetail(setup: AccessSetup, assignment: Assignment) -> impl IntoView {
-    let writer = setup.can_write;
+    let writer = use_capabilities().get_untracked().can_write(Area::RoleAssignments);
     let takes_condition = setup.role(&assignment.role).is_some_and(|role| setup.takes_condition(role));
     let words = match &assignment.condition {
         Some(condition) => condition_in_words(&condition.tree, &assignment.role_actions),

@@ -16,6 +16,7 @@ use crate::{
         api::{delete_assignment, get_access_setup, list_assignments},
         model::{condition_in_words, kind_label, AccessSetup, Assignment, AssignmentList},
     },
+    components::layout::use_capabilities,
     components::{
         dialog::ConfirmDialog,
         ui::{
@@ -23,6 +24,7 @@ use crate::{
             SMALL_BUTTON, SMALL_DANGER, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD,
         },
     },
+    model::Area,
 };
 
 /// The list's filters and page, all in the URL.
@@ -192,7 +194,7 @@ fn AssignmentTable(
     let previous = (list.page > 1).then(|| filters.href(list.page - 1));
     let next = (list.page < list.pages).then(|| filters.href(list.page + 1));
     let empty = list.items.is_empty();
-    let writer = setup.can_write;
+    let writer = use_capabilities().get_untracked().can_write(Area::RoleAssignments);
     view! {
         <div class="mt-4" hidden=!writer>
             <A href="/access-control/new" attr:class=PRIMARY attr:data-testid="add-role-assignment">"+ Add role assignment"</A>

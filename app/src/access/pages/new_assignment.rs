@@ -17,12 +17,14 @@ use crate::{
             IdentityKind, Member, RoleDefinition,
         },
     },
+    components::layout::use_capabilities,
     components::{
         dialog::ConfirmDialog,
         ui::{
             use_csrf, ErrorMessage, Loading, CARD, CODE_BLOCK, HINT, INPUT, LABEL, LINK, PRIMARY, SECONDARY,
         },
     },
+    model::Area,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +60,7 @@ impl Step {
 #[component]
 pub fn NewAssignmentPage() -> impl IntoView {
     let setup = Resource::new(|| (), |_| get_access_setup());
+    let writer = use_capabilities().get_untracked().can_write(Area::RoleAssignments);
     view! {
         <Title text="Add role assignment" />
         <nav class="text-sm text-slate-600" aria-label="Breadcrumb">
@@ -68,7 +71,7 @@ pub fn NewAssignmentPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match setup.await {
                     Ok(setup) => view! {
-                        <p class="mt-4 rounded bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="read-only" hidden=setup.can_write>
+                        <p class="mt-4 rounded bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="read-only" hidden=writer>
                             "You can read role assignments but not add them: that needs Owner or Role Based Access Control Administrator."
                         </p>
                         <Wizard setup />
@@ -262,7 +265,7 @@ fn RoleStep(setup: AccessSetup, choices: Choices) -> impl IntoView {
         {step_heading(Step::Role, "Role")}
         <p class=HINT>
             "A role is a set of permissions. ABAC-enabled roles can be scoped to repositories with a condition"
-            {if mode == crate::access::model::RoleAssignmentMode::RbacAbac { "." } else { " once the registry is in rbac-abac mode (Settings)." }}
+            {if mode == crate::access::model::RoleAssignmentMode::RbacAbac { "." } else { " once the registry is in rbac-abac mode (portcullis registry update --role-assignment-mode rbac-abac)." }}
         </p>
         <label class="mt-3 block max-w-md">
             <span class=LABEL>"Search by role name or description"</span>
@@ -374,7 +377,7 @@ fn ConditionsStep(setup: AccessSetup, choices: Choices, takes_condition: bool) -
     let Some(role) = role else { return ().into_any() };
     if !takes_condition {
         let why = if role.abac_enabled {
-            "Conditions are honoured in rbac-abac mode only: switch the registry's mode in Settings to scope this role to repositories."
+            "Conditions are honoured in rbac-abac mode only: switch the registry's mode (portcullis registry update --role-assignment-mode rbac-abac) to scope this role to repositories."
         } else {
             "This role takes no condition: it applies to the whole registry."
         };
