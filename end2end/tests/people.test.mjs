@@ -5,13 +5,11 @@
 // without a control that would change anything.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { startServer, launchBrowser, hydrated, signIn, artifacts, ADMIN_PASSWORD } from './support.mjs';
+import { startServer, launchBrowser, hydrated, signIn, artifacts, adminApi, pushImage } from './support.mjs';
 
 let server;
 let chromium;
-const admin = 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64');
 const PASSWORD = 'people-test-password-1';
 const NAME = '@Request[Microsoft.ContainerRegistry/registries/repositories:name]';
 const reading = (expression) =>
@@ -19,46 +17,13 @@ const reading = (expression) =>
   "AND !(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/metadata/read'})) " +
   `OR (${expression}))`;
 
-async function api(method, path, body) {
-  const response = await fetch(`${server.base}${path}`, {
-    method,
-    headers: { authorization: admin, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-const sha256 = (bytes) => 'sha256:' + createHash('sha256').update(bytes).digest('hex');
-
-/** Pushes a one-layer image as admin with monolithic uploads. */
-async function pushImage(repository, tag) {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
-  const layer = Buffer.from(`layer of ${repository}:${tag}`);
-  for (const blob of [config, layer]) {
-    const response = await fetch(`${server.base}/v2/${repository}/blobs/uploads/?digest=${sha256(blob)}`, {
-      method: 'POST', headers: { authorization: admin, 'content-type': 'application/octet-stream' }, body: blob,
-    });
-    assert.equal(response.status, 201, `blob upload to ${repository}`);
-  }
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
-  });
-  const response = await fetch(`${server.base}/v2/${repository}/manifests/${tag}`, {
-    method: 'PUT', headers: { authorization: admin, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest,
-  });
-  assert.equal(response.status, 201, `manifest to ${repository}:${tag}`);
-}
+const api = (method, path, body) => adminApi(server, method, path, body);
 
 before(async () => {
   server = await startServer();
   chromium = await launchBrowser();
-  await pushImage('backend/nginx', 'v1');
-  await pushImage('frontend/app', 'v1');
+  await pushImage(server, 'backend/nginx', 'v1');
+  await pushImage(server, 'frontend/app', 'v1');
   await api('POST', '/api/v1/tokens', { name: 'ci-pipeline', scopeMap: '_repositories_pull', generatePasswords: true });
   await api('POST', '/api/v1/scope-maps', {
     name: 'team-map', repositories: [{ repository: 'backend/*', actions: ['content/read'] }],

@@ -1,6 +1,8 @@
 // Shared pieces of the browser tests: start a real `portcullis serve` on a
 // free port with a fresh data directory, and a headless Debian Chromium.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -63,4 +65,43 @@ export async function signIn(page, base, user, password) {
   await page.getByLabel('User name').fill(user);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+const adminAuthorization = 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64');
+const sha256 = (bytes) => 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+
+/** The management API of `server` as the administrator: the parsed answer;
+ * a refusal fails the test with its status and body. */
+export async function adminApi(server, method, path, body) {
+  const response = await fetch(`${server.base}${path}`, {
+    method,
+    headers: { authorization: adminAuthorization, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** Pushes a one-layer image to `server` as the administrator, with
+ * monolithic uploads. */
+export async function pushImage(server, repository, tag) {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+  const layer = Buffer.from(`layer of ${repository}:${tag}`);
+  for (const blob of [config, layer]) {
+    const response = await fetch(`${server.base}/v2/${repository}/blobs/uploads/?digest=${sha256(blob)}`, {
+      method: 'POST', headers: { authorization: adminAuthorization, 'content-type': 'application/octet-stream' }, body: blob,
+    });
+    assert.equal(response.status, 201, `blob upload to ${repository}`);
+  }
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
+  });
+  const response = await fetch(`${server.base}/v2/${repository}/manifests/${tag}`, {
+    method: 'PUT', headers: { authorization: adminAuthorization, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest,
+  });
+  assert.equal(response.status, 201, `manifest to ${repository}:${tag}`);
 }

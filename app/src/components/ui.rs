@@ -47,6 +47,32 @@ pub fn ErrorMessage(#[prop(into)] message: String, #[prop(optional)] testid: &'s
     view! { <p class="mt-4 rounded bg-red-50 px-3 py-2 text-sm text-red-800" role="alert" data-testid=testid>{message}</p> }
 }
 
+/// A repository's tags, each with its `docker pull` command when the
+/// viewer may pull (a holder's own view: My token, My access).
+#[component]
+pub fn TagPulls(
+    host: String,
+    repository: String,
+    tags: Vec<String>,
+    can_pull: bool,
+    /// The `data-testid` of each pull command.
+    testid: &'static str,
+) -> impl IntoView {
+    view! {
+        <ul class="mt-1 space-y-1">
+            {tags.into_iter().map(|tag| {
+                let pull = format!("docker pull {host}/{repository}:{tag}");
+                view! {
+                    <li class="flex flex-wrap items-center gap-2 text-sm">
+                        <span class="rounded bg-slate-100 px-2 font-mono">{tag}</span>
+                        {can_pull.then(|| view! { <code class="overflow-x-auto text-xs text-slate-700" data-testid=testid>{pull}</code> })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
 /// Reads the session's CSRF token for a state-changing server function.
 /// Call it while rendering; the returned function works in event handlers
 /// (where no context is available) once the session is loaded.

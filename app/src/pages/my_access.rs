@@ -11,7 +11,8 @@ use leptos_router::components::A;
 use crate::{
     api::get_my_access,
     components::ui::{
-        ErrorMessage, Loading, CARD, CODE_BLOCK, LINK, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD,
+        ErrorMessage, Loading, TagPulls, CARD, CODE_BLOCK, LINK, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH,
+        THEAD,
     },
     model::{MyAccess, MyRepository, MyRole},
 };
@@ -122,23 +123,11 @@ fn Repositories(repositories: Vec<MyRepository>, truncated: bool, host: String) 
                         {repositories.into_iter().map(|repository| {
                             let can_pull = repository.can(portcullis_proto::Action::ContentRead);
                             let actions = repository.actions.iter().map(|action| action.as_str()).collect::<Vec<_>>().join(", ");
-                            let name = repository.name.clone();
-                            let host = host.clone();
                             view! {
                                 <li class=CARD data-testid="my-access-repository" data-name=repository.name.clone()>
                                     <h3 class="font-mono text-sm font-medium">{repository.name.clone()}</h3>
                                     <p class="mt-1 text-xs text-slate-600" data-testid="my-access-actions">{actions}</p>
-                                    <ul class="mt-2 space-y-1">
-                                        {repository.tags.into_iter().map(|tag| {
-                                            let pull = format!("docker pull {host}/{name}:{tag}");
-                                            view! {
-                                                <li class="flex flex-wrap items-center gap-2 text-sm">
-                                                    <span class="rounded bg-slate-100 px-2 font-mono">{tag}</span>
-                                                    {can_pull.then(|| view! { <code class="overflow-x-auto text-xs text-slate-700" data-testid="my-access-pull-command">{pull}</code> })}
-                                                </li>
-                                            }
-                                        }).collect_view()}
-                                    </ul>
+                                    <TagPulls host=host.clone() repository=repository.name.clone() tags=repository.tags can_pull testid="my-access-pull-command" />
                                 </li>
                             }
                         }).collect_view()}

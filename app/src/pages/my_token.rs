@@ -5,7 +5,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::{api::get_my_token, components::ui::CARD, model::MyToken};
+use crate::{
+    api::get_my_token,
+    components::ui::{TagPulls, CARD},
+    model::MyToken,
+};
 
 #[component]
 pub fn MyTokenPage() -> impl IntoView {
@@ -87,23 +91,10 @@ fn TokenSummary(token: MyToken) -> impl IntoView {
                 view! {
                     <ul class="mt-2 space-y-3" data-testid="my-repositories">
                         {token.repositories.into_iter().map(|repository| {
-                            let host = host.clone();
-                            let name = repository.name.clone();
-                            let can_pull = repository.can_pull;
                             view! {
                                 <li>
                                     <h3 class="font-mono text-sm font-medium">{repository.name.clone()}</h3>
-                                    <ul class="mt-1 space-y-1">
-                                        {repository.tags.into_iter().map(|tag| {
-                                            let pull = format!("docker pull {host}/{name}:{tag}");
-                                            view! {
-                                                <li class="flex flex-wrap items-center gap-2 text-sm">
-                                                    <span class="rounded bg-slate-100 px-2 font-mono">{tag}</span>
-                                                    {can_pull.then(|| view! { <code class="overflow-x-auto text-xs text-slate-700" data-testid="my-pull-command">{pull}</code> })}
-                                                </li>
-                                            }
-                                        }).collect_view()}
-                                    </ul>
+                                    <TagPulls host=host.clone() repository=repository.name.clone() tags=repository.tags can_pull=repository.can_pull testid="my-pull-command" />
                                 </li>
                             }
                         }).collect_view()}
