@@ -27,7 +27,7 @@ use leptos_router::{
 };
 
 use crate::{
-    access::pages::{AssignmentPage, AssignmentsPage, CheckAccessPage, NewAssignmentPage},
+    access::pages::{AssignmentPage, AssignmentsPage, CheckAccessPage, NewAssignmentPage, SettingsPage},
     api::{SignIn, SignOut},
     components::layout::SignedInLayout,
     error::PortalError,
@@ -122,6 +122,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("access-control/new") view=NewAssignmentPage ssr=SsrMode::Async />
                     <Route path=path!("access-control/:name") view=AssignmentPage ssr=SsrMode::Async />
                     <Route path=path!("check-access") view=CheckAccessPage ssr=SsrMode::Async />
+                    <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

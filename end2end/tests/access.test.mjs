@@ -6,8 +6,9 @@
 // backend-infra/k8s; the code view against the API's text, a pasted
 // condition with grouping, negation and ActionMatches filling the visual
 // editor; the trailing-slash warning; refused code; the wizard with the
-// keyboard alone. Each test saves a
-// screenshot to end2end/artifacts/.
+// keyboard alone; Everyone (anonymous) behind a confirmation that names
+// what becomes public; the permissions mode with its preview. Each test
+// saves a screenshot to end2end/artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -110,6 +111,13 @@ async function push(repository) {
   const outcome = await skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', `admin:${ADMIN_PASSWORD}`,
     `oci:${join(scratch, 'image')}:v1`, `docker://${host}/${repository}:v1`]);
   assert.equal(outcome.code, 0, `skopeo copy to ${repository} failed:\n${outcome.stderr}`);
+}
+
+/** `skopeo copy` of `repository:v1` out of the registry without credentials. */
+function pullAnonymously(repository) {
+  const target = join(scratch, 'pulled', `anonymous-${repository.replaceAll('/', '_')}`);
+  return skopeo(['copy', '--src-tls-verify=false', '--src-no-creds',
+    `docker://${host}/${repository}:v1`, `oci:${target}:v1`]);
 }
 
 /** `skopeo copy` of `repository:v1` out of the registry as `user`. */
@@ -441,5 +449,87 @@ test('keyboard only: the wizard from Role to Review + assign', async () => {
   const stored = await assignmentsOf('carol');
   assert.equal(stored.length, 1);
   assert.equal(stored[0].condition, expected);
+  assert.deepEqual(errors, []);
+});
+
+test('Everyone (anonymous) goes through the wizard with a confirmation naming what becomes public; then anonymous pulls work there only', async () => {
+  await setMode('rbac-abac');
+  const before = await pullAnonymously('frontend/js/react');
+  assert.notEqual(before.code, 0, 'no anonymous access without an assignment');
+  const { page, errors } = await open('/access-control/new');
+  await page.getByTestId('role-search').fill('Repository Reader');
+  await roleOption(page, READER).check();
+  await page.getByTestId('wizard-next').click();
+  await page.getByTestId('member-search').fill('everyone');
+  await memberOption(page, 'Everyone (anonymous)').check();
+  await page.getByTestId('wizard-next').click();
+  await page.getByTestId('add-condition').click();
+  const expression = page.getByTestId('condition-expression').first();
+  await expression.getByTestId('condition-operator').selectOption('StringStartsWithIgnoreCase');
+  await expression.getByTestId('condition-value').fill('frontend/');
+  const expected = `((!(ActionMatches{'${ACTION}content/read'}) AND !(ActionMatches{'${ACTION}metadata/read'})) OR ${NAME} StringStartsWithIgnoreCase 'frontend/')`;
+  await page.waitForFunction(([element, text]) => element.textContent === text,
+    [await page.getByTestId('condition-canonical').elementHandle(), expected]);
+  await page.getByTestId('wizard-next').click();
+  assert.equal(await page.getByTestId('review-member').textContent(), 'Everyone (anonymous)');
+  await page.locator('[data-testid="preview-row"][data-repository="frontend/js/react"]').waitFor();
+
+  // Assign asks first, naming what becomes public; Cancel saves nothing.
+  await page.getByTestId('assign').click();
+  const dialog = page.getByTestId('public-dialog');
+  await dialog.waitFor();
+  assert.equal(await dialog.getByTestId('public-summary').textContent(),
+    'content/read and metadata/read on frontend/js/react');
+  await page.screenshot({ path: join(artifacts, 'access-public-confirmation.png'), fullPage: true });
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  assert.equal((await assignmentsOf('Everyone (anonymous)')).length, 0);
+  await page.getByTestId('assign').click();
+  await dialog.getByTestId('confirm-public').click();
+  await page.waitForURL(/\/access-control\?created=/);
+  const stored = await assignmentsOf('Everyone (anonymous)');
+  assert.equal(stored.length, 1);
+  assert.equal(stored[0].condition, expected);
+
+  const allowed = await pullAnonymously('frontend/js/react');
+  assert.equal(allowed.code, 0, `anonymous pull of frontend/js/react failed:\n${allowed.stderr}`);
+  const denied = await pullAnonymously('backend-infra/k8s');
+  assert.notEqual(denied.code, 0, 'anonymous pull of backend-infra/k8s must be refused');
+
+  assert.equal((await api('DELETE', `/api/v1/role-assignments/${stored[0].name}`)).status, 204);
+  assert.deepEqual(errors, []);
+});
+
+test('settings: the preview counts what changes, the confirmation names it, and the mode switches', async () => {
+  await setMode('rbac');
+  const changing = (await api('POST', '/api/v1/registry/preview', { roleAssignmentMode: 'rbac-abac' })).json().changes.length;
+  assert.ok(changing > 0, 'the administrator\'s Owner assignment changes with the mode');
+  const { page, errors } = await open('/settings');
+  assert.equal(await page.getByTestId('current-mode').getAttribute('data-mode'), 'rbac');
+  assert.equal(await page.getByTestId('save-mode').isDisabled(), true);
+  assert.equal(await page.getByTestId('read-only').isVisible(), false);
+  await page.locator('[data-testid="mode-option"][data-mode="rbac-abac"]').check();
+  const count = page.getByTestId('mode-preview-count');
+  await count.waitFor();
+  assert.equal(await count.getAttribute('data-count'), String(changing));
+  assert.equal(await page.getByTestId('mode-change').count(), changing);
+  await page.screenshot({ path: join(artifacts, 'access-settings-preview.png'), fullPage: true });
+  // Back to the current mode: nothing to preview, nothing to save.
+  await page.locator('[data-testid="mode-option"][data-mode="rbac"]').check();
+  await count.waitFor({ state: 'detached' });
+  assert.equal(await page.getByTestId('save-mode').isDisabled(), true);
+  await page.locator('[data-testid="mode-option"][data-mode="rbac-abac"]').check();
+  await count.waitFor();
+  await page.getByTestId('save-mode').click();
+  const dialog = page.getByTestId('mode-dialog');
+  assert.match(await dialog.getByTestId('mode-dialog-summary').textContent(),
+    new RegExp(`Switch to RBAC Registry \\+ ABAC Repository Permissions\\? ${changing} role assignments? changes?`));
+  await dialog.getByTestId('confirm-mode').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="current-mode"]')?.dataset.mode === 'rbac-abac');
+  assert.equal((await api('GET', '/api/v1/registry')).json().roleAssignmentMode, 'rbac-abac');
+  // A reload shows the new mode, rendered by the server and hydrated.
+  await page.reload();
+  await live(page);
+  assert.equal(await page.getByTestId('current-mode').getAttribute('data-mode'), 'rbac-abac');
   assert.deepEqual(errors, []);
 });

@@ -11,7 +11,7 @@ use crate::model::{Area, Reach};
 use crate::{
     access::model::{
         AccessCheck, AccessSetup, Assignment, AssignmentList, AssignmentPreview, ConditionReport,
-        IdentityKind, Member,
+        IdentityKind, Member, ModePreview, RoleAssignmentMode,
     },
     error::PortalError,
 };
@@ -145,4 +145,23 @@ pub async fn delete_assignment(csrf_token: String, name: String) -> Result<(), P
 pub async fn check_access(assignee: String, repository: String) -> Result<AccessCheck, PortalError> {
     let (user, access) = ssr::caller(Area::RoleAssignments, Reach::Read).await?;
     access.check_access(&user, assignee.trim(), repository.trim()).await.map_err(ssr::fail)
+}
+
+#[server(prefix = "/portal", endpoint = "registry_mode", input = GetUrl)]
+pub async fn get_mode() -> Result<RoleAssignmentMode, PortalError> {
+    let (user, access) = ssr::caller(Area::Configuration, Reach::Read).await?;
+    access.mode(&user).await.map_err(ssr::fail)
+}
+
+#[server(prefix = "/portal", endpoint = "registry_mode_preview", input = GetUrl)]
+pub async fn preview_mode(to: RoleAssignmentMode) -> Result<ModePreview, PortalError> {
+    let (user, access) = ssr::caller(Area::Configuration, Reach::Read).await?;
+    access.preview_mode(&user, to).await.map_err(ssr::fail)
+}
+
+#[server(prefix = "/portal", endpoint = "registry_mode_set")]
+pub async fn set_mode(csrf_token: String, to: RoleAssignmentMode) -> Result<RoleAssignmentMode, PortalError> {
+    let _checked_by_the_csrf_layer = csrf_token;
+    let (user, access) = ssr::caller(Area::Configuration, Reach::Write).await?;
+    access.set_mode(&user, to).await.map_err(ssr::fail)
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::{
     access::model::{
         AccessCheck, AccessSetup, Assignment, AssignmentList, AssignmentPreview, ConditionReport,
-        IdentityKind, Member, Tree,
+        IdentityKind, Member, ModePreview, RoleAssignmentMode, Tree,
     },
     error::PortalError,
     model::SignedInUser,
@@ -96,6 +96,23 @@ pub trait AccessBackend: Send + Sync + 'static {
         assignee: &str,
         repository: &str,
     ) -> Result<AccessCheck, PortalError>;
+
+    /// The registry's role assignment permissions mode.
+    async fn mode(&self, actor: &SignedInUser) -> Result<RoleAssignmentMode, PortalError>;
+
+    /// Who gains and who loses which access if the mode became `to`.
+    async fn preview_mode(
+        &self,
+        actor: &SignedInUser,
+        to: RoleAssignmentMode,
+    ) -> Result<ModePreview, PortalError>;
+
+    /// Switches the mode; effective from the next request.
+    async fn set_mode(
+        &self,
+        actor: &SignedInUser,
+        to: RoleAssignmentMode,
+    ) -> Result<RoleAssignmentMode, PortalError>;
 }
 
 /// Context handle to the backend.

@@ -8,7 +8,7 @@
 //! Nothing here parses condition text: the server does.
 
 pub use portcullis_proto::{
-    AccessCheck, Action, IdentityKind, IdentityRef, RoleAssignmentMode, RoleDefinition,
+    AccessCheck, Action, IdentityKind, IdentityRef, ModePreview, RoleAssignmentMode, RoleDefinition,
 };
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +45,14 @@ pub fn kind_label(kind: IdentityKind) -> &'static str {
         IdentityKind::Group => "Group",
         IdentityKind::ServicePrincipal => "Service principal",
         IdentityKind::Anonymous => "Everyone (anonymous)",
+    }
+}
+
+/// "alice (User)"; Everyone (anonymous) is named once.
+pub fn member_label(name: &str, kind: IdentityKind) -> String {
+    match kind {
+        IdentityKind::Anonymous => name.to_owned(),
+        kind => format!("{name} ({})", kind_label(kind)),
     }
 }
 

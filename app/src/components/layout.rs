@@ -65,6 +65,9 @@ pub fn SignedInLayout() -> impl IntoView {
                                                         <A href="/access-control" attr:class=NAV_LINK>"Access control (IAM)"</A>
                                                         <A href="/check-access" attr:class=NAV_LINK>"Check access"</A>
                                                     })}
+                                                    {can.can_read(Area::Configuration).then(|| view! {
+                                                        <A href="/settings" attr:class=NAV_LINK>"Settings"</A>
+                                                    })}
                                                     <A href="/my-access" attr:class=NAV_LINK>"My access"</A>
                                                 </nav>
                                             }.into_any()

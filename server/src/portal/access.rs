@@ -14,7 +14,8 @@ use app::{
         backend::{AccessBackend, AssignmentFilter},
         model::{
             AccessCheck, AccessSetup, Assignment, AssignmentList, AssignmentPreview, ConditionReport,
-            ConditionText, IdentityKind, Member, RepositoryActions, Tree, PAGE_SIZE,
+            ConditionText, IdentityKind, Member, ModePreview, RepositoryActions, RoleAssignmentMode, Tree,
+            PAGE_SIZE,
         },
     },
     error::PortalError,
@@ -35,7 +36,7 @@ use crate::{
     },
     service::{
         access::AccessService,
-        identities::{policy_mode, IdentityService, ANONYMOUS_NAME},
+        identities::{policy_mode, wire_mode, IdentityService, ANONYMOUS_NAME},
         repositories::RepositoryAdmin,
         tokens::display_time,
     },
@@ -313,6 +314,30 @@ impl AccessBackend for AccessPortal {
     ) -> Result<AccessCheck, PortalError> {
         self.allowed(user, ControlArea::RoleAssignments, ControlAccess::Read).await?;
         self.identities.check_access(assignee, repository).await.map_err(manage_error)
+    }
+
+    async fn mode(&self, user: &SignedInUser) -> Result<RoleAssignmentMode, PortalError> {
+        self.allowed(user, ControlArea::Configuration, ControlAccess::Read).await?;
+        Ok(wire_mode(self.current_mode().await?))
+    }
+
+    async fn preview_mode(
+        &self,
+        user: &SignedInUser,
+        to: RoleAssignmentMode,
+    ) -> Result<ModePreview, PortalError> {
+        self.allowed(user, ControlArea::Configuration, ControlAccess::Read).await?;
+        self.identities.preview_mode(policy_mode(to)).await.map_err(manage_error)
+    }
+
+    async fn set_mode(
+        &self,
+        user: &SignedInUser,
+        to: RoleAssignmentMode,
+    ) -> Result<RoleAssignmentMode, PortalError> {
+        let actor = self.allowed(user, ControlArea::Configuration, ControlAccess::Write).await?;
+        let settings = self.identities.set_mode(&actor, policy_mode(to)).await.map_err(manage_error)?;
+        Ok(settings.role_assignment_mode)
     }
 }
 

@@ -13,7 +13,7 @@ use crate::{
     access::{
         api::{get_access_setup, get_assignment, update_condition},
         condition_editor::{ConditionEditor, ConditionState},
-        model::{condition_in_words, kind_label, AccessSetup, Assignment, Editor},
+        model::{condition_in_words, member_label, AccessSetup, Assignment, Editor},
     },
     components::layout::use_capabilities,
     components::ui::{use_csrf, ErrorMessage, Loading, CARD, CODE_BLOCK, LINK, PRIMARY, SECONDARY},
@@ -56,7 +56,7 @@ fn AssignmentDetail(setup: AccessSetup, assignment: Assignment) -> impl IntoView
         <h1 class="mt-2 text-2xl font-semibold tracking-tight">{assignment.role.clone()}</h1>
         <dl class=format!("{CARD} mt-4 grid gap-x-6 gap-y-2 text-sm sm:grid-cols-[12rem_1fr]")>
             <dt class="font-medium text-slate-600">"Identity"</dt>
-            <dd data-testid="assignment-assignee">{format!("{} ({})", assignment.assignee.name, kind_label(assignment.assignee.kind))}</dd>
+            <dd data-testid="assignment-assignee">{member_label(&assignment.assignee.name, assignment.assignee.kind)}</dd>
             <dt class="font-medium text-slate-600">"Condition"</dt>
             <dd data-testid="assignment-condition-words">{words}</dd>
             {assignment.condition.clone().map(|condition| view! {

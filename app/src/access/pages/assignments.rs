@@ -14,7 +14,7 @@ use leptos_router::{
 use crate::{
     access::{
         api::{delete_assignment, get_access_setup, list_assignments},
-        model::{condition_in_words, kind_label, AccessSetup, Assignment, AssignmentList},
+        model::{condition_in_words, kind_label, member_label, AccessSetup, Assignment, AssignmentList},
     },
     components::layout::use_capabilities,
     components::{
@@ -232,8 +232,8 @@ fn AssignmentTable(
             title="Delete role assignment?" confirm_label="Delete" pending error testid="delete-assignment-dialog"
             on_confirm=confirm on_cancel=move |()| deleting.set(None)>
             <p>{move || deleting.get().map(|a| format!(
-                "{} ({}) loses {}{}. This cannot be undone.",
-                a.assignee.name, kind_label(a.assignee.kind), a.role,
+                "{} loses {}{}. This cannot be undone.",
+                member_label(&a.assignee.name, a.assignee.kind), a.role,
                 if a.condition.is_some() { " where its condition holds" } else { " on the whole registry" }
             ))}</p>
         </ConfirmDialog>

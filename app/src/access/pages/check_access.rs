@@ -12,7 +12,7 @@ use leptos_router::{
 use crate::{
     access::{
         api::{check_access, list_members},
-        model::{kind_label, AccessCheck},
+        model::{kind_label, member_label, AccessCheck},
     },
     components::ui::{
         ErrorMessage, Loading, INPUT, LABEL, LINK, SECONDARY, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH,
@@ -81,9 +81,8 @@ pub fn CheckAccessPage() -> impl IntoView {
 #[component]
 fn CheckResult(check: AccessCheck) -> impl IntoView {
     let summary = format!(
-        "{} ({}) on {} in {} mode{}",
-        check.assignee.name,
-        kind_label(check.assignee.kind),
+        "{} on {} in {} mode{}",
+        member_label(&check.assignee.name, check.assignee.kind),
         check.repository,
         check.mode,
         if check.lists_every_repository { "; lists every repository" } else { "" }

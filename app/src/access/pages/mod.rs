@@ -5,11 +5,13 @@ mod assignment;
 mod assignments;
 mod check_access;
 mod new_assignment;
+mod settings;
 
 pub use assignment::AssignmentPage;
 pub use assignments::AssignmentsPage;
 pub use check_access::CheckAccessPage;
 pub use new_assignment::NewAssignmentPage;
+pub use settings::SettingsPage;
 
 /// Percent-encodes a query-string value.
 fn encode(value: &str) -> String {

@@ -13,7 +13,7 @@ use crate::{
         api::{create_assignment, get_access_setup, list_members, preview_assignment},
         condition_editor::{ConditionEditor, ConditionState},
         model::{
-            action_list, condition_in_words, kind_label, AccessSetup, Action, AssignmentPreview, Editor,
+            action_list, condition_in_words, kind_label, member_label, AccessSetup, Action, AssignmentPreview, Editor,
             IdentityKind, Member, RoleDefinition,
         },
     },
@@ -265,7 +265,7 @@ fn RoleStep(setup: AccessSetup, choices: Choices) -> impl IntoView {
         {step_heading(Step::Role, "Role")}
         <p class=HINT>
             "A role is a set of permissions. ABAC-enabled roles can be scoped to repositories with a condition"
-            {if mode == crate::access::model::RoleAssignmentMode::RbacAbac { "." } else { " once the registry is in rbac-abac mode (portcullis registry update --role-assignment-mode rbac-abac)." }}
+            {if mode == crate::access::model::RoleAssignmentMode::RbacAbac { "." } else { " once the registry is in rbac-abac mode (Settings, or portcullis registry update --role-assignment-mode rbac-abac)." }}
         </p>
         <label class="mt-3 block max-w-md">
             <span class=LABEL>"Search by role name or description"</span>
@@ -377,7 +377,7 @@ fn ConditionsStep(setup: AccessSetup, choices: Choices, takes_condition: bool) -
     let Some(role) = role else { return ().into_any() };
     if !takes_condition {
         let why = if role.abac_enabled {
-            "Conditions are honoured in rbac-abac mode only: switch the registry's mode (portcullis registry update --role-assignment-mode rbac-abac) to scope this role to repositories."
+            "Conditions are honoured in rbac-abac mode only: switch the registry's mode in Settings (or portcullis registry update --role-assignment-mode rbac-abac) to scope this role to repositories."
         } else {
             "This role takes no condition: it applies to the whole registry."
         };
@@ -483,7 +483,7 @@ fn ReviewStep(choices: Choices, previous: Callback<()>) -> impl IntoView {
             <dt class="font-medium text-slate-600">"Role"</dt>
             <dd data-testid="review-role">{role.name.clone()}</dd>
             <dt class="font-medium text-slate-600">"Member"</dt>
-            <dd data-testid="review-member">{format!("{} ({})", member.name, kind_label(member.kind))}</dd>
+            <dd data-testid="review-member">{member_label(&member.name, member.kind)}</dd>
             <dt class="font-medium text-slate-600">"Condition"</dt>
             <dd data-testid="review-condition">
                 {match words {
