@@ -19,7 +19,8 @@ pub trait PortalBackend: Send + Sync + 'static {
         client: IpAddr,
     ) -> Result<SignedInUser, PortalError>;
 
-    async fn overview(&self) -> Result<Overview, PortalError>;
+    /// The registry overview, for `user`'s login line.
+    async fn overview(&self, user: &SignedInUser) -> Result<Overview, PortalError>;
 
     /// The signed-in user's session as the policy holds it now: `None`
     /// when it no longer counts (a user disabled or deleted; a token

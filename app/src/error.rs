@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 pub enum PortalError {
     #[error("Wrong user name or password.")]
     InvalidCredentials,
+    /// The password was right, for an account that is disabled; the
+    /// message says whose and whom to ask.
+    #[error("{0}")]
+    AccountDisabled(String),
     #[error("Too many sign-in attempts. Try again in {retry_after_secs} seconds.")]
     Throttled { retry_after_secs: u64 },
     #[error("Your session has ended. Please sign in again.")]
@@ -39,7 +43,7 @@ impl PortalError {
     pub fn status(&self) -> u16 {
         match self {
             Self::InvalidCredentials | Self::NotSignedIn => 401,
-            Self::Forbidden | Self::StalePage => 403,
+            Self::Forbidden | Self::StalePage | Self::AccountDisabled(_) => 403,
             Self::Throttled { .. } => 429,
             Self::Invalid(_) => 400,
             Self::Internal | Self::Unreachable(_) => 500,

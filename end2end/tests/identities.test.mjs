@@ -10,13 +10,13 @@
 // saves a screenshot to end2end/artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { createServer } from 'node:http';
-import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launchBrowser, hydrated, signIn, artifacts, ADMIN_PASSWORD } from './support.mjs';
+import {
+  startServer, launchBrowser, hydrated, signIn, artifacts, ADMIN_PASSWORD, containerClients, runSnippet, shellQuote,
+} from './support.mjs';
 
 const REPOSITORY_READER = 'Container Registry Repository Reader';
 
@@ -100,58 +100,6 @@ async function textMatches(locator, pattern) {
   );
 }
 
-// ---------------------------------------------------------------------------
-// Container clients in a scratch environment (like tokens.test.mjs)
-
-function clientEnv() {
-  const dir = mkdtempSync(join(tmpdir(), 'portcullis-clients-'));
-  for (const sub of ['home', 'run', 'tmp', 'storage/root', 'storage/runroot', 'storage/tmp', 'images']) {
-    mkdirSync(join(dir, sub), { recursive: true });
-  }
-  chmodSync(join(dir, 'run'), 0o700);
-  const env = { ...process.env };
-  for (const key of ['DOCKER_CONFIG', 'REGISTRY_AUTH_FILE', 'CONTAINERS_STORAGE_CONF', 'XDG_CONFIG_HOME']) delete env[key];
-  Object.assign(env, {
-    HOME: join(dir, 'home'),
-    XDG_RUNTIME_DIR: join(dir, 'run'),
-    XDG_DATA_HOME: join(dir, 'home/.local/share'),
-    REGISTRY_AUTH_FILE: join(dir, 'auth.json'),
-    TMPDIR: join(dir, 'tmp'),
-  });
-  const podmanArgs = ['--root', join(dir, 'storage/root'), '--runroot', join(dir, 'storage/runroot'),
-    '--tmpdir', join(dir, 'storage/tmp'), '--storage-driver', 'vfs', '--events-backend', 'file',
-    '--cgroup-manager', 'cgroupfs'];
-  const run = (program, args, input) => {
-    const result = spawnSync(program, args, { env, input, encoding: 'utf8', timeout: 180_000 });
-    if (result.error) throw new Error(`cannot run ${program}: ${result.error.message} (see scripts/setup.sh)`);
-    return { ok: result.status === 0, stdout: result.stdout, stderr: result.stderr,
-      report: `${program} ${args.join(' ')} -> ${result.status}\n${result.stdout}\n${result.stderr}` };
-  };
-  // Without blocking this process: the OpenID Connect issuer of the
-  // federation test answers the registry from here meanwhile.
-  const runAsync = (program, args) => new Promise((resolve, reject) => {
-    const child = spawn(program, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => { stdout += chunk; });
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ ok: code === 0, stdout, stderr, report: `${program} ${args.join(' ')} -> ${code}\n${stdout}\n${stderr}` });
-    });
-  });
-  return {
-    dir,
-    authFile: join(dir, 'auth.json'),
-    podmanArgs,
-    run,
-    runAsync,
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
-
 const sha256 = (bytes) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 /** An uncompressed POSIX ustar archive holding one regular file. */
@@ -197,21 +145,11 @@ function ociImage(layout, file, content) {
   return `oci:${layout}:v1`;
 }
 
-const shellQuote = (word) => `'${word.replaceAll("'", "'\\''")}'`;
-
-/** Runs a copied snippet exactly, in bash, with podman pointed at the
- *  scratch storage (a shell function, so the snippet's text is untouched). */
-function runSnippet(clients, snippet, { wait = false } = {}) {
-  const podmanFunction = `podman() { command podman ${clients.podmanArgs.map(shellQuote).join(' ')} "$@"; }`;
-  const args = ['-c', `set -e\n${podmanFunction}\n${snippet}\n`];
-  return wait ? clients.runAsync('bash', args) : clients.run('bash', args);
-}
-
 // ---------------------------------------------------------------------------
 // Users
 
 test('a user created in the portal signs in, logs in with skopeo, is refused once disabled, and is deleted behind a confirmation', async () => {
-  const clients = clientEnv();
+  const clients = containerClients();
   try {
     const { context, page, errors } = await adminPage();
     await goto(page, '/users');
@@ -262,6 +200,15 @@ test('a user created in the portal signs in, logs in with skopeo, is refused onc
     const refused = login();
     assert.ok(!refused.ok, refused.report);
     await shot(page, 'identities-user-disabled.png');
+    // The portal tells the person who knows the password that the account
+    // is disabled, and whom to ask.
+    const disabled = await chromium.browser.newContext();
+    const disabledPage = await disabled.newPage();
+    await signIn(disabledPage, server.base, 'dana', password);
+    await disabledPage.getByTestId('sign-in-error').waitFor();
+    assert.equal(await disabledPage.getByTestId('sign-in-error').textContent(),
+      'The account dana is disabled. Ask an administrator of the registry to enable it.');
+    await disabled.close();
 
     // Nobody disables themself: the service's message in the page.
     await goto(page, '/users/admin');
@@ -408,7 +355,7 @@ test('a group is created, gets a user and a service principal as members from th
 // Service principals
 
 test('a service principal secret generated in the portal works with the copied podman login command, is never shown again, and fails once deleted', async () => {
-  const clients = clientEnv();
+  const clients = containerClients();
   try {
     const image = ociImage(join(clients.dir, 'images', 'app'), 'app.conf', 'listen 80\n');
     const pushed = clients.run('skopeo', ['copy', '--preserve-digests', '--dest-creds', `admin:${ADMIN_PASSWORD}`,
@@ -441,10 +388,10 @@ test('a service principal secret generated in the portal works with the copied p
     assert.match(secret, /^pcs_/);
     assert.match(await dialog.getByTestId('generated-expiry').textContent(), new RegExp(`Expires ${expiry} 00:00 UTC`));
     const podmanText = await dialog.getByTestId('podman-login').textContent();
-    assert.equal(podmanText, `SP_SECRET='${secret}'\n`
-      + `echo "$SP_SECRET" | podman login --tls-verify=false --username deploy-ci --password-stdin ${host}`);
-    assert.equal(await dialog.getByTestId('docker-login').textContent(), `SP_SECRET='${secret}'\n`
-      + `echo "$SP_SECRET" | docker login --username deploy-ci --password-stdin ${host}`);
+    assert.equal(podmanText,
+      `read -rs SP_SECRET && echo "$SP_SECRET" | podman login --tls-verify=false --username deploy-ci --password-stdin ${host}`);
+    assert.equal(await dialog.getByTestId('docker-login').textContent(),
+      `read -rs SP_SECRET && echo "$SP_SECRET" | docker login --username deploy-ci --password-stdin ${host}`);
     await shot(page, 'identities-sp-secret.png');
     await dialog.getByTestId('copy-podman-login').click();
     await page.waitForFunction(() => document.querySelector('[data-testid=copy-podman-login]')?.textContent === 'Copied');
@@ -470,7 +417,7 @@ test('a service principal secret generated in the portal works with the copied p
     assert.deepEqual(leaks, []);
 
     // The copied command, run exactly as copied, logs in; the SP can read.
-    const login = runSnippet(clients, copied);
+    const login = runSnippet(clients, copied, { input: `${secret}\n` });
     assert.ok(login.ok, login.report);
     assert.match(login.stdout, /Login Succeeded/);
     const inspect = clients.run('skopeo', ['inspect', '--tls-verify=false', '--authfile', clients.authFile,
@@ -486,7 +433,7 @@ test('a service principal secret generated in the portal works with the copied p
     await confirm.getByTestId('confirm').click();
     await confirm.waitFor({ state: 'detached' });
     await page.getByTestId('secrets-empty').waitFor();
-    const again = runSnippet(clients, copied);
+    const again = runSnippet(clients, copied, { input: `${secret}\n` });
     assert.ok(!again.ok, again.report);
     assert.deepEqual(errors, []);
     await context.close();
@@ -580,7 +527,7 @@ async function startIssuer() {
 }
 
 test('a federated credential made in the portal: its copied podman CI snippet exchanges a real ID token and logs in; deleted, it no longer does', async () => {
-  const clients = clientEnv();
+  const clients = containerClients();
   const oidc = await startIssuer();
   try {
     const image = ociImage(join(clients.dir, 'images', 'api'), 'api.conf', 'port 8080\n');

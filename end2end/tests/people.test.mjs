@@ -65,7 +65,7 @@ test('a user with a repository role signs in to My access: roles, reachable repo
   assert.equal(await page.getByTestId('my-access-actions').textContent(), 'content/read, metadata/read');
   const host = new URL(server.base).host;
   assert.deepEqual(await page.getByTestId('my-access-pull-command').allTextContents(), [`docker pull ${host}/backend/nginx:v1`]);
-  assert.match(await page.getByTestId('my-access-login-command').textContent(), /read -rs PASSWORD .*--username dev-ana --password-stdin/);
+  assert.match(await page.getByTestId('docker-login').textContent(), /^read -rs PASSWORD && echo "\$PASSWORD" \| docker login --username dev-ana --password-stdin /);
   await page.screenshot({ path: join(artifacts, 'my-access.png'), fullPage: true });
 
   // The administration answers 403, not just unlinked; "/" is My access.
@@ -76,6 +76,9 @@ test('a user with a repository role signs in to My access: roles, reachable repo
     for (const hidden of ['_repositories_pull', 'frontend/app', 'team-map']) {
       assert.ok(!html.includes(hidden), `${path} shows nothing of the registry (${hidden})`);
     }
+    await hydrated(page);
+    assert.equal(await page.getByRole('main').locator('h1, input, button, table').count(), 0, `${path} shows only the refusal`);
+    assert.equal(await page.getByRole('main').getByRole('link', { name: 'Go to My access' }).count(), 1);
   }
   await page.goto(`${server.base}/`);
   await page.waitForURL(`${server.base}/my-access`);

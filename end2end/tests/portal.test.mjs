@@ -18,6 +18,21 @@ after(async () => {
   await server?.stop();
 });
 
+test('a first visit loads nothing that is missing: the favicon is served', async () => {
+  const context = await chromium.browser.newContext();
+  const page = await context.newPage();
+  const missing = [];
+  page.on('response', (response) => { if (response.status() >= 400) missing.push(`${response.status()} ${response.url()}`); });
+  await page.goto(`${server.base}/login`);
+  await hydrated(page);
+  const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+  const served = await fetch(`${server.base}${icon}`);
+  assert.equal(served.status, 200);
+  assert.match(served.headers.get('content-type'), /image\/svg\+xml/);
+  assert.deepEqual(missing, []);
+  await context.close();
+});
+
 test('a wrong password shows a clear message and stays on the sign-in page', async () => {
   const page = await chromium.browser.newPage();
   await signIn(page, server.base, 'admin', 'not-the-password');
@@ -52,7 +67,13 @@ test('admin signs in, sees the overview, uses it, and signs out', async () => {
   await toggle.click();
   const command = page.getByTestId('login-command');
   await command.waitFor();
-  assert.match(await command.textContent(), new RegExp(`--password-stdin ${loginServer.replace('.', '\\.')}$`));
+  // The admin's own line, reading the password without echo (plain HTTP:
+  // podman skips TLS verification; Docker treats 127.0.0.1 as insecure).
+  assert.equal(await command.getByTestId('docker-login').textContent(),
+    `read -rs PASSWORD && echo "$PASSWORD" | docker login --username admin --password-stdin ${loginServer}`);
+  assert.equal(await command.getByTestId('podman-login').textContent(),
+    `read -rs PASSWORD && echo "$PASSWORD" | podman login --tls-verify=false --username admin --password-stdin ${loginServer}`);
+  assert.equal(await command.getByTestId('docker-insecure-hint').count(), 0);
   assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
   await page.screenshot({ path: join(artifacts, 'overview.png'), fullPage: true });
 

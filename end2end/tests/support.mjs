@@ -1,9 +1,9 @@
 // Shared pieces of the browser tests: start a real `portcullis serve` on a
 // free port with a fresh data directory, and a headless Debian Chromium.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,4 +104,76 @@ export async function pushImage(server, repository, tag) {
     method: 'PUT', headers: { authorization: adminAuthorization, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest,
   });
   assert.equal(response.status, 201, `manifest to ${repository}:${tag}`);
+}
+
+// ---------------------------------------------------------------------------
+// Container clients (podman, skopeo) in a scratch environment of their own:
+// home, runtime directory, auth file and storage, so no test sees another's
+// login and nothing of the machine's is touched.
+
+export const shellQuote = (word) => `'${word.replaceAll("'", "'\\''")}'`;
+
+export function containerClients() {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-clients-'));
+  for (const sub of ['home', 'run', 'tmp', 'storage/root', 'storage/runroot', 'storage/tmp', 'images']) {
+    mkdirSync(join(dir, sub), { recursive: true });
+  }
+  chmodSync(join(dir, 'run'), 0o700);
+  const env = { ...process.env };
+  for (const key of ['DOCKER_CONFIG', 'REGISTRY_AUTH_FILE', 'CONTAINERS_STORAGE_CONF', 'XDG_CONFIG_HOME']) delete env[key];
+  Object.assign(env, {
+    HOME: join(dir, 'home'),
+    XDG_RUNTIME_DIR: join(dir, 'run'),
+    XDG_DATA_HOME: join(dir, 'home/.local/share'),
+    REGISTRY_AUTH_FILE: join(dir, 'auth.json'),
+    TMPDIR: join(dir, 'tmp'),
+  });
+  const podmanArgs = ['--root', join(dir, 'storage/root'), '--runroot', join(dir, 'storage/runroot'),
+    '--tmpdir', join(dir, 'storage/tmp'), '--storage-driver', 'vfs', '--events-backend', 'file',
+    '--cgroup-manager', 'cgroupfs'];
+  const report = (program, args, code, stdout, stderr) => `${program} ${args.join(' ')} -> ${code}\n${stdout}\n${stderr}`;
+  const run = (program, args, input) => {
+    const result = spawnSync(program, args, { env, input, encoding: 'utf8', timeout: 180_000 });
+    if (result.error) throw new Error(`cannot run ${program}: ${result.error.message} (see scripts/setup.sh)`);
+    return { ok: result.status === 0, stdout: result.stdout, stderr: result.stderr,
+      report: report(program, args, result.status, result.stdout, result.stderr) };
+  };
+  // Without blocking this process (a server the test runs in it, such as
+  // an OpenID Connect issuer, answers meanwhile).
+  const runAsync = (program, args, input) => new Promise((resolve, reject) => {
+    const child = spawn(program, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => { stdout += chunk; });
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ ok: code === 0, stdout, stderr, report: report(program, args, code, stdout, stderr) });
+    });
+    child.stdin.end(input ?? '');
+  });
+  return {
+    dir,
+    authFile: join(dir, 'auth.json'),
+    podmanArgs,
+    run,
+    runAsync,
+    podman: (args, input) => run('podman', [...podmanArgs, ...args], input),
+    cleanup: () => {
+      spawnSync('podman', [...podmanArgs, 'rmi', '--all', '--force'], { env, encoding: 'utf8', timeout: 180_000 });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs a copied snippet exactly as pasted, in bash, with podman pointed at
+ *  the scratch storage (a shell function, so the snippet's text is
+ *  untouched). `input` is what the person types after pasting (the
+ *  password the line reads without echo). */
+export function runSnippet(clients, snippet, { input, wait = false } = {}) {
+  const podmanFunction = `podman() { command podman ${clients.podmanArgs.map(shellQuote).join(' ')} "$@"; }`;
+  const args = ['-c', `set -e\n${podmanFunction}\n${snippet}\n`];
+  return wait ? clients.runAsync('bash', args, input) : clients.run('bash', args, input);
 }

@@ -7,12 +7,12 @@
 // end2end/artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launchBrowser, hydrated, signIn, artifacts, ADMIN_PASSWORD } from './support.mjs';
+import {
+  startServer, launchBrowser, hydrated, signIn, artifacts, ADMIN_PASSWORD, containerClients, runSnippet,
+} from './support.mjs';
 
 let server;
 let chromium;
@@ -101,46 +101,6 @@ async function generate(page, slot, expiry) {
   return (await password.textContent()).trim();
 }
 
-// ---------------------------------------------------------------------------
-// Container clients in a scratch environment (like server/tests/it/clients.rs)
-
-function clientEnv() {
-  const dir = mkdtempSync(join(tmpdir(), 'portcullis-clients-'));
-  for (const sub of ['home', 'run', 'tmp', 'storage/root', 'storage/runroot', 'storage/tmp', 'images']) {
-    mkdirSync(join(dir, sub), { recursive: true });
-  }
-  chmodSync(join(dir, 'run'), 0o700);
-  const env = { ...process.env };
-  for (const key of ['DOCKER_CONFIG', 'REGISTRY_AUTH_FILE', 'CONTAINERS_STORAGE_CONF', 'XDG_CONFIG_HOME']) delete env[key];
-  Object.assign(env, {
-    HOME: join(dir, 'home'),
-    XDG_RUNTIME_DIR: join(dir, 'run'),
-    XDG_DATA_HOME: join(dir, 'home/.local/share'),
-    REGISTRY_AUTH_FILE: join(dir, 'auth.json'),
-    TMPDIR: join(dir, 'tmp'),
-  });
-  const podmanArgs = ['--root', join(dir, 'storage/root'), '--runroot', join(dir, 'storage/runroot'),
-    '--tmpdir', join(dir, 'storage/tmp'), '--storage-driver', 'vfs', '--events-backend', 'file',
-    '--cgroup-manager', 'cgroupfs'];
-  const run = (program, args, input) => {
-    const result = spawnSync(program, args, { env, input, encoding: 'utf8', timeout: 180_000 });
-    if (result.error) throw new Error(`cannot run ${program}: ${result.error.message} (see scripts/setup.sh)`);
-    return { ok: result.status === 0, stdout: result.stdout, stderr: result.stderr,
-      report: `${program} ${args.join(' ')} -> ${result.status}\n${result.stdout}\n${result.stderr}` };
-  };
-  return {
-    dir,
-    authFile: join(dir, 'auth.json'),
-    podmanArgs,
-    run,
-    podman: (args, input) => run('podman', [...podmanArgs, ...args], input),
-    cleanup: () => {
-      run('podman', [...podmanArgs, 'rmi', '--all', '--force']);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 const sha256 = (bytes) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 /** An uncompressed POSIX ustar archive holding one regular file. */
@@ -186,13 +146,12 @@ function ociImage(layout, file, content) {
   return `oci:${layout}:v1`;
 }
 
-const shellQuote = (word) => `'${word.replaceAll("'", "'\\''")}'`;
 
 // ---------------------------------------------------------------------------
 // Seed 001, end to end
 
 test('seed 001: scope map with content/read on tobi-demo/nginx, token, password with expiry, podman login with the copied command, pull works, push is denied', async () => {
-  const clients = clientEnv();
+  const clients = containerClients();
   try {
     // The image to pull, pushed as admin.
     const image = ociImage(join(clients.dir, 'images', 'nginx'), 'nginx.conf', 'events {}\nhttp {}\n');
@@ -239,10 +198,16 @@ test('seed 001: scope map with content/read on tobi-demo/nginx, token, password 
     assert.match(await dialog.getByTestId('generated-expiry').textContent(), new RegExp(`Expires ${expiry} 00:00 UTC`));
     assert.match(await dialog.getByTestId('show-once-warning').textContent(), /cannot be retrieved/);
     const podmanText = await dialog.getByTestId('podman-login').textContent();
+    // The lines hold no password: the shell reads it without echo, out of
+    // the history; podman skips TLS on this plain-HTTP registry.
     assert.equal(podmanText,
-      `TOKEN_PWD='${password}'\necho $TOKEN_PWD | podman login --username tobi-nginx-reader --password-stdin ${host}`);
+      `read -rs TOKEN_PWD && echo "$TOKEN_PWD" | podman login --tls-verify=false --username tobi-nginx-reader --password-stdin ${host}`);
     assert.equal(await dialog.getByTestId('docker-login').textContent(),
-      `TOKEN_PWD='${password}'\necho $TOKEN_PWD | docker login --username tobi-nginx-reader --password-stdin ${host}`);
+      `read -rs TOKEN_PWD && echo "$TOKEN_PWD" | docker login --username tobi-nginx-reader --password-stdin ${host}`);
+    assert.match(await dialog.getByTestId('login-hint').textContent(), /keeps it out of its history/);
+    const storage = await dialog.getByTestId('secret-storage').textContent();
+    assert.match(storage, /secret store or in your CI system's secret variables/);
+    assert.match(storage, /Do not paste it into chat, e-mail/);
     await shot(page, 'seed001-3-password-generated.png');
 
     // Copy the podman command with its button; what is pasted is what was shown.
@@ -257,12 +222,9 @@ test('seed 001: scope map with content/read on tobi-demo/nginx, token, password 
     assert.deepEqual(errors, []);
     await context.close();
 
-    // Paste it into a shell: podman (its private store; plain HTTP, hence
-    // --tls-verify=false; a private auth file) logs in with the token.
-    const podmanFunction = `podman() { command podman ${clients.podmanArgs.map(shellQuote).join(' ')} "$@"; }`;
-    const script = `set -e\n${podmanFunction}\n${copied.replace('podman login',
-      `podman login --tls-verify=false --authfile ${shellQuote(clients.authFile)}`)}\n`;
-    const login = clients.run('bash', ['-c', script]);
+    // Paste it into a shell as it is (podman with its private store and auth
+    // file), then type the password when the shell waits for it.
+    const login = runSnippet(clients, copied, { input: `${password}\n` });
     assert.ok(login.ok, login.report);
     assert.match(login.stdout, /Login Succeeded/);
 

@@ -9,7 +9,7 @@ use leptos::{prelude::*, server_fn::codec::GetUrl};
 
 use crate::{
     error::PortalError,
-    model::{Capabilities, MyAccess, MyToken, Overview, Password, SessionInfo, SignedInUser},
+    model::{MyAccess, MyToken, Overview, Password, SessionInfo, SignedInUser},
 };
 
 /// Helpers every area's server functions use (server side only).
@@ -158,7 +158,7 @@ pub async fn get_session() -> Result<SessionInfo, PortalError> {
     let csrf_token = ssr::csrf_token(&session).await?;
     let (user, can) = match ssr::signed_in(&session).await? {
         Some((user, can)) => (Some(user), can),
-        None => (None, Capabilities::default()),
+        None => (None, crate::model::Capabilities::default()),
     };
     Ok(SessionInfo { user, can, csrf_token })
 }
@@ -180,20 +180,8 @@ pub async fn sign_in(
     session.insert(crate::session::USER_KEY, &user).await.map_err(|_| ssr::fail(PortalError::Internal))?;
     ssr::rotate_csrf_token(&session).await?;
     let can = backend.session_state(&user).await.map_err(ssr::fail)?.unwrap_or_default();
-    leptos_axum::redirect(home(&user, &can));
+    leptos_axum::redirect(crate::model::home(&user, &can));
     Ok(user)
-}
-
-/// Where a signed-in user starts: a token holder on their token, an
-/// administrator on the overview, anyone else on their own access.
-pub fn home(user: &SignedInUser, can: &Capabilities) -> &'static str {
-    if user.is_token() {
-        "/my-token"
-    } else if can.administers() {
-        "/"
-    } else {
-        "/my-access"
-    }
 }
 
 #[server(prefix = "/portal", endpoint = "sign_out")]
@@ -211,8 +199,8 @@ pub async fn sign_out(csrf_token: String) -> Result<(), PortalError> {
 pub async fn get_overview() -> Result<Overview, PortalError> {
     let backend = ssr::backend()?;
     let session = ssr::session().await?;
-    ssr::require_administrator(&session).await?;
-    backend.overview().await.map_err(ssr::fail)
+    let user = ssr::require_administrator(&session).await?;
+    backend.overview(&user).await.map_err(ssr::fail)
 }
 
 /// The signed-in user's roles and the repositories they reach.

@@ -2,11 +2,15 @@
 //! sign-out.
 
 use leptos::prelude::*;
-use leptos_router::components::{Outlet, Redirect, A};
+use leptos_router::{
+    components::{Outlet, Redirect, A},
+    hooks::use_location,
+};
 
 use crate::{
-    api::home,
-    model::{Area, Capabilities},
+    components::ui::{ErrorMessage, LINK},
+    error::PortalError,
+    model::{home, page_access, Area, Capabilities, PageAccess},
     PortalSession,
 };
 
@@ -26,6 +30,7 @@ const NAV_LINK: &str =
 #[component]
 pub fn SignedInLayout() -> impl IntoView {
     let session = expect_context::<PortalSession>();
+    let path = use_location().pathname;
     view! {
         <Transition fallback=|| view! { <p class="p-8 text-slate-500">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -33,6 +38,11 @@ pub fn SignedInLayout() -> impl IntoView {
                     Ok(info) => match info.user {
                         Some(user) => {
                         provide_context(info.can);
+                        let start = home(&user, &info.can);
+                        let access = {
+                            let (user, can) = (user.clone(), info.can);
+                            Memo::new(move |_| path.with(|path| page_access(path, &user, &can)))
+                        };
                         view! {
                             <div class="min-h-screen flex flex-col">
                                 <header class="bg-slate-900 text-white">
@@ -85,7 +95,11 @@ pub fn SignedInLayout() -> impl IntoView {
                                     </div>
                                 </header>
                                 <main class="mx-auto w-full max-w-6xl flex-1 px-4 py-8">
-                                    <Outlet />
+                                    {move || match access.get() {
+                                        PageAccess::Allowed => view! { <Outlet /> }.into_any(),
+                                        PageAccess::RedirectTo(path) => view! { <Redirect path /> }.into_any(),
+                                        PageAccess::Refused => view! { <Refused start /> }.into_any(),
+                                    }}
                                 </main>
                             </div>
                         }.into_any()
@@ -100,3 +114,29 @@ pub fn SignedInLayout() -> impl IntoView {
         </Transition>
     }
 }
+
+/// A page the signed-in visitor's roles do not reach: the refusal alone,
+/// nothing of the page (its title, buttons or search), and the way back.
+#[component]
+fn Refused(start: &'static str) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::FORBIDDEN);
+    }
+    let label = match start {
+        "/my-token" => "Go to My token",
+        "/my-access" => "Go to My access",
+        _ => "Go to the overview",
+    };
+    view! {
+        <leptos_meta::Title text="No access" />
+        <div data-testid="page-refused">
+            <ErrorMessage message=PortalError::Forbidden.to_string() />
+            <p class="mt-3 text-sm">
+                "Your roles do not reach this page. Ask an administrator of the registry if you need it. "
+                <A href=start attr:class=LINK>{label}</A>
+            </p>
+        </div>
+    }
+}
+

@@ -12,7 +12,10 @@
 pub use portcullis_proto::Password;
 use serde::{Deserialize, Serialize};
 
-pub use crate::tokens::model::Timestamp;
+pub use crate::{
+    model::{Client, LoginServer},
+    tokens::model::Timestamp,
+};
 
 /// The shared user name of a federated exchange's refresh token at
 /// `docker login` (the cloud registry's convention; the server's
@@ -55,58 +58,6 @@ impl IdentityKind {
 pub struct Identity {
     pub kind: IdentityKind,
     pub name: String,
-}
-
-/// Where `docker login` and `podman login` go.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LoginServer {
-    /// `host[:port]`.
-    pub host: String,
-    /// The registry serves plain HTTP: podman then needs
-    /// `--tls-verify=false`, and URLs start with `http://`.
-    pub plain_http: bool,
-}
-
-impl LoginServer {
-    fn scheme(&self) -> &'static str {
-        if self.plain_http {
-            "http"
-        } else {
-            "https"
-        }
-    }
-
-    /// `docker` or `podman` login as `username`, the password read from
-    /// `$variable` on stdin.
-    pub fn login_command(&self, client: Client, username: &str, variable: &str) -> String {
-        let tls = match client {
-            Client::Podman if self.plain_http => " --tls-verify=false",
-            _ => "",
-        };
-        format!(
-            "echo \"${variable}\" | {} login{tls} --username {username} --password-stdin {}",
-            client.command(),
-            self.host
-        )
-    }
-}
-
-/// The container clients the login snippets are written for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Client {
-    Docker,
-    Podman,
-}
-
-impl Client {
-    pub const ALL: [Client; 2] = [Client::Docker, Client::Podman];
-
-    pub fn command(self) -> &'static str {
-        match self {
-            Self::Docker => "docker",
-            Self::Podman => "podman",
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,25 +209,6 @@ pub struct GeneratedSecret {
     pub login: LoginServer,
 }
 
-impl GeneratedSecret {
-    /// The shell line that puts the secret where the login commands read
-    /// it. Secrets are `pcs_` and `[A-Za-z0-9_-]`: single quotes need no
-    /// escaping.
-    pub fn variable_line(&self) -> String {
-        format!("SP_SECRET='{}'", self.value.expose())
-    }
-
-    /// What a copy button puts on the clipboard for `client`: both lines,
-    /// so one paste into a shell logs in.
-    pub fn login_snippet(&self, client: Client) -> String {
-        format!(
-            "{}\n{}",
-            self.variable_line(),
-            self.login.login_command(client, &self.service_principal, "SP_SECRET")
-        )
-    }
-}
-
 /// A service principal just created, with its first secret when one was
 /// asked for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -308,21 +240,6 @@ mod tests {
         assert!(!format!("{:?}", secret(false)).contains("pcs_secret"));
         let password = NewPassword { user: "alice".into(), value: Some(Password::new("hunter2hunter2")) };
         assert!(!format!("{password:?}").contains("hunter2"));
-    }
-
-    #[test]
-    fn login_snippets_read_the_secret_from_stdin_and_podman_skips_tls_only_on_plain_http() {
-        assert_eq!(
-            secret(true).login_snippet(Client::Podman),
-            "SP_SECRET='pcs_secret'\n\
-             echo \"$SP_SECRET\" | podman login --tls-verify=false --username ci-deploy --password-stdin registry.example:5000"
-        );
-        assert_eq!(
-            secret(true).login_snippet(Client::Docker),
-            "SP_SECRET='pcs_secret'\n\
-             echo \"$SP_SECRET\" | docker login --username ci-deploy --password-stdin registry.example:5000"
-        );
-        assert!(!secret(false).login_snippet(Client::Podman).contains("tls-verify"));
     }
 
     #[test]

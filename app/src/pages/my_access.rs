@@ -10,9 +10,9 @@ use leptos_router::components::A;
 
 use crate::{
     api::get_my_access,
-    components::ui::{
-        ErrorMessage, Loading, TagPulls, CARD, CODE_BLOCK, LINK, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH,
-        THEAD,
+    components::{
+        secret::LoginCommands,
+        ui::{ErrorMessage, Loading, TagPulls, CARD, LINK, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD},
     },
     model::{MyAccess, MyRepository, MyRole},
 };
@@ -36,13 +36,7 @@ pub fn MyAccessPage() -> impl IntoView {
 
 #[component]
 fn AccessSummary(access: MyAccess) -> impl IntoView {
-    // The password is read without echo, so it is neither on the screen
-    // nor in the shell's history.
-    let login = format!(
-        "read -rs PASSWORD && printf '%s' \"$PASSWORD\" | docker login --username {} --password-stdin {}",
-        access.name, access.login_server
-    );
-    let host = access.login_server.clone();
+    let host = access.login.host.clone();
     view! {
         <p class="mt-1 text-sm text-slate-600">
             "Signed in as " <span class="font-medium" data-testid="my-access-name">{access.name.clone()}</span>
@@ -52,9 +46,11 @@ fn AccessSummary(access: MyAccess) -> impl IntoView {
             <h2 id="login-heading" class="text-lg font-medium">"Log in"</h2>
             <p class="mt-1 text-sm text-slate-600">
                 "With your user name and password, from docker or podman. Registry: "
-                <span class="font-mono" data-testid="my-access-login-server">{access.login_server.clone()}</span>
+                <span class="font-mono" data-testid="my-access-login-server">{host.clone()}</span>
             </p>
-            <pre class=format!("{CODE_BLOCK} mt-2") data-testid="my-access-login-command">{login}</pre>
+            <div class="mt-3">
+                <LoginCommands login=access.login.clone() username=access.name.clone() variable="PASSWORD" what="password" />
+            </div>
         </section>
         <Roles roles=access.roles />
         <Repositories repositories=access.repositories truncated=access.truncated host />

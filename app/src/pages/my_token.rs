@@ -7,7 +7,10 @@ use leptos_meta::Title;
 
 use crate::{
     api::get_my_token,
-    components::ui::{TagPulls, CARD},
+    components::{
+        secret::LoginCommands,
+        ui::{TagPulls, CARD},
+    },
     model::MyToken,
 };
 
@@ -31,11 +34,7 @@ pub fn MyTokenPage() -> impl IntoView {
 
 #[component]
 fn TokenSummary(token: MyToken) -> impl IntoView {
-    let login = format!(
-        "echo $TOKEN_PWD | docker login --username {} --password-stdin {}",
-        token.name, token.login_server
-    );
-    let host = token.login_server.clone();
+    let host = token.login.host.clone();
     let status = if token.enabled { "Enabled" } else { "Disabled" };
     view! {
         <h1 class="text-2xl font-semibold tracking-tight">"Token " <span data-testid="my-token-name">{token.name.clone()}</span></h1>
@@ -45,8 +44,13 @@ fn TokenSummary(token: MyToken) -> impl IntoView {
         </p>
         <section class=format!("{CARD} mt-6") aria-labelledby="login-heading">
             <h2 id="login-heading" class="text-lg font-medium">"Log in"</h2>
-            <p class="mt-1 text-sm text-slate-600">"Registry: " <span class="font-mono" data-testid="my-login-server">{token.login_server.clone()}</span></p>
-            <pre class="mt-2 overflow-x-auto rounded bg-slate-900 p-3 text-xs text-slate-100" data-testid="my-login-command">{login}</pre>
+            <p class="mt-1 text-sm text-slate-600">
+                "With the token's name and one of its passwords. Registry: "
+                <span class="font-mono" data-testid="my-login-server">{host.clone()}</span>
+            </p>
+            <div class="mt-3">
+                <LoginCommands login=token.login.clone() username=token.name.clone() variable="TOKEN_PWD" what="password" />
+            </div>
         </section>
         <section class=format!("{CARD} mt-4") aria-labelledby="passwords-heading">
             <h2 id="passwords-heading" class="text-lg font-medium">"Passwords"</h2>

@@ -11,6 +11,8 @@
 pub use portcullis_proto::{Action, Password, PasswordSlot as Slot, RepositoryActions};
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::LoginServer;
+
 /// The five actions a rule can grant (SPEC §1), in the order the cloud
 /// registry lists them.
 pub const ACTIONS: [Action; 5] = Action::LISTED;
@@ -103,8 +105,8 @@ pub struct TokenList {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenDetail {
     pub token: Token,
-    /// `host[:port]` for `docker login`.
-    pub login_server: String,
+    /// Where `docker login` goes.
+    pub login: LoginServer,
 }
 
 /// A freshly generated password: shown once, never retrievable again.
@@ -115,30 +117,7 @@ pub struct GeneratedPassword {
     pub slot: Slot,
     pub value: Password,
     pub expiry: Option<Timestamp>,
-    pub login_server: String,
-}
-
-impl GeneratedPassword {
-    /// The shell line that puts the password where the login commands
-    /// read it. Generated passwords are `pct_` and `[A-Za-z0-9_-]`: single
-    /// quotes need no escaping.
-    pub fn variable_line(&self) -> String {
-        format!("TOKEN_PWD='{}'", self.value.expose())
-    }
-
-    /// `docker` or `podman` login reading the password from stdin.
-    pub fn login_command(&self, client: &str) -> String {
-        format!(
-            "echo $TOKEN_PWD | {client} login --username {} --password-stdin {}",
-            self.token, self.login_server
-        )
-    }
-
-    /// What a copy button puts on the clipboard for `client`: both lines,
-    /// so one paste into a shell logs in.
-    pub fn login_snippet(&self, client: &str) -> String {
-        format!("{}\n{}", self.variable_line(), self.login_command(client))
-    }
+    pub login: LoginServer,
 }
 
 #[cfg(test)]
@@ -151,21 +130,12 @@ mod tests {
             slot: Slot::Password1,
             value: Password::new("pct_secret"),
             expiry: None,
-            login_server: "registry.example:5000".into(),
+            login: LoginServer { host: "registry.example:5000".into(), plain_http: true },
         }
     }
 
     #[test]
     fn debug_hides_the_password() {
         assert!(!format!("{:?}", generated()).contains("pct_secret"));
-    }
-
-    #[test]
-    fn login_snippet_sets_the_variable_then_reads_it_from_stdin() {
-        assert_eq!(
-            generated().login_snippet("podman"),
-            "TOKEN_PWD='pct_secret'\n\
-             echo $TOKEN_PWD | podman login --username tobi-nginx-reader --password-stdin registry.example:5000"
-        );
     }
 }

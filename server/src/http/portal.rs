@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use app::{
     backend::Backend,
-    model::SignedInUser,
+    model::{page_access, LoginServer, PageAccess, SignedInUser},
     session::{DecidedSession, USER_KEY},
     shell, App,
 };
@@ -38,31 +38,31 @@ const SESSION_IDLE: Duration = Duration::from_secs(8 * 60 * 60);
 pub const SESSION_COOKIE: &str = "portcullis_session";
 
 pub fn router(state: AppState) -> Router {
-    let login_server = state.login_server.clone();
+    // Every login line the portal shows is written for this server.
+    let login = LoginServer { host: state.login_server.clone(), plain_http: !state.tls };
     let backend = Backend(Arc::new(AccountPortal::new(
         state.access.clone(),
         state.tokens.clone(),
         state.repositories.clone(),
         state.users.clone(),
         state.identities.clone(),
-        login_server.clone(),
+        login.clone(),
     )));
     let tokens = app::tokens::backend::Tokens(Arc::new(TokensPortal::new(
         state.access.clone(),
         state.tokens.clone(),
-        login_server.clone(),
+        login.clone(),
     )));
     let identities = app::identities::backend::Identities(Arc::new(IdentitiesPortal::new(
         state.access.clone(),
         state.identities.clone(),
         state.federation.clone(),
-        login_server.clone(),
-        state.tls,
+        login,
     )));
     let repositories = app::repositories::backend::Repositories(Arc::new(RepositoriesPortal::new(
         state.access.clone(),
         state.repositories.clone(),
-        login_server,
+        state.login_server.clone(),
     )));
     let access = app::access::backend::Access(Arc::new(AccessPortal::new(
         state.access.clone(),
@@ -144,12 +144,13 @@ pub fn session_layer(state: &AppState) -> SessionManagerLayer<tower_sessions_sql
 /// Paths anyone may fetch: assets, server functions (which check the
 /// session themselves) and the sign-in page.
 fn is_public(path: &str) -> bool {
-    path == "/login" || path == "/favicon.ico" || path.starts_with("/pkg/") || path.starts_with("/portal/")
+    path == "/login" || path == "/favicon.svg" || path == "/favicon.ico" || path.starts_with("/pkg/") || path.starts_with("/portal/")
 }
 
-/// Page loads without a signed-in user go to the sign-in page, and the
-/// sign-in page of a signed-in user goes to the overview, before anything
-/// renders. For a signed-in page load the session is decided here, once
+/// Page loads without a signed-in user go to the sign-in page, the
+/// sign-in page of a signed-in user goes to their start page, and so does
+/// a page that is not for them when another is (`app::model::page_access`),
+/// before anything renders. For a signed-in page load the session is decided here, once
 /// (`DecidedSession`): a user disabled or deleted, or a token password
 /// that no longer counts, signs the session out.
 async fn require_sign_in(
@@ -179,6 +180,10 @@ async fn require_sign_in(
         (true, Some(_)) => Redirect::to("/").into_response(),
         (false, None) => Redirect::to("/login").into_response(),
         (false, Some(decided)) => {
+            // A page that is not theirs, when another one is: before rendering.
+            if let PageAccess::RedirectTo(start) = page_access(path, &decided.0, &decided.1) {
+                return Redirect::to(start).into_response();
+            }
             request.extensions_mut().insert(decided);
             next.run(request).await
         }

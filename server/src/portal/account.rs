@@ -11,7 +11,7 @@ use app::{
     backend::PortalBackend,
     error::PortalError,
     model::{
-        Area, Capabilities, Count, MyAccess, MyPassword, MyRepository, MyRole, MyToken, Overview, Password,
+        Area, Capabilities, Count, LoginServer, MyAccess, MyPassword, MyRepository, MyRole, MyToken, Overview, Password,
         Reach, ReadableRepository, SignedInUser, TokenCredential,
     },
 };
@@ -28,7 +28,7 @@ use crate::{
         Decision, Grants, Operation, Principal,
     },
     service::{
-        access::{AccessError, AccessService},
+        access::{AccessError, AccessService, Disabled},
         identities::{IdentityService, ANONYMOUS_NAME},
         repositories::RepositoryAdmin,
         tokens::{display_time, expires_soon, PasswordSlot, TokenService, TokenStatus},
@@ -47,8 +47,8 @@ pub struct AccountPortal {
     repositories: Arc<RepositoryAdmin>,
     users: Arc<UserService>,
     identities: Arc<IdentityService>,
-    /// `host[:port]` users log in to.
-    login_server: String,
+    /// Where users log in.
+    login: LoginServer,
 }
 
 impl AccountPortal {
@@ -58,9 +58,9 @@ impl AccountPortal {
         repositories: Arc<RepositoryAdmin>,
         users: Arc<UserService>,
         identities: Arc<IdentityService>,
-        login_server: String,
+        login: LoginServer,
     ) -> Self {
-        Self { access, tokens, repositories, users, identities, login_server }
+        Self { access, tokens, repositories, users, identities, login }
     }
 }
 
@@ -90,7 +90,16 @@ impl PortalBackend for AccountPortal {
         let found = self.access.authenticate(name, password.expose(), client).await.map_err(refused)?;
         let Some(found) = found else {
             tracing::warn!(%client, "portal sign-in refused");
-            return Err(PortalError::InvalidCredentials);
+            // The right password of a disabled account: say so, and whom to ask.
+            return Err(match self.access.disabled_account(name, password.expose()).await.map_err(refused)? {
+                Some(Disabled::Token) => PortalError::AccountDisabled(format!(
+                    "The token {name} is disabled. Ask the registry's administrator to enable it or to give you another token."
+                )),
+                Some(Disabled::User) => PortalError::AccountDisabled(format!(
+                    "The account {name} is disabled. Ask an administrator of the registry to enable it."
+                )),
+                None => PortalError::InvalidCredentials,
+            });
         };
         let user = match (found.subject, found.credential) {
             // Every user may sign in: what they see is their capabilities
@@ -106,12 +115,13 @@ impl PortalBackend for AccountPortal {
         Ok(user)
     }
 
-    async fn overview(&self) -> Result<Overview, PortalError> {
+    async fn overview(&self, user: &SignedInUser) -> Result<Overview, PortalError> {
         let users = self.users.count().await.map_err(internal)?;
         let held = self.repositories.counts().await.map_err(internal)?;
         let count = |label: &str, value| Count { label: label.to_owned(), value };
         Ok(Overview {
-            login_server: self.login_server.clone(),
+            login: self.login.clone(),
+            user: user.name.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             counts: vec![
                 count("Repositories", held.repositories),
@@ -171,7 +181,7 @@ impl PortalBackend for AccountPortal {
             .collect();
         Ok(MyAccess {
             name: user.name.clone(),
-            login_server: self.login_server.clone(),
+            login: self.login.clone(),
             roles,
             repositories,
             truncated,
@@ -212,7 +222,7 @@ impl PortalBackend for AccountPortal {
         Ok(MyToken {
             enabled: token.status == TokenStatus::Enabled,
             scope_map: token.scope_map,
-            login_server: self.login_server.clone(),
+            login: self.login.clone(),
             passwords,
             grants: scope_map.repositories,
             repositories,

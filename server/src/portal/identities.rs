@@ -55,10 +55,9 @@ impl IdentitiesPortal {
         access: Arc<AccessService>,
         identities: Arc<IdentityService>,
         federation: Arc<FederationService>,
-        login_server: String,
-        tls: bool,
+        login: LoginServer,
     ) -> Self {
-        Self { access, identities, federation, login: LoginServer { host: login_server, plain_http: !tls } }
+        Self { access, identities, federation, login }
     }
 
     /// The signed-in user as the services' actor, once the decision lets

@@ -12,7 +12,7 @@ use app::{
     tokens::{
         backend::TokensBackend,
         model::{
-            GeneratedPassword, NewScopeMap, PasswordSlot, RepositoryActions, ScopeMap, Timestamp, Token,
+            GeneratedPassword, LoginServer, NewScopeMap, PasswordSlot, RepositoryActions, ScopeMap, Timestamp, Token,
             TokenDetail, TokenList,
         },
     },
@@ -36,12 +36,12 @@ pub struct TokensPortal {
     access: Arc<AccessService>,
     tokens: Arc<TokenService>,
     /// `host[:port]` for the login commands.
-    login_server: String,
+    login: LoginServer,
 }
 
 impl TokensPortal {
-    pub fn new(access: Arc<AccessService>, tokens: Arc<TokenService>, login_server: String) -> Self {
-        Self { access, tokens, login_server }
+    pub fn new(access: Arc<AccessService>, tokens: Arc<TokenService>, login: LoginServer) -> Self {
+        Self { access, tokens, login }
     }
 
     /// The signed-in user, once the decision lets them change tokens and
@@ -126,7 +126,7 @@ impl TokensBackend for TokensPortal {
 
     async fn token(&self, name: &str) -> Result<TokenDetail, PortalError> {
         let view = self.service().token(name).await.map_err(manage_error)?;
-        Ok(TokenDetail { token: token(view), login_server: self.login_server.clone() })
+        Ok(TokenDetail { token: token(view), login: self.login.clone() })
     }
 
     async fn create_token(
@@ -207,7 +207,7 @@ impl TokensBackend for TokensPortal {
             slot: password.name,
             value,
             expiry: password.expiry.map(timestamp),
-            login_server: self.login_server.clone(),
+            login: self.login.clone(),
         })
     }
 

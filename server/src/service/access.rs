@@ -112,6 +112,13 @@ pub(crate) fn could_be_user_name(name: &str) -> bool {
 
 pub use crate::policy::Principal;
 
+/// A disabled account whose right password was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disabled {
+    Token,
+    User,
+}
+
 /// A successful authentication.
 #[derive(Clone)]
 pub struct Authenticated {
@@ -398,6 +405,32 @@ impl AccessService {
             Some(_) => refuse("wrong password").await,
             None => refuse("unknown user").await,
         }
+    }
+
+    /// After a refused sign-in, which disabled account (if any) `secret`
+    /// is right for. The portal says so to the person who knows the
+    /// password; the data plane never does. One more verification, and only
+    /// after a refusal that the throttle let through.
+    pub async fn disabled_account(&self, username: &str, secret: &str) -> Result<Option<Disabled>, AccessError> {
+        if secret.starts_with(PREFIX) {
+            let digest = self.hasher.digest(secret);
+            let row = token_rows::token(&self.db, username).await?;
+            let disabled = row.is_some_and(|row| !row.enabled && matching_slot(&row, &digest.0, (self.clock)()).is_ok());
+            return Ok(disabled.then_some(Disabled::Token));
+        }
+        if secret.starts_with(SECRET_PREFIX) || !could_be_user_name(username) {
+            return Ok(None);
+        }
+        let Some(user) = users::find_by_name(&self.db, username).await? else { return Ok(None) };
+        if user.enabled {
+            return Ok(None);
+        }
+        let matches = self
+            .verifiers
+            .verify(HumanPassword::new(secret), Some(user.password_hash))
+            .await
+            .ok_or(AccessError::Busy)??;
+        Ok(matches.then_some(Disabled::User))
     }
 
     async fn authenticate_token(
@@ -825,7 +858,13 @@ mod tests {
         f.tokens.update_token(&f.admin, "customer", Some(Status::Disabled), None).await.unwrap();
         assert!(login(&f, "customer", &first).await.is_none(), "disabled");
         assert!(!still_valid(&f, &who).await, "issued tokens end when disabled");
+        // Only the right password learns that the token is disabled.
+        assert_eq!(f.access.disabled_account("customer", &first).await.unwrap(), Some(Disabled::Token));
+        assert_eq!(f.access.disabled_account("customer", &second).await.unwrap(), Some(Disabled::Token));
+        assert_eq!(f.access.disabled_account("customer", &format!("{first}x")).await.unwrap(), None);
+        assert_eq!(f.access.disabled_account("nobody-here", &first).await.unwrap(), None);
         f.tokens.update_token(&f.admin, "customer", Some(Status::Enabled), None).await.unwrap();
+        assert_eq!(f.access.disabled_account("customer", &first).await.unwrap(), None, "enabled");
         assert!(still_valid(&f, &who).await, "and count again when re-enabled");
 
         f.tokens.delete_token(&f.admin, "customer").await.unwrap();

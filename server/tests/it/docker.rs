@@ -22,7 +22,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::tokens::model::{GeneratedPassword, Password, Slot};
+use app::model::{Client, LoginServer};
 use reqwest::{header, Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -158,10 +158,11 @@ impl Docker {
     }
 
     /// A shell line as a user pastes it, in this user's environment.
-    fn shell(&self, line: &str) -> Outcome {
+    /// `line` run by bash, with `stdin` typed after it.
+    fn shell(&self, line: &str, stdin: Option<&str>) -> Outcome {
         let mut command = self.with_env("bash");
         command.args(["-c", line]);
-        execute(command, None)
+        execute(command, stdin)
     }
 
     fn login(&self, authority: &str, user: &str, password: &str) -> Outcome {
@@ -343,18 +344,14 @@ async fn docker_logs_in_with_the_portals_command_pushes_pulls_inspects_and_logs_
     let (password, _) = create_token(&registry, "docker-writer", read_write("samples/*")).await;
     let docker = Docker::new();
 
-    // The Generate dialog's clipboard text, pasted into a shell as it is.
-    let generated = GeneratedPassword {
-        token: "docker-writer".into(),
-        slot: Slot::Password1,
-        value: Password::new(password.as_str()),
-        expiry: None,
-        login_server: login_server(&registry).await,
-    };
-    assert_eq!(generated.login_server, authority);
-    let snippet = generated.login_snippet("docker");
-    assert!(snippet.contains("docker login --username docker-writer --password-stdin"), "{snippet}");
-    let login = docker.shell(&snippet).succeeded();
+    // The portal's docker line (the Generate dialog's, My token's), pasted
+    // into a shell as it is, then the password typed when the shell waits.
+    let login_server = LoginServer { host: login_server(&registry).await, plain_http: true };
+    assert_eq!(login_server.host, authority);
+    let line = login_server.prompted_login(Client::Docker, "docker-writer", "TOKEN_PWD");
+    assert!(line.contains("docker login --username docker-writer --password-stdin"), "{line}");
+    assert!(!login_server.docker_needs_insecure_entry(), "Docker treats {authority} as insecure by itself");
+    let login = docker.shell(&line, Some(&format!("{password}\n"))).succeeded();
     assert!(login.stdout.contains("Login Succeeded"), "{}", login.report());
     let stored = docker.config_json();
     assert!(stored.contains(&authority), "{stored}");

@@ -110,7 +110,7 @@ pub(super) fn GeneratedPasswordView(answer: NewPassword, done: Callback<()>) -> 
     view! {
         <div class="mt-3 space-y-4" data-testid="generated">
             <ShownOnceWarning what="password" />
-            <SecretValue label=format!("Password of {}", answer.user) value what="password" testid="generated-password" />
+            <SecretValue label=format!("Password of {}", answer.user) value what="password" testid="generated-password" copy_testid="copy-password" />
             <p class=HINT>"Give it to the user by a safe channel; they can change it under Change password once signed in."</p>
             <div class="flex justify-end">
                 <button type="button" class=PRIMARY data-testid="generated-done" on:click=move |_| done.run(())>"Done"</button>

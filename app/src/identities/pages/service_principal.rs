@@ -18,6 +18,7 @@ use leptos_router::{
 use crate::{
     components::{
         dialog::{ConfirmDialog, Modal},
+        secret::GeneratedCredential,
         ui::{
             use_csrf, ErrorMessage, Loading, CARD, DANGER_OUTLINE, HINT, INPUT, LABEL, LINK, PRIMARY,
             SECONDARY, SMALL_DANGER, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD,
@@ -31,7 +32,7 @@ use crate::{
         model::{
             Client, ClientSecret, FederatedCredential, GeneratedSecret, LoginServer, ServicePrincipalDetail,
         },
-        ui::{use_can_write, AssignmentsSection, SecretValue, ShownOnceWarning, Snippet, StatusBadge, Time},
+        ui::{use_can_write, AssignmentsSection, Snippet, StatusBadge, Time},
     },
 };
 
@@ -512,42 +513,13 @@ fn GenerateSecretDialog(
     .into_any()
 }
 
-/// The new secret, once: with its copy button and the login commands,
-/// each two lines (`SP_SECRET='…'`, then the client reading it on stdin).
+/// The new secret, once: with its copy button, where to keep it, and the
+/// login lines that read it without echo.
 #[component]
 pub(super) fn GeneratedSecretView(secret: GeneratedSecret, done: Callback<()>) -> impl IntoView {
-    let expiry = match &secret.expiry {
-        Some(time) => format!("Expires {}.", time.display),
-        None => "Never expires.".to_owned(),
-    };
-    let snippets = Client::ALL
-        .into_iter()
-        .map(|client| {
-            let command = client.command();
-            let label = if client == Client::Docker { "Log in with Docker" } else { "Log in with Podman" };
-            let copy_testid =
-                if client == Client::Docker { "copy-docker-login" } else { "copy-podman-login" };
-            view! {
-                <Snippet label snippet=secret.login_snippet(client) what="login command"
-                    testid=format!("{command}-login") copy_testid />
-            }
-        })
-        .collect_view();
     view! {
-        <div class="mt-3 space-y-4" data-testid="generated">
-            <ShownOnceWarning what="secret" />
-            <SecretValue label=format!("Client secret {}", secret.key_id) value=secret.value.expose().to_owned()
-                what="client secret" testid="generated-secret" />
-            <p class=HINT data-testid="generated-expiry">{expiry}</p>
-            {snippets}
-            <p class=HINT>
-                "Paste both lines into a shell: the client reads the secret from standard input ("
-                <code>"--password-stdin"</code> "), so it is not on the command line."
-            </p>
-            <div class="flex justify-end">
-                <button type="button" class=PRIMARY data-testid="generated-done" on:click=move |_| done.run(())>"Done"</button>
-            </div>
-        </div>
+        <GeneratedCredential label=format!("Client secret {}", secret.key_id) value=secret.value.expose().to_owned()
+            what="client secret" testid="generated-secret" copy_testid="copy-secret" expiry=secret.expiry
+            login=secret.login username=secret.service_principal variable="SP_SECRET" done />
     }
-    .into_any()
 }

@@ -5,7 +5,7 @@
 //! in the URL, a resource or the server-rendered HTML, and the signal is
 //! cleared when the dialog closes.
 
-use leptos::{ev::SubmitEvent, html, prelude::*, task::spawn_local};
+use leptos::{ev::SubmitEvent, prelude::*, task::spawn_local};
 use leptos_meta::Title;
 use leptos_router::{
     components::A,
@@ -17,8 +17,9 @@ use crate::{
         copy::CopyButton,
         dialog::{ConfirmDialog, Modal},
         layout::use_capabilities,
+        secret::GeneratedCredential,
         ui::{
-            use_csrf, ErrorMessage, Loading, CARD, CODE_BLOCK, DANGER_OUTLINE, HINT, INPUT, LABEL, LINK,
+            use_csrf, ErrorMessage, Loading, CARD, DANGER_OUTLINE, HINT, INPUT, LABEL, LINK,
             PRIMARY, SECONDARY, SMALL_BUTTON, SMALL_DANGER, TABLE, TBODY, TD, TH, THEAD,
         },
     },
@@ -143,7 +144,8 @@ fn TokenDetails(
     // A user whose roles read the configuration but do not change it sees
     // the token without the controls.
     let writable = use_capabilities().get_untracked().can_write(Area::Configuration);
-    let TokenDetail { token, login_server } = detail;
+    let TokenDetail { token, login } = detail;
+    let login_server = login.host;
     let name = StoredValue::new(token.name.clone());
     let enabled = token.enabled;
     let current_scope_map = token.scope_map.clone();
@@ -427,71 +429,14 @@ fn GenerateDialog(
     .into_any()
 }
 
-/// The new password, once: with copy buttons and the login commands.
-/// The commands are the two lines a shell needs: `TOKEN_PWD='…'` then the
-/// client reading `$TOKEN_PWD` on stdin; one copy, one paste, logged in.
+/// The new password, once: with its copy button, where to keep it, and
+/// the login lines that read it without echo.
 #[component]
 fn GeneratedView(password: GeneratedPassword, close: Callback<()>) -> impl IntoView {
-    let warning = NodeRef::<html::P>::new();
-    Effect::new(move |_| {
-        if let Some(warning) = warning.get() {
-            let _ = warning.focus();
-        }
-    });
-    let expiry = match &password.expiry {
-        Some(time) => format!("Expires {}.", time.display),
-        None => "Never expires.".to_owned(),
-    };
-    let docker = password.login_snippet("docker");
-    let podman = password.login_snippet("podman");
     view! {
-        <div class="mt-3 space-y-4" data-testid="generated">
-            <p node_ref=warning tabindex="-1" role="alert" data-testid="show-once-warning"
-                class="rounded border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 focus:outline-none">
-                <strong>"Copy this password now."</strong>
-                " It is shown only this once and cannot be retrieved after you close this dialog. If it is lost, generate a new one."
-            </p>
-            <div>
-                <div class=LABEL>{password.slot.as_str()} " of " {password.token.clone()}</div>
-                <div class="mt-1 flex items-center gap-2">
-                    <code class="min-w-0 flex-1 break-all rounded bg-slate-100 px-3 py-2 font-mono text-sm" data-testid="generated-password">
-                        {password.value.expose().to_owned()}
-                    </code>
-                    <CopyButton text=password.value.expose().to_owned() what="password" testid="copy-password" />
-                </div>
-                <p class=HINT data-testid="generated-expiry">{expiry}</p>
-            </div>
-            <LoginSnippet label="Log in with Docker" snippet=docker what="docker login command" testid="docker-login" copy_testid="copy-docker-login" />
-            <LoginSnippet label="Log in with Podman" snippet=podman what="podman login command" testid="podman-login" copy_testid="copy-podman-login" />
-            <p class=HINT>
-                "Paste both lines into a shell: the client reads the password from standard input ("
-                <code>"--password-stdin"</code> "), so it is not on the command line. Login server: "
-                <code class="font-mono">{password.login_server.clone()}</code> "."
-            </p>
-            <div class="flex justify-end">
-                <button type="button" class=PRIMARY data-testid="generated-done" on:click=move |_| close.run(())>"Done"</button>
-            </div>
-        </div>
+        <GeneratedCredential label=format!("{} of {}", password.slot.as_str(), password.token)
+            value=password.value.expose().to_owned() what="password" testid="generated-password"
+            copy_testid="copy-password" expiry=password.expiry login=password.login username=password.token
+            variable="TOKEN_PWD" done=close />
     }
-    .into_any()
-}
-
-#[component]
-fn LoginSnippet(
-    label: &'static str,
-    snippet: String,
-    what: &'static str,
-    testid: &'static str,
-    copy_testid: &'static str,
-) -> impl IntoView {
-    view! {
-        <div>
-            <div class="flex items-center justify-between gap-2">
-                <span class=LABEL>{label}</span>
-                <CopyButton text=snippet.clone() what testid=copy_testid />
-            </div>
-            <pre class=format!("{CODE_BLOCK} mt-1") data-testid=testid>{snippet}</pre>
-        </div>
-    }
-    .into_any()
 }
