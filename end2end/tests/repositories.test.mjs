@@ -289,7 +289,8 @@ test('a repository shows its tags with digests, sizes, platforms, and a pull com
   assert.equal(await page.getByTestId('pull-command').inputValue(), `docker pull ${host}/samples/hello:latest`);
   await page.getByTestId('pull-tag').selectOption('v2');
   assert.equal(await page.getByTestId('pull-command').inputValue(), `docker pull ${host}/samples/hello:v2`);
-  assert.deepEqual(await tagRow(page, 'v1').getByTestId('tag-platforms').textContent(), '—');
+  // A single-platform image: the platform its configuration names.
+  assert.deepEqual(await tagRow(page, 'v1').getByTestId('tag-platforms').locator('li').allTextContents(), ['linux/amd64']);
 
   // On a phone the tables scroll sideways instead of squeezing the page.
   await page.setViewportSize({ width: 390, height: 844 });
@@ -385,7 +386,7 @@ test('deleting a manifest asks for confirmation; while locked the lock message i
   await page.getByTestId('confirm-button').click();
   const refusal = page.getByTestId('dialog-error');
   await refusal.waitFor();
-  assert.match(await refusal.textContent(), /is locked and cannot be deleted/);
+  assert.match(await refusal.textContent(), /is locked and cannot be deleted: its deleteEnabled is false \(turn deleteEnabled on to allow it\)/);
   await page.screenshot({ path: join(artifacts, 'repository-delete-locked-manifest.png'), fullPage: true });
   await page.getByTestId('cancel-button').click();
   await page.getByRole('dialog').waitFor({ state: 'detached' });

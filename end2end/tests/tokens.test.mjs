@@ -294,7 +294,7 @@ test('a generated password is never shown again: not in the page once closed, a 
   await context.close();
 });
 
-test('the generate dialog is a keyboard-usable modal: focus moves in, Tab stays in, Escape closes, errors inline', async () => {
+test('the generate dialog is a keyboard-usable modal: focus moves in, Tab stays in, Escape closes, the expiry starts tomorrow', async () => {
   assert.equal((await api('POST', '/api/v1/tokens', { name: 'keyboard-user', scopeMap: '_repositories_pull', generatePasswords: false })).status, 201);
   const { context, page, errors } = await adminPage();
   await goto(page, '/tokens/keyboard-user');
@@ -312,14 +312,19 @@ test('the generate dialog is a keyboard-usable modal: focus moves in, Tab stays 
   await page.keyboard.press('Escape');
   await dialog.waitFor({ state: 'detached' });
 
-  // An expiry in the past: the service's message, in the dialog.
+  // The picker starts tomorrow (UTC): today or a past date is refused by the
+  // browser before anything is sent, and nothing is generated.
   await page.getByTestId('generate-password1').click();
   await dialog.waitFor();
-  await dialog.getByTestId('expiry-input').fill(dateIn(-2));
-  await dialog.getByTestId('generate-submit').click();
-  const error = dialog.getByTestId('generate-error');
-  await error.waitFor();
-  assert.match(await error.textContent(), /in the past/);
+  const expiryInput = dialog.getByTestId('expiry-input');
+  await page.waitForFunction((input) => input.min !== '', await expiryInput.elementHandle());
+  assert.equal(await expiryInput.getAttribute('min'), dateIn(1));
+  for (const refused of [dateIn(-2), dateIn(0)]) {
+    await expiryInput.fill(refused);
+    await dialog.getByTestId('generate-submit').click();
+    assert.equal(await expiryInput.evaluate((input) => input.validity.rangeUnderflow), true, refused);
+    assert.equal(await dialog.getByTestId('generated-password').count(), 0);
+  }
   await shot(page, 'generate-dialog-error.png');
 
   // Keyboard only: Tab to Generate, Enter.
@@ -492,7 +497,8 @@ test('Add token with a new scope map inline (validation inline), then status, sc
   await discard.waitFor();
   await shot(page, 'token-discard-confirm.png');
   await discard.getByTestId('confirm').click();
-  await page.waitForURL(`${server.base}/tokens`);
+  await page.waitForURL(`${server.base}/tokens?discarded=ci-pipeline`);
+  assert.equal(await page.getByTestId('done-notice').textContent(), 'Token ci-pipeline discarded.');
   assert.equal((await api('GET', '/api/v1/tokens/ci-pipeline')).status, 404);
 
   // An unknown token: a clear message.
@@ -585,7 +591,8 @@ test('scope maps: system-defined first and read-only; create and edit with inlin
   await page.getByTestId('delete-scope-map').click();
   await confirm.waitFor();
   await confirm.getByTestId('confirm').click();
-  await page.waitForURL(`${server.base}/scope-maps`);
+  await page.waitForURL(`${server.base}/scope-maps?deleted=team-a-map`);
+  assert.equal(await page.getByTestId('done-notice').textContent(), 'Scope map team-a-map deleted.');
   await rows.first().waitFor();
   assert.equal(await page.locator('[data-testid=scope-map-row][data-name=team-a-map]').count(), 0);
   await goto(page, '/scope-maps');

@@ -97,7 +97,7 @@ pub struct Manifest {
     #[serde(with = "crate::time")]
     pub created_time: DateTime<Utc>,
     pub tags: Vec<String>,
-    /// The platforms an index lists.
+    /// The platforms an index lists; for an image, the one its configuration names.
     pub platforms: Vec<Platform>,
     /// The platform an index of the repository lists this image for.
     pub index_platform: Option<Platform>,

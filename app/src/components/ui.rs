@@ -86,3 +86,56 @@ pub fn use_csrf() -> impl Fn() -> String + Copy + Send + Sync + 'static {
             .unwrap_or_default()
     }
 }
+
+/// Tomorrow's date (UTC) as `YYYY-MM-DD`, from the browser's clock: the
+/// earliest expiry the server accepts (an expiry is 00:00 UTC of its date).
+/// Empty on the server, which renders no `min`; the browser sets it.
+fn tomorrow_utc() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let tomorrow = js_sys::Date::new(&(js_sys::Date::now() + 86_400_000.0).into());
+        String::from(tomorrow.to_iso_string()).chars().take(10).collect()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    String::new()
+}
+
+/// An optional expiry date: from tomorrow on, so a date the server would
+/// refuse cannot be picked.
+#[component]
+pub fn ExpiryDateField(
+    expiry: RwSignal<String>,
+    /// Who stops working at 00:00 UTC on the date ("The password").
+    what: &'static str,
+    testid: &'static str,
+    #[prop(default = "Expiry date (optional)")] label: &'static str,
+) -> impl IntoView {
+    let min = RwSignal::new(String::new());
+    Effect::new(move |_| min.set(tomorrow_utc()));
+    view! {
+        <label class="block">
+            <span class=LABEL>{label}</span>
+            <input type="date" class=INPUT data-testid=testid min=move || min.get() bind:value=expiry />
+            <span class=HINT>{format!("{what} stops working at 00:00 UTC on this date, from tomorrow on. Leave empty for no expiry; an expiry is recommended.")}</span>
+        </label>
+    }
+    .into_any()
+}
+
+/// What the page that sent the visitor here just did, from its query
+/// parameter `param` (`/tokens?discarded=ci-reader`): "Token ci-reader
+/// discarded." Nothing without the parameter.
+#[component]
+pub fn DoneNotice(param: &'static str, what: &'static str, verb: &'static str) -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let name = Memo::new(move |_| query.with(|query| query.get(param)).filter(|name| !name.is_empty()));
+    view! {
+        {move || name.get().map(|name| view! {
+            <p class="mt-4 rounded bg-green-50 px-3 py-2 text-sm text-green-800" role="status" data-testid="done-notice">
+                {format!("{what} {name} {verb}.")}
+            </p>
+        })}
+    }
+    .into_any()
+}
+

@@ -369,12 +369,26 @@ impl RegistryService {
         let Some(concerned) = locks::concerned_locks(&self.db, name.as_str(), scope).await? else {
             return Ok(());
         };
-        let (forbids, verb): (fn(&locks::Locks) -> bool, _) = match operation {
-            LockedOperation::Write => (|locks| !locks.write_enabled, "written to"),
-            LockedOperation::Delete => (|locks| !locks.write_enabled || !locks.delete_enabled, "deleted"),
+        // The switch that forbids the operation, named as the API and the
+        // portal name it, so the refusal says what to turn back on.
+        let (forbids, verb): (fn(&locks::Locks) -> Option<&'static str>, _) = match operation {
+            LockedOperation::Write => (|locks| (!locks.write_enabled).then_some("writeEnabled"), "written to"),
+            LockedOperation::Delete => (
+                |locks| {
+                    (!locks.write_enabled)
+                        .then_some("writeEnabled")
+                        .or((!locks.delete_enabled).then_some("deleteEnabled"))
+                },
+                "deleted",
+            ),
         };
-        if forbids(&concerned.repository) {
-            return Err(RegistryError::Locked(format!("repository {name} is locked and cannot be {verb}")));
+        let refuse = |object: String, switch: &str| {
+            RegistryError::Locked(format!(
+                "{object} is locked and cannot be {verb}: its {switch} is false (turn {switch} on to allow it)"
+            ))
+        };
+        if let Some(switch) = forbids(&concerned.repository) {
+            return Err(refuse(format!("repository {name}"), switch));
         }
         let writing = operation == LockedOperation::Write;
         let manifests_matter = !(writing && matches!(scope, LockScope::Tag(_)));
@@ -383,10 +397,13 @@ impl RegistryService {
             LockedObject::Manifest(_) => manifests_matter,
             LockedObject::Tag(_) => tags_matter,
         };
-        match concerned.objects.iter().find(|(object, locks)| matters(object) && forbids(locks)) {
-            Some((object, _)) => {
-                Err(RegistryError::Locked(format!("{object} in {name} is locked and cannot be {verb}")))
-            }
+        let blocking = concerned
+            .objects
+            .iter()
+            .filter(|(object, _)| matters(object))
+            .find_map(|(object, locks)| forbids(locks).map(|switch| (object, switch)));
+        match blocking {
+            Some((object, switch)) => Err(refuse(format!("{object} in {name}"), switch)),
             None => Ok(()),
         }
     }

@@ -5,6 +5,8 @@
 
 use std::{collections::HashMap, sync::Arc};
 
+use futures::StreamExt;
+
 pub use portcullis_proto::{Attributes, AttributesPatch, DeletedRepository, Manifest, Platform, Repository};
 /// The API's tag (`domain::Tag` is the validated tag name).
 pub type TagView = portcullis_proto::Tag;
@@ -15,7 +17,10 @@ use crate::{
         repositories::{self as rows, LockScope, LockTarget, Locks},
         Database,
     },
-    domain::{manifest::parse_manifest, Digest, Reference, RepositoryName, Tag},
+    domain::{
+        manifest::{parse_manifest, Descriptor},
+        Digest, Reference, RepositoryName, Tag,
+    },
     policy::{self, ActionSet, Decision, Grants, Operation, Principal, RepositoryOperation},
     service::{
         audit::{AuditLog, Caller, Outcome},
@@ -68,7 +73,17 @@ struct ContentFacts {
     platforms: HashMap<String, Vec<Platform>>,
     platform_in_index: HashMap<String, Platform>,
     total_size: HashMap<String, i64>,
+    /// An image's configuration, which names its platform.
+    configs: HashMap<String, Descriptor>,
 }
+
+/// Configuration types whose `os` and `architecture` name the image's
+/// platform.
+const IMAGE_CONFIG_TYPES: [&str; 2] =
+    ["application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"];
+
+/// The largest configuration read for its platform; real ones are a few KiB.
+const CONFIG_READ_LIMIT: u64 = 256 * 1024;
 
 impl ContentFacts {
     fn of(manifests: &[rows::ManifestInfoRow]) -> Self {
@@ -79,6 +94,9 @@ impl ContentFacts {
             if parsed.manifests.is_empty() {
                 let referenced: u64 = parsed.blob_references().map(|d| d.size).sum();
                 facts.total_size.insert(manifest.digest.clone(), manifest.size + referenced as i64);
+                if let Some(config) = parsed.config.clone() {
+                    facts.configs.insert(manifest.digest.clone(), config);
+                }
             } else {
                 indexes.push((manifest, parsed));
             }
@@ -169,6 +187,39 @@ impl RepositoryAdmin {
         rows::tag(&self.db, row.id, tag.as_str()).await?.map(tag_view).ok_or(RegistryError::ManifestUnknown)
     }
 
+    /// The platform an image's configuration names (`os`, `architecture`,
+    /// `variant`); `None` when it is not an image configuration, is too
+    /// large, cannot be read or names none. Never an error: the page shows
+    /// "—" then.
+    async fn config_platform(&self, name: &RepositoryName, config: &Descriptor) -> Option<Platform> {
+        if !IMAGE_CONFIG_TYPES.contains(&config.media_type.as_str()) || config.size > CONFIG_READ_LIMIT {
+            return None;
+        }
+        let mut body = self.registry.read_blob(name, &config.digest, None).await.ok()?.body;
+        let mut bytes = Vec::with_capacity(config.size as usize);
+        while let Some(chunk) = body.next().await {
+            bytes.extend_from_slice(&chunk.ok()?);
+            if bytes.len() as u64 > CONFIG_READ_LIMIT {
+                return None;
+            }
+        }
+        #[derive(serde::Deserialize)]
+        struct Named {
+            #[serde(default)]
+            os: String,
+            #[serde(default)]
+            architecture: String,
+            #[serde(default)]
+            variant: Option<String>,
+        }
+        let named: Named = serde_json::from_slice(&bytes).ok()?;
+        (!named.os.is_empty() && !named.architecture.is_empty()).then(|| Platform {
+            os: named.os,
+            architecture: named.architecture,
+            variant: named.variant.filter(|variant| !variant.is_empty()),
+        })
+    }
+
     pub async fn manifests(
         &self,
         name: &RepositoryName,
@@ -178,7 +229,7 @@ impl RepositoryAdmin {
         // All of them: an index's total needs its images' sizes.
         let manifests = rows::manifests(&self.db, row.id, None).await?;
         let mut facts = ContentFacts::of(&manifests);
-        let views: Vec<Manifest> = manifests
+        let mut views: Vec<Manifest> = manifests
             .into_iter()
             .filter(|m| digest.is_none_or(|digest| m.digest == digest.as_str()))
             .map(|m| Manifest {
@@ -196,6 +247,12 @@ impl RepositoryAdmin {
             .collect();
         if digest.is_some() && views.is_empty() {
             return Err(RegistryError::ManifestUnknown);
+        }
+        // A single-platform image names its platform in its configuration.
+        for view in &mut views {
+            if let Some(config) = facts.configs.get(&view.digest) {
+                view.platforms.extend(self.config_platform(name, config).await);
+            }
         }
         Ok(views)
     }

@@ -509,7 +509,7 @@ fn check_expiry(expiry: Option<DateTime<Utc>>, now: DateTime<Utc>) -> ManageResu
     match expiry {
         Some(expiry) if expiry <= now => Err(ManageError::Invalid(format!(
             "the expiry {} is in the past; give a future date",
-            format_time(expiry)
+            display_time(expiry)
         ))),
         _ => Ok(()),
     }
@@ -752,7 +752,10 @@ mod tests {
             expiry: Some(Utc::now() - chrono::Duration::days(1)),
             ..NewToken::default()
         };
-        assert!(invalid(f.tokens.create_token(&f.admin, &past, None).await).contains("in the past"));
+        let refused = invalid(f.tokens.create_token(&f.admin, &past, None).await);
+        assert!(refused.contains("in the past"), "{refused}");
+        // The date as the portal shows dates, not a raw timestamp.
+        assert!(refused.contains(" UTC is in the past") && !refused.contains(":00.0"), "{refused}");
         let admin_name = NewToken {
             name: "admin".into(),
             scope_map: Some("_repositories_pull".into()),

@@ -20,7 +20,7 @@ use crate::{
         dialog::{ConfirmDialog, Modal},
         secret::GeneratedCredential,
         ui::{
-            use_csrf, ErrorMessage, Loading, CARD, DANGER_OUTLINE, HINT, INPUT, LABEL, LINK, PRIMARY,
+            use_csrf, ErrorMessage, ExpiryDateField, Loading, CARD, DANGER_OUTLINE, HINT, INPUT, LABEL, LINK, PRIMARY,
             SECONDARY, SMALL_DANGER, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD,
         },
     },
@@ -493,11 +493,7 @@ fn GenerateSecretDialog(
                             <span class=LABEL>"Description (optional)"</span>
                             <input class=INPUT autocomplete="off" data-testid="secret-description-input" bind:value=description />
                         </label>
-                        <label class="block">
-                            <span class=LABEL>"Expiry date (optional)"</span>
-                            <input type="date" class=INPUT data-testid="secret-expiry-input" bind:value=expiry />
-                            <span class=HINT>"The secret stops working at 00:00 UTC on this date. Leave empty for no expiry; an expiry is recommended."</span>
-                        </label>
+                        <ExpiryDateField expiry what="The secret" testid="secret-expiry-input" />
                         {move || error.get().map(|message| view! { <ErrorMessage message testid="secret-error" /> })}
                         <div class="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
                             <button type="button" class=SECONDARY on:click=move |_| close.run(())>"Cancel"</button>

@@ -11,7 +11,7 @@ use crate::{
     components::{
         dialog::Modal,
         ui::{
-            use_csrf, ErrorMessage, Loading, CARD, HINT, INPUT, LABEL, LINK, PRIMARY, TABLE, TABLE_WRAP,
+            use_csrf, ErrorMessage, ExpiryDateField, Loading, CARD, HINT, INPUT, LABEL, LINK, PRIMARY, TABLE, TABLE_WRAP,
             TBODY, TD, TD_WRAP, TH, THEAD,
         },
     },
@@ -115,11 +115,9 @@ fn NewServicePrincipalForm() -> impl IntoView {
                 "Create a first client secret (shown once)"
             </label>
             <Show when=move || with_secret.get()>
-                <label class="block sm:w-64">
-                    <span class=LABEL>"Secret expiry date (optional)"</span>
-                    <input type="date" class=INPUT data-testid="sp-expiry-input" bind:value=expiry />
-                    <span class=HINT>"Stops working at 00:00 UTC on this date; empty: never expires."</span>
-                </label>
+                <div class="sm:w-64">
+                    <ExpiryDateField expiry what="The secret" testid="sp-expiry-input" label="Secret expiry date (optional)" />
+                </div>
             </Show>
             {move || error.get().map(|message| view! { <ErrorMessage message testid="form-error" /> })}
             <button type="submit" class=PRIMARY data-testid="create-sp" disabled=move || pending.get()>

@@ -143,7 +143,7 @@ fn ScopeMapEditor(map: ScopeMap) -> impl IntoView {
     });
     let navigate = use_navigate();
     Effect::new(move |_| match delete.value().get() {
-        Some(Ok(())) => navigate("/scope-maps", Default::default()),
+        Some(Ok(())) => navigate(&format!("/scope-maps?deleted={}", name.get_value()), Default::default()),
         // Refused (in use): the dialog closes and the page says why.
         Some(Err(_)) => confirm_open.set(false),
         None => {}

@@ -7,7 +7,7 @@ use leptos_router::components::A;
 use crate::{
     components::layout::use_capabilities,
     components::ui::{
-        ErrorMessage, Loading, LINK, PRIMARY, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD,
+        DoneNotice, ErrorMessage, Loading, LINK, PRIMARY, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD,
     },
     model::Area,
     tokens::{
@@ -33,6 +33,7 @@ pub fn ScopeMapsPage() -> impl IntoView {
                 <A href="/scope-maps/new" attr:class=PRIMARY attr:data-testid="add-scope-map">"+ Add"</A>
             </Show>
         </div>
+        <DoneNotice param="deleted" what="Scope map" verb="deleted" />
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 match data.await {

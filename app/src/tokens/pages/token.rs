@@ -19,7 +19,7 @@ use crate::{
         layout::use_capabilities,
         secret::GeneratedCredential,
         ui::{
-            use_csrf, ErrorMessage, Loading, CARD, DANGER_OUTLINE, HINT, INPUT, LABEL, LINK,
+            use_csrf, ErrorMessage, ExpiryDateField, Loading, CARD, DANGER_OUTLINE, HINT, INPUT, LABEL, LINK,
             PRIMARY, SECONDARY, SMALL_BUTTON, SMALL_DANGER, TABLE, TBODY, TD, TH, THEAD,
         },
     },
@@ -54,7 +54,7 @@ pub fn TokenPage() -> impl IntoView {
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(())) = discard.value().get() {
-            navigate("/tokens", Default::default());
+            navigate(&format!("/tokens?discarded={}", name.get_untracked()), Default::default());
         }
     });
     Effect::new(move |_| {
@@ -408,11 +408,7 @@ fn GenerateDialog(
                                     format!("{slot_name} of {} is not generated yet.", token.get_untracked())
                                 }}
                             </p>
-                            <label class="block">
-                                <span class=LABEL>"Expiry date (optional)"</span>
-                                <input type="date" class=INPUT data-testid="expiry-input" bind:value=expiry />
-                                <span class=HINT>"The password stops working at 00:00 UTC on this date. Leave empty for no expiry; an expiry is recommended."</span>
-                            </label>
+                            <ExpiryDateField expiry what="The password" testid="expiry-input" />
                             {move || error.get().map(|message| view! { <ErrorMessage message testid="generate-error" /> })}
                             <div class="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
                                 <button type="button" class=SECONDARY on:click=move |_| close.run(())>"Cancel"</button>

@@ -11,7 +11,7 @@ use leptos_router::{
 use crate::{
     components::layout::use_capabilities,
     components::ui::{
-        ErrorMessage, Loading, INPUT, LABEL, LINK, PRIMARY, SECONDARY, TABLE, TABLE_WRAP, TBODY, TD, TH,
+        DoneNotice, ErrorMessage, Loading, INPUT, LABEL, LINK, PRIMARY, SECONDARY, TABLE, TABLE_WRAP, TBODY, TD, TH,
         THEAD,
     },
     model::Area,
@@ -114,6 +114,7 @@ pub fn TokensPage() -> impl IntoView {
                 <A href="/tokens/new" attr:class=PRIMARY attr:data-testid="add-token">"+ Add"</A>
             </Show>
         </div>
+        <DoneNotice param="discarded" what="Token" verb="discarded" />
         <Form method="GET" action="/tokens" attr:class="mt-6 flex flex-wrap items-end gap-2" attr:role="search">
             <label class="block w-full sm:w-80">
                 <span class=LABEL>"Search by name"</span>
