@@ -46,7 +46,7 @@ pub fn SignedInLayout() -> impl IntoView {
                         view! {
                             <div class="min-h-screen flex flex-col">
                                 <header class="bg-slate-900 text-white">
-                                    <div class="mx-auto max-w-6xl px-4 py-3 flex flex-wrap items-center gap-x-6 gap-y-2">
+                                    <div class="mx-auto max-w-[96rem] px-4 py-3 flex flex-wrap items-center gap-x-6 gap-y-2">
                                         <A href=home(&user, &info.can) attr:class="font-semibold tracking-tight text-lg">"Portcullis"</A>
                                         {if user.is_token() {
                                             // A token holder sees their own token only.
@@ -94,7 +94,7 @@ pub fn SignedInLayout() -> impl IntoView {
                                         </div>
                                     </div>
                                 </header>
-                                <main class="mx-auto w-full max-w-6xl flex-1 px-4 py-8">
+                                <main class="mx-auto w-full max-w-[96rem] flex-1 px-4 py-8">
                                     {move || match access.get() {
                                         PageAccess::Allowed => view! { <Outlet /> }.into_any(),
                                         PageAccess::RedirectTo(path) => view! { <Redirect path /> }.into_any(),

@@ -21,7 +21,9 @@ pub const SMALL_DANGER: &str = "inline-flex items-center rounded border border-r
 pub const LINK: &str = "text-blue-700 underline decoration-blue-300 underline-offset-2 hover:text-blue-900 focus:outline-none focus:ring-2 focus:ring-blue-600";
 // Tables: a white box that scrolls sideways on a narrow screen (the page
 // never does), header and body rows, and cells. The page adds margins.
-pub const TABLE_WRAP: &str = "relative overflow-x-auto rounded-lg bg-white shadow-sm";
+/// A table's card: a table wider than the card scrolls inside it, and the
+/// `scroll-cue` shadow (style/tailwind.css) shows at the edge that hides more.
+pub const TABLE_WRAP: &str = "relative overflow-x-auto rounded-lg bg-white shadow-sm scroll-cue";
 pub const TABLE: &str = "w-full divide-y divide-slate-200 text-left text-sm";
 pub const THEAD: &str = "bg-slate-50";
 pub const TBODY: &str = "divide-y divide-slate-100";

@@ -14,6 +14,14 @@ pub fn Time(time: Timestamp) -> impl IntoView {
     view! { <time datetime=time.iso>{time.display}</time> }
 }
 
+/// A time's date alone, for a list that must stay narrow; the whole time is
+/// its tooltip.
+#[component]
+pub fn Day(time: Timestamp) -> impl IntoView {
+    let day: String = time.display.chars().take(10).collect();
+    view! { <time datetime=time.iso title=time.display>{day}</time> }
+}
+
 /// Status as a coloured badge.
 #[component]
 pub fn StatusBadge(enabled: bool) -> impl IntoView {
@@ -47,7 +55,12 @@ pub fn encode(value: &str) -> String {
 
 /// "Not generated", "No expiry" or the date, flagged when expired or close.
 #[component]
-pub fn PasswordExpiry(password: PasswordSlot) -> impl IntoView {
+pub fn PasswordExpiry(
+    password: PasswordSlot,
+    /// The date alone (a list); the whole time otherwise.
+    #[prop(optional)]
+    compact: bool,
+) -> impl IntoView {
     let slot = password;
     if !slot.generated() {
         return view! { <span class="text-slate-400" data-testid="not-generated">"Not generated"</span> }
@@ -67,7 +80,7 @@ pub fn PasswordExpiry(password: PasswordSlot) -> impl IntoView {
         None => view! { <span class="text-slate-600">"No expiry"</span> }.into_any(),
         Some(time) => view! {
             <span class="inline-flex flex-wrap items-center gap-1.5">
-                <Time time />
+                {if compact { view! { <Day time /> }.into_any() } else { view! { <Time time /> }.into_any() }}
                 {flag.map(|(class, text)| view! { <span class=class>{text}</span> })}
             </span>
         }

@@ -17,8 +17,8 @@ use crate::{
     model::Area,
     tokens::{
         api::list_tokens,
-        model::{Token, TokenList, PAGE_SIZE},
-        ui::{encode, PasswordExpiry, StatusBadge, Time},
+        model::{PasswordSlot, Token, TokenList, PAGE_SIZE},
+        ui::{encode, Day, PasswordExpiry, StatusBadge, Time},
     },
 };
 
@@ -168,12 +168,13 @@ fn TokenTable(list: TokenList, position: ListPosition) -> impl IntoView {
                                 {if position.descending { "Name ↓" } else { "Name ↑" }}
                             </A>
                         </th>
-                        <th scope="col" class=TH>"Scope map"</th>
+                        <th scope="col" class=WIDE_TH>"Scope map"</th>
                         <th scope="col" class=TH>"Status"</th>
-                        <th scope="col" class=TH>"Created"</th>
-                        <th scope="col" class=TH>"Password 1 expires"</th>
-                        <th scope="col" class=TH>"Password 2 expires"</th>
-                        <th scope="col" class=TH>"Last used"</th>
+                        <th scope="col" class=PHONE_TH>"Expires"</th>
+                        <th scope="col" class=WIDE_TH>"Created"</th>
+                        <th scope="col" class=WIDE_TH>"Password 1 expires"</th>
+                        <th scope="col" class=WIDE_TH>"Password 2 expires"</th>
+                        <th scope="col" class=WIDE_TH>"Last used"</th>
                     </tr>
                 </thead>
                 <tbody class=TBODY>
@@ -201,19 +202,21 @@ fn TokenTable(list: TokenList, position: ListPosition) -> impl IntoView {
 fn TokenRow(token: Token) -> impl IntoView {
     let href = format!("/tokens/{}", token.name);
     let scope_map_href = format!("/scope-maps/{}", token.scope_map);
+    let soonest = soonest_expiry(&token.passwords);
     let mut passwords = token.passwords.into_iter();
     let password1 = passwords.next();
     let password2 = passwords.next();
     let row_name = token.name.clone();
     view! {
         <tr data-testid="token-row" data-name=row_name class="hover:bg-slate-50">
-            <td class=TD><A href=href attr:class=format!("{LINK} font-medium")>{token.name}</A></td>
-            <td class=TD><A href=scope_map_href attr:class=LINK>{token.scope_map}</A></td>
+            <td class=NAME_TD><A href=href attr:class=format!("{LINK} font-medium")>{token.name}</A></td>
+            <td class=WIDE_NAME_TD><A href=scope_map_href attr:class=LINK>{token.scope_map}</A></td>
             <td class=TD><StatusBadge enabled=token.enabled /></td>
-            <td class=TD><Time time=token.created /></td>
-            <td class=TD>{password1.map(|password| view! { <PasswordExpiry password /> })}</td>
-            <td class=TD>{password2.map(|password| view! { <PasswordExpiry password /> })}</td>
-            <td class=TD>{match token.last_used {
+            <td class=PHONE_TD data-testid="token-expires">{soonest.map(|password| view! { <PasswordExpiry password compact=true /> })}</td>
+            <td class=WIDE_TD><Day time=token.created /></td>
+            <td class=WIDE_TD>{password1.map(|password| view! { <PasswordExpiry password compact=true /> })}</td>
+            <td class=WIDE_TD>{password2.map(|password| view! { <PasswordExpiry password compact=true /> })}</td>
+            <td class=WIDE_TD>{match token.last_used {
                 Some(time) => view! { <Time time /> }.into_any(),
                 None => view! { <span class="text-slate-400">"Never"</span> }.into_any(),
             }}</td>
@@ -221,3 +224,27 @@ fn TokenRow(token: Token) -> impl IntoView {
     }
     .into_any()
 }
+
+/// Columns a phone leaves out, and the one only a phone shows.
+const WIDE_TH: &str = "hidden sm:table-cell whitespace-nowrap px-4 py-2 text-left text-xs font-semibold uppercase tracking-wide text-slate-600";
+const WIDE_TD: &str = "hidden sm:table-cell whitespace-nowrap px-4 py-2 align-top";
+const PHONE_TH: &str = "sm:hidden whitespace-nowrap px-4 py-2 text-left text-xs font-semibold uppercase tracking-wide text-slate-600";
+const PHONE_TD: &str = "sm:hidden whitespace-nowrap px-4 py-2 align-top";
+/// Names wrap (at their hyphens) rather than widen the table.
+const NAME_TD: &str = "px-4 py-2 align-top break-words";
+const WIDE_NAME_TD: &str = "hidden sm:table-cell px-4 py-2 align-top break-words";
+
+/// The password a phone's one "Expires" column shows: the generated one
+/// that expires first, else a generated one without expiry, else the first
+/// slot ("Not generated").
+fn soonest_expiry(passwords: &[PasswordSlot]) -> Option<PasswordSlot> {
+    let generated = passwords.iter().filter(|password| password.generated());
+    generated
+        .clone()
+        .filter(|password| password.expiry.is_some())
+        .min_by(|a, b| a.expiry.as_ref().map(|t| &t.iso).cmp(&b.expiry.as_ref().map(|t| &t.iso)))
+        .or_else(|| generated.clone().next())
+        .or_else(|| passwords.first())
+        .cloned()
+}
+
