@@ -388,8 +388,17 @@ test('deleting a manifest asks for confirmation; while locked the lock message i
   await refusal.waitFor();
   assert.match(await refusal.textContent(), /is locked and cannot be deleted: its deleteEnabled is false \(turn deleteEnabled on to allow it\)/);
   await page.screenshot({ path: join(artifacts, 'repository-delete-locked-manifest.png'), fullPage: true });
-  await page.getByTestId('cancel-button').click();
+  // The refusal keeps the keyboard in the dialog: focus on the refusal,
+  // Tab stays inside, Escape closes, focus returns to the opener.
+  const focusInDialog = () => page.evaluate(() => !!document.activeElement?.closest('dialog'));
+  await page.waitForFunction(() => document.activeElement?.dataset.testid === 'dialog-error');
+  for (let i = 0; i < 5; i += 1) {
+    await page.keyboard.press('Tab');
+    assert.ok(await focusInDialog(), `Tab ${i + 1} after the refusal left the dialog`);
+  }
+  await page.keyboard.press('Escape');
   await page.getByRole('dialog').waitFor({ state: 'detached' });
+  await page.waitForFunction(() => document.activeElement?.dataset.testid === 'delete-manifest-button');
   assert.equal(await row.count(), 1);
 
   await remove.click();

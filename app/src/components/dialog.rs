@@ -64,6 +64,31 @@ fn ModalPanel(
             }
         }
     });
+    // Focus can leave the dialog without the person moving it: a focused
+    // button that becomes disabled while a request runs drops focus to the
+    // page. Escape and Tab then still belong to the dialog.
+    #[cfg(feature = "hydrate")]
+    {
+        let keys = window_event_listener(leptos::ev::keydown, move |event| {
+            // Handled by the dialog itself (which may have closed it).
+            if event.default_prevented() {
+                return;
+            }
+            let Some(element) = dialog.try_get_untracked().flatten() else { return };
+            if focus::holds_focus(&element) {
+                return;
+            }
+            match event.key().as_str() {
+                "Escape" => {
+                    event.prevent_default();
+                    on_close.run(());
+                }
+                "Tab" => focus::keep_tab_inside(&element, &event),
+                _ => {}
+            }
+        });
+        on_cleanup(move || keys.remove());
+    }
     on_cleanup(move || {
         use leptos::wasm_bindgen::JsCast;
         if let Some(element) = opener.try_get_value().flatten() {
@@ -183,6 +208,29 @@ fn ConfirmBody(
         }
     };
     let typing = type_to_confirm.is_some();
+    // When a request ends, focus goes to its refusal (or Cancel), not to
+    // the page: the confirm button it was on was disabled meanwhile.
+    let refusal = NodeRef::<html::P>::new();
+    let cancel_button = NodeRef::<html::Button>::new();
+    Effect::new(move |was_pending: Option<bool>| {
+        let now = pending.get();
+        if was_pending == Some(true) && !now {
+            set_timeout(
+                // The dialog may have closed meanwhile.
+                move || match (refusal.try_get_untracked().flatten(), cancel_button.try_get_untracked().flatten()) {
+                    (Some(refusal), _) => {
+                        let _ = refusal.focus();
+                    }
+                    (None, Some(cancel)) => {
+                        let _ = cancel.focus();
+                    }
+                    (None, None) => {}
+                },
+                std::time::Duration::ZERO,
+            );
+        }
+        now
+    });
     view! {
         <div id=message_id class="mt-3 text-sm text-slate-700">{children()}</div>
         {type_to_confirm.map(|text| view! {
@@ -196,11 +244,11 @@ fn ConfirmBody(
             </label>
         })}
         {move || error.get().map(|message| view! {
-            <p class="mt-3 break-words rounded bg-red-50 px-3 py-2 text-sm text-red-800" role="alert" data-testid="dialog-error">{message}</p>
+            <p node_ref=refusal tabindex="-1" class="mt-3 break-words rounded bg-red-50 px-3 py-2 text-sm text-red-800 focus:outline-none" role="alert" data-testid="dialog-error">{message}</p>
         })}
         <div class="mt-6 flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
             // Focus starts on Cancel (or the field), never on the red button.
-            <button type="button" class=SECONDARY data-testid="cancel-button" autofocus=!typing
+            <button node_ref=cancel_button type="button" class=SECONDARY data-testid="cancel-button" autofocus=!typing
                 disabled=move || pending.get() on:click=move |_| cancel.run(())>"Cancel"</button>
             <button type="button" class=DANGER data-testid=confirm_testid disabled=move || !ready()
                 on:click=move |_| confirm()>
@@ -237,6 +285,11 @@ mod focus {
     const FOCUSABLE: &str =
         "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), \
                              textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
+
+    /// Whether focus is on the dialog or inside it.
+    pub fn holds_focus(dialog: &Element) -> bool {
+        document().active_element().is_some_and(|active| dialog.contains(Some(active.as_ref())))
+    }
 
     pub fn keep_tab_inside(dialog: &Element, event: &KeyboardEvent) {
         let controls = dialog.unchecked_ref::<Root>().select_all(FOCUSABLE);
