@@ -436,11 +436,24 @@ test('Add token with a new scope map inline (validation inline), then status, sc
   assert.equal(await newMap.getByTestId('new-scope-map-name').inputValue(), 'ci-pipeline-scope-map');
   await newMap.getByTestId('new-scope-map-name').fill('ci-pipeline-map');
   await newMap.getByTestId('new-scope-map-description').fill('CI pushes samples');
+  // A scope map without repositories would make a token that can do nothing.
+  const emptyWarning = newMap.getByTestId('empty-scope-map-warning');
+  assert.match(await emptyWarning.textContent(), /grants nothing yet/);
+  // The placeholder reads as an example, not an entry.
+  assert.match(await page.getByTestId('new-rule').getByLabel('Repository', { exact: true }).getAttribute('placeholder'), /^e\.g\. /);
   await addRule(page, 'samples/*/team-a', ['content/read', 'content/write']);
+  await emptyWarning.waitFor({ state: 'detached' });
+  // + Add moves the focus to the row it added.
+  assert.equal(await page.evaluate(() => document.activeElement?.value), 'samples/*/team-a');
   await page.getByTestId('create-token').click();
   const error = page.getByTestId('form-error');
   await error.waitFor();
   assert.match(await error.textContent(), /wildcard `\*` in the middle/);
+  // The refused row is marked, the others not.
+  const refusedRow = page.locator('[data-testid=rule-row][data-invalid=true]');
+  await refusedRow.waitFor();
+  assert.equal(await refusedRow.getByLabel('Repository', { exact: true }).inputValue(), 'samples/*/team-a');
+  assert.equal(await refusedRow.getByLabel('Repository', { exact: true }).getAttribute('aria-invalid'), 'true');
   await shot(page, 'token-new-invalid-pattern.png');
   // Nothing of the refused form was kept.
   assert.equal((await api('GET', '/api/v1/scope-maps/ci-pipeline-map')).status, 404);
@@ -471,6 +484,8 @@ test('Add token with a new scope map inline (validation inline), then status, sc
   await page.getByTestId('change-scope-map').click();
   await page.getByTestId('change-scope-map').waitFor({ state: 'detached' });
   assert.equal((await api('GET', '/api/v1/tokens/ci-pipeline')).json().scopeMap, '_repositories_push');
+  // Changed hands? The page suggests new passwords.
+  assert.match(await page.getByTestId('rotate-suggestion').textContent(), /generate new passwords/);
 
   // Generate password2, then delete it, with a confirmation.
   await generate(page, 'password2');
@@ -541,8 +556,10 @@ test('scope maps: system-defined first and read-only; create and edit with inlin
   assert.match(await error.textContent(), /wildcard `\*` must follow `\/`/);
   await shot(page, 'scope-map-new-invalid.png');
   await page.locator('[data-testid=rule-row] input[aria-label=Repository]').fill('sample/*');
-  // A second rule typed but not added with + Add is kept too.
+  // A second rule typed but not added with + Add is kept too, and the
+  // editor says so while it is there.
   await page.getByTestId('new-rule').getByLabel('Repository', { exact: true }).fill('sample/team-a/project-b');
+  assert.match(await page.getByTestId('draft-note').textContent(), /“sample\/team-a\/project-b” is not added yet: it is saved with the rows above/);
   await page.getByTestId('new-rule').getByRole('checkbox', { name: 'content/delete', exact: true }).check();
   await page.getByTestId('save-scope-map').click();
   await page.waitForURL(`${server.base}/scope-maps/team-a-map`);

@@ -54,7 +54,7 @@ pub fn NewScopeMapPage() -> impl IntoView {
                     <input class=INPUT autocomplete="off" data-testid="scope-map-description" bind:value=description />
                 </label>
             </div>
-            <RulesEditor rules />
+            <RulesEditor rules refusal=Signal::derive(error) />
             {move || error().map(|message| view! { <ErrorMessage message testid="form-error" /> })}
             <div class="flex flex-wrap gap-3">
                 <button type="submit" class=PRIMARY data-testid="save-scope-map" disabled=move || pending.get()>

@@ -117,7 +117,8 @@ fn NewTokenForm(scope_maps: Vec<ScopeMap>) -> impl IntoView {
                     <ExistingScopeMap user=user.clone() system=system.clone() existing />
                 </Show>
                 <Show when=move || create_new.get()>
-                    <NewScopeMapFields name=new_name edited=new_name_edited description=new_description rules />
+                    <NewScopeMapFields name=new_name edited=new_name_edited description=new_description rules
+                        refusal=Signal::derive(error) />
                 </Show>
             </fieldset>
 
@@ -177,6 +178,7 @@ fn NewScopeMapFields(
     edited: RwSignal<bool>,
     description: RwSignal<String>,
     rules: Rules,
+    refusal: Signal<Option<String>>,
 ) -> impl IntoView {
     view! {
         <div class="mt-3 rounded border border-slate-200 p-4" data-testid="new-scope-map">
@@ -191,7 +193,13 @@ fn NewScopeMapFields(
                     <input class=INPUT autocomplete="off" data-testid="new-scope-map-description" bind:value=description />
                 </label>
             </div>
-            <RulesEditor rules />
+            <RulesEditor rules refusal />
+            <Show when=move || rules.is_empty()>
+                <p class="mt-3 rounded bg-amber-50 px-3 py-2 text-sm text-amber-900 ring-1 ring-amber-200" role="status"
+                    data-testid="empty-scope-map-warning">
+                    "This scope map grants nothing yet: a token with it could not pull or push anything. Add a repository and tick its actions."
+                </p>
+            </Show>
         </div>
     }
     .into_any()

@@ -169,7 +169,7 @@ fn ScopeMapEditor(map: ScopeMap) -> impl IntoView {
                 <span class=LABEL>"Description"</span>
                 <input class=INPUT autocomplete="off" data-testid="scope-map-description" bind:value=description />
             </label>
-            <RulesEditor rules />
+            <RulesEditor rules refusal=Signal::derive(move || save_result().and_then(Result::err).map(|error| error.to_string())) />
             {move || match save_result() {
                 Some(Ok(_)) => Some(view! {
                     <p class="rounded bg-green-50 px-3 py-2 text-sm text-green-800" role="status" data-testid="saved">

@@ -49,6 +49,9 @@ pub fn TokenPage() -> impl IntoView {
     let generate_for = RwSignal::new(None::<PasswordSlot>);
     let delete_for = RwSignal::new(None::<Slot>);
     let discard_open = RwSignal::new(false);
+    // The scope map was just changed: the page suggests new passwords. Kept
+    // here, as the details are rendered anew from the refetched token.
+    let scope_map_changed = RwSignal::new(false);
     let csrf = use_csrf();
 
     let navigate = use_navigate();
@@ -74,7 +77,7 @@ pub fn TokenPage() -> impl IntoView {
                 let scope_maps = scope_maps.await;
                 match (detail, scope_maps) {
                     (Ok(detail), Ok(scope_maps)) => view! {
-                        <TokenDetails detail scope_maps update generate_for delete_for discard_open />
+                        <TokenDetails detail scope_maps update generate_for delete_for discard_open scope_map_changed />
                     }.into_any(),
                     (Err(error), _) | (_, Err(error)) => view! {
                         <h1 class="mt-2 text-2xl font-semibold tracking-tight">{name.get_untracked()}</h1>
@@ -139,6 +142,7 @@ fn TokenDetails(
     generate_for: RwSignal<Option<PasswordSlot>>,
     delete_for: RwSignal<Option<Slot>>,
     discard_open: RwSignal<bool>,
+    scope_map_changed: RwSignal<bool>,
 ) -> impl IntoView {
     let csrf = use_csrf();
     // A user whose roles read the configuration but do not change it sees
@@ -157,6 +161,7 @@ fn TokenDetails(
     let pending = update.pending();
     let error = move || update.value().get().and_then(Result::err).map(|error| error.to_string());
     let toggle = move |_| {
+        scope_map_changed.set(false);
         update.dispatch(UpdateToken {
             csrf_token: csrf(),
             name: name.get_value(),
@@ -165,6 +170,7 @@ fn TokenDetails(
         });
     };
     let change_scope_map = move |_| {
+        scope_map_changed.set(true);
         update.dispatch(UpdateToken {
             csrf_token: csrf(),
             name: name.get_value(),
@@ -275,6 +281,13 @@ fn TokenDetails(
     view! {
         {header}
         {move || error().map(|message| view! { <ErrorMessage message testid="update-error" /> })}
+        {move || (scope_map_changed.get() && !pending.get() && error().is_none()).then(|| view! {
+            <p class="mt-4 rounded bg-blue-50 px-3 py-2 text-sm text-blue-900 ring-1 ring-blue-200" role="status"
+                data-testid="rotate-suggestion">
+                "The scope map is changed from the next request. If the token changed hands, generate new passwords "
+                "(one slot at a time, so the other keeps working), so that only the new holder can use it."
+            </p>
+        })}
         {settings}
         {passwords}
         {login}
