@@ -36,6 +36,10 @@ pub enum PortalError {
     /// one); the message says why.
     #[error("{0}")]
     Conflict(String),
+    /// A scope map still used by tokens cannot be deleted; the page links
+    /// them.
+    #[error("{message}")]
+    InUse { message: String, tokens: Vec<String> },
 }
 
 impl PortalError {
@@ -48,7 +52,7 @@ impl PortalError {
             Self::Invalid(_) => 400,
             Self::Internal | Self::Unreachable(_) => 500,
             Self::NotFound(_) => 404,
-            Self::Conflict(_) => 409,
+            Self::Conflict(_) | Self::InUse { .. } => 409,
         }
     }
 }

@@ -30,6 +30,8 @@ test('a first visit loads nothing that is missing: the favicon is served', async
   assert.equal(served.status, 200);
   assert.match(served.headers.get('content-type'), /image\/svg\+xml/);
   assert.deepEqual(missing, []);
+  // The sign-in page speaks to administrators, users and token holders.
+  assert.match(await page.getByTestId('sign-in-intro').textContent(), /user name and password, or with a token's name/);
   await context.close();
 });
 
@@ -62,6 +64,11 @@ test('admin signs in, sees the overview, uses it, and signs out', async () => {
 
   // This button has no server-side behaviour: it only works once hydrated.
   await hydrated(page);
+  // A page change in the browser puts the focus on the new page's heading.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tokens' }).click();
+  await page.waitForFunction(() => document.activeElement?.tagName === 'H1' && document.activeElement.textContent === 'Tokens');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Overview' }).click();
+  await page.waitForFunction(() => document.activeElement?.tagName === 'H1' && document.activeElement.textContent === 'Registry overview');
   const toggle = page.getByTestId('toggle-login-command');
   assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
   await toggle.click();

@@ -601,6 +601,8 @@ test('scope maps: system-defined first and read-only; create and edit with inlin
   const refused = page.getByTestId('delete-error');
   await refused.waitFor();
   assert.match(await refused.textContent(), /team-a-map is used by tokens team-a-bot/);
+  // Each token that keeps it is a link to that token.
+  assert.equal(await page.getByTestId('in-use-tokens').getByRole('link', { name: 'team-a-bot' }).getAttribute('href'), '/tokens/team-a-bot');
   await shot(page, 'scope-map-delete-refused.png');
 
   // Once unused it goes.

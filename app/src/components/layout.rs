@@ -31,6 +31,16 @@ const NAV_LINK: &str =
 pub fn SignedInLayout() -> impl IntoView {
     let session = expect_context::<PortalSession>();
     let path = use_location().pathname;
+    // After a page change in the browser, focus goes to the new page's
+    // heading, so a keyboard or screen reader user starts there.
+    Effect::new(move |previous: Option<String>| {
+        let now = path.get();
+        if previous.is_some_and(|previous| previous != now) {
+            // Once the router has put the new page in place.
+            set_timeout(|| focus_heading(40), std::time::Duration::from_millis(50));
+        }
+        now
+    });
     view! {
         <Transition fallback=|| view! { <p class="p-8 text-slate-500">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -138,5 +148,31 @@ fn Refused(start: &'static str) -> impl IntoView {
             </p>
         </div>
     }
+}
+
+/// Focuses the page's `<h1>` once the page has rendered it, trying every
+/// 50 ms for at most `tries` times (a page waits for its data first).
+fn focus_heading(tries: u32) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let heading = document()
+            .query_selector("main h1")
+            .ok()
+            .flatten()
+            .and_then(|heading| heading.dyn_into::<leptos::web_sys::HtmlElement>().ok());
+        match heading {
+            Some(heading) => {
+                let _ = heading.set_attribute("tabindex", "-1");
+                let _ = heading.focus();
+            }
+            None if tries > 0 => {
+                set_timeout(move || focus_heading(tries - 1), std::time::Duration::from_millis(50));
+            }
+            None => {}
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = tries;
 }
 

@@ -16,7 +16,9 @@ pub fn SignInPage() -> impl IntoView {
         <main class="min-h-screen flex items-center justify-center px-4">
             <div class="w-full max-w-sm rounded-lg bg-white p-8 shadow">
                 <h1 class="text-2xl font-semibold tracking-tight">"Portcullis"</h1>
-                <p class="mt-1 text-sm text-slate-600">"Sign in to manage your registry."</p>
+                <p class="mt-1 text-sm text-slate-600" data-testid="sign-in-intro">
+                    "Sign in with your user name and password, or with a token's name and one of its passwords to see what that token can reach."
+                </p>
                 <Transition fallback=|| view! { <p class="mt-6 text-slate-500">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         let csrf = session.info.await.map(|info| info.csrf_token).unwrap_or_default();

@@ -45,9 +45,10 @@ pub(crate) fn manage_error(error: ManageError) -> PortalError {
         ManageError::Invalid(message) => PortalError::Invalid(sentence(&message)),
         ManageError::NotFound(message) => PortalError::NotFound(sentence(&message)),
         ManageError::Conflict(message) => PortalError::Conflict(sentence(&message)),
-        error @ (ManageError::InUse { .. } | ManageError::ReadOnly(_)) => {
-            PortalError::Conflict(sentence(&error.to_string()))
+        ManageError::InUse { ref tokens, .. } => {
+            PortalError::InUse { message: sentence(&error.to_string()), tokens: tokens.clone() }
         }
+        error @ ManageError::ReadOnly(_) => PortalError::Conflict(sentence(&error.to_string())),
     }
 }
 

@@ -17,6 +17,7 @@ use crate::{
             TD, TH, THEAD,
         },
     },
+    error::PortalError,
     model::Area,
     tokens::{
         api::{get_scope_map, DeleteScopeMap, UpdateScopeMap},
@@ -160,6 +161,11 @@ fn ScopeMapEditor(map: ScopeMap) -> impl IntoView {
     };
     let save_result = move || save.value().get();
     let delete_error = move || delete.value().get().and_then(Result::err).map(|error| error.to_string());
+    // The tokens that keep the scope map from going, each linked.
+    let delete_users = move || match delete.value().get() {
+        Some(Err(PortalError::InUse { tokens, .. })) => Some(tokens),
+        _ => None,
+    };
     let pending = save.pending();
 
     view! {
@@ -180,6 +186,15 @@ fn ScopeMapEditor(map: ScopeMap) -> impl IntoView {
                 None => None,
             }}
             {move || delete_error().map(|message| view! { <ErrorMessage message testid="delete-error" /> })}
+            {move || delete_users().map(|tokens| view! {
+                <p class="text-sm" data-testid="in-use-tokens">
+                    "Used by: "
+                    {tokens.into_iter().enumerate().map(|(index, token)| view! {
+                        {(index > 0).then_some(", ")}
+                        <A href=format!("/tokens/{token}") attr:class=LINK>{token}</A>
+                    }).collect_view()}
+                </p>
+            })}
             <div class="flex flex-wrap items-center justify-between gap-3">
                 <button type="submit" class=PRIMARY data-testid="save-scope-map" disabled=move || pending.get()>
                     {move || if pending.get() { "Saving…" } else { "Save" }}
