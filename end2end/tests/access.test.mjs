@@ -11,12 +11,13 @@
 // saves a screenshot to end2end/artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launchBrowser, hydrated, signIn, artifacts, ADMIN_PASSWORD } from './support.mjs';
+import {
+  startServer, launchBrowser, hydrated, signIn, artifacts, ADMIN_PASSWORD, containerClients,
+} from './support.mjs';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const NAME = '@Request[Microsoft.ContainerRegistry/registries/repositories:name]';
@@ -26,6 +27,7 @@ const PASSWORD = 'a-long-enough-password-1';
 
 let server;
 let chromium;
+let clients; // skopeo's own home, auth file and storage
 let admin; // a browser context signed in as admin
 let host;
 let scratch;
@@ -84,27 +86,9 @@ function writeImage(dir, text) {
   }));
 }
 
+/** skopeo in the test's own client environment (support.mjs). */
 function skopeo(args) {
-  const env = { ...process.env };
-  for (const key of ['DOCKER_CONFIG', 'REGISTRY_AUTH_FILE', 'CONTAINERS_STORAGE_CONF', 'XDG_CONFIG_HOME']) delete env[key];
-  Object.assign(env, {
-    HOME: join(scratch, 'home'),
-    XDG_RUNTIME_DIR: join(scratch, 'run'),
-    XDG_DATA_HOME: join(scratch, 'home', '.local', 'share'),
-    XDG_CONFIG_HOME: join(scratch, 'home', '.config'),
-    REGISTRY_AUTH_FILE: join(scratch, 'auth.json'),
-    TMPDIR: join(scratch, 'tmp'),
-  });
-  return new Promise((resolve, reject) => {
-    const child = spawn('skopeo', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => { stdout += chunk; });
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-    child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
+  return clients.runAsync('skopeo', args);
 }
 
 async function push(repository) {
@@ -131,9 +115,9 @@ before(async () => {
   server = await startServer();
   host = new URL(server.base).host;
   chromium = await launchBrowser();
+  clients = containerClients();
   scratch = mkdtempSync(join(tmpdir(), 'portcullis-e2e-access-'));
-  for (const sub of ['home', 'run', 'tmp', 'pulled']) mkdirSync(join(scratch, sub), { recursive: true });
-  chmodSync(join(scratch, 'run'), 0o700);
+  mkdirSync(join(scratch, 'pulled'), { recursive: true });
   writeImage(join(scratch, 'image'), 'hello from backend\n');
   for (const repository of ['backend/nginx', 'backend-infra/k8s', 'frontend/js/react']) await push(repository);
 
@@ -150,6 +134,7 @@ after(async () => {
   await chromium?.close();
   await server?.stop();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
+  clients?.cleanup();
 });
 
 /** Waits until the browser runs the page's access-control part (the

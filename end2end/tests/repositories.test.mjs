@@ -6,12 +6,13 @@
 // byte here, as server/tests/it/clients.rs does.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launchBrowser, hydrated, signIn, artifacts, ADMIN_PASSWORD } from './support.mjs';
+import {
+  startServer, launchBrowser, hydrated, signIn, artifacts, ADMIN_PASSWORD, containerClients,
+} from './support.mjs';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -20,6 +21,7 @@ const OCI_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
 
 let server;
 let chromium;
+let clients; // skopeo's own home, auth file and storage
 let admin; // a browser context signed in as admin
 let host; // host:port, the login server
 let scratch; // the clients' HOME and the image layouts
@@ -102,27 +104,9 @@ class Layout {
 }
 
 /** Runs skopeo in the scratch environment; resolves to { code, stdout, stderr }. */
+/** skopeo in the test's own client environment (support.mjs). */
 function skopeo(args) {
-  const env = { ...process.env };
-  for (const key of ['DOCKER_CONFIG', 'REGISTRY_AUTH_FILE', 'CONTAINERS_STORAGE_CONF', 'XDG_CONFIG_HOME']) delete env[key];
-  Object.assign(env, {
-    HOME: join(scratch, 'home'),
-    XDG_RUNTIME_DIR: join(scratch, 'run'),
-    XDG_DATA_HOME: join(scratch, 'home', '.local', 'share'),
-    XDG_CONFIG_HOME: join(scratch, 'home', '.config'),
-    REGISTRY_AUTH_FILE: join(scratch, 'auth.json'),
-    TMPDIR: join(scratch, 'tmp'),
-  });
-  return new Promise((resolve, reject) => {
-    const child = spawn('skopeo', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => { stdout += chunk; });
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-    child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
+  return clients.runAsync('skopeo', args);
 }
 
 /** `skopeo copy` of `tag` of `layout` to `repository:target` as admin. */
@@ -152,9 +136,8 @@ before(async () => {
   server = await startServer();
   host = new URL(server.base).host;
   chromium = await launchBrowser();
+  clients = containerClients();
   scratch = mkdtempSync(join(tmpdir(), 'portcullis-e2e-repositories-'));
-  for (const sub of ['home', 'run', 'tmp']) mkdirSync(join(scratch, sub), { recursive: true });
-  chmodSync(join(scratch, 'run'), 0o700);
 
   const hello = new Layout(join(scratch, 'hello'));
   images.v1 = hello.image('amd64', 'hello v1\n');
@@ -190,6 +173,7 @@ after(async () => {
   await chromium?.close();
   await server?.stop();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
+  clients?.cleanup();
 });
 
 /** A new admin page at `path`, hydrated, collecting page errors. */

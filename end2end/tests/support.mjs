@@ -150,7 +150,7 @@ export function containerClients() {
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ ok: code === 0, stdout, stderr, report: report(program, args, code, stdout, stderr) });
+      resolve({ ok: code === 0, code, stdout, stderr, report: report(program, args, code, stdout, stderr) });
     });
     child.stdin.end(input ?? '');
   });
