@@ -87,7 +87,9 @@ async fn admin_signs_in_and_out_with_csrf_protection() {
     assert!(page.text().await.unwrap().contains("Registry overview"));
     let overview: Value =
         client.get(server.url("/portal/overview")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(overview["login_server"], server.authority());
+    assert_eq!(overview["login"]["host"], server.authority());
+    assert_eq!(overview["login"]["plain_http"], true);
+    assert_eq!(overview["user"], "admin");
     assert_eq!(overview["version"], env!("CARGO_PKG_VERSION"));
     let counts: Vec<(String, i64)> = overview["counts"]
         .as_array()
