@@ -18,11 +18,15 @@ setup-test:
 run: setup-run release
 	target/release/portcullis serve
 
+# After each site build: precompressed variants and the hash file beside
+# the files (scripts/finish-site.mjs).
 release:
 	cargo leptos build --release
+	node scripts/finish-site.mjs release
 
 build: setup-run
 	cargo leptos build
+	node scripts/finish-site.mjs debug
 
 ## Every test: unit, integration (real server and real clients over HTTP),
 ## browser (Chromium). `--tests` makes cargo-leptos resolve dependency
@@ -30,6 +34,7 @@ build: setup-run
 ## that build, so the dependencies compile once.
 test: setup-test
 	cargo leptos build --bin-cargo-args=--tests
+	node scripts/finish-site.mjs debug
 	cargo test -p server -p app -p portcullis-cli
 	cargo test -p portcullis-proto
 	node --test --test-concurrency=1 end2end/tests/
