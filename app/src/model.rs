@@ -293,9 +293,8 @@ pub fn home(user: &SignedInUser, can: &Capabilities) -> &'static str {
 /// reach, the overview when they administer anything, and their own pages.
 /// The server functions behind each page check again.
 pub fn page_access(path: &str, user: &SignedInUser, can: &Capabilities) -> PageAccess {
-    let under = |prefix: &str| {
-        path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'))
-    };
+    let under =
+        |prefix: &str| path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'));
     let area = |area: Area| if can.can_read(area) { PageAccess::Allowed } else { PageAccess::Refused };
     let start = home(user, can);
     if path == "/" || path.is_empty() {
@@ -393,7 +392,9 @@ mod tests {
     #[test]
     fn podman_skips_tls_only_on_plain_http_and_docker_never() {
         assert!(!login("r.example", false).login_command(Client::Podman, "u", "P").contains("tls-verify"));
-        assert!(login("r.example", true).login_command(Client::Podman, "u", "P").contains("--tls-verify=false"));
+        assert!(login("r.example", true)
+            .login_command(Client::Podman, "u", "P")
+            .contains("--tls-verify=false"));
         assert!(!login("r.example", true).login_command(Client::Docker, "u", "P").contains("tls-verify"));
     }
 
@@ -418,7 +419,9 @@ mod tests {
         let none = Capabilities::default();
         assert_eq!(page_access("/", &holder, &none), PageAccess::RedirectTo("/my-token"));
         assert_eq!(page_access("/my-token", &holder, &none), PageAccess::Allowed);
-        for path in ["/tokens", "/tokens/x", "/account/password", "/my-access", "/settings", "/users", "/nowhere"] {
+        for path in
+            ["/tokens", "/tokens/x", "/account/password", "/my-access", "/settings", "/users", "/nowhere"]
+        {
             assert_eq!(page_access(path, &holder, &none), PageAccess::Refused, "{path}");
         }
     }

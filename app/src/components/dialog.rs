@@ -217,7 +217,10 @@ fn ConfirmBody(
         if was_pending == Some(true) && !now {
             set_timeout(
                 // The dialog may have closed meanwhile.
-                move || match (refusal.try_get_untracked().flatten(), cancel_button.try_get_untracked().flatten()) {
+                move || match (
+                    refusal.try_get_untracked().flatten(),
+                    cancel_button.try_get_untracked().flatten(),
+                ) {
                     (Some(refusal), _) => {
                         let _ = refusal.focus();
                     }

@@ -175,4 +175,3 @@ fn focus_heading(tries: u32) {
     #[cfg(not(feature = "hydrate"))]
     let _ = tries;
 }
-

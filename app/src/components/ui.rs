@@ -140,4 +140,3 @@ pub fn DoneNotice(param: &'static str, what: &'static str, verb: &'static str) -
     }
     .into_any()
 }
-

@@ -135,7 +135,8 @@ fn named_by(refusal: Option<String>, pattern: &str) -> bool {
 }
 
 /// Inputs grow with a long pattern instead of cutting it off.
-const PATTERN_INPUT: &str = "mt-1 block rounded border border-slate-300 bg-white px-3 py-2 focus:border-blue-600 \
+const PATTERN_INPUT: &str =
+    "mt-1 block rounded border border-slate-300 bg-white px-3 py-2 focus:border-blue-600 \
     focus:outline-none focus:ring-1 focus:ring-blue-600 mt-0 min-w-48 field-sizing-content font-mono text-sm \
     placeholder:font-sans placeholder:italic placeholder:text-slate-400 \
     aria-invalid:border-red-600 aria-invalid:ring-1 aria-invalid:ring-red-600";

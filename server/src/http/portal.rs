@@ -286,7 +286,11 @@ pub fn session_layer(state: &AppState) -> SessionManagerLayer<tower_sessions_sql
 /// Paths anyone may fetch: assets, server functions (which check the
 /// session themselves) and the sign-in page.
 fn is_public(path: &str) -> bool {
-    path == "/login" || path == "/favicon.svg" || path == "/favicon.ico" || path.starts_with("/pkg/") || path.starts_with("/portal/")
+    path == "/login"
+        || path == "/favicon.svg"
+        || path == "/favicon.ico"
+        || path.starts_with("/pkg/")
+        || path.starts_with("/portal/")
 }
 
 /// Page loads without a signed-in user go to the sign-in page, the

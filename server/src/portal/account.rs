@@ -11,8 +11,8 @@ use app::{
     backend::PortalBackend,
     error::PortalError,
     model::{
-        Area, Capabilities, Count, LoginServer, MyAccess, MyPassword, MyRepository, MyRole, MyToken, Overview, Password,
-        Reach, ReadableRepository, SignedInUser, TokenCredential,
+        Area, Capabilities, Count, LoginServer, MyAccess, MyPassword, MyRepository, MyRole, MyToken,
+        Overview, Password, Reach, ReadableRepository, SignedInUser, TokenCredential,
     },
 };
 
@@ -179,13 +179,7 @@ impl PortalBackend for AccountPortal {
                 tags: found.tags,
             })
             .collect();
-        Ok(MyAccess {
-            name: user.name.clone(),
-            login: self.login.clone(),
-            roles,
-            repositories,
-            truncated,
-        })
+        Ok(MyAccess { name: user.name.clone(), login: self.login.clone(), roles, repositories, truncated })
     }
 
     async fn my_token(&self, name: &str, credential: TokenCredential) -> Result<MyToken, PortalError> {

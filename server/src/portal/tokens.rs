@@ -12,8 +12,8 @@ use app::{
     tokens::{
         backend::TokensBackend,
         model::{
-            GeneratedPassword, LoginServer, NewScopeMap, PasswordSlot, RepositoryActions, ScopeMap, Timestamp, Token,
-            TokenDetail, TokenList,
+            GeneratedPassword, LoginServer, NewScopeMap, PasswordSlot, RepositoryActions, ScopeMap,
+            Timestamp, Token, TokenDetail, TokenList,
         },
     },
 };

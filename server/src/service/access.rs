@@ -411,11 +411,16 @@ impl AccessService {
     /// is right for. The portal says so to the person who knows the
     /// password; the data plane never does. One more verification, and only
     /// after a refusal that the throttle let through.
-    pub async fn disabled_account(&self, username: &str, secret: &str) -> Result<Option<Disabled>, AccessError> {
+    pub async fn disabled_account(
+        &self,
+        username: &str,
+        secret: &str,
+    ) -> Result<Option<Disabled>, AccessError> {
         if secret.starts_with(PREFIX) {
             let digest = self.hasher.digest(secret);
             let row = token_rows::token(&self.db, username).await?;
-            let disabled = row.is_some_and(|row| !row.enabled && matching_slot(&row, &digest.0, (self.clock)()).is_ok());
+            let disabled =
+                row.is_some_and(|row| !row.enabled && matching_slot(&row, &digest.0, (self.clock)()).is_ok());
             return Ok(disabled.then_some(Disabled::Token));
         }
         if secret.starts_with(SECRET_PREFIX) || !could_be_user_name(username) {

@@ -372,7 +372,9 @@ impl RegistryService {
         // The switch that forbids the operation, named as the API and the
         // portal name it, so the refusal says what to turn back on.
         let (forbids, verb): (fn(&locks::Locks) -> Option<&'static str>, _) = match operation {
-            LockedOperation::Write => (|locks| (!locks.write_enabled).then_some("writeEnabled"), "written to"),
+            LockedOperation::Write => {
+                (|locks| (!locks.write_enabled).then_some("writeEnabled"), "written to")
+            }
             LockedOperation::Delete => (
                 |locks| {
                     (!locks.write_enabled)

@@ -13,8 +13,8 @@ use crate::{
         api::{create_assignment, get_access_setup, list_members, preview_assignment},
         condition_editor::{ConditionEditor, ConditionState},
         model::{
-            action_list, condition_in_words, kind_label, member_label, AccessSetup, Action, AssignmentPreview, Editor,
-            IdentityKind, Member, RoleDefinition,
+            action_list, condition_in_words, kind_label, member_label, AccessSetup, Action,
+            AssignmentPreview, Editor, IdentityKind, Member, RoleDefinition,
         },
     },
     components::layout::use_capabilities,

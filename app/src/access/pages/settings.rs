@@ -195,7 +195,8 @@ fn ModeForm(current: RoleAssignmentMode, refresh: RwSignal<u32>) -> impl IntoVie
 #[component]
 fn PreviewChanges(preview: ModePreview) -> impl IntoView {
     let count = preview.changes.len();
-    let heading = if count == 0 { format!("{}.", change_count(0)) } else { format!("{}:", change_count(count)) };
+    let heading =
+        if count == 0 { format!("{}.", change_count(0)) } else { format!("{}:", change_count(count)) };
     view! {
         <p class="mt-4 text-sm font-medium" data-testid="mode-preview-count" data-count=count.to_string()>{heading}</p>
         {(count > 0).then(|| view! {

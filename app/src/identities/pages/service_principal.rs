@@ -20,8 +20,8 @@ use crate::{
         dialog::{ConfirmDialog, Modal},
         secret::GeneratedCredential,
         ui::{
-            use_csrf, ErrorMessage, ExpiryDateField, Loading, CARD, DANGER_OUTLINE, HINT, INPUT, LABEL, LINK, PRIMARY,
-            SECONDARY, SMALL_DANGER, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD,
+            use_csrf, ErrorMessage, ExpiryDateField, Loading, CARD, DANGER_OUTLINE, HINT, INPUT, LABEL, LINK,
+            PRIMARY, SECONDARY, SMALL_DANGER, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD,
         },
     },
     identities::{

@@ -11,8 +11,8 @@ use crate::{
     components::{
         dialog::Modal,
         ui::{
-            use_csrf, ErrorMessage, ExpiryDateField, Loading, CARD, HINT, INPUT, LABEL, LINK, PRIMARY, TABLE, TABLE_WRAP,
-            TBODY, TD, TD_WRAP, TH, THEAD,
+            use_csrf, ErrorMessage, ExpiryDateField, Loading, CARD, HINT, INPUT, LABEL, LINK, PRIMARY, TABLE,
+            TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD,
         },
     },
     identities::{

@@ -11,8 +11,8 @@ use leptos_router::{
 use crate::{
     components::layout::use_capabilities,
     components::ui::{
-        DoneNotice, ErrorMessage, Loading, INPUT, LABEL, LINK, PRIMARY, SECONDARY, TABLE, TABLE_WRAP, TBODY, TD, TH,
-        THEAD,
+        DoneNotice, ErrorMessage, Loading, INPUT, LABEL, LINK, PRIMARY, SECONDARY, TABLE, TABLE_WRAP, TBODY,
+        TD, TH, THEAD,
     },
     model::Area,
     tokens::{
@@ -247,4 +247,3 @@ fn soonest_expiry(passwords: &[PasswordSlot]) -> Option<PasswordSlot> {
         .or_else(|| passwords.first())
         .cloned()
 }
-
