@@ -11,43 +11,16 @@
 //   BASE=http://127.0.0.1:5000 node bench/portal-transfer.mjs   # a running server
 //
 // Starts target/release/portcullis (or PORTCULLIS_BIN) on a free port with a
-// fresh data directory and the site in target/site, unless BASE is given.
+// fresh data directory and the site in target/site, unless BASE is given
+// (end2end/tests/support.mjs's startServer).
 // Needs Debian's chromium (or CHROMIUM) and `npm install` (playwright-core).
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-async function startServer() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
-  const binary = process.env.PORTCULLIS_BIN ?? join(root, 'target', 'release', 'portcullis');
-  const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir,
-    '--site-root', join(root, 'target', 'site')], {
-    env: { ...process.env, PORTCULLIS_ADMIN_PASSWORD: 'bench-admin-password', PORTCULLIS_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const base = await new Promise((resolveBase, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start within 30 s')), 30_000);
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const match = line.match(/listening on (http:\/\/\S+)/);
-      if (match) { clearTimeout(timer); resolveBase(match[1]); }
-    });
-  });
-  return {
-    base,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
+// The browser tests' server and browser, with the release build by default.
+process.env.PORTCULLIS_BIN ??= join(root, 'target', 'release', 'portcullis');
+const { startServer, launchBrowser } = await import('../end2end/tests/support.mjs');
 
 /** Loads the page with `load` and returns one row per request. */
 async function measure(cdp, page, load) {
@@ -91,11 +64,7 @@ function report(title, rows, base) {
 }
 
 const server = process.env.BASE ? { base: process.env.BASE.replace(/\/$/, ''), stop: async () => {} } : await startServer();
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const { browser, close } = await launchBrowser();
 try {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -106,6 +75,6 @@ try {
   console.log(`\n${JSON.stringify({ firstVisitBytes: first, repeatVisitBytes: repeat })}`);
   await context.close();
 } finally {
-  await browser.close();
+  await close();
   await server.stop();
 }
