@@ -64,20 +64,14 @@ fn ModalPanel(
             }
         }
     });
-    // Focus can leave the dialog without the person moving it: a focused
-    // button that becomes disabled while a request runs drops focus to the
-    // page. Escape and Tab then still belong to the dialog.
+    // Escape and Tab belong to the open dialog wherever focus is: listened
+    // for on the window, as focus can leave the dialog without the person
+    // moving it (a focused button that becomes disabled while a request
+    // runs drops focus to the page).
     #[cfg(feature = "hydrate")]
     {
         let keys = window_event_listener(leptos::ev::keydown, move |event| {
-            // Handled by the dialog itself (which may have closed it).
-            if event.default_prevented() {
-                return;
-            }
             let Some(element) = dialog.try_get_untracked().flatten() else { return };
-            if focus::holds_focus(&element) {
-                return;
-            }
             match event.key().as_str() {
                 "Escape" => {
                     event.prevent_default();
@@ -105,16 +99,6 @@ fn ModalPanel(
         <dialog node_ref=dialog role="dialog" aria-modal="true" aria-labelledby=title_id aria-describedby=described_by
             data-testid=testid
             class="m-auto w-[calc(100%-2rem)] max-w-xl rounded-lg bg-white p-0 text-slate-900 shadow-xl backdrop:bg-slate-900/60"
-            on:keydown=move |event| {
-                if event.key() == "Escape" {
-                    event.prevent_default();
-                    on_close.run(());
-                } else if event.key() == "Tab" {
-                    if let Some(element) = dialog.get_untracked() {
-                        focus::keep_tab_inside(&element, &event);
-                    }
-                }
-            }
             // The panel fills the dialog box, so a click on the dialog
             // itself is a click on the backdrop.
             on:click=move |event| {
@@ -289,11 +273,6 @@ mod focus {
         "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), \
                              textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
 
-    /// Whether focus is on the dialog or inside it.
-    pub fn holds_focus(dialog: &Element) -> bool {
-        document().active_element().is_some_and(|active| dialog.contains(Some(active.as_ref())))
-    }
-
     pub fn keep_tab_inside(dialog: &Element, event: &KeyboardEvent) {
         let controls = dialog.unchecked_ref::<Root>().select_all(FOCUSABLE);
         let count = controls.length();
@@ -316,9 +295,4 @@ mod focus {
             let _ = target.focus();
         }
     }
-}
-
-#[cfg(not(feature = "hydrate"))]
-mod focus {
-    pub fn keep_tab_inside<D, E>(_dialog: &D, _event: &E) {}
 }

@@ -129,10 +129,11 @@ pub fn SignedInLayout() -> impl IntoView {
 /// nothing of the page (its title, buttons or search), and the way back.
 #[component]
 fn Refused(start: &'static str) -> impl IntoView {
+    // The status of a refused server function, for the refused page.
     #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(axum::http::StatusCode::FORBIDDEN);
-    }
+    let refusal = crate::api::ssr::fail(PortalError::Forbidden);
+    #[cfg(not(feature = "ssr"))]
+    let refusal = PortalError::Forbidden;
     let label = match start {
         "/my-token" => "Go to My token",
         "/my-access" => "Go to My access",
@@ -141,7 +142,7 @@ fn Refused(start: &'static str) -> impl IntoView {
     view! {
         <leptos_meta::Title text="No access" />
         <div data-testid="page-refused">
-            <ErrorMessage message=PortalError::Forbidden.to_string() />
+            <ErrorMessage message=refusal.to_string() />
             <p class="mt-3 text-sm">
                 "Your roles do not reach this page. Ask an administrator of the registry if you need it. "
                 <A href=start attr:class=LINK>{label}</A>

@@ -10,7 +10,7 @@ use leptos::{html, prelude::*};
 use crate::{
     components::{
         copy::CopyButton,
-        ui::{CODE_BLOCK, HINT, LABEL, PRIMARY},
+        ui::{CARD, CODE_BLOCK, HINT, LABEL, PRIMARY},
     },
     model::{Client, LoginServer},
     tokens::model::Timestamp,
@@ -126,6 +126,33 @@ pub fn LoginCommands(
             </p>
             {insecure}
         </div>
+    }
+    .into_any()
+}
+
+/// A holder's own "Log in" card (My token, My access): whose secret to
+/// give, the registry, and the login lines.
+#[component]
+pub fn LoginSection(
+    login: LoginServer,
+    username: String,
+    variable: &'static str,
+    /// "With the token's name and one of its passwords."
+    intro: &'static str,
+    /// `data-testid` of the registry's name.
+    host_testid: &'static str,
+) -> impl IntoView {
+    let host = login.host.clone();
+    view! {
+        <section class=format!("{CARD} mt-6") aria-labelledby="login-heading">
+            <h2 id="login-heading" class="text-lg font-medium">"Log in"</h2>
+            <p class="mt-1 text-sm text-slate-600">
+                {intro} " Registry: " <span class="font-mono" data-testid=host_testid>{host}</span>
+            </p>
+            <div class="mt-3">
+                <LoginCommands login username variable what="password" />
+            </div>
+        </section>
     }
     .into_any()
 }

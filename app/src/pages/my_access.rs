@@ -11,7 +11,7 @@ use leptos_router::components::A;
 use crate::{
     api::get_my_access,
     components::{
-        secret::LoginCommands,
+        secret::LoginSection,
         ui::{ErrorMessage, Loading, TagPulls, CARD, LINK, TABLE, TABLE_WRAP, TBODY, TD, TD_WRAP, TH, THEAD},
     },
     model::{MyAccess, MyRepository, MyRole},
@@ -42,16 +42,8 @@ fn AccessSummary(access: MyAccess) -> impl IntoView {
             "Signed in as " <span class="font-medium" data-testid="my-access-name">{access.name.clone()}</span>
             ". " <A href="/account/password" attr:class=LINK>"Change your password"</A>
         </p>
-        <section class=format!("{CARD} mt-6") aria-labelledby="login-heading">
-            <h2 id="login-heading" class="text-lg font-medium">"Log in"</h2>
-            <p class="mt-1 text-sm text-slate-600">
-                "With your user name and password, from docker or podman. Registry: "
-                <span class="font-mono" data-testid="my-access-login-server">{host.clone()}</span>
-            </p>
-            <div class="mt-3">
-                <LoginCommands login=access.login.clone() username=access.name.clone() variable="PASSWORD" what="password" />
-            </div>
-        </section>
+        <LoginSection login=access.login.clone() username=access.name.clone() variable="PASSWORD"
+            intro="With your user name and password, from docker or podman." host_testid="my-access-login-server" />
         <Roles roles=access.roles />
         <Repositories repositories=access.repositories truncated=access.truncated host />
     }

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use crate::{
     api::get_my_token,
     components::{
-        secret::LoginCommands,
+        secret::LoginSection,
         ui::{TagPulls, CARD},
     },
     model::MyToken,
@@ -42,16 +42,8 @@ fn TokenSummary(token: MyToken) -> impl IntoView {
             "Status: " <span data-testid="my-token-status" class="font-medium">{status}</span>
             " · Scope map: " <span class="font-mono">{token.scope_map.clone()}</span>
         </p>
-        <section class=format!("{CARD} mt-6") aria-labelledby="login-heading">
-            <h2 id="login-heading" class="text-lg font-medium">"Log in"</h2>
-            <p class="mt-1 text-sm text-slate-600">
-                "With the token's name and one of its passwords. Registry: "
-                <span class="font-mono" data-testid="my-login-server">{host.clone()}</span>
-            </p>
-            <div class="mt-3">
-                <LoginCommands login=token.login.clone() username=token.name.clone() variable="TOKEN_PWD" what="password" />
-            </div>
-        </section>
+        <LoginSection login=token.login.clone() username=token.name.clone() variable="TOKEN_PWD"
+            intro="With the token's name and one of its passwords." host_testid="my-login-server" />
         <section class=format!("{CARD} mt-4") aria-labelledby="passwords-heading">
             <h2 id="passwords-heading" class="text-lg font-medium">"Passwords"</h2>
             <ul class="mt-2 divide-y divide-slate-100" data-testid="my-passwords">
