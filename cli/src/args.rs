@@ -45,6 +45,24 @@ pub enum ClientCommand {
     /// What an identity may do on a repository, and which role assignments
     /// give or do not give each action.
     CheckAccess(CheckAccess),
+    /// Show what `apply` would change to make the registry's access what an
+    /// access file declares (exit 0: nothing, 2: changes, 1: refused).
+    Plan(PlanArgs),
+    /// Make the registry's scope maps, tokens and repository attributes what
+    /// an access file declares, in one transaction.
+    Apply(ApplyArgs),
+    /// Write the registry's scope maps, tokens and repository attributes as
+    /// an access file (no passwords).
+    Export(ExportArgs),
+}
+
+/// The access-as-code commands, which [`crate::access`] runs (several
+/// requests, files and secrets) instead of the one-request plan.
+#[derive(Debug, Clone, Copy)]
+pub enum AccessCommand<'a> {
+    Plan(&'a PlanArgs),
+    Apply(&'a ApplyArgs),
+    Export(&'a ExportArgs),
 }
 
 impl ClientCommand {
@@ -61,6 +79,19 @@ impl ClientCommand {
             Self::Role(args) => &args.global,
             Self::Registry(args) => &args.global,
             Self::CheckAccess(args) => &args.global,
+            Self::Plan(args) => &args.global,
+            Self::Apply(args) => &args.global,
+            Self::Export(args) => &args.global,
+        }
+    }
+
+    /// `plan`, `apply` or `export`.
+    pub fn access(&self) -> Option<AccessCommand<'_>> {
+        match self {
+            Self::Plan(args) => Some(AccessCommand::Plan(args)),
+            Self::Apply(args) => Some(AccessCommand::Apply(args)),
+            Self::Export(args) => Some(AccessCommand::Export(args)),
+            _ => None,
         }
     }
 
@@ -1210,6 +1241,88 @@ pub struct RegistryUpdate {
 }
 
 // ---------------------------------------------------------------------------
+// access as code
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The access file (TOML, docs/ACCESS-AS-CODE.md).
+    #[arg(long, short = 'f')]
+    pub file: std::path::PathBuf,
+
+    /// Also delete the scope maps and tokens the file does not declare.
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Warn about passwords that expire within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub expiring_within: u32,
+
+    /// Print the plan as JSON (the API's AccessPlan) instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("secrets").args(["secrets_out", "secrets_exec", "show_secrets"])))]
+pub struct ApplyArgs {
+    /// The access file (TOML, docs/ACCESS-AS-CODE.md).
+    #[arg(long, short = 'f')]
+    pub file: std::path::PathBuf,
+
+    /// Also delete the scope maps and tokens the file does not declare.
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Allow regenerating or deleting every working password of a token in
+    /// one apply (its clients stop working until they get the new one).
+    #[arg(long)]
+    pub allow_downtime: bool,
+
+    /// Apply only if the registry is still at this revision (the one a
+    /// reviewed `plan` printed); otherwise nothing changes.
+    #[arg(long, value_name = "REVISION")]
+    pub expected_revision: Option<String>,
+
+    /// Write the generated passwords to this new file (owner-only JSON:
+    /// {"token": {"password1": "..."}}).
+    #[arg(long, value_name = "FILE")]
+    pub secrets_out: Option<std::path::PathBuf>,
+
+    /// Run this shell command once per generated password, the password on
+    /// its standard input and PORTCULLIS_TOKEN, PORTCULLIS_SLOT and
+    /// PORTCULLIS_EXPIRY in its environment (e.g. a vault's CLI).
+    #[arg(long, value_name = "COMMAND")]
+    pub secrets_exec: Option<String>,
+
+    /// Print the generated passwords on standard output.
+    #[arg(long)]
+    pub show_secrets: bool,
+
+    /// Warn about passwords that expire within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub expiring_within: u32,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'f')]
+    pub file: Option<std::path::PathBuf>,
+
+    /// Print the access file's JSON Schema instead (no registry needed).
+    #[arg(long)]
+    pub schema: bool,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
 // check-access
 
 #[derive(Debug, Args)]

@@ -11,6 +11,8 @@
 //! depends on the server's crates: it speaks only HTTP, in the API's wire
 //! types (`portcullis_proto`).
 
+pub mod access;
+pub mod access_file;
 pub mod args;
 pub mod error;
 pub mod output;
@@ -60,6 +62,9 @@ pub async fn execute(command: ClientCommand) -> Outcome {
 /// Like [`execute`], with `stdin` as standard input (read only by the
 /// commands that take a secret there, e.g. `user change-password`).
 pub async fn execute_with_stdin(command: ClientCommand, stdin: impl Read) -> Outcome {
+    if let Some(access) = command.access() {
+        return access::run(&access).await;
+    }
     let secret = if command.reads_stdin() { read_secret(stdin).map(Some) } else { Ok(None) };
     let result = match secret {
         Ok(secret) => perform(&command, secret.as_ref()).await,

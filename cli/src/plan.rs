@@ -52,6 +52,16 @@ impl Request {
         Self::with_body(method, path, serde_json::to_value(body).expect("a wire type serialises"))
     }
 
+    /// A `GET` of `path`.
+    pub(crate) fn get(path: String) -> Self {
+        Self::new(Method::GET, path)
+    }
+
+    /// A request carrying a wire type (for commands outside this module).
+    pub(crate) fn sending_json(method: Method, path: String, body: &impl Serialize) -> Self {
+        Self::sending(method, path, body)
+    }
+
     fn with_secret_body(method: Method, path: String, body: Value) -> Self {
         Self { method, path, body: Some(body), secret: true }
     }
@@ -271,6 +281,9 @@ pub fn plan(command: &ClientCommand, now: DateTime<Utc>, stdin: Option<&Password
         ClientCommand::Role(args) => role(&args.command),
         ClientCommand::Registry(args) => registry(&args.command),
         ClientCommand::CheckAccess(args) => check_access(args),
+        ClientCommand::Plan(_) | ClientCommand::Apply(_) | ClientCommand::Export(_) => Err(CliError::Usage(
+            "plan, apply and export are run by the access module, not as one request".to_owned(),
+        )),
         ClientCommand::Audit(args) => match &args.command {
             AuditCommand::List(list) => {
                 let paging = Paging::Audit { token: list.token.clone(), limit: list.limit as usize };

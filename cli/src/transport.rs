@@ -63,6 +63,12 @@ impl Registry {
     /// The answer's JSON (`null` for an empty body, e.g. 204), or the error
     /// the server explained.
     pub async fn send(&self, request: &Request) -> Result<Value, CliError> {
+        self.send_refusable(request).await.map_err(|refusal| refusal.error)
+    }
+
+    /// Like [`Registry::send`], keeping the problem's `pointer` (where in
+    /// the request body the server found the problem).
+    pub async fn send_refusable(&self, request: &Request) -> Result<Value, ApiRefusal> {
         let url = self.url(request);
         let mut builder = self.client.request(request.method.clone(), &url);
         if let Some((username, password)) = &self.credentials {
@@ -80,6 +86,11 @@ impl Registry {
             .bytes()
             .await
             .map_err(|error| CliError::BadAnswer { url: url.clone(), reason: root_cause(&error) })?;
+        let pointer = || {
+            serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|problem| problem.get("pointer")?.as_str().map(str::to_owned))
+        };
         if !status.is_success() {
             let message = problem_message(
                 status.as_u16(),
@@ -88,13 +99,29 @@ impl Registry {
                 &url,
                 self.credentials.is_some(),
             );
-            return Err(CliError::Api { status: status.as_u16(), message });
+            let error = CliError::Api { status: status.as_u16(), message };
+            return Err(ApiRefusal { error, pointer: pointer() });
         }
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Null);
         }
-        serde_json::from_slice(&body)
-            .map_err(|error| CliError::BadAnswer { url, reason: format!("the body is not JSON ({error})") })
+        Ok(serde_json::from_slice(&body).map_err(|error| CliError::BadAnswer {
+            url,
+            reason: format!("the body is not JSON ({error})"),
+        })?)
+    }
+}
+
+/// An error answer, with the problem's `pointer` when it has one.
+#[derive(Debug)]
+pub struct ApiRefusal {
+    pub error: CliError,
+    pub pointer: Option<String>,
+}
+
+impl From<CliError> for ApiRefusal {
+    fn from(error: CliError) -> Self {
+        Self { error, pointer: None }
     }
 }
 

@@ -10,6 +10,7 @@
 //! serde names are the wire spelling. Secrets are [`Password`]s, whose `Debug`
 //! prints no secret.
 
+mod access;
 mod audit;
 mod identities;
 mod problem;
@@ -19,6 +20,11 @@ pub mod time;
 mod tokens;
 mod users;
 
+pub use access::{
+    AccessDocument, AccessPlan, AccessState, ApplyOutcome, ApplyRequest, ChangeOp, CredentialExpiryChange,
+    DeclaredAttributes, DeclaredPassword, DeclaredScopeMap, DeclaredToken, FieldChange, GeneratedSecret,
+    ObjectKind, PlanRequest, PlannedChange,
+};
 pub use audit::{AuditEntry, AuditOutcome, AuditPage, AuditQuery};
 pub use identities::{
     AccessCheck, AccessCheckQuery, ActionAccess, AssignmentRef, ClientSecret, ControlReach,

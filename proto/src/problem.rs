@@ -27,6 +27,12 @@ pub enum ErrorCode {
     ReadOnly,
     /// 409: the repository, tag or manifest attributes forbid it.
     Locked,
+    /// 409: an apply named a revision the registry has moved past (someone
+    /// changed its access since the plan).
+    StaleRevision,
+    /// 409: an apply would regenerate or delete every working password of a
+    /// token at once (see `allowDowntime`).
+    RotationRefused,
     /// 429: too many failed sign-ins, or too many at once; see `Retry-After`.
     TooManyRequests,
     /// 500
@@ -47,10 +53,21 @@ pub struct Problem {
     pub code: ErrorCode,
     /// What happened, in words for the person who sent the request.
     pub detail: String,
+    /// Where in the request body the problem is, as a JSON pointer (RFC
+    /// 6901), when one place is to blame (`/document/tokens/ci-bot/scopeMap`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
 }
 
 impl Problem {
     pub fn new(status: u16, title: impl Into<String>, code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { kind: "about:blank".to_owned(), title: title.into(), status, code, detail: detail.into() }
+        Self {
+            kind: "about:blank".to_owned(),
+            title: title.into(),
+            status,
+            code,
+            detail: detail.into(),
+            pointer: None,
+        }
     }
 }

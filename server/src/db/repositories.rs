@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Database, DbError};
+use super::{Database, DbError, Tx};
 use crate::domain::{Digest, Tag};
 
 /// The lock attributes of a repository, manifest or tag.
@@ -219,6 +219,40 @@ pub async fn manifests(
     .fetch_all(db.reader())
     .await?;
     Ok(rows.into_iter().map(ManifestInfoRow::from).collect())
+}
+
+/// Every repository's id, name and own attributes, by name, inside `tx`.
+pub async fn all_repository_locks(tx: &mut Tx) -> Result<Vec<(i64, String, Locks)>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        name: String,
+        #[sqlx(flatten)]
+        locks: Locks,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, name, read_enabled, write_enabled, delete_enabled, list_enabled FROM repositories
+         ORDER BY name",
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows.into_iter().map(|row| (row.id, row.name, row.locks)).collect())
+}
+
+/// Sets all four attributes of a repository, inside `tx`.
+pub async fn set_repository_locks(tx: &mut Tx, repository: i64, locks: Locks) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE repositories SET read_enabled = ?, write_enabled = ?, delete_enabled = ?, list_enabled = ?
+         WHERE id = ?",
+    )
+    .bind(locks.read_enabled)
+    .bind(locks.write_enabled)
+    .bind(locks.delete_enabled)
+    .bind(locks.list_enabled)
+    .bind(repository)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }
 
 /// Sets the given attributes (the `None`s are left alone); whether the

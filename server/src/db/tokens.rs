@@ -56,6 +56,9 @@ pub struct SlotRow {
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub serial: i64,
+    /// The declared version it was generated for (`portcullis apply`);
+    /// `None` when it was generated any other way.
+    pub version: Option<String>,
 }
 
 #[derive(Clone)]
@@ -121,14 +124,24 @@ async fn scope_map_rules(executor: impl SqliteExecutor<'_>, scope_map_id: i64) -
 
 /// Every scope map with its rules: system-defined first, then by name.
 pub async fn list_scope_maps(db: &Database) -> Result<Vec<ScopeMapRow>, DbError> {
+    let mut conn = db.reader().acquire().await?;
+    all_scope_maps_on(&mut conn).await
+}
+
+/// [`list_scope_maps`] inside `tx`.
+pub async fn all_scope_maps(tx: &mut Tx) -> Result<Vec<ScopeMapRow>, DbError> {
+    all_scope_maps_on(tx.conn()).await
+}
+
+async fn all_scope_maps_on(conn: &mut SqliteConnection) -> Result<Vec<ScopeMapRow>, DbError> {
     let mut maps: Vec<ScopeMapRow> = sqlx::query_as(&format!(
         "SELECT {SCOPE_MAP_COLUMNS} FROM scope_maps s ORDER BY s.is_system DESC, s.name"
     ))
-    .fetch_all(db.reader())
+    .fetch_all(&mut *conn)
     .await?;
     let rules: Vec<(i64, String, String)> =
         sqlx::query_as("SELECT scope_map_id, pattern, actions FROM scope_map_rules ORDER BY pattern")
-            .fetch_all(db.reader())
+            .fetch_all(&mut *conn)
             .await?;
     for (id, pattern, actions) in rules {
         if let Some(map) = maps.iter_mut().find(|map| map.id == id) {
@@ -243,8 +256,8 @@ pub async fn tokens_using(tx: &mut Tx, scope_map_id: i64, limit: i64) -> Result<
 
 const TOKEN_COLUMNS: &str = "t.id, t.name, t.scope_map_id, s.name AS scope_map_name,
     s.revision AS scope_map_revision, t.enabled, t.created_at, t.last_used_at,
-    t.p1_digest, t.p1_created_at, t.p1_expires_at, t.p1_serial,
-    t.p2_digest, t.p2_created_at, t.p2_expires_at, t.p2_serial";
+    t.p1_digest, t.p1_created_at, t.p1_expires_at, t.p1_serial, t.p1_version,
+    t.p2_digest, t.p2_created_at, t.p2_expires_at, t.p2_serial, t.p2_version";
 
 /// A token's row as selected by [`TOKEN_COLUMNS`], before its two slots
 /// are put together.
@@ -262,20 +275,25 @@ struct TokenColumns {
     p1_created_at: Option<DateTime<Utc>>,
     p1_expires_at: Option<DateTime<Utc>>,
     p1_serial: Option<i64>,
+    p1_version: Option<String>,
     p2_digest: Option<Vec<u8>>,
     p2_created_at: Option<DateTime<Utc>>,
     p2_expires_at: Option<DateTime<Utc>>,
     p2_serial: Option<i64>,
+    p2_version: Option<String>,
 }
 
 impl From<TokenColumns> for TokenRow {
     fn from(t: TokenColumns) -> Self {
         // A slot holds a password when its digest is set; the other columns
         // are written with it (set_slot).
-        let slot =
-            |digest: Option<Vec<u8>>, created_at: Option<DateTime<Utc>>, expires_at, serial: Option<i64>| {
-                Some(SlotRow { digest: digest?, created_at: created_at?, expires_at, serial: serial? })
-            };
+        let slot = |digest: Option<Vec<u8>>,
+                    created_at: Option<DateTime<Utc>>,
+                    expires_at,
+                    serial: Option<i64>,
+                    version| {
+            Some(SlotRow { digest: digest?, created_at: created_at?, expires_at, serial: serial?, version })
+        };
         TokenRow {
             id: t.id,
             name: t.name,
@@ -286,8 +304,8 @@ impl From<TokenColumns> for TokenRow {
             created_at: t.created_at,
             last_used_at: t.last_used_at,
             slots: [
-                slot(t.p1_digest, t.p1_created_at, t.p1_expires_at, t.p1_serial),
-                slot(t.p2_digest, t.p2_created_at, t.p2_expires_at, t.p2_serial),
+                slot(t.p1_digest, t.p1_created_at, t.p1_expires_at, t.p1_serial, t.p1_version),
+                slot(t.p2_digest, t.p2_created_at, t.p2_expires_at, t.p2_serial, t.p2_version),
             ],
         }
     }
@@ -381,16 +399,46 @@ pub async fn set_slot(tx: &mut Tx, id: i64, slot: usize, value: Option<&SlotRow>
     let prefix = ["p1", "p2"][slot];
     sqlx::query(&format!(
         "UPDATE tokens SET {prefix}_digest = ?, {prefix}_created_at = ?, {prefix}_expires_at = ?,
-         {prefix}_serial = ? WHERE id = ?"
+         {prefix}_serial = ?, {prefix}_version = ? WHERE id = ?"
     ))
     .bind(value.map(|slot| slot.digest.as_slice()))
     .bind(value.map(|slot| slot.created_at))
     .bind(value.and_then(|slot| slot.expires_at))
     .bind(value.map(|slot| slot.serial))
+    .bind(value.and_then(|slot| slot.version.as_deref()))
     .bind(id)
     .execute(tx.conn())
     .await?;
     Ok(())
+}
+
+/// Sets the expiry of password slot `slot` (0 or 1), which keeps its
+/// password; whether the slot holds one.
+pub async fn set_slot_expiry(
+    tx: &mut Tx,
+    id: i64,
+    slot: usize,
+    expiry: Option<DateTime<Utc>>,
+) -> Result<bool, DbError> {
+    let prefix = ["p1", "p2"][slot];
+    let result = sqlx::query(&format!(
+        "UPDATE tokens SET {prefix}_expires_at = ? WHERE id = ? AND {prefix}_digest IS NOT NULL"
+    ))
+    .bind(expiry)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// Every token, by name, inside `tx`.
+pub async fn all_tokens(tx: &mut Tx) -> Result<Vec<TokenRow>, DbError> {
+    let rows: Vec<TokenColumns> = sqlx::query_as(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id ORDER BY t.name"
+    ))
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows.into_iter().map(TokenRow::from).collect())
 }
 
 pub async fn delete_token(tx: &mut Tx, id: i64) -> Result<(), DbError> {

@@ -14,9 +14,10 @@ use axum::{
     Json, Router,
 };
 use portcullis_proto::{
-    AuditEntry, AuditOutcome, AuditPage, AuditQuery, Credentials, DeletedRepository, ErrorCode,
-    GenerateCredentials, Manifest, NewScopeMap, NewToken, PasswordChange, PasswordSlot, Problem, Repository,
-    ScopeMap, ScopeMapChange, Token, TokenChange, TokenListQuery, TokenPage, TokenSort, PROBLEM_CONTENT_TYPE,
+    AuditEntry, AuditOutcome, AuditPage, AuditQuery, CredentialExpiryChange, Credentials, DeletedRepository,
+    ErrorCode, GenerateCredentials, Manifest, NewScopeMap, NewToken, PasswordChange, PasswordSlot, Problem,
+    Repository, ScopeMap, ScopeMapChange, Token, TokenChange, TokenListQuery, TokenPage, TokenSort,
+    PROBLEM_CONTENT_TYPE,
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -41,6 +42,8 @@ use crate::{
     AppState,
 };
 
+#[path = "api_access.rs"]
+mod access;
 #[path = "api_identities.rs"]
 mod identities;
 #[path = "api_openapi.rs"]
@@ -60,7 +63,10 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(show_token, update_token, delete_token))
         .routes(routes!(generate_credentials))
-        .routes(routes!(delete_credential))
+        .routes(routes!(delete_credential, update_credential))
+        .routes(routes!(access::export_access))
+        .routes(routes!(access::plan_access))
+        .routes(routes!(access::apply_access))
         .routes(routes!(list_repositories))
         .routes(routes!(list_audit))
         .routes(routes!(change_password))
@@ -124,6 +130,8 @@ pub enum ApiError {
     Denied(String),
     NotFound(String),
     Invalid(String),
+    /// Bad input, at this JSON pointer into the request body.
+    InvalidAt(String, String),
     Conflict(ErrorCode, String),
     MethodNotAllowed,
     /// Too many failed sign-ins (or too many at once): retry after this.
@@ -137,6 +145,10 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests(wait) => Some(wait.as_secs().max(1)),
             _ => None,
         };
+        let pointer = match &self {
+            ApiError::InvalidAt(pointer, _) => Some(pointer.clone()),
+            _ => None,
+        };
         let (status, code, detail) = match self {
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
@@ -145,7 +157,9 @@ impl IntoResponse for ApiError {
             ),
             ApiError::Denied(detail) => (StatusCode::FORBIDDEN, ErrorCode::Denied, detail),
             ApiError::NotFound(detail) => (StatusCode::NOT_FOUND, ErrorCode::NotFound, detail),
-            ApiError::Invalid(detail) => (StatusCode::BAD_REQUEST, ErrorCode::Invalid, detail),
+            ApiError::Invalid(detail) | ApiError::InvalidAt(_, detail) => {
+                (StatusCode::BAD_REQUEST, ErrorCode::Invalid, detail)
+            }
             ApiError::Conflict(code, detail) => (StatusCode::CONFLICT, code, detail),
             ApiError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -164,7 +178,10 @@ impl IntoResponse for ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal server error".to_owned())
             }
         };
-        let body = Problem::new(status.as_u16(), status.canonical_reason().unwrap_or("Error"), code, detail);
+        let body = Problem {
+            pointer,
+            ..Problem::new(status.as_u16(), status.canonical_reason().unwrap_or("Error"), code, detail)
+        };
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
@@ -182,6 +199,11 @@ impl From<ManageError> for ApiError {
     fn from(error: ManageError) -> Self {
         match error {
             ManageError::Invalid(detail) => ApiError::Invalid(detail),
+            ManageError::InvalidAt { pointer, message } => {
+                ApiError::InvalidAt(format!("/document{pointer}"), message)
+            }
+            ManageError::StaleRevision(detail) => ApiError::Conflict(ErrorCode::StaleRevision, detail),
+            ManageError::RotationRefused(detail) => ApiError::Conflict(ErrorCode::RotationRefused, detail),
             ManageError::NotFound(detail) => ApiError::NotFound(detail),
             ManageError::Conflict(detail) => ApiError::Conflict(ErrorCode::Conflict, detail),
             error @ ManageError::InUse { .. } => {
@@ -436,6 +458,23 @@ async fn delete_credential(
 ) -> ApiResult<Json<Token>> {
     let slot: PasswordSlot = slot.parse().map_err(|error| ApiError::Invalid(format!("{error}")))?;
     Ok(Json(state.tokens.delete_credential(&caller.subject, &name, slot).await?))
+}
+
+/// Sets one password's expiry (`null`: never) and keeps the password:
+/// clients logged in with it keep working.
+#[utoipa::path(patch, path = "/api/v1/tokens/{name}/credentials/{slot}", tag = "tokens",
+    request_body = CredentialExpiryChange,
+    params(("name" = String, Path, description = "The token's name"),
+        ("slot" = PasswordSlot, Path, description = "password1 or password2")),
+    responses((status = 200, body = Token), (status = 404, response = openapi::NotFound)))]
+async fn update_credential(
+    State(state): State<AppState>,
+    Control(caller, _): Control<WriteConfiguration>,
+    Path((name, slot)): Path<(String, String)>,
+    Body(body): Body<CredentialExpiryChange>,
+) -> ApiResult<Json<Token>> {
+    let slot: PasswordSlot = slot.parse().map_err(|error| ApiError::Invalid(format!("{error}")))?;
+    Ok(Json(state.tokens.set_credential_expiry(&caller.subject, &name, slot, body.expiry).await?))
 }
 
 // ----- repositories -----

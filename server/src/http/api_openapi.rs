@@ -51,6 +51,8 @@ use crate::http::portal::SESSION_COOKIE;
         (name = "repositories", description = "Repositories, tags and manifests and their lock attributes; \
                                                `{name}` is the repository name with its `/` kept"),
         (name = "audit", description = "Who did what, newest first"),
+        (name = "access as code", description = "Scope maps, tokens and repository attributes as one \
+                                                 document: export, plan and apply it in one transaction"),
         (name = "users", description = "People's accounts"),
         (name = "groups", description = "Named sets of users and service principals that hold roles together"),
         (name = "service principals", description = "Non-human callers with generated client secrets"),
@@ -73,11 +75,13 @@ pub(super) fn base() -> Document {
 #[allow(dead_code)]
 pub(super) struct NotFound(Problem);
 
-/// 409 `CONFLICT`, `SCOPE_MAP_IN_USE`, `READ_ONLY` or `LOCKED`.
+/// 409 `CONFLICT`, `SCOPE_MAP_IN_USE`, `READ_ONLY`, `LOCKED`,
+/// `STALE_REVISION` or `ROTATION_REFUSED`.
 #[derive(utoipa::ToResponse)]
 #[response(
-    description = "Conflict: CONFLICT (already exists), SCOPE_MAP_IN_USE, READ_ONLY (system scope map) \
-                   or LOCKED (the attributes forbid it)",
+    description = "Conflict: CONFLICT (already exists), SCOPE_MAP_IN_USE, READ_ONLY (system scope map), \
+                   LOCKED (the attributes forbid it), STALE_REVISION (the registry changed since the plan) \
+                   or ROTATION_REFUSED (a token would lose every working password)",
     content_type = "application/problem+json"
 )]
 #[allow(dead_code)]

@@ -42,13 +42,17 @@ fn internal(error: impl std::fmt::Display) -> PortalError {
 pub(crate) fn manage_error(error: ManageError) -> PortalError {
     match error {
         ManageError::Internal(cause) => internal(cause),
-        ManageError::Invalid(message) => PortalError::Invalid(sentence(&message)),
+        ManageError::Invalid(message) | ManageError::InvalidAt { message, .. } => {
+            PortalError::Invalid(sentence(&message))
+        }
         ManageError::NotFound(message) => PortalError::NotFound(sentence(&message)),
         ManageError::Conflict(message) => PortalError::Conflict(sentence(&message)),
         ManageError::InUse { ref tokens, .. } => {
             PortalError::InUse { message: sentence(&error.to_string()), tokens: tokens.clone() }
         }
-        error @ ManageError::ReadOnly(_) => PortalError::Conflict(sentence(&error.to_string())),
+        error @ (ManageError::ReadOnly(_)
+        | ManageError::StaleRevision(_)
+        | ManageError::RotationRefused(_)) => PortalError::Conflict(sentence(&error.to_string())),
     }
 }
 

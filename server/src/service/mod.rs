@@ -2,6 +2,7 @@
 //! `db`, `auth` and (later) `storage`; they never build HTTP responses.
 
 pub mod access;
+pub mod access_code;
 pub mod audit;
 pub mod bootstrap;
 pub mod federation;

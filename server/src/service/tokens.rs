@@ -60,6 +60,15 @@ pub fn display_time(time: DateTime<Utc>) -> String {
 pub enum ManageError {
     #[error("{0}")]
     Invalid(String),
+    /// Bad input at a place in a document (a JSON pointer into it).
+    #[error("{message}")]
+    InvalidAt { pointer: String, message: String },
+    /// An apply decided on a revision the registry has moved past.
+    #[error("{0}")]
+    StaleRevision(String),
+    /// An apply would leave a token without a working password.
+    #[error("{0}")]
+    RotationRefused(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -160,9 +169,9 @@ pub fn token_view(row: &TokenRow) -> Token {
 }
 
 pub struct TokenService {
-    db: Database,
+    pub(super) db: Database,
     hasher: Arc<PasswordHasher>,
-    audit: AuditLog,
+    pub(super) audit: AuditLog,
 }
 
 impl TokenService {
@@ -484,11 +493,60 @@ impl TokenService {
         now: DateTime<Utc>,
         expiry: Option<DateTime<Utc>>,
     ) -> ManageResult<(PasswordSlot, GeneratedPassword)> {
+        Ok((slot, self.store_generated(tx, id, slot, now, expiry, None).await?))
+    }
+
+    /// Generates a password into `slot` (replacing what it held), for the
+    /// declared `version` when `portcullis apply` asks.
+    pub(super) async fn store_generated(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        slot: PasswordSlot,
+        now: DateTime<Utc>,
+        expiry: Option<DateTime<Utc>>,
+        version: Option<String>,
+    ) -> ManageResult<GeneratedPassword> {
         let (password, digest) = self.hasher.generate();
-        let row =
-            SlotRow { digest: digest.0.to_vec(), created_at: now, expires_at: expiry, serial: new_serial() };
+        let row = SlotRow {
+            digest: digest.0.to_vec(),
+            created_at: now,
+            expires_at: expiry,
+            serial: new_serial(),
+            version,
+        };
         rows::set_slot(tx, id, slot.index(), Some(&row)).await?;
-        Ok((slot, password))
+        Ok(password)
+    }
+
+    /// Sets a password's expiry (`None`: never) and keeps the password.
+    pub async fn set_credential_expiry(
+        &self,
+        actor: &Subject,
+        name: &str,
+        slot: PasswordSlot,
+        expiry: Option<DateTime<Utc>>,
+    ) -> ManageResult<Token> {
+        check_expiry(expiry, Utc::now())?;
+        let mut tx = self.db.begin().await?;
+        let row = find_token(&mut tx, name).await?;
+        if !rows::set_slot_expiry(&mut tx, row.id, slot.index(), expiry).await? {
+            return Err(ManageError::NotFound(format!(
+                "token {} has no {slot}; generate it first",
+                row.name
+            )));
+        }
+        let view = token_view(&find_token(&mut tx, name).await?);
+        tx.commit().await?;
+        let shown = expiry.map_or_else(|| "never".to_owned(), display_time);
+        self.audit_change(
+            actor,
+            Some(&row.name),
+            "token.credential.expiry",
+            format!("token {}: {slot} expires {shown}", row.name),
+        )
+        .await;
+        Ok(view)
     }
 }
 

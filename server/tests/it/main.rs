@@ -2,6 +2,7 @@
 //! temporary data directory, driven over HTTP. One test binary on purpose
 //! (shared helpers, one link step).
 
+mod access_code;
 mod authz;
 mod clients;
 mod command;
