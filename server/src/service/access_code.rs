@@ -857,36 +857,13 @@ async fn scope_map_id(tx: &mut Tx, name: &str) -> ManageResult<i64> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use portcullis_proto::{ApplyRequest, DeclaredPassword, GenerateCredentials, NewToken};
 
     use super::*;
-    use crate::{
-        auth::token_password::PasswordHasher,
-        db::Database,
-        service::{audit::AuditLog, tokens::ManageError},
+    use crate::service::tokens::{
+        tests::{fixture, Fixture},
+        ManageError,
     };
-
-    struct Fixture {
-        tokens: TokenService,
-        db: Database,
-        admin: Subject,
-        _dir: tempfile::TempDir,
-    }
-
-    async fn fixture() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::open(dir.path()).await.unwrap();
-        crate::db::users::insert_for_test(&db, "admin", "not-a-real-hash").await;
-        let audit = AuditLog::start(db.clone());
-        Fixture {
-            tokens: TokenService::new(db.clone(), Arc::new(PasswordHasher::from_key([5; 32])), audit),
-            db,
-            admin: Subject::User("admin".into()),
-            _dir: dir,
-        }
-    }
 
     fn document(toml_like: serde_json::Value) -> AccessDocument {
         serde_json::from_value(toml_like).unwrap()

@@ -606,22 +606,26 @@ async fn find_token(tx: &mut Tx, name: &str) -> ManageResult<TokenRow> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    struct Fixture {
-        tokens: TokenService,
-        admin: Subject,
+    /// A token service on a new database, and its administrator (also the
+    /// fixture of `access_code`'s tests).
+    pub(in crate::service) struct Fixture {
+        pub(in crate::service) tokens: TokenService,
+        pub(in crate::service) db: Database,
+        pub(in crate::service) admin: Subject,
         _dir: tempfile::TempDir,
     }
 
-    async fn fixture() -> Fixture {
+    pub(in crate::service) async fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open(dir.path()).await.unwrap();
         crate::db::users::insert_for_test(&db, "admin", "not-a-real-hash").await;
         let audit = AuditLog::start(db.clone());
         Fixture {
-            tokens: TokenService::new(db, Arc::new(PasswordHasher::from_key([5; 32])), audit),
+            tokens: TokenService::new(db.clone(), Arc::new(PasswordHasher::from_key([5; 32])), audit),
+            db,
             admin: Subject::User("admin".into()),
             _dir: dir,
         }
