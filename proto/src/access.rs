@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{scope_maps::RepositoryActions, tokens::Password, PasswordSlot, TokenStatus};
+use crate::{
+    scope_maps::RepositoryActions, tokens::Password, IdentityKind, PasswordSlot, RoleAssignmentMode,
+    TokenStatus,
+};
 
 /// The access a registry should have. Objects are keyed by name; names
 /// compare without case, so two keys that differ only in case are refused.
@@ -27,6 +30,75 @@ pub struct AccessDocument {
     /// Repository-level attributes of existing repositories.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub repositories: BTreeMap<String, DeclaredAttributes>,
+    /// Existing users' display names and enabled flags (people are neither
+    /// created nor deleted by an apply: they choose their own password).
+    /// Absent: users are not managed by this document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<BTreeMap<String, DeclaredUser>>,
+    /// Absent: groups are not managed (`prune` leaves them alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<BTreeMap<String, DeclaredGroup>>,
+    /// Absent: service principals are not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_principals: Option<BTreeMap<String, DeclaredServicePrincipal>>,
+    /// Absent: role assignments are not managed. An assignment is what it
+    /// gives: its role, assignee and condition; only its description can
+    /// change in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_assignments: Option<Vec<DeclaredRoleAssignment>>,
+    /// Absent: the mode is left as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_assignment_mode: Option<RoleAssignmentMode>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeclaredUser {
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeclaredGroup {
+    #[serde(default)]
+    pub description: String,
+    /// Users and service principals, by name.
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeclaredServicePrincipal {
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeclaredRoleAssignment {
+    /// A built-in role's name (`GET /api/v1/role-definitions`).
+    pub role: String,
+    /// A user, group or service principal, or `anonymous`.
+    pub assignee: String,
+    /// Optional (names of users, groups and service principals are one
+    /// space); `anonymous` for the anonymous caller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee_kind: Option<IdentityKind>,
+    /// An ABAC condition on the repository name (rbac-abac mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    #[serde(default)]
+    pub description: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +241,11 @@ pub enum ObjectKind {
     ScopeMap,
     Token,
     Repository,
+    User,
+    Group,
+    ServicePrincipal,
+    RoleAssignment,
+    Registry,
 }
 
 impl ObjectKind {
@@ -177,6 +254,26 @@ impl ObjectKind {
             ObjectKind::ScopeMap => "scope map",
             ObjectKind::Token => "token",
             ObjectKind::Repository => "repository",
+            ObjectKind::User => "user",
+            ObjectKind::Group => "group",
+            ObjectKind::ServicePrincipal => "service principal",
+            ObjectKind::RoleAssignment => "role assignment",
+            ObjectKind::Registry => "registry",
+        }
+    }
+
+    /// The first word of the audit action of a change to such an object
+    /// (`token.update`), as the imperative calls spell it.
+    pub const fn audit_name(self) -> &'static str {
+        match self {
+            ObjectKind::ScopeMap => "scopeMap",
+            ObjectKind::Token => "token",
+            ObjectKind::Repository => "repository",
+            ObjectKind::User => "user",
+            ObjectKind::Group => "group",
+            ObjectKind::ServicePrincipal => "sp",
+            ObjectKind::RoleAssignment => "role-assignment",
+            ObjectKind::Registry => "registry",
         }
     }
 }

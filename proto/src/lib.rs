@@ -22,8 +22,9 @@ mod users;
 
 pub use access::{
     AccessDocument, AccessPlan, AccessState, ApplyOutcome, ApplyRequest, ChangeOp, CredentialExpiryChange,
-    DeclaredAttributes, DeclaredPassword, DeclaredScopeMap, DeclaredToken, FieldChange, GeneratedSecret,
-    ObjectKind, PlanRequest, PlannedChange,
+    DeclaredAttributes, DeclaredGroup, DeclaredPassword, DeclaredRoleAssignment, DeclaredScopeMap,
+    DeclaredServicePrincipal, DeclaredToken, DeclaredUser, FieldChange, GeneratedSecret, ObjectKind,
+    PlanRequest, PlannedChange,
 };
 pub use audit::{AuditEntry, AuditOutcome, AuditPage, AuditQuery};
 pub use identities::{

@@ -24,6 +24,13 @@ pub async fn next_revision(tx: &mut Tx) -> Result<i64, DbError> {
 
 /// The permissions mode as stored (`rbac` or `rbac-abac`), `None` before
 /// the first start has set it.
+/// [`mode`] inside a change.
+pub async fn mode_in(tx: &mut Tx) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar("SELECT role_assignment_mode FROM registry_settings")
+        .fetch_optional(tx.conn())
+        .await?)
+}
+
 pub async fn mode(db: &Database) -> Result<Option<String>, DbError> {
     Ok(sqlx::query_scalar("SELECT role_assignment_mode FROM registry_settings")
         .fetch_optional(db.reader())
@@ -103,6 +110,20 @@ pub struct GroupRow {
 const GROUP_COLUMNS: &str = "g.id, g.name, g.description, g.created_at,
     (SELECT COUNT(*) FROM group_members m WHERE m.group_id = g.id) AS member_count";
 
+/// Every group with its members' (kind, name), by name, inside a change.
+pub async fn groups_with_members(tx: &mut Tx) -> Result<Vec<(GroupRow, Vec<(String, String)>)>, DbError> {
+    let groups: Vec<GroupRow> =
+        sqlx::query_as(&format!("SELECT {GROUP_COLUMNS} FROM groups g ORDER BY g.name"))
+            .fetch_all(tx.conn())
+            .await?;
+    let mut out = Vec::with_capacity(groups.len());
+    for group in groups {
+        let members = members_in(tx.conn(), group.id).await?;
+        out.push((group, members));
+    }
+    Ok(out)
+}
+
 pub async fn groups(db: &Database) -> Result<Vec<GroupRow>, DbError> {
     Ok(sqlx::query_as(&format!("SELECT {GROUP_COLUMNS} FROM groups g ORDER BY g.name"))
         .fetch_all(db.reader())
@@ -137,6 +158,15 @@ pub async fn insert_group(
         .bind(now)
         .fetch_one(tx.conn())
         .await?)
+}
+
+pub async fn set_group_description(tx: &mut Tx, id: i64, description: &str) -> Result<(), DbError> {
+    sqlx::query("UPDATE groups SET description = ? WHERE id = ?")
+        .bind(description)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
 }
 
 pub async fn delete_group(tx: &mut Tx, id: i64) -> Result<(), DbError> {
@@ -194,6 +224,13 @@ pub async fn remove_member(tx: &mut Tx, group: i64, member: Member) -> Result<bo
 
 /// A group's members: (kind, name), users first, each by name.
 pub async fn members(db: &Database, group: i64) -> Result<Vec<(String, String)>, DbError> {
+    members_in(db.reader(), group).await
+}
+
+async fn members_in(
+    executor: impl sqlx::SqliteExecutor<'_>,
+    group: i64,
+) -> Result<Vec<(String, String)>, DbError> {
     Ok(sqlx::query_as(
         "SELECT 'user', u.name FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ?1
          UNION ALL
@@ -202,7 +239,7 @@ pub async fn members(db: &Database, group: i64) -> Result<Vec<(String, String)>,
          ORDER BY 1 DESC, 2",
     )
     .bind(group)
-    .fetch_all(db.reader())
+    .fetch_all(executor)
     .await?)
 }
 
@@ -233,6 +270,13 @@ pub struct ServicePrincipalRow {
 }
 
 const SP_COLUMNS: &str = "id, name, app_id, description, enabled, created_at, last_sign_in_at";
+
+/// [`service_principals`] inside a change.
+pub async fn all_service_principals(tx: &mut Tx) -> Result<Vec<ServicePrincipalRow>, DbError> {
+    Ok(sqlx::query_as(&format!("SELECT {SP_COLUMNS} FROM service_principals ORDER BY name"))
+        .fetch_all(tx.conn())
+        .await?)
+}
 
 pub async fn service_principals(db: &Database) -> Result<Vec<ServicePrincipalRow>, DbError> {
     Ok(sqlx::query_as(&format!("SELECT {SP_COLUMNS} FROM service_principals ORDER BY name"))
@@ -506,6 +550,11 @@ const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.name, a.assignee_kind,
     LEFT JOIN service_principals s ON s.id = a.service_principal_id";
 
 /// Every role assignment, oldest first.
+/// [`assignments`] inside a change.
+pub async fn all_assignments(tx: &mut Tx) -> Result<Vec<AssignmentRow>, DbError> {
+    Ok(sqlx::query_as(&format!("{ASSIGNMENT_SELECT} ORDER BY a.id")).fetch_all(tx.conn()).await?)
+}
+
 pub async fn assignments(db: &Database) -> Result<Vec<AssignmentRow>, DbError> {
     Ok(sqlx::query_as(&format!("{ASSIGNMENT_SELECT} ORDER BY a.id")).fetch_all(db.reader()).await?)
 }

@@ -36,6 +36,11 @@ async fn by_name(executor: impl sqlx::SqliteExecutor<'_>, name: &str) -> Result<
 }
 
 /// Every user, by name.
+/// [`list`] inside a change.
+pub async fn all(tx: &mut Tx) -> Result<Vec<UserRow>, DbError> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY name")).fetch_all(tx.conn()).await?)
+}
+
 pub async fn list(db: &Database) -> Result<Vec<UserRow>, DbError> {
     Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY name")).fetch_all(db.reader()).await?)
 }

@@ -14,6 +14,8 @@
 //!   unless the caller allows the downtime: the seed's "change only one
 //!   version at a time, so one password keeps working", enforced.
 
+mod identities;
+
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
@@ -31,7 +33,7 @@ use super::{
 use crate::{
     auth::token::Subject,
     db::{
-        identities,
+        identities as identity_rows,
         repositories::{self as repository_rows, Locks},
         tokens::{self as rows, ScopeMapRow, SlotRow, TokenRow},
         Tx,
@@ -54,6 +56,7 @@ pub struct Current {
     tokens: Vec<TokenRow>,
     /// Id, name and own attributes of every repository.
     repositories: Vec<(i64, String, Locks)>,
+    identities: identities::CurrentIdentities,
 }
 
 impl Current {
@@ -65,6 +68,7 @@ impl Current {
             system_scope_maps: system.into_iter().map(|map| map.name).collect(),
             tokens: rows::all_tokens(tx).await?,
             repositories: repository_rows::all_repository_locks(tx).await?,
+            identities: identities::CurrentIdentities::read(tx).await?,
         })
     }
 
@@ -107,7 +111,9 @@ impl Current {
             .filter(|(_, _, locks)| *locks != Locks::OPEN)
             .map(|(_, name, locks)| (name.clone(), attributes_of(*locks)))
             .collect();
-        AccessDocument { scope_maps, tokens, repositories }
+        let mut document = AccessDocument { scope_maps, tokens, repositories, ..AccessDocument::default() };
+        self.identities.export(&mut document);
+        document
     }
 
     /// Names this state: any change a document can see (and any new
@@ -242,6 +248,7 @@ enum Step {
         id: i64,
         locks: Locks,
     },
+    Identity(identities::Step),
 }
 
 /// What applying a document to a state would do.
@@ -543,6 +550,7 @@ pub fn plan(
             plan.steps.push(Step::SetRepositoryLocks { id: *id, locks: wanted });
         }
     }
+    identities::plan(&current.identities, document, options.prune, &mut plan)?;
     Ok(plan)
 }
 
@@ -692,17 +700,13 @@ impl TokenService {
     /// password. One audit entry for the apply (refused ones too), and one
     /// per object changed.
     pub async fn apply_access(&self, actor: &Subject, request: &ApplyRequest) -> ManageResult<ApplyOutcome> {
-        match self.apply_in_one_transaction(request).await {
+        match self.apply_in_one_transaction(actor, request).await {
             Ok((outcome, plan)) => {
                 for change in &outcome.changes {
                     let token = (change.kind == ObjectKind::Token).then_some(change.name.as_str());
                     let action = format!(
                         "{}.{}",
-                        match change.kind {
-                            ObjectKind::ScopeMap => "scopeMap",
-                            ObjectKind::Token => "token",
-                            ObjectKind::Repository => "repository",
-                        },
+                        change.kind.audit_name(),
                         match change.op {
                             ChangeOp::Create => "create",
                             ChangeOp::Update => "update",
@@ -769,7 +773,11 @@ impl TokenService {
         }
     }
 
-    async fn apply_in_one_transaction(&self, request: &ApplyRequest) -> ManageResult<(ApplyOutcome, Plan)> {
+    async fn apply_in_one_transaction(
+        &self,
+        actor: &Subject,
+        request: &ApplyRequest,
+    ) -> ManageResult<(ApplyOutcome, Plan)> {
         let now = Utc::now();
         let mut tx = self.db.begin().await?;
         let current = Current::read(&mut tx).await?;
@@ -787,7 +795,7 @@ impl TokenService {
         }
         let mut secrets = Vec::new();
         for step in plan.steps.clone() {
-            self.run_step(&mut tx, step, now, &mut secrets).await?;
+            self.run_step(&mut tx, step, actor, now, &mut secrets).await?;
         }
         let after = Current::read(&mut tx).await?;
         tx.commit().await?;
@@ -799,6 +807,7 @@ impl TokenService {
         &self,
         tx: &mut Tx,
         step: Step,
+        actor: &Subject,
         now: DateTime<Utc>,
         secrets: &mut Vec<GeneratedSecret>,
     ) -> ManageResult<()> {
@@ -812,7 +821,7 @@ impl TokenService {
                 rows::replace_scope_map(tx, id, &description, &rules).await?;
             }
             Step::CreateToken { name, scope_map, enabled } => {
-                if let Some(owner) = identities::name_owner(tx, &name).await? {
+                if let Some(owner) = identity_rows::name_owner(tx, &name).await? {
                     return Err(ManageError::Conflict(format!(
                         "token {name}: {name} is the name of {owner} (names compare without case); choose another"
                     )));
@@ -843,6 +852,7 @@ impl TokenService {
             Step::SetRepositoryLocks { id, locks } => {
                 repository_rows::set_repository_locks(tx, id, locks).await?
             }
+            Step::Identity(step) => identities::run(tx, step, actor.name(), now).await?,
         }
         Ok(())
     }

@@ -65,6 +65,26 @@ pub struct IdentityService {
     access: Arc<AccessService>,
 }
 
+/// A name for a new user, group or service principal: the characters of a
+/// user name, not reserved, and not carried by anything that logs in or is
+/// assigned roles (the rule of `portcullis apply` too).
+pub(super) async fn check_new_name(tx: &mut crate::db::Tx, name: &str) -> ManageResult<()> {
+    if !could_be_user_name(name) {
+        return Err(invalid(format!(
+            "{name:?} is not a valid name: use 1 to 64 letters, digits and . _ - @"
+        )));
+    }
+    if name.eq_ignore_ascii_case("anonymous") || name == FEDERATED_USER_NAME {
+        return Err(invalid(format!("{name} is reserved; choose another name")));
+    }
+    if let Some(owner) = rows::name_owner(tx, name).await? {
+        return Err(ManageError::Conflict(format!(
+            "{name} is already the name of {owner} (names compare without case); choose another"
+        )));
+    }
+    Ok(())
+}
+
 fn invalid(message: impl Into<String>) -> ManageError {
     ManageError::Invalid(message.into())
 }
@@ -85,26 +105,6 @@ impl IdentityService {
 
     async fn audited(&self, actor: &Subject, action: &str, detail: String) {
         self.audit.record(Caller::Subject(actor), None, None, action, Outcome::Success, Some(detail)).await;
-    }
-
-    /// A name for a new user, group or service principal: the characters
-    /// of a user name, not reserved, and not carried by anything that logs
-    /// in or is assigned roles.
-    async fn check_new_name(&self, tx: &mut crate::db::Tx, name: &str) -> ManageResult<()> {
-        if !could_be_user_name(name) {
-            return Err(invalid(format!(
-                "{name:?} is not a valid name: use 1 to 64 letters, digits and . _ - @"
-            )));
-        }
-        if name.eq_ignore_ascii_case("anonymous") || name == FEDERATED_USER_NAME {
-            return Err(invalid(format!("{name} is reserved; choose another name")));
-        }
-        if let Some(owner) = rows::name_owner(tx, name).await? {
-            return Err(ManageError::Conflict(format!(
-                "{name} is already the name of {owner} (names compare without case); choose another"
-            )));
-        }
-        Ok(())
     }
 
     // ----- users -----
@@ -139,7 +139,7 @@ impl IdentityService {
         check_password(name, request.password.expose())?;
         let phc = password::hash(HumanPassword::new(request.password.expose())).await.map_err(internal)?;
         let mut tx = self.db.begin().await?;
-        self.check_new_name(&mut tx, name).await?;
+        check_new_name(&mut tx, name).await?;
         users::insert(&mut tx, name, request.display_name.trim(), &phc, Utc::now())
             .await?
             .ok_or_else(|| ManageError::Conflict(format!("user {name} exists")))?;
@@ -224,7 +224,7 @@ impl IdentityService {
     pub async fn create_group(&self, actor: &Subject, request: NewGroup) -> ManageResult<Group> {
         let name = request.name.trim();
         let mut tx = self.db.begin().await?;
-        self.check_new_name(&mut tx, name).await?;
+        check_new_name(&mut tx, name).await?;
         rows::insert_group(&mut tx, name, request.description.trim(), Utc::now()).await?;
         tx.commit().await?;
         self.audited(actor, "group.create", format!("group {name}")).await;
@@ -339,7 +339,7 @@ impl IdentityService {
         check_expiry(request.secret_expires_at, now)?;
         let app_id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.db.begin().await?;
-        self.check_new_name(&mut tx, name).await?;
+        check_new_name(&mut tx, name).await?;
         let id =
             rows::insert_service_principal(&mut tx, name, &app_id, request.description.trim(), now).await?;
         let shown = if request.create_secret {
@@ -887,7 +887,7 @@ fn check_expiry(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Manage
 /// The parsed condition of a new or changed assignment, refused with the
 /// parser's positioned message, or where the role or the mode cannot take
 /// one.
-fn checked_condition(
+pub(super) fn checked_condition(
     role: Role,
     mode: RoleAssignmentMode,
     text: Option<&str>,
