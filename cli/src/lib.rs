@@ -177,7 +177,9 @@ async fn perform(command: &ClientCommand, stdin: Option<&Password>) -> Result<Pr
         Some(expression) => (query::apply(expression, &answer).map_err(CliError::Query)?, Resource::Generic),
         None => (answer, plan.resource),
     };
-    Ok(Printed { stdout: output::render(&value, global.output, resource), stderr, refusal })
+    let printout = output::print(&value, global.output, resource);
+    let stderr = stderr + printout.note.as_deref().unwrap_or_default();
+    Ok(Printed { stdout: printout.stdout, stderr, refusal })
 }
 
 /// `[Tag]` -> `["v1", ...]`: only the names are read, so an answer whose
@@ -238,6 +240,116 @@ mod tests {
         assert!(items.is_empty() && next.is_none());
         assert!(page_parts(&plan::Paging::Tokens, json!([1, 2])).is_err());
         assert!(page_parts(&plan::Paging::Tokens, json!({"next": null})).is_err());
+    }
+
+    /// The answers of the commands that generate a secret, built from the
+    /// API's wire types, with the secrets they carry.
+    fn generating_commands() -> Vec<(&'static [&'static str], Value, Vec<&'static str>)> {
+        use portcullis_proto::{
+            ClientSecret, CredentialPassword, Credentials, Password, PasswordSlot, ServicePrincipal, Token,
+            TokenStatus,
+        };
+        let time = |text: &str| text.parse::<chrono::DateTime<Utc>>().unwrap();
+        let password = |slot, value: &str, expiry: Option<&str>| CredentialPassword {
+            name: slot,
+            value: Some(Password::new(value)),
+            creation_time: time("2026-11-23T16:30:00.123456Z"),
+            expiry: expiry.map(time),
+        };
+        let token = Token {
+            name: "MyToken".into(),
+            creation_date: time("2026-11-23T16:30:00Z"),
+            status: TokenStatus::Enabled,
+            scope_map: "MyToken-scope-map".into(),
+            last_used: None,
+            credentials: Credentials {
+                username: "MyToken".into(),
+                passwords: vec![
+                    password(PasswordSlot::Password1, "pct_CREATED1", None),
+                    password(PasswordSlot::Password2, "pct_CREATED2", Some("2026-12-23T16:30:00Z")),
+                ],
+            },
+        };
+        let generated = Credentials {
+            username: "MyToken".into(),
+            passwords: vec![password(PasswordSlot::Password2, "pct_GENERATED2", None)],
+        };
+        let secret = |key: &str, value: Option<&str>| ClientSecret {
+            key_id: key.into(),
+            description: String::new(),
+            created_at: time("2026-11-23T16:30:00Z"),
+            expires_at: Some(time("2027-06-30T00:00:00Z")),
+            value: value.map(Password::new),
+        };
+        let principal = |secrets| ServicePrincipal {
+            name: "ci".into(),
+            app_id: "0b8e4c1a".into(),
+            description: "CI".into(),
+            enabled: true,
+            created_at: time("2026-11-23T16:30:00Z"),
+            last_sign_in_at: None,
+            groups: vec![],
+            secrets,
+        };
+        fn wire(value: &impl serde::Serialize) -> Value {
+            serde_json::to_value(value).expect("a wire type serialises")
+        }
+        vec![
+            (
+                &["token", "create", "--name", "MyToken", "--repository", "samples/x", "content/read"],
+                wire(&token),
+                vec!["pct_CREATED1", "pct_CREATED2"],
+            ),
+            (
+                &["token", "credential", "generate", "--name", "MyToken", "--password2"],
+                wire(&generated),
+                vec!["pct_GENERATED2"],
+            ),
+            (
+                &["sp", "create", "--name", "ci"],
+                wire(&principal(vec![secret("k1", Some("pcs_FIRST"))])),
+                vec!["pcs_FIRST"],
+            ),
+            (
+                &["sp", "credential", "reset", "--name", "ci", "--append"],
+                wire(&principal(vec![secret("k1", None), secret("k2", Some("pcs_SECOND"))])),
+                vec!["pcs_SECOND"],
+            ),
+        ]
+    }
+
+    /// Every format of every command that generates a secret prints it:
+    /// a password shown nowhere is lost for good.
+    #[test]
+    fn every_format_shows_every_generated_secret() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(subcommand)]
+            command: ClientCommand,
+        }
+        let mut lost = Vec::new();
+        for (args, answer, secrets) in generating_commands() {
+            let words = std::iter::once("portcullis").chain(args.iter().copied());
+            let cli = <Cli as clap::Parser>::try_parse_from(words).expect("arguments parse");
+            let plan = plan::plan(&cli.command, Utc::now(), None).unwrap();
+            for format in [OutputFormat::Json, OutputFormat::Table, OutputFormat::Tsv] {
+                let printout = output::print(&answer, format, plan.resource);
+                let text = &printout.stdout;
+                for secret in &secrets {
+                    if !text.contains(secret) {
+                        lost.push(format!(
+                            "{} -o {format:?} does not show {secret}:\n{text}",
+                            args.join(" ")
+                        ));
+                    }
+                }
+                // In the format asked for, not through the JSON safety net.
+                if let Some(note) = printout.note {
+                    lost.push(format!("{} -o {format:?} fell back to JSON: {note}", args.join(" ")));
+                }
+            }
+        }
+        assert!(lost.is_empty(), "{}", lost.join("\n"));
     }
 
     #[test]

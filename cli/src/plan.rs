@@ -131,6 +131,9 @@ pub enum Paging {
 pub enum Resource {
     ScopeMap,
     Token,
+    /// A token just created: its passwords' values, once.
+    NewToken,
+    /// A token's passwords just generated, with their values.
     Credentials,
     Audit,
     User,
@@ -342,7 +345,7 @@ fn token(command: &TokenCommand, now: DateTime<Utc>) -> Result<Plan, CliError> {
             body.status = create.status.map(status);
             body.expiry = expiry(&create.expiry, now);
             body.generate_passwords = create.no_passwords.then_some(false);
-            Request::sending(Method::POST, BASE.to_owned(), &body)
+            return Ok(plain(Request::sending(Method::POST, BASE.to_owned(), &body), Resource::NewToken));
         }
         TokenCommand::Update(update) => {
             let body = TokenChange { status: update.status.map(status), scope_map: update.scope_map.clone() };
@@ -983,6 +986,8 @@ mod tests {
                 .body,
             Some(json!({"name": "t", "scopeMap": "m", "expiry": "2027-01-31T00:00:00Z"}))
         );
+        let create = plan_of(&["token", "create", "--name", "t", "--scope-map", "m"]).unwrap();
+        assert_eq!((create.answer, create.resource), (Answer::AsIs, Resource::NewToken));
         assert_eq!(
             request(&["token", "create", "--name", "t", "--scope-map", "m", "--no-passwords"]).body,
             Some(json!({"name": "t", "scopeMap": "m", "generatePasswords": false}))

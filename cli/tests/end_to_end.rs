@@ -221,6 +221,49 @@ async fn a_generated_password_comes_out_alone_with_query_and_tsv() {
     assert!(body["expiry"].as_str().unwrap().ends_with('Z'), "{body}");
 }
 
+/// The defect of issue 17: `token create -o table|tsv` and `token
+/// credential generate -o tsv` printed no password, `sp create` and `sp
+/// credential reset -o tsv` no secret. Every format of every command that
+/// generates one must show it: it is never shown again.
+#[tokio::test]
+async fn every_format_of_every_generating_command_prints_the_secret() {
+    let new_token = json!({"name": "MyToken", "creationDate": "2026-11-23T16:30:00.000000Z", "status": "enabled",
+        "scopeMap": "MyToken-scope-map", "lastUsed": null, "credentials": {"username": "MyToken", "passwords": [
+            {"name": "password1", "value": "pct_CREATED1", "creationTime": "2026-11-23T16:30:00.000000Z", "expiry": null},
+            {"name": "password2", "value": "pct_CREATED2", "creationTime": "2026-11-23T16:30:00.000000Z",
+             "expiry": "2026-12-23T16:30:00.000000Z"}]}});
+    let generated = json!({"username": "MyToken", "passwords": [
+        {"name": "password2", "value": "pct_GENERATED2", "creationTime": "2026-11-23T16:30:00.000000Z", "expiry": null}]});
+    let registry = FakeRegistry::start(HashMap::from([
+        ("POST /api/v1/tokens".to_owned(), created(new_token)),
+        ("POST /api/v1/tokens/MyToken/credentials".to_owned(), ok(generated)),
+        ("POST /api/v1/service-principals".to_owned(), created(principal(Some("pcs_FIRST")))),
+        ("POST /api/v1/service-principals/ci/secrets".to_owned(), ok(principal(Some("pcs_SECOND")))),
+    ]))
+    .await;
+    let commands: [(&[&str], &[&str]); 4] = [
+        (&["token", "create", "--name", "MyToken", "--scope-map", "m"], &["pct_CREATED1", "pct_CREATED2"]),
+        (&["token", "credential", "generate", "--name", "MyToken", "--password2"], &["pct_GENERATED2"]),
+        (&["sp", "create", "--name", "ci"], &["pcs_FIRST"]),
+        (&["sp", "credential", "reset", "--name", "ci"], &["pcs_SECOND"]),
+    ];
+    for (command, secrets) in commands {
+        for format in ["json", "table", "tsv"] {
+            let outcome = registry.run(&[command, &["-o", format]].concat()).await;
+            assert_eq!((outcome.code, outcome.stderr.as_str()), (0, ""), "{command:?} -o {format}");
+            for secret in secrets {
+                assert!(outcome.stdout.contains(secret), "{command:?} -o {format}:\n{}", outcome.stdout);
+            }
+        }
+    }
+    // TSV for scripts: one line per new password, the value in the third field.
+    let tsv = registry.run(&["token", "create", "--name", "MyToken", "--scope-map", "m", "-o", "tsv"]).await;
+    assert_eq!(
+        tsv.stdout,
+        "MyToken\tpassword1\tpct_CREATED1\tnever\nMyToken\tpassword2\tpct_CREATED2\t2026-12-23T16:30:00Z\n"
+    );
+}
+
 #[tokio::test]
 async fn token_list_follows_next_to_the_end() {
     let registry = FakeRegistry::start(HashMap::from([
