@@ -1,10 +1,23 @@
 //! `execute` against a tiny in-process HTTP server answering canned
-//! responses: what goes over the wire, what is printed, which exit code.
-//! One test binary on purpose.
+//! responses (what goes over the wire, what is printed, which exit code),
+//! and against a real `portcullis serve` ([`RealRegistry`]: what the
+//! printed secrets and the commands do on a real registry). One test
+//! binary on purpose.
+//!
+//! The real server is the `portcullis` binary beside this test binary
+//! (`<target>/debug/portcullis`), or the one `PORTCULLIS_BIN` names. This
+//! crate cannot build it (the server depends on this crate), so build it
+//! first: `make test` does, as does `cargo test -p server -p
+//! portcullis-cli`; alone, `cargo build -p server --bin portcullis`. The
+//! CLI under test always runs in-process, from this build.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::{mpsc, Arc, Mutex},
+    time::Duration,
 };
 
 use clap::Parser;
@@ -672,4 +685,180 @@ content/read  no                   Container Registry Repository Writer (group d
         (patched.path.as_str(), patched.body),
         ("/api/v1/registry", Some(json!({"roleAssignmentMode": "rbac-abac"})))
     );
+}
+
+// ---------------------------------------------------------------------------
+// Against a real server
+
+const ADMIN_PASSWORD: &str = "test-admin-password";
+
+/// The server binary: `PORTCULLIS_BIN`, or `portcullis` in the target
+/// directory this test binary was built into (`<target>/debug/deps/..`).
+fn server_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("PORTCULLIS_BIN") {
+        return PathBuf::from(path);
+    }
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    let profile = test_binary.parent().and_then(|deps| deps.parent()).expect("<target>/<profile>/deps");
+    let binary = profile.join("portcullis");
+    assert!(
+        binary.is_file(),
+        "no server binary at {}: build it first with `cargo build -p server --bin portcullis` \
+         (same CARGO_TARGET_DIR), or name one with PORTCULLIS_BIN",
+        binary.display()
+    );
+    binary
+}
+
+/// `portcullis serve` on a free port of 127.0.0.1, on a fresh data
+/// directory, with the administrator `admin` / [`ADMIN_PASSWORD`].
+struct RealRegistry {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    base: String,
+    http: reqwest::Client,
+    _data: tempfile::TempDir,
+}
+
+impl RealRegistry {
+    fn start() -> Self {
+        let data = tempfile::tempdir().expect("a data directory");
+        let mut command = Command::new(server_binary());
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("PORTCULLIS_") {
+                command.env_remove(key);
+            }
+        }
+        let mut child = command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .env("PORTCULLIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("PORTCULLIS_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start portcullis serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (lines, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            // Read to the end, so the server never writes into a closed pipe.
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        let base = loop {
+            let line =
+                received.recv_timeout(Duration::from_secs(30)).expect("the server's address within 30 s");
+            if let Some(address) = line.split("listening on ").nth(1) {
+                break address.trim().to_owned();
+            }
+        };
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { child, base, http, _data: data }
+    }
+
+    /// A client command as the administrator.
+    async fn admin(&self, args: &[&str]) -> Outcome {
+        self.run_as(("admin", ADMIN_PASSWORD), args).await
+    }
+
+    async fn run_as(&self, (username, password): (&str, &str), args: &[&str]) -> Outcome {
+        let mut full = vec!["portcullis"];
+        full.extend_from_slice(args);
+        full.extend_from_slice(&["--registry", &self.base, "--username", username, "--password", password]);
+        let cli = Cli::try_parse_from(full).expect("arguments parse");
+        execute(cli.command).await
+    }
+
+    /// The status of `GET path` with Basic credentials.
+    async fn status_as(&self, (username, password): (&str, &str), path: &str) -> u16 {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .basic_auth(username, Some(password))
+            .send()
+            .await
+            .expect("the server answers");
+        response.status().as_u16()
+    }
+}
+
+impl Drop for RealRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The rows of a table (after the header and the rule), split on runs of
+/// spaces (no cell of the tables read here holds one).
+fn table_rows(table: &str) -> Vec<Vec<String>> {
+    table.lines().skip(2).map(|line| line.split_whitespace().map(str::to_owned).collect()).collect()
+}
+
+/// The passwords `token create -o table` and `-o tsv` print are the ones the
+/// registry accepts: both log in to the API with HTTP Basic, and to `/v2`.
+#[tokio::test]
+async fn the_passwords_token_create_prints_as_a_table_or_tsv_log_in() {
+    let registry = RealRegistry::start();
+    let repository = ["--repository", "samples/hello-world", "content/read", "metadata/read"];
+
+    let table = registry
+        .admin(&[&["token", "create", "--name", "TableToken", "-o", "table"][..], &repository].concat())
+        .await;
+    assert_eq!((table.code, table.stderr.as_str()), (0, ""), "{table:?}");
+    assert!(table.stdout.starts_with("USERNAME    PASSWORD   VALUE"), "{}", table.stdout);
+    let rows = table_rows(&table.stdout);
+    assert_eq!(rows.len(), 2, "{}", table.stdout);
+
+    let tsv = registry
+        .admin(&[&["token", "create", "--name", "TsvToken", "-o", "tsv"][..], &repository].concat())
+        .await;
+    assert_eq!((tsv.code, tsv.stderr.as_str()), (0, ""), "{tsv:?}");
+    let lines: Vec<Vec<&str>> = tsv.stdout.lines().map(|line| line.split('\t').collect()).collect();
+    assert_eq!(lines.len(), 2, "{}", tsv.stdout);
+
+    let mut printed: Vec<(String, String, String)> = Vec::new();
+    for row in &rows {
+        printed.push((row[0].clone(), row[1].clone(), row[2].clone()));
+    }
+    for line in &lines {
+        printed.push((line[0].to_owned(), line[1].to_owned(), line[2].to_owned()));
+    }
+    let slots: Vec<(&str, &str)> =
+        printed.iter().map(|(user, slot, _)| (user.as_str(), slot.as_str())).collect();
+    assert_eq!(
+        slots,
+        [
+            ("TableToken", "password1"),
+            ("TableToken", "password2"),
+            ("TsvToken", "password1"),
+            ("TsvToken", "password2")
+        ]
+    );
+    for (username, slot, password) in &printed {
+        assert!(password.starts_with("pct_") && password.len() == 47, "{username} {slot}: {password:?}");
+        let credentials = (username.as_str(), password.as_str());
+        assert_eq!(
+            registry.status_as(credentials, &format!("/api/v1/tokens/{username}")).await,
+            200,
+            "{username} {slot}"
+        );
+        assert_eq!(registry.status_as(credentials, "/v2/").await, 200, "{username} {slot} on /v2");
+    }
+    // A password that was never printed does not log in: the check above can fail.
+    assert_eq!(
+        registry.status_as(("TsvToken", "pct_not-a-printed-password"), "/api/v1/tokens/TsvToken").await,
+        401
+    );
+
+    // A new password2 in TSV, without --query: it logs in, the old one no longer does.
+    let generated = registry
+        .admin(&["token", "credential", "generate", "--name", "TsvToken", "--password2", "-o", "tsv"])
+        .await;
+    assert_eq!(generated.code, 0, "{generated:?}");
+    let fields: Vec<&str> = generated.stdout.trim_end().split('\t').collect();
+    assert_eq!(&fields[..2], ["TsvToken", "password2"], "{}", generated.stdout);
+    assert_eq!(registry.status_as(("TsvToken", fields[2]), "/api/v1/tokens/TsvToken").await, 200);
+    assert_eq!(registry.status_as(("TsvToken", lines[1][2]), "/api/v1/tokens/TsvToken").await, 401);
 }
