@@ -24,7 +24,7 @@ use std::{
 };
 
 use chrono::Utc;
-use portcullis_proto::{AuditPage, TokenPage};
+use portcullis_proto::{AuditPage, Tag, TokenPage};
 use serde_json::Value;
 
 pub use args::ClientCommand;
@@ -133,6 +133,12 @@ async fn perform(command: &ClientCommand, stdin: Option<&Password>) -> Result<Pr
             refusal = Some(CliError::Usage(line));
             preview
         }
+        Answer::ThroughTag(call) => {
+            let tag = registry.send(&plan.request).await?;
+            let digest = tag_digest(tag)
+                .map_err(|reason| CliError::BadAnswer { url: registry.url(&plan.request), reason })?;
+            registry.send(&call.request(&digest)?).await?
+        }
         Answer::TagNames => {
             let tags = registry.send(&plan.request).await?;
             tag_names(&tags)
@@ -197,6 +203,12 @@ fn tag_names(tags: &Value) -> Result<Value, String> {
         .map(Value::Array)
 }
 
+/// The digest a `Tag` points to.
+fn tag_digest(tag: Value) -> Result<String, String> {
+    let tag: Tag = serde_json::from_value(tag).map_err(|error| format!("expected a tag: {error}"))?;
+    Ok(tag.digest)
+}
+
 /// A page (`TokenPage` or `AuditPage`) -> (items, cursor).
 fn page_parts(paging: &plan::Paging, page: Value) -> Result<(Vec<Value>, Option<Value>), String> {
     fn items<T: serde::Serialize>(items: Vec<T>) -> Vec<Value> {
@@ -227,6 +239,16 @@ mod tests {
         assert_eq!(tag_names(&tags).unwrap(), json!(["v1", "latest"]));
         assert!(tag_names(&json!({"name": "v1"})).is_err());
         assert!(tag_names(&json!([{"digest": "sha256:a"}])).is_err());
+    }
+
+    #[test]
+    fn a_tag_names_its_digest() {
+        let tag = json!({"name": "v1", "digest": "sha256:ab", "createdTime": "2026-11-23T16:30:00Z",
+            "lastUpdateTime": "2026-11-23T16:30:00Z", "changeableAttributes": {"deleteEnabled": true,
+            "writeEnabled": true, "readEnabled": true, "listEnabled": true}});
+        assert_eq!(tag_digest(tag).unwrap(), "sha256:ab");
+        assert!(tag_digest(json!({"name": "v1"})).is_err());
+        assert!(tag_digest(json!(["sha256:ab"])).is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! it), the answer is printed as JSON instead, with a note on standard error.
 
 use chrono::{DateTime, Utc};
-use portcullis_proto::{Credentials, Token};
+use portcullis_proto::{Credentials, Platform, Token};
 use serde_json::{Map, Value};
 
 use crate::{args::OutputFormat, plan::Resource};
@@ -102,7 +102,10 @@ impl Resource {
     /// rather than the answer's scalar fields: for answers whose table
     /// shows what the fields do not (a new secret, a manifest's tags).
     fn tsv_is_table(self) -> bool {
-        matches!(self, Resource::NewToken | Resource::Credentials | Resource::NewClientSecret)
+        matches!(
+            self,
+            Resource::NewToken | Resource::Credentials | Resource::NewClientSecret | Resource::Manifest
+        )
     }
 }
 
@@ -238,6 +241,13 @@ fn resource_table(value: &Value, resource: Resource) -> Option<Table> {
             ("REPOSITORY", |m| text(m, "repository")),
             ("ACTION", |m| text(m, "action")),
             ("OUTCOME", |m| text(m, "outcome")),
+        ],
+        Resource::Manifest => &[
+            ("DIGEST", |m| text(m, "digest")),
+            ("MEDIA TYPE", |m| text(m, "mediaType")),
+            ("TAGS", |m| text(m, "tags")),
+            ("CREATED", |m| text(m, "createdTime")),
+            ("PLATFORMS", |m| platforms(m.get("platforms"))),
         ],
         Resource::User => &[
             ("NAME", |m| text(m, "name")),
@@ -393,6 +403,13 @@ fn new_secrets(principals: &[&Map<String, Value>]) -> Option<Table> {
         }
     }
     (!rows.is_empty()).then(|| Table { headers: headers.map(str::to_owned).to_vec(), rows })
+}
+
+/// `[Platform]` as `linux/amd64, linux/arm64/v8`.
+fn platforms(value: Option<&Value>) -> String {
+    let platforms: Vec<Platform> =
+        value.and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
+    platforms.iter().map(Platform::to_string).collect::<Vec<_>>().join(", ")
 }
 
 fn yes_no(value: Option<&Value>) -> String {
@@ -750,6 +767,60 @@ MyToken   password2  pct_two  never
             print(&json!("pct_abc"), OutputFormat::Tsv, Resource::Generic),
             Printout { stdout: "pct_abc\n".into(), note: None }
         );
+    }
+
+    #[test]
+    fn manifest_table_and_tsv() {
+        use portcullis_proto::{Attributes, Manifest};
+        let attributes =
+            Attributes { delete_enabled: true, write_enabled: true, read_enabled: true, list_enabled: true };
+        let platform = |os: &str, architecture: &str, variant: Option<&str>| Platform {
+            os: os.into(),
+            architecture: architecture.into(),
+            variant: variant.map(str::to_owned),
+        };
+        let index = Manifest {
+            digest: "sha256:1d".into(),
+            media_type: "application/vnd.oci.image.index.v1+json".into(),
+            artifact_type: None,
+            size: 500,
+            total_size: 3000,
+            created_time: "2026-11-23T16:31:00.123456Z".parse().unwrap(),
+            tags: vec!["latest".into(), "v1".into()],
+            platforms: vec![platform("linux", "amd64", None), platform("linux", "arm64", Some("v8"))],
+            index_platform: None,
+            changeable_attributes: attributes,
+        };
+        let image = Manifest {
+            digest: "sha256:2e".into(),
+            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            artifact_type: Some("application/vnd.oci.image.config.v1+json".into()),
+            size: 400,
+            total_size: 1400,
+            created_time: "2026-11-23T16:30:00Z".parse().unwrap(),
+            tags: vec![],
+            platforms: vec![platform("linux", "amd64", None)],
+            index_platform: Some(platform("linux", "amd64", None)),
+            changeable_attributes: attributes,
+        };
+        let answer = serde_json::to_value([&index, &image]).unwrap();
+        assert_eq!(
+            render(&answer, OutputFormat::Table, Resource::Manifest),
+            "\
+DIGEST     MEDIA TYPE                                  TAGS        CREATED               PLATFORMS
+---------  ------------------------------------------  ----------  --------------------  ---------------------------
+sha256:1d  application/vnd.oci.image.index.v1+json     latest, v1  2026-11-23T16:31:00Z  linux/amd64, linux/arm64/v8
+sha256:2e  application/vnd.oci.image.manifest.v1+json              2026-11-23T16:30:00Z  linux/amd64
+"
+        );
+        assert_eq!(
+            render(&answer, OutputFormat::Tsv, Resource::Manifest),
+            "sha256:1d\tapplication/vnd.oci.image.index.v1+json\tlatest, v1\t2026-11-23T16:31:00Z\tlinux/amd64, linux/arm64/v8\n\
+             sha256:2e\tapplication/vnd.oci.image.manifest.v1+json\t\t2026-11-23T16:30:00Z\tlinux/amd64\n"
+        );
+        // `show-metadata`: one object, one row.
+        let one = serde_json::to_value(&image).unwrap();
+        assert_eq!(render(&one, OutputFormat::Tsv, Resource::Manifest).lines().count(), 1);
     }
 
     #[test]

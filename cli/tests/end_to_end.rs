@@ -790,6 +790,137 @@ impl Drop for RealRegistry {
     }
 }
 
+impl RealRegistry {
+    /// `path` on the registry as the administrator.
+    fn as_admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base)).basic_auth("admin", Some(ADMIN_PASSWORD))
+    }
+
+    /// Pushes a blob in one request (`POST .../blobs/uploads/?digest=`).
+    async fn push_blob(&self, repository: &str, content: &[u8]) -> String {
+        let digest = sha256(content);
+        let response = self
+            .as_admin(reqwest::Method::POST, &format!("/v2/{repository}/blobs/uploads/?digest={digest}"))
+            .header("content-type", "application/octet-stream")
+            .body(content.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201, "{}", response.text().await.unwrap());
+        digest
+    }
+
+    /// Pushes an OCI image (a config and `layer`) and tags it with each of
+    /// `tags`; returns the manifest's digest.
+    async fn push_image(&self, repository: &str, layer: &[u8], tags: &[&str]) -> String {
+        let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+        let config_digest = self.push_blob(repository, config).await;
+        let layer_digest = self.push_blob(repository, layer).await;
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest, "size": layer.len()}],
+        }))
+        .unwrap();
+        for tag in tags {
+            let response = self
+                .as_admin(reqwest::Method::PUT, &format!("/v2/{repository}/manifests/{tag}"))
+                .header("content-type", OCI_MANIFEST)
+                .body(manifest.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 201, "{}", response.text().await.unwrap());
+        }
+        sha256(&manifest)
+    }
+
+    /// The status of `GET /v2/{repository}/manifests/{reference}`.
+    async fn manifest_status(&self, repository: &str, reference: &str) -> u16 {
+        let response = self
+            .as_admin(reqwest::Method::GET, &format!("/v2/{repository}/manifests/{reference}"))
+            .header("accept", OCI_MANIFEST)
+            .send()
+            .await
+            .unwrap();
+        response.status().as_u16()
+    }
+}
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest as _, Sha256};
+    format!("sha256:{:x}", Sha256::digest(bytes))
+}
+
+/// `manifest list-metadata` and `show-metadata` on a real repository, then
+/// `repository delete --image NAME:TAG`: the manifest the tag points to
+/// goes with every tag pointing to it; the repository's other image stays.
+#[tokio::test]
+async fn one_image_is_deleted_by_tag_and_the_other_stays() {
+    let registry = RealRegistry::start();
+    let old = registry.push_image("samples/app", b"layer of the old image", &["v1", "latest"]).await;
+    let new = registry.push_image("samples/app", b"layer of the new image", &["v2"]).await;
+
+    let listed = registry.admin(&["manifest", "list-metadata", "--name", "samples/app", "-o", "tsv"]).await;
+    assert_eq!(listed.code, 0, "{listed:?}");
+    let rows: Vec<Vec<&str>> = listed.stdout.lines().map(|line| line.split('\t').collect()).collect();
+    let row = |digest: &str| {
+        rows.iter()
+            .find(|row| row[0] == digest)
+            .unwrap_or_else(|| panic!("{digest} listed: {}", listed.stdout))
+            .clone()
+    };
+    assert_eq!(rows.len(), 2, "{}", listed.stdout);
+    assert_eq!(&row(&old)[1..3], [OCI_MANIFEST, "latest, v1"]);
+    assert_eq!(&row(&new)[1..3], [OCI_MANIFEST, "v2"]);
+    assert_eq!(row(&new)[4], "linux/amd64");
+    let table = registry.admin(&["manifest", "list-metadata", "--name", "samples/app", "-o", "table"]).await;
+    assert!(table.stdout.starts_with("DIGEST  "), "{}", table.stdout);
+    assert_eq!(table.stdout.lines().count(), 4, "{}", table.stdout);
+
+    let shown = registry.admin(&["manifest", "show-metadata", "--name", "samples/app:latest"]).await;
+    let shown: Value = serde_json::from_str(&shown.stdout).unwrap_or_else(|_| panic!("{shown:?}"));
+    assert_eq!((shown["digest"].as_str(), &shown["tags"]), (Some(old.as_str()), &json!(["latest", "v1"])));
+    let by_digest = registry
+        .admin(&["manifest", "show-metadata", "--name", &format!("samples/app@{new}"), "--query", "tags"])
+        .await;
+    assert_eq!(serde_json::from_str::<Value>(&by_digest.stdout).unwrap(), json!(["v2"]));
+
+    // Without --yes nothing is sent, nothing deleted.
+    let refused = registry.admin(&["repository", "delete", "--image", "samples/app:v1"]).await;
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    assert_eq!(registry.manifest_status("samples/app", &old).await, 200);
+
+    let deleted = registry.admin(&["repository", "delete", "--image", "samples/app:v1", "--yes"]).await;
+    assert_eq!(deleted, Outcome { code: 0, stdout: String::new(), stderr: String::new() });
+    for gone in [old.as_str(), "v1", "latest"] {
+        assert_eq!(registry.manifest_status("samples/app", gone).await, 404, "{gone}");
+    }
+    for kept in [new.as_str(), "v2"] {
+        assert_eq!(registry.manifest_status("samples/app", kept).await, 200, "{kept}");
+    }
+    let tags = registry.admin(&["repository", "show-tags", "--repository", "samples/app", "-o", "tsv"]).await;
+    assert_eq!(tags.stdout, "v2\n");
+    let listed =
+        registry.admin(&["manifest", "list-metadata", "--name", "samples/app", "--query", "[].digest"]).await;
+    assert_eq!(serde_json::from_str::<Value>(&listed.stdout).unwrap(), json!([new]));
+
+    // A tag that does not exist: the API's refusal, nothing deleted.
+    let missing = registry.admin(&["repository", "delete", "--image", "samples/app:v1", "--yes"]).await;
+    assert_eq!((missing.code, missing.stderr.as_str()), (1, "error: tag or manifest not found\n"));
+    assert_eq!(registry.manifest_status("samples/app", "v2").await, 200);
+
+    // By digest.
+    let deleted =
+        registry.admin(&["repository", "delete", "--image", &format!("samples/app@{new}"), "--yes"]).await;
+    assert_eq!(deleted.code, 0, "{deleted:?}");
+    assert_eq!(registry.manifest_status("samples/app", "v2").await, 404);
+}
+
 /// The rows of a table (after the header and the rule), split on runs of
 /// spaces (no cell of the tables read here holds one).
 fn table_rows(table: &str) -> Vec<Vec<String>> {
