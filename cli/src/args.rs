@@ -48,6 +48,11 @@ pub enum ClientCommand {
     /// What an identity may do on a repository, and which role assignments
     /// give or do not give each action.
     CheckAccess(CheckAccess),
+    /// Log docker, podman, skopeo or oras in to the registry as --username
+    /// (a token, user or service principal), the password handed to the
+    /// client on standard input, never on a command line; or print that
+    /// command (--print).
+    Login(LoginArgs),
 }
 
 impl ClientCommand {
@@ -65,6 +70,7 @@ impl ClientCommand {
             Self::Role(args) => &args.global,
             Self::Registry(args) => &args.global,
             Self::CheckAccess(args) => &args.global,
+            Self::Login(args) => &args.global,
         }
     }
 
@@ -78,6 +84,7 @@ impl ClientCommand {
                 UserCommand::Update(update) => update.password_stdin,
                 UserCommand::List | UserCommand::Show(_) | UserCommand::Delete(_) => false,
             },
+            Self::Login(login) => login.password_stdin,
             _ => false,
         }
     }
@@ -1274,6 +1281,40 @@ pub struct CheckAccess {
     pub global: GlobalArgs,
 }
 
+// ---------------------------------------------------------------------------
+// login
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The container client to log in.
+    #[arg(long, value_enum, default_value_t = ContainerClient::Docker)]
+    pub client: ContainerClient,
+
+    /// Read the password from standard input (one line) instead of
+    /// --password / PORTCULLIS_PASSWORD.
+    #[arg(long, conflicts_with = "print")]
+    pub password_stdin: bool,
+
+    /// Print the login command instead of running it: the shell reads the
+    /// password without echo and hands it to the client on standard input.
+    /// No password is needed, and none is printed.
+    #[arg(long)]
+    pub print: bool,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// The clients `portcullis login` logs in (docs/CLIENTS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ContainerClient {
+    Docker,
+    Podman,
+    Skopeo,
+    /// The oras command-line client.
+    Oras,
+}
+
 #[cfg(test)]
 mod tests {
     use clap::{CommandFactory, FromArgMatches, Parser};
@@ -1743,6 +1784,23 @@ mod tests {
         assert_eq!(global.output, OutputFormat::Table);
         assert!(parse(&["manifest", "show-metadata", "--name", "samples/x"]).is_err(), "no tag or digest");
         assert!(parse(&["manifest", "list-metadata"]).is_err(), "--name is required");
+    }
+
+    #[test]
+    fn login_takes_the_client_and_where_the_password_comes_from() {
+        let ClientCommand::Login(login) = parse(&["login", "-u", "MyToken", "--password-stdin"]).unwrap()
+        else {
+            panic!("login expected")
+        };
+        assert_eq!((login.client, login.password_stdin, login.print), (ContainerClient::Docker, true, false));
+        assert!(parse(&["login", "--password-stdin"]).unwrap().reads_stdin());
+        assert!(!parse(&["login", "-p", "x"]).unwrap().reads_stdin());
+        let ClientCommand::Login(login) = parse(&["login", "--client", "skopeo", "--print"]).unwrap() else {
+            panic!("login expected")
+        };
+        assert_eq!((login.client, login.print), (ContainerClient::Skopeo, true));
+        assert!(parse(&["login", "--print", "--password-stdin"]).is_err());
+        assert!(parse(&["login", "--client", "helm"]).is_err());
     }
 
     #[test]

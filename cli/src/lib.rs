@@ -1,24 +1,27 @@
-//! `portcullis scope-map|token|repository|audit|user|group|sp|role|registry|check-access ...`:
+//! `portcullis scope-map|token|repository|manifest|audit|user|group|sp|role|registry|check-access|login ...`:
 //! the command-line client of the management API (docs/API.md, docs/CLI.md),
 //! spelled like `az acr`, `az ad` and `az role`.
 //!
 //! The `portcullis` binary flattens [`ClientCommand`] into its own command
 //! enum and hands it to [`run`]. A command is parsed ([`args`]), turned into
 //! a request by a pure function ([`plan`]; a secret the command reads from
-//! standard input is read before, by [`execute_with_stdin`]), sent
+//! standard input is read before, by [`execute_with`]), sent
 //! ([`transport`], the only network code), narrowed by `--query` ([`query`]) and printed ([`output`]).
+//! `login` calls no API: it starts a container client ([`login`]).
 //! Errors are one `error: ...` line on stderr ([`error`]). This crate never
 //! depends on the server's crates: it speaks only HTTP, in the API's wire
 //! types (`portcullis_proto`).
 
 pub mod args;
 pub mod error;
+pub mod login;
 pub mod output;
 pub mod plan;
 pub mod query;
 pub mod transport;
 
 use std::{
+    ffi::OsString,
     io::{Read, Write},
     process::ExitCode,
 };
@@ -28,7 +31,7 @@ use portcullis_proto::{AuditPage, Tag, TokenPage};
 use serde_json::Value;
 
 pub use args::ClientCommand;
-use args::{OutputFormat, Password};
+use args::{LoginArgs, OutputFormat, Password};
 use error::CliError;
 use plan::{page_request, Answer, Resource, Warnings};
 use transport::Registry;
@@ -60,10 +63,27 @@ pub async fn execute(command: ClientCommand) -> Outcome {
 /// Like [`execute`], with `stdin` as standard input (read only by the
 /// commands that take a secret there, e.g. `user change-password`).
 pub async fn execute_with_stdin(command: ClientCommand, stdin: impl Read) -> Outcome {
-    let secret = if command.reads_stdin() { read_secret(stdin).map(Some) } else { Ok(None) };
-    let result = match secret {
-        Ok(secret) => perform(&command, secret.as_ref()).await,
-        Err(error) => Err(error),
+    execute_with(command, stdin, &[]).await
+}
+
+/// Like [`execute_with_stdin`]; `client_environment` is added to the
+/// environment of the container client `login` starts (e.g. `PATH`, or
+/// `REGISTRY_AUTH_FILE` / `DOCKER_CONFIG` to choose where it keeps the
+/// login), leaving this process's own environment alone.
+pub async fn execute_with(
+    command: ClientCommand,
+    stdin: impl Read,
+    client_environment: &[(OsString, OsString)],
+) -> Outcome {
+    let what = match command {
+        ClientCommand::Login(_) => "password",
+        _ => "new password",
+    };
+    let secret = if command.reads_stdin() { read_secret(stdin, what).map(Some) } else { Ok(None) };
+    let result = match (secret, &command) {
+        (Ok(secret), ClientCommand::Login(login)) => log_in(login, secret.as_ref(), client_environment).await,
+        (Ok(secret), _) => perform(&command, secret.as_ref()).await,
+        (Err(error), _) => Err(error),
     };
     match result {
         Ok(Printed { stdout, mut stderr, refusal }) => match refusal {
@@ -88,23 +108,46 @@ struct Printed {
 
 /// One line from standard input, like `docker login --password-stdin`: the
 /// final line break is dropped; an empty or multi-line secret is refused.
-fn read_secret(mut stdin: impl Read) -> Result<Password, CliError> {
+/// `what` names the secret in the refusals ("new password").
+fn read_secret(mut stdin: impl Read, what: &str) -> Result<Password, CliError> {
     let mut text = String::new();
-    stdin.read_to_string(&mut text).map_err(|error| {
-        CliError::Usage(format!("cannot read the new password from standard input: {error}"))
-    })?;
+    stdin
+        .read_to_string(&mut text)
+        .map_err(|error| CliError::Usage(format!("cannot read the {what} from standard input: {error}")))?;
     let line = text.strip_suffix('\n').unwrap_or(&text);
     let line = line.strip_suffix('\r').unwrap_or(line);
     if line.is_empty() {
-        return Err(CliError::Usage(
-            "no new password on standard input; pipe it in, e.g. printf '%s\\n' \"$NEW_PASSWORD\" | portcullis ..."
-                .to_owned(),
-        ));
+        let variable = what.replace(' ', "_").to_uppercase();
+        return Err(CliError::Usage(format!(
+            "no {what} on standard input; pipe it in, e.g. printf '%s\\n' \"${variable}\" | portcullis ..."
+        )));
     }
     if line.contains(['\n', '\r']) {
-        return Err(CliError::Usage("the new password on standard input must be one line".to_owned()));
+        return Err(CliError::Usage(format!("the {what} on standard input must be one line")));
     }
     Ok(Password::new(line))
+}
+
+/// `portcullis login`: prints the login line, or runs the client with the
+/// password on its standard input and passes on what it printed.
+async fn log_in(
+    args: &LoginArgs,
+    stdin: Option<&Password>,
+    client_environment: &[(OsString, OsString)],
+) -> Result<Printed, CliError> {
+    match login::plan(args, stdin)? {
+        login::LoginPlan::Print { line, warning } => {
+            Ok(Printed { stdout: line, stderr: warning.unwrap_or_default(), refusal: None })
+        }
+        login::LoginPlan::Run { invocation, password, warning } => {
+            let run = login::run(&invocation, &password, client_environment).await?;
+            Ok(Printed {
+                stdout: run.stdout,
+                stderr: warning.unwrap_or_default() + &run.stderr,
+                refusal: run.failure.map(CliError::Client),
+            })
+        }
+    }
 }
 
 async fn perform(command: &ClientCommand, stdin: Option<&Password>) -> Result<Printed, CliError> {
@@ -376,7 +419,9 @@ mod tests {
 
     #[test]
     fn the_secret_on_stdin_is_one_line_without_its_line_break() {
-        let read = |input: &str| read_secret(input.as_bytes()).map(|secret| secret.expose().to_owned());
+        let read = |input: &str| {
+            read_secret(input.as_bytes(), "new password").map(|secret| secret.expose().to_owned())
+        };
         assert_eq!(read("new-password\n").unwrap(), "new-password");
         assert_eq!(read("new-password\r\n").unwrap(), "new-password");
         assert_eq!(read("new password ").unwrap(), "new password ", "spaces are kept");

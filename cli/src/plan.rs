@@ -330,6 +330,11 @@ pub fn plan(command: &ClientCommand, now: DateTime<Utc>, stdin: Option<&Password
                 })
             }
         },
+        // `login` sends no request: it starts a container client
+        // (`crate::login::plan`).
+        ClientCommand::Login(_) => {
+            Err(CliError::Usage("`login` calls no API; it is planned by login::plan".to_owned()))
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 
 use std::{
     collections::HashMap,
+    ffi::OsString,
     io::{BufRead, BufReader},
     path::PathBuf,
     process::{Child, Command, Stdio},
@@ -21,7 +22,7 @@ use std::{
 };
 
 use clap::Parser;
-use portcullis_cli::{execute, execute_with_stdin, ClientCommand, Outcome};
+use portcullis_cli::{execute, execute_with, execute_with_stdin, ClientCommand, Outcome};
 use serde_json::{json, Value};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -992,4 +993,276 @@ async fn the_passwords_token_create_prints_as_a_table_or_tsv_log_in() {
     assert_eq!(&fields[..2], ["TsvToken", "password2"], "{}", generated.stdout);
     assert_eq!(registry.status_as(("TsvToken", fields[2]), "/api/v1/tokens/TsvToken").await, 200);
     assert_eq!(registry.status_as(("TsvToken", lines[1][2]), "/api/v1/tokens/TsvToken").await, 401);
+}
+
+// ---------------------------------------------------------------------------
+// portcullis login
+
+/// A stand-in for docker, podman, skopeo and oras: records its name, each
+/// argument, whether PORTCULLIS_PASSWORD reached it, and its standard
+/// input, into `$FAKE_CLIENT_LOG`; refuses the password `wrong`.
+const FAKE_CLIENT: &str = r#"#!/bin/sh
+{
+  printf 'program %s\n' "$(basename "$0")"
+  for arg in "$@"; do printf 'arg %s\n' "$arg"; done
+  printf 'env PORTCULLIS_PASSWORD=%s\n' "${PORTCULLIS_PASSWORD-unset}"
+  printf 'stdin '
+  cat
+} > "$FAKE_CLIENT_LOG"
+if grep -qx 'stdin wrong' "$FAKE_CLIENT_LOG"; then
+  echo 'Error: invalid username/password' >&2
+  exit 1
+fi
+echo 'Login Succeeded!'
+"#;
+
+/// A directory with the fake clients, and where they write.
+struct FakeClients {
+    dir: tempfile::TempDir,
+}
+
+impl FakeClients {
+    fn install() -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("bin")).unwrap();
+        for program in ["docker", "podman", "skopeo", "oras"] {
+            let path = dir.path().join("bin").join(program);
+            std::fs::write(&path, FAKE_CLIENT).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        Self { dir }
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("client.log")
+    }
+
+    /// PATH with the fake clients first, then the system's tools they use.
+    fn environment(&self) -> Vec<(OsString, OsString)> {
+        let path = format!("{}:/usr/bin:/bin", self.dir.path().join("bin").display());
+        vec![("PATH".into(), path.into()), ("FAKE_CLIENT_LOG".into(), self.log_path().into())]
+    }
+
+    /// What the last client run recorded (and forget it).
+    fn taken(&self) -> String {
+        let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        let _ = std::fs::remove_file(self.log_path());
+        log
+    }
+
+    async fn login(&self, args: &[&str], stdin: &str, extra: &[(&str, &str)]) -> Outcome {
+        let mut full = vec!["portcullis", "login"];
+        full.extend_from_slice(args);
+        let cli = Cli::try_parse_from(full).expect("arguments parse");
+        let mut environment = self.environment();
+        environment.extend(extra.iter().map(|(key, value)| (OsString::from(key), OsString::from(value))));
+        execute_with(cli.command, stdin.as_bytes(), &environment).await
+    }
+}
+
+/// The password reaches the client on standard input only: never in its
+/// arguments, nor in its environment.
+#[tokio::test]
+async fn login_hands_the_password_to_the_client_on_stdin_only() {
+    let clients = FakeClients::install();
+    let registry = ["--registry", "http://127.0.0.1:5000", "--username", "MyToken"];
+
+    let outcome = clients
+        .login(
+            &[&registry[..], &["--client", "podman", "--password-stdin"]].concat(),
+            "pct_FROM_STDIN\n",
+            &[("PORTCULLIS_PASSWORD", "pct_FROM_THE_ENVIRONMENT")],
+        )
+        .await;
+    assert_eq!(outcome, Outcome { code: 0, stdout: "Login Succeeded!\n".into(), stderr: String::new() });
+    assert_eq!(
+        clients.taken(),
+        "program podman\narg login\narg --tls-verify=false\narg --username\narg MyToken\narg --password-stdin\n\
+         arg 127.0.0.1:5000\nenv PORTCULLIS_PASSWORD=unset\nstdin pct_FROM_STDIN\n"
+    );
+
+    // From --password (or PORTCULLIS_PASSWORD): docker, which needs no flag for 127.0.0.1.
+    let outcome =
+        clients.login(&[&registry[..], &["--password", "pct_FROM_THE_OPTION"]].concat(), "", &[]).await;
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    let log = clients.taken();
+    let (arguments, stdin) = log.split_once("stdin ").unwrap();
+    assert_eq!(stdin, "pct_FROM_THE_OPTION\n");
+    assert!(
+        arguments
+            .starts_with("program docker\narg login\narg --username\narg MyToken\narg --password-stdin\n"),
+        "{log}"
+    );
+    assert!(!arguments.contains("pct_"), "{log}");
+
+    for (client, plain_http) in [("skopeo", "--tls-verify=false"), ("oras", "--plain-http")] {
+        let outcome =
+            clients.login(&[&registry[..], &["--client", client, "-p", "pct_X"]].concat(), "", &[]).await;
+        assert_eq!(outcome.code, 0, "{outcome:?}");
+        let log = clients.taken();
+        assert!(log.starts_with(&format!("program {client}\narg login\narg {plain_http}\n")), "{log}");
+        assert!(log.ends_with("\nstdin pct_X\n"), "{log}");
+    }
+
+    // The client refuses: its message, then ours, exit 1.
+    let outcome = clients.login(&[&registry[..], &["--password-stdin"]].concat(), "wrong\n", &[]).await;
+    assert_eq!(outcome.code, 1, "{outcome:?}");
+    assert_eq!(
+        outcome.stderr,
+        "Error: invalid username/password\nerror: docker login failed (exit code 1)\n"
+    );
+    assert!(clients.taken().ends_with("\nstdin wrong\n"));
+
+    // Nothing to log in with: refused before any client runs.
+    let outcome = clients.login(&[&registry[..], &["--password-stdin"]].concat(), "", &[]).await;
+    assert_eq!(outcome.code, 1, "{outcome:?}");
+    assert!(outcome.stderr.starts_with("error: no password on standard input"), "{}", outcome.stderr);
+    assert_eq!(clients.taken(), "", "no client ran");
+}
+
+#[tokio::test]
+async fn login_names_a_missing_client() {
+    let empty = tempfile::tempdir().unwrap();
+    let cli =
+        Cli::try_parse_from(["portcullis", "login", "--client", "oras", "-u", "t", "-p", "pct_X"]).unwrap();
+    let path = vec![(OsString::from("PATH"), empty.path().as_os_str().to_owned())];
+    let outcome = execute_with(cli.command, "".as_bytes(), &path).await;
+    assert_eq!(outcome.code, 1, "{outcome:?}");
+    assert_eq!(
+        outcome.stderr,
+        "error: oras is not installed (not found on PATH); install it, or choose another client with \
+         --client docker|podman|skopeo|oras\n"
+    );
+}
+
+/// `login --print` writes a line that works as pasted: the shell reads the
+/// password, the client gets it on standard input. The line holds no
+/// password even when one is given.
+#[tokio::test]
+async fn the_printed_login_line_works_as_pasted() {
+    let clients = FakeClients::install();
+    let args = [
+        "--client",
+        "skopeo",
+        "--print",
+        "-u",
+        "ci reader",
+        "-p",
+        "pct_NOT_PRINTED",
+        "--registry",
+        "http://registry.example:5000",
+    ];
+    let printed = clients.login(&args, "", &[]).await;
+    assert_eq!(printed.code, 0, "{printed:?}");
+    assert_eq!(
+        printed.stdout,
+        "read -rs REGISTRY_PASSWORD && echo \"$REGISTRY_PASSWORD\" | skopeo login --tls-verify=false \
+         --username 'ci reader' --password-stdin registry.example:5000\n"
+    );
+    assert_eq!(clients.taken(), "", "--print runs nothing");
+    // As a person would: paste it into bash, type the password.
+    let mut shell = Command::new("bash");
+    shell.args(["-c", printed.stdout.trim_end()]).stdin(Stdio::piped()).stdout(Stdio::piped());
+    for (key, value) in clients.environment() {
+        shell.env(key, value);
+    }
+    let mut shell = shell.spawn().expect("bash");
+    use std::io::Write as _;
+    shell.stdin.take().unwrap().write_all(b"pct_TYPED\n").unwrap();
+    assert!(shell.wait_with_output().unwrap().status.success());
+    assert_eq!(
+        clients.taken(),
+        "program skopeo\narg login\narg --tls-verify=false\narg --username\narg ci reader\narg --password-stdin\n\
+         arg registry.example:5000\nenv PORTCULLIS_PASSWORD=unset\nstdin pct_TYPED\n"
+    );
+}
+
+/// Real skopeo, logged in by `portcullis login --client skopeo` with a
+/// token's password on standard input, keeps the login in its auth file
+/// (REGISTRY_AUTH_FILE) and pulls with it.
+#[tokio::test]
+async fn skopeo_logged_in_by_portcullis_login_reads_with_the_login() {
+    let registry = RealRegistry::start();
+    registry.push_image("samples/hello-world", b"hello-world layer", &["v1"]).await;
+    let token = registry
+        .admin(&[
+            "token",
+            "create",
+            "--name",
+            "Puller",
+            "--repository",
+            "samples/hello-world",
+            "content/read",
+            "metadata/read",
+            "-o",
+            "tsv",
+        ])
+        .await;
+    assert_eq!(token.code, 0, "{token:?}");
+    let password = token.stdout.lines().next().unwrap().split('\t').nth(2).unwrap().to_owned();
+
+    // A scratch HOME and runtime directory, so skopeo reads no other login.
+    let scratch = tempfile::tempdir().unwrap();
+    for sub in ["home", "run", "tmp"] {
+        std::fs::create_dir(scratch.path().join(sub)).unwrap();
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(scratch.path().join("run"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let auth_file = scratch.path().join("auth.json");
+    let environment = |auth: &std::path::Path| -> Vec<(OsString, OsString)> {
+        vec![
+            ("HOME".into(), scratch.path().join("home").into()),
+            ("XDG_RUNTIME_DIR".into(), scratch.path().join("run").into()),
+            ("TMPDIR".into(), scratch.path().join("tmp").into()),
+            ("REGISTRY_AUTH_FILE".into(), auth.into()),
+        ]
+    };
+    let login = |stdin: String| {
+        let cli = Cli::try_parse_from([
+            "portcullis",
+            "login",
+            "--client",
+            "skopeo",
+            "--username",
+            "Puller",
+            "--password-stdin",
+            "--registry",
+            &registry.base,
+        ])
+        .unwrap();
+        let environment = environment(&auth_file);
+        async move { execute_with(cli.command, stdin.as_bytes(), &environment).await }
+    };
+
+    let refused = login("pct_wrong-password\n".to_owned()).await;
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.ends_with("error: skopeo login failed (exit code 1)\n"), "{}", refused.stderr);
+    assert!(!auth_file.exists(), "a refused login keeps nothing");
+
+    let outcome = login(format!("{password}\n")).await;
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    assert!(outcome.stdout.contains("Login Succeeded"), "{outcome:?}");
+    let auth: Value = serde_json::from_slice(&std::fs::read(&auth_file).unwrap()).unwrap();
+    let authority = registry.base.trim_start_matches("http://");
+    assert!(auth["auths"][authority]["auth"].is_string(), "{auth}");
+
+    // skopeo reads with that login, and without it is refused.
+    let skopeo = |auth: &std::path::Path, args: &[&str]| {
+        let mut command = Command::new("skopeo");
+        command.env_remove("DOCKER_CONFIG").envs(environment(auth)).args(args);
+        command.output().expect("skopeo is installed (scripts/setup.sh test)")
+    };
+    let image = format!("docker://{authority}/samples/hello-world");
+    let tags = skopeo(&auth_file, &["list-tags", "--tls-verify=false", &image]);
+    assert!(tags.status.success(), "{}", String::from_utf8_lossy(&tags.stderr));
+    let tags: Value = serde_json::from_slice(&tags.stdout).unwrap();
+    assert_eq!(tags["Tags"], json!(["v1"]));
+    let inspect = skopeo(&auth_file, &["inspect", "--raw", "--tls-verify=false", &format!("{image}:v1")]);
+    assert!(inspect.status.success(), "{}", String::from_utf8_lossy(&inspect.stderr));
+    let anonymous = skopeo(
+        &scratch.path().join("none.json"),
+        &["inspect", "--raw", "--tls-verify=false", &format!("{image}:v1")],
+    );
+    assert!(!anonymous.status.success(), "without the login skopeo is refused");
 }
