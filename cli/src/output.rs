@@ -28,9 +28,9 @@ pub struct Printout {
     pub note: Option<String>,
 }
 
-/// The text to print (empty for `null`, e.g. a 204 answer or a query
-/// matching nothing). `resource` picks the table columns; after `--query`
-/// the caller passes [`Resource::Generic`].
+/// What to print for `value` (nothing for `null`, e.g. a 204 answer or a
+/// query matching nothing). `resource` picks the table columns; after
+/// `--query` the caller passes [`Resource::Generic`].
 pub fn print(value: &Value, format: OutputFormat, resource: Resource) -> Printout {
     let stdout = formatted(value, format, resource);
     let hidden = generated_secrets(value).into_iter().filter(|secret| !stdout.contains(secret)).count();
@@ -66,7 +66,8 @@ fn formatted(value: &Value, format: OutputFormat, resource: Resource) -> String 
             text.push('\n');
             text
         }
-        OutputFormat::Tsv => match resource_table(value, resource).filter(|_| resource.tsv_is_table()) {
+        OutputFormat::Tsv => match resource.tsv_is_table().then(|| resource_table(value, resource)).flatten()
+        {
             Some(table) => table.tsv(),
             None => tsv(value),
         },
