@@ -26,6 +26,9 @@ pub enum ClientCommand {
     Token(TokenArgs),
     /// Inspect, update and delete repositories, tags and manifests.
     Repository(RepositoryArgs),
+    /// List or show manifests with their tags, media type, creation time
+    /// and platforms.
+    Manifest(ManifestArgs),
     /// Read the audit log of logins, registry actions and management changes.
     Audit(AuditArgs),
     /// Manage people's accounts: create, list, update, delete; change your
@@ -54,6 +57,11 @@ pub enum ClientCommand {
     /// Write the registry's scope maps, tokens and repository attributes as
     /// an access file (no passwords).
     Export(ExportArgs),
+    /// Log docker, podman, skopeo or oras in to the registry as --username
+    /// (a token, user or service principal), the password handed to the
+    /// client on standard input, never on a command line; or print that
+    /// command (--print).
+    Login(LoginArgs),
 }
 
 /// The access-as-code commands, which [`crate::access`] runs (several
@@ -72,6 +80,7 @@ impl ClientCommand {
             Self::ScopeMap(args) => &args.global,
             Self::Token(args) => &args.global,
             Self::Repository(args) => &args.global,
+            Self::Manifest(args) => &args.global,
             Self::Audit(args) => &args.global,
             Self::User(args) => &args.global,
             Self::Group(args) => &args.global,
@@ -82,6 +91,7 @@ impl ClientCommand {
             Self::Plan(args) => &args.global,
             Self::Apply(args) => &args.global,
             Self::Export(args) => &args.global,
+            Self::Login(args) => &args.global,
         }
     }
 
@@ -105,6 +115,7 @@ impl ClientCommand {
                 UserCommand::Update(update) => update.password_stdin,
                 UserCommand::List | UserCommand::Show(_) | UserCommand::Delete(_) => false,
             },
+            Self::Login(login) => login.password_stdin,
             _ => false,
         }
     }
@@ -554,7 +565,8 @@ pub enum RepositoryCommand {
     ShowTags(ShowTags),
     /// List a repository's manifests, newest first.
     ShowManifests(RepositoryName),
-    /// Delete a repository with all its tags and manifests.
+    /// Delete a repository with all its tags and manifests, or one image
+    /// (--image): a manifest with every tag pointing to it.
     Delete(RepositoryDelete),
     /// Remove a tag; the manifest it pointed to stays.
     Untag(Untag),
@@ -581,10 +593,18 @@ pub struct ShowTags {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["repository", "image"])))]
 pub struct RepositoryDelete {
-    /// Repository name, e.g. samples/hello-world.
+    /// The repository to delete with all its tags and manifests, e.g.
+    /// samples/hello-world.
     #[arg(long)]
-    pub repository: String,
+    pub repository: Option<String>,
+
+    /// One image instead: REPOSITORY:TAG deletes the manifest the tag
+    /// points to, REPOSITORY@sha256:... that manifest; either way with
+    /// every tag pointing to it.
+    #[arg(long)]
+    pub image: Option<ImageRef>,
 
     /// Confirm the deletion; it cannot be undone. Nothing is asked interactively.
     #[arg(long, short = 'y')]
@@ -681,6 +701,40 @@ impl FromStr for ImageRef {
         }
         Ok(Self { repository: repository.to_owned(), reference })
     }
+}
+
+// ---------------------------------------------------------------------------
+// manifest
+
+#[derive(Debug, Args)]
+pub struct ManifestArgs {
+    #[command(subcommand)]
+    pub command: ManifestCommand,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ManifestCommand {
+    /// List a repository's manifests, newest first: digest, media type,
+    /// tags, creation time, platforms.
+    ListMetadata(ManifestList),
+    /// Show one manifest's metadata, by tag or by digest.
+    ShowMetadata(ManifestShow),
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestList {
+    /// Repository name, e.g. samples/hello-world.
+    #[arg(long, short = 'n')]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestShow {
+    /// The manifest, as REPOSITORY:TAG or REPOSITORY@sha256:...
+    #[arg(long, short = 'n')]
+    pub name: ImageRef,
 }
 
 // ---------------------------------------------------------------------------
@@ -1340,6 +1394,40 @@ pub struct CheckAccess {
     pub global: GlobalArgs,
 }
 
+// ---------------------------------------------------------------------------
+// login
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The container client to log in.
+    #[arg(long, value_enum, default_value_t = ContainerClient::Docker)]
+    pub client: ContainerClient,
+
+    /// Read the password from standard input (one line) instead of
+    /// --password / PORTCULLIS_PASSWORD.
+    #[arg(long, conflicts_with = "print")]
+    pub password_stdin: bool,
+
+    /// Print the login command instead of running it: the shell reads the
+    /// password without echo and hands it to the client on standard input.
+    /// No password is needed, and none is printed.
+    #[arg(long)]
+    pub print: bool,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// The clients `portcullis login` logs in (docs/CLIENTS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ContainerClient {
+    Docker,
+    Podman,
+    Skopeo,
+    /// The oras command-line client.
+    Oras,
+}
+
 #[cfg(test)]
 mod tests {
     use clap::{CommandFactory, FromArgMatches, Parser};
@@ -1718,10 +1806,24 @@ mod tests {
         assert!(matches!(
             parse(&["repository", "delete", "--repository", "a", "--yes"]).unwrap(),
             ClientCommand::Repository(RepositoryArgs {
-                command: RepositoryCommand::Delete(RepositoryDelete { yes: true, .. }),
+                command: RepositoryCommand::Delete(RepositoryDelete { yes: true, image: None, .. }),
                 ..
             })
         ));
+        let ClientCommand::Repository(RepositoryArgs { command: RepositoryCommand::Delete(delete), .. }) =
+            parse(&["repository", "delete", "--image", "samples/x@sha256:ab"]).unwrap()
+        else {
+            panic!("repository delete expected")
+        };
+        assert_eq!((delete.repository, delete.yes), (None, false));
+        assert_eq!(delete.image.unwrap().reference, Reference::Digest("sha256:ab".into()));
+        for bad in [
+            &["repository", "delete", "--yes"][..],
+            &["repository", "delete", "--repository", "a", "--image", "a:v1"],
+            &["repository", "delete", "--image", "samples/x"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
         let ClientCommand::Repository(RepositoryArgs { command: RepositoryCommand::Untag(untag), .. }) =
             parse(&["repository", "untag", "--image", "samples/hello-world:v1"]).unwrap()
         else {
@@ -1772,6 +1874,46 @@ mod tests {
         for bad in ["samples/x", "host:5000/samples/x", ":v1", "x:", "x@", "x@0123", "@sha256:00"] {
             assert!(image(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn manifest_metadata_commands() {
+        assert!(matches!(
+            parse(&["manifest", "list-metadata", "--name", "samples/x"]).unwrap(),
+            ClientCommand::Manifest(ManifestArgs {
+                command: ManifestCommand::ListMetadata(ManifestList { name }),
+                ..
+            }) if name == "samples/x"
+        ));
+        let ClientCommand::Manifest(ManifestArgs { command: ManifestCommand::ShowMetadata(show), global }) =
+            parse(&["manifest", "show-metadata", "-n", "samples/x:v1", "-o", "table"]).unwrap()
+        else {
+            panic!("manifest show-metadata expected")
+        };
+        assert_eq!(
+            show.name,
+            ImageRef { repository: "samples/x".into(), reference: Reference::Tag("v1".into()) }
+        );
+        assert_eq!(global.output, OutputFormat::Table);
+        assert!(parse(&["manifest", "show-metadata", "--name", "samples/x"]).is_err(), "no tag or digest");
+        assert!(parse(&["manifest", "list-metadata"]).is_err(), "--name is required");
+    }
+
+    #[test]
+    fn login_takes_the_client_and_where_the_password_comes_from() {
+        let ClientCommand::Login(login) = parse(&["login", "-u", "MyToken", "--password-stdin"]).unwrap()
+        else {
+            panic!("login expected")
+        };
+        assert_eq!((login.client, login.password_stdin, login.print), (ContainerClient::Docker, true, false));
+        assert!(parse(&["login", "--password-stdin"]).unwrap().reads_stdin());
+        assert!(!parse(&["login", "-p", "x"]).unwrap().reads_stdin());
+        let ClientCommand::Login(login) = parse(&["login", "--client", "skopeo", "--print"]).unwrap() else {
+            panic!("login expected")
+        };
+        assert_eq!((login.client, login.print), (ContainerClient::Skopeo, true));
+        assert!(parse(&["login", "--print", "--password-stdin"]).is_err());
+        assert!(parse(&["login", "--client", "helm"]).is_err());
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub enum CliError {
     /// `--query` failed on the answer.
     #[error("--query: {0}")]
     Query(String),
+    /// A program the command starts (the container client of `login`) is
+    /// missing or failed.
+    #[error("{0}")]
+    Client(String),
 }
 
 impl CliError {

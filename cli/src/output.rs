@@ -1,8 +1,16 @@
 //! Prints an answer as `--output json|table|tsv`, the way `az` does: JSON
 //! indented by two spaces, TSV without headers for scripts, tables with
 //! per-resource columns. Pure: returns the text, never writes it.
+//!
+//! A secret generated for one answer (a token's password, a service
+//! principal's client secret) is shown once and never again, so every
+//! format shows it: the tables of those answers have a row per secret, and
+//! their TSV is the same rows without the header. Should a format still
+//! leave one out (an answer of another shape, a `--query` selecting around
+//! it), the answer is printed as JSON instead, with a note on standard error.
 
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
+use portcullis_proto::{Credentials, Platform, Token};
 use serde_json::{Map, Value};
 
 use crate::{args::OutputFormat, plan::Resource};
@@ -10,10 +18,45 @@ use crate::{args::OutputFormat, plan::Resource};
 /// Descriptions longer than this are cut, as in az's scope map table.
 const DESCRIPTION_WIDTH: usize = 60;
 
-/// The text to print (empty for `null`, e.g. a 204 answer or a query
-/// matching nothing). `resource` picks the table columns; after `--query`
-/// the caller passes [`Resource::Generic`].
+/// What a command prints for an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Printout {
+    /// The answer in the format asked for (or JSON, see `note`).
+    pub stdout: String,
+    /// For standard error: the format asked for could not show a secret
+    /// the answer carries, so `stdout` is JSON.
+    pub note: Option<String>,
+}
+
+/// What to print for `value` (nothing for `null`, e.g. a 204 answer or a
+/// query matching nothing). `resource` picks the table columns; after
+/// `--query` the caller passes [`Resource::Generic`].
+pub fn print(value: &Value, format: OutputFormat, resource: Resource) -> Printout {
+    let stdout = formatted(value, format, resource);
+    let hidden = generated_secrets(value).into_iter().filter(|secret| !stdout.contains(secret)).count();
+    if hidden == 0 {
+        return Printout { stdout, note: None };
+    }
+    let format = match format {
+        OutputFormat::Json => "json",
+        OutputFormat::Table => "table",
+        OutputFormat::Tsv => "tsv",
+    };
+    Printout {
+        stdout: formatted(value, OutputFormat::Json, resource),
+        note: Some(format!(
+            "warning: --output {format} would not show the generated secret in this answer, \
+             which is shown only once; printed as JSON instead\n"
+        )),
+    }
+}
+
+/// [`print`]'s standard output.
 pub fn render(value: &Value, format: OutputFormat, resource: Resource) -> String {
+    print(value, format, resource).stdout
+}
+
+fn formatted(value: &Value, format: OutputFormat, resource: Resource) -> String {
     if value.is_null() {
         return String::new();
     }
@@ -23,8 +66,47 @@ pub fn render(value: &Value, format: OutputFormat, resource: Resource) -> String
             text.push('\n');
             text
         }
-        OutputFormat::Tsv => tsv(value),
-        OutputFormat::Table => table(value, resource).render(),
+        OutputFormat::Tsv => match resource.tsv_is_table().then(|| resource_table(value, resource)).flatten()
+        {
+            Some(table) => table.tsv(),
+            None => tsv(value),
+        },
+        OutputFormat::Table => resource_table(value, resource).unwrap_or_else(|| generic(value)).render(),
+    }
+}
+
+/// The secrets generated for this answer: the `value` of each entry of a
+/// `passwords` (tokens) or `secrets` (service principals) list, wherever
+/// the answer holds one. Listings and `show` never carry them.
+fn generated_secrets(value: &Value) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Object(map) => {
+                for (key, field) in map {
+                    if let ("passwords" | "secrets", Value::Array(entries)) = (key.as_str(), field) {
+                        found.extend(entries.iter().filter_map(|entry| entry.get("value")?.as_str()));
+                    }
+                    pending.push(field);
+                }
+            }
+            Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
+    found
+}
+
+impl Resource {
+    /// Whether `--output tsv` prints the table's rows (without the header)
+    /// rather than the answer's scalar fields: for answers whose table
+    /// shows what the fields do not (a new secret, a manifest's tags).
+    fn tsv_is_table(self) -> bool {
+        matches!(
+            self,
+            Resource::NewToken | Resource::Credentials | Resource::NewClientSecret | Resource::Manifest
+        )
     }
 }
 
@@ -105,6 +187,15 @@ impl Table {
     }
 }
 
+impl Table {
+    /// The rows without the header, tab-separated; a tab or line break
+    /// inside a cell becomes a space, so each row stays one line.
+    fn tsv(&self) -> String {
+        let clean = |cell: &String| cell.replace(['\t', '\n', '\r'], " ");
+        self.rows.iter().map(|row| row.iter().map(clean).collect::<Vec<_>>().join("\t") + "\n").collect()
+    }
+}
+
 /// The objects to show one per row: an array of objects or one object.
 fn objects(value: &Value) -> Option<Vec<&Map<String, Value>>> {
     match value {
@@ -114,44 +205,35 @@ fn objects(value: &Value) -> Option<Vec<&Map<String, Value>>> {
     }
 }
 
-fn table(value: &Value, resource: Resource) -> Table {
-    let Some(rows) = objects(value) else {
-        return generic(value);
-    };
+/// The table of `resource`, or `None` when the answer does not have its
+/// shape (the caller then shows the generic table).
+fn resource_table(value: &Value, resource: Resource) -> Option<Table> {
+    let rows = objects(value)?;
     let columns: &[Column] = match resource {
-        Resource::Generic => return generic(value),
+        Resource::Generic => return None,
         Resource::ScopeMap => &[
             ("NAME", |m| text(m, "name")),
             ("TYPE", |m| text(m, "type")),
             ("CREATION DATE", |m| text(m, "creationDate")),
             ("DESCRIPTION", |m| truncate(&text(m, "description"), DESCRIPTION_WIDTH)),
         ],
-        Resource::Token => &[
-            ("NAME", |m| text(m, "name")),
-            ("SCOPE MAP", |m| text(m, "scopeMap")),
-            ("STATUS", |m| text(m, "status")),
-            ("CREATION DATE", |m| text(m, "creationDate")),
-            ("LAST USED", |m| text(m, "lastUsed")),
-            ("PASSWORD1 EXPIRY", |m| password_expiry(m, "password1")),
-            ("PASSWORD2 EXPIRY", |m| password_expiry(m, "password2")),
-        ],
+        Resource::Token => TOKEN_COLUMNS,
+        Resource::NewToken => {
+            // A `Token` with the values of the passwords just generated; the
+            // token's own row when it was created without passwords.
+            let [token] = rows.as_slice() else { return None };
+            let token: Token = serde_json::from_value(Value::Object((*token).clone())).ok()?;
+            if token.credentials.passwords.iter().all(|password| password.value.is_none()) {
+                return Some(build(TOKEN_COLUMNS, &rows));
+            }
+            return Some(new_passwords(&token.credentials));
+        }
         Resource::Credentials => {
             // `{"username", "passwords": [..]}`: one row per generated password.
-            let passwords: Option<Vec<&Map<String, Value>>> = rows
-                .iter()
-                .map(|m| m.get("passwords").and_then(Value::as_array))
-                .collect::<Option<Vec<_>>>()
-                .and_then(|lists| lists.into_iter().flatten().map(Value::as_object).collect());
-            let Some(passwords) = passwords else {
-                return generic(value);
-            };
-            let columns: &[Column] = &[
-                ("NAME", |m| text(m, "name")),
-                ("VALUE", |m| text(m, "value")),
-                ("CREATION TIME", |m| text(m, "creationTime")),
-                ("EXPIRY", |m| expiry_text(m.get("expiry"))),
-            ];
-            return build(columns, &passwords);
+            let [credentials] = rows.as_slice() else { return None };
+            let credentials: Credentials =
+                serde_json::from_value(Value::Object((*credentials).clone())).ok()?;
+            return Some(new_passwords(&credentials));
         }
         Resource::Audit => &[
             ("TIME", |m| text(m, "time")),
@@ -160,6 +242,13 @@ fn table(value: &Value, resource: Resource) -> Table {
             ("REPOSITORY", |m| text(m, "repository")),
             ("ACTION", |m| text(m, "action")),
             ("OUTCOME", |m| text(m, "outcome")),
+        ],
+        Resource::Manifest => &[
+            ("DIGEST", |m| text(m, "digest")),
+            ("MEDIA TYPE", |m| text(m, "mediaType")),
+            ("TAGS", |m| text(m, "tags")),
+            ("CREATED", |m| text(m, "createdTime")),
+            ("PLATFORMS", |m| platforms(m.get("platforms"))),
         ],
         Resource::User => &[
             ("NAME", |m| text(m, "name")),
@@ -184,7 +273,7 @@ fn table(value: &Value, resource: Resource) -> Table {
             ("LAST SIGN-IN", |m| text(m, "lastSignInAt")),
             ("DESCRIPTION", |m| truncate(&text(m, "description"), DESCRIPTION_WIDTH)),
         ],
-        Resource::NewClientSecret => return new_secrets(&rows).unwrap_or_else(|| generic(value)),
+        Resource::NewClientSecret => return new_secrets(&rows),
         Resource::ClientSecrets => &[
             ("KEY ID", |m| text(m, "keyId")),
             ("DESCRIPTION", |m| truncate(&text(m, "description"), DESCRIPTION_WIDTH)),
@@ -230,16 +319,14 @@ fn table(value: &Value, resource: Resource) -> Table {
                     .and_then(|actions| actions.iter().map(Value::as_object).collect()),
                 _ => None,
             };
-            let Some(actions) = actions else {
-                return generic(value);
-            };
+            let actions = actions?;
             let columns: &[Column] = &[
                 ("ACTION", |m| text(m, "action")),
                 ("GRANTED", |m| yes_no(m.get("granted"))),
                 ("GRANTED BY", |m| assignment_refs(m.get("grantedBy"))),
                 ("NOT GIVEN BY (WHY)", |m| assignment_refs(m.get("notGivenBy"))),
             ];
-            return build(columns, &actions);
+            return Some(build(columns, &actions));
         }
         Resource::ModePreview => {
             let changes: Option<Vec<&Map<String, Value>>> = match rows.as_slice() {
@@ -249,9 +336,7 @@ fn table(value: &Value, resource: Resource) -> Table {
                     .and_then(|changes| changes.iter().map(Value::as_object).collect()),
                 _ => None,
             };
-            let Some(changes) = changes else {
-                return generic(value);
-            };
+            let changes = changes?;
             let columns: &[Column] = &[
                 ("ASSIGNMENT", |m| text(m, "assignment")),
                 ("ASSIGNEE", |m| identity(m.get("assignee"))),
@@ -259,10 +344,43 @@ fn table(value: &Value, resource: Resource) -> Table {
                 ("NOW", |m| text(m, "before")),
                 ("AFTER THE SWITCH", |m| text(m, "after")),
             ];
-            return build(columns, &changes);
+            return Some(build(columns, &changes));
         }
     };
-    build(columns, &rows)
+    Some(build(columns, &rows))
+}
+
+const TOKEN_COLUMNS: &[Column] = &[
+    ("NAME", |m| text(m, "name")),
+    ("SCOPE MAP", |m| text(m, "scopeMap")),
+    ("STATUS", |m| text(m, "status")),
+    ("CREATION DATE", |m| text(m, "creationDate")),
+    ("LAST USED", |m| text(m, "lastUsed")),
+    ("PASSWORD1 EXPIRY", |m| password_expiry(m, "password1")),
+    ("PASSWORD2 EXPIRY", |m| password_expiry(m, "password2")),
+];
+
+/// A token's passwords as generated (password1 first): one row each with
+/// what `docker login` needs.
+fn new_passwords(credentials: &Credentials) -> Table {
+    let headers = ["USERNAME", "PASSWORD", "VALUE", "EXPIRY"];
+    let rows = credentials
+        .passwords
+        .iter()
+        .map(|password| {
+            vec![
+                credentials.username.clone(),
+                password.name.to_string(),
+                password.value.as_ref().map(|value| value.expose().to_owned()).unwrap_or_default(),
+                password.expiry.map_or_else(|| "never".to_owned(), time_cell),
+            ]
+        })
+        .collect();
+    Table { headers: headers.map(str::to_owned).to_vec(), rows }
+}
+
+fn time_cell(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// A service principal's secrets that carry their `value` (only in the
@@ -286,6 +404,13 @@ fn new_secrets(principals: &[&Map<String, Value>]) -> Option<Table> {
         }
     }
     (!rows.is_empty()).then(|| Table { headers: headers.map(str::to_owned).to_vec(), rows })
+}
+
+/// `[Platform]` as `linux/amd64, linux/arm64/v8`.
+fn platforms(value: Option<&Value>) -> String {
+    let platforms: Vec<Platform> =
+        value.and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
+    platforms.iter().map(Platform::to_string).collect::<Vec<_>>().join(", ")
 }
 
 fn yes_no(value: Option<&Value>) -> String {
@@ -398,7 +523,7 @@ fn text(map: &Map<String, Value>, key: &str) -> String {
 fn cell(value: &Value) -> String {
     match value {
         Value::String(text) => match DateTime::parse_from_rfc3339(text) {
-            Ok(time) => time.to_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            Ok(time) => time_cell(time.to_utc()),
             Err(_) => text.clone(),
         },
         Value::Array(items) => items.iter().filter(|v| is_scalar(v)).map(cell).collect::<Vec<_>>().join(", "),
@@ -568,16 +693,135 @@ MyToken  MyToken-scope-map  enabled  2026-11-23T16:30:00Z             not genera
     #[test]
     fn credentials_table_lists_the_new_passwords() {
         let answer = json!({"username": "MyToken", "passwords": [
-            {"name": "password1", "value": "pct_abc", "creationTime": "2026-11-23T16:30:00.5Z", "expiry": null}
+            {"name": "password1", "value": "pct_abc", "creationTime": "2026-11-23T16:30:00.5Z", "expiry": null},
+            {"name": "password2", "value": "pct_def", "creationTime": "2026-11-23T16:30:00.5Z",
+             "expiry": "2026-12-23T16:30:00.25Z"}
         ]});
         assert_eq!(
             render(&answer, OutputFormat::Table, Resource::Credentials),
             "\
-NAME       VALUE    CREATION TIME         EXPIRY
----------  -------  --------------------  ------
-password1  pct_abc  2026-11-23T16:30:00Z  never
+USERNAME  PASSWORD   VALUE    EXPIRY
+--------  ---------  -------  --------------------
+MyToken   password1  pct_abc  never
+MyToken   password2  pct_def  2026-12-23T16:30:00Z
 "
         );
+        assert_eq!(
+            render(&answer, OutputFormat::Tsv, Resource::Credentials),
+            "MyToken\tpassword1\tpct_abc\tnever\nMyToken\tpassword2\tpct_def\t2026-12-23T16:30:00Z\n"
+        );
+    }
+
+    #[test]
+    fn a_new_token_shows_its_passwords_in_every_format() {
+        let mut created = token();
+        created["credentials"]["passwords"] = json!([
+            {"name": "password1", "value": "pct_one", "creationTime": "2026-11-23T16:30:00Z", "expiry": null},
+            {"name": "password2", "value": "pct_two", "creationTime": "2026-11-23T16:30:00Z", "expiry": null}
+        ]);
+        assert_eq!(
+            render(&created, OutputFormat::Table, Resource::NewToken),
+            "\
+USERNAME  PASSWORD   VALUE    EXPIRY
+--------  ---------  -------  ------
+MyToken   password1  pct_one  never
+MyToken   password2  pct_two  never
+"
+        );
+        assert_eq!(
+            render(&created, OutputFormat::Tsv, Resource::NewToken),
+            "MyToken\tpassword1\tpct_one\tnever\nMyToken\tpassword2\tpct_two\tnever\n"
+        );
+        assert_eq!(
+            render(&created, OutputFormat::Json, Resource::NewToken),
+            render(&created, OutputFormat::Json, Resource::Generic)
+        );
+        // `--no-passwords`: nothing to show once, so the token's own row.
+        let mut bare = token();
+        bare["credentials"]["passwords"] = json!([]);
+        assert_eq!(
+            render(&bare, OutputFormat::Table, Resource::NewToken),
+            render(&bare, OutputFormat::Table, Resource::Token)
+        );
+        assert!(render(&bare, OutputFormat::Tsv, Resource::NewToken)
+            .starts_with("MyToken\tMyToken-scope-map\tenabled\t"));
+    }
+
+    #[test]
+    fn a_format_that_would_hide_a_new_secret_prints_json_and_says_so() {
+        let answer = json!({"username": "MyToken", "passwords": [
+            {"name": "password1", "value": "pct_abc", "creationTime": "2026-11-23T16:30:00Z", "expiry": null}
+        ]});
+        // As after `--query`: the generic TSV shows only the scalar `username`.
+        let printout = print(&answer, OutputFormat::Tsv, Resource::Generic);
+        assert_eq!(printout.stdout, render(&answer, OutputFormat::Json, Resource::Generic));
+        let note = printout.note.expect("a note on stderr");
+        assert!(note.starts_with("warning: --output tsv would not show the generated secret"), "{note}");
+        // An answer of an unexpected shape for its resource, and a secret of
+        // a service principal shown with the columns of a listing.
+        let odd = json!([{"secrets": [{"keyId": "k", "value": "pcs_x"}]}]);
+        assert!(print(&odd, OutputFormat::Table, Resource::Credentials).stdout.contains("pcs_x"));
+        assert!(print(&odd, OutputFormat::Table, Resource::ServicePrincipal).note.is_some());
+        // Nothing secret, nothing noted; a query that selects the value alone keeps the format.
+        assert_eq!(print(&token(), OutputFormat::Tsv, Resource::Token).note, None);
+        assert_eq!(
+            print(&json!("pct_abc"), OutputFormat::Tsv, Resource::Generic),
+            Printout { stdout: "pct_abc\n".into(), note: None }
+        );
+    }
+
+    #[test]
+    fn manifest_table_and_tsv() {
+        use portcullis_proto::{Attributes, Manifest};
+        let attributes =
+            Attributes { delete_enabled: true, write_enabled: true, read_enabled: true, list_enabled: true };
+        let platform = |os: &str, architecture: &str, variant: Option<&str>| Platform {
+            os: os.into(),
+            architecture: architecture.into(),
+            variant: variant.map(str::to_owned),
+        };
+        let index = Manifest {
+            digest: "sha256:1d".into(),
+            media_type: "application/vnd.oci.image.index.v1+json".into(),
+            artifact_type: None,
+            size: 500,
+            total_size: 3000,
+            created_time: "2026-11-23T16:31:00.123456Z".parse().unwrap(),
+            tags: vec!["latest".into(), "v1".into()],
+            platforms: vec![platform("linux", "amd64", None), platform("linux", "arm64", Some("v8"))],
+            index_platform: None,
+            changeable_attributes: attributes,
+        };
+        let image = Manifest {
+            digest: "sha256:2e".into(),
+            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            artifact_type: Some("application/vnd.oci.image.config.v1+json".into()),
+            size: 400,
+            total_size: 1400,
+            created_time: "2026-11-23T16:30:00Z".parse().unwrap(),
+            tags: vec![],
+            platforms: vec![platform("linux", "amd64", None)],
+            index_platform: Some(platform("linux", "amd64", None)),
+            changeable_attributes: attributes,
+        };
+        let answer = serde_json::to_value([&index, &image]).unwrap();
+        assert_eq!(
+            render(&answer, OutputFormat::Table, Resource::Manifest),
+            "\
+DIGEST     MEDIA TYPE                                  TAGS        CREATED               PLATFORMS
+---------  ------------------------------------------  ----------  --------------------  ---------------------------
+sha256:1d  application/vnd.oci.image.index.v1+json     latest, v1  2026-11-23T16:31:00Z  linux/amd64, linux/arm64/v8
+sha256:2e  application/vnd.oci.image.manifest.v1+json              2026-11-23T16:30:00Z  linux/amd64
+"
+        );
+        assert_eq!(
+            render(&answer, OutputFormat::Tsv, Resource::Manifest),
+            "sha256:1d\tapplication/vnd.oci.image.index.v1+json\tlatest, v1\t2026-11-23T16:31:00Z\tlinux/amd64, linux/arm64/v8\n\
+             sha256:2e\tapplication/vnd.oci.image.manifest.v1+json\t\t2026-11-23T16:30:00Z\tlinux/amd64\n"
+        );
+        // `show-metadata`: one object, one row.
+        let one = serde_json::to_value(&image).unwrap();
+        assert_eq!(render(&one, OutputFormat::Tsv, Resource::Manifest).lines().count(), 1);
     }
 
     #[test]
@@ -708,6 +952,13 @@ NAME  APP ID  KEY ID  SECRET      EXPIRES AT
 ci    0b8e    k-new   pcs_SECRET  2027-06-30T00:00:00Z
 "
         );
+        assert_eq!(
+            render(&principal, OutputFormat::Tsv, Resource::NewClientSecret),
+            "ci\t0b8e\tk-new\tpcs_SECRET\t2027-06-30T00:00:00Z\n"
+        );
+        // `sp show`: the same principal without the value.
+        let mut principal = principal;
+        principal["secrets"][1].as_object_mut().unwrap().remove("value");
         assert_eq!(
             render(&principal, OutputFormat::Table, Resource::ServicePrincipal),
             "\

@@ -20,9 +20,10 @@ use serde_json::Value;
 use crate::{
     args::{
         AssigneeKind, AssignmentCommand, AttributeChanges, AuditCommand, CheckAccess, ClientCommand,
-        CredentialCommand, DefinitionCommand, ExpiryArgs, GlobalArgs, GroupCommand, MemberCommand, Password,
-        Reference, RegistryCommand, RepositoryCommand, RoleCommand, Rules, ScopeMapCommand, SpCommand,
-        SpCredentialCommand, SpFederatedCredentialCommand, TokenCommand, UserCommand,
+        CredentialCommand, DefinitionCommand, ExpiryArgs, GlobalArgs, GroupCommand, ImageRef,
+        ManifestCommand, MemberCommand, Password, Reference, RegistryCommand, RepositoryCommand, RoleCommand,
+        Rules, ScopeMapCommand, SpCommand, SpCredentialCommand, SpFederatedCredentialCommand, TokenCommand,
+        UserCommand,
     },
     error::CliError,
 };
@@ -125,6 +126,24 @@ pub enum Answer {
     /// A `ModePreview`: printed, then the command is refused (exit 1)
     /// because nothing changed without `--yes`.
     ModePreview,
+    /// The request reads a tag (`GET .../_tags/{tag}`); the call is then
+    /// made on the manifest whose digest the tag names, and its answer
+    /// printed. The API addresses manifests by digest only.
+    ThroughTag(ManifestCall),
+}
+
+/// A call on one manifest of a repository, made once its digest is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestCall {
+    pub method: Method,
+    pub repository: String,
+}
+
+impl ManifestCall {
+    /// The request on the manifest `digest` (as the tag named it).
+    pub fn request(&self, digest: &str) -> Result<Request, CliError> {
+        Ok(Request::new(self.method.clone(), manifest_path(&self.repository, digest)?))
+    }
 }
 
 /// A listing the API answers page by page.
@@ -141,8 +160,13 @@ pub enum Paging {
 pub enum Resource {
     ScopeMap,
     Token,
+    /// A token just created: its passwords' values, once.
+    NewToken,
+    /// A token's passwords just generated, with their values.
     Credentials,
     Audit,
+    /// Manifests' metadata (`manifest list-metadata`, `show-metadata`).
+    Manifest,
     User,
     Group,
     ServicePrincipal,
@@ -185,6 +209,29 @@ fn repository_path(repository: &str) -> Result<String, CliError> {
         .map(|part| segment("repository", part).map_err(|_| invalid_repository(repository)))
         .collect();
     Ok(format!("/api/v1/repositories/{}", segments?.join("/")))
+}
+
+fn manifest_path(repository: &str, digest: &str) -> Result<String, CliError> {
+    Ok(format!("{}/_manifests/{}", repository_path(repository)?, segment("digest", digest)?))
+}
+
+fn tag_path(repository: &str, tag: &str) -> Result<String, CliError> {
+    Ok(format!("{}/_tags/{}", repository_path(repository)?, segment("tag", tag)?))
+}
+
+/// The plan for `method` on the manifest `image` names: directly by
+/// digest, or through its tag ([`Answer::ThroughTag`]).
+fn on_manifest(method: Method, image: &ImageRef, resource: Resource) -> Result<Plan, CliError> {
+    let (request, answer) = match &image.reference {
+        Reference::Digest(digest) => {
+            (Request::new(method, manifest_path(&image.repository, digest)?), Answer::AsIs)
+        }
+        Reference::Tag(tag) => (
+            Request::new(Method::GET, tag_path(&image.repository, tag)?),
+            Answer::ThroughTag(ManifestCall { method, repository: image.repository.clone() }),
+        ),
+    };
+    Ok(Plan { request, answer, resource, warnings: Warnings::None })
 }
 
 fn invalid_repository(repository: &str) -> CliError {
@@ -275,6 +322,7 @@ pub fn plan(command: &ClientCommand, now: DateTime<Utc>, stdin: Option<&Password
         ClientCommand::ScopeMap(args) => scope_map(&args.command),
         ClientCommand::Token(args) => token(&args.command, now),
         ClientCommand::Repository(args) => repository(&args.command),
+        ClientCommand::Manifest(args) => manifest(&args.command),
         ClientCommand::User(args) => user(&args.command, &args.global, stdin),
         ClientCommand::Group(args) => group(&args.command),
         ClientCommand::Sp(args) => service_principal(&args.command),
@@ -295,6 +343,11 @@ pub fn plan(command: &ClientCommand, now: DateTime<Utc>, stdin: Option<&Password
                 })
             }
         },
+        // `login` sends no request: it starts a container client
+        // (`crate::login::plan`).
+        ClientCommand::Login(_) => {
+            Err(CliError::Usage("`login` calls no API; it is planned by login::plan".to_owned()))
+        }
     }
 }
 
@@ -355,7 +408,7 @@ fn token(command: &TokenCommand, now: DateTime<Utc>) -> Result<Plan, CliError> {
             body.status = create.status.map(status);
             body.expiry = expiry(&create.expiry, now);
             body.generate_passwords = create.no_passwords.then_some(false);
-            Request::sending(Method::POST, BASE.to_owned(), &body)
+            return Ok(plain(Request::sending(Method::POST, BASE.to_owned(), &body), Resource::NewToken));
         }
         TokenCommand::Update(update) => {
             let body = TokenChange { status: update.status.map(status), scope_map: update.scope_map.clone() };
@@ -419,17 +472,32 @@ fn repository(command: &RepositoryCommand) -> Result<Plan, CliError> {
             resource: Resource::Generic,
             warnings: Warnings::None,
         }),
-        RepositoryCommand::ShowManifests(show) => {
-            generic(Request::new(Method::GET, format!("{}/_manifests", repository_path(&show.repository)?)))
-        }
-        RepositoryCommand::Delete(delete) => {
-            let path = repository_path(&delete.repository)?;
-            confirmed(
-                delete.yes,
-                &format!("repository {} with all its tags and manifests", delete.repository),
-            )?;
-            generic(Request::new(Method::DELETE, path))
-        }
+        RepositoryCommand::ShowManifests(show) => Ok(plain(
+            Request::new(Method::GET, format!("{}/_manifests", repository_path(&show.repository)?)),
+            Resource::Manifest,
+        )),
+        RepositoryCommand::Delete(delete) => match (&delete.repository, &delete.image) {
+            (Some(repository), None) => {
+                let path = repository_path(repository)?;
+                confirmed(delete.yes, &format!("repository {repository} with all its tags and manifests"))?;
+                generic(Request::new(Method::DELETE, path))
+            }
+            (None, Some(image)) => {
+                let plan = on_manifest(Method::DELETE, image, Resource::Generic)?;
+                let what = match &image.reference {
+                    Reference::Tag(tag) => format!(
+                        "the manifest {}:{tag} points to, with every tag pointing to it,",
+                        image.repository
+                    ),
+                    Reference::Digest(digest) => {
+                        format!("manifest {}@{digest} with every tag pointing to it", image.repository)
+                    }
+                };
+                confirmed(delete.yes, &what)?;
+                Ok(plan)
+            }
+            _ => Err(CliError::Usage("pass either --repository or --image".to_owned())),
+        },
         RepositoryCommand::Untag(untag) => {
             let Reference::Tag(tag) = &untag.image.reference else {
                 return Err(CliError::Usage(
@@ -437,9 +505,7 @@ fn repository(command: &RepositoryCommand) -> Result<Plan, CliError> {
                         .to_owned(),
                 ));
             };
-            let path =
-                format!("{}/_tags/{}", repository_path(&untag.image.repository)?, segment("tag", tag)?);
-            generic(Request::new(Method::DELETE, path))
+            generic(Request::new(Method::DELETE, tag_path(&untag.image.repository, tag)?))
         }
         RepositoryCommand::Update(update) => {
             let body = attributes(&update.attributes);
@@ -450,20 +516,26 @@ fn repository(command: &RepositoryCommand) -> Result<Plan, CliError> {
                         image.repository
                     )))
                 }
-                (_, Some(image)) => {
-                    let base = repository_path(&image.repository)?;
-                    match &image.reference {
-                        Reference::Tag(tag) => format!("{base}/_tags/{}", segment("tag", tag)?),
-                        Reference::Digest(digest) => {
-                            format!("{base}/_manifests/{}", segment("digest", digest)?)
-                        }
-                    }
-                }
+                (_, Some(image)) => match &image.reference {
+                    Reference::Tag(tag) => tag_path(&image.repository, tag)?,
+                    Reference::Digest(digest) => manifest_path(&image.repository, digest)?,
+                },
                 (Some(repository), None) => repository_path(repository)?,
                 (None, None) => return Err(CliError::Usage("pass --repository or --image".to_owned())),
             };
             generic(Request::sending(Method::PATCH, path, &body))
         }
+    }
+}
+
+/// `manifest list-metadata|show-metadata`, as `az acr manifest` spells them.
+fn manifest(command: &ManifestCommand) -> Result<Plan, CliError> {
+    match command {
+        ManifestCommand::ListMetadata(list) => Ok(plain(
+            Request::new(Method::GET, format!("{}/_manifests", repository_path(&list.name)?)),
+            Resource::Manifest,
+        )),
+        ManifestCommand::ShowMetadata(show) => on_manifest(Method::GET, &show.name, Resource::Manifest),
     }
 }
 
@@ -996,6 +1068,8 @@ mod tests {
                 .body,
             Some(json!({"name": "t", "scopeMap": "m", "expiry": "2027-01-31T00:00:00Z"}))
         );
+        let create = plan_of(&["token", "create", "--name", "t", "--scope-map", "m"]).unwrap();
+        assert_eq!((create.answer, create.resource), (Answer::AsIs, Resource::NewToken));
         assert_eq!(
             request(&["token", "create", "--name", "t", "--scope-map", "m", "--no-passwords"]).body,
             Some(json!({"name": "t", "scopeMap": "m", "generatePasswords": false}))
@@ -1089,6 +1163,78 @@ mod tests {
         );
         let message = usage_error(&["repository", "untag", "--image", "samples/hello-world@sha256:ab"]);
         assert!(message.contains("REPOSITORY:TAG"), "{message}");
+    }
+
+    #[test]
+    fn deleting_one_image_resolves_a_tag_first() {
+        let by_tag =
+            plan_of(&["repository", "delete", "--image", "samples/hello-world:v1", "--yes"]).unwrap();
+        assert_eq!(by_tag.request, get("/api/v1/repositories/samples/hello-world/_tags/v1"));
+        let call = ManifestCall { method: Method::DELETE, repository: "samples/hello-world".into() };
+        assert_eq!(by_tag.answer, Answer::ThroughTag(call.clone()));
+        assert_eq!(
+            call.request("sha256:0123").unwrap(),
+            Request::new(
+                Method::DELETE,
+                "/api/v1/repositories/samples/hello-world/_manifests/sha256:0123".into()
+            )
+        );
+        // Whatever the tag answered stays one path segment.
+        assert_eq!(
+            call.request("sha256:a/../b").unwrap().path,
+            "/api/v1/repositories/samples/hello-world/_manifests/sha256:a%2F..%2Fb"
+        );
+        assert!(call.request("..").is_err());
+
+        let by_digest =
+            plan_of(&["repository", "delete", "--image", "samples/x@sha256:0123", "--yes"]).unwrap();
+        assert_eq!(
+            (by_digest.request, by_digest.answer),
+            (
+                Request::new(Method::DELETE, "/api/v1/repositories/samples/x/_manifests/sha256:0123".into()),
+                Answer::AsIs
+            )
+        );
+        let message = usage_error(&["repository", "delete", "--image", "samples/x:v1"]);
+        assert_eq!(
+            message,
+            "deleting the manifest samples/x:v1 points to, with every tag pointing to it, cannot be undone; pass --yes to confirm"
+        );
+        let message = usage_error(&["repository", "delete", "--image", "samples/x@sha256:0123"]);
+        assert!(
+            message.starts_with("deleting manifest samples/x@sha256:0123 with every tag")
+                && message.contains("--yes"),
+            "{message}"
+        );
+        usage_error(&["repository", "delete", "--image", "samples//x:v1", "--yes"]);
+    }
+
+    #[test]
+    fn manifest_metadata_requests() {
+        let list = plan_of(&["manifest", "list-metadata", "--name", "samples/hello-world"]).unwrap();
+        assert_eq!(
+            list,
+            plain(get("/api/v1/repositories/samples/hello-world/_manifests"), Resource::Manifest)
+        );
+        assert_eq!(
+            plan_of(&["repository", "show-manifests", "--repository", "samples/hello-world"]).unwrap(),
+            list
+        );
+        let by_digest = plan_of(&["manifest", "show-metadata", "--name", "samples/x@sha256:0123"]).unwrap();
+        assert_eq!(
+            by_digest,
+            plain(get("/api/v1/repositories/samples/x/_manifests/sha256:0123"), Resource::Manifest)
+        );
+        let by_tag = plan_of(&["manifest", "show-metadata", "--name", "samples/x:v1.0"]).unwrap();
+        assert_eq!(by_tag.request, get("/api/v1/repositories/samples/x/_tags/v1.0"));
+        assert_eq!(
+            (by_tag.answer, by_tag.resource),
+            (
+                Answer::ThroughTag(ManifestCall { method: Method::GET, repository: "samples/x".into() }),
+                Resource::Manifest
+            )
+        );
+        usage_error(&["manifest", "list-metadata", "--name", "samples/../x"]);
     }
 
     #[test]

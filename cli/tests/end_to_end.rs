@@ -1,14 +1,28 @@
 //! `execute` against a tiny in-process HTTP server answering canned
-//! responses: what goes over the wire, what is printed, which exit code.
-//! One test binary on purpose.
+//! responses (what goes over the wire, what is printed, which exit code),
+//! and against a real `portcullis serve` ([`RealRegistry`]: what the
+//! printed secrets and the commands do on a real registry). One test
+//! binary on purpose.
+//!
+//! The real server is the `portcullis` binary beside this test binary
+//! (`<target>/debug/portcullis`), or the one `PORTCULLIS_BIN` names. This
+//! crate cannot build it (the server depends on this crate), so build it
+//! first: `make test` does, as does `cargo test -p server -p
+//! portcullis-cli`; alone, `cargo build -p server --bin portcullis`. The
+//! CLI under test always runs in-process, from this build.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    ffi::OsString,
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::{mpsc, Arc, Mutex},
+    time::Duration,
 };
 
 use clap::Parser;
-use portcullis_cli::{execute, execute_with_stdin, ClientCommand, Outcome};
+use portcullis_cli::{execute, execute_with, execute_with_stdin, ClientCommand, Outcome};
 use serde_json::{json, Value};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -219,6 +233,49 @@ async fn a_generated_password_comes_out_alone_with_query_and_tsv() {
     let body = seen[0].body.as_ref().unwrap();
     assert_eq!(body["password1"], true);
     assert!(body["expiry"].as_str().unwrap().ends_with('Z'), "{body}");
+}
+
+/// The defect of issue 17: `token create -o table|tsv` and `token
+/// credential generate -o tsv` printed no password, `sp create` and `sp
+/// credential reset -o tsv` no secret. Every format of every command that
+/// generates one must show it: it is never shown again.
+#[tokio::test]
+async fn every_format_of_every_generating_command_prints_the_secret() {
+    let new_token = json!({"name": "MyToken", "creationDate": "2026-11-23T16:30:00.000000Z", "status": "enabled",
+        "scopeMap": "MyToken-scope-map", "lastUsed": null, "credentials": {"username": "MyToken", "passwords": [
+            {"name": "password1", "value": "pct_CREATED1", "creationTime": "2026-11-23T16:30:00.000000Z", "expiry": null},
+            {"name": "password2", "value": "pct_CREATED2", "creationTime": "2026-11-23T16:30:00.000000Z",
+             "expiry": "2026-12-23T16:30:00.000000Z"}]}});
+    let generated = json!({"username": "MyToken", "passwords": [
+        {"name": "password2", "value": "pct_GENERATED2", "creationTime": "2026-11-23T16:30:00.000000Z", "expiry": null}]});
+    let registry = FakeRegistry::start(HashMap::from([
+        ("POST /api/v1/tokens".to_owned(), created(new_token)),
+        ("POST /api/v1/tokens/MyToken/credentials".to_owned(), ok(generated)),
+        ("POST /api/v1/service-principals".to_owned(), created(principal(Some("pcs_FIRST")))),
+        ("POST /api/v1/service-principals/ci/secrets".to_owned(), ok(principal(Some("pcs_SECOND")))),
+    ]))
+    .await;
+    let commands: [(&[&str], &[&str]); 4] = [
+        (&["token", "create", "--name", "MyToken", "--scope-map", "m"], &["pct_CREATED1", "pct_CREATED2"]),
+        (&["token", "credential", "generate", "--name", "MyToken", "--password2"], &["pct_GENERATED2"]),
+        (&["sp", "create", "--name", "ci"], &["pcs_FIRST"]),
+        (&["sp", "credential", "reset", "--name", "ci"], &["pcs_SECOND"]),
+    ];
+    for (command, secrets) in commands {
+        for format in ["json", "table", "tsv"] {
+            let outcome = registry.run(&[command, &["-o", format]].concat()).await;
+            assert_eq!((outcome.code, outcome.stderr.as_str()), (0, ""), "{command:?} -o {format}");
+            for secret in secrets {
+                assert!(outcome.stdout.contains(secret), "{command:?} -o {format}:\n{}", outcome.stdout);
+            }
+        }
+    }
+    // TSV for scripts: one line per new password, the value in the third field.
+    let tsv = registry.run(&["token", "create", "--name", "MyToken", "--scope-map", "m", "-o", "tsv"]).await;
+    assert_eq!(
+        tsv.stdout,
+        "MyToken\tpassword1\tpct_CREATED1\tnever\nMyToken\tpassword2\tpct_CREATED2\t2026-12-23T16:30:00Z\n"
+    );
 }
 
 #[tokio::test]
@@ -629,4 +686,583 @@ content/read  no                   Container Registry Repository Writer (group d
         (patched.path.as_str(), patched.body),
         ("/api/v1/registry", Some(json!({"roleAssignmentMode": "rbac-abac"})))
     );
+}
+
+// ---------------------------------------------------------------------------
+// Against a real server
+
+const ADMIN_PASSWORD: &str = "test-admin-password";
+
+/// The server binary: `PORTCULLIS_BIN`, or `portcullis` in the target
+/// directory this test binary was built into (`<target>/debug/deps/..`).
+fn server_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("PORTCULLIS_BIN") {
+        return PathBuf::from(path);
+    }
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    let profile = test_binary.parent().and_then(|deps| deps.parent()).expect("<target>/<profile>/deps");
+    let binary = profile.join("portcullis");
+    assert!(
+        binary.is_file(),
+        "no server binary at {}: build it first with `cargo build -p server --bin portcullis` \
+         (same CARGO_TARGET_DIR), or name one with PORTCULLIS_BIN",
+        binary.display()
+    );
+    binary
+}
+
+/// `portcullis serve` on a free port of 127.0.0.1, on a fresh data
+/// directory, with the administrator `admin` / [`ADMIN_PASSWORD`].
+struct RealRegistry {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    base: String,
+    http: reqwest::Client,
+    _data: tempfile::TempDir,
+}
+
+impl RealRegistry {
+    fn start() -> Self {
+        let data = tempfile::tempdir().expect("a data directory");
+        let mut command = Command::new(server_binary());
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("PORTCULLIS_") {
+                command.env_remove(key);
+            }
+        }
+        let mut child = command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .env("PORTCULLIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("PORTCULLIS_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start portcullis serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (lines, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            // Read to the end, so the server never writes into a closed pipe.
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        let base = loop {
+            let line =
+                received.recv_timeout(Duration::from_secs(30)).expect("the server's address within 30 s");
+            if let Some(address) = line.split("listening on ").nth(1) {
+                break address.trim().to_owned();
+            }
+        };
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { child, base, http, _data: data }
+    }
+
+    /// A client command as the administrator.
+    async fn admin(&self, args: &[&str]) -> Outcome {
+        self.run_as(("admin", ADMIN_PASSWORD), args).await
+    }
+
+    async fn run_as(&self, (username, password): (&str, &str), args: &[&str]) -> Outcome {
+        let mut full = vec!["portcullis"];
+        full.extend_from_slice(args);
+        full.extend_from_slice(&["--registry", &self.base, "--username", username, "--password", password]);
+        let cli = Cli::try_parse_from(full).expect("arguments parse");
+        execute(cli.command).await
+    }
+
+    /// The status of `GET path` with Basic credentials.
+    async fn status_as(&self, (username, password): (&str, &str), path: &str) -> u16 {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .basic_auth(username, Some(password))
+            .send()
+            .await
+            .expect("the server answers");
+        response.status().as_u16()
+    }
+}
+
+impl Drop for RealRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl RealRegistry {
+    /// `path` on the registry as the administrator.
+    fn as_admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base)).basic_auth("admin", Some(ADMIN_PASSWORD))
+    }
+
+    /// Pushes a blob in one request (`POST .../blobs/uploads/?digest=`).
+    async fn push_blob(&self, repository: &str, content: &[u8]) -> String {
+        let digest = sha256(content);
+        let response = self
+            .as_admin(reqwest::Method::POST, &format!("/v2/{repository}/blobs/uploads/?digest={digest}"))
+            .header("content-type", "application/octet-stream")
+            .body(content.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201, "{}", response.text().await.unwrap());
+        digest
+    }
+
+    /// Pushes an OCI image (a config and `layer`) and tags it with each of
+    /// `tags`; returns the manifest's digest.
+    async fn push_image(&self, repository: &str, layer: &[u8], tags: &[&str]) -> String {
+        let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+        let config_digest = self.push_blob(repository, config).await;
+        let layer_digest = self.push_blob(repository, layer).await;
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest, "size": layer.len()}],
+        }))
+        .unwrap();
+        for tag in tags {
+            let response = self
+                .as_admin(reqwest::Method::PUT, &format!("/v2/{repository}/manifests/{tag}"))
+                .header("content-type", OCI_MANIFEST)
+                .body(manifest.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 201, "{}", response.text().await.unwrap());
+        }
+        sha256(&manifest)
+    }
+
+    /// The status of `GET /v2/{repository}/manifests/{reference}`.
+    async fn manifest_status(&self, repository: &str, reference: &str) -> u16 {
+        let response = self
+            .as_admin(reqwest::Method::GET, &format!("/v2/{repository}/manifests/{reference}"))
+            .header("accept", OCI_MANIFEST)
+            .send()
+            .await
+            .unwrap();
+        response.status().as_u16()
+    }
+}
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest as _, Sha256};
+    format!("sha256:{:x}", Sha256::digest(bytes))
+}
+
+/// `manifest list-metadata` and `show-metadata` on a real repository, then
+/// `repository delete --image NAME:TAG`: the manifest the tag points to
+/// goes with every tag pointing to it; the repository's other image stays.
+#[tokio::test]
+async fn one_image_is_deleted_by_tag_and_the_other_stays() {
+    let registry = RealRegistry::start();
+    let old = registry.push_image("samples/app", b"layer of the old image", &["v1", "latest"]).await;
+    let new = registry.push_image("samples/app", b"layer of the new image", &["v2"]).await;
+
+    let listed = registry.admin(&["manifest", "list-metadata", "--name", "samples/app", "-o", "tsv"]).await;
+    assert_eq!(listed.code, 0, "{listed:?}");
+    let rows: Vec<Vec<&str>> = listed.stdout.lines().map(|line| line.split('\t').collect()).collect();
+    let row = |digest: &str| {
+        rows.iter()
+            .find(|row| row[0] == digest)
+            .unwrap_or_else(|| panic!("{digest} listed: {}", listed.stdout))
+            .clone()
+    };
+    assert_eq!(rows.len(), 2, "{}", listed.stdout);
+    assert_eq!(&row(&old)[1..3], [OCI_MANIFEST, "latest, v1"]);
+    assert_eq!(&row(&new)[1..3], [OCI_MANIFEST, "v2"]);
+    assert_eq!(row(&new)[4], "linux/amd64");
+    let table = registry.admin(&["manifest", "list-metadata", "--name", "samples/app", "-o", "table"]).await;
+    assert!(table.stdout.starts_with("DIGEST  "), "{}", table.stdout);
+    assert_eq!(table.stdout.lines().count(), 4, "{}", table.stdout);
+
+    let shown = registry.admin(&["manifest", "show-metadata", "--name", "samples/app:latest"]).await;
+    let shown: Value = serde_json::from_str(&shown.stdout).unwrap_or_else(|_| panic!("{shown:?}"));
+    assert_eq!((shown["digest"].as_str(), &shown["tags"]), (Some(old.as_str()), &json!(["latest", "v1"])));
+    let by_digest = registry
+        .admin(&["manifest", "show-metadata", "--name", &format!("samples/app@{new}"), "--query", "tags"])
+        .await;
+    assert_eq!(serde_json::from_str::<Value>(&by_digest.stdout).unwrap(), json!(["v2"]));
+
+    // Without --yes nothing is sent, nothing deleted.
+    let refused = registry.admin(&["repository", "delete", "--image", "samples/app:v1"]).await;
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    assert_eq!(registry.manifest_status("samples/app", &old).await, 200);
+
+    let deleted = registry.admin(&["repository", "delete", "--image", "samples/app:v1", "--yes"]).await;
+    assert_eq!(deleted, Outcome { code: 0, stdout: String::new(), stderr: String::new() });
+    for gone in [old.as_str(), "v1", "latest"] {
+        assert_eq!(registry.manifest_status("samples/app", gone).await, 404, "{gone}");
+    }
+    for kept in [new.as_str(), "v2"] {
+        assert_eq!(registry.manifest_status("samples/app", kept).await, 200, "{kept}");
+    }
+    let tags = registry.admin(&["repository", "show-tags", "--repository", "samples/app", "-o", "tsv"]).await;
+    assert_eq!(tags.stdout, "v2\n");
+    let listed =
+        registry.admin(&["manifest", "list-metadata", "--name", "samples/app", "--query", "[].digest"]).await;
+    assert_eq!(serde_json::from_str::<Value>(&listed.stdout).unwrap(), json!([new]));
+
+    // A tag that does not exist: the API's refusal, nothing deleted.
+    let missing = registry.admin(&["repository", "delete", "--image", "samples/app:v1", "--yes"]).await;
+    assert_eq!((missing.code, missing.stderr.as_str()), (1, "error: tag or manifest not found\n"));
+    assert_eq!(registry.manifest_status("samples/app", "v2").await, 200);
+
+    // By digest.
+    let deleted =
+        registry.admin(&["repository", "delete", "--image", &format!("samples/app@{new}"), "--yes"]).await;
+    assert_eq!(deleted.code, 0, "{deleted:?}");
+    assert_eq!(registry.manifest_status("samples/app", "v2").await, 404);
+}
+
+/// The rows of a table (after the header and the rule), split on runs of
+/// spaces (no cell of the tables read here holds one).
+fn table_rows(table: &str) -> Vec<Vec<String>> {
+    table.lines().skip(2).map(|line| line.split_whitespace().map(str::to_owned).collect()).collect()
+}
+
+/// The passwords `token create -o table` and `-o tsv` print are the ones the
+/// registry accepts: both log in to the API with HTTP Basic, and to `/v2`.
+#[tokio::test]
+async fn the_passwords_token_create_prints_as_a_table_or_tsv_log_in() {
+    let registry = RealRegistry::start();
+    let repository = ["--repository", "samples/hello-world", "content/read", "metadata/read"];
+
+    let table = registry
+        .admin(&[&["token", "create", "--name", "TableToken", "-o", "table"][..], &repository].concat())
+        .await;
+    assert_eq!((table.code, table.stderr.as_str()), (0, ""), "{table:?}");
+    assert!(table.stdout.starts_with("USERNAME    PASSWORD   VALUE"), "{}", table.stdout);
+    let rows = table_rows(&table.stdout);
+    assert_eq!(rows.len(), 2, "{}", table.stdout);
+
+    let tsv = registry
+        .admin(&[&["token", "create", "--name", "TsvToken", "-o", "tsv"][..], &repository].concat())
+        .await;
+    assert_eq!((tsv.code, tsv.stderr.as_str()), (0, ""), "{tsv:?}");
+    let lines: Vec<Vec<&str>> = tsv.stdout.lines().map(|line| line.split('\t').collect()).collect();
+    assert_eq!(lines.len(), 2, "{}", tsv.stdout);
+
+    let mut printed: Vec<(String, String, String)> = Vec::new();
+    for row in &rows {
+        printed.push((row[0].clone(), row[1].clone(), row[2].clone()));
+    }
+    for line in &lines {
+        printed.push((line[0].to_owned(), line[1].to_owned(), line[2].to_owned()));
+    }
+    let slots: Vec<(&str, &str)> =
+        printed.iter().map(|(user, slot, _)| (user.as_str(), slot.as_str())).collect();
+    assert_eq!(
+        slots,
+        [
+            ("TableToken", "password1"),
+            ("TableToken", "password2"),
+            ("TsvToken", "password1"),
+            ("TsvToken", "password2")
+        ]
+    );
+    for (username, slot, password) in &printed {
+        assert!(password.starts_with("pct_") && password.len() == 47, "{username} {slot}: {password:?}");
+        let credentials = (username.as_str(), password.as_str());
+        assert_eq!(
+            registry.status_as(credentials, &format!("/api/v1/tokens/{username}")).await,
+            200,
+            "{username} {slot}"
+        );
+        assert_eq!(registry.status_as(credentials, "/v2/").await, 200, "{username} {slot} on /v2");
+    }
+    // A password that was never printed does not log in: the check above can fail.
+    assert_eq!(
+        registry.status_as(("TsvToken", "pct_not-a-printed-password"), "/api/v1/tokens/TsvToken").await,
+        401
+    );
+
+    // A new password2 in TSV, without --query: it logs in, the old one no longer does.
+    let generated = registry
+        .admin(&["token", "credential", "generate", "--name", "TsvToken", "--password2", "-o", "tsv"])
+        .await;
+    assert_eq!(generated.code, 0, "{generated:?}");
+    let fields: Vec<&str> = generated.stdout.trim_end().split('\t').collect();
+    assert_eq!(&fields[..2], ["TsvToken", "password2"], "{}", generated.stdout);
+    assert_eq!(registry.status_as(("TsvToken", fields[2]), "/api/v1/tokens/TsvToken").await, 200);
+    assert_eq!(registry.status_as(("TsvToken", lines[1][2]), "/api/v1/tokens/TsvToken").await, 401);
+}
+
+// ---------------------------------------------------------------------------
+// portcullis login
+
+/// A stand-in for docker, podman, skopeo and oras: records its name, each
+/// argument, whether PORTCULLIS_PASSWORD reached it, and its standard
+/// input, into `$FAKE_CLIENT_LOG`; refuses the password `wrong`.
+const FAKE_CLIENT: &str = r#"#!/bin/sh
+{
+  printf 'program %s\n' "$(basename "$0")"
+  for arg in "$@"; do printf 'arg %s\n' "$arg"; done
+  printf 'env PORTCULLIS_PASSWORD=%s\n' "${PORTCULLIS_PASSWORD-unset}"
+  printf 'stdin '
+  cat
+} > "$FAKE_CLIENT_LOG"
+if grep -qx 'stdin wrong' "$FAKE_CLIENT_LOG"; then
+  echo 'Error: invalid username/password' >&2
+  exit 1
+fi
+echo 'Login Succeeded!'
+"#;
+
+/// A directory with the fake clients, and where they write.
+struct FakeClients {
+    dir: tempfile::TempDir,
+}
+
+impl FakeClients {
+    fn install() -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("bin")).unwrap();
+        for program in ["docker", "podman", "skopeo", "oras"] {
+            let path = dir.path().join("bin").join(program);
+            std::fs::write(&path, FAKE_CLIENT).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        Self { dir }
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("client.log")
+    }
+
+    /// PATH with the fake clients first, then the system's tools they use.
+    fn environment(&self) -> Vec<(OsString, OsString)> {
+        let path = format!("{}:/usr/bin:/bin", self.dir.path().join("bin").display());
+        vec![("PATH".into(), path.into()), ("FAKE_CLIENT_LOG".into(), self.log_path().into())]
+    }
+
+    /// What the last client run recorded (and forget it).
+    fn taken(&self) -> String {
+        let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        let _ = std::fs::remove_file(self.log_path());
+        log
+    }
+
+    async fn login(&self, args: &[&str], stdin: &str, extra: &[(&str, &str)]) -> Outcome {
+        let mut full = vec!["portcullis", "login"];
+        full.extend_from_slice(args);
+        let cli = Cli::try_parse_from(full).expect("arguments parse");
+        let mut environment = self.environment();
+        environment.extend(extra.iter().map(|(key, value)| (OsString::from(key), OsString::from(value))));
+        execute_with(cli.command, stdin.as_bytes(), &environment).await
+    }
+}
+
+/// The password reaches the client on standard input only: never in its
+/// arguments, nor in its environment.
+#[tokio::test]
+async fn login_hands_the_password_to_the_client_on_stdin_only() {
+    let clients = FakeClients::install();
+    let registry = ["--registry", "http://127.0.0.1:5000", "--username", "MyToken"];
+
+    let outcome = clients
+        .login(
+            &[&registry[..], &["--client", "podman", "--password-stdin"]].concat(),
+            "pct_FROM_STDIN\n",
+            &[("PORTCULLIS_PASSWORD", "pct_FROM_THE_ENVIRONMENT")],
+        )
+        .await;
+    assert_eq!(outcome, Outcome { code: 0, stdout: "Login Succeeded!\n".into(), stderr: String::new() });
+    assert_eq!(
+        clients.taken(),
+        "program podman\narg login\narg --tls-verify=false\narg --username\narg MyToken\narg --password-stdin\n\
+         arg 127.0.0.1:5000\nenv PORTCULLIS_PASSWORD=unset\nstdin pct_FROM_STDIN\n"
+    );
+
+    // From --password (or PORTCULLIS_PASSWORD): docker, which needs no flag for 127.0.0.1.
+    let outcome =
+        clients.login(&[&registry[..], &["--password", "pct_FROM_THE_OPTION"]].concat(), "", &[]).await;
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    let log = clients.taken();
+    let (arguments, stdin) = log.split_once("stdin ").unwrap();
+    assert_eq!(stdin, "pct_FROM_THE_OPTION\n");
+    assert!(
+        arguments
+            .starts_with("program docker\narg login\narg --username\narg MyToken\narg --password-stdin\n"),
+        "{log}"
+    );
+    assert!(!arguments.contains("pct_"), "{log}");
+
+    for (client, plain_http) in [("skopeo", "--tls-verify=false"), ("oras", "--plain-http")] {
+        let outcome =
+            clients.login(&[&registry[..], &["--client", client, "-p", "pct_X"]].concat(), "", &[]).await;
+        assert_eq!(outcome.code, 0, "{outcome:?}");
+        let log = clients.taken();
+        assert!(log.starts_with(&format!("program {client}\narg login\narg {plain_http}\n")), "{log}");
+        assert!(log.ends_with("\nstdin pct_X\n"), "{log}");
+    }
+
+    // The client refuses: its message, then ours, exit 1.
+    let outcome = clients.login(&[&registry[..], &["--password-stdin"]].concat(), "wrong\n", &[]).await;
+    assert_eq!(outcome.code, 1, "{outcome:?}");
+    assert_eq!(
+        outcome.stderr,
+        "Error: invalid username/password\nerror: docker login failed (exit code 1)\n"
+    );
+    assert!(clients.taken().ends_with("\nstdin wrong\n"));
+
+    // Nothing to log in with: refused before any client runs.
+    let outcome = clients.login(&[&registry[..], &["--password-stdin"]].concat(), "", &[]).await;
+    assert_eq!(outcome.code, 1, "{outcome:?}");
+    assert!(outcome.stderr.starts_with("error: no password on standard input"), "{}", outcome.stderr);
+    assert_eq!(clients.taken(), "", "no client ran");
+}
+
+#[tokio::test]
+async fn login_names_a_missing_client() {
+    let empty = tempfile::tempdir().unwrap();
+    let cli =
+        Cli::try_parse_from(["portcullis", "login", "--client", "oras", "-u", "t", "-p", "pct_X"]).unwrap();
+    let path = vec![(OsString::from("PATH"), empty.path().as_os_str().to_owned())];
+    let outcome = execute_with(cli.command, "".as_bytes(), &path).await;
+    assert_eq!(outcome.code, 1, "{outcome:?}");
+    assert_eq!(
+        outcome.stderr,
+        "error: oras is not installed (not found on PATH); install it, or choose another client with \
+         --client docker|podman|skopeo|oras\n"
+    );
+}
+
+/// `login --print` writes a line that works as pasted: the shell reads the
+/// password, the client gets it on standard input. The line holds no
+/// password even when one is given.
+#[tokio::test]
+async fn the_printed_login_line_works_as_pasted() {
+    let clients = FakeClients::install();
+    let args = [
+        "--client",
+        "skopeo",
+        "--print",
+        "-u",
+        "ci reader",
+        "-p",
+        "pct_NOT_PRINTED",
+        "--registry",
+        "http://registry.example:5000",
+    ];
+    let printed = clients.login(&args, "", &[]).await;
+    assert_eq!(printed.code, 0, "{printed:?}");
+    assert_eq!(
+        printed.stdout,
+        "read -rs REGISTRY_PASSWORD && echo \"$REGISTRY_PASSWORD\" | skopeo login --tls-verify=false \
+         --username 'ci reader' --password-stdin registry.example:5000\n"
+    );
+    assert_eq!(clients.taken(), "", "--print runs nothing");
+    // As a person would: paste it into bash, type the password.
+    let mut shell = Command::new("bash");
+    shell.args(["-c", printed.stdout.trim_end()]).stdin(Stdio::piped()).stdout(Stdio::piped());
+    for (key, value) in clients.environment() {
+        shell.env(key, value);
+    }
+    let mut shell = shell.spawn().expect("bash");
+    use std::io::Write as _;
+    shell.stdin.take().unwrap().write_all(b"pct_TYPED\n").unwrap();
+    assert!(shell.wait_with_output().unwrap().status.success());
+    assert_eq!(
+        clients.taken(),
+        "program skopeo\narg login\narg --tls-verify=false\narg --username\narg ci reader\narg --password-stdin\n\
+         arg registry.example:5000\nenv PORTCULLIS_PASSWORD=unset\nstdin pct_TYPED\n"
+    );
+}
+
+/// Real skopeo, logged in by `portcullis login --client skopeo` with a
+/// token's password on standard input, keeps the login in its auth file
+/// (REGISTRY_AUTH_FILE) and pulls with it.
+#[tokio::test]
+async fn skopeo_logged_in_by_portcullis_login_reads_with_the_login() {
+    let registry = RealRegistry::start();
+    registry.push_image("samples/hello-world", b"hello-world layer", &["v1"]).await;
+    let token = registry
+        .admin(&[
+            "token",
+            "create",
+            "--name",
+            "Puller",
+            "--repository",
+            "samples/hello-world",
+            "content/read",
+            "metadata/read",
+            "-o",
+            "tsv",
+        ])
+        .await;
+    assert_eq!(token.code, 0, "{token:?}");
+    let password = token.stdout.lines().next().unwrap().split('\t').nth(2).unwrap().to_owned();
+
+    // A scratch HOME and runtime directory, so skopeo reads no other login.
+    let scratch = tempfile::tempdir().unwrap();
+    for sub in ["home", "run", "tmp"] {
+        std::fs::create_dir(scratch.path().join(sub)).unwrap();
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(scratch.path().join("run"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let auth_file = scratch.path().join("auth.json");
+    let environment = |auth: &std::path::Path| -> Vec<(OsString, OsString)> {
+        vec![
+            ("HOME".into(), scratch.path().join("home").into()),
+            ("XDG_RUNTIME_DIR".into(), scratch.path().join("run").into()),
+            ("TMPDIR".into(), scratch.path().join("tmp").into()),
+            ("REGISTRY_AUTH_FILE".into(), auth.into()),
+        ]
+    };
+    let login = |stdin: String| {
+        let cli = Cli::try_parse_from([
+            "portcullis",
+            "login",
+            "--client",
+            "skopeo",
+            "--username",
+            "Puller",
+            "--password-stdin",
+            "--registry",
+            &registry.base,
+        ])
+        .unwrap();
+        let environment = environment(&auth_file);
+        async move { execute_with(cli.command, stdin.as_bytes(), &environment).await }
+    };
+
+    let refused = login("pct_wrong-password\n".to_owned()).await;
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.ends_with("error: skopeo login failed (exit code 1)\n"), "{}", refused.stderr);
+    assert!(!auth_file.exists(), "a refused login keeps nothing");
+
+    let outcome = login(format!("{password}\n")).await;
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    assert!(outcome.stdout.contains("Login Succeeded"), "{outcome:?}");
+    let auth: Value = serde_json::from_slice(&std::fs::read(&auth_file).unwrap()).unwrap();
+    let authority = registry.base.trim_start_matches("http://");
+    assert!(auth["auths"][authority]["auth"].is_string(), "{auth}");
+
+    // skopeo reads with that login, and without it is refused.
+    let skopeo = |auth: &std::path::Path, args: &[&str]| {
+        let mut command = Command::new("skopeo");
+        command.env_remove("DOCKER_CONFIG").envs(environment(auth)).args(args);
+        command.output().expect("skopeo is installed (scripts/setup.sh test)")
+    };
+    let image = format!("docker://{authority}/samples/hello-world");
+    let tags = skopeo(&auth_file, &["list-tags", "--tls-verify=false", &image]);
+    assert!(tags.status.success(), "{}", String::from_utf8_lossy(&tags.stderr));
+    let tags: Value = serde_json::from_slice(&tags.stdout).unwrap();
+    assert_eq!(tags["Tags"], json!(["v1"]));
+    let inspect = skopeo(&auth_file, &["inspect", "--raw", "--tls-verify=false", &format!("{image}:v1")]);
+    assert!(inspect.status.success(), "{}", String::from_utf8_lossy(&inspect.stderr));
+    let anonymous = skopeo(
+        &scratch.path().join("none.json"),
+        &["inspect", "--raw", "--tls-verify=false", &format!("{image}:v1")],
+    );
+    assert!(!anonymous.status.success(), "without the login skopeo is refused");
 }
