@@ -9,8 +9,9 @@ use std::{collections::BTreeMap, fmt, ops::Range};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use portcullis_proto::{
-    AccessDocument, Action, DeclaredAttributes, DeclaredPassword, DeclaredScopeMap, DeclaredToken,
-    RepositoryActions, TokenStatus,
+    AccessDocument, Action, DeclaredAttributes, DeclaredGroup, DeclaredPassword, DeclaredRoleAssignment,
+    DeclaredScopeMap, DeclaredServicePrincipal, DeclaredToken, DeclaredUser, IdentityKind, RepositoryActions,
+    RoleAssignmentMode, TokenStatus,
 };
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
@@ -101,6 +102,60 @@ struct FileDocument {
     tokens: BTreeMap<Spanned<String>, FileToken>,
     #[serde(default)]
     repositories: BTreeMap<Spanned<String>, FileAttributes>,
+    role_assignment_mode: Option<RoleAssignmentMode>,
+    users: Option<BTreeMap<Spanned<String>, FileUser>>,
+    groups: Option<BTreeMap<Spanned<String>, FileGroup>>,
+    service_principals: Option<BTreeMap<Spanned<String>, FileServicePrincipal>>,
+    role_assignments: Option<Vec<Spanned<FileAssignment>>>,
+}
+
+// The identities read and write the same shape (`export` builds them with
+// empty spans).
+
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileUser {
+    #[serde(default)]
+    display_name: String,
+    #[serde(default = "yes")]
+    enabled: bool,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileGroup {
+    #[serde(default)]
+    description: String,
+    /// Users and service principals by name.
+    #[serde(default)]
+    members: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileServicePrincipal {
+    #[serde(default)]
+    description: String,
+    #[serde(default = "yes")]
+    enabled: bool,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileAssignment {
+    role: Spanned<String>,
+    assignee: Spanned<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    assignee_kind: Option<IdentityKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    condition: Option<Spanned<String>>,
+    #[serde(default)]
+    description: String,
+}
+
+/// A value written by `export`, which has no place in a file yet.
+fn unplaced<T>(value: T) -> Spanned<T> {
+    Spanned::new(0..0, value)
 }
 
 #[derive(Deserialize)]
@@ -251,6 +306,65 @@ impl Reader<'_> {
             };
             document.repositories.insert(name.into_inner(), declared);
         }
+        document.role_assignment_mode = file.role_assignment_mode;
+        if let Some(users) = file.users {
+            self.refuse_twins("user", users.keys())?;
+            let mut declared = BTreeMap::new();
+            for (name, user) in users {
+                self.note(format!("/users/{}", segment(name.get_ref())), name.span());
+                declared.insert(
+                    name.into_inner(),
+                    DeclaredUser { display_name: user.display_name, enabled: user.enabled },
+                );
+            }
+            document.users = Some(declared);
+        }
+        if let Some(sps) = file.service_principals {
+            self.refuse_twins("service principal", sps.keys())?;
+            let mut declared = BTreeMap::new();
+            for (name, sp) in sps {
+                self.note(format!("/servicePrincipals/{}", segment(name.get_ref())), name.span());
+                let sp = DeclaredServicePrincipal { description: sp.description, enabled: sp.enabled };
+                declared.insert(name.into_inner(), sp);
+            }
+            document.service_principals = Some(declared);
+        }
+        if let Some(groups) = file.groups {
+            self.refuse_twins("group", groups.keys())?;
+            let mut declared = BTreeMap::new();
+            for (name, group) in groups {
+                let pointer = format!("/groups/{}", segment(name.get_ref()));
+                self.note(pointer.clone(), name.span());
+                let mut members = Vec::new();
+                for member in group.members {
+                    self.note(format!("{pointer}/members/{}", members.len()), member.span());
+                    members.push(member.into_inner());
+                }
+                declared.insert(name.into_inner(), DeclaredGroup { description: group.description, members });
+            }
+            document.groups = Some(declared);
+        }
+        if let Some(assignments) = file.role_assignments {
+            let mut declared = Vec::new();
+            for assignment in assignments {
+                let pointer = format!("/roleAssignments/{}", declared.len());
+                self.note(pointer.clone(), assignment.span());
+                let assignment = assignment.into_inner();
+                self.note(format!("{pointer}/role"), assignment.role.span());
+                self.note(format!("{pointer}/assignee"), assignment.assignee.span());
+                if let Some(condition) = &assignment.condition {
+                    self.note(format!("{pointer}/condition"), condition.span());
+                }
+                declared.push(DeclaredRoleAssignment {
+                    role: assignment.role.into_inner(),
+                    assignee: assignment.assignee.into_inner(),
+                    assignee_kind: assignment.assignee_kind,
+                    condition: assignment.condition.map(Spanned::into_inner),
+                    description: assignment.description,
+                });
+            }
+            document.role_assignments = Some(declared);
+        }
         Ok(document)
     }
 
@@ -361,12 +475,22 @@ fn duration_text(seconds: i64) -> Option<String> {
 #[derive(Serialize)]
 #[serde(rename_all = "kebab-case")]
 struct ExportDocument {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role_assignment_mode: Option<RoleAssignmentMode>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     scope_maps: BTreeMap<String, ExportScopeMap>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     tokens: BTreeMap<String, ExportToken>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     repositories: BTreeMap<String, ExportAttributes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    users: Option<BTreeMap<String, FileUser>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups: Option<BTreeMap<String, FileGroup>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_principals: Option<BTreeMap<String, FileServicePrincipal>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role_assignments: Option<Vec<FileAssignment>>,
 }
 
 #[derive(Serialize)]
@@ -465,6 +589,48 @@ pub fn write(document: &AccessDocument, header: &str) -> String {
                 (name.clone(), export)
             })
             .collect(),
+        role_assignment_mode: document.role_assignment_mode,
+        users: document.users.as_ref().map(|users| {
+            users
+                .iter()
+                .map(|(name, user)| {
+                    (
+                        name.clone(),
+                        FileUser { display_name: user.display_name.clone(), enabled: user.enabled },
+                    )
+                })
+                .collect()
+        }),
+        groups: document.groups.as_ref().map(|groups| {
+            groups
+                .iter()
+                .map(|(name, group)| {
+                    let members = group.members.iter().cloned().map(unplaced).collect();
+                    (name.clone(), FileGroup { description: group.description.clone(), members })
+                })
+                .collect()
+        }),
+        service_principals: document.service_principals.as_ref().map(|sps| {
+            sps.iter()
+                .map(|(name, sp)| {
+                    let sp =
+                        FileServicePrincipal { description: sp.description.clone(), enabled: sp.enabled };
+                    (name.clone(), sp)
+                })
+                .collect()
+        }),
+        role_assignments: document.role_assignments.as_ref().map(|assignments| {
+            assignments
+                .iter()
+                .map(|assignment| FileAssignment {
+                    role: unplaced(assignment.role.clone()),
+                    assignee: unplaced(assignment.assignee.clone()),
+                    assignee_kind: assignment.assignee_kind,
+                    condition: assignment.condition.clone().map(unplaced),
+                    description: assignment.description.clone(),
+                })
+                .collect()
+        }),
     };
     let mut text: String = header.lines().map(|line| format!("# {line}\n")).collect();
     if !text.is_empty() {
@@ -681,6 +847,59 @@ pub fn json_schema() -> serde_json::Value {
                     }
                 }
             },
+            "role-assignment-mode": {"enum": ["rbac", "rbac-abac"], "description": "The permissions mode; absent: left as it is. Conditions need rbac-abac."},
+            "users": {
+                "type": "object",
+                "description": "Existing users by name (apply neither creates nor deletes people). Absent: users are not managed.",
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": {
+                        "display-name": {"type": "string", "default": ""},
+                        "enabled": {"type": "boolean", "default": true}
+                    }
+                }
+            },
+            "groups": {
+                "type": "object",
+                "description": "Groups by name. Absent: groups are not managed (--prune leaves them alone).",
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": {
+                        "description": {"type": "string", "default": ""},
+                        "members": {"type": "array", "items": {"type": "string"}, "description": "Users and service principals by name."}
+                    }
+                }
+            },
+            "service-principals": {
+                "type": "object",
+                "description": "Service principals by name (client secrets and federated credentials are managed with `portcullis sp`). Absent: not managed.",
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": {
+                        "description": {"type": "string", "default": ""},
+                        "enabled": {"type": "boolean", "default": true}
+                    }
+                }
+            },
+            "role-assignments": {
+                "type": "array",
+                "description": "Role assignments; one is its role, assignee and condition (only the description changes in place). Absent: not managed.",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["role", "assignee"],
+                    "properties": {
+                        "role": {"type": "string", "description": "A built-in role's name, e.g. Container Registry Repository Reader."},
+                        "assignee": {"type": "string", "description": "A user, group or service principal, or anonymous."},
+                        "assignee-kind": {"enum": ["user", "group", "service-principal", "anonymous"]},
+                        "condition": {"type": "string", "description": "An ABAC condition on the repository name (rbac-abac mode)."},
+                        "description": {"type": "string", "default": ""}
+                    }
+                }
+            },
             "repositories": {
                 "type": "object",
                 "description": "Attributes of existing repositories by name; absent attributes are true.",
@@ -725,7 +944,38 @@ mod schema_tests {
         let map = &schema["properties"]["scope-maps"]["additionalProperties"];
         let token = &schema["properties"]["tokens"]["additionalProperties"];
         let repository = &schema["properties"]["repositories"]["additionalProperties"];
-        assert_eq!(keys(&schema), ["repositories", "scope-maps", "tokens"]);
+        assert_eq!(
+            keys(&schema),
+            [
+                "groups",
+                "repositories",
+                "role-assignment-mode",
+                "role-assignments",
+                "scope-maps",
+                "service-principals",
+                "tokens",
+                "users"
+            ]
+        );
+        let identities = |section: &str| -> Vec<String> {
+            let value = &schema["properties"][section];
+            let inner =
+                if value["type"] == "array" { &value["items"] } else { &value["additionalProperties"] };
+            keys(inner)
+        };
+        assert_eq!(identities("users"), ["display-name", "enabled"]);
+        assert_eq!(identities("groups"), ["description", "members"]);
+        assert_eq!(identities("service-principals"), ["description", "enabled"]);
+        assert_eq!(
+            identities("role-assignments"),
+            ["assignee", "assignee-kind", "condition", "description", "role"]
+        );
+        let with_identities = "role-assignment-mode = \"rbac-abac\"\n[users.u]\ndisplay-name = \"U\"\nenabled = false\n\
+            [groups.g]\ndescription = \"d\"\nmembers = [\"u\"]\n[service-principals.s]\ndescription = \"d\"\nenabled = false\n\
+            [[role-assignments]]\nrole = \"Reader\"\nassignee = \"u\"\nassignee-kind = \"user\"\ncondition = \"c\"\ndescription = \"d\"\n";
+        let read = AccessFile::parse(with_identities).unwrap_or_else(|error| panic!("{error}")).document;
+        assert_eq!(read.role_assignments.unwrap()[0].assignee_kind, Some(IdentityKind::User));
+        assert!(!read.users.unwrap()["u"].enabled && !read.service_principals.unwrap()["s"].enabled);
         let text = format!(
             "[scope-maps.a-map]\n{}\n[tokens.a-token]\n{}\n[repositories.\"a/b\"]\n{}\n",
             keys(map)
@@ -760,5 +1010,58 @@ mod schema_tests {
         assert!(!document.repositories["a/b"].list_enabled && !document.repositories["a/b"].delete_enabled);
         AccessFile::parse("[tokens.a-token]\nscope-map = \"m\"\npassword1 = { expiry = 2027-01-01 }\n")
             .unwrap();
+    }
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::*;
+
+    const IDENTITIES: &str = r#"
+role-assignment-mode = "rbac-abac"
+
+[users.alice]
+display-name = "Alice Example"
+
+[groups.backend-devs]
+description = "Backend team"
+members = ["alice", "ci"]
+
+[service-principals.ci]
+description = "GitHub Actions"
+
+[[role-assignments]]
+role = "Container Registry Repository Reader"
+assignee = "backend-devs"
+condition = "@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringStartsWithIgnoreCase 'backend/'"
+
+[[role-assignments]]
+role = "Owner"
+assignee = "alice"
+"#;
+
+    #[test]
+    fn identities_read_with_their_places_and_export_back() {
+        let file = AccessFile::parse(IDENTITIES).unwrap();
+        let document = &file.document;
+        assert_eq!(document.role_assignment_mode, Some(RoleAssignmentMode::RbacAbac));
+        assert_eq!(document.users.as_ref().unwrap()["alice"].display_name, "Alice Example");
+        assert!(document.users.as_ref().unwrap()["alice"].enabled, "enabled by default");
+        assert_eq!(document.groups.as_ref().unwrap()["backend-devs"].members, ["alice", "ci"]);
+        let assignments = document.role_assignments.as_ref().unwrap();
+        assert_eq!(assignments.len(), 2);
+        assert!(assignments[0].condition.as_deref().unwrap().contains("StringStartsWith"));
+        let at = |pointer: &str| file.locate(Some(pointer), "why").line.unwrap();
+        assert_eq!(at("/document/groups/backend-devs/members/1"), 9);
+        assert_eq!(at("/document/roleAssignments/0/condition"), 17);
+        assert_eq!(at("/document/roleAssignments/1"), 19);
+        let again = AccessFile::parse(&write(document, "")).unwrap().document;
+        assert_eq!(&again, document);
+        // A file without identity sections manages none: they stay absent.
+        let none = AccessFile::parse("[tokens.t-token]\nscope-map = \"m\"\n").unwrap().document;
+        assert!(none.users.is_none() && none.groups.is_none() && none.role_assignments.is_none());
+        let unknown =
+            AccessFile::parse("[[role-assignments]]\nrole = \"Owner\"\nassignee = \"a\"\nscope = \"x\"\n");
+        assert!(unknown.unwrap_err().message.contains("unknown field `scope`"));
     }
 }

@@ -1192,4 +1192,145 @@ mod tests {
         absent.repositories.insert("no/such".into(), DeclaredAttributes::default());
         assert_eq!(at(f.plan(&absent, false).await).0, "/repositories/no~1such");
     }
+
+    fn identities() -> AccessDocument {
+        document(serde_json::json!({
+            "roleAssignmentMode": "rbac-abac",
+            "users": {"admin": {"displayName": "The Administrator"}},
+            "servicePrincipals": {"ci-runner": {"description": "CI"}},
+            "groups": {"backend-devs": {"description": "Backend", "members": ["admin", "ci-runner"]}},
+            "roleAssignments": [
+                {"role": "Owner", "assignee": "admin"},
+                {"role": "Container Registry Repository Reader", "assignee": "backend-devs",
+                 "condition": "@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringStartsWithIgnoreCase 'backend/'"},
+                {"role": "Container Registry Repository Reader", "assignee": "anonymous",
+                 "condition": "@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringEqualsIgnoreCase 'public/app'"}
+            ]
+        }))
+    }
+
+    #[tokio::test]
+    async fn identities_are_applied_exported_and_then_plan_no_change() {
+        let f = fixture().await;
+        let plan = f.plan(&identities(), false).await.unwrap();
+        let kinds: Vec<(ChangeOp, ObjectKind)> = plan.changes.iter().map(|c| (c.op, c.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (ChangeOp::Update, ObjectKind::Registry),
+                (ChangeOp::Update, ObjectKind::User),
+                (ChangeOp::Create, ObjectKind::ServicePrincipal),
+                (ChangeOp::Create, ObjectKind::Group),
+                (ChangeOp::Create, ObjectKind::RoleAssignment),
+                (ChangeOp::Create, ObjectKind::RoleAssignment),
+                (ChangeOp::Create, ObjectKind::RoleAssignment),
+            ]
+        );
+        f.apply(&identities()).await.unwrap();
+        assert!(f.plan(&identities(), true).await.unwrap().changes.is_empty());
+        let (exported, _) = f.exported().await;
+        assert_eq!(exported.groups.as_ref().unwrap()["backend-devs"].members, ["admin", "ci-runner"]);
+        assert_eq!(exported.role_assignments.as_ref().unwrap().len(), 3);
+        assert!(f.plan(&exported, true).await.unwrap().changes.is_empty(), "the export is the state");
+        // The group reads its members in the decision as well.
+        let members = crate::db::identities::members(
+            &f.db,
+            crate::db::identities::group(&f.db, "backend-devs").await.unwrap().unwrap().id,
+        )
+        .await
+        .unwrap();
+        assert_eq!(members.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn sections_a_document_leaves_out_are_not_managed_even_with_prune() {
+        let f = fixture().await;
+        f.apply(&identities()).await.unwrap();
+        let (before, _) = f.exported().await;
+        let plan = f.plan(&seed(), true).await.unwrap();
+        assert!(
+            plan.changes.iter().all(|c| matches!(c.kind, ObjectKind::ScopeMap | ObjectKind::Token)),
+            "{plan:?}"
+        );
+        f.apply_with(&seed(), true, false).await.unwrap();
+        let (after, _) = f.exported().await;
+        assert_eq!(
+            (after.users, after.groups, after.role_assignments),
+            (before.users, before.groups, before.role_assignments)
+        );
+        // Named and pruned: the group the document leaves out goes, with
+        // its assignment.
+        let mut fewer = identities();
+        fewer.groups = Some(Default::default());
+        fewer.role_assignments.as_mut().unwrap().remove(1);
+        let plan = f.plan(&fewer, true).await.unwrap();
+        // (The seed's scope maps and token go too: the document names none.)
+        let deleted: Vec<ObjectKind> = plan
+            .changes
+            .iter()
+            .filter(|c| {
+                c.op == ChangeOp::Delete && !matches!(c.kind, ObjectKind::ScopeMap | ObjectKind::Token)
+            })
+            .map(|c| c.kind)
+            .collect();
+        assert_eq!(deleted, [ObjectKind::RoleAssignment, ObjectKind::Group]);
+    }
+
+    #[tokio::test]
+    async fn nobody_may_be_left_without_owner_and_people_are_not_created() {
+        let f = fixture().await;
+        f.apply(&identities()).await.unwrap();
+        let mut no_owner = identities();
+        no_owner.role_assignments.as_mut().unwrap().remove(0);
+        let refused = f.apply_with(&no_owner, true, false).await.unwrap_err();
+        assert!(refused.to_string().contains("no enabled user holding Owner"), "{refused}");
+        let mut disabled = identities();
+        disabled.users.as_mut().unwrap().get_mut("admin").unwrap().enabled = false;
+        assert!(f.plan(&disabled, false).await.unwrap_err().to_string().contains("Owner"));
+        // Owner through a group of enabled people is enough.
+        let mut through_group = identities();
+        through_group.role_assignments.as_mut().unwrap()[0].assignee = "backend-devs".into();
+        f.apply_with(&through_group, true, false).await.unwrap();
+
+        let mut stranger = identities();
+        stranger
+            .users
+            .as_mut()
+            .unwrap()
+            .insert("bob".into(), serde_json::from_value(serde_json::json!({})).unwrap());
+        assert!(matches!(
+            f.plan(&stranger, false).await,
+            Err(ManageError::InvalidAt { pointer, message }) if pointer == "/users/bob" && message.contains("user create")
+        ));
+    }
+
+    #[tokio::test]
+    async fn identity_mistakes_are_refused_where_they_are_written() {
+        let f = fixture().await;
+        let at = |result: ManageResult<AccessPlan>| match result {
+            Err(ManageError::InvalidAt { pointer, message }) => (pointer, message),
+            other => panic!("expected a placed refusal, got {other:?}"),
+        };
+        let mut syntax = identities();
+        syntax.role_assignments.as_mut().unwrap()[1].condition = Some("@Resource[nope".into());
+        assert_eq!(at(f.plan(&syntax, false).await).0, "/roleAssignments/1/condition");
+        let mut rbac = identities();
+        rbac.role_assignment_mode = None;
+        let (pointer, message) = at(f.plan(&rbac, false).await);
+        assert_eq!(pointer, "/roleAssignments/1/condition");
+        assert!(message.contains("rbac mode"), "{message}");
+        let mut role = identities();
+        role.role_assignments.as_mut().unwrap()[0].role = "Superuser".into();
+        assert_eq!(at(f.plan(&role, false).await).0, "/roleAssignments/0/role");
+        let mut member = identities();
+        member.groups.as_mut().unwrap().get_mut("backend-devs").unwrap().members.push("ghost".into());
+        assert_eq!(at(f.plan(&member, false).await).0, "/groups/backend-devs/members/2");
+        let mut anonymous_owner = identities();
+        anonymous_owner.role_assignments.as_mut().unwrap()[0].assignee = "anonymous".into();
+        assert!(at(f.plan(&anonymous_owner, false).await).1.contains("repository roles only"));
+        let mut twice = identities();
+        let first = twice.role_assignments.as_ref().unwrap()[0].clone();
+        twice.role_assignments.as_mut().unwrap().push(first);
+        assert!(at(f.plan(&twice, false).await).1.contains("twice"));
+    }
 }

@@ -313,7 +313,11 @@ async fn malformed_files_are_refused_with_their_line_and_column() {
         assert!(refused.stderr.contains(&format!("bad.toml: {place}")), "{place}: {}", refused.report());
         assert!(refused.stderr.contains(reason), "{reason}: {}", refused.report());
     }
-    assert!(f.export().lines().all(|line| line.is_empty() || line.starts_with('#')), "nothing was made");
+    let exported = f.export();
+    assert!(
+        !exported.contains("[scope-maps") && !exported.contains("[tokens"),
+        "nothing was made: {exported}"
+    );
 }
 
 #[tokio::test]
@@ -484,4 +488,71 @@ async fn an_apply_cut_off_by_sigkill_leaves_the_state_before_it() {
     }
     eprintln!("killed {:?} into a {whole:?} apply: {bulk} of {TOKENS} tokens after the restart", whole / 2);
     assert!(!secrets.exists(), "no secrets file from an apply that did not answer");
+}
+
+#[tokio::test]
+async fn identities_and_role_assignments_are_code_too() {
+    let f = Fixture::start();
+    // The new registry as a file: its administrator with the three
+    // bootstrap assignments. Planned back with --prune: nothing to do.
+    let exported = f.path("exported.toml");
+    f.run(&["export", "-f", &exported]).succeeded();
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert!(text.contains("[users.admin]") && text.contains("[[role-assignments]]"), "{text}");
+    let plan = f.run(&["plan", "-f", &exported, "--prune"]);
+    assert_eq!(plan.code, Some(0), "{}", plan.report());
+
+    // A team: a service principal in a group that reads backend/* only.
+    // (A new registry is in rbac-abac mode: conditions are honoured.)
+    assert!(text.contains("role-assignment-mode = \"rbac-abac\""), "{text}");
+    let team = text.clone()
+        + r#"
+[service-principals.ci-runner]
+description = "CI"
+
+[groups.backend-devs]
+description = "Backend"
+members = ["ci-runner"]
+
+[[role-assignments]]
+role = "Container Registry Repository Reader"
+assignee = "backend-devs"
+condition = "@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringStartsWithIgnoreCase 'backend/'"
+description = "backend readers"
+"#;
+    let team = f.file("team.toml", &team);
+    let plan = f.run(&["plan", "-f", &team]);
+    assert_eq!(plan.code, Some(2), "{}", plan.report());
+    assert!(plan.stdout.contains("+ create service principal ci-runner"), "{}", plan.stdout);
+    f.run(&["apply", "-f", &team]).succeeded();
+    let check = |repository: &str| {
+        let path = format!("/api/v1/check-access?assignee=ci-runner&repository={repository}");
+        let f = &f;
+        async move { f.admin_json(reqwest::Method::GET, &path, None).await }
+    };
+    let (status, backend) = check("backend/api").await;
+    assert_eq!(status, StatusCode::OK, "{backend}");
+    let read = |answer: &Value| {
+        answer["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "content/read" && a["granted"] == true)
+    };
+    assert!(read(&backend), "{backend}");
+    assert!(!read(&check("frontend/web").await.1), "the condition holds");
+    assert_eq!(f.run(&["plan", "-f", &team, "--prune"]).code, Some(0));
+
+    // The file without the administrator's Owner, pruned: refused.
+    let orphaned =
+        std::fs::read_to_string(&team).unwrap().replacen("role = \"Owner\"", "role = \"Reader\"", 1);
+    let orphaned = f.file("orphaned.toml", &orphaned);
+    let refused = f.run(&["apply", "-f", &orphaned, "--prune"]).failed();
+    assert!(refused.stderr.contains("no enabled user holding Owner"), "{}", refused.report());
+    // A typo in a condition is placed in the file.
+    let typo = std::fs::read_to_string(&team)
+        .unwrap()
+        .replace("StringStartsWithIgnoreCase 'backend/'", "StringStartsWit 'backend/'");
+    let refused = f.run(&["plan", "-f", &f.file("typo.toml", &typo)]).failed();
+    assert!(refused.stderr.contains("typo.toml: line "), "{}", refused.report());
 }
