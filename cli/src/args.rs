@@ -508,6 +508,33 @@ pub enum CredentialCommand {
     Generate(CredentialGenerate),
     /// Delete password1 or password2: it stops working at once.
     Delete(CredentialDelete),
+    /// Change when password1 or password2 expires, keeping the password
+    /// (clients logged in with it keep working).
+    Update(CredentialUpdate),
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("slot").required(true).args(["password1", "password2"])))]
+#[command(group(ArgGroup::new("when").required(true).args(["expiration_in_days", "expiration", "no_expiration"])))]
+pub struct CredentialUpdate {
+    /// Name of the token.
+    #[arg(long, short = 'n')]
+    pub name: String,
+
+    /// Change password1's expiry.
+    #[arg(long)]
+    pub password1: bool,
+
+    /// Change password2's expiry.
+    #[arg(long)]
+    pub password2: bool,
+
+    #[command(flatten)]
+    pub expiry: ExpiryArgs,
+
+    /// The password never expires.
+    #[arg(long)]
+    pub no_expiration: bool,
 }
 
 #[derive(Debug, Args)]

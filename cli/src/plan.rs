@@ -8,10 +8,11 @@
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use portcullis_proto::{
-    Action, AttributesPatch, GenerateCredentials, IdentityKind, NewClientSecret, NewFederatedCredential,
-    NewGroup, NewGroupMember, NewRoleAssignment, NewScopeMap, NewServicePrincipal, NewToken, NewUser,
-    PasswordChange, PasswordSlot, RegistrySettingsChange, RepositoryActions, RoleAssignmentChange,
-    RoleAssignmentMode, ScopeMapChange, ServicePrincipalChange, TokenChange, TokenStatus, UserChange,
+    Action, AttributesPatch, CredentialExpiryChange, GenerateCredentials, IdentityKind, NewClientSecret,
+    NewFederatedCredential, NewGroup, NewGroupMember, NewRoleAssignment, NewScopeMap, NewServicePrincipal,
+    NewToken, NewUser, PasswordChange, PasswordSlot, RegistrySettingsChange, RepositoryActions,
+    RoleAssignmentChange, RoleAssignmentMode, ScopeMapChange, ServicePrincipalChange, TokenChange,
+    TokenStatus, UserChange,
 };
 use reqwest::Method;
 use serde::Serialize;
@@ -453,6 +454,11 @@ fn token(command: &TokenCommand, now: DateTime<Utc>) -> Result<Plan, CliError> {
                     }
                 };
                 Request::new(Method::DELETE, format!("{}/credentials/{slot}", one(&delete.name)?))
+            }
+            CredentialCommand::Update(update) => {
+                let slot = if update.password1 { PasswordSlot::Password1 } else { PasswordSlot::Password2 };
+                let body = CredentialExpiryChange { expiry: expiry(&update.expiry, now) };
+                Request::sending(Method::PATCH, format!("{}/credentials/{slot}", one(&update.name)?), &body)
             }
         },
     };
@@ -1133,6 +1139,55 @@ mod tests {
             request(&["token", "credential", "delete", "--name", "MyToken", "--password1"]).path,
             "/api/v1/tokens/MyToken/credentials/password1"
         );
+        assert_eq!(
+            request(&[
+                "token",
+                "credential",
+                "update",
+                "--name",
+                "MyToken",
+                "--password2",
+                "--expiration",
+                "2027-06-30"
+            ]),
+            Request::with_body(
+                Method::PATCH,
+                "/api/v1/tokens/MyToken/credentials/password2".into(),
+                json!({"expiry": "2027-06-30T00:00:00.000000Z"})
+            )
+        );
+        assert_eq!(
+            request(&["token", "credential", "update", "--name", "t", "--password1", "--no-expiration"]).body,
+            Some(json!({"expiry": null}))
+        );
+        for refused in [
+            &["token", "credential", "update", "--name", "t", "--password1"][..],
+            &["token", "credential", "update", "--name", "t", "--no-expiration"],
+            &[
+                "token",
+                "credential",
+                "update",
+                "--name",
+                "t",
+                "--password1",
+                "--password2",
+                "--no-expiration",
+            ],
+            &[
+                "token",
+                "credential",
+                "update",
+                "--name",
+                "t",
+                "--password1",
+                "--no-expiration",
+                "--expiration-in-days",
+                "3",
+            ],
+        ] {
+            let parsed = Cli::try_parse_from(std::iter::once("portcullis").chain(refused.iter().copied()));
+            assert!(parsed.is_err(), "{refused:?} is refused by the parser");
+        }
     }
 
     #[test]

@@ -289,6 +289,39 @@ async fn the_seeds_rotation_workflow_with_plan_and_apply() {
     f.run(&["apply", "-f", &exported, "--prune"]).succeeded();
     assert_eq!(f.status_with("admin", ADMIN_PASSWORD, "/api/v1/tokens/by-hand").await, StatusCode::NOT_FOUND);
     assert!(f.works("ci-bot", &two).await);
+
+    // The same without a file: a new expiry, the same password.
+    let token = f
+        .run(&[
+            "token",
+            "credential",
+            "update",
+            "--name",
+            "ci-bot",
+            "--password2",
+            "--expiration",
+            "2032-02-29",
+        ])
+        .succeeded();
+    assert!(token.stdout.contains("2032-02-29T00:00:00"), "{}", token.stdout);
+    assert!(f.works("ci-bot", &two).await, "password2 kept its value");
+    let past = f.run(&[
+        "token",
+        "credential",
+        "update",
+        "--name",
+        "ci-bot",
+        "--password2",
+        "--expiration",
+        "2020-01-01",
+    ]);
+    assert!(past.failed().stderr.contains("in the past"));
+    let plan = f.run(&["plan", "-f", &exported]);
+    assert!(
+        plan.stdout.contains("password2.expiry: 2032-02-29 00:00 UTC → "),
+        "drift shows: {}",
+        plan.stdout
+    );
 }
 
 #[tokio::test]
