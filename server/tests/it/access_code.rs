@@ -589,3 +589,41 @@ description = "backend readers"
     let refused = f.run(&["plan", "-f", &f.file("typo.toml", &typo)]).failed();
     assert!(refused.stderr.contains("typo.toml: line "), "{}", refused.report());
 }
+
+#[tokio::test]
+async fn a_document_reaches_no_further_than_its_applier_may() {
+    let f = Fixture::start();
+    // Carol administers the configuration and identities (Contributor),
+    // but may only read role assignments.
+    let (status, _) = f
+        .admin_json(
+            reqwest::Method::POST,
+            "/api/v1/users",
+            Some(json!({"name": "carol", "password": "carols-long-password"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = f
+        .admin_json(
+            reqwest::Method::POST,
+            "/api/v1/role-assignments",
+            Some(json!({"role": "Contributor", "assignee": "carol"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let as_carol = |args: &[&str]| {
+        let mut command = f.cli.command(args);
+        command.env("PORTCULLIS_USERNAME", "carol").env("PORTCULLIS_PASSWORD", "carols-long-password");
+        crate::command::execute(command, None)
+    };
+    let tokens = f.file("tokens.toml", FIRST);
+    as_carol(&["apply", "-f", &tokens, "--secrets-out", &f.path("carol.json")]).succeeded();
+    let grant = f.file("grant.toml", "[[role-assignments]]\nrole = \"Owner\"\nassignee = \"carol\"\n");
+    let refused = as_carol(&["apply", "-f", &grant]).failed();
+    assert!(refused.stderr.contains("role assignments"), "{}", refused.report());
+    let (_, carol) =
+        f.admin_json(reqwest::Method::GET, "/api/v1/role-assignments?assignee=carol", None).await;
+    assert_eq!(carol.as_array().unwrap().len(), 1, "still only Contributor: {carol}");
+    // Reading them is hers: the export works.
+    as_carol(&["export"]).succeeded();
+}
