@@ -16,7 +16,7 @@
 
 mod identities;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use portcullis_proto::{
@@ -353,6 +353,10 @@ pub fn plan(
     };
 
     let mut pruned_tokens = Vec::new();
+    // By lowercase name: a registry may hold many tokens.
+    let tokens_by_name: HashMap<String, &TokenRow> =
+        current.tokens.iter().map(|token| (token.name.to_lowercase(), token)).collect();
+    let declared_tokens: HashSet<String> = document.tokens.keys().map(|name| name.to_lowercase()).collect();
     for (name, declared) in &document.tokens {
         let pointer = format!("/tokens/{}", segment(name));
         policy::validate_token_name(name).map_err(|error| invalid_at(&pointer, error.to_string()))?;
@@ -376,7 +380,7 @@ pub fn plan(
             }
         }
         let enabled = declared.status.is_enabled();
-        let existing = current.tokens.iter().find(|token| token.name.eq_ignore_ascii_case(name));
+        let existing = tokens_by_name.get(&name.to_lowercase()).copied();
         let mut fields = Vec::new();
         let mut kept_live = 0;
         let mut live = 0;
@@ -505,7 +509,7 @@ pub fn plan(
 
     if options.prune {
         for row in &current.tokens {
-            if !document.tokens.keys().any(|name| name.eq_ignore_ascii_case(&row.name)) {
+            if !declared_tokens.contains(&row.name.to_lowercase()) {
                 plan.changes.push(change(
                     ChangeOp::Delete,
                     ObjectKind::Token,
