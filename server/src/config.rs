@@ -103,6 +103,13 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_UPLOAD_EXPIRY_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..))]
     pub upload_expiry_hours: u64,
 
+    /// Also serve `/metrics` (Prometheus), without credentials, on this
+    /// address only the monitoring network reaches, e.g. 127.0.0.1:9090.
+    /// Without it `/metrics` is on the main listener and needs credentials
+    /// with read access to the configuration.
+    #[arg(long, env = "PORTCULLIS_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Directory holding the portal's compiled assets (pkg/ with the wasm,
     /// JavaScript and CSS that cargo-leptos builds).
     #[arg(long, env = "PORTCULLIS_SITE_ROOT", default_value = "target/site")]
@@ -155,6 +162,8 @@ pub struct ServeConfig {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// How long an upload session may stay unfinished.
     pub upload_expiry: std::time::Duration,
+    /// Where `/metrics` is served without credentials, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Certificate and key files for HTTPS.
@@ -185,6 +194,7 @@ impl ServeConfig {
             site_root: args.site_root,
             trusted_proxies: args.trusted_proxies,
             upload_expiry: std::time::Duration::from_secs(args.upload_expiry_hours * 3600),
+            metrics_listen: args.metrics_listen,
             tls: match (args.tls_cert, args.tls_key) {
                 (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
                 _ => None,

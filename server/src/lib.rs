@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod http;
+pub mod metrics;
 pub mod policy;
 pub mod portal;
 pub mod service;
@@ -56,6 +57,8 @@ pub struct AppState {
     /// Users, groups, service principals, role assignments, the mode.
     pub identities: Arc<IdentityService>,
     pub audit: AuditLog,
+    /// What `/metrics` reports.
+    pub metrics: Arc<metrics::Metrics>,
     /// Federated credentials and the token exchange.
     pub federation: Arc<FederationService>,
     /// Signs and checks the token endpoint's access and refresh tokens.
@@ -162,7 +165,8 @@ impl AppState {
             PasswordHasher::load_or_create(&key_path)
                 .map_err(|source| ServeError::KeyFile { path: key_path.display().to_string(), source })?,
         );
-        let audit = AuditLog::start(db.clone());
+        let metrics = metrics::Metrics::shared();
+        let audit = AuditLog::start_counted(db.clone(), metrics.clone());
         let registry = Arc::new(RegistryService::new(db.clone(), Arc::new(store)));
         let signer = Arc::new(signer);
         let federation = Arc::new(FederationService::new(
@@ -190,6 +194,7 @@ impl AppState {
             identities: Arc::new(IdentityService::new(db.clone(), hasher.clone(), audit.clone(), access)),
             tokens: Arc::new(TokenService::new(db.clone(), hasher, audit.clone())),
             audit,
+            metrics,
             signer,
             federation,
             leptos,
@@ -224,6 +229,19 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     spawn_session_cleanup(state.sessions.clone());
     spawn_upload_expiry(state.registry.clone(), config.upload_expiry);
     let audit = state.audit.clone();
+    if let Some(address) = config.metrics_listen {
+        let listener =
+            TcpListener::bind(address).await.map_err(|source| ServeError::Bind { addr: address, source })?;
+        let bound = listener.local_addr()?;
+        let metrics = http::metrics::open_router(state.clone());
+        println!("Portcullis metrics on http://{bound}/metrics");
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, metrics).with_graceful_shutdown(shutdown_signal()).await
+            {
+                tracing::error!(%error, "the metrics listener stopped");
+            }
+        });
+    }
     let app = http::build_router(state).into_make_service_with_connect_info::<SocketAddr>();
     match &config.tls {
         None => {

@@ -69,6 +69,16 @@ impl Database {
         &self.reader
     }
 
+    /// (pool, connections in use, idle connections) of the writer and the
+    /// reader pools, for `/metrics`.
+    pub fn pool_use(&self) -> [(&'static str, u64, u64); 2] {
+        let usage = |name, pool: &SqlitePool| {
+            let idle = pool.num_idle() as u64;
+            (name, u64::from(pool.size()).saturating_sub(idle), idle)
+        };
+        [usage("writer", &self.writer), usage("reader", &self.reader)]
+    }
+
     /// A transaction on the writer: reads inside it see the latest state and
     /// no other write interleaves until it commits.
     pub async fn begin(&self) -> Result<Tx, DbError> {

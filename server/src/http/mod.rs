@@ -5,6 +5,7 @@ pub mod api;
 pub mod caller;
 pub mod csrf;
 pub mod exchange;
+pub mod metrics;
 pub mod oci;
 pub mod portal;
 pub mod token;
@@ -26,10 +27,12 @@ pub fn build_router(state: AppState) -> Router {
     let registry = oci::router().merge(token::router()).merge(exchange::router()).with_state(state.clone());
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics::scrape).with_state(state.clone()))
         .merge(registry)
         .merge(api::router(state.clone()))
         .merge(portal::router(state.clone()))
-        .layer(from_fn_with_state(state, resolve_client_address))
+        .layer(from_fn_with_state(state.clone(), resolve_client_address))
+        .layer(from_fn_with_state(state, metrics::count))
 }
 
 /// The address a request comes from: the peer, or, when the peer is one of
@@ -99,6 +102,7 @@ pub(crate) async fn test_state() -> (AppState, tempfile::TempDir) {
         tls: None,
         trusted_proxies: Vec::new(),
         upload_expiry: std::time::Duration::from_secs(3600),
+        metrics_listen: None,
     };
     let (state, _) = AppState::open(&config, "registry.test".into()).await.unwrap();
     (state, data)

@@ -9,7 +9,7 @@
 //! has committed a batch, so a flood of logins is throttled by the audit
 //! log instead of growing memory without limit or dropping entries.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
@@ -20,6 +20,7 @@ use crate::{
         tokens::{self as rows, AuditRow, NewAuditEntry},
         Database, DbError,
     },
+    metrics::Metrics,
 };
 
 /// Entries written per transaction at most.
@@ -89,14 +90,25 @@ enum Message {
 pub struct AuditLog {
     sender: mpsc::Sender<Message>,
     db: Database,
+    /// Counts logins and denials as they are recorded.
+    metrics: Arc<Metrics>,
 }
 
 impl AuditLog {
     /// Starts the writer task (on the current Tokio runtime).
     pub fn start(db: Database) -> Self {
-        Self::start_with_capacity(db, QUEUED)
+        Self::start_counted(db, Metrics::shared())
     }
 
+    /// Like [`AuditLog::start`], counting logins and denials in `metrics`.
+    pub fn start_counted(db: Database, metrics: Arc<Metrics>) -> Self {
+        let (mut log, receiver) = Self::unstarted(db, QUEUED);
+        log.metrics = metrics;
+        tokio::spawn(write_batches(log.db.clone(), receiver));
+        log
+    }
+
+    #[cfg(test)]
     fn start_with_capacity(db: Database, capacity: usize) -> Self {
         let (log, receiver) = Self::unstarted(db, capacity);
         tokio::spawn(write_batches(log.db.clone(), receiver));
@@ -106,7 +118,12 @@ impl AuditLog {
     /// The log and the receiving end its writer task reads.
     fn unstarted(db: Database, capacity: usize) -> (Self, mpsc::Receiver<Message>) {
         let (sender, receiver) = mpsc::channel(capacity);
-        (Self { sender, db }, receiver)
+        (Self { sender, db, metrics: Metrics::shared() }, receiver)
+    }
+
+    /// How many entries wait to be written.
+    pub fn queue_depth(&self) -> usize {
+        self.sender.max_capacity() - self.sender.capacity()
     }
 
     /// Records one event. `token` is the token concerned, when any; a
@@ -140,6 +157,7 @@ impl AuditLog {
             }
             _ => None,
         };
+        self.metrics.audited(action, outcome.as_str());
         let entry = NewAuditEntry {
             at,
             caller: actor.to_string(),

@@ -250,6 +250,11 @@ impl RegistryService {
         self.upload_locks.lock().expect("upload locks").remove(&upload);
     }
 
+    /// How many upload sessions are started and not finished.
+    pub async fn open_uploads(&self) -> RegistryResult<usize> {
+        Ok(self.store.list_uploads_older_than(std::time::Duration::ZERO).await?.len())
+    }
+
     /// Removes the upload sessions nobody finished within `ttl` of starting
     /// them (their rows, bytes and locks); returns how many.
     pub async fn expire_uploads(&self, ttl: std::time::Duration) -> Result<usize, GcError> {

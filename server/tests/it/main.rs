@@ -12,6 +12,7 @@ mod federation;
 mod gc;
 mod identities;
 mod locks;
+mod metrics;
 mod portal;
 mod portal_security;
 mod registry;
