@@ -45,6 +45,10 @@ pub struct AuditEntry {
     pub action: String,
     pub outcome: AuditOutcome,
     pub detail: Option<String>,
+    /// The request it was recorded in: the `X-Request-Id` of that answer
+    /// and the `request_id` of its log lines.
+    #[serde(default, rename = "requestId")]
+    pub request_id: Option<String>,
 }
 
 /// One page of `GET /api/v1/audit`, newest first.

@@ -85,6 +85,7 @@ pub struct AuditRow {
     pub action: String,
     pub outcome: String,
     pub detail: Option<String>,
+    pub request_id: Option<String>,
 }
 
 const SCOPE_MAP_COLUMNS: &str = "s.id, s.name, s.description, s.is_system, s.created_at, s.revision,
@@ -456,9 +457,10 @@ pub struct NewAuditEntry {
     pub action: String,
     pub outcome: &'static str,
     pub detail: Option<String>,
+    pub request_id: Option<String>,
 }
 
-/// Rows per INSERT statement: 7 parameters each, well under SQLite's limit.
+/// Rows per INSERT statement: 8 parameters each, well under SQLite's limit.
 const AUDIT_ROWS_PER_INSERT: usize = 500;
 
 /// Appends audit entries and records tokens' last use, in one transaction.
@@ -472,7 +474,7 @@ pub async fn append_audit(
     // up with thousands of logins a second.
     for chunk in entries.chunks(AUDIT_ROWS_PER_INSERT) {
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO audit_log (at, caller, token, repository, action, outcome, detail) ",
+            "INSERT INTO audit_log (at, caller, token, repository, action, outcome, detail, request_id) ",
         );
         insert.push_values(chunk, |mut row, entry| {
             row.push_bind(entry.at)
@@ -481,7 +483,8 @@ pub async fn append_audit(
                 .push_bind(&entry.repository)
                 .push_bind(&entry.action)
                 .push_bind(entry.outcome)
-                .push_bind(&entry.detail);
+                .push_bind(&entry.detail)
+                .push_bind(&entry.request_id);
         });
         insert.build().execute(&mut *tx).await?;
     }
@@ -505,7 +508,7 @@ pub async fn list_audit(
     limit: i64,
 ) -> Result<Vec<AuditRow>, DbError> {
     Ok(sqlx::query_as(
-        "SELECT id, at, caller, token, repository, action, outcome, detail FROM audit_log
+        "SELECT id, at, caller, token, repository, action, outcome, detail, request_id FROM audit_log
          WHERE (?1 IS NULL OR token = ?1) AND (?2 IS NULL OR id < ?2)
          ORDER BY id DESC LIMIT ?3",
     )

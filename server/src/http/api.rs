@@ -772,6 +772,7 @@ fn audit_entry(row: AuditRow) -> AuditEntry {
         action: row.action,
         outcome,
         detail: row.detail,
+        request_id: row.request_id,
     }
 }
 

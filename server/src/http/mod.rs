@@ -33,6 +33,30 @@ pub fn build_router(state: AppState) -> Router {
         .merge(portal::router(state.clone()))
         .layer(from_fn_with_state(state.clone(), resolve_client_address))
         .layer(from_fn_with_state(state, metrics::count))
+        .layer(axum::middleware::from_fn(identify_request))
+}
+
+/// The header that names a request to the operator.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Gives every request an id: in the answer's `X-Request-Id`, in every log
+/// line written while answering it (the `request` span) and in every audit
+/// entry it records, so one can be found from the other.
+async fn identify_request(request: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    let id = format!("{:032x}", rand::random::<u128>());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        class = metrics::route_class(request.uri().path()),
+    );
+    let mut response =
+        crate::service::audit::in_request(id.clone(), next.run(request)).instrument(span).await;
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
 }
 
 /// The address a request comes from: the peer, or, when the peer is one of

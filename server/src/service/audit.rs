@@ -23,6 +23,22 @@ use crate::{
     metrics::Metrics,
 };
 
+tokio::task_local! {
+    /// The id of the request being answered, which every entry recorded
+    /// while answering it carries ([`in_request`]).
+    static REQUEST_ID: String;
+}
+
+/// Runs `answer` (the handling of one request) with `id` as the request id
+/// of every entry it records.
+pub async fn in_request<F: std::future::Future>(id: String, answer: F) -> F::Output {
+    REQUEST_ID.scope(id, answer).await
+}
+
+fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
 /// Entries written per transaction at most.
 const BATCH: usize = 2000;
 
@@ -166,6 +182,7 @@ impl AuditLog {
             action: action.to_owned(),
             outcome: outcome.as_str(),
             detail,
+            request_id: current_request_id(),
         };
         // The writer lives as long as the runtime; a closed channel means
         // the process is shutting down.

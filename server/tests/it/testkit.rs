@@ -27,14 +27,20 @@ impl TestServer {
 
     /// Like [`TestServer::start`], with more `serve` arguments.
     pub fn start_with(data_dir: &Path, admin_password: Option<&str>, extra_args: &[&str]) -> Self {
-        Self::launch(data_dir, admin_password, extra_args, "warn", None)
+        Self::launch(data_dir, admin_password, extra_args, "warn", None, &[])
     }
 
     /// Like [`TestServer::start`], logging at `filter` (a `PORTCULLIS_LOG`
     /// directive) into the returned [`Log`] instead of the test's stderr.
     pub fn start_logging(data_dir: &Path, filter: &str) -> (Self, Log) {
+        Self::start_logging_with(data_dir, filter, &[])
+    }
+
+    /// Like [`TestServer::start_logging`], with more environment (e.g.
+    /// `PORTCULLIS_LOG_FORMAT=json`).
+    pub fn start_logging_with(data_dir: &Path, filter: &str, env: &[(&str, &str)]) -> (Self, Log) {
         let log = Log::default();
-        (Self::launch(data_dir, Some(ADMIN_PASSWORD), &[], filter, Some(log.clone())), log)
+        (Self::launch(data_dir, Some(ADMIN_PASSWORD), &[], filter, Some(log.clone()), env), log)
     }
 
     fn launch(
@@ -43,6 +49,7 @@ impl TestServer {
         extra_args: &[&str],
         filter: &str,
         log: Option<Log>,
+        env: &[(&str, &str)],
     ) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
         for (key, _) in std::env::vars() {
@@ -53,6 +60,7 @@ impl TestServer {
         if let Some(password) = admin_password {
             command.env("PORTCULLIS_ADMIN_PASSWORD", password);
         }
+        command.envs(env.iter().copied());
         let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
