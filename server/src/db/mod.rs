@@ -79,6 +79,12 @@ impl Database {
         [usage("writer", &self.writer), usage("reader", &self.reader)]
     }
 
+    /// A read-only transaction on the reader pool: every read inside it sees
+    /// one committed state, and it never waits for (or holds up) a writer.
+    pub async fn begin_read(&self) -> Result<Tx, DbError> {
+        Ok(Tx(self.reader.begin().await?))
+    }
+
     /// A transaction on the writer: reads inside it see the latest state and
     /// no other write interleaves until it commits.
     pub async fn begin(&self) -> Result<Tx, DbError> {

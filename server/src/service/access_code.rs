@@ -678,7 +678,7 @@ fn rule_fields(before: &[Rule], after: &[Rule]) -> Vec<FieldChange> {
 impl TokenService {
     /// The registry's access as a document and its revision.
     pub async fn export_access(&self) -> ManageResult<(AccessDocument, String)> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_read().await?;
         let current = Current::read(&mut tx).await?;
         drop(tx);
         Ok((current.document(), current.revision()))
@@ -690,7 +690,7 @@ impl TokenService {
         document: &AccessDocument,
         options: PlanOptions,
     ) -> ManageResult<AccessPlan> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_read().await?;
         let current = Current::read(&mut tx).await?;
         drop(tx);
         let plan = plan(&current, document, options, Utc::now())?;
