@@ -600,7 +600,7 @@ mod tests {
     /// `signing_input.signature`, HMAC-SHA256 with [`KEY`], written out by
     /// hand so tests can sign what the signer never would.
     fn sign_with_key(signing_input: &str) -> String {
-        use hmac::{Hmac, Mac as _};
+        use hmac::{Hmac, KeyInit as _, Mac as _};
         let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&KEY).unwrap();
         mac.update(signing_input.as_bytes());
         format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))

@@ -1,42 +1,80 @@
 //! `FsBlobStore`: the `BlobStore` on a local directory, for the
 //! single-machine deployment (SPEC §4). Owns the directory layout below its
-//! root and nothing else; calls only `domain` and the filesystem.
+//! root and nothing else; calls only `domain`, the filesystem and
+//! `hash_state`.
 //!
 //! Layout:
-//! - `<root>/uploads/<uuid>`: an upload session's bytes so far. The file is
-//!   the whole session state, so a restarted server resumes it as it is.
-//!   Monolithic uploads stage in the same place, under a fresh id, so a
-//!   crash mid-write leaves only something `list_uploads_older_than` finds.
+//! - `<root>/uploads/<uuid>`: an upload session's bytes so far. With its
+//!   hash state (below) it is the whole session state, so a restarted server
+//!   resumes it as it is. Monolithic uploads stage in the same place, under a
+//!   fresh id, so a crash mid-write leaves only something
+//!   `list_uploads_older_than` finds.
+//! - `<root>/uploads/<uuid>.hash`: the session's running SHA-256 over its
+//!   first bytes (`hash_state`), saved after each append.
 //! - `<root>/blobs/<algorithm>/<first two hex>/<hex>`: a verified blob.
 //!
 //! Crash safety: a blob path is only ever created by `rename(2)` of a file
 //! that was fsynced and verified first, and the directory is fsynced after
 //! the rename, so a blob path holds the whole verified content or nothing.
 //!
-//! Hashing: `put_whole` hashes while it streams. A chunked upload's running
-//! hash is not kept between appends: sha2's state cannot be persisted, it
-//! would be lost on restart or on another replica, and the algorithm is only
-//! known at `finish`. Instead `finish` re-reads the fsynced upload file and
-//! hashes it in constant memory. That costs one sequential read of the blob,
-//! and it verifies exactly the bytes that will become visible.
+//! Writing: a request body is gathered into batches of about
+//! [`WRITE_BATCH`] bytes and handed through a short queue to one blocking
+//! task per request, which writes each batch with one vectored write, hashes
+//! it, and fsyncs once at the end (an append, whose size is then reported and
+//! must survive a crash) or before the rename (`put_whole`). Memory per
+//! request is bounded by the queue, whatever the blob's size.
+//!
+//! Hashing: every byte is hashed once, as it is written. `put_whole` hashes
+//! with the expected digest's algorithm. A chunked upload's algorithm is
+//! only known at `finish`, so appends keep a SHA-256 (what clients use) in
+//! the hash state file, saved only after the bytes it covers were fsynced.
+//! Since the upload file only grows, a saved state always covers a prefix of
+//! it; whatever follows that prefix (a chunk cut off before its state was
+//! saved, an upload begun by an older version) is read back and hashed when
+//! the upload is next touched, and a missing or damaged state means the
+//! whole file is hashed. `finish` therefore hashes exactly the bytes that
+//! become visible, and only reads them back when something went wrong, or
+//! for a SHA-512 digest. An exclusive `flock` on the upload file, taken by
+//! every append and finish, keeps one writer per upload even when a
+//! request's future was dropped while its blocking writer still runs.
 
-use std::io::{self, Read, SeekFrom};
+use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::sync::mpsc;
 use tokio_util::io::ReaderStream;
 
+use super::hash_state::UploadHashState;
 use super::{BlobEntry, BlobRead, BlobStore, ByteRange, ByteStream, StorageError, UploadId};
-use crate::domain::{Algorithm, Digest, DigestHasher};
+use crate::domain::{Algorithm, Digest};
 
 /// How many bytes one chunk of a served blob holds at most.
 const READ_CHUNK: usize = 512 * 1024;
 
-/// The buffer used to re-hash an upload file at `finish`.
-const HASH_BUFFER: usize = 256 * 1024;
+/// The buffer used to hash upload bytes read back from disk.
+const HASH_BUFFER: usize = 1024 * 1024;
+
+/// How many bytes of a request body are gathered before they are handed to
+/// the writer as one batch (one vectored write).
+const WRITE_BATCH: usize = 1024 * 1024;
+
+/// How many batches may wait for the writer. With the batch being gathered
+/// and the one being written, a request holds at most about
+/// `(WRITE_QUEUE + 2) * WRITE_BATCH` bytes of its body.
+const WRITE_QUEUE: usize = 2;
+
+/// The algorithm a chunked upload is hashed with while it streams. An
+/// upload finished with another is hashed from its file at `finish`.
+const STREAMING_ALGORITHM: Algorithm = Algorithm::Sha256;
+
+/// The suffix of an upload's hash state file, after the upload's id.
+const HASH_STATE_SUFFIX: &str = ".hash";
 
 /// Blobs and uploads under one local directory.
 #[derive(Debug, Clone)]
@@ -76,6 +114,10 @@ impl FsBlobStore {
         self.uploads_dir().join(upload.to_string())
     }
 
+    fn hash_state_path(&self, upload: UploadId) -> PathBuf {
+        self.uploads_dir().join(format!("{upload}{HASH_STATE_SUFFIX}"))
+    }
+
     fn algorithm_dir(&self, algorithm: Algorithm) -> PathBuf {
         self.root.join("blobs").join(algorithm.as_str())
     }
@@ -112,60 +154,102 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn append(&self, upload: UploadId, body: ByteStream) -> Result<u64, StorageError> {
-        let mut file = tokio::fs::OpenOptions::new()
-            .append(true)
-            .open(self.upload_path(upload))
-            .await
-            .map_err(|error| not_found_as(error, StorageError::UploadUnknown))?;
-        let written = write_body(&mut file, body, None).await;
-        // Even after a failed body, what was written stays and must be on
-        // disk before the size is reported: clients resume from that size.
-        file.flush().await?;
-        file.sync_data().await?;
-        written?;
-        Ok(file.metadata().await?.len())
+        let upload_path = self.upload_path(upload);
+        let state_path = self.hash_state_path(upload);
+        let (received, written) = stream_to_writer(body, move |batches| {
+            let mut file = open_upload_locked(&upload_path, Access::Append)?;
+            let (mut state, caught_up) = caught_up_hash(&mut file, &state_path)?;
+            let before = state.covered();
+            let outcome = write_batches(&mut file, before, batches, |bytes| state.update(bytes));
+            // Even after a failed body or write, what was written stays and
+            // must be on disk before the size is reported: clients resume
+            // from that size. The state is saved only after its bytes are.
+            file.sync_data()?;
+            if caught_up || state.covered() != before {
+                save_hash_state(&state_path, &state)?;
+            }
+            outcome?;
+            Ok(file.metadata()?.len())
+        })
+        .await;
+        let size = written?;
+        received.map_err(StorageError::BodyInterrupted)?;
+        Ok(size)
     }
 
     async fn finish(&self, upload: UploadId, expected: &Digest) -> Result<u64, StorageError> {
         let upload_path = self.upload_path(upload);
+        let state_path = self.hash_state_path(upload);
         let blob_path = self.blob_path(expected);
         let expected = expected.clone();
         run_blocking(move || {
-            let mut file = std::fs::File::open(&upload_path)
-                .map_err(|error| not_found_as(error, StorageError::UploadUnknown))?;
+            // Held until the rename: an append waiting for the lock then
+            // finds the upload gone instead of writing into the blob.
+            let mut file = open_upload_locked(&upload_path, Access::Read)?;
             file.sync_all()?;
-            let (actual, size) = hash_file(&mut file, expected.algorithm())?;
-            drop(file);
+            let (actual, size) = if expected.algorithm() == STREAMING_ALGORITHM {
+                let (state, _) = caught_up_hash(&mut file, &state_path)?;
+                let size = state.covered();
+                (state.finish(), size)
+            } else {
+                let mut hasher = UploadHashState::new(expected.algorithm());
+                hash_to_end(&mut file, &mut hasher)?;
+                let size = hasher.covered();
+                (hasher.finish(), size)
+            };
             if actual != expected {
                 return Err(StorageError::DigestMismatch { expected, actual });
             }
+            // Before the rename, so no state outlives its upload; a crash in
+            // between leaves an upload without state, which is re-hashed.
+            remove_if_present(&state_path)?;
             publish(&upload_path, &blob_path)?;
+            drop(file);
             Ok(size)
         })
         .await
     }
 
     async fn cancel(&self, upload: UploadId) -> Result<(), StorageError> {
-        tokio::fs::remove_file(self.upload_path(upload))
-            .await
-            .map_err(|error| not_found_as(error, StorageError::UploadUnknown))
+        let upload_path = self.upload_path(upload);
+        let state_path = self.hash_state_path(upload);
+        run_blocking(move || {
+            let had_bytes = remove_if_present(&upload_path)?;
+            // A state whose upload is gone (left by a crash) is cancelled
+            // the same way, so garbage collection can remove it.
+            let had_state = remove_if_present(&state_path)?;
+            if had_bytes || had_state {
+                Ok(())
+            } else {
+                Err(StorageError::UploadUnknown)
+            }
+        })
+        .await
     }
 
     async fn put_whole(&self, body: ByteStream, expected: &Digest) -> Result<u64, StorageError> {
         let staging = StagingFile::new(self.upload_path(UploadId::generate()));
-        let mut file =
-            tokio::fs::OpenOptions::new().write(true).create_new(true).open(staging.path()).await?;
-        let mut hasher = DigestHasher::new(expected.algorithm());
-        let size = write_body(&mut file, body, Some(&mut hasher)).await?;
+        let algorithm = expected.algorithm();
+        // The writer owns the staging file: if it fails, or its result is
+        // dropped with this future, the file is removed.
+        let (received, written) = stream_to_writer(body, move |batches| {
+            let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(staging.path())?;
+            let mut hasher = UploadHashState::new(algorithm);
+            write_batches(&mut file, 0, batches, |bytes| hasher.update(bytes))?;
+            Ok((staging, file, hasher))
+        })
+        .await;
+        let (staging, file, hasher) = written?;
+        received.map_err(StorageError::BodyInterrupted)?;
+        let size = hasher.covered();
         let actual = hasher.finish();
         if actual != *expected {
             return Err(StorageError::DigestMismatch { expected: expected.clone(), actual });
         }
-        file.flush().await?;
-        file.sync_all().await?;
-        drop(file);
         let blob_path = self.blob_path(expected);
         run_blocking(move || {
+            file.sync_all()?;
+            drop(file);
             publish(staging.path(), &blob_path)?;
             staging.published();
             Ok(())
@@ -236,15 +320,28 @@ impl BlobStore for FsBlobStore {
             let mut uploads = Vec::new();
             for entry in std::fs::read_dir(&uploads_dir)? {
                 let entry = entry?;
-                let Some(upload) = entry.file_name().to_str().and_then(|name| name.parse::<UploadId>().ok())
-                else {
+                let file_name = entry.file_name();
+                let Some(name) = file_name.to_str() else {
                     continue;
+                };
+                let upload = match name.strip_suffix(HASH_STATE_SUFFIX) {
+                    // A hash state is listed only when its upload is gone
+                    // (a crash between a finish's rename and the state's
+                    // removal), so that `cancel` removes it.
+                    Some(id) => match id.parse::<UploadId>() {
+                        Ok(upload) if !uploads_dir.join(id).exists() => upload,
+                        _ => continue,
+                    },
+                    None => match name.parse::<UploadId>() {
+                        Ok(upload) => upload,
+                        Err(_) => continue,
+                    },
                 };
                 let Some(modified) = modified_time(&entry.path())? else {
                     continue; // finished or cancelled while listing
                 };
                 // A time in the future (clock step) counts as fresh.
-                if now.duration_since(modified).is_ok_and(|age| age >= idle) {
+                if now.duration_since(modified).is_ok_and(|age| age >= idle) && !uploads.contains(&upload) {
                     uploads.push(upload);
                 }
             }
@@ -297,42 +394,214 @@ impl FsBlobStore {
     }
 }
 
-/// Writes every chunk of `body` to `file`, feeding `hasher` if given, and
-/// returns how many bytes were written. A failing body is
-/// `BodyInterrupted`; a failing write is `Io`.
-async fn write_body(
-    file: &mut tokio::fs::File,
-    mut body: ByteStream,
-    mut hasher: Option<&mut DigestHasher>,
-) -> Result<u64, StorageError> {
-    let mut written = 0u64;
-    while let Some(chunk) = body.try_next().await.map_err(StorageError::BodyInterrupted)? {
-        if let Some(hasher) = hasher.as_deref_mut() {
-            hasher.update(&chunk);
-        }
-        file.write_all(&chunk).await?;
-        written += chunk.len() as u64;
-    }
-    Ok(written)
+/// The receiving end of a request body's batches, on the writer's thread.
+struct Batches(mpsc::Receiver<Vec<Bytes>>);
+
+/// Streams `body` to `write`, which runs on one blocking thread and gets the
+/// body as batches of about [`WRITE_BATCH`] bytes through a queue of
+/// [`WRITE_QUEUE`]: one blocking task per request rather than a trip
+/// through the blocking pool per frame, and bounded memory. Returns how the
+/// body ended (an error when it failed before its end; what came before it
+/// was still handed to the writer) and what the writer returned. If the
+/// writer stops early the rest of the body is not read; its result says why.
+///
+/// If this future is dropped, the writer still runs to its end: it sees the
+/// queue close and finishes with what it received.
+async fn stream_to_writer<T, W>(body: ByteStream, write: W) -> (io::Result<()>, Result<T, StorageError>)
+where
+    W: FnOnce(&mut Batches) -> Result<T, StorageError> + Send + 'static,
+    T: Send + 'static,
+{
+    let (sender, receiver) = mpsc::channel(WRITE_QUEUE);
+    let writer = tokio::task::spawn_blocking(move || write(&mut Batches(receiver)));
+    let received = forward_batches(body, &sender).await;
+    drop(sender);
+    let written = match writer.await {
+        Ok(outcome) => outcome,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(error) => Err(StorageError::Io(io::Error::other(error))),
+    };
+    (received, written)
 }
 
-/// Hashes a file from its current position to its end, in constant memory,
-/// and returns the digest and the number of bytes read.
-fn hash_file(file: &mut std::fs::File, algorithm: Algorithm) -> io::Result<(Digest, u64)> {
-    let mut hasher = DigestHasher::new(algorithm);
-    let mut buffer = vec![0u8; HASH_BUFFER];
-    let mut size = 0u64;
+/// Gathers `body` into batches and sends them to the writer, until the body
+/// ends, fails (the batch gathered so far is sent first) or the writer
+/// stops listening.
+async fn forward_batches(mut body: ByteStream, sender: &mpsc::Sender<Vec<Bytes>>) -> io::Result<()> {
+    let mut batch = Vec::new();
+    let mut gathered = 0;
     loop {
-        let read = match file.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(read) => read,
+        let chunk = match body.try_next().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(error) => {
+                if !batch.is_empty() {
+                    let _ = sender.send(batch).await;
+                }
+                return Err(error);
+            }
+        };
+        if chunk.is_empty() {
+            continue;
+        }
+        gathered += chunk.len();
+        batch.push(chunk);
+        if gathered >= WRITE_BATCH {
+            if sender.send(std::mem::take(&mut batch)).await.is_err() {
+                return Ok(()); // the writer failed; it reports why
+            }
+            gathered = 0;
+        }
+    }
+    if !batch.is_empty() {
+        let _ = sender.send(batch).await;
+    }
+    Ok(())
+}
+
+/// Writes every batch to `file`, which holds `offset` bytes (one vectored
+/// write each, unless the kernel takes less), handing each batch's bytes to
+/// `written` (a hasher) once they are written, so a hash never covers a byte
+/// the file lacks, and starting the batch's writeback at once. Returns how
+/// many bytes were written.
+fn write_batches(
+    file: &mut std::fs::File,
+    offset: u64,
+    batches: &mut Batches,
+    mut written: impl FnMut(&[u8]),
+) -> io::Result<u64> {
+    let mut total = 0u64;
+    while let Some(batch) = batches.0.blocking_recv() {
+        write_all_vectored(file, &batch)?;
+        let mut batch_len = 0u64;
+        for chunk in &batch {
+            written(chunk);
+            batch_len += chunk.len() as u64;
+        }
+        start_writeback(file, offset + total, batch_len);
+        total += batch_len;
+    }
+    Ok(total)
+}
+
+/// Asks the kernel to start writing these bytes of `file` to disk now,
+/// without waiting for it (Linux `sync_file_range(SYNC_FILE_RANGE_WRITE)`):
+/// the disk then works while the body still arrives, and the one fsync at
+/// the end has little left to wait for. Only a hint: durability comes from
+/// that fsync, so a failure here is ignored.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &std::fs::File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return;
+    };
+    // SAFETY: the descriptor is open for the duration of the call (borrowed
+    // from `file`), and the call only reads its arguments.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &std::fs::File, _offset: u64, _len: u64) {}
+
+/// `Write::write_all_vectored`, which std has not stabilised.
+fn write_all_vectored(file: &mut std::fs::File, chunks: &[Bytes]) -> io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = chunks.iter().map(|chunk| IoSlice::new(chunk)).collect();
+    let mut remaining = &mut slices[..];
+    while !remaining.is_empty() {
+        match file.write_vectored(remaining) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(wrote) => IoSlice::advance_slices(&mut remaining, wrote),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
+/// How an upload file is opened.
+#[derive(Clone, Copy)]
+enum Access {
+    Read,
+    Append,
+}
+
+/// Opens the upload file at `path` and takes its exclusive lock (waiting for
+/// the append or finish that holds it), so one writer at a time touches an
+/// upload, even a writer whose request is gone, or on another replica
+/// sharing the directory. Once locked it must still be the upload: one that
+/// was finished (renamed into a blob) or cancelled meanwhile is
+/// `UploadUnknown`. The lock ends when the file is closed.
+fn open_upload_locked(path: &Path, access: Access) -> Result<std::fs::File, StorageError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .append(matches!(access, Access::Append))
+        .open(path)
+        .map_err(|error| not_found_as(error, StorageError::UploadUnknown))?;
+    file.lock()?;
+    let locked = file.metadata()?;
+    match std::fs::metadata(path) {
+        Ok(current) if current.dev() == locked.dev() && current.ino() == locked.ino() => Ok(file),
+        Ok(_) => Err(StorageError::UploadUnknown),
+        Err(error) => Err(not_found_as(error, StorageError::UploadUnknown)),
+    }
+}
+
+/// The running hash of the locked upload `file`, caught up with every byte
+/// it holds, and whether that took more than the saved state (so the state
+/// is worth saving again). The saved state at `state_path` covers a prefix
+/// of the file (module documentation); the bytes after it are read back and
+/// hashed. A missing, damaged or impossible state (covering more than the
+/// file holds) counts as none: the whole file is hashed.
+fn caught_up_hash(file: &mut std::fs::File, state_path: &Path) -> io::Result<(UploadHashState, bool)> {
+    let size = file.metadata()?.len();
+    let saved = match std::fs::read_to_string(state_path) {
+        Ok(text) => UploadHashState::decode(&text),
+        Err(error) if matches!(error.kind(), io::ErrorKind::NotFound | io::ErrorKind::InvalidData) => None,
+        Err(error) => return Err(error),
+    };
+    let mut state = match saved {
+        Some(state) if state.algorithm() == STREAMING_ALGORITHM && state.covered() <= size => state,
+        _ => UploadHashState::new(STREAMING_ALGORITHM),
+    };
+    if state.covered() == size {
+        return Ok((state, false));
+    }
+    file.seek(SeekFrom::Start(state.covered()))?;
+    hash_to_end(file, &mut state)?;
+    Ok((state, true))
+}
+
+/// Saves `state` for the upload's next append or finish. Not fsynced: a
+/// state lost or torn by a crash is only work to redo (it is checked when
+/// read), never a wrong digest, since it is written after the bytes it
+/// covers were fsynced.
+fn save_hash_state(state_path: &Path, state: &UploadHashState) -> io::Result<()> {
+    std::fs::write(state_path, state.encode())
+}
+
+/// Hashes `file` from its current position to its end into `state`, in
+/// constant memory.
+fn hash_to_end(file: &mut std::fs::File, state: &mut UploadHashState) -> io::Result<()> {
+    let mut buffer = vec![0u8; HASH_BUFFER];
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => return Ok(()),
+            Ok(read) => state.update(&buffer[..read]),
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(error),
-        };
-        hasher.update(&buffer[..read]);
-        size += read as u64;
+        }
     }
-    Ok((hasher.finish(), size))
+}
+
+/// Removes the file at `path`; `false` if there was none.
+fn remove_if_present(path: &Path) -> io::Result<bool> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(error) => Err(error),
+    }
 }
 
 /// Makes the fsynced, verified file at `from` the blob at `blob_path`, by an
@@ -543,5 +812,169 @@ mod tests {
             assert!(nested.join(dir).is_dir(), "{dir}");
         }
         FsBlobStore::open(&nested).await.unwrap();
+    }
+
+    fn sha256(content: &[u8]) -> Digest {
+        Digest::of_bytes(Algorithm::Sha256, content)
+    }
+
+    /// The saved hash state of `upload`, decoded.
+    fn saved_state(fixture: &FsFixture, upload: UploadId) -> Option<UploadHashState> {
+        let path = fixture.root.path().join("uploads").join(format!("{upload}.hash"));
+        UploadHashState::decode(&std::fs::read_to_string(path).ok()?)
+    }
+
+    fn upload_file(fixture: &FsFixture, upload: UploadId) -> PathBuf {
+        fixture.root.path().join("uploads").join(upload.to_string())
+    }
+
+    /// Appends bytes to the upload file behind the store's back, as a chunk
+    /// does whose request died (or whose server crashed) after its bytes
+    /// were written and before its hash state was saved.
+    fn append_behind_the_store(fixture: &FsFixture, upload: UploadId, bytes: &[u8]) {
+        let mut file = std::fs::OpenOptions::new().append(true).open(upload_file(fixture, upload)).unwrap();
+        file.write_all(bytes).unwrap();
+    }
+
+    #[tokio::test]
+    async fn each_append_saves_the_hash_of_what_the_file_holds() {
+        let fixture = FsFixture::new();
+        let store = fixture.reopen().await;
+        let upload = store.begin_upload().await.unwrap();
+        assert!(saved_state(&fixture, upload).is_none(), "an empty upload needs no state");
+        let mut content = Vec::new();
+        for part in [&b"first "[..], b"second ", &[7u8; 200], b"last"] {
+            store.append(upload, body_of(&[part])).await.unwrap();
+            content.extend_from_slice(part);
+            let state = saved_state(&fixture, upload).expect("a state after each append");
+            assert_eq!(state.covered(), content.len() as u64);
+            assert_eq!(state.finish(), sha256(&content));
+            assert_eq!(std::fs::read(upload_file(&fixture, upload)).unwrap(), content);
+        }
+        store.finish(upload, &sha256(&content)).await.unwrap();
+        let uploads: Vec<_> = std::fs::read_dir(fixture.root.path().join("uploads")).unwrap().collect();
+        assert!(uploads.is_empty(), "finish removes the upload and its state: {uploads:?}");
+    }
+
+    /// Nothing in the registry changes an upload's stored bytes; this test
+    /// does, after the state was saved, to show that `finish` takes the
+    /// digest from the state instead of reading the bytes back.
+    #[tokio::test]
+    async fn finish_takes_the_digest_from_the_state_without_reading_the_file_back() {
+        let fixture = FsFixture::new();
+        let store = fixture.reopen().await;
+        let upload = store.begin_upload().await.unwrap();
+        store.append(upload, body_of(&[b"sent bytes"])).await.unwrap();
+        std::fs::write(upload_file(&fixture, upload), b"SENT BYTES").unwrap();
+        let store = fixture.reopen().await;
+        assert_eq!(store.finish(upload, &sha256(b"sent bytes")).await.unwrap(), 10);
+    }
+
+    #[tokio::test]
+    async fn bytes_past_the_saved_state_are_hashed_from_the_file() {
+        let fixture = FsFixture::new();
+        let store = fixture.reopen().await;
+        let upload = store.begin_upload().await.unwrap();
+        store.append(upload, body_of(&[b"acknowledged|"])).await.unwrap();
+        append_behind_the_store(&fixture, upload, b"cut off|");
+        assert_eq!(saved_state(&fixture, upload).unwrap().covered(), 13, "the state lags the file");
+
+        // After a restart: the prefix the state covers is not accepted as
+        // the whole upload, and the whole upload is.
+        let store = fixture.reopen().await;
+        assert!(matches!(
+            store.finish(upload, &sha256(b"acknowledged|")).await,
+            Err(StorageError::DigestMismatch { .. })
+        ));
+        // A further append catches the state up first.
+        assert_eq!(store.append(upload, body_of(&[b"resumed"])).await.unwrap(), 28);
+        assert_eq!(saved_state(&fixture, upload).unwrap().covered(), 28);
+        append_behind_the_store(&fixture, upload, b"|again");
+        let digest = sha256(b"acknowledged|cut off|resumed|again");
+        assert_eq!(store.finish(upload, &digest).await.unwrap(), 34);
+        assert_eq!(std::fs::read(store.blob_path(&digest)).unwrap(), b"acknowledged|cut off|resumed|again");
+    }
+
+    #[tokio::test]
+    async fn a_missing_damaged_or_impossible_state_means_the_file_is_hashed() {
+        let content = b"the bytes of the upload";
+        let longer = UploadHashState::new(Algorithm::Sha256);
+        let mut longer = longer;
+        longer.update(b"the bytes of the upload, and more than the file holds");
+        let damaged_states = [
+            None,
+            Some(String::new()),
+            Some("not a state at all\n".to_owned()),
+            Some(longer.encode()),
+            Some(longer.encode().replace("covered 53", "covered 23")),
+        ];
+        for damaged in damaged_states {
+            let fixture = FsFixture::new();
+            let store = fixture.reopen().await;
+            let upload = store.begin_upload().await.unwrap();
+            // An upload written before hash states existed, or whose state
+            // was lost or is not to be believed.
+            std::fs::write(upload_file(&fixture, upload), &content[..10]).unwrap();
+            let state_path = fixture.root.path().join("uploads").join(format!("{upload}.hash"));
+            if let Some(text) = &damaged {
+                std::fs::write(&state_path, text).unwrap();
+            }
+            let store = fixture.reopen().await;
+            assert_eq!(store.append(upload, body_of(&[&content[10..]])).await.unwrap(), 23, "{damaged:?}");
+            assert_eq!(saved_state(&fixture, upload).unwrap().covered(), 23, "{damaged:?}");
+            if let Some(text) = &damaged {
+                std::fs::write(&state_path, text).unwrap();
+            }
+            assert_eq!(store.finish(upload, &sha256(content)).await.unwrap(), 23, "{damaged:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_state_left_without_its_upload_is_collected() {
+        let fixture = FsFixture::new();
+        let store = fixture.reopen().await;
+        let orphan = UploadId::generate();
+        let mut state = UploadHashState::new(Algorithm::Sha256);
+        state.update(b"finished long ago");
+        let state_path = fixture.root.path().join("uploads").join(format!("{orphan}.hash"));
+        std::fs::write(&state_path, state.encode()).unwrap();
+        let live = store.begin_upload().await.unwrap();
+        store.append(live, body_of(&[b"in progress"])).await.unwrap();
+
+        let mut listed = store.list_uploads_older_than(Duration::ZERO).await.unwrap();
+        listed.sort();
+        let mut expected = vec![orphan, live];
+        expected.sort();
+        assert_eq!(listed, expected, "a live upload is listed once, with or without its state");
+        store.cancel(orphan).await.unwrap();
+        assert!(!state_path.exists());
+        store.cancel(live).await.unwrap();
+        let left: Vec<_> = std::fs::read_dir(fixture.root.path().join("uploads")).unwrap().collect();
+        assert!(left.is_empty(), "cancel removes an upload and its state: {left:?}");
+    }
+
+    /// An append that waits for the lock while the upload is finished (its
+    /// file renamed into a blob) must not write into the blob.
+    #[tokio::test]
+    async fn an_append_that_waited_for_a_finished_upload_writes_nothing() {
+        let fixture = FsFixture::new();
+        let store = fixture.reopen().await;
+        let upload = store.begin_upload().await.unwrap();
+        store.append(upload, body_of(&[b"whole"])).await.unwrap();
+        let path = upload_file(&fixture, upload);
+        let held = std::fs::File::open(&path).unwrap();
+        held.lock().unwrap();
+        let waiting = tokio::spawn({
+            let store = store.clone();
+            async move { store.append(upload, body_of(&[b" and more"])).await }
+        });
+        // Give the append time to open the file and wait for the lock; if it
+        // has not yet, it finds no file, which must give the same answer.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let moved = fixture.root.path().join("moved");
+        std::fs::rename(&path, &moved).unwrap();
+        drop(held);
+        assert!(matches!(waiting.await.unwrap(), Err(StorageError::UploadUnknown)));
+        assert_eq!(std::fs::read(&moved).unwrap(), b"whole");
     }
 }

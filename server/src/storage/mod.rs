@@ -19,6 +19,7 @@
 
 mod error;
 mod fs;
+mod hash_state;
 #[cfg(test)]
 pub(crate) mod suite;
 
@@ -57,9 +58,12 @@ pub trait BlobStore: Send + Sync {
     /// and runs one append per upload at a time (OCI clients send chunks in
     /// order and wait for each answer). If the body fails or the call is
     /// dropped part way, a prefix of the chunk may remain: `upload_size`
-    /// still tells the truth, so the client can resume from it. Interleaved
-    /// or misplaced bytes can never become a blob, because `finish` hashes
-    /// what was stored.
+    /// still tells the truth, so the client can resume from it. A dropped
+    /// append may still be storing what it had received; the next append or
+    /// finish of the upload waits for it, so the size an append returns is
+    /// settled. Interleaved or misplaced bytes can never become a blob,
+    /// because `finish` verifies the digest of exactly the bytes stored
+    /// (hashed as they were stored, or read back).
     async fn append(&self, upload: UploadId, body: ByteStream) -> Result<u64, StorageError>;
 
     /// Ends the upload: verifies that its bytes hash to `expected`, then

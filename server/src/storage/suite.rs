@@ -46,6 +46,10 @@ macro_rules! blob_store_suite {
             listing_for_garbage_collection,
             large_blob_streams_in_constant_memory,
             large_chunked_upload_across_restart,
+            many_appends_then_finish,
+            chunked_upload_finished_with_sha512,
+            failed_append_keeps_a_prefix_to_resume_from,
+            dropped_append_keeps_a_prefix_to_resume_from,
         );
     };
     (@cases $fixture:expr; $($case:ident),+ $(,)?) => {
@@ -446,4 +450,120 @@ pub(crate) async fn large_chunked_upload_across_restart(fixture: &impl BlobStore
     assert_eq!(store.finish(upload, &digest).await.unwrap(), SIZE);
     assert_eq!(hash_served(&store, &digest).await, (digest.clone(), SIZE));
     assert_no_uploads(&store).await;
+}
+
+/// Many small appends of uneven sizes (none a multiple of a hash block),
+/// each checked against the size it reports.
+pub(crate) async fn many_appends_then_finish(fixture: &impl BlobStoreFixture) {
+    let store = fixture.reopen().await;
+    let upload = store.begin_upload().await.unwrap();
+    let mut content = Vec::new();
+    for (index, len) in [1usize, 63, 64, 65, 1000, 0, 7, 4096, 129].into_iter().enumerate() {
+        let chunk = generated_chunk(3, index, len);
+        content.extend_from_slice(&chunk);
+        let size = store.append(upload, body_of(&[&chunk[..len / 2], &chunk[len / 2..]])).await.unwrap();
+        assert_eq!(size, content.len() as u64, "append {index}");
+    }
+    // A wrong digest is refused and changes nothing.
+    let prefix = sha256(&content[..content.len() - 1]);
+    assert!(matches!(store.finish(upload, &prefix).await, Err(StorageError::DigestMismatch { .. })));
+    assert_eq!(store.upload_size(upload).await.unwrap(), content.len() as u64);
+    let digest = sha256(&content);
+    assert_eq!(store.finish(upload, &digest).await.unwrap(), content.len() as u64);
+    assert_eq!(read_blob(&store, &digest, None).await, content);
+    assert_no_uploads(&store).await;
+}
+
+/// The algorithm is only known at `finish`: a SHA-512 digest works too.
+pub(crate) async fn chunked_upload_finished_with_sha512(fixture: &impl BlobStoreFixture) {
+    let store = fixture.reopen().await;
+    let upload = store.begin_upload().await.unwrap();
+    store.append(upload, body_of(&[b"first half, "])).await.unwrap();
+    let store = fixture.reopen().await;
+    store.append(upload, body_of(&[b"second half"])).await.unwrap();
+    let content = b"first half, second half";
+    // The SHA-256 of other content is refused first; the upload stays.
+    assert!(matches!(
+        store.finish(upload, &sha256(b"other content")).await,
+        Err(StorageError::DigestMismatch { .. })
+    ));
+    let digest = Digest::of_bytes(Algorithm::Sha512, content);
+    assert_eq!(store.finish(upload, &digest).await.unwrap(), content.len() as u64);
+    assert_eq!(read_blob(&store, &digest, None).await, content);
+}
+
+/// 3 MiB of generated content, for tests that cut it at any byte.
+fn resumable_content(seed: u8) -> Bytes {
+    let chunks: Vec<Bytes> = (0..12).map(|index| generated_chunk(seed, index, 256 * 1024)).collect();
+    Bytes::from(chunks.concat())
+}
+
+/// `content` as a body of 64 KiB chunks.
+fn body_from(content: &Bytes) -> ByteStream {
+    let chunks: Vec<Bytes> = (0..content.len())
+        .step_by(64 * 1024)
+        .map(|start| content.slice(start..(start + 64 * 1024).min(content.len())))
+        .collect();
+    stream::iter(chunks.into_iter().map(Ok)).boxed()
+}
+
+/// A body that fails part way leaves what arrived before the failure (or
+/// less), and `upload_size` says how much: the client resumes from there
+/// and the blob is exactly what was sent.
+pub(crate) async fn failed_append_keeps_a_prefix_to_resume_from(fixture: &impl BlobStoreFixture) {
+    let content = resumable_content(4);
+    let store = fixture.reopen().await;
+    let upload = store.begin_upload().await.unwrap();
+    store.append(upload, body_from(&content.slice(..300_000))).await.unwrap();
+    let failing: ByteStream = body_from(&content.slice(300_000..2_000_000))
+        .chain(stream::once(async {
+            Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "client went away"))
+        }))
+        .boxed();
+    assert!(matches!(store.append(upload, failing).await, Err(StorageError::BodyInterrupted(_))));
+    let kept = store.upload_size(upload).await.unwrap();
+    assert!((300_000..=2_000_000).contains(&kept), "kept {kept}");
+    // After a restart, as a client resuming later would find it.
+    let store = fixture.reopen().await;
+    let size = store.append(upload, body_from(&content.slice(kept as usize..))).await.unwrap();
+    assert_eq!(size, content.len() as u64);
+    let digest = sha256(&content);
+    assert_eq!(store.finish(upload, &digest).await.unwrap(), content.len() as u64);
+    assert_eq!(hash_served(&store, &digest).await, (digest.clone(), content.len() as u64));
+}
+
+/// The request carrying an append goes away (its future is dropped) while
+/// its body is still arriving. What was stored stays; the next append waits
+/// for whatever the dropped one was still writing, so an empty append tells
+/// the settled size, and the upload resumed from it finishes as the blob
+/// that was sent.
+pub(crate) async fn dropped_append_keeps_a_prefix_to_resume_from(fixture: &impl BlobStoreFixture) {
+    let content = resumable_content(5);
+    let store = fixture.reopen().await;
+    let upload = store.begin_upload().await.unwrap();
+    // 2 MiB, then a body that never ends.
+    let stalled: ByteStream = body_from(&content.slice(..2 * 1024 * 1024)).chain(stream::pending()).boxed();
+    let mut append = Box::pin(store.append(upload, stalled));
+    // Until some of it is stored; bounded, and the body's first 2 MiB are
+    // all there is, so the store has had them long before this ends.
+    for _ in 0..1000 {
+        tokio::select! {
+            outcome = &mut append => panic!("a body that never ends cannot finish: {outcome:?}"),
+            () = tokio::time::sleep(Duration::from_millis(10)) => {}
+        }
+        if store.upload_size(upload).await.unwrap() > 0 {
+            break;
+        }
+    }
+    drop(append);
+    // Bounded so that a writer that never ends fails the test, not hangs it.
+    let settled = tokio::time::timeout(Duration::from_secs(120), store.append(upload, body_of(&[])));
+    let kept = settled.await.expect("the dropped append's writer ends").unwrap();
+    assert!((1..=2 * 1024 * 1024).contains(&kept), "kept {kept}");
+    assert_eq!(store.upload_size(upload).await.unwrap(), kept);
+    let size = store.append(upload, body_from(&content.slice(kept as usize..))).await.unwrap();
+    assert_eq!(size, content.len() as u64);
+    let digest = sha256(&content);
+    assert_eq!(store.finish(upload, &digest).await.unwrap(), content.len() as u64);
+    assert_eq!(hash_served(&store, &digest).await, (digest.clone(), content.len() as u64));
 }
