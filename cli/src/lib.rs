@@ -302,7 +302,8 @@ mod tests {
     #[test]
     fn pages_split_into_items_and_cursor() {
         let entry = json!({"id": 7, "time": "2026-11-23T16:30:00.000000Z", "caller": "admin:admin", "token": null,
-                           "repository": null, "action": "token.create", "outcome": "success", "detail": "token a"});
+                           "repository": null, "action": "token.create", "outcome": "success", "detail": "token a",
+                           "requestId": null});
         let audit = plan::Paging::Audit { token: None, limit: 10 };
         let (items, next) = page_parts(&audit, json!({"items": [entry.clone()], "next": 7})).unwrap();
         assert_eq!((items, next), (vec![entry], Some(json!(7))));
