@@ -70,25 +70,32 @@ pub(super) async fn count(State(state): State<AppState>, request: Request, next:
     let class = route_class(request.uri().path());
     let method = method_label(request.method());
     let (read, sent) = state.metrics.byte_counters(class);
+    let head = request.method() == axum::http::Method::HEAD;
     let started = Instant::now();
-    let request = request.map(|body| {
-        Body::new(body.map_frame(move |frame| {
-            if let Some(data) = frame.data_ref() {
-                read.inc_by(data.len() as u64);
-            }
-            frame
-        }))
-    });
+    let request = request.map(|body| counted(body, read));
     let response = next.run(request).await;
     state.metrics.answered(class, method, response.status().as_u16(), started.elapsed().as_secs_f64());
-    response.map(|body| {
-        Body::new(body.map_frame(move |frame| {
-            if let Some(data) = frame.data_ref() {
-                sent.inc_by(data.len() as u64);
-            }
-            frame
-        }))
-    })
+    if head {
+        // Its body is never sent; its size is the answer's Content-Length.
+        return response;
+    }
+    response.map(|body| counted(body, sent))
+}
+
+/// `body`, counting its bytes in `counter`. A body of known length is
+/// counted at once and left as it is: its exact size is what sets the
+/// `Content-Length` of an answer (and of a `HEAD` answer without a body).
+fn counted(body: Body, counter: prometheus_client::metrics::counter::Counter) -> Body {
+    if let Some(length) = http_body::Body::size_hint(&body).exact() {
+        counter.inc_by(length);
+        return body;
+    }
+    Body::new(body.map_frame(move |frame| {
+        if let Some(data) = frame.data_ref() {
+            counter.inc_by(data.len() as u64);
+        }
+        frame
+    }))
 }
 
 /// `/metrics` on the main listener.
