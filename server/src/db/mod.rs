@@ -87,8 +87,20 @@ impl Database {
 
     /// A transaction on the writer: reads inside it see the latest state and
     /// no other write interleaves until it commits.
+    ///
+    /// It takes the write lock at once (`BEGIN IMMEDIATE`). A deferred
+    /// transaction that reads and then writes fails at once with "database
+    /// is locked" when another process (`portcullis gc`, a second server on
+    /// the same file) committed in between, without waiting for the busy
+    /// timeout; an immediate one waits its turn.
     pub async fn begin(&self) -> Result<Tx, DbError> {
-        Ok(Tx(self.writer.begin().await?))
+        Ok(Tx(self.begin_write().await?))
+    }
+
+    /// The driver's transaction behind [`Self::begin`], for this layer's
+    /// own multi-statement writes.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 }
 

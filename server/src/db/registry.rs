@@ -151,7 +151,7 @@ pub async fn link_new_blob(
     size: u64,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.begin_write().await?;
     insert_blob_link(&mut tx, repository, digest, size, now).await?;
     tx.commit().await?;
     Ok(())
@@ -167,7 +167,7 @@ pub async fn complete_upload(
     size: u64,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.begin_write().await?;
     insert_blob_link(&mut tx, repository, digest, size, now).await?;
     sqlx::query("DELETE FROM uploads WHERE id = ?").bind(upload).execute(&mut *tx).await?;
     tx.commit().await?;
@@ -294,7 +294,7 @@ pub async fn put_manifest(
     tag: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Result<(), PutManifestRefusal>, DbError> {
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.begin_write().await?;
     let mut missing_blobs = Vec::new();
     for digest in &manifest.blob_digests {
         let linked: Option<i64> =
@@ -553,7 +553,7 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<(), String>>,
 {
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.begin_write().await?;
     if !garbage_check(&mut tx, digest, cutoff).await? {
         return Ok(false);
     }

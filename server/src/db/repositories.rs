@@ -421,7 +421,7 @@ pub async fn delete_repository(
     db: &Database,
     repository: i64,
 ) -> Result<(Vec<String>, Vec<String>), DbError> {
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.begin_write().await?;
     let manifests: Vec<String> =
         sqlx::query_scalar("SELECT digest FROM manifests WHERE repository_id = ? ORDER BY digest")
             .bind(repository)

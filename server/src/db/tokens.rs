@@ -469,7 +469,7 @@ pub async fn append_audit(
     entries: &[NewAuditEntry],
     last_used: &[(String, DateTime<Utc>)],
 ) -> Result<(), DbError> {
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.begin_write().await?;
     // One multi-row INSERT per chunk: a statement per entry could not keep
     // up with thousands of logins a second.
     for chunk in entries.chunks(AUDIT_ROWS_PER_INSERT) {
