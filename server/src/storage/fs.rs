@@ -19,10 +19,12 @@
 //!
 //! Writing: a request body is gathered into batches of about
 //! [`WRITE_BATCH`] bytes and handed through a short queue to one blocking
-//! task per request, which writes each batch with one vectored write, hashes
-//! it, and fsyncs once at the end (an append, whose size is then reported and
-//! must survive a crash) or before the rename (`put_whole`). Memory per
-//! request is bounded by the queue, whatever the blob's size.
+//! task per request, which writes each batch with one vectored write and
+//! starts its writeback at once; a second thread hashes the written batches
+//! meanwhile (for bodies of more than one batch). The file is fsynced once:
+//! at the end of an append (whose size is then reported and must survive a
+//! crash) or before the rename (`put_whole`). Memory per request is bounded
+//! by the queues, whatever the blob's size.
 //!
 //! Hashing: every byte is hashed once, as it is written. `put_whole` hashes
 //! with the expected digest's algorithm. A chunked upload's algorithm is
@@ -160,7 +162,7 @@ impl BlobStore for FsBlobStore {
             let mut file = open_upload_locked(&upload_path, Access::Append)?;
             let (mut state, caught_up) = caught_up_hash(&mut file, &state_path)?;
             let before = state.covered();
-            let outcome = write_batches(&mut file, before, batches, |bytes| state.update(bytes));
+            let outcome = write_batches(&mut file, before, batches, &mut state);
             // Even after a failed body or write, what was written stays and
             // must be on disk before the size is reported: clients resume
             // from that size. The state is saved only after its bytes are.
@@ -235,7 +237,7 @@ impl BlobStore for FsBlobStore {
         let (received, written) = stream_to_writer(body, move |batches| {
             let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(staging.path())?;
             let mut hasher = UploadHashState::new(algorithm);
-            write_batches(&mut file, 0, batches, |bytes| hasher.update(bytes))?;
+            write_batches(&mut file, 0, batches, &mut hasher)?;
             Ok((staging, file, hasher))
         })
         .await;
@@ -460,28 +462,67 @@ async fn forward_batches(mut body: ByteStream, sender: &mpsc::Sender<Vec<Bytes>>
 }
 
 /// Writes every batch to `file`, which holds `offset` bytes (one vectored
-/// write each, unless the kernel takes less), handing each batch's bytes to
-/// `written` (a hasher) once they are written, so a hash never covers a byte
-/// the file lacks, and starting the batch's writeback at once. Returns how
-/// many bytes were written.
+/// write each, unless the kernel takes less), starting each batch's
+/// writeback at once, and adds each batch to `hash` once it is written, so
+/// a hash never covers a byte the file lacks. Returns how many bytes were
+/// written. A body of more than one batch is hashed on a second thread while
+/// this one writes, so the hash and the disk work at the same time; a small
+/// body costs no thread.
 fn write_batches(
     file: &mut std::fs::File,
     offset: u64,
     batches: &mut Batches,
-    mut written: impl FnMut(&[u8]),
+    hash: &mut UploadHashState,
 ) -> io::Result<u64> {
-    let mut total = 0u64;
-    while let Some(batch) = batches.0.blocking_recv() {
-        write_all_vectored(file, &batch)?;
-        let mut batch_len = 0u64;
-        for chunk in &batch {
-            written(chunk);
-            batch_len += chunk.len() as u64;
+    let Some(first) = batches.0.blocking_recv() else {
+        return Ok(0);
+    };
+    let mut total = write_batch(file, offset, &first)?;
+    hash_batch(hash, &first);
+    let Some(second) = batches.0.blocking_recv() else {
+        return Ok(total);
+    };
+    std::thread::scope(|scope| {
+        let (to_hasher, from_writer) = std::sync::mpsc::sync_channel::<Vec<Bytes>>(WRITE_QUEUE);
+        let hasher = scope.spawn(move || {
+            for batch in from_writer {
+                hash_batch(hash, &batch);
+            }
+        });
+        let mut next = Some(second);
+        let written = loop {
+            let Some(batch) = next.take().or_else(|| batches.0.blocking_recv()) else {
+                break Ok(total);
+            };
+            match write_batch(file, offset + total, &batch) {
+                Ok(len) => total += len,
+                Err(error) => break Err(error),
+            }
+            if to_hasher.send(batch).is_err() {
+                break Ok(total); // the hasher panicked; joining it says so
+            }
+        };
+        drop(to_hasher);
+        if let Err(panic) = hasher.join() {
+            std::panic::resume_unwind(panic);
         }
-        start_writeback(file, offset + total, batch_len);
-        total += batch_len;
+        written
+    })
+}
+
+/// Writes one batch at `offset` of `file` (opened for appending, or written
+/// from its start) and starts its writeback; returns its length.
+fn write_batch(file: &mut std::fs::File, offset: u64, batch: &[Bytes]) -> io::Result<u64> {
+    write_all_vectored(file, batch)?;
+    let len = batch.iter().map(|chunk| chunk.len() as u64).sum();
+    start_writeback(file, offset, len);
+    Ok(len)
+}
+
+fn hash_batch(hash: &mut UploadHashState, batch: &[Bytes]) {
+    for chunk in batch {
+        hash.update(chunk);
     }
-    Ok(total)
 }
 
 /// Asks the kernel to start writing these bytes of `file` to disk now,
