@@ -19,7 +19,7 @@
 //!
 //! Writing: a request body is gathered into batches of about
 //! [`WRITE_BATCH`] bytes and handed through a short queue to one blocking
-//! task per request, which writes each batch with one vectored write and
+//! task per request, which writes each batch with one write and
 //! starts its writeback at once; a second thread hashes the written batches
 //! meanwhile (for bodies of more than one batch). The file is fsynced once:
 //! at the end of an append (whose size is then reported and must survive a
@@ -40,13 +40,13 @@
 //! every append and finish, keeps one writer per upload even when a
 //! request's future was dropped while its blocking writer still runs.
 
-use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::mpsc;
@@ -63,13 +63,13 @@ const READ_CHUNK: usize = 512 * 1024;
 const HASH_BUFFER: usize = 1024 * 1024;
 
 /// How many bytes of a request body are gathered before they are handed to
-/// the writer as one batch (one vectored write).
+/// the writer as one batch (one write).
 const WRITE_BATCH: usize = 1024 * 1024;
 
-/// How many batches may wait for the writer. With the batch being gathered
-/// and the one being written, a request holds at most about
-/// `(WRITE_QUEUE + 2) * WRITE_BATCH` bytes of its body.
-const WRITE_QUEUE: usize = 2;
+/// How many batches may wait for the writer, and again for the hasher. With
+/// the batches being gathered, written and hashed, a request holds at most
+/// `(2 * WRITE_QUEUE + 3) * WRITE_BATCH` bytes of its body (5 MiB).
+const WRITE_QUEUE: usize = 1;
 
 /// The algorithm a chunked upload is hashed with while it streams. An
 /// upload finished with another is hashed from its file at `finish`.
@@ -397,7 +397,7 @@ impl FsBlobStore {
 }
 
 /// The receiving end of a request body's batches, on the writer's thread.
-struct Batches(mpsc::Receiver<Vec<Bytes>>);
+struct Batches(mpsc::Receiver<Bytes>);
 
 /// Streams `body` to `write`, which runs on one blocking thread and gets the
 /// body as batches of about [`WRITE_BATCH`] bytes through a queue of
@@ -426,43 +426,45 @@ where
     (received, written)
 }
 
-/// Gathers `body` into batches and sends them to the writer, until the body
-/// ends, fails (the batch gathered so far is sent first) or the writer
-/// stops listening.
-async fn forward_batches(mut body: ByteStream, sender: &mpsc::Sender<Vec<Bytes>>) -> io::Result<()> {
-    let mut batch = Vec::new();
-    let mut gathered = 0;
+/// Copies `body` into batches of [`WRITE_BATCH`] bytes (the last may be
+/// shorter) and sends them to the writer, until the body ends, fails (the
+/// batch gathered so far is sent first) or the writer stops listening.
+/// Copying, rather than passing the frames on, lets the server's read
+/// buffers go at once: what a request holds is the batches, nothing more.
+async fn forward_batches(mut body: ByteStream, sender: &mpsc::Sender<Bytes>) -> io::Result<()> {
+    let mut batch = BytesMut::new();
     loop {
         let chunk = match body.try_next().await {
             Ok(Some(chunk)) => chunk,
             Ok(None) => break,
             Err(error) => {
                 if !batch.is_empty() {
-                    let _ = sender.send(batch).await;
+                    let _ = sender.send(batch.freeze()).await;
                 }
                 return Err(error);
             }
         };
-        if chunk.is_empty() {
-            continue;
-        }
-        gathered += chunk.len();
-        batch.push(chunk);
-        if gathered >= WRITE_BATCH {
-            if sender.send(std::mem::take(&mut batch)).await.is_err() {
+        let mut rest = &chunk[..];
+        while !rest.is_empty() {
+            if batch.capacity() == 0 {
+                batch.reserve(WRITE_BATCH);
+            }
+            let taken = rest.len().min(WRITE_BATCH - batch.len());
+            batch.extend_from_slice(&rest[..taken]);
+            rest = &rest[taken..];
+            if batch.len() == WRITE_BATCH && sender.send(std::mem::take(&mut batch).freeze()).await.is_err() {
                 return Ok(()); // the writer failed; it reports why
             }
-            gathered = 0;
         }
     }
     if !batch.is_empty() {
-        let _ = sender.send(batch).await;
+        let _ = sender.send(batch.freeze()).await;
     }
     Ok(())
 }
 
-/// Writes every batch to `file`, which holds `offset` bytes (one vectored
-/// write each, unless the kernel takes less), starting each batch's
+/// Writes every batch to `file`, which holds `offset` bytes (one write
+/// each, unless the kernel takes less), starting each batch's
 /// writeback at once, and adds each batch to `hash` once it is written, so
 /// a hash never covers a byte the file lacks. Returns how many bytes were
 /// written. A body of more than one batch is hashed on a second thread while
@@ -478,15 +480,15 @@ fn write_batches(
         return Ok(0);
     };
     let mut total = write_batch(file, offset, &first)?;
-    hash_batch(hash, &first);
+    hash.update(&first);
     let Some(second) = batches.0.blocking_recv() else {
         return Ok(total);
     };
     std::thread::scope(|scope| {
-        let (to_hasher, from_writer) = std::sync::mpsc::sync_channel::<Vec<Bytes>>(WRITE_QUEUE);
+        let (to_hasher, from_writer) = std::sync::mpsc::sync_channel::<Bytes>(WRITE_QUEUE);
         let hasher = scope.spawn(move || {
             for batch in from_writer {
-                hash_batch(hash, &batch);
+                hash.update(&batch);
             }
         });
         let mut next = Some(second);
@@ -512,17 +514,11 @@ fn write_batches(
 
 /// Writes one batch at `offset` of `file` (opened for appending, or written
 /// from its start) and starts its writeback; returns its length.
-fn write_batch(file: &mut std::fs::File, offset: u64, batch: &[Bytes]) -> io::Result<u64> {
-    write_all_vectored(file, batch)?;
-    let len = batch.iter().map(|chunk| chunk.len() as u64).sum();
+fn write_batch(file: &mut std::fs::File, offset: u64, batch: &[u8]) -> io::Result<u64> {
+    file.write_all(batch)?;
+    let len = batch.len() as u64;
     start_writeback(file, offset, len);
     Ok(len)
-}
-
-fn hash_batch(hash: &mut UploadHashState, batch: &[Bytes]) {
-    for chunk in batch {
-        hash.update(chunk);
-    }
 }
 
 /// Asks the kernel to start writing these bytes of `file` to disk now,
@@ -545,21 +541,6 @@ fn start_writeback(file: &std::fs::File, offset: u64, len: u64) {
 
 #[cfg(not(target_os = "linux"))]
 fn start_writeback(_file: &std::fs::File, _offset: u64, _len: u64) {}
-
-/// `Write::write_all_vectored`, which std has not stabilised.
-fn write_all_vectored(file: &mut std::fs::File, chunks: &[Bytes]) -> io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> = chunks.iter().map(|chunk| IoSlice::new(chunk)).collect();
-    let mut remaining = &mut slices[..];
-    while !remaining.is_empty() {
-        match file.write_vectored(remaining) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(wrote) => IoSlice::advance_slices(&mut remaining, wrote),
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(())
-}
 
 /// How an upload file is opened.
 #[derive(Clone, Copy)]
