@@ -53,7 +53,10 @@ YAML
   docker-registry serve "$work/distribution.yml" >>"$work/distribution.log" 2>&1 &
   D_PID=$!; pids+=("$D_PID")
   for port in $P_PORT $D_PORT; do
-    for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
+    for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
+    curl -s -o /dev/null "http://127.0.0.1:$port/v2/" || {
+      echo "bench: nothing answers on port $port" >&2; tail -5 "$work/portcullis.log" "$work/distribution.log" >&2; exit 1
+    }
   done
 }
 
