@@ -41,7 +41,7 @@ TICK=$(getconf CLK_TCK)
 # Fresh data directories and freshly started servers; sets P_PID and D_PID.
 start_servers() {
   rm -rf "$work/portcullis" "$work/distribution"
-  PORTCULLIS_ADMIN_PASSWORD=$PASSWORD PORTCULLIS_LOG=warn "$PORTCULLIS_BIN" serve \
+  PORTCULLIS_ADMIN_PASSWORD=$PASSWORD PORTCULLIS_LOG=warn PORTCULLIS_RATE_LIMIT_READS=0 PORTCULLIS_RATE_LIMIT_WRITES=0 "$PORTCULLIS_BIN" serve \
     --listen 127.0.0.1:$P_PORT --data-dir "$work/portcullis" >>"$work/portcullis.log" 2>&1 &
   P_PID=$!; pids+=("$P_PID")
   cat >"$work/distribution.yml" <<YAML

@@ -28,7 +28,7 @@ trap cleanup EXIT
 PASSWORD=bench-admin-password
 P_PORT=5101
 D_PORT=5102
-PORTCULLIS_ADMIN_PASSWORD=$PASSWORD PORTCULLIS_LOG=warn target/release/portcullis serve \
+PORTCULLIS_ADMIN_PASSWORD=$PASSWORD PORTCULLIS_LOG=warn PORTCULLIS_RATE_LIMIT_READS=0 PORTCULLIS_RATE_LIMIT_WRITES=0 target/release/portcullis serve \
   --listen 127.0.0.1:$P_PORT --data-dir "$work/portcullis" >"$work/portcullis.log" 2>&1 &
 pids+=($!); P_PID=$!
 cat >"$work/distribution.yml" <<YAML

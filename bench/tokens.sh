@@ -59,7 +59,7 @@ DB="$work/data/portcullis.db"
 REPO=bench/app
 
 start_server() {
-  PORTCULLIS_ADMIN_PASSWORD=$PASSWORD PORTCULLIS_LOG=warn "$BIN" serve \
+  PORTCULLIS_ADMIN_PASSWORD=$PASSWORD PORTCULLIS_LOG=warn PORTCULLIS_RATE_LIMIT_READS=0 PORTCULLIS_RATE_LIMIT_WRITES=0 "$BIN" serve \
     --listen "127.0.0.1:$PORT" --data-dir "$work/data" >>"$work/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 100); do

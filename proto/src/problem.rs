@@ -33,7 +33,11 @@ pub enum ErrorCode {
     /// 409: an apply would regenerate or delete every working password of a
     /// token at once (see `allowDowntime`).
     RotationRefused,
-    /// 429: too many failed sign-ins, or too many at once; see `Retry-After`.
+    /// 413: the request body is larger than the registry's limit (named in
+    /// `detail`).
+    PayloadTooLarge,
+    /// 429: too many failed sign-ins, or too many at once, or more
+    /// operations than the caller's rate limit; see `Retry-After`.
     TooManyRequests,
     /// 500
     Internal,

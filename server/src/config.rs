@@ -2,12 +2,17 @@
 //! start. Owns the flag names, their environment variables and defaults; it
 //! must not open files, sockets or the database.
 
-use std::{fmt, net::SocketAddr, path::PathBuf};
+use std::{fmt, net::SocketAddr, num::NonZeroU32, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::policy::roles::RoleAssignmentMode;
+use crate::{
+    auth::rate_limit::RateLimitConfig,
+    domain::manifest::{MANIFEST_BYTES_CEILING, MAX_MANIFEST_BYTES},
+    policy::roles::RoleAssignmentMode,
+    service::tokens::DEFAULT_MAX_SCOPE_MAP_RULES,
+};
 
 /// `portcullis`: one binary for the registry, its portal and its tools.
 #[derive(Debug, Parser)]
@@ -114,6 +119,92 @@ pub struct ServeArgs {
     /// JavaScript and CSS that cargo-leptos builds).
     #[arg(long, env = "PORTCULLIS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Every size and rate limit the registry enforces, in one place.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitArgs {
+    /// The largest manifest accepted, in bytes (Distribution's limit, 4 MiB,
+    /// by default; at most 64 MiB). Larger ones are refused with 413.
+    #[arg(long, env = "PORTCULLIS_MAX_MANIFEST_BYTES", default_value_t = MAX_MANIFEST_BYTES as u64,
+        value_parser = clap::value_parser!(u64).range(1024..=MANIFEST_BYTES_CEILING as u64))]
+    pub max_manifest_bytes: u64,
+
+    /// The largest JSON body the management API reads, in bytes (an access
+    /// file for `portcullis apply` with thousands of tokens fits in the
+    /// default). Larger ones are refused with 413.
+    #[arg(long, env = "PORTCULLIS_MAX_API_BODY_BYTES", default_value_t = DEFAULT_MAX_API_BODY_BYTES,
+        value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024))]
+    pub max_api_body_bytes: u64,
+
+    /// The most repository rules one scope map may hold (the cloud
+    /// registry's documented limit is 500 repositories per scope map).
+    #[arg(long, env = "PORTCULLIS_MAX_SCOPE_MAP_RULES", default_value_t = DEFAULT_MAX_SCOPE_MAP_RULES as u64,
+        value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_scope_map_rules: u64,
+
+    /// Read operations (GET and HEAD on /v2 and /api/v1) each token, user,
+    /// service principal, and each address calling anonymously, may make a
+    /// minute; 0 for no limit. Over it: 429 TOOMANYREQUESTS with
+    /// Retry-After. A whole minute's worth may come at once.
+    #[arg(long, env = "PORTCULLIS_RATE_LIMIT_READS", default_value_t = DEFAULT_READS_PER_MINUTE)]
+    pub rate_limit_reads: u32,
+
+    /// Write operations (PUT, POST, PATCH, DELETE) a minute, counted the
+    /// same way; 0 for no limit.
+    #[arg(long, env = "PORTCULLIS_RATE_LIMIT_WRITES", default_value_t = DEFAULT_WRITES_PER_MINUTE)]
+    pub rate_limit_writes: u32,
+}
+
+/// The API body limit unless configured: 16 MiB.
+pub const DEFAULT_MAX_API_BODY_BYTES: u64 = 16 * 1024 * 1024;
+/// Reads a minute per caller unless configured (the cloud registry's
+/// highest tier allows 10,000).
+pub const DEFAULT_READS_PER_MINUTE: u32 = 10_000;
+/// Writes a minute per caller unless configured (the cloud registry's
+/// highest tier allows 2,000).
+pub const DEFAULT_WRITES_PER_MINUTE: u32 = 2_000;
+
+/// [`LimitArgs`], as the services take them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_manifest_bytes: usize,
+    pub max_api_body_bytes: usize,
+    pub max_scope_map_rules: usize,
+    pub rate: RateLimitConfig,
+}
+
+impl Default for Limits {
+    /// The defaults of [`LimitArgs`].
+    fn default() -> Self {
+        Self {
+            max_manifest_bytes: MAX_MANIFEST_BYTES,
+            max_api_body_bytes: DEFAULT_MAX_API_BODY_BYTES as usize,
+            max_scope_map_rules: DEFAULT_MAX_SCOPE_MAP_RULES,
+            rate: RateLimitConfig {
+                reads_per_minute: NonZeroU32::new(DEFAULT_READS_PER_MINUTE),
+                writes_per_minute: NonZeroU32::new(DEFAULT_WRITES_PER_MINUTE),
+            },
+        }
+    }
+}
+
+impl From<LimitArgs> for Limits {
+    fn from(args: LimitArgs) -> Self {
+        Self {
+            max_manifest_bytes: args.max_manifest_bytes as usize,
+            max_api_body_bytes: args.max_api_body_bytes as usize,
+            max_scope_map_rules: args.max_scope_map_rules as usize,
+            rate: RateLimitConfig {
+                reads_per_minute: NonZeroU32::new(args.rate_limit_reads),
+                writes_per_minute: NonZeroU32::new(args.rate_limit_writes),
+            },
+        }
+    }
 }
 
 /// The first administrator's password as given by the operator. Never
@@ -164,6 +255,7 @@ pub struct ServeConfig {
     pub upload_expiry: std::time::Duration,
     /// Where `/metrics` is served without credentials, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    pub limits: Limits,
 }
 
 /// Certificate and key files for HTTPS.
@@ -195,6 +287,7 @@ impl ServeConfig {
             trusted_proxies: args.trusted_proxies,
             upload_expiry: std::time::Duration::from_secs(args.upload_expiry_hours * 3600),
             metrics_listen: args.metrics_listen,
+            limits: args.limits.into(),
             tls: match (args.tls_cert, args.tls_key) {
                 (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
                 _ => None,
@@ -322,6 +415,31 @@ mod tests {
         assert!(args.dry_run);
         assert_eq!(args.grace_minutes, 5);
         assert!(parse(&["gc", "--grace-minutes", "soon"]).is_err());
+    }
+
+    #[test]
+    fn limits_default_as_documented_and_zero_turns_a_rate_limit_off() {
+        let config = ServeConfig::from_args(serve_args(&[])).unwrap();
+        assert_eq!(config.limits, Limits::default());
+        assert_eq!(config.limits.max_manifest_bytes, 4 * 1024 * 1024);
+        assert_eq!(config.limits.max_scope_map_rules, 500);
+        let config = ServeConfig::from_args(serve_args(&[
+            "--max-manifest-bytes",
+            "8388608",
+            "--max-scope-map-rules",
+            "20",
+            "--rate-limit-reads",
+            "0",
+            "--rate-limit-writes",
+            "30",
+        ]))
+        .unwrap();
+        assert_eq!(config.limits.max_manifest_bytes, 8 * 1024 * 1024);
+        assert_eq!(config.limits.max_scope_map_rules, 20);
+        assert_eq!(config.limits.rate.reads_per_minute, None);
+        assert_eq!(config.limits.rate.writes_per_minute.map(NonZeroU32::get), Some(30));
+        assert!(parse(&["serve", "--max-manifest-bytes", "999999999999"]).is_err());
+        assert!(parse(&["serve", "--max-scope-map-rules", "0"]).is_err());
     }
 
     #[test]

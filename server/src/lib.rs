@@ -70,6 +70,8 @@ pub struct AppState {
     pub tls: bool,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<[std::net::IpAddr]>,
+    /// Every size and rate limit, as configured.
+    pub limits: config::Limits,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -167,7 +169,11 @@ impl AppState {
         );
         let metrics = metrics::Metrics::shared();
         let audit = AuditLog::start_counted(db.clone(), metrics.clone());
-        let registry = Arc::new(RegistryService::new(db.clone(), Arc::new(store)));
+        let limits = config.limits;
+        let registry = Arc::new(
+            RegistryService::new(db.clone(), Arc::new(store))
+                .with_max_manifest_bytes(limits.max_manifest_bytes),
+        );
         let signer = Arc::new(signer);
         let federation = Arc::new(FederationService::new(
             db.clone(),
@@ -177,6 +183,7 @@ impl AppState {
         ));
         let access = Arc::new(
             AccessService::new(db.clone(), hasher.clone(), audit.clone(), clock)
+                .with_rate_limits(limits.rate)
                 .with_refresh_tokens(signer.clone(), login_server.clone()),
         );
         let leptos = LeptosOptions::builder()
@@ -192,7 +199,11 @@ impl AppState {
             access: access.clone(),
             users: Arc::new(UserService::new(db.clone(), audit.clone(), access.clone())),
             identities: Arc::new(IdentityService::new(db.clone(), hasher.clone(), audit.clone(), access)),
-            tokens: Arc::new(TokenService::new(db.clone(), hasher, audit.clone())),
+            tokens: Arc::new(
+                TokenService::new(db.clone(), hasher, audit.clone())
+                    .with_max_scope_map_rules(limits.max_scope_map_rules),
+            ),
+            limits,
             audit,
             metrics,
             signer,

@@ -107,6 +107,55 @@ pub struct TokenDetail {
     pub token: Token,
     /// Where `docker login` goes.
     pub login: LoginServer,
+    pub rate_limits: RateLimits,
+}
+
+/// How many operations a minute the token may make, and when it recently
+/// went over.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimits {
+    /// `None`: no limit.
+    pub reads_per_minute: Option<u32>,
+    pub writes_per_minute: Option<u32>,
+    /// Refusals in the last day, newest first (the audit log keeps one a
+    /// minute per kind; the ones between are only counted in the log).
+    pub refusals: Vec<RateRefusal>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateRefusal {
+    pub at: Timestamp,
+    /// "more than 10000 reads a minute".
+    pub reason: String,
+}
+
+impl RateLimits {
+    /// "10,000 reads and 2,000 writes a minute", or what is unlimited.
+    pub fn summary(&self) -> String {
+        fn limit(per_minute: Option<u32>, kind: &str) -> String {
+            match per_minute {
+                Some(n) => format!("{} {kind}", thousands(n)),
+                None => format!("unlimited {kind}"),
+            }
+        }
+        format!(
+            "{} and {} a minute",
+            limit(self.reads_per_minute, "reads"),
+            limit(self.writes_per_minute, "writes")
+        )
+    }
+}
+
+fn thousands(n: u32) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// A freshly generated password: shown once, never retrievable again.
@@ -123,6 +172,16 @@ pub struct GeneratedPassword {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_limits_read_as_a_sentence() {
+        let limits =
+            RateLimits { reads_per_minute: Some(10_000), writes_per_minute: Some(600), refusals: Vec::new() };
+        assert_eq!(limits.summary(), "10,000 reads and 600 writes a minute");
+        let limits =
+            RateLimits { reads_per_minute: None, writes_per_minute: Some(1_234_567), refusals: Vec::new() };
+        assert_eq!(limits.summary(), "unlimited reads and 1,234,567 writes a minute");
+    }
 
     fn generated() -> GeneratedPassword {
         GeneratedPassword {

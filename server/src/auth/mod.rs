@@ -3,6 +3,7 @@
 //! they loaded) nor know about HTTP.
 
 pub mod password;
+pub mod rate_limit;
 pub mod scope;
 pub mod throttle;
 pub mod token;

@@ -501,6 +501,27 @@ pub async fn append_audit(
 }
 
 /// Newest first, before entry `before`, optionally for one token.
+/// One token's entries of one action since `since`, newest first (the
+/// token's index, read backwards until an entry is older).
+pub async fn list_token_action(
+    db: &Database,
+    token: &str,
+    action: &str,
+    since: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<AuditRow>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT id, at, caller, token, repository, action, outcome, detail, request_id FROM audit_log
+         WHERE token = ?1 AND action = ?2 AND at >= ?3 ORDER BY id DESC LIMIT ?4",
+    )
+    .bind(token)
+    .bind(action)
+    .bind(since)
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?)
+}
+
 pub async fn list_audit(
     db: &Database,
     token: Option<&str>,

@@ -50,10 +50,14 @@ pub const SUPPORTED_MANIFEST_MEDIA_TYPES: [&str; 4] = [
     MEDIA_TYPE_DOCKER_MANIFEST_LIST,
 ];
 
-/// The largest manifest accepted. The distribution-spec says registries
-/// SHOULD accept at least 4 MiB, and that is also where this one stops, so a
-/// manifest body is always small enough to hold and hash in memory.
+/// The largest manifest accepted unless configured otherwise. The
+/// distribution-spec says registries SHOULD accept at least 4 MiB, and that
+/// is also where Distribution stops, so a manifest body is always small
+/// enough to hold and hash in memory.
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+
+/// The most an operator may raise the manifest limit to.
+pub const MANIFEST_BYTES_CEILING: usize = 64 * 1024 * 1024;
 
 /// Content-Types that say nothing about the manifest; the body decides.
 const GENERIC_CONTENT_TYPES: [&str; 2] = ["application/json", "application/octet-stream"];
@@ -165,11 +169,8 @@ impl ParsedManifest {
 /// `MANIFEST_INVALID`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ManifestError {
-    #[error(
-        "the manifest is {size} bytes, more than the {limit}-byte (4 MiB) limit",
-        limit = MAX_MANIFEST_BYTES
-    )]
-    TooLarge { size: u64 },
+    #[error("the manifest is {size} bytes, more than the {limit}-byte limit")]
+    TooLarge { size: u64, limit: u64 },
     /// The reason names the field at fault and never quotes text that is
     /// not known to be a well-formed media type or digest.
     #[error("invalid manifest: {reason}")]
@@ -201,8 +202,17 @@ fn invalid(reason: impl Into<String>) -> ManifestError {
 /// media type that is not a supported manifest type (Docker schema 1
 /// included); `Invalid`, naming the field at fault, for anything else.
 pub fn parse_manifest(content_type: Option<&str>, bytes: &[u8]) -> Result<ParsedManifest, ManifestError> {
-    if bytes.len() > MAX_MANIFEST_BYTES {
-        return Err(ManifestError::TooLarge { size: bytes.len() as u64 });
+    parse_manifest_within(content_type, bytes, MAX_MANIFEST_BYTES)
+}
+
+/// [`parse_manifest`] with another size limit (the operator's).
+pub fn parse_manifest_within(
+    content_type: Option<&str>,
+    bytes: &[u8],
+    limit: usize,
+) -> Result<ParsedManifest, ManifestError> {
+    if bytes.len() > limit {
+        return Err(ManifestError::TooLarge { size: bytes.len() as u64, limit: limit as u64 });
     }
     let declared = content_type
         .map(media_type_essence)
@@ -1458,13 +1468,19 @@ mod tests {
         at_limit.push(b' ');
         assert_eq!(
             parse_manifest(Some(MEDIA_TYPE_OCI_MANIFEST), &at_limit),
-            Err(ManifestError::TooLarge { size: MAX_MANIFEST_BYTES as u64 + 1 })
+            Err(ManifestError::TooLarge {
+                size: MAX_MANIFEST_BYTES as u64 + 1,
+                limit: MAX_MANIFEST_BYTES as u64
+            })
         );
         // Size is checked before anything else, even the Content-Type.
         let huge = vec![b'x'; MAX_MANIFEST_BYTES * 2];
         assert_eq!(
             parse_manifest(Some(MEDIA_TYPE_DOCKER_SCHEMA1), &huge),
-            Err(ManifestError::TooLarge { size: 2 * MAX_MANIFEST_BYTES as u64 })
+            Err(ManifestError::TooLarge {
+                size: 2 * MAX_MANIFEST_BYTES as u64,
+                limit: MAX_MANIFEST_BYTES as u64
+            })
         );
     }
 
@@ -1638,8 +1654,8 @@ mod tests {
     #[test]
     fn errors_read_well() {
         assert_eq!(
-            ManifestError::TooLarge { size: 5_000_000 }.to_string(),
-            "the manifest is 5000000 bytes, more than the 4194304-byte (4 MiB) limit"
+            ManifestError::TooLarge { size: 5_000_000, limit: 4_194_304 }.to_string(),
+            "the manifest is 5000000 bytes, more than the 4194304-byte limit"
         );
         assert_eq!(
             ManifestError::Invalid { reason: "config is required in an image manifest".to_owned() }

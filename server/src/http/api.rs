@@ -99,7 +99,10 @@ fn documented_routes() -> OpenApiRouter<AppState> {
 }
 
 pub fn router(state: AppState) -> Router {
-    routes().layer(super::portal::session_layer(&state)).with_state(state)
+    routes()
+        .layer(axum::extract::DefaultBodyLimit::max(state.limits.max_api_body_bytes))
+        .layer(super::portal::session_layer(&state))
+        .with_state(state)
 }
 
 /// Every route of `/api/v1`: the documented ones, the document itself, the
@@ -136,6 +139,10 @@ pub enum ApiError {
     MethodNotAllowed,
     /// Too many failed sign-ins (or too many at once): retry after this.
     TooManyRequests(std::time::Duration),
+    /// Over the caller's rate limit: what the limit is, and the wait.
+    RateLimited(String, std::time::Duration),
+    /// The body is larger than the limit (bytes).
+    TooLarge(usize),
     Internal,
 }
 
@@ -143,6 +150,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let retry_after = match &self {
             ApiError::TooManyRequests(wait) => Some(wait.as_secs().max(1)),
+            ApiError::RateLimited(_, wait) => Some(super::oci::error::retry_seconds(*wait)),
             _ => None,
         };
         let pointer = match &self {
@@ -173,6 +181,16 @@ impl IntoResponse for ApiError {
                     "too many sign-in attempts (failed ones, or too many at once): retry in {} s",
                     wait.as_secs().max(1)
                 ),
+            ),
+            ApiError::TooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                format!("the request body is larger than the limit of {limit} bytes (--max-api-body-bytes)"),
+            ),
+            ApiError::RateLimited(reason, wait) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyRequests,
+                format!("too many requests: {reason}; retry in {} s", super::oci::error::retry_seconds(wait)),
             ),
             ApiError::Internal => {
                 (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal server error".to_owned())
@@ -249,12 +267,15 @@ async fn openapi_json(document: std::sync::Arc<str>) -> Response {
 /// The JSON body, with a clear message when it does not parse.
 struct Body<T>(T);
 
-impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for Body<T> {
+impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for Body<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::TooLarge(state.limits.max_api_body_bytes))
+            }
             Err(rejection) => Err(ApiError::Invalid(rejection.body_text())),
         }
     }

@@ -80,6 +80,7 @@ pub(super) async fn plan_access(
     let options = PlanOptions {
         prune: body.prune,
         expiring_within_days: body.expiring_within_days.unwrap_or(DEFAULT_EXPIRY_WARNING_DAYS),
+        max_scope_map_rules: state.tokens.max_scope_map_rules(),
     };
     Ok(Json(state.tokens.plan_access(&body.document, options).await?))
 }

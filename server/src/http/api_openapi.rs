@@ -109,7 +109,8 @@ const SHARED_PROBLEMS: [(&str, &str, &str); 5] = [
     (
         "429",
         "TooManyRequests",
-        "Too many failed sign-ins for this user from this client, or too many at once (TOO_MANY_REQUESTS)",
+        "Too many failed sign-ins for this user from this client, too many at once, or more operations \
+         than the caller's rate limit (TOO_MANY_REQUESTS); see Retry-After",
     ),
     ("500", "Internal", "Internal error (INTERNAL); the cause is logged, not sent"),
 ];

@@ -133,6 +133,11 @@ impl FromRequestParts<AppState> for ManagementCaller {
                     .ok_or(ApiError::Unauthorized)?
             }
         };
+        let client = ClientAddress::of(&parts.extensions).0;
+        let kind = super::operation_kind(&parts.method);
+        if let Err(limited) = state.access.admit(&caller, kind, client).await {
+            return Err(ApiError::RateLimited(limited.reason(), limited.retry_after));
+        }
         let caller = ManagementCaller(caller);
         parts.extensions.insert(caller.clone());
         Ok(caller)

@@ -36,6 +36,16 @@ pub fn build_router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(identify_request))
 }
 
+/// Whether a request counts against its caller's read or write limit.
+pub fn operation_kind(method: &axum::http::Method) -> crate::auth::rate_limit::OperationKind {
+    use crate::auth::rate_limit::OperationKind;
+    if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+        OperationKind::Read
+    } else {
+        OperationKind::Write
+    }
+}
+
 /// The header that names a request to the operator.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -127,6 +137,7 @@ pub(crate) async fn test_state() -> (AppState, tempfile::TempDir) {
         trusted_proxies: Vec::new(),
         upload_expiry: std::time::Duration::from_secs(3600),
         metrics_listen: None,
+        limits: crate::config::Limits::default(),
     };
     let (state, _) = AppState::open(&config, "registry.test".into()).await.unwrap();
     (state, data)

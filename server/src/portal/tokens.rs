@@ -12,14 +12,14 @@ use app::{
     tokens::{
         backend::TokensBackend,
         model::{
-            GeneratedPassword, LoginServer, NewScopeMap, PasswordSlot, RepositoryActions, ScopeMap,
-            Timestamp, Token, TokenDetail, TokenList,
+            GeneratedPassword, LoginServer, NewScopeMap, PasswordSlot, RateLimits, RateRefusal,
+            RepositoryActions, ScopeMap, Timestamp, Token, TokenDetail, TokenList,
         },
     },
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{authorize, manage_error, subject};
+use super::{authorize, internal, manage_error, subject};
 use crate::{
     auth::token::Subject,
     policy::{
@@ -126,7 +126,18 @@ impl TokensBackend for TokensPortal {
 
     async fn token(&self, name: &str) -> Result<TokenDetail, PortalError> {
         let view = self.service().token(name).await.map_err(manage_error)?;
-        Ok(TokenDetail { token: token(view), login: self.login.clone() })
+        let limits = self.access.rate_limits();
+        let since = Utc::now() - chrono::Duration::hours(24);
+        let refusals = self.access.rate_refusals(&view.name, since).await.map_err(internal)?;
+        let rate_limits = RateLimits {
+            reads_per_minute: limits.reads_per_minute.map(u32::from),
+            writes_per_minute: limits.writes_per_minute.map(u32::from),
+            refusals: refusals
+                .into_iter()
+                .map(|(at, reason)| RateRefusal { at: timestamp(at), reason })
+                .collect(),
+        };
+        Ok(TokenDetail { token: token(view), login: self.login.clone(), rate_limits })
     }
 
     async fn create_token(

@@ -34,6 +34,7 @@ use subtle::ConstantTimeEq;
 use crate::{
     auth::{
         password::{self, HumanPassword},
+        rate_limit::{Limited, OperationKind, RateKey, RateLimitConfig, RateLimits},
         throttle::{AttemptKey, LoginThrottle},
         token::{AccessClaims, CredentialRef, Subject, TokenSigner},
         token_password::{PasswordHasher, PREFIX, SECRET_PREFIX},
@@ -66,6 +67,9 @@ const VERIFIED_PASSWORD_TTL: Duration = Duration::from_secs(60);
 
 /// How often a user's or service principal's last sign-in date is written.
 const SIGN_IN_DATE_PRECISION: Duration = Duration::from_secs(60);
+
+/// The audit log's action for an operation refused by a rate limit.
+pub const RATE_LIMITED_ACTION: &str = "rate.limited";
 
 /// The current time; tests inject their own.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -209,6 +213,9 @@ pub struct AccessService {
     /// Verifies refresh tokens presented as the password of the federated
     /// user name ([`Self::with_refresh_tokens`]); `None`: refused.
     refresh_tokens: Option<(Arc<TokenSigner>, String)>,
+    /// Operations per minute per caller ([`Self::with_rate_limits`]); none
+    /// by default.
+    rate_limits: RateLimits,
 }
 
 impl AccessService {
@@ -228,7 +235,58 @@ impl AccessService {
                 password::Verifiers::new(cores, cores * 8)
             },
             refresh_tokens: None,
+            rate_limits: RateLimits::new(RateLimitConfig::default()),
         }
+    }
+
+    /// Limits how many read and write operations a minute each caller may
+    /// make ([`Self::admit`]).
+    pub fn with_rate_limits(mut self, config: RateLimitConfig) -> Self {
+        self.rate_limits = RateLimits::new(config);
+        self
+    }
+
+    pub fn rate_limits(&self) -> RateLimitConfig {
+        self.rate_limits.config()
+    }
+
+    /// When `token` went over a rate limit since `since` (at most one entry
+    /// a minute per kind, as [`Self::admit`] writes them), newest first:
+    /// (time, reason).
+    pub async fn rate_refusals(
+        &self,
+        token: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, String)>, AccessError> {
+        const SHOWN: i64 = 50;
+        let rows = self.audit.list_token_action(token, RATE_LIMITED_ACTION, since, SHOWN).await?;
+        Ok(rows.into_iter().map(|row| (row.at, row.detail.unwrap_or_default())).collect())
+    }
+
+    /// Counts one operation of `kind` by `caller` (calling from `client`)
+    /// against the rate limits, on every surface alike. Over a limit it is
+    /// refused; the first refusal of a caller in a minute is written to the
+    /// audit log (as `rate.limited`, with the limit), the ones after it only
+    /// to the log, so a client hammering the registry cannot flood the audit
+    /// log.
+    pub async fn admit(&self, caller: &Caller, kind: OperationKind, client: IpAddr) -> Result<(), Limited> {
+        let Err(limited) = self.rate_limits.check(&RateKey::new(&caller.subject, client), kind) else {
+            return Ok(());
+        };
+        tracing::warn!(subject = %caller.subject, %client, limit = %limited.reason(), "rate limited");
+        if limited.first {
+            self.audit
+                .record(
+                    AuditCaller::Subject(&caller.subject),
+                    None,
+                    None,
+                    RATE_LIMITED_ACTION,
+                    Outcome::Denied,
+                    Some(limited.reason()),
+                )
+                .await;
+        }
+        Err(limited)
     }
 
     /// Accepts this registry's refresh tokens (for `service`) as the

@@ -280,6 +280,8 @@ impl Plan {
 pub struct PlanOptions {
     pub prune: bool,
     pub expiring_within_days: u32,
+    /// The most repository rules one scope map may hold.
+    pub max_scope_map_rules: usize,
 }
 
 /// Compares `document` with `current` at `now`: every change, the writes
@@ -298,7 +300,7 @@ pub fn plan(
         downtime: Vec::new(),
         warnings: Vec::new(),
     };
-    let maps = check_scope_maps(document)?;
+    let maps = check_scope_maps(document, options.max_scope_map_rules)?;
     refuse_case_twins(document.tokens.keys(), "/tokens", "token")?;
     refuse_case_twins(document.repositories.keys(), "/repositories", "repository")?;
 
@@ -561,6 +563,7 @@ pub fn plan(
 /// The declared scope maps with their parsed rules, checked.
 fn check_scope_maps(
     document: &AccessDocument,
+    max_rules: usize,
 ) -> ManageResult<BTreeMap<String, (&DeclaredScopeMap, Vec<Rule>)>> {
     refuse_case_twins(document.scope_maps.keys(), "/scopeMaps", "scope map")?;
     let mut maps = BTreeMap::new();
@@ -580,6 +583,8 @@ fn check_scope_maps(
             }
             add_repository_actions(&mut rules, &pattern, rule.actions.iter().copied().collect());
         }
+        super::tokens::check_rule_count(name, &rules, max_rules)
+            .map_err(|error| invalid_at(format!("{pointer}/repositories"), error.to_string()))?;
         rules.sort_by(|a, b| a.pattern.as_str().cmp(b.pattern.as_str()));
         maps.insert(name.clone(), (declared, rules));
     }
@@ -792,7 +797,11 @@ impl TokenService {
                 request.expected_revision
             )));
         }
-        let options = PlanOptions { prune: request.prune, expiring_within_days: DEFAULT_EXPIRY_WARNING_DAYS };
+        let options = PlanOptions {
+            prune: request.prune,
+            expiring_within_days: DEFAULT_EXPIRY_WARNING_DAYS,
+            max_scope_map_rules: self.max_scope_map_rules(),
+        };
         let plan = plan(&current, &request.document, options, now)?;
         if !plan.downtime.is_empty() && !request.allow_downtime {
             return Err(ManageError::RotationRefused(plan.downtime.join("; ")));
@@ -897,7 +906,16 @@ mod tests {
 
     impl Fixture {
         async fn plan(&self, document: &AccessDocument, prune: bool) -> ManageResult<AccessPlan> {
-            self.tokens.plan_access(document, PlanOptions { prune, expiring_within_days: 30 }).await
+            self.tokens
+                .plan_access(
+                    document,
+                    PlanOptions {
+                        prune,
+                        expiring_within_days: 30,
+                        max_scope_map_rules: crate::service::tokens::DEFAULT_MAX_SCOPE_MAP_RULES,
+                    },
+                )
+                .await
         }
 
         async fn apply_with(

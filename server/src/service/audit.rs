@@ -197,6 +197,19 @@ impl AuditLog {
         }
     }
 
+    /// One token's entries of `action` since `since`, newest first, at
+    /// most `limit` (after a flush).
+    pub async fn list_token_action(
+        &self,
+        token: &str,
+        action: &str,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, DbError> {
+        self.flush().await;
+        rows::list_token_action(&self.db, token, action, since, limit).await
+    }
+
     /// Newest first (after a flush).
     pub async fn list(
         &self,

@@ -19,7 +19,7 @@ use crate::{
         Database, DbError,
     },
     domain::{
-        manifest::{parse_manifest, referrers_index, Descriptor, ManifestError},
+        manifest::{parse_manifest_within, referrers_index, Descriptor, ManifestError, MAX_MANIFEST_BYTES},
         Algorithm, Digest, Reference, RepositoryName,
     },
     service::gc::{GarbageCollector, GcError},
@@ -133,11 +133,22 @@ pub struct RegistryService {
     store: Arc<dyn BlobStore>,
     /// One append or finish at a time per upload session.
     upload_locks: Mutex<HashMap<UploadId, Arc<tokio::sync::Mutex<()>>>>,
+    max_manifest_bytes: usize,
 }
 
 impl RegistryService {
     pub fn new(db: Database, store: Arc<dyn BlobStore>) -> Self {
-        Self { db, store, upload_locks: Mutex::new(HashMap::new()) }
+        Self { db, store, upload_locks: Mutex::new(HashMap::new()), max_manifest_bytes: MAX_MANIFEST_BYTES }
+    }
+
+    /// Refuses manifests of more than `max` bytes.
+    pub fn with_max_manifest_bytes(mut self, max: usize) -> Self {
+        self.max_manifest_bytes = max;
+        self
+    }
+
+    pub fn max_manifest_bytes(&self) -> usize {
+        self.max_manifest_bytes
     }
 
     async fn repository(&self, name: &RepositoryName) -> RegistryResult<i64> {
@@ -425,7 +436,7 @@ impl RegistryService {
         content: &[u8],
     ) -> RegistryResult<PutManifestOutcome> {
         self.check_locks(name, lock_scope(reference), LockedOperation::Write).await?;
-        let parsed = parse_manifest(content_type, content)?;
+        let parsed = parse_manifest_within(content_type, content, self.max_manifest_bytes)?;
         let digest = match reference {
             Reference::Digest(expected) => {
                 let actual = Digest::of_bytes(expected.algorithm(), content);

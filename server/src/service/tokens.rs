@@ -172,11 +172,27 @@ pub struct TokenService {
     pub(super) db: Database,
     hasher: Arc<PasswordHasher>,
     pub(super) audit: AuditLog,
+    max_scope_map_rules: usize,
 }
+
+/// The most repository rules a scope map holds unless configured otherwise
+/// (the cloud registry's documented limit is 500 repositories per scope
+/// map).
+pub const DEFAULT_MAX_SCOPE_MAP_RULES: usize = 500;
 
 impl TokenService {
     pub fn new(db: Database, hasher: Arc<PasswordHasher>, audit: AuditLog) -> Self {
-        Self { db, hasher, audit }
+        Self { db, hasher, audit, max_scope_map_rules: DEFAULT_MAX_SCOPE_MAP_RULES }
+    }
+
+    /// Refuses scope maps of more than `max` repository rules.
+    pub fn with_max_scope_map_rules(mut self, max: usize) -> Self {
+        self.max_scope_map_rules = max;
+        self
+    }
+
+    pub fn max_scope_map_rules(&self) -> usize {
+        self.max_scope_map_rules
     }
 
     async fn audit_change(&self, actor: &Subject, token: Option<&str>, action: &str, detail: String) {
@@ -203,6 +219,7 @@ impl TokenService {
     ) -> ManageResult<ScopeMap> {
         policy::validate_scope_map_name(name)?;
         let rules = parse_rules(repositories)?;
+        check_rule_count(name, &rules, self.max_scope_map_rules)?;
         let mut tx = self.db.begin().await?;
         insert_scope_map(&mut tx, name, description, &rules).await?;
         let view = scope_map_view(find_scope_map(&mut tx, name).await?);
@@ -263,6 +280,7 @@ impl TokenService {
         }
         let mut rules = row.rules;
         change(&mut rules);
+        check_rule_count(name, &rules, self.max_scope_map_rules)?;
         let description = description.unwrap_or(&row.description);
         rows::replace_scope_map(&mut tx, row.id, description, &rules).await?;
         let view = scope_map_view(find_scope_map(&mut tx, name).await?);
@@ -345,7 +363,11 @@ impl TokenService {
         }
         let new_rules = match (&request.scope_map, &request.repositories) {
             (Some(_), None) => None,
-            (None, Some(repositories)) => Some(parse_rules(repositories)?),
+            (None, Some(repositories)) => {
+                let rules = parse_rules(repositories)?;
+                check_rule_count(name, &rules, self.max_scope_map_rules)?;
+                Some(rules)
+            }
             _ => {
                 return Err(ManageError::Invalid(
                     "give either an existing scope map or repositories and actions, not both".into(),
@@ -580,6 +602,19 @@ fn parse_rules(repositories: &[RepositoryActions]) -> ManageResult<Vec<Rule>> {
         add_repository_actions(&mut rules, &pattern, actions);
     }
     Ok(rules)
+}
+
+/// Refuses a scope map of more than `max` repository rules (one rule per
+/// repository or wildcard, its actions merged).
+pub(super) fn check_rule_count(name: &str, rules: &[Rule], max: usize) -> ManageResult<()> {
+    if rules.len() > max {
+        return Err(ManageError::Invalid(format!(
+            "scope map {name} would have {} repository rules, more than the limit of {max} \
+             (--max-scope-map-rules); use wildcards such as team/* to cover many repositories",
+            rules.len()
+        )));
+    }
+    Ok(())
 }
 
 fn no_scope_map(name: &str) -> ManageError {

@@ -11,6 +11,7 @@ mod docker;
 mod federation;
 mod gc;
 mod identities;
+mod limits;
 mod locks;
 mod portal;
 mod portal_security;

@@ -176,7 +176,7 @@ async fn first_start_without_a_password_prints_a_generated_one_once() {
 
 /// Signs `user` in on a fresh browser-like client; the client and the
 /// session's CSRF token.
-async fn signed_in(server: &TestServer, user: &str, password: &str) -> (Client, String) {
+pub async fn signed_in(server: &TestServer, user: &str, password: &str) -> (Client, String) {
     let client = browser_like_client();
     let csrf = csrf_token(&client, server).await;
     let response = sign_in(&client, server, user, password, Some(&csrf)).await;

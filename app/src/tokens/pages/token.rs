@@ -148,7 +148,7 @@ fn TokenDetails(
     // A user whose roles read the configuration but do not change it sees
     // the token without the controls.
     let writable = use_capabilities().get_untracked().can_write(Area::Configuration);
-    let TokenDetail { token, login } = detail;
+    let TokenDetail { token, login, rate_limits } = detail;
     let login_server = login.host;
     let name = StoredValue::new(token.name.clone());
     let enabled = token.enabled;
@@ -278,6 +278,28 @@ fn TokenDetails(
         </section>
     }
     .into_any();
+    let limits = view! {
+        <section class=format!("{CARD} mt-4") aria-labelledby="rate-limits-heading" data-testid="rate-limits">
+            <h2 id="rate-limits-heading" class="text-lg font-medium">"Rate limits"</h2>
+            <p class="mt-1 text-sm text-slate-600" data-testid="rate-limit-summary">
+                "This token may make " {rate_limits.summary()} " (pulls and lookups are reads; pushes and deletes are writes). "
+                "Over a limit, requests are refused with 429 Too Many Requests until the allowance refills. The registry's operator sets the limits."
+            </p>
+            {if rate_limits.refusals.is_empty() {
+                view! { <p class="mt-3 text-sm" data-testid="rate-refusals-none">"No request was refused for going over a limit in the last 24 hours."</p> }.into_any()
+            } else { view! {
+                <p class="mt-3 text-sm font-medium text-amber-800" data-testid="rate-refusals-count">
+                    {format!("Refused for going over a limit in the last 24 hours (at most one entry a minute): {}", rate_limits.refusals.len())}
+                </p>
+                <ul class="mt-2 space-y-1 text-sm" data-testid="rate-refusals">
+                    {rate_limits.refusals.into_iter().map(|refusal| view! {
+                        <li data-testid="rate-refusal"><Time time=refusal.at /> " · " {refusal.reason}</li>
+                    }).collect_view()}
+                </ul>
+            }.into_any() }}
+        </section>
+    }
+    .into_any();
     view! {
         {header}
         {move || error().map(|message| view! { <ErrorMessage message testid="update-error" /> })}
@@ -290,6 +312,7 @@ fn TokenDetails(
         })}
         {settings}
         {passwords}
+        {limits}
         {login}
     }
     .into_any()

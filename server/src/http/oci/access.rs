@@ -103,6 +103,11 @@ impl FromRequestParts<AppState> for Authorized {
                 }
             }
         };
+        let kind = super::super::operation_kind(&parts.method);
+        state.access.admit(&caller, kind, client).await.map_err(|limited| OciError::RateLimited {
+            reason: limited.reason(),
+            retry_after: limited.retry_after,
+        })?;
         match state.access.authorize(&caller, operation).await {
             Decision::Allow => {}
             // The policy allows it but this token was not issued for it:

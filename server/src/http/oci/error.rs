@@ -55,8 +55,8 @@ pub enum OciError {
     ManifestInvalid(String),
     #[error("manifest references unknown blobs: {0}")]
     ManifestBlobUnknown(String),
-    #[error("manifest too large: the limit is 4 MiB")]
-    ManifestTooLarge,
+    #[error("manifest too large: the limit is {limit} bytes")]
+    ManifestTooLarge { limit: u64 },
     #[error("unsupported: {0}")]
     Unsupported(String),
     #[error("the operation is not allowed on this resource")]
@@ -69,6 +69,9 @@ pub enum OciError {
     /// Too many failed sign-ins, or too many at once.
     #[error("too many requests: retry in {} s", retry_after.as_secs())]
     TooManyRequests { retry_after: std::time::Duration },
+    /// Over the caller's rate limit (`reason` names it).
+    #[error("too many requests: {reason}; retry in {} s", retry_seconds(*retry_after))]
+    RateLimited { reason: String, retry_after: std::time::Duration },
     #[error("internal server error")]
     Internal,
 }
@@ -90,11 +93,13 @@ impl OciError {
             Self::ManifestUnknown => (StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN"),
             Self::ManifestInvalid(_) => (StatusCode::BAD_REQUEST, "MANIFEST_INVALID"),
             Self::ManifestBlobUnknown(_) => (StatusCode::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN"),
-            Self::ManifestTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID"),
+            Self::ManifestTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID"),
             Self::Unsupported(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED"),
             Self::NotFound => (StatusCode::NOT_FOUND, "NOT_FOUND"),
-            Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS"),
+            Self::TooManyRequests { .. } | Self::RateLimited { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS")
+            }
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN"),
         }
     }
@@ -114,7 +119,7 @@ impl From<RegistryError> for OciError {
             RegistryError::Manifest(error) => {
                 use crate::domain::manifest::ManifestError;
                 match error {
-                    ManifestError::TooLarge { .. } => Self::ManifestTooLarge,
+                    ManifestError::TooLarge { limit, .. } => Self::ManifestTooLarge { limit },
                     ManifestError::Invalid { reason } => Self::ManifestInvalid(reason),
                     ManifestError::Unsupported { media_type } => {
                         Self::Unsupported(format!("manifest media type {media_type:?} is not supported"))
@@ -130,6 +135,12 @@ impl From<RegistryError> for OciError {
             }
         }
     }
+}
+
+/// Whole seconds to wait, rounded up: `Retry-After: 0` would invite the
+/// same refusal at once.
+pub fn retry_seconds(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 impl IntoResponse for OciError {
@@ -154,6 +165,9 @@ impl IntoResponse for OciError {
             }
             Self::TooManyRequests { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
+            }
+            Self::RateLimited { retry_after, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_seconds(*retry_after)));
             }
             _ => {}
         }

@@ -21,7 +21,7 @@ use futures::TryStreamExt;
 use serde::Deserialize;
 
 use crate::{
-    domain::{manifest::MAX_MANIFEST_BYTES, Digest, Reference, RepositoryName},
+    domain::{Digest, Reference, RepositoryName},
     policy::{Decision, Operation, RepositoryOperation},
     service::{access::Caller, registry::UploadStart},
     storage::{ByteRange, ByteStream, UploadId},
@@ -155,8 +155,10 @@ async fn put_manifest(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, OciError> {
-    let content =
-        axum::body::to_bytes(body, MAX_MANIFEST_BYTES + 1).await.map_err(|_| OciError::ManifestTooLarge)?;
+    let limit = state.registry.max_manifest_bytes();
+    let content = axum::body::to_bytes(body, limit + 1)
+        .await
+        .map_err(|_| OciError::ManifestTooLarge { limit: limit as u64 })?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let outcome = state.registry.put_manifest(name, reference, content_type, &content).await?;
     let mut response = StatusCode::CREATED.into_response();
