@@ -10,7 +10,10 @@ pub mod oci;
 pub mod portal;
 pub mod token;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::{
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    sync::Arc,
+};
 
 use crate::AppState;
 use axum::{
@@ -32,8 +35,8 @@ pub fn build_router(state: AppState) -> Router {
         .merge(api::router(state.clone()))
         .merge(portal::router(state.clone()))
         .layer(from_fn_with_state(state.clone(), resolve_client_address))
-        .layer(from_fn_with_state(state, metrics::count))
-        .layer(axum::middleware::from_fn(identify_request))
+        .layer(from_fn_with_state(state.clone(), metrics::count))
+        .layer(from_fn_with_state(state.trusted_proxies.clone(), identify_request))
 }
 
 /// Whether a request counts against its caller's read or write limit.
@@ -51,10 +54,26 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Gives every request an id: in the answer's `X-Request-Id`, in every log
 /// line written while answering it (the `request` span) and in every audit
-/// entry it records, so one can be found from the other.
-async fn identify_request(request: Request, next: Next) -> Response {
+/// entry it records, so one can be found from the other. A trusted reverse
+/// proxy's `X-Request-Id` is kept (so the proxy's log names the same
+/// request), when it is a plausible id; anyone else's is replaced.
+async fn identify_request(
+    State(trusted_proxies): State<Arc<[IpAddr]>>,
+    request: Request,
+    next: Next,
+) -> Response {
     use tracing::Instrument;
-    let id = format!("{:032x}", rand::random::<u128>());
+    let from_proxy = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|ConnectInfo(peer)| trusted_proxies.contains(&peer.ip()));
+    let forwarded = from_proxy
+        .then(|| {
+            request.headers().get(REQUEST_ID_HEADER)?.to_str().ok().filter(|id| plausible_request_id(id))
+        })
+        .flatten()
+        .map(str::to_owned);
+    let id = forwarded.unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()));
     let span = tracing::info_span!(
         "request",
         request_id = %id,
@@ -67,6 +86,13 @@ async fn identify_request(request: Request, next: Next) -> Response {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     response
+}
+
+/// An id a proxy may hand on: 1 to 128 characters of letters, digits and
+/// `-_.:`, so it can go into log lines and audit entries as it is.
+fn plausible_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b':'))
 }
 
 /// The address a request comes from: the peer, or, when the peer is one of
@@ -149,6 +175,16 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
+
+    #[test]
+    fn a_proxy_may_hand_on_short_plain_request_ids_only() {
+        for id in ["edge-7f3a.42:1", "0123456789abcdef0123456789abcdef", "x", &"a".repeat(128)] {
+            assert!(plausible_request_id(id), "{id}");
+        }
+        for id in ["", "a b", "a\"b", "caf\u{e9}", "line\nbreak", &"a".repeat(129), "{id}"] {
+            assert!(!plausible_request_id(id), "{id}");
+        }
+    }
 
     async fn router() -> (Router, tempfile::TempDir) {
         let (state, data) = test_state().await;

@@ -484,16 +484,29 @@ fn big_document(count: usize) -> String {
     text
 }
 
+/// The CPU time a process has used (user + system), from /proc.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    Duration::from_millis(ticks * 1000 / per_second)
+}
+
 #[tokio::test]
 async fn an_apply_cut_off_by_sigkill_leaves_the_state_before_it() {
     const TOKENS: usize = 4_000;
-    // How long the whole apply takes on this machine, on a registry of its own.
-    let whole = {
+    // How much server CPU the whole apply takes, on a registry of its own.
+    // The cut below is placed by the server's CPU time, not the clock, so
+    // it lands inside the apply however busy the machine is.
+    let (whole, whole_cpu) = {
         let measured = Fixture::start();
         let file = measured.file("bulk.toml", &big_document(TOKENS));
-        let started = Instant::now();
+        let (started, cpu) = (Instant::now(), cpu_time(measured.server.pid()));
         measured.run(&["apply", "-f", &file, "--secrets-out", &measured.path("bulk.json")]).succeeded();
-        started.elapsed()
+        (started.elapsed(), cpu_time(measured.server.pid()) - cpu)
     };
 
     let f = Fixture::start();
@@ -504,9 +517,19 @@ async fn an_apply_cut_off_by_sigkill_leaves_the_state_before_it() {
     let mut command = cli.command(&["apply", "-f", &file, "--secrets-out", secrets.to_str().unwrap()]);
     command.env("PORTCULLIS_USERNAME", "admin").env("PORTCULLIS_PASSWORD", ADMIN_PASSWORD);
     command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    // Half way through the server's work (the plan before the apply is the
+    // smaller part).
+    let start_cpu = cpu_time(server.pid());
     let mut apply = command.spawn().unwrap();
-    // Half way through (the plan before the apply is the smaller part).
-    std::thread::sleep(whole / 2);
+    let deadline = Instant::now() + whole * 20 + Duration::from_secs(60);
+    while cpu_time(server.pid()) - start_cpu < whole_cpu / 2 {
+        assert!(Instant::now() < deadline, "the server did not get half way in {:?}", whole * 20);
+        assert!(
+            apply.try_wait().unwrap().is_none(),
+            "the apply ended before half its server CPU ({whole_cpu:?})"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let answered = apply.try_wait().unwrap().is_some();
     server.kill();
     let _ = apply.wait();
@@ -519,7 +542,10 @@ async fn an_apply_cut_off_by_sigkill_leaves_the_state_before_it() {
     if bulk == 0 {
         assert_eq!(after.replace(&restarted.base, &cli.base), before, "exactly the state before the apply");
     }
-    eprintln!("killed {:?} into a {whole:?} apply: {bulk} of {TOKENS} tokens after the restart", whole / 2);
+    eprintln!(
+        "killed after {:?} of server CPU of a {whole_cpu:?} ({whole:?}) apply: {bulk} of {TOKENS} tokens after the restart",
+        whole_cpu / 2
+    );
     assert!(!secrets.exists(), "no secrets file from an apply that did not answer");
 }
 

@@ -122,3 +122,28 @@ async fn a_request_id_joins_the_answer_its_log_lines_and_its_audit_entries() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn a_trusted_proxys_request_id_is_kept_and_anyone_elses_replaced() {
+    let http = Client::new();
+    let id_of = |server: &crate::testkit::TestServer, sent: &'static str| {
+        let request = http.get(server.url("/healthz")).header("x-request-id", sent);
+        async move { request.send().await.unwrap().headers()["x-request-id"].to_str().unwrap().to_owned() }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let behind_proxy = crate::testkit::TestServer::start_with(
+        dir.path(),
+        Some(ADMIN_PASSWORD),
+        &["--trusted-proxy", "127.0.0.1"],
+    );
+    assert_eq!(id_of(&behind_proxy, "edge-7f3a.42:1").await, "edge-7f3a.42:1");
+    // Not a plausible id (a space, a quote): replaced even from the proxy.
+    let replaced = id_of(&behind_proxy, "a b\"c").await;
+    assert_eq!(replaced.len(), 32, "{replaced}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let direct = crate::testkit::TestServer::start(dir.path(), Some(ADMIN_PASSWORD));
+    let replaced = id_of(&direct, "edge-7f3a.42:1").await;
+    assert_ne!(replaced, "edge-7f3a.42:1");
+    assert_eq!(replaced.len(), 32, "{replaced}");
+}
