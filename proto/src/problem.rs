@@ -35,6 +35,8 @@ pub enum ErrorCode {
     RotationRefused,
     /// 429: too many failed sign-ins, or too many at once; see `Retry-After`.
     TooManyRequests,
+    /// 507: the registry's disk is full; nothing was changed.
+    InsufficientStorage,
     /// 500
     Internal,
 }

@@ -27,10 +27,38 @@ pub struct Database {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
+    /// The disk holding the database is full (`SQLITE_FULL`): the
+    /// statement's transaction was rolled back, so nothing of it was kept,
+    /// and the same change works once space is freed.
+    #[error("the database's disk is full: {0}")]
+    Full(#[source] sqlx::Error),
     #[error("database error: {0}")]
-    Sqlx(#[from] sqlx::Error),
+    Sqlx(#[source] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// SQLite's result code for "database or disk is full"
+/// (<https://www.sqlite.org/rescode.html#full>): it reports `ENOSPC` on
+/// any of its files (database, WAL, shared memory, temporary files) so.
+const SQLITE_FULL: &str = "13";
+
+impl From<sqlx::Error> for DbError {
+    /// Every driver error passes here, so a full disk is told apart once.
+    fn from(error: sqlx::Error) -> Self {
+        let full = match &error {
+            sqlx::Error::Database(database) => database.code().as_deref() == Some(SQLITE_FULL),
+            sqlx::Error::Io(io) => {
+                matches!(io.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+            }
+            _ => false,
+        };
+        if full {
+            Self::Full(error)
+        } else {
+            Self::Sqlx(error)
+        }
+    }
 }
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -42,7 +70,7 @@ impl Database {
         let path = data_dir.join("portcullis.db");
         // It holds live session ids and password digests: the owner only.
         // SQLite gives the -wal and -shm files the database file's mode.
-        owner_only(&path).map_err(|e| DbError::Sqlx(sqlx::Error::Io(e)))?;
+        owner_only(&path).map_err(|e| DbError::from(sqlx::Error::Io(e)))?;
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)

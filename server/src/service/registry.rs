@@ -55,13 +55,20 @@ pub enum RegistryError {
     /// A lock attribute (readEnabled, writeEnabled, deleteEnabled) forbids it.
     #[error("{0}")]
     Locked(String),
+    /// The disk of the blob store or of the database is full; nothing of
+    /// the request was kept.
+    #[error("insufficient storage: {0}")]
+    InsufficientStorage(#[source] Cause),
     #[error("internal error: {0}")]
     Internal(#[source] Cause),
 }
 
 impl From<DbError> for RegistryError {
     fn from(error: DbError) -> Self {
-        Self::Internal(error.into())
+        match error {
+            DbError::Full(_) => Self::InsufficientStorage(error.into()),
+            error => Self::Internal(error.into()),
+        }
     }
 }
 
@@ -75,6 +82,7 @@ impl From<StorageError> for RegistryError {
             StorageError::BlobUnknown => Self::BlobUnknown,
             StorageError::RangeInvalid { blob_size } => Self::RangeNotSatisfiable { blob_size },
             StorageError::BodyInterrupted(_) => Self::BodyInterrupted,
+            error @ StorageError::Full(_) => Self::InsufficientStorage(error.into()),
             StorageError::Io(error) => Self::Internal(error.into()),
         }
     }
@@ -199,7 +207,11 @@ impl RegistryService {
             }
         }
         let upload = self.store.begin_upload().await?;
-        rows::insert_upload(&self.db, &upload.to_string(), repository, now).await?;
+        if let Err(error) = rows::insert_upload(&self.db, &upload.to_string(), repository, now).await {
+            // No row, no session: its (empty) file goes too.
+            let _ = self.store.cancel(upload).await;
+            return Err(error.into());
+        }
         Ok(UploadStart::Session(upload))
     }
 

@@ -1,0 +1,355 @@
+//! Faults under a running registry: a full disk (blob store and database),
+//! blobs damaged behind its back (and `portcullis fsck`), slow and stalled
+//! clients.
+//!
+//! The disk-full tests mount a size-limited tmpfs as the data directory, so
+//! they need root (`mount -t tmpfs`); one that cannot mount fails and says
+//! so, it is never skipped.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use reqwest::{header, Method, Response, StatusCode};
+use serde_json::{json, Value};
+
+use crate::registry::{image_manifest, sha256, Registry, OCI_MANIFEST};
+
+const MIB: usize = 1024 * 1024;
+
+// ----- a small filesystem of our own -----
+
+/// A size-limited tmpfs mounted on a fresh temporary directory, unmounted
+/// when dropped (also when the test panics). Declare it before the
+/// `Registry` that uses it, so the server is stopped first.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size_mib: usize) -> Self {
+        let dir = tempfile::tempdir().expect("a mount point");
+        let output = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size_mib}m,mode=0700"), "portcullis-faults"])
+            .arg(dir.path())
+            .output();
+        match output {
+            Ok(output) if output.status.success() => Self { dir },
+            Ok(output) => panic!(
+                "cannot mount a {size_mib} MiB tmpfs on {} (the disk-full tests need root): {}",
+                dir.path().display(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+            Err(error) => panic!("cannot run mount(8) for the disk-full tests: {error}"),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Bytes an unprivileged writer may still use.
+    fn free_bytes(&self) -> u64 {
+        free_bytes(self.path())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let unmounted = Command::new("umount").arg(self.dir.path()).status().is_ok_and(|s| s.success());
+        if !unmounted {
+            // Still busy (a process the test started lingers): detach it now,
+            // the kernel frees it when the last user goes.
+            let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+        }
+    }
+}
+
+fn free_bytes(path: &Path) -> u64 {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is a valid C string and `stat` a writable statvfs.
+    let result = unsafe { libc::statvfs(path.as_ptr(), &mut stat) };
+    assert_eq!(result, 0, "statvfs: {}", std::io::Error::last_os_error());
+    stat.f_bavail as u64 * stat.f_frsize as u64
+}
+
+/// Writes `path` until the filesystem is full; returns how many bytes it
+/// took.
+fn fill(path: &Path) -> u64 {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).expect("the filler file");
+    let block = vec![0x5au8; 64 * 1024];
+    let mut written = 0u64;
+    loop {
+        match file.write(&block) {
+            Ok(0) => break,
+            Ok(n) => written += n as u64,
+            Err(error) if error.kind() == std::io::ErrorKind::StorageFull => break,
+            Err(error) => panic!("filling the disk: {error}"),
+        }
+    }
+    // A partial last block may still fit.
+    for size in [4096usize, 512, 1] {
+        while file.write(&block[..size]).is_ok_and(|n| n > 0) {
+            written += size as u64;
+        }
+    }
+    written
+}
+
+/// `len` bytes that do not compress and differ with `seed` (xorshift).
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut bytes = Vec::with_capacity(len + 8);
+    while bytes.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
+}
+
+/// Every file under `dir` with its length, sorted.
+fn files_under(dir: &Path) -> Vec<(PathBuf, u64)> {
+    let mut files = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return files };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            files.push((path, len));
+        }
+    }
+    files.sort();
+    files
+}
+
+/// A 507 with the OCI error body that says the disk is full.
+async fn assert_oci_out_of_space(response: Response, what: &str) {
+    assert_eq!(response.status(), StatusCode::INSUFFICIENT_STORAGE, "{what}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "UNKNOWN", "{what}: {body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("disk is full"), "{what}: {message}");
+}
+
+async fn head_status(registry: &Registry, repo: &str, digest: &str) -> StatusCode {
+    registry.request(Method::HEAD, &format!("/v2/{repo}/blobs/{digest}")).send().await.unwrap().status()
+}
+
+async fn pull(registry: &Registry, path: &str) -> Vec<u8> {
+    let response = registry.request(Method::GET, path).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+    response.bytes().await.unwrap().to_vec()
+}
+
+/// Starts an upload session; returns its path (the `Location`).
+async fn start_session(registry: &Registry, repo: &str) -> String {
+    let response =
+        registry.request(Method::POST, &format!("/v2/{repo}/blobs/uploads/")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    response.headers()[header::LOCATION].to_str().unwrap().to_owned()
+}
+
+fn upload_bytes_on_disk(data: &Path) -> Vec<u64> {
+    files_under(&data.join("uploads")).into_iter().map(|(_, len)| len).collect()
+}
+
+// ----- disk full -----
+
+#[tokio::test]
+async fn a_full_disk_refuses_blob_pushes_cleanly_and_they_work_once_space_is_freed() {
+    let disk = Tmpfs::mount(64);
+    let data = disk.path().join("data");
+    let registry = Registry::start_in(&data, &[]);
+    let repo = "faults/disk";
+    let layer = b"a layer pushed before the disk filled".to_vec();
+    let (manifest, _) = registry.push_image(repo, "before", &layer).await;
+    let blobs_before = files_under(&data.join("blobs"));
+    let free = disk.free_bytes();
+
+    // A blob larger than the free space, in one request: refused, and
+    // nothing of it stays (no blob, no staging file, the space back).
+    let big = noise(free as usize + 16 * MIB, 1);
+    let big_digest = sha256(&big);
+    let response = registry
+        .request(Method::POST, &format!("/v2/{repo}/blobs/uploads/?digest={big_digest}"))
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_oci_out_of_space(response, "monolithic push larger than the disk").await;
+    assert_eq!(head_status(&registry, repo, &big_digest).await, StatusCode::NOT_FOUND);
+    assert_eq!(files_under(&data.join("blobs")), blobs_before, "no blob file appeared");
+    assert_eq!(upload_bytes_on_disk(&data), Vec::<u64>::new(), "the staging file was removed");
+    assert!(disk.free_bytes() + MIB as u64 >= free, "the space came back");
+
+    // The same as one chunk of a session: the chunk is taken back whole,
+    // the session stays (size 0) for the client to resume.
+    let session = start_session(&registry, repo).await;
+    let response = registry.request(Method::PATCH, &session).body(big.clone()).send().await.unwrap();
+    assert_oci_out_of_space(response, "chunk larger than the disk").await;
+    let status = registry.request(Method::GET, &session).send().await.unwrap();
+    assert_eq!(status.status(), StatusCode::NO_CONTENT, "the session survives");
+    assert_eq!(status.headers()[header::RANGE], "0-0");
+    assert_eq!(upload_bytes_on_disk(&data), [0], "the session's file holds nothing of the chunk");
+    assert!(disk.free_bytes() + MIB as u64 >= free, "the space came back");
+    drop(big);
+
+    // A disk filled by something else: even a small push is refused ...
+    let filler = disk.path().join("filler");
+    fill(&filler);
+    let small = noise(MIB, 2);
+    let small_digest = sha256(&small);
+    let response = registry
+        .request(Method::POST, &format!("/v2/{repo}/blobs/uploads/?digest={small_digest}"))
+        .body(small.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_oci_out_of_space(response, "small push on a full disk").await;
+    assert_eq!(head_status(&registry, repo, &small_digest).await, StatusCode::NOT_FOUND);
+    let chunk = noise(MIB, 3);
+    let response = registry
+        .request(Method::PATCH, &session)
+        .header(header::CONTENT_RANGE, format!("0-{}", chunk.len() - 1))
+        .body(chunk.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_oci_out_of_space(response, "chunk on a full disk").await;
+    assert_eq!(upload_bytes_on_disk(&data), [0]);
+    assert_eq!(files_under(&data.join("blobs")), blobs_before, "no blob file appeared");
+
+    // ... while what was there is served whole.
+    assert_eq!(pull(&registry, &format!("/v2/{repo}/manifests/before")).await, manifest);
+    assert_eq!(pull(&registry, &format!("/v2/{repo}/blobs/{}", sha256(&layer))).await, layer);
+
+    // Once space is freed the same pushes work, the session included.
+    std::fs::remove_file(&filler).unwrap();
+    registry.push_blob(repo, &small).await;
+    assert_eq!(pull(&registry, &format!("/v2/{repo}/blobs/{small_digest}")).await, small);
+    let response = registry
+        .request(Method::PATCH, &session)
+        .header(header::CONTENT_RANGE, format!("0-{}", chunk.len() - 1))
+        .body(chunk.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED, "{}", response.text().await.unwrap());
+    let chunk_digest = sha256(&chunk);
+    let response =
+        registry.request(Method::PUT, &format!("{session}?digest={chunk_digest}")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+    assert_eq!(pull(&registry, &format!("/v2/{repo}/blobs/{chunk_digest}")).await, chunk);
+    assert_eq!(upload_bytes_on_disk(&data), Vec::<u64>::new(), "nothing left in uploads/");
+}
+
+async fn create_token(registry: &Registry, name: &str) -> Response {
+    registry
+        .request(Method::POST, "/api/v1/tokens")
+        .json(&json!({"name": name, "scopeMap": "_repositories_pull"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn token_status(registry: &Registry, name: &str) -> StatusCode {
+    registry.request(Method::GET, &format!("/api/v1/tokens/{name}")).send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn a_full_disk_refuses_database_writes_cleanly_and_keeps_what_was_there() {
+    let disk = Tmpfs::mount(64);
+    let data = disk.path().join("data");
+    let registry = Registry::start_in(&data, &[]);
+    let repo = "faults/db";
+    let layer = b"the layer of the image pushed before".to_vec();
+    let (manifest, _) = registry.push_image(repo, "before", &layer).await;
+    assert_eq!(create_token(&registry, "before").await.status(), StatusCode::CREATED);
+    // What a bigger manifest will reference, stored while there is room.
+    let config = br#"{"architecture":"amd64","os":"linux"}"#;
+    let config_digest = registry.push_blob(repo, config).await;
+    let layer_digest = sha256(&layer);
+    let mut big = serde_json::from_slice::<Value>(&image_manifest(
+        &config_digest,
+        config.len(),
+        &[(&layer_digest, layer.len())],
+        None,
+    ))
+    .unwrap();
+    // 3 MiB of annotation: more than the write-ahead log holds yet.
+    big["annotations"] = json!({"org.example.padding": "p".repeat(3 * MIB)});
+    let big = serde_json::to_vec(&big).unwrap();
+
+    let filler = disk.path().join("filler");
+    fill(&filler);
+
+    // A manifest PUT writes its content into the database.
+    let response = registry.push_manifest(repo, "big", OCI_MANIFEST, &big).await;
+    assert_oci_out_of_space(response, "manifest PUT on a full disk").await;
+    let response = registry.request(Method::GET, &format!("/v2/{repo}/manifests/big")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND, "no half-stored manifest");
+    let tags: Value = registry
+        .request(Method::GET, &format!("/v2/{repo}/tags/list"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tags["tags"], json!(["before"]));
+
+    // Token writes are small: the log may still have room for some. Each
+    // either succeeds or is refused with a clear problem, and once one is
+    // refused the disk is full for the database too.
+    let mut created = Vec::new();
+    let mut refused = None;
+    for i in 0..2000 {
+        let name = format!("t-{i:04}");
+        let response = create_token(&registry, &name).await;
+        match response.status() {
+            StatusCode::CREATED => created.push(name),
+            StatusCode::INSUFFICIENT_STORAGE => {
+                let content_type = response.headers()[header::CONTENT_TYPE].to_str().unwrap().to_owned();
+                assert_eq!(content_type, "application/problem+json");
+                let problem: Value = response.json().await.unwrap();
+                assert_eq!(problem["code"], "INSUFFICIENT_STORAGE", "{problem}");
+                assert_eq!(problem["status"], 507, "{problem}");
+                let detail = problem["detail"].as_str().unwrap_or_default();
+                assert!(detail.contains("disk is full"), "{detail}");
+                refused = Some(name);
+                break;
+            }
+            other => panic!(
+                "creating token {name} on a full disk answered {other}: {}",
+                response.text().await.unwrap()
+            ),
+        }
+    }
+    let refused = refused.expect("a token write was refused within 2,000 on a full disk");
+    assert_eq!(token_status(&registry, &refused).await, StatusCode::NOT_FOUND, "not half-created");
+
+    // Reads keep working meanwhile.
+    assert_eq!(token_status(&registry, "before").await, StatusCode::OK);
+    assert_eq!(pull(&registry, &format!("/v2/{repo}/manifests/before")).await, manifest);
+    assert_eq!(pull(&registry, &format!("/v2/{repo}/blobs/{layer_digest}")).await, layer);
+
+    // Once space is freed the same writes work, and nothing was lost.
+    std::fs::remove_file(&filler).unwrap();
+    let response = registry.push_manifest(repo, "big", OCI_MANIFEST, &big).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+    assert_eq!(pull(&registry, &format!("/v2/{repo}/manifests/big")).await, big);
+    assert_eq!(create_token(&registry, &refused).await.status(), StatusCode::CREATED);
+    for name in created.iter().chain([&"before".to_owned()]) {
+        assert_eq!(token_status(&registry, name).await, StatusCode::OK, "token {name}");
+    }
+    assert_eq!(pull(&registry, &format!("/v2/{repo}/manifests/before")).await, manifest);
+}
