@@ -32,6 +32,11 @@ pub enum Command {
     /// Remove blobs no manifest references and abandoned uploads. Safe
     /// while the registry is serving: recent content is always kept.
     Gc(GcArgs),
+    /// Check that every blob the database records is whole in the blob
+    /// store (present, of its recorded size, hashing to its digest); list
+    /// files no row records. Changes nothing; safe while the registry is
+    /// serving. Exits 1 when a blob is damaged.
+    Fsck(FsckArgs),
     // The management commands (scope-map, token, repository, audit): a
     // client of a running registry's API.
     #[command(flatten)]
@@ -52,6 +57,17 @@ pub struct GcArgs {
     /// progress references its layers only once its manifest arrives).
     #[arg(long, default_value_t = 60)]
     pub grace_minutes: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct FsckArgs {
+    /// The data directory of the registry to check.
+    #[arg(long, env = "PORTCULLIS_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Print the report as one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -322,6 +338,15 @@ mod tests {
         assert!(args.dry_run);
         assert_eq!(args.grace_minutes, 5);
         assert!(parse(&["gc", "--grace-minutes", "soon"]).is_err());
+    }
+
+    #[test]
+    fn fsck_takes_its_options() {
+        let Command::Fsck(args) = parse(&["fsck", "--data-dir", "/d", "--json"]).unwrap().command else {
+            panic!("fsck expected")
+        };
+        assert_eq!(args.data_dir, PathBuf::from("/d"));
+        assert!(args.json);
     }
 
     #[test]

@@ -100,6 +100,8 @@ pub enum ServeError {
     Bootstrap(#[from] bootstrap::BootstrapError),
     #[error("garbage collection failed: {0}")]
     Gc(String),
+    #[error("fsck failed: {0}")]
+    Fsck(String),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -110,6 +112,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, ServeError> {
     match cli.command {
         Command::Serve(args) => serve(ServeConfig::from_args(args)?).await.map(|()| ExitCode::SUCCESS),
         Command::Gc(args) => collect_garbage(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Fsck(args) => check_blobs(args).await,
         Command::Client(command) => Ok(portcullis_cli::run(command).await),
     }
 }
@@ -128,6 +131,40 @@ async fn collect_garbage(args: config::GcArgs) -> Result<(), ServeError> {
         report.blobs_removed, report.bytes_freed, report.uploads_removed, report.blobs_kept
     );
     Ok(())
+}
+
+/// `portcullis fsck`: the report on stdout, exit 1 when a blob is damaged.
+async fn check_blobs(args: config::FsckArgs) -> Result<ExitCode, ServeError> {
+    let db = Database::open(&args.data_dir).await?;
+    let store = FsBlobStore::open(&args.data_dir).await?;
+    let started = std::time::Instant::now();
+    let report = service::fsck::Fsck::new(db, Arc::new(store))
+        .run()
+        .await
+        .map_err(|e| ServeError::Fsck(e.to_string()))?;
+    if args.json {
+        let mut json = serde_json::to_value(&report).expect("the report serializes");
+        json["healthy"] = report.is_healthy().into();
+        println!("{json}");
+    } else {
+        let seconds = started.elapsed().as_secs_f64();
+        let mib = report.bytes_checked as f64 / (1024.0 * 1024.0);
+        println!(
+            "fsck checked {} blobs ({mib:.1} MiB hashed) in {seconds:.1} s: {} damaged, {} files with no row",
+            report.blobs_checked,
+            report.damaged.len(),
+            report.unrecorded.len()
+        );
+        for blob in &report.damaged {
+            let repositories =
+                if blob.repositories.is_empty() { "none".to_owned() } else { blob.repositories.join(", ") };
+            println!("damaged {}: {}; repositories: {repositories}", blob.digest, blob.damage);
+        }
+        for file in &report.unrecorded {
+            println!("no row {} ({} bytes): `portcullis gc` removes it", file.digest, file.size);
+        }
+    }
+    Ok(if report.is_healthy() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 impl AppState {

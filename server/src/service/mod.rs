@@ -6,6 +6,7 @@ pub mod access_code;
 pub mod audit;
 pub mod bootstrap;
 pub mod federation;
+pub mod fsck;
 pub mod gc;
 pub mod identities;
 pub mod registry;
