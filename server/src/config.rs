@@ -7,6 +7,7 @@ use std::{fmt, net::SocketAddr, path::PathBuf};
 use clap::{Args, Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::http::body_timeout::BodyTimeouts;
 use crate::policy::roles::RoleAssignmentMode;
 
 /// `portcullis`: one binary for the registry, its portal and its tools.
@@ -126,6 +127,23 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
 
+    /// A connection must send a whole request head within this many
+    /// seconds of opening (or of its previous answer, when kept alive),
+    /// or it is closed: idle and stalled connections do not pile up.
+    #[arg(long, env = "PORTCULLIS_HEADER_READ_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_secs: u64,
+
+    /// A request body that sends no byte for this many seconds is cut off
+    /// (an upload keeps what arrived and can be resumed).
+    #[arg(long, env = "PORTCULLIS_BODY_IDLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_idle_timeout_secs: u64,
+
+    /// The least average rate of a request body in bytes per second, after
+    /// an allowance of --body-idle-timeout-secs; slower bodies are cut off.
+    /// 0 checks only idleness.
+    #[arg(long, env = "PORTCULLIS_BODY_MIN_RATE", default_value_t = 500)]
+    pub body_min_rate: u64,
+
     /// Directory holding the portal's compiled assets (pkg/ with the wasm,
     /// JavaScript and CSS that cargo-leptos builds).
     #[arg(long, env = "PORTCULLIS_SITE_ROOT", default_value = "target/site")]
@@ -180,6 +198,10 @@ pub struct ServeConfig {
     pub upload_expiry: std::time::Duration,
     /// Where `/metrics` is served without credentials, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// How long a connection may take to send a request head.
+    pub header_read_timeout: std::time::Duration,
+    /// How long request bodies may stall, and how slow they may be.
+    pub body_timeouts: BodyTimeouts,
 }
 
 /// Certificate and key files for HTTPS.
@@ -211,6 +233,11 @@ impl ServeConfig {
             trusted_proxies: args.trusted_proxies,
             upload_expiry: std::time::Duration::from_secs(args.upload_expiry_hours * 3600),
             metrics_listen: args.metrics_listen,
+            header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout_secs),
+            body_timeouts: BodyTimeouts {
+                idle: std::time::Duration::from_secs(args.body_idle_timeout_secs),
+                min_rate: args.body_min_rate,
+            },
             tls: match (args.tls_cert, args.tls_key) {
                 (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
                 _ => None,
@@ -318,6 +345,34 @@ mod tests {
         assert!(parse(&["frobnicate"]).is_err());
         let err = parse(&["serve", "--tls-cert", "cert.pem"]).unwrap_err();
         assert!(err.to_string().contains("--tls-key"), "{err}");
+    }
+
+    #[test]
+    fn timeouts_have_defaults_and_take_flags() {
+        if std::env::vars().any(|(k, _)| k.starts_with("PORTCULLIS_")) {
+            return;
+        }
+        let config = ServeConfig::from_args(serve_args(&[])).unwrap();
+        assert_eq!(config.header_read_timeout, std::time::Duration::from_secs(30));
+        assert_eq!(
+            config.body_timeouts,
+            BodyTimeouts { idle: std::time::Duration::from_secs(60), min_rate: 500 }
+        );
+        let config = ServeConfig::from_args(serve_args(&[
+            "--header-read-timeout-secs",
+            "2",
+            "--body-idle-timeout-secs",
+            "3",
+            "--body-min-rate",
+            "0",
+        ]))
+        .unwrap();
+        assert_eq!(config.header_read_timeout, std::time::Duration::from_secs(2));
+        assert_eq!(
+            config.body_timeouts,
+            BodyTimeouts { idle: std::time::Duration::from_secs(3), min_rate: 0 }
+        );
+        assert!(parse(&["serve", "--header-read-timeout-secs", "0"]).is_err());
     }
 
     #[test]

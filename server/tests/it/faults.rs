@@ -526,3 +526,198 @@ async fn a_blob_cut_short_while_it_is_served_ends_the_answer_with_an_error() {
     assert!(ended.is_err(), "the answer ended cleanly after {received} of {} bytes", content.len());
     assert!(received < content.len());
 }
+
+// ----- slow and stalled clients -----
+
+/// Timeouts short enough for a test: 2 s for a request head, 2 s without a
+/// body byte, and at least 1,000 bytes/s of body after those 2 s.
+const QUICK_TIMEOUTS: [&str; 6] =
+    ["--header-read-timeout-secs", "2", "--body-idle-timeout-secs", "2", "--body-min-rate", "1000"];
+
+/// How many files the process `pid` holds open.
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).expect("the server's /proc entry").count()
+}
+
+/// Raises this test process's soft limit on open files to at least `want`.
+fn allow_open_files(want: u64) {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit only read or write the struct given.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        if limit.rlim_cur < want {
+            limit.rlim_cur = want.min(limit.rlim_max);
+            assert_eq!(
+                libc::setrlimit(libc::RLIMIT_NOFILE, &limit),
+                0,
+                "{}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+    assert!(
+        limit.rlim_cur >= want,
+        "this test opens about {want} files; the hard limit of open files is {}",
+        limit.rlim_max
+    );
+}
+
+/// Waits up to `within` for `condition`; false if it never held.
+async fn eventually(within: std::time::Duration, condition: impl Fn() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    condition()
+}
+
+/// Reads until the peer closes the connection (EOF or reset), up to
+/// `deadline`; returns what arrived, or `None` if it was still open.
+async fn read_until_closed(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    deadline: tokio::time::Instant,
+) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(received),
+            Ok(Ok(n)) => received.extend_from_slice(&buffer[..n]),
+            Err(_) => return None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_thousand_silent_connections_are_closed_while_others_are_served() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    allow_open_files(1500);
+    let registry = Registry::start_with(&QUICK_TIMEOUTS);
+    let pid = registry.server.pid();
+    let address = registry.server.authority().to_owned();
+    let baseline = open_fds(pid);
+
+    let mut silent = Vec::with_capacity(1000);
+    for _ in 0..1000 {
+        silent.push(tokio::net::TcpStream::connect(&address).await.expect("connect"));
+    }
+    // And one kept alive after one request, then idle.
+    let mut kept = tokio::net::TcpStream::connect(&address).await.unwrap();
+    kept.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\n\r\n").as_bytes()).await.unwrap();
+    let mut answer = [0u8; 1024];
+    let n = kept.read(&mut answer).await.unwrap();
+    assert!(answer[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer[..n]));
+    // The server accepts them (each holds a descriptor until it is closed:
+    // on a busy machine the first may be closed before the last is
+    // accepted, so only the peak is known).
+    let mut peak = 0;
+    let accepting = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+    while tokio::time::Instant::now() < accepting {
+        peak = peak.max(open_fds(pid));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(peak > baseline + 100, "the server held {peak} files at most, {baseline} before");
+
+    // Others are served meanwhile: a push and a pull.
+    let layer = b"pushed while 1,000 connections sit idle".to_vec();
+    let (manifest, _) = registry.push_image("faults/busy", "v1", &layer).await;
+    assert_eq!(pull(&registry, "/v2/faults/busy/manifests/v1").await, manifest);
+
+    // The server closes every one of them after the header timeout.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    for (i, stream) in silent.iter_mut().enumerate() {
+        let received = read_until_closed(stream, deadline).await;
+        assert_eq!(received, Some(Vec::new()), "silent connection {i} still open 15 s after a 2 s timeout");
+    }
+    assert!(
+        read_until_closed(&mut kept, deadline).await.is_some(),
+        "the idle kept-alive connection was closed"
+    );
+    drop(silent);
+    drop(kept);
+    assert!(
+        eventually(std::time::Duration::from_secs(10), || open_fds(pid) <= baseline + 5).await,
+        "the server's open files came back down: {} now, {baseline} before",
+        open_fds(pid)
+    );
+    // And it still serves.
+    assert_eq!(registry.request(Method::GET, "/v2/").send().await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_upload_at_one_byte_a_second_is_cut_off_and_stays_resumable() {
+    use base64::Engine as _;
+    use tokio::io::AsyncWriteExt;
+    let registry = Registry::start_with(&QUICK_TIMEOUTS);
+    let pid = registry.server.pid();
+    let address = registry.server.authority().to_owned();
+    let repo = "faults/slow";
+    let session = start_session(&registry, repo).await;
+    let baseline = open_fds(pid);
+    let content = noise(100, 30);
+
+    let stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("admin:{}", crate::testkit::ADMIN_PASSWORD));
+    let head = format!(
+        "PATCH {session} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Basic {credentials}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+        content.len()
+    );
+    writer.write_all(head.as_bytes()).await.unwrap();
+    let trickled = content.clone();
+    let trickle = tokio::spawn(async move {
+        for byte in trickled {
+            if writer.write_all(&[byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        writer
+    });
+
+    // Others are served meanwhile.
+    let layer = b"pushed beside a 1 byte/s upload".to_vec();
+    let (manifest, _) = registry.push_image("faults/beside", "v1", &layer).await;
+    assert_eq!(pull(&registry, "/v2/faults/beside/manifests/v1").await, manifest);
+
+    // The server answers and closes the connection.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let answer =
+        read_until_closed(&mut reader, deadline).await.expect("the server cut the upload off within 20 s");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("BLOB_UPLOAD_INVALID"), "{answer}");
+    trickle.abort();
+
+    // What arrived before the cut is kept: the session resumes from there.
+    let status = registry.request(Method::GET, &session).send().await.unwrap();
+    assert_eq!(status.status(), StatusCode::NO_CONTENT);
+    let range = status.headers()[header::RANGE].to_str().unwrap().to_owned();
+    let kept: usize = range.strip_prefix("0-").unwrap().parse::<usize>().unwrap() + 1;
+    assert!((2..20).contains(&kept), "about 2 s of 1 byte/s was kept, the range says {range}");
+    let response = registry
+        .request(Method::PATCH, &session)
+        .header(header::CONTENT_RANGE, format!("{kept}-{}", content.len() - 1))
+        .body(content[kept..].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED, "{}", response.text().await.unwrap());
+    let digest = sha256(&content);
+    let response = registry.request(Method::PUT, &format!("{session}?digest={digest}")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+    assert_eq!(pull(&registry, &format!("/v2/{repo}/blobs/{digest}")).await, content);
+
+    drop(reader);
+    assert!(
+        eventually(std::time::Duration::from_secs(10), || open_fds(pid) <= baseline + 2).await,
+        "the server's open files came back down: {} now, {baseline} before",
+        open_fds(pid)
+    );
+}
