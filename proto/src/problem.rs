@@ -39,6 +39,8 @@ pub enum ErrorCode {
     /// 429: too many failed sign-ins, or too many at once, or more
     /// operations than the caller's rate limit; see `Retry-After`.
     TooManyRequests,
+    /// 507: the registry's disk is full; nothing was changed.
+    InsufficientStorage,
     /// 500
     Internal,
 }

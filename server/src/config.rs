@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::{
     auth::rate_limit::RateLimitConfig,
     domain::manifest::{MANIFEST_BYTES_CEILING, MAX_MANIFEST_BYTES},
+    http::body_timeout::BodyTimeouts,
     policy::roles::RoleAssignmentMode,
     service::tokens::DEFAULT_MAX_SCOPE_MAP_RULES,
 };
@@ -37,6 +38,11 @@ pub enum Command {
     /// Remove blobs no manifest references and abandoned uploads. Safe
     /// while the registry is serving: recent content is always kept.
     Gc(GcArgs),
+    /// Check that every blob the database records is whole in the blob
+    /// store (present, of its recorded size, hashing to its digest); list
+    /// files no row records. Changes nothing; safe while the registry is
+    /// serving. Exits 1 when a blob is damaged.
+    Fsck(FsckArgs),
     // The management commands (scope-map, token, repository, audit): a
     // client of a running registry's API.
     #[command(flatten)]
@@ -57,6 +63,17 @@ pub struct GcArgs {
     /// progress references its layers only once its manifest arrives).
     #[arg(long, default_value_t = 60)]
     pub grace_minutes: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct FsckArgs {
+    /// The data directory of the registry to check.
+    #[arg(long, env = "PORTCULLIS_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Print the report as one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +131,23 @@ pub struct ServeArgs {
     /// with read access to the configuration.
     #[arg(long, env = "PORTCULLIS_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+
+    /// A connection must send a whole request head within this many
+    /// seconds of opening (or of its previous answer, when kept alive),
+    /// or it is closed: idle and stalled connections do not pile up.
+    #[arg(long, env = "PORTCULLIS_HEADER_READ_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_secs: u64,
+
+    /// A request body that sends no byte for this many seconds is cut off
+    /// (an upload keeps what arrived and can be resumed).
+    #[arg(long, env = "PORTCULLIS_BODY_IDLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_idle_timeout_secs: u64,
+
+    /// The least average rate of a request body in bytes per second, after
+    /// an allowance of --body-idle-timeout-secs; slower bodies are cut off.
+    /// 0 checks only idleness.
+    #[arg(long, env = "PORTCULLIS_BODY_MIN_RATE", default_value_t = 500)]
+    pub body_min_rate: u64,
 
     /// Directory holding the portal's compiled assets (pkg/ with the wasm,
     /// JavaScript and CSS that cargo-leptos builds).
@@ -256,6 +290,10 @@ pub struct ServeConfig {
     /// Where `/metrics` is served without credentials, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
     pub limits: Limits,
+    /// How long a connection may take to send a request head.
+    pub header_read_timeout: std::time::Duration,
+    /// How long request bodies may stall, and how slow they may be.
+    pub body_timeouts: BodyTimeouts,
 }
 
 /// Certificate and key files for HTTPS.
@@ -288,6 +326,11 @@ impl ServeConfig {
             upload_expiry: std::time::Duration::from_secs(args.upload_expiry_hours * 3600),
             metrics_listen: args.metrics_listen,
             limits: args.limits.into(),
+            header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout_secs),
+            body_timeouts: BodyTimeouts {
+                idle: std::time::Duration::from_secs(args.body_idle_timeout_secs),
+                min_rate: args.body_min_rate,
+            },
             tls: match (args.tls_cert, args.tls_key) {
                 (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
                 _ => None,
@@ -398,6 +441,34 @@ mod tests {
     }
 
     #[test]
+    fn timeouts_have_defaults_and_take_flags() {
+        if std::env::vars().any(|(k, _)| k.starts_with("PORTCULLIS_")) {
+            return;
+        }
+        let config = ServeConfig::from_args(serve_args(&[])).unwrap();
+        assert_eq!(config.header_read_timeout, std::time::Duration::from_secs(30));
+        assert_eq!(
+            config.body_timeouts,
+            BodyTimeouts { idle: std::time::Duration::from_secs(60), min_rate: 500 }
+        );
+        let config = ServeConfig::from_args(serve_args(&[
+            "--header-read-timeout-secs",
+            "2",
+            "--body-idle-timeout-secs",
+            "3",
+            "--body-min-rate",
+            "0",
+        ]))
+        .unwrap();
+        assert_eq!(config.header_read_timeout, std::time::Duration::from_secs(2));
+        assert_eq!(
+            config.body_timeouts,
+            BodyTimeouts { idle: std::time::Duration::from_secs(3), min_rate: 0 }
+        );
+        assert!(parse(&["serve", "--header-read-timeout-secs", "0"]).is_err());
+    }
+
+    #[test]
     fn tls_needs_both_files() {
         let config =
             ServeConfig::from_args(serve_args(&["--tls-cert", "/c.pem", "--tls-key", "/k.pem"])).unwrap();
@@ -440,6 +511,15 @@ mod tests {
         assert_eq!(config.limits.rate.writes_per_minute.map(NonZeroU32::get), Some(30));
         assert!(parse(&["serve", "--max-manifest-bytes", "999999999999"]).is_err());
         assert!(parse(&["serve", "--max-scope-map-rules", "0"]).is_err());
+    }
+
+    #[test]
+    fn fsck_takes_its_options() {
+        let Command::Fsck(args) = parse(&["fsck", "--data-dir", "/d", "--json"]).unwrap().command else {
+            panic!("fsck expected")
+        };
+        assert_eq!(args.data_dir, PathBuf::from("/d"));
+        assert!(args.json);
     }
 
     #[test]

@@ -102,6 +102,8 @@ pub enum ServeError {
     Bootstrap(#[from] bootstrap::BootstrapError),
     #[error("garbage collection failed: {0}")]
     Gc(String),
+    #[error("fsck failed: {0}")]
+    Fsck(String),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -112,6 +114,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, ServeError> {
     match cli.command {
         Command::Serve(args) => serve(ServeConfig::from_args(args)?).await.map(|()| ExitCode::SUCCESS),
         Command::Gc(args) => collect_garbage(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Fsck(args) => check_blobs(args).await,
         Command::Client(command) => Ok(portcullis_cli::run(command).await),
     }
 }
@@ -130,6 +133,40 @@ async fn collect_garbage(args: config::GcArgs) -> Result<(), ServeError> {
         report.blobs_removed, report.bytes_freed, report.uploads_removed, report.blobs_kept
     );
     Ok(())
+}
+
+/// `portcullis fsck`: the report on stdout, exit 1 when a blob is damaged.
+async fn check_blobs(args: config::FsckArgs) -> Result<ExitCode, ServeError> {
+    let db = Database::open(&args.data_dir).await?;
+    let store = FsBlobStore::open(&args.data_dir).await?;
+    let started = std::time::Instant::now();
+    let report = service::fsck::Fsck::new(db, Arc::new(store))
+        .run()
+        .await
+        .map_err(|e| ServeError::Fsck(e.to_string()))?;
+    if args.json {
+        let mut json = serde_json::to_value(&report).expect("the report serializes");
+        json["healthy"] = report.is_healthy().into();
+        println!("{json}");
+    } else {
+        let seconds = started.elapsed().as_secs_f64();
+        let mib = report.bytes_checked as f64 / (1024.0 * 1024.0);
+        println!(
+            "fsck checked {} blobs ({mib:.1} MiB hashed) in {seconds:.1} s: {} damaged, {} files with no row",
+            report.blobs_checked,
+            report.damaged.len(),
+            report.unrecorded.len()
+        );
+        for blob in &report.damaged {
+            let repositories =
+                if blob.repositories.is_empty() { "none".to_owned() } else { blob.repositories.join(", ") };
+            println!("damaged {}: {}; repositories: {repositories}", blob.digest, blob.damage);
+        }
+        for file in &report.unrecorded {
+            println!("no row {} ({} bytes): `portcullis gc` removes it", file.digest, file.size);
+        }
+    }
+    Ok(if report.is_healthy() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 impl AppState {
@@ -218,6 +255,7 @@ impl AppState {
 }
 
 pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
+    raise_open_files_limit();
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Bind { addr: config.listen, source })?;
@@ -240,24 +278,36 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     spawn_session_cleanup(state.sessions.clone());
     spawn_upload_expiry(state.registry.clone(), config.upload_expiry);
     let audit = state.audit.clone();
+    // Every listener stops accepting at SIGTERM/SIGINT and gives requests
+    // in flight 10 s to finish.
+    let handle = axum_server::Handle::new();
+    let shutdown = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
     if let Some(address) = config.metrics_listen {
         let listener =
             TcpListener::bind(address).await.map_err(|source| ServeError::Bind { addr: address, source })?;
         let bound = listener.local_addr()?;
         let metrics = http::metrics::open_router(state.clone());
         println!("Portcullis metrics on http://{bound}/metrics");
+        let server = with_timeouts(axum_server::from_tcp(listener.into_std()?)?, &config);
+        let handle = handle.clone();
         tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, metrics).with_graceful_shutdown(shutdown_signal()).await
-            {
+            if let Err(error) = server.handle(handle).serve(metrics.into_make_service()).await {
                 tracing::error!(%error, "the metrics listener stopped");
             }
         });
     }
-    let app = http::build_router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = http::build_router(state)
+        .layer(http::body_timeout::layer(config.body_timeouts))
+        .into_make_service_with_connect_info::<SocketAddr>();
     match &config.tls {
         None => {
+            let server = with_timeouts(axum_server::from_tcp(listener.into_std()?)?, &config);
             println!("Portcullis {} listening on http://{bound}", env!("CARGO_PKG_VERSION"));
-            axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+            server.handle(handle).serve(app).await?;
         }
         Some(files) => {
             // ring is the one provider compiled in; installing twice is harmless.
@@ -265,19 +315,55 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
                 .await
                 .map_err(ServeError::Tls)?;
-            let handle = axum_server::Handle::new();
-            let shutdown = handle.clone();
-            tokio::spawn(async move {
-                shutdown_signal().await;
-                shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-            });
+            // The TLS handshake has its own timeout (10 s, axum-server's
+            // default); the request head's starts after it.
+            let server = with_timeouts(axum_server::from_tcp_rustls(listener.into_std()?, tls)?, &config);
             println!("Portcullis {} listening on https://{bound}", env!("CARGO_PKG_VERSION"));
-            axum_server::from_tcp_rustls(listener.into_std()?, tls)?.handle(handle).serve(app).await?;
+            server.handle(handle).serve(app).await?;
         }
     }
     // What the audit writer still holds reaches the database before exit.
     audit.flush().await;
     Ok(())
+}
+
+/// A listener's server with the connection timeouts of `config`: a new
+/// connection must send its first request head within the header read
+/// timeout (which also covers hyper's HTTP/1-or-2 detection, otherwise
+/// untimed), and a kept-alive HTTP/1 connection its next one, or it is
+/// closed. Request bodies are paced by `http::body_timeout`.
+fn with_timeouts<A, Acceptor>(
+    mut server: axum_server::Server<A, Acceptor>,
+    config: &ServeConfig,
+) -> axum_server::Server<A, Acceptor>
+where
+    A: axum_server::Address,
+{
+    server.http_builder().http1().header_read_timeout(config.header_read_timeout);
+    server.first_request_timeout(config.header_read_timeout)
+}
+
+/// Raises this process's soft limit on open files to its hard limit, as
+/// Go programs (Distribution among them) do at start: every connection
+/// and every blob being served or stored holds a descriptor, and the usual
+/// soft limit of 1,024 is reached by a few hundred clients. Failure only
+/// leaves the limit as it was.
+fn raise_open_files_limit() {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit/setrlimit only read or write the struct given.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 || limit.rlim_cur >= limit.rlim_max {
+                return;
+            }
+            let before = limit.rlim_cur;
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                tracing::debug!(before, after = limit.rlim_cur, "raised the open files limit");
+            }
+        }
+    }
 }
 
 /// Creates the data directory (and its parents) accessible to the owner

@@ -13,7 +13,7 @@ use std::{path::Path, str::FromStr, time::Duration};
 
 use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    SqliteConnection, SqlitePool,
+    Connection as _, SqliteConnection, SqlitePool,
 };
 
 /// SQLite allows one writer at a time: writes go through a one-connection
@@ -27,10 +27,38 @@ pub struct Database {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
+    /// The disk holding the database is full (`SQLITE_FULL`): the
+    /// statement's transaction was rolled back, so nothing of it was kept,
+    /// and the same change works once space is freed.
+    #[error("the database's disk is full: {0}")]
+    Full(#[source] sqlx::Error),
     #[error("database error: {0}")]
-    Sqlx(#[from] sqlx::Error),
+    Sqlx(#[source] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// SQLite's result code for "database or disk is full"
+/// (<https://www.sqlite.org/rescode.html#full>): it reports `ENOSPC` on
+/// any of its files (database, WAL, shared memory, temporary files) so.
+const SQLITE_FULL: &str = "13";
+
+impl From<sqlx::Error> for DbError {
+    /// Every driver error passes here, so a full disk is told apart once.
+    fn from(error: sqlx::Error) -> Self {
+        let full = match &error {
+            sqlx::Error::Database(database) => database.code().as_deref() == Some(SQLITE_FULL),
+            sqlx::Error::Io(io) => {
+                matches!(io.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+            }
+            _ => false,
+        };
+        if full {
+            Self::Full(error)
+        } else {
+            Self::Sqlx(error)
+        }
+    }
 }
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -42,7 +70,7 @@ impl Database {
         let path = data_dir.join("portcullis.db");
         // It holds live session ids and password digests: the owner only.
         // SQLite gives the -wal and -shm files the database file's mode.
-        owner_only(&path).map_err(|e| DbError::Sqlx(sqlx::Error::Io(e)))?;
+        owner_only(&path).map_err(|e| DbError::from(sqlx::Error::Io(e)))?;
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
@@ -52,10 +80,9 @@ impl Database {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let writer = pool_options().max_connections(1).connect_with(options.clone()).await?;
         MIGRATOR.run(&writer).await?;
-        let reader =
-            SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+        let reader = pool_options().max_connections(8).connect_with(options.read_only(true)).await?;
         Ok(Self { writer, reader })
     }
 
@@ -102,6 +129,30 @@ impl Database {
     pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
         self.writer.begin_with("BEGIN IMMEDIATE").await
     }
+}
+
+/// The options of both pools: a connection whose last transaction did not
+/// end is closed instead of handed out again.
+///
+/// sqlx counts a connection's transaction depth itself. When COMMIT fails
+/// with `SQLITE_FULL` (or an I/O error), SQLite has already rolled the
+/// transaction back, so the ROLLBACK that sqlx sends next fails ("no
+/// transaction is active") and its count stays at 1: every later `begin`
+/// on that connection failed with "attempted to call begin_with at
+/// non-zero transaction depth", and one full disk left the registry unable
+/// to write anything until it was restarted. The ping before each reuse
+/// (`test_before_acquire`, on by default) is answered after any rollback
+/// still queued, so the depth read here is settled.
+fn pool_options() -> SqlitePoolOptions {
+    SqlitePoolOptions::new().before_acquire(|connection, _| {
+        Box::pin(async move {
+            let stuck = connection.is_in_transaction();
+            if stuck {
+                tracing::warn!("closing a database connection left inside a failed transaction");
+            }
+            Ok(!stuck)
+        })
+    })
 }
 
 /// A write transaction. Services hold it across the reads and writes of

@@ -515,6 +515,60 @@ pub async fn upload_known(db: &Database, upload: &str) -> Result<bool, DbError> 
     Ok(found.is_some())
 }
 
+/// A blob the database records, with the repositories that see it: those
+/// it is linked in and those with a manifest that references it. For
+/// `portcullis fsck`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedBlob {
+    pub digest: String,
+    pub size: u64,
+    /// Sorted, each once.
+    pub repositories: Vec<String>,
+}
+
+/// Every blob the database records, in digest order.
+pub async fn recorded_blobs(db: &Database) -> Result<Vec<RecordedBlob>, DbError> {
+    // Repository names never hold a newline (the name grammar), so one
+    // separates them.
+    let rows: Vec<(String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT b.digest, b.size, (
+             SELECT group_concat(name, char(10)) FROM (
+                 SELECT r.name FROM repository_blobs l JOIN repositories r ON r.id = l.repository_id
+                 WHERE l.digest = b.digest
+                 UNION
+                 SELECT r.name FROM manifest_blobs mb JOIN manifests m ON m.id = mb.manifest_id
+                     JOIN repositories r ON r.id = m.repository_id
+                 WHERE mb.digest = b.digest))
+         FROM blobs b ORDER BY b.digest",
+    )
+    .fetch_all(db.reader())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(digest, size, names)| {
+            let mut repositories: Vec<String> = names
+                .as_deref()
+                .unwrap_or_default()
+                .split('\n')
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect();
+            repositories.sort();
+            repositories.dedup();
+            RecordedBlob { digest, size: size as u64, repositories }
+        })
+        .collect())
+}
+
+/// Whether the database records the blob (any repository or none).
+pub async fn blob_recorded(db: &Database, digest: &str) -> Result<bool, DbError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM blobs WHERE digest = ?")
+        .bind(digest)
+        .fetch_optional(db.reader())
+        .await?;
+    Ok(found.is_some())
+}
+
 /// Whether a blob is garbage: no manifest references it and no repository
 /// linked it after `cutoff`.
 pub async fn blob_is_garbage(db: &Database, digest: &str, cutoff: DateTime<Utc>) -> Result<bool, DbError> {

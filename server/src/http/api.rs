@@ -143,7 +143,23 @@ pub enum ApiError {
     RateLimited(String, std::time::Duration),
     /// The body is larger than the limit (bytes).
     TooLarge(usize),
+    /// The registry's disk is full (507); nothing was changed.
+    InsufficientStorage,
     Internal,
+}
+
+impl ApiError {
+    /// A failure below the API that the caller cannot fix: logged with its
+    /// cause, answered 500 without detail, or 507 with words an operator
+    /// can act on when the cause is a full disk.
+    pub(crate) fn internal(cause: &(dyn std::error::Error + 'static), what: &'static str) -> Self {
+        if crate::service::out_of_space(cause) {
+            tracing::error!(error = %cause, "out of space: {what}");
+            return ApiError::InsufficientStorage;
+        }
+        tracing::error!(error = %cause, "{what}");
+        ApiError::Internal
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -192,6 +208,13 @@ impl IntoResponse for ApiError {
                 ErrorCode::TooManyRequests,
                 format!("too many requests: {reason}; retry in {} s", super::oci::error::retry_seconds(wait)),
             ),
+            ApiError::InsufficientStorage => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                ErrorCode::InsufficientStorage,
+                "insufficient storage: the registry's disk is full; nothing was changed, retry once space \
+                 is freed"
+                    .to_owned(),
+            ),
             ApiError::Internal => {
                 (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal server error".to_owned())
             }
@@ -228,10 +251,7 @@ impl From<ManageError> for ApiError {
                 ApiError::Conflict(ErrorCode::ScopeMapInUse, error.to_string())
             }
             error @ ManageError::ReadOnly(_) => ApiError::Conflict(ErrorCode::ReadOnly, error.to_string()),
-            ManageError::Internal(cause) => {
-                tracing::error!(%cause, "management request failed");
-                ApiError::Internal
-            }
+            ManageError::Internal(cause) => ApiError::internal(&*cause, "management request failed"),
         }
     }
 }
@@ -242,10 +262,7 @@ impl From<RegistryError> for ApiError {
             RegistryError::NameUnknown => ApiError::NotFound("repository not found".into()),
             RegistryError::ManifestUnknown => ApiError::NotFound("tag or manifest not found".into()),
             RegistryError::Locked(detail) => ApiError::Conflict(ErrorCode::Locked, detail),
-            other => {
-                tracing::error!(error = %other, "repository management request failed");
-                ApiError::Internal
-            }
+            other => ApiError::internal(&other, "repository management request failed"),
         }
     }
 }
@@ -770,10 +787,11 @@ async fn list_audit(
     Params(query): Params<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    let rows = state.audit.list(query.token.as_deref(), query.before, limit + 1).await.map_err(|error| {
-        tracing::error!(%error, "audit log read failed");
-        ApiError::Internal
-    })?;
+    let rows = state
+        .audit
+        .list(query.token.as_deref(), query.before, limit + 1)
+        .await
+        .map_err(|error| ApiError::internal(&error, "audit log read failed"))?;
     let next = (rows.len() as i64 > limit).then(|| rows[limit as usize - 1].id);
     let items = rows.into_iter().take(limit as usize).map(audit_entry).collect();
     Ok(Json(AuditPage { items, next }))
@@ -806,10 +824,7 @@ impl From<UserError> for ApiError {
             error @ UserError::WrongPassword => ApiError::Denied(error.to_string()),
             UserError::Throttled { retry_after } => ApiError::TooManyRequests(retry_after),
             UserError::Invalid(rule) => ApiError::Invalid(rule.to_string()),
-            UserError::Internal(cause) => {
-                tracing::error!(%cause, "password change failed");
-                ApiError::Internal
-            }
+            UserError::Internal(cause) => ApiError::internal(&*cause, "password change failed"),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! services and map their errors to responses once; they never run SQL.
 
 pub mod api;
+pub mod body_timeout;
 pub mod caller;
 pub mod csrf;
 pub mod exchange;
@@ -164,6 +165,8 @@ pub(crate) async fn test_state() -> (AppState, tempfile::TempDir) {
         upload_expiry: std::time::Duration::from_secs(3600),
         metrics_listen: None,
         limits: crate::config::Limits::default(),
+        header_read_timeout: std::time::Duration::from_secs(30),
+        body_timeouts: body_timeout::BodyTimeouts { idle: std::time::Duration::from_secs(60), min_rate: 500 },
     };
     let (state, _) = AppState::open(&config, "registry.test".into()).await.unwrap();
     (state, data)

@@ -55,13 +55,20 @@ pub enum RegistryError {
     /// A lock attribute (readEnabled, writeEnabled, deleteEnabled) forbids it.
     #[error("{0}")]
     Locked(String),
+    /// The disk of the blob store or of the database is full; nothing of
+    /// the request was kept.
+    #[error("insufficient storage: {0}")]
+    InsufficientStorage(#[source] Cause),
     #[error("internal error: {0}")]
     Internal(#[source] Cause),
 }
 
 impl From<DbError> for RegistryError {
     fn from(error: DbError) -> Self {
-        Self::Internal(error.into())
+        match error {
+            DbError::Full(_) => Self::InsufficientStorage(error.into()),
+            error => Self::Internal(error.into()),
+        }
     }
 }
 
@@ -75,6 +82,7 @@ impl From<StorageError> for RegistryError {
             StorageError::BlobUnknown => Self::BlobUnknown,
             StorageError::RangeInvalid { blob_size } => Self::RangeNotSatisfiable { blob_size },
             StorageError::BodyInterrupted(_) => Self::BodyInterrupted,
+            error @ StorageError::Full(_) => Self::InsufficientStorage(error.into()),
             StorageError::Io(error) => Self::Internal(error.into()),
         }
     }
@@ -175,8 +183,35 @@ impl RegistryService {
         digest: &Digest,
         range: Option<ByteRange>,
     ) -> RegistryResult<BlobRead> {
-        self.blob_size(name, digest).await?;
-        Ok(self.store.open(digest, range).await?)
+        let recorded = self.blob_size(name, digest).await?;
+        let damaged = |what: String| {
+            RegistryError::Internal(format!("blob {digest} is damaged: {what}; run `portcullis fsck`").into())
+        };
+        // The store's size is the file's at open; a file changed under the
+        // registry is refused here, and one cut short later while streaming
+        // ends the body with an error (`storage::exactly`). Bytes changed in
+        // place at the same length are not detected on the way out: clients
+        // verify the digest of what they pull, and `portcullis fsck` finds
+        // them (docs/ARCHITECTURE.md "Faults").
+        let read = match self.store.open(digest, range).await {
+            Ok(read) => read,
+            Err(StorageError::RangeInvalid { blob_size }) if blob_size != recorded => {
+                return Err(damaged(format!("{recorded} bytes recorded, the store holds {blob_size}")))
+            }
+            Err(StorageError::BlobUnknown) => {
+                // Garbage collection deletes a blob's rows with its bytes;
+                // if the rows are still there, the bytes vanished.
+                return Err(match self.blob_size(name, digest).await {
+                    Err(RegistryError::BlobUnknown) => RegistryError::BlobUnknown,
+                    _ => damaged("its bytes are missing from the store".into()),
+                });
+            }
+            Err(error) => return Err(error.into()),
+        };
+        if read.blob_size != recorded {
+            return Err(damaged(format!("{recorded} bytes recorded, the store holds {}", read.blob_size)));
+        }
+        Ok(read)
     }
 
     /// Removes the blob from the repository; garbage collection reclaims the
@@ -210,7 +245,11 @@ impl RegistryService {
             }
         }
         let upload = self.store.begin_upload().await?;
-        rows::insert_upload(&self.db, &upload.to_string(), repository, now).await?;
+        if let Err(error) = rows::insert_upload(&self.db, &upload.to_string(), repository, now).await {
+            // No row, no session: its (empty) file goes too.
+            let _ = self.store.cancel(upload).await;
+            return Err(error.into());
+        }
         Ok(UploadStart::Session(upload))
     }
 

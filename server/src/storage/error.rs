@@ -1,6 +1,7 @@
 //! `StorageError`: why a blob-store operation failed. Owns only the error
 //! type; the HTTP layer maps each variant to an OCI answer once
-//! (`DIGEST_INVALID`, `BLOB_UPLOAD_UNKNOWN`, `BLOB_UNKNOWN`, 416, or 500).
+//! (`DIGEST_INVALID`, `BLOB_UPLOAD_UNKNOWN`, `BLOB_UNKNOWN`, 416, 507 or
+//! 500).
 
 use crate::domain::Digest;
 
@@ -30,7 +31,30 @@ pub enum StorageError {
     #[error("the content stream failed before its end: {0}")]
     BodyInterrupted(#[source] std::io::Error),
 
+    /// The backend has no room left (`ENOSPC`, or `EDQUOT` over a quota):
+    /// nothing was stored, and the same request works once space is freed.
+    #[error("the blob store is out of space: {0}")]
+    Full(#[source] std::io::Error),
+
     /// The backend itself failed.
     #[error("storage I/O failed: {0}")]
-    Io(#[from] std::io::Error),
+    Io(#[source] std::io::Error),
+}
+
+impl From<std::io::Error> for StorageError {
+    /// Every I/O error of a backend passes here, so a full disk is told
+    /// apart once, wherever it happened (a write, a directory entry, an
+    /// fsync, a rename).
+    fn from(error: std::io::Error) -> Self {
+        if is_out_of_space(&error) {
+            Self::Full(error)
+        } else {
+            Self::Io(error)
+        }
+    }
+}
+
+/// Whether an I/O error says the filesystem (or the user's quota) is full.
+pub fn is_out_of_space(error: &std::io::Error) -> bool {
+    matches!(error.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
 }

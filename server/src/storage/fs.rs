@@ -52,8 +52,9 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::mpsc;
 use tokio_util::io::ReaderStream;
 
+use super::error::is_out_of_space;
 use super::hash_state::UploadHashState;
-use super::{BlobEntry, BlobRead, BlobStore, ByteRange, ByteStream, StorageError, UploadId};
+use super::{exactly, BlobEntry, BlobRead, BlobStore, ByteRange, ByteStream, StorageError, UploadId};
 use crate::domain::{Algorithm, Digest};
 
 /// How many bytes one chunk of a served blob holds at most.
@@ -165,15 +166,30 @@ impl BlobStore for FsBlobStore {
             let mut file = open_upload_locked(&upload_path, Access::Append)?;
             let (mut state, caught_up) = caught_up_hash(&mut file, &state_path)?;
             let before = state.covered();
-            let outcome = write_batches(&mut file, before, batches, &mut state);
+            let written = write_batches(&mut file, before, batches, &mut state);
+            let synced = file.sync_data();
+            if written.as_ref().err().into_iter().chain(synced.as_ref().err()).any(is_out_of_space) {
+                // A full disk takes the whole chunk back: the upload keeps
+                // the size it had (a prefix, as the contract allows), and
+                // the space the cut-off chunk took is free again at once
+                // instead of when the session expires. The saved state
+                // covers at most `before` bytes, so it stays true.
+                file.set_len(before)?;
+                file.sync_data()?;
+                return Err(match written {
+                    Err(error) if is_out_of_space(&error) => error,
+                    _ => synced.expect_err("one of the two ran out of space"),
+                }
+                .into());
+            }
             // Even after a failed body or write, what was written stays and
             // must be on disk before the size is reported: clients resume
             // from that size. The state is saved only after its bytes are.
-            file.sync_data()?;
+            synced?;
             if caught_up || state.covered() != before {
                 save_hash_state(&state_path, &state)?;
             }
-            outcome?;
+            written?;
             Ok(file.metadata()?.len())
         })
         .await;
@@ -289,7 +305,7 @@ impl BlobStore for FsBlobStore {
             blob_size,
             offset,
             length,
-            body: ReaderStream::with_capacity(reader, READ_CHUNK).boxed(),
+            body: exactly(length, ReaderStream::with_capacity(reader, READ_CHUNK).boxed()),
         })
     }
 
@@ -672,7 +688,7 @@ fn not_found_as(error: io::Error, unknown: StorageError) -> StorageError {
     if error.kind() == io::ErrorKind::NotFound {
         unknown
     } else {
-        StorageError::Io(error)
+        error.into()
     }
 }
 

@@ -13,6 +13,11 @@
 //!   switch to another replica), and its size is exactly the bytes stored.
 //! - Content is streamed in both directions; memory use does not grow with
 //!   blob size.
+//! - A blob being served yields exactly the `length` it announced, or ends
+//!   with an error (a file cut short under the server, a read that failed):
+//!   never fewer bytes presented as the whole ([`exactly`]).
+//! - A full backend says so (`StorageError::Full`), and an append or a
+//!   whole put cut off by it leaves nothing of the failed request behind.
 //!
 //! The shared behaviour test suite is in `suite` and runs against every
 //! backend (STYLE rule 10).
@@ -34,13 +39,64 @@ use uuid::Uuid;
 
 use crate::domain::Digest;
 
-pub use error::StorageError;
+pub use error::{is_out_of_space, StorageError};
 pub use fs::FsBlobStore;
 
 /// Blob content in transit, in either direction: a request body being
 /// stored or a blob being served. Chunks arrive in order; an `Err` item ends
 /// the content early.
 pub type ByteStream = BoxStream<'static, Result<Bytes, std::io::Error>>;
+
+/// `body` as a stream that yields exactly `length` bytes: if it ends sooner,
+/// its last item is an `UnexpectedEof` error, so whoever sends it (the HTTP
+/// layer, with `Content-Length: length`) aborts instead of ending cleanly.
+/// More than `length` bytes is the backend's bug; they are passed on and the
+/// HTTP layer refuses them.
+pub fn exactly(length: u64, body: ByteStream) -> ByteStream {
+    Box::pin(ExactLength { body, remaining: length, ended: false })
+}
+
+struct ExactLength {
+    body: ByteStream,
+    remaining: u64,
+    ended: bool,
+}
+
+impl futures::Stream for ExactLength {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        let item = match futures::Stream::poll_next(self.body.as_mut(), cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(item) => item,
+        };
+        Poll::Ready(match item {
+            Some(Ok(chunk)) => {
+                self.remaining = self.remaining.saturating_sub(chunk.len() as u64);
+                Some(Ok(chunk))
+            }
+            Some(Err(error)) => {
+                self.ended = true;
+                Some(Err(error))
+            }
+            None if self.remaining > 0 => {
+                self.ended = true;
+                Some(Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!("the blob ended {} bytes before its announced length", self.remaining),
+                )))
+            }
+            None => None,
+        })
+    }
+}
 
 /// Where blobs live. Object-safe, so the application holds an
 /// `Arc<dyn BlobStore>` and can run on the filesystem or object storage.
@@ -240,6 +296,29 @@ mod tests {
         {
             assert!(matches!(text.parse::<UploadId>(), Err(StorageError::UploadUnknown)), "{text:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_served_blob_that_ends_early_ends_with_an_error() {
+        use futures::{StreamExt, TryStreamExt};
+        let whole = || futures::stream::iter([Ok(Bytes::from_static(b"abc")), Ok(Bytes::from_static(b"de"))]);
+        let served: Vec<Bytes> = exactly(5, whole().boxed()).try_collect().await.unwrap();
+        assert_eq!(served.concat(), b"abcde");
+
+        let mut short = exactly(8, whole().boxed());
+        assert_eq!(short.next().await.unwrap().unwrap(), "abc");
+        assert_eq!(short.next().await.unwrap().unwrap(), "de");
+        let error = short.next().await.unwrap().unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::UnexpectedEof);
+        assert!(error.to_string().contains("3 bytes before"), "{error}");
+        assert!(short.next().await.is_none(), "nothing after the error");
+
+        let failed =
+            futures::stream::iter([Ok(Bytes::from_static(b"ab")), Err(std::io::Error::other("EIO"))]);
+        let mut failed = exactly(5, failed.boxed());
+        failed.next().await.unwrap().unwrap();
+        assert_eq!(failed.next().await.unwrap().unwrap_err().to_string(), "EIO");
+        assert!(failed.next().await.is_none());
     }
 
     #[test]

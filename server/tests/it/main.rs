@@ -8,6 +8,7 @@ mod clients;
 mod command;
 mod crash;
 mod docker;
+mod faults;
 mod federation;
 mod gc;
 mod identities;

@@ -15,7 +15,9 @@ pub fn sha256(bytes: &[u8]) -> String {
 pub struct Registry {
     pub server: TestServer,
     pub client: Client,
-    _data: tempfile::TempDir,
+    data_dir: std::path::PathBuf,
+    /// The temporary data directory, unless the test brought its own.
+    _data: Option<tempfile::TempDir>,
 }
 
 impl Registry {
@@ -26,9 +28,17 @@ impl Registry {
     /// Like [`Registry::start`], with more `serve` arguments.
     pub fn start_with(extra_args: &[&str]) -> Self {
         let data = tempfile::tempdir().unwrap();
-        let server = TestServer::start_with(data.path(), Some(ADMIN_PASSWORD), extra_args);
+        let mut registry = Self::start_in(data.path(), extra_args);
+        registry._data = Some(data);
+        registry
+    }
+
+    /// Like [`Registry::start_with`], on a data directory the test owns
+    /// (e.g. on a filesystem it mounted).
+    pub fn start_in(data_dir: &std::path::Path, extra_args: &[&str]) -> Self {
+        let server = TestServer::start_with(data_dir, Some(ADMIN_PASSWORD), extra_args);
         let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { server, client, _data: data }
+        Self { server, client, data_dir: data_dir.to_owned(), _data: None }
     }
 
     /// Like [`Registry::start`], logging at `filter` into the returned log.
@@ -36,7 +46,7 @@ impl Registry {
         let data = tempfile::tempdir().unwrap();
         let (server, log) = TestServer::start_logging(data.path(), filter);
         let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        (Self { server, client, _data: data }, log)
+        (Self { server, client, data_dir: data.path().to_owned(), _data: Some(data) }, log)
     }
 
     /// `POST /oauth2/token` with the OAuth2 password grant for `scope`:
@@ -69,7 +79,7 @@ impl Registry {
     }
 
     pub fn data_dir(&self) -> &std::path::Path {
-        self._data.path()
+        &self.data_dir
     }
 
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {

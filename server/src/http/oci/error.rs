@@ -72,6 +72,17 @@ pub enum OciError {
     /// Over the caller's rate limit (`reason` names it).
     #[error("too many requests: {reason}; retry in {} s", retry_seconds(*retry_after))]
     RateLimited { reason: String, retry_after: std::time::Duration },
+    /// The disk of the blob store or the database is full. 507 (RFC 4918
+    /// §11.5), so that Docker, which prints only the status line of a 5xx,
+    /// still says why; clients that read the body (containerd, crane, oras)
+    /// show the message. Distribution answers 500 here; UNKNOWN is its code
+    /// for a server-side failure, kept because the spec's codes have none
+    /// closer.
+    #[error(
+        "insufficient storage: the registry's disk is full; nothing of this request was stored, \
+         retry once space is freed"
+    )]
+    InsufficientStorage,
     #[error("internal server error")]
     Internal,
 }
@@ -100,6 +111,7 @@ impl OciError {
             Self::TooManyRequests { .. } | Self::RateLimited { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS")
             }
+            Self::InsufficientStorage => (StatusCode::INSUFFICIENT_STORAGE, "UNKNOWN"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN"),
         }
     }
@@ -129,6 +141,10 @@ impl From<RegistryError> for OciError {
             RegistryError::ManifestBlobUnknown(digests) => Self::ManifestBlobUnknown(digests.join(", ")),
             RegistryError::BodyInterrupted => Self::BlobUploadInvalid("the request body ended early".into()),
             RegistryError::Locked(reason) => Self::Locked(reason),
+            RegistryError::InsufficientStorage(cause) => {
+                tracing::error!(%cause, "out of space: a registry request was refused");
+                Self::InsufficientStorage
+            }
             RegistryError::Internal(cause) => {
                 tracing::error!(%cause, "registry request failed");
                 Self::Internal

@@ -130,8 +130,61 @@ fn header_value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).expect("URL paths, digests and numbers are ASCII")
 }
 
-fn request_stream(body: Body) -> ByteStream {
-    Box::pin(body.into_data_stream().map_err(std::io::Error::other))
+/// How long a failed upload's handler keeps reading what the client still
+/// sends before it answers ([`UploadBody::discard_rest`]).
+const DISCARD_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// An upload's request body: the service reads it as a stream, and when
+/// the request fails before the body's end (a full disk, a lock, a chunk
+/// out of order) the handler reads and drops the rest before it answers.
+/// hyper closes a connection whose request body was not read to its end,
+/// and a client still writing then meets a broken pipe or a reset, often
+/// before it reads the answer: a push to a full disk said "broken pipe"
+/// instead of 507. (Go's server lingers instead; hyper has no such
+/// option.)
+#[derive(Clone)]
+struct UploadBody(std::sync::Arc<tokio::sync::Mutex<axum::body::BodyDataStream>>);
+
+impl UploadBody {
+    fn new(body: Body) -> Self {
+        Self(std::sync::Arc::new(tokio::sync::Mutex::new(body.into_data_stream())))
+    }
+
+    /// The body for the service, chunk by chunk as it arrives.
+    fn stream(&self) -> ByteStream {
+        Box::pin(futures::stream::unfold(self.0.clone(), |body| async move {
+            let next = body.lock().await.try_next().await;
+            match next {
+                Ok(Some(chunk)) => Some((Ok(chunk), body)),
+                Ok(None) => None,
+                Err(error) => Some((Err(std::io::Error::other(error)), body)),
+            }
+        }))
+    }
+
+    /// Reads and drops whatever the client still sends, for at most
+    /// [`DISCARD_FOR`] (a client that stalls or crawls is cut off sooner
+    /// by `http::body_timeout`), so that it reads the answer.
+    async fn discard_rest(&self) {
+        let drain = async {
+            let mut body = self.0.lock().await;
+            while let Ok(Some(_)) = body.try_next().await {}
+        };
+        let _ = tokio::time::timeout(DISCARD_FOR, drain).await;
+    }
+
+    /// Runs `handle` with this body and, if it fails, discards the rest of
+    /// the body before the error is answered.
+    async fn answer<T, F>(self, handle: F) -> Result<T, OciError>
+    where
+        F: std::future::Future<Output = Result<T, OciError>>,
+    {
+        let answer = handle.await;
+        if answer.is_err() {
+            self.discard_rest().await;
+        }
+        answer
+    }
 }
 
 async fn get_manifest(
@@ -271,9 +324,16 @@ async fn start_upload(
     query: &Query,
     body: Body,
 ) -> Result<Response, OciError> {
-    if let Some(digest) = query.digest()? {
-        state.registry.put_blob(name, &digest, request_stream(body)).await?;
-        return Ok(blob_created(name, &digest));
+    if query.digest.is_some() {
+        let body = UploadBody::new(body);
+        return body
+            .clone()
+            .answer(async {
+                let digest = query.digest()?.expect("the parameter is there");
+                state.registry.put_blob(name, &digest, body.stream()).await?;
+                Ok(blob_created(name, &digest))
+            })
+            .await;
     }
     // A mount needs read on the source; without it (or with a bad source)
     // the client gets an ordinary upload session, as the spec asks.
@@ -318,19 +378,24 @@ async fn patch_upload(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, OciError> {
-    let range = match chunk_range(headers) {
-        Ok(range) => range,
-        Err(_) => {
-            let size = state.registry.upload_size(name, upload).await?;
-            return Err(OciError::RangeNotSatisfiable { upload_size: size });
-        }
-    };
-    let (start, expected_len) = match range {
-        Some((first, last)) => (Some(first), Some(last - first + 1)),
-        None => (None, None),
-    };
-    let size = state.registry.append_upload(name, upload, start, expected_len, request_stream(body)).await?;
-    Ok(upload_progress(StatusCode::ACCEPTED, name, upload, size))
+    let body = UploadBody::new(body);
+    body.clone()
+        .answer(async {
+            let range = match chunk_range(headers) {
+                Ok(range) => range,
+                Err(_) => {
+                    let size = state.registry.upload_size(name, upload).await?;
+                    return Err(OciError::RangeNotSatisfiable { upload_size: size });
+                }
+            };
+            let (start, expected_len) = match range {
+                Some((first, last)) => (Some(first), Some(last - first + 1)),
+                None => (None, None),
+            };
+            let size = state.registry.append_upload(name, upload, start, expected_len, body.stream()).await?;
+            Ok(upload_progress(StatusCode::ACCEPTED, name, upload, size))
+        })
+        .await
 }
 
 async fn finish_upload(
@@ -341,16 +406,21 @@ async fn finish_upload(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, OciError> {
-    let digest = query
-        .digest()?
-        .ok_or_else(|| OciError::DigestInvalid("the digest query parameter is required".into()))?;
     let has_body = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .map_or(headers.contains_key(header::TRANSFER_ENCODING), |len| len != "0");
-    let last_chunk = has_body.then(|| request_stream(body));
-    state.registry.finish_upload(name, upload, &digest, last_chunk).await?;
-    Ok(blob_created(name, &digest))
+    let body = UploadBody::new(body);
+    body.clone()
+        .answer(async {
+            let digest = query
+                .digest()?
+                .ok_or_else(|| OciError::DigestInvalid("the digest query parameter is required".into()))?;
+            let last_chunk = has_body.then(|| body.stream());
+            state.registry.finish_upload(name, upload, &digest, last_chunk).await?;
+            Ok(blob_created(name, &digest))
+        })
+        .await
 }
 
 /// A `Link` header to the next page, as the distribution spec describes.
