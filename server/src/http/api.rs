@@ -253,7 +253,16 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|rejection| ApiError::Invalid(rejection.body_text()))?;
+        match Json::<T>::from_request(Request::from_parts(parts, bytes.clone().into()), state).await {
+            // Every body is an object, but serde also reads a struct from
+            // an array of its fields in order (`[null, null]`).
+            Ok(_) if bytes.trim_ascii_start().first() != Some(&b'{') => {
+                Err(ApiError::Invalid("the body must be a JSON object".into()))
+            }
             Ok(Json(value)) => Ok(Body(value)),
             Err(rejection) => Err(ApiError::Invalid(rejection.body_text())),
         }
