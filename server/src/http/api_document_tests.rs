@@ -215,3 +215,16 @@ async fn a_body_that_is_not_an_object_is_invalid() {
     let (status, user) = send_json(&router, "patch", "/api/v1/users/admin", " {}").await;
     assert_eq!(status, StatusCode::OK, "{user}");
 }
+
+#[tokio::test]
+async fn an_assignee_that_names_nobody_is_a_documented_404() {
+    let (state, _data) = state().await;
+    let document = served_document(state.clone()).await;
+    let router = as_admin(state);
+    for query in ["?assignee=nobody", "?assignee="] {
+        let (status, problem) = send(&router, "get", &format!("/api/v1/role-assignments{query}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{query}: {problem}");
+    }
+    let responses = &document["paths"]["/api/v1/role-assignments"]["get"]["responses"];
+    assert!(responses["404"].is_object(), "{responses}");
+}
