@@ -572,7 +572,7 @@ async fn repository_patch(
 ) -> ApiResult<Response> {
     let target = Target::parse(&path)?;
     if matches!(target, Target::Tags(_) | Target::Manifests(_)) {
-        return Err(ApiError::MethodNotAllowed);
+        return Ok(list_method_not_allowed());
     }
     let Body(patch) = body?;
     caller.authorize(&state, target.repository(), RepositoryOperation::WriteMetadata).await?;
@@ -584,7 +584,7 @@ async fn repository_patch(
         Target::Manifest(name, digest) => {
             update_manifest(admin, subject, name, digest, patch).await?.into_response()
         }
-        Target::Tags(_) | Target::Manifests(_) => return Err(ApiError::MethodNotAllowed),
+        Target::Tags(_) | Target::Manifests(_) => list_method_not_allowed(),
     })
 }
 
@@ -609,8 +609,17 @@ async fn repository_delete(
             caller.authorize(&state, name, RepositoryOperation::DeleteManifest).await?;
             delete_manifest(admin, subject, name, digest).await?.into_response()
         }
-        Target::Tags(_) | Target::Manifests(_) => return Err(ApiError::MethodNotAllowed),
+        Target::Tags(_) | Target::Manifests(_) => list_method_not_allowed(),
     })
+}
+
+/// The 405 of a tag or manifest list, which only reads; with the `Allow`
+/// header that RFC 9110 (section 15.5.6) requires, as axum gives the other
+/// routes.
+fn list_method_not_allowed() -> Response {
+    let mut response = ApiError::MethodNotAllowed.into_response();
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
+    response
 }
 
 // The repository operations behind the wildcard route, one function each

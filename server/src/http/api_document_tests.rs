@@ -239,3 +239,32 @@ async fn an_unsigned_integer_is_documented_with_its_whole_range() {
     assert_eq!(days["maximum"], u32::MAX, "{days}");
     assert_ne!(days["format"], "int32", "{days}");
 }
+
+#[tokio::test]
+async fn every_405_names_the_allowed_methods() {
+    let (state, _data) = state().await;
+    let document = served_document(state.clone()).await;
+    let operations = documented(&document);
+    let router = as_admin(state);
+    let mut missing = Vec::new();
+    let paths: BTreeSet<&str> = operations.iter().map(|(_, path)| path.as_str()).collect();
+    for path in paths {
+        for method in METHODS.iter().filter(|method| !operations.contains(&(method.to_string(), path.into())))
+        {
+            let request = Request::builder()
+                .method(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap())
+                .uri(instantiate(path))
+                .body(Body::empty())
+                .unwrap();
+            let response = router.clone().oneshot(request).await.unwrap();
+            // RFC 9110 section 15.5.6; schemathesis found the tag and
+            // manifest lists without it.
+            if response.status() == StatusCode::METHOD_NOT_ALLOWED
+                && !response.headers().contains_key("allow")
+            {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "405 without Allow: {missing:#?}");
+}
