@@ -112,7 +112,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(OPENAPI_PATH, get(move || openapi_json(served.clone())))
         .route(
             "/api/v1/repositories/{*path}",
-            get(repository_get).patch(repository_patch).delete(repository_delete),
+            get(repository_get).patch(repository_patch).delete(repository_delete).fallback(repository_other),
         )
         .route(
             "/api/v1/{*rest}",
@@ -572,7 +572,7 @@ async fn repository_patch(
 ) -> ApiResult<Response> {
     let target = Target::parse(&path)?;
     if matches!(target, Target::Tags(_) | Target::Manifests(_)) {
-        return Ok(list_method_not_allowed());
+        return Ok(method_not_allowed(READ_ONLY));
     }
     let Body(patch) = body?;
     caller.authorize(&state, target.repository(), RepositoryOperation::WriteMetadata).await?;
@@ -584,7 +584,7 @@ async fn repository_patch(
         Target::Manifest(name, digest) => {
             update_manifest(admin, subject, name, digest, patch).await?.into_response()
         }
-        Target::Tags(_) | Target::Manifests(_) => list_method_not_allowed(),
+        Target::Tags(_) | Target::Manifests(_) => method_not_allowed(READ_ONLY),
     })
 }
 
@@ -609,16 +609,28 @@ async fn repository_delete(
             caller.authorize(&state, name, RepositoryOperation::DeleteManifest).await?;
             delete_manifest(admin, subject, name, digest).await?.into_response()
         }
-        Target::Tags(_) | Target::Manifests(_) => list_method_not_allowed(),
+        Target::Tags(_) | Target::Manifests(_) => method_not_allowed(READ_ONLY),
     })
 }
 
-/// The 405 of a tag or manifest list, which only reads; with the `Allow`
-/// header that RFC 9110 (section 15.5.6) requires, as axum gives the other
-/// routes.
-fn list_method_not_allowed() -> Response {
+/// What a tag or manifest list allows; the other repository paths also
+/// PATCH and DELETE.
+const READ_ONLY: &str = "GET,HEAD";
+
+/// A method the repository wildcard route does not have at all.
+async fn repository_other(_: ManagementCaller, Path(path): Path<String>) -> Response {
+    match Target::parse(&path) {
+        Ok(Target::Tags(_) | Target::Manifests(_)) => method_not_allowed(READ_ONLY),
+        _ => method_not_allowed("GET,HEAD,PATCH,DELETE"),
+    }
+}
+
+/// A 405 with the `Allow` header that RFC 9110 (section 15.5.6) requires:
+/// axum's, for the whole wildcard route, would also name PATCH and DELETE
+/// on the lists.
+fn method_not_allowed(allow: &'static str) -> Response {
     let mut response = ApiError::MethodNotAllowed.into_response();
-    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
     response
 }
 
