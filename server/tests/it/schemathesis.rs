@@ -6,14 +6,22 @@
 //! more examples). A bounded run with a fixed seed, so that a failure
 //! repeats.
 
-use std::{path::Path, process::Command};
+use std::{
+    fs::File,
+    path::Path,
+    process::Command,
+    time::{Duration, Instant},
+};
 
 use crate::testkit::{TestServer, ADMIN_PASSWORD};
 
 /// The version scripts/setup.sh installs.
 const VERSION: &str = "4.32.5";
-/// Per operation and phase; 61 operations.
-const MAX_EXAMPLES: &str = "10";
+/// Per operation and phase (61 operations): about 30 s on two cores.
+const MAX_EXAMPLES: &str = "20";
+/// Not a time budget (`--max-time` would repeat the phases until it is
+/// spent): a guard against a hung run.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(300);
 const SEED: &str = "16";
 
 #[test]
@@ -30,7 +38,9 @@ fn the_management_api_answers_as_its_document_says() {
     let (server, log) = TestServer::start_logging(data.path(), "error");
     // Run in a directory of its own: schemathesis may leave a cache there.
     let scratch = tempfile::tempdir().unwrap();
-    let run = Command::new("st")
+    let output = scratch.path().join("st.out");
+    let file = File::create(&output).unwrap();
+    let mut run = Command::new("st")
         .arg("--config-file")
         .arg(tests.join("schemathesis.toml"))
         .arg("--no-color")
@@ -38,17 +48,37 @@ fn the_management_api_answers_as_its_document_says() {
         .arg(server.url("/api/v1/openapi.json"))
         .args(["--phases", "examples,coverage,fuzzing,stateful"])
         .args(["--max-examples", MAX_EXAMPLES, "--seed", SEED, "--workers", "2"])
+        .args(["--request-timeout", "30"])
         .env("SCHEMATHESIS_HOOKS", tests.join("schemathesis_hooks.py"))
         .env("PORTCULLIS_ST_URL", &server.base)
         .env("PORTCULLIS_ST_USER", "admin")
         .env("PORTCULLIS_ST_PASSWORD", ADMIN_PASSWORD)
         .current_dir(scratch.path())
-        .output()
-        .expect("st runs");
-    let report = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
-    assert!(
-        run.status.success(),
-        "schemathesis found answers the document does not describe:\n{report}\nserver errors:\n{}",
-        log.lines().join("\n")
-    );
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .expect("st starts");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = run.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > GIVE_UP_AFTER {
+            run.kill().unwrap();
+            run.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let report = std::fs::read_to_string(&output).unwrap_or_default();
+    let errors = log.lines().join("\n");
+    match status {
+        Some(status) if status.success() => {}
+        Some(_) => panic!(
+            "schemathesis found answers the document does not describe:\n{report}\nserver errors:\n{errors}"
+        ),
+        None => panic!(
+            "schemathesis did not finish within {GIVE_UP_AFTER:?}:\n{report}\nserver errors:\n{errors}"
+        ),
+    }
 }
