@@ -78,4 +78,12 @@ if [ "$mode" = test ] && ! python3 -c 'import oras.client' 2>/dev/null; then
   python3 -m pip install --quiet oras==0.2.43 \
     || python3 -m pip install --quiet --break-system-packages oras==0.2.43
 fi
+
+# schemathesis (`st`) checks the management API against its OpenAPI document
+# (server/tests/it/schemathesis.rs).
+if [ "$mode" = test ] && ! st --version 2>/dev/null | grep -q 'version 4.32.5$'; then
+  say "installing schemathesis from pip"
+  python3 -m pip install --quiet schemathesis==4.32.5 \
+    || python3 -m pip install --quiet --break-system-packages schemathesis==4.32.5
+fi
 say "ready ($mode)"

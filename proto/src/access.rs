@@ -205,6 +205,8 @@ pub struct PlanRequest {
     pub prune: bool,
     /// Warn about passwords that expire within this many days (default 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // utoipa documents a `u32` as `int32`, whose range ends at 2^31 - 1.
+    #[cfg_attr(feature = "openapi", schema(format = Int64, maximum = 4294967295_u64))]
     pub expiring_within_days: Option<u32>,
 }
 

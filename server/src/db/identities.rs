@@ -682,6 +682,20 @@ pub async fn update_assignment(
     Ok(())
 }
 
+/// Whether some enabled user holds `role` (in practice Owner), directly or
+/// through a group; conditions aside, as access as code counts.
+pub async fn enabled_user_holds(tx: &mut Tx, role: &str) -> Result<bool, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM role_assignments a \
+           LEFT JOIN group_members m ON a.assignee_kind = 'group' AND m.group_id = a.group_id \
+           JOIN users u ON u.id = CASE a.assignee_kind WHEN 'user' THEN a.user_id ELSE m.user_id END \
+         WHERE a.role = ? AND u.enabled = 1)",
+    )
+    .bind(role)
+    .fetch_one(tx.conn())
+    .await?)
+}
+
 pub async fn delete_assignment(tx: &mut Tx, id: i64) -> Result<(), DbError> {
     sqlx::query("DELETE FROM role_assignments WHERE id = ?").bind(id).execute(tx.conn()).await?;
     next_revision(tx).await?;

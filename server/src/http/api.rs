@@ -115,7 +115,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(OPENAPI_PATH, get(move || openapi_json(served.clone())))
         .route(
             "/api/v1/repositories/{*path}",
-            get(repository_get).patch(repository_patch).delete(repository_delete),
+            get(repository_get).patch(repository_patch).delete(repository_delete).fallback(repository_other),
         )
         .route(
             "/api/v1/{*rest}",
@@ -288,11 +288,22 @@ impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for Bo
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(Body(value)),
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::TooLarge(state.limits.max_api_body_bytes))
+        let too_large = || ApiError::TooLarge(state.limits.max_api_body_bytes);
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|rejection| match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+                _ => ApiError::Invalid(rejection.body_text()),
+            })?;
+        match Json::<T>::from_request(Request::from_parts(parts, bytes.clone().into()), state).await {
+            // Every body is an object, but serde also reads a struct from
+            // an array of its fields in order (`[null, null]`).
+            Ok(_) if bytes.trim_ascii_start().first() != Some(&b'{') => {
+                Err(ApiError::Invalid("the body must be a JSON object".into()))
             }
+            Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
             Err(rejection) => Err(ApiError::Invalid(rejection.body_text())),
         }
     }
@@ -601,7 +612,7 @@ async fn repository_patch(
 ) -> ApiResult<Response> {
     let target = Target::parse(&path)?;
     if matches!(target, Target::Tags(_) | Target::Manifests(_)) {
-        return Err(ApiError::MethodNotAllowed);
+        return Ok(method_not_allowed(READ_ONLY));
     }
     let Body(patch) = body?;
     caller.authorize(&state, target.repository(), RepositoryOperation::WriteMetadata).await?;
@@ -613,7 +624,7 @@ async fn repository_patch(
         Target::Manifest(name, digest) => {
             update_manifest(admin, subject, name, digest, patch).await?.into_response()
         }
-        Target::Tags(_) | Target::Manifests(_) => return Err(ApiError::MethodNotAllowed),
+        Target::Tags(_) | Target::Manifests(_) => method_not_allowed(READ_ONLY),
     })
 }
 
@@ -638,8 +649,29 @@ async fn repository_delete(
             caller.authorize(&state, name, RepositoryOperation::DeleteManifest).await?;
             delete_manifest(admin, subject, name, digest).await?.into_response()
         }
-        Target::Tags(_) | Target::Manifests(_) => return Err(ApiError::MethodNotAllowed),
+        Target::Tags(_) | Target::Manifests(_) => method_not_allowed(READ_ONLY),
     })
+}
+
+/// What a tag or manifest list allows; the other repository paths also
+/// PATCH and DELETE.
+const READ_ONLY: &str = "GET,HEAD";
+
+/// A method the repository wildcard route does not have at all.
+async fn repository_other(_: ManagementCaller, Path(path): Path<String>) -> Response {
+    match Target::parse(&path) {
+        Ok(Target::Tags(_) | Target::Manifests(_)) => method_not_allowed(READ_ONLY),
+        _ => method_not_allowed("GET,HEAD,PATCH,DELETE"),
+    }
+}
+
+/// A 405 with the `Allow` header that RFC 9110 (section 15.5.6) requires:
+/// axum's, for the whole wildcard route, would also name PATCH and DELETE
+/// on the lists.
+fn method_not_allowed(allow: &'static str) -> Response {
+    let mut response = ApiError::MethodNotAllowed.into_response();
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
 }
 
 // The repository operations behind the wildcard route, one function each

@@ -296,8 +296,9 @@ pub(super) async fn list_role_definitions(
     Ok(Json(state.identities.role_definitions()))
 }
 
+/// 404 when `assignee` names no identity.
 #[utoipa::path(get, path = "/api/v1/role-assignments", tag = "role assignments", params(RoleAssignmentQuery),
-    responses((status = 200, body = Vec<RoleAssignment>)))]
+    responses((status = 200, body = Vec<RoleAssignment>), (status = 404, response = openapi::NotFound)))]
 pub(super) async fn list_role_assignments(
     State(state): State<AppState>,
     _: Control<ReadRoleAssignments>,

@@ -85,6 +85,24 @@ pub(super) async fn check_new_name(tx: &mut crate::db::Tx, name: &str) -> Manage
     Ok(())
 }
 
+/// Whether an enabled user holds Owner (directly or through a group),
+/// before a change that may take it away.
+async fn owner_held(tx: &mut crate::db::Tx) -> ManageResult<bool> {
+    Ok(rows::enabled_user_holds(tx, Role::Owner.name()).await?)
+}
+
+/// After that change, in its transaction: refuses it (the transaction
+/// rolls back) when it took the last Owner away, as access as code refuses
+/// such a plan (`access_code/identities.rs`).
+async fn keep_an_owner(tx: &mut crate::db::Tx, held_before: bool) -> ManageResult<()> {
+    if held_before && !rows::enabled_user_holds(tx, Role::Owner.name()).await? {
+        return Err(invalid(
+            "this would leave no enabled user holding Owner (directly or through a group): nobody could administer the registry any more; give another user Owner first",
+        ));
+    }
+    Ok(())
+}
+
 fn invalid(message: impl Into<String>) -> ManageError {
     ManageError::Invalid(message.into())
 }
@@ -166,7 +184,9 @@ impl IdentityService {
         let row = users::find(&mut tx, name).await?.ok_or_else(|| no_user(name))?;
         let display_name =
             change.display_name.as_deref().map_or(row.display_name.as_str(), str::trim).to_owned();
+        let held = owner_held(&mut tx).await?;
         users::update(&mut tx, row.id, &display_name, change.enabled.unwrap_or(row.enabled)).await?;
+        keep_an_owner(&mut tx, held).await?;
         tx.commit().await?;
         if let Some(phc) = phc {
             users::set_password_hash(&self.db, name, &phc).await?;
@@ -191,7 +211,9 @@ impl IdentityService {
         }
         let mut tx = self.db.begin().await?;
         let row = users::find(&mut tx, name).await?.ok_or_else(|| no_user(name))?;
+        let held = owner_held(&mut tx).await?;
         users::delete(&mut tx, row.id).await?;
+        keep_an_owner(&mut tx, held).await?;
         tx.commit().await?;
         self.audited(actor, "user.delete", format!("user {name}")).await;
         Ok(())
@@ -234,7 +256,9 @@ impl IdentityService {
     pub async fn delete_group(&self, actor: &Subject, name: &str) -> ManageResult<()> {
         let mut tx = self.db.begin().await?;
         let row = rows::find_group(&mut tx, name).await?.ok_or_else(|| no_group(name))?;
+        let held = owner_held(&mut tx).await?;
         rows::delete_group(&mut tx, row.id).await?;
+        keep_an_owner(&mut tx, held).await?;
         tx.commit().await?;
         self.audited(actor, "group.delete", format!("group {name}")).await;
         Ok(())
@@ -262,6 +286,7 @@ impl IdentityService {
                 }
             },
         };
+        let held = owner_held(&mut tx).await?;
         let changed = if add {
             rows::add_member(&mut tx, row.id, found).await?
         } else {
@@ -270,6 +295,7 @@ impl IdentityService {
         if !add && !changed {
             return Err(ManageError::NotFound(format!("{member} is not a member of group {group}")));
         }
+        keep_an_owner(&mut tx, held).await?;
         tx.commit().await?;
         let action = if add { "group.member.add" } else { "group.member.remove" };
         self.audited(actor, action, format!("{member} in group {group}")).await;
@@ -596,7 +622,9 @@ impl IdentityService {
     pub async fn delete_assignment(&self, actor: &Subject, name: &str) -> ManageResult<()> {
         let mut tx = self.db.begin().await?;
         let row = rows::find_assignment(&mut tx, name).await?.ok_or_else(|| no_assignment(name))?;
+        let held = owner_held(&mut tx).await?;
         rows::delete_assignment(&mut tx, row.id).await?;
+        keep_an_owner(&mut tx, held).await?;
         tx.commit().await?;
         let detail = format!("{name}: {} of {} {}", row.role, row.assignee_kind, row.assignee_name);
         self.audited(actor, "role-assignment.delete", detail).await;
@@ -1193,6 +1221,47 @@ mod tests {
             password: Password::new("pcs_looks-like-a-secret"),
         };
         assert!(message(f.identities.create_user(&f.admin, secret_like).await).contains("pcs_"));
+    }
+
+    /// Found by schemathesis (server/tests/it/schemathesis.rs): deleting
+    /// the administrator's Owner assignment through the API left nobody
+    /// able to administer the registry; access as code refused the same.
+    #[tokio::test]
+    async fn the_last_owner_is_kept() {
+        let f = fixture(RoleAssignmentMode::RbacAbac).await;
+        for name in ["alice", "bob"] {
+            let user = NewUser {
+                name: name.into(),
+                display_name: String::new(),
+                password: Password::new("a-long-enough-password"),
+            };
+            f.identities.create_user(&f.admin, user).await.unwrap();
+        }
+        let owners = NewGroup { name: "owners".into(), description: String::new() };
+        f.identities.create_group(&f.admin, owners).await.unwrap();
+        f.identities.change_member(&f.admin, "owners", "bob", true).await.unwrap();
+        let alice =
+            f.identities.create_assignment(&f.admin, new_assignment("alice", "Owner", None)).await.unwrap();
+        let group =
+            f.identities.create_assignment(&f.admin, new_assignment("owners", "Owner", None)).await.unwrap();
+        // Two owners: either may go, one at a time.
+        f.identities.change_member(&f.admin, "owners", "bob", false).await.unwrap();
+        let last = |result: ManageResult<()>| message(result).contains("no enabled user holding Owner");
+        assert!(last(f.identities.delete_assignment(&f.admin, &alice.name).await));
+        let disable = UserChange { enabled: Some(false), ..UserChange::default() };
+        assert!(message(f.identities.update_user(&f.admin, "alice", disable.clone()).await).contains("Owner"));
+        assert!(last(f.identities.delete_user(&f.admin, "alice").await));
+        // Through the group again, then alice's own may go, and then the group not.
+        f.identities.change_member(&f.admin, "owners", "bob", true).await.unwrap();
+        f.identities.delete_assignment(&f.admin, &alice.name).await.unwrap();
+        assert!(last(f.identities.delete_group(&f.admin, "owners").await));
+        let removed = f.identities.change_member(&f.admin, "owners", "bob", false).await;
+        assert!(message(removed).contains("no enabled user holding Owner"));
+        assert!(message(f.identities.update_user(&f.admin, "bob", disable).await).contains("Owner"));
+        // Nothing changed.
+        assert!(f.identities.delete_assignment(&f.admin, &group.name).await.is_err());
+        assert_eq!(f.identities.group("owners").await.unwrap().members.len(), 1);
+        assert!(f.identities.user("bob").await.unwrap().enabled);
     }
 
     const READER_ROLE: &str = "Container Registry Repository Reader";
