@@ -292,7 +292,8 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         let bound = listener.local_addr()?;
         let metrics = http::metrics::open_router(state.clone());
         println!("Portcullis metrics on http://{bound}/metrics");
-        let server = with_timeouts(axum_server::from_tcp(listener.into_std()?)?, &config);
+        let server =
+            with_timeouts(axum_server::from_tcp(listener.into_std()?)?.acceptor(NoDelayAcceptor), &config);
         let handle = handle.clone();
         tokio::spawn(async move {
             if let Err(error) = server.handle(handle).serve(metrics.into_make_service()).await {
@@ -305,7 +306,10 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         .into_make_service_with_connect_info::<SocketAddr>();
     match &config.tls {
         None => {
-            let server = with_timeouts(axum_server::from_tcp(listener.into_std()?)?, &config);
+            let server = with_timeouts(
+                axum_server::from_tcp(listener.into_std()?)?.acceptor(NoDelayAcceptor),
+                &config,
+            );
             println!("Portcullis {} listening on http://{bound}", env!("CARGO_PKG_VERSION"));
             server.handle(handle).serve(app).await?;
         }
@@ -317,7 +321,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
                 .map_err(ServeError::Tls)?;
             // The TLS handshake has its own timeout (10 s, axum-server's
             // default); the request head's starts after it.
-            let server = with_timeouts(axum_server::from_tcp_rustls(listener.into_std()?, tls)?, &config);
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(NoDelayAcceptor);
+            let server =
+                with_timeouts(axum_server::from_tcp(listener.into_std()?)?.acceptor(acceptor), &config);
             println!("Portcullis {} listening on https://{bound}", env!("CARGO_PKG_VERSION"));
             server.handle(handle).serve(app).await?;
         }
@@ -326,6 +332,11 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     audit.flush().await;
     Ok(())
 }
+
+/// Answers go out at once: without `TCP_NODELAY`, a small answer written in
+/// two parts waited for the client's delayed ACK (Nagle's algorithm), about
+/// 40 ms on blob GETs of a few KiB in the soak run (docs/BENCHMARKS.md).
+use axum_server::accept::NoDelayAcceptor;
 
 /// A listener's server with the connection timeouts of `config`: a new
 /// connection must send its first request head within the header read
