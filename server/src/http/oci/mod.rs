@@ -202,7 +202,8 @@ async fn head_blob(state: &AppState, name: &RepositoryName, digest: &Digest) -> 
 /// or bytes it can read without parsing `multipart/byteranges`. Whether the
 /// one range is satisfiable is decided against the stored size
 /// (`ByteRange::resolve`): 416 with `Content-Range: bytes */<size>` if not.
-fn requested_range(headers: &HeaderMap) -> Option<ByteRange> {
+/// Public for the fuzz targets (`fuzz/`), not for other modules.
+pub fn requested_range(headers: &HeaderMap) -> Option<ByteRange> {
     use http_range_header::{EndPosition, RangeUnsatisfiableError, StartPosition};
     let value = headers.get(header::RANGE)?.to_str().ok()?;
     let ranges = match http_range_header::parse_range_header(value) {
@@ -294,7 +295,8 @@ async fn start_upload(
 }
 
 /// `Content-Range: <first>-<last>` of a chunk (with or without `bytes `).
-fn chunk_range(headers: &HeaderMap) -> Result<Option<(u64, u64)>, OciError> {
+/// Public for the fuzz targets (`fuzz/`), not for other modules.
+pub fn chunk_range(headers: &HeaderMap) -> Result<Option<(u64, u64)>, OciError> {
     let Some(value) = headers.get(header::CONTENT_RANGE) else { return Ok(None) };
     let invalid = || OciError::RangeNotSatisfiable { upload_size: 0 };
     let text = value.to_str().map_err(|_| invalid())?;
