@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 # lets `cargo test` reuse the build instead of compiling everything again.
 export LEPTOS_OUTPUT_NAME := portcullis
 
-.PHONY: run test build release setup-run setup-test
+.PHONY: run test build release setup-run setup-test fuzz
 
 setup-run:
 	@scripts/setup.sh run
@@ -38,3 +38,8 @@ test: setup-test
 	cargo test -p server -p app -p portcullis-cli
 	cargo test -p portcullis-proto
 	node --test --test-concurrency=1 end2end/tests/
+
+## Fuzz every parser of network and administrator input (docs/FUZZING.md):
+## FUZZ_SECONDS each (default 60), FUZZ_TARGETS to choose; non-zero on a crash.
+fuzz:
+	@scripts/fuzz.sh

@@ -312,8 +312,8 @@ impl TokenSigner {
             subject: Subject::from_claims(claims.subject_kind, claims.sub),
             service: claims.aud,
             token_id: claims.jti,
-            issued_at: from_unix_seconds(claims.iat),
-            expires_at: from_unix_seconds(claims.exp),
+            issued_at: from_unix_seconds(claims.iat).ok_or(TokenError::Malformed)?,
+            expires_at: from_unix_seconds(claims.exp).ok_or(TokenError::Malformed)?,
             credential: claims.cred.as_deref().and_then(CredentialRef::decode),
             grants,
         })
@@ -485,8 +485,10 @@ fn unix_seconds(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs())
 }
 
-fn from_unix_seconds(seconds: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(seconds)
+/// `None` past what a `SystemTime` holds (`i64` seconds on Unix): adding
+/// would panic.
+fn from_unix_seconds(seconds: u64) -> Option<SystemTime> {
+    UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
 }
 
 /// Reads the 32-byte key file at `path`, or creates it with a random key
@@ -856,6 +858,28 @@ mod tests {
         let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
         let token = sign_with_key(&format!("{header}.{}", URL_SAFE_NO_PAD.encode("{not json")));
         assert_eq!(signer.verify_access(&token, SERVICE, at(T0)), Err(TokenError::Malformed));
+    }
+
+    /// A signed token whose `iat` or `exp` is a valid `u64` past what a
+    /// `SystemTime` holds is refused; converting it panicked (found while
+    /// writing `fuzz/`'s `bearer_token` target).
+    #[test]
+    fn correctly_signed_times_past_system_time_are_malformed() {
+        let signer = signer();
+        let hs256 = serde_json::json!({"alg": "HS256", "typ": "JWT"});
+        for (key, value) in [("iat", u64::MAX), ("iat", 17_000_000_000_000_000_000), ("exp", u64::MAX)] {
+            let mut claims = serde_json::json!({
+                "iss": "portcullis", "sub": "ci-bot", "aud": SERVICE, "iat": T0, "nbf": T0, "exp": T0 + 300,
+                "jti": "x", "kind": "access", "subject_kind": "token",
+            });
+            claims[key] = value.into();
+            let token = forge(&hs256, &claims);
+            assert_eq!(
+                signer.verify_access(&token, SERVICE, at(T0)),
+                Err(TokenError::Malformed),
+                "{key} {value}"
+            );
+        }
     }
 
     #[test]

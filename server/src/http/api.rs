@@ -542,7 +542,8 @@ async fn list_repositories(
 
 /// What a repository path names: the repository, its tags or manifests,
 /// or one of them. Names cannot contain `_tags` or `_manifests` segments.
-enum Target {
+/// Public for the fuzz targets (`fuzz/`), not for other modules.
+pub enum Target {
     Repository(RepositoryName),
     Tags(RepositoryName),
     Tag(RepositoryName, Tag),
@@ -551,7 +552,7 @@ enum Target {
 }
 
 impl Target {
-    fn parse(path: &str) -> ApiResult<Target> {
+    pub fn parse(path: &str) -> ApiResult<Target> {
         let name = |text: &str| {
             text.parse::<RepositoryName>()
                 .map_err(|error| ApiError::Invalid(format!("invalid repository name: {error}")))
@@ -576,7 +577,7 @@ impl Target {
         }
     }
 
-    fn repository(&self) -> &RepositoryName {
+    pub fn repository(&self) -> &RepositoryName {
         match self {
             Target::Repository(name)
             | Target::Tags(name)
