@@ -320,13 +320,7 @@ pub fn plan(
             }
             Some(row) => {
                 let mut fields = Vec::new();
-                if row.description != declared.description {
-                    fields.push(field(
-                        "description",
-                        Some(row.description.clone()),
-                        Some(declared.description.clone()),
-                    ));
-                }
+                compare(&mut fields, "description", &row.description, &declared.description);
                 fields.extend(rule_fields(&row.rules, rules));
                 if !fields.is_empty() {
                     plan.changes.push(change(ChangeOp::Update, ObjectKind::ScopeMap, &row.name, fields));
@@ -657,6 +651,19 @@ fn warn_expiry(
 
 fn field(name: &str, before: Option<String>, after: Option<String>) -> FieldChange {
     FieldChange { field: name.to_owned(), before, after, note: None }
+}
+
+/// Adds the change of field `name` to `fields` when the stored and the
+/// declared value differ.
+fn compare<T: PartialEq + ToString + ?Sized>(
+    fields: &mut Vec<FieldChange>,
+    name: &str,
+    stored: &T,
+    declared: &T,
+) {
+    if stored != declared {
+        fields.push(field(name, Some(stored.to_string()), Some(declared.to_string())));
+    }
 }
 
 fn change(op: ChangeOp, kind: ObjectKind, name: &str, fields: Vec<FieldChange>) -> PlannedChange {

@@ -15,7 +15,7 @@ use portcullis_proto::{
     IdentityKind, ObjectKind, RoleAssignmentMode as WireMode,
 };
 
-use super::{change, field, invalid_at, segment, Plan, Step as AnyStep};
+use super::{change, compare, field, invalid_at, segment, Plan, Step as AnyStep};
 use crate::{
     db::{
         identities::{
@@ -262,20 +262,8 @@ pub(super) fn plan(
                 ));
             };
             let mut fields = Vec::new();
-            if row.display_name != declared.display_name {
-                fields.push(field(
-                    "displayName",
-                    Some(row.display_name.clone()),
-                    Some(declared.display_name.clone()),
-                ));
-            }
-            if row.enabled != declared.enabled {
-                fields.push(field(
-                    "enabled",
-                    Some(row.enabled.to_string()),
-                    Some(declared.enabled.to_string()),
-                ));
-            }
+            compare(&mut fields, "displayName", &row.display_name, &declared.display_name);
+            compare(&mut fields, "enabled", &row.enabled, &declared.enabled);
             if !fields.is_empty() {
                 plan.changes.push(change(ChangeOp::Update, ObjectKind::User, &row.name, fields));
                 steps.push(Step::UpdateUser {
@@ -313,20 +301,8 @@ pub(super) fn plan(
                 }
                 Some(row) => {
                     let mut fields = Vec::new();
-                    if row.description != declared.description {
-                        fields.push(field(
-                            "description",
-                            Some(row.description.clone()),
-                            Some(declared.description.clone()),
-                        ));
-                    }
-                    if row.enabled != declared.enabled {
-                        fields.push(field(
-                            "enabled",
-                            Some(row.enabled.to_string()),
-                            Some(declared.enabled.to_string()),
-                        ));
-                    }
+                    compare(&mut fields, "description", &row.description, &declared.description);
+                    compare(&mut fields, "enabled", &row.enabled, &declared.enabled);
                     if !fields.is_empty() {
                         plan.changes.push(change(
                             ChangeOp::Update,
@@ -389,11 +365,7 @@ pub(super) fn plan(
                     });
                 }
                 Some((row, _)) if row.description != declared.description => {
-                    fields.push(field(
-                        "description",
-                        Some(row.description.clone()),
-                        Some(declared.description.clone()),
-                    ));
+                    compare(&mut fields, "description", &row.description, &declared.description);
                     steps.push(Step::SetGroupDescription {
                         id: row.id,
                         description: declared.description.clone(),
