@@ -206,7 +206,7 @@ impl IntoResponse for ApiError {
             ApiError::RateLimited(reason, wait) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::TooManyRequests,
-                format!("too many requests: {reason}; retry in {} s", super::oci::error::retry_seconds(wait)),
+                format!("too many requests: {reason} for this credential (the registry operator's rate limit); retry in {} s", super::oci::error::retry_seconds(wait)),
             ),
             ApiError::InsufficientStorage => (
                 StatusCode::INSUFFICIENT_STORAGE,

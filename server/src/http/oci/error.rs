@@ -70,7 +70,7 @@ pub enum OciError {
     #[error("too many requests: retry in {} s", retry_after.as_secs())]
     TooManyRequests { retry_after: std::time::Duration },
     /// Over the caller's rate limit (`reason` names it).
-    #[error("too many requests: {reason}; retry in {} s", retry_seconds(*retry_after))]
+    #[error("too many requests: {reason} for this credential (the registry operator's rate limit); retry in {} s", retry_seconds(*retry_after))]
     RateLimited { reason: String, retry_after: std::time::Duration },
     /// The disk of the blob store or the database is full. 507 (RFC 4918
     /// §11.5), so that Docker, which prints only the status line of a 5xx,
