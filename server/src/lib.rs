@@ -30,7 +30,7 @@ use crate::{
     service::{
         access::{system_clock, AccessService, Clock},
         audit::AuditLog,
-        bootstrap::{self, AdminAccount},
+        bootstrap::{self, AdminAccount, ServerKey},
         federation::{DiscoveryFetcher, FederationService},
         identities::IdentityService,
         registry::RegistryService,
@@ -92,8 +92,6 @@ pub enum ServeError {
     Db(#[from] db::DbError),
     #[error("cannot open the blob store: {0}")]
     Storage(#[from] storage::StorageError),
-    #[error("cannot read or create the key file {path}: {source}")]
-    KeyFile { path: String, source: std::io::Error },
     #[error("cannot load the TLS certificate or key: {0}")]
     Tls(std::io::Error),
     #[error("cannot prepare the session store: {0}")]
@@ -196,14 +194,12 @@ impl AppState {
             .map_err(ServeError::Sessions)?;
         sessions.migrate().await.map_err(|e| ServeError::Sessions(e.to_string()))?;
         let store = FsBlobStore::open(&config.data_dir).await?;
-        let key_path = config.data_dir.join("token-signing.key");
-        let signer = TokenSigner::load_or_create(&key_path)
-            .map_err(|source| ServeError::KeyFile { path: key_path.display().to_string(), source })?;
-        let key_path = config.data_dir.join("token-password.key");
-        let hasher = Arc::new(
-            PasswordHasher::load_or_create(&key_path)
-                .map_err(|source| ServeError::KeyFile { path: key_path.display().to_string(), source })?,
+        let signer = TokenSigner::from_key(
+            bootstrap::shared_key(&db, ServerKey::TokenSigning, &config.data_dir).await?,
         );
+        let hasher = Arc::new(PasswordHasher::from_key(
+            bootstrap::shared_key(&db, ServerKey::TokenPassword, &config.data_dir).await?,
+        ));
         let metrics = metrics::Metrics::shared();
         let audit = AuditLog::start_counted(db.clone(), metrics.clone());
         let limits = config.limits;

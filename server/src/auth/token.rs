@@ -1,15 +1,15 @@
 //! Signed tokens of the token endpoint (SPEC §3, authentication): short-lived
 //! HS256 JWT access tokens carrying the token-spec `access` claim, longer-lived
-//! refresh tokens, the signing-key file, and the endpoint's response body.
+//! refresh tokens, reading an old signing-key file, and the endpoint's
+//! response body.
 //! JWS signing and verification is `jsonwebtoken`'s; the claims, their
 //! validity period (checked against the caller's clock) and the key file are
-//! ours. Calls only `auth::scope`, `crate::policy` and the file system (for
-//! the key file); it must not call the database, HTTP or logging: the key and
-//! every token are secrets.
+//! ours. Calls only `auth::scope`, `crate::policy` and the file system (to
+//! read an old key file); it must not call the database, HTTP or logging: the
+//! key and every token are secrets.
 
 use std::{
-    fmt, fs,
-    io::{self, Write as _},
+    fmt, fs, io,
     path::Path,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
@@ -241,16 +241,6 @@ impl TokenSigner {
     /// A signer with a fresh random key that is not stored anywhere.
     pub fn generate() -> Self {
         Self::from_key(random_key())
-    }
-
-    /// Reads the key file at `path` (64 hexadecimal characters), or creates
-    /// it with a random key: written to a temporary file with mode 0600,
-    /// fsynced, then persisted without replacing anything (`tempfile`'s
-    /// `persist_noclobber`) so it appears whole or not at all. If
-    /// another process created it first, its key is read and used, so
-    /// processes sharing a data directory agree on the key.
-    pub fn load_or_create(path: &Path) -> io::Result<Self> {
-        load_or_create_key(path).map(Self::from_key)
     }
 
     /// A signed access token for `subject` on `service` granting `grants`,
@@ -491,34 +481,18 @@ fn from_unix_seconds(seconds: u64) -> Option<SystemTime> {
     UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
 }
 
-/// Reads the 32-byte key file at `path`, or creates it with a random key
-/// (see [`TokenSigner::load_or_create`]). Shared by every key the registry
-/// keeps in its data directory.
-pub(crate) fn load_or_create_key(path: &Path) -> io::Result<[u8; SIGNING_KEY_LENGTH]> {
-    match read_key_file(path) {
-        Ok(key) => return Ok(key),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-        Err(error) => return Err(error),
-    }
-    match publish_key_file(path, &random_key()) {
-        Ok(()) => {}
-        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(error) => return Err(error),
-    }
-    // Whoever won, the file is now the key.
-    read_key_file(path)
-}
-
-fn random_key() -> [u8; SIGNING_KEY_LENGTH] {
+/// A new random key.
+pub(crate) fn random_key() -> [u8; SIGNING_KEY_LENGTH] {
     let mut key = [0u8; SIGNING_KEY_LENGTH];
     OsRng.fill_bytes(&mut key);
     key
 }
 
-/// The key file holds the key as 64 hexadecimal characters; surrounding
-/// whitespace (a trailing newline) is ignored. The error never quotes the
-/// file's content.
-fn read_key_file(path: &Path) -> io::Result<[u8; SIGNING_KEY_LENGTH]> {
+/// Reads a key file, where a registry from before kept its keys (the
+/// database holds them now: `service::bootstrap::shared_key`). It holds the
+/// key as 64 hexadecimal characters; surrounding whitespace (a trailing
+/// newline) is ignored. The error never quotes the file's content.
+pub(crate) fn read_key_file(path: &Path) -> io::Result<[u8; SIGNING_KEY_LENGTH]> {
     let text = fs::read_to_string(path)?;
     let mut key = [0u8; SIGNING_KEY_LENGTH];
     hex::decode_to_slice(text.trim(), &mut key).map_err(|_| {
@@ -531,35 +505,6 @@ fn read_key_file(path: &Path) -> io::Result<[u8; SIGNING_KEY_LENGTH]> {
         )
     })?;
     Ok(key)
-}
-
-/// Writes `key` to a private (0600) temporary file beside `path`, fsyncs it,
-/// and persists it as `path` unless that exists: `AlreadyExists` when
-/// another process got there first (replacing would silently change its
-/// key). The temporary file is removed however this ends.
-fn publish_key_file(path: &Path, key: &[u8; SIGNING_KEY_LENGTH]) -> io::Result<()> {
-    if path.file_name().is_none() {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "the signing key path names no file"));
-    }
-    let directory = path.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut file = tempfile::Builder::new().prefix(".key-").suffix(".tmp").tempfile_in(directory)?;
-    file.write_all(format!("{}\n", hex::encode(key)).as_bytes())?;
-    file.as_file().sync_all()?;
-    file.persist_noclobber(path).map_err(|error| error.error)?;
-    sync_directory(directory);
-    Ok(())
-}
-
-/// Makes the new directory entry durable. Best effort: some file systems
-/// refuse to fsync a directory, and a lost key only means a new one (and
-/// clients logging in again) after a crash.
-fn sync_directory(directory: &Path) {
-    #[cfg(unix)]
-    if let Ok(handle) = fs::File::open(directory) {
-        let _ = handle.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = directory;
 }
 
 #[cfg(test)]
@@ -1006,80 +951,25 @@ mod tests {
         assert_eq!(parsed.access_token, "abc");
     }
 
-    #[cfg(unix)]
-    fn mode(path: &Path) -> u32 {
-        use std::os::unix::fs::PermissionsExt as _;
-        fs::metadata(path).unwrap().permissions().mode() & 0o777
-    }
-
-    #[test]
-    fn the_key_file_is_created_private_and_reloaded_to_the_same_key() {
-        let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("token-signing.key");
-        let created = TokenSigner::load_or_create(&path).unwrap();
-        #[cfg(unix)]
-        assert_eq!(mode(&path), 0o600);
-        let text = fs::read_to_string(&path).unwrap();
-        assert_eq!(text.len(), 65);
-        assert!(text.ends_with('\n'));
-        assert!(text.trim_end().bytes().all(|byte| byte.is_ascii_hexdigit()));
-        // Only the key file remains: no temporary file left behind.
-        let names: Vec<_> =
-            fs::read_dir(directory.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("token-signing.key")]);
-
-        let reloaded = TokenSigner::load_or_create(&path).unwrap();
-        assert_eq!(fs::read_to_string(&path).unwrap(), text, "loading does not rewrite the file");
-        let token = created.issue_access(&alice(), SERVICE, &[], at(T0), TTL);
-        assert!(reloaded.verify_access(&token, SERVICE, at(T0)).is_ok());
-        let token = reloaded.issue_refresh(&alice(), SERVICE, at(T0), TTL);
-        assert!(created.verify_refresh(&token, SERVICE, at(T0)).is_ok());
-
-        let mut key = [0u8; SIGNING_KEY_LENGTH];
-        hex::decode_to_slice(text.trim(), &mut key).unwrap();
-        assert!(TokenSigner::from_key(key).verify_refresh(&token, SERVICE, at(T0)).is_ok());
-
-        let elsewhere = TokenSigner::load_or_create(&directory.path().join("other.key")).unwrap();
-        assert_eq!(elsewhere.verify_refresh(&token, SERVICE, at(T0)), Err(TokenError::BadSignature));
-    }
-
-    #[test]
-    fn processes_racing_to_create_the_key_agree_on_one() {
-        let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("token-signing.key");
-        let signers: Vec<TokenSigner> = std::thread::scope(|scope| {
-            let handles: Vec<_> =
-                (0..8).map(|_| scope.spawn(|| TokenSigner::load_or_create(&path))).collect();
-            handles.into_iter().map(|handle| handle.join().unwrap().unwrap()).collect()
-        });
-        let token = signers[0].issue_access(&alice(), SERVICE, &[], at(T0), TTL);
-        for signer in &signers {
-            assert!(signer.verify_access(&token, SERVICE, at(T0)).is_ok());
-        }
-        assert_eq!(fs::read_dir(directory.path()).unwrap().count(), 1);
-    }
-
     #[test]
     fn a_damaged_key_file_is_refused_without_quoting_it() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("token-signing.key");
         for content in ["", "secret-looking-content", &"ab".repeat(31), &"ab".repeat(33), &"zz".repeat(32)] {
             fs::write(&path, content).unwrap();
-            let error = TokenSigner::load_or_create(&path).unwrap_err();
+            let error = read_key_file(&path).unwrap_err();
             assert_eq!(error.kind(), io::ErrorKind::InvalidData, "{content:?}");
             if !content.is_empty() {
                 assert!(!error.to_string().contains(content), "{error}");
             }
-            assert_eq!(fs::read_to_string(&path).unwrap(), content, "a damaged key is never replaced");
         }
         // Whitespace around a good key is fine.
         fs::write(&path, format!("  {}\r\n", "0f".repeat(32))).unwrap();
-        let signer = TokenSigner::load_or_create(&path).unwrap();
-        let token = signer.issue_refresh(&alice(), SERVICE, at(T0), TTL);
-        assert!(TokenSigner::from_key([0x0f; 32]).verify_refresh(&token, SERVICE, at(T0)).is_ok());
-        // A path that names no file, or a missing directory, is an error.
-        assert!(TokenSigner::load_or_create(&directory.path().join("missing/token.key")).is_err());
-        assert!(TokenSigner::load_or_create(Path::new("/")).is_err());
+        assert_eq!(read_key_file(&path).unwrap(), [0x0f; 32]);
+        assert_eq!(
+            read_key_file(&directory.path().join("missing")).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
     }
 
     #[test]

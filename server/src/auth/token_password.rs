@@ -1,12 +1,13 @@
 //! Generated token passwords (SPEC §1 "Token"): 256 random bits behind a
 //! fixed prefix that secret scanners can spot, shell-safe, stored only as a
-//! keyed digest (HMAC-SHA256 under a key kept in the data directory) and
+//! keyed digest (HMAC-SHA256 under the registry's key, kept in the
+//! database so every replica holds it) and
 //! compared in constant time. A keyed digest, not argon2: the password is
 //! already a random 256-bit key, so slow hashing would only cap logins at a
-//! few per second per core without making guessing any harder. Calls only
-//! the file system (for the key file); it must not log.
+//! few per second per core without making guessing any harder. No I/O; it
+//! must not log.
 
-use std::{fmt, io, path::Path};
+use std::fmt;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use hmac::{Hmac, KeyInit, Mac};
@@ -14,8 +15,6 @@ use rand::{rngs::OsRng, RngCore};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
-
-use super::token::load_or_create_key;
 
 /// Every generated password starts with this, so a leaked one is easy to
 /// recognise (and to grep for in CI logs).
@@ -67,7 +66,7 @@ impl PasswordDigest {
 }
 
 /// Digests token passwords with the registry's password key. Every replica
-/// must hold the same key (the same key file).
+/// holds the same key (`service::bootstrap::shared_key`).
 pub struct PasswordHasher {
     mac: Hmac<Sha256>,
 }
@@ -81,11 +80,6 @@ impl fmt::Debug for PasswordHasher {
 impl PasswordHasher {
     pub fn from_key(key: [u8; 32]) -> Self {
         Self { mac: Hmac::new_from_slice(&key).expect("HMAC takes keys of any length") }
-    }
-
-    /// Reads or creates the key file at `path` (0600, written atomically).
-    pub fn load_or_create(path: &Path) -> io::Result<Self> {
-        load_or_create_key(path).map(Self::from_key)
     }
 
     /// A new random password and its digest.
@@ -148,15 +142,5 @@ mod tests {
         let other = PasswordHasher::from_key([8; 32]);
         assert!(!other.matches(password.reveal(), &digest));
         assert_eq!(format!("{digest:?}"), "PasswordDigest(..)");
-    }
-
-    #[test]
-    fn key_file_is_created_once_and_reused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("token-password.key");
-        let first = PasswordHasher::load_or_create(&path).unwrap();
-        let second = PasswordHasher::load_or_create(&path).unwrap();
-        let (password, digest) = first.generate();
-        assert!(second.matches(password.reveal(), &digest));
     }
 }

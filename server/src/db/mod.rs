@@ -4,6 +4,7 @@
 
 pub mod federation;
 pub mod identities;
+pub mod keys;
 pub mod registry;
 pub mod repositories;
 pub mod tokens;
@@ -104,6 +105,13 @@ impl Database {
             (name, u64::from(pool.size()).saturating_sub(idle), idle)
         };
         [usage("writer", &self.writer), usage("reader", &self.reader)]
+    }
+
+    /// Whether the database answers (`/readyz`): one trivial query on the
+    /// reader pool.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
     }
 
     /// A read-only transaction on the reader pool: every read inside it sees

@@ -1,16 +1,23 @@
 //! First start: set the registry's permissions mode and create the
 //! administrator `admin`, holding Owner, Repository Contributor and Catalog
 //! Lister, when there is none. A registry upgraded from before identities
-//! got both from its migration (mode `rbac`, the same roles).
+//! got both from its migration (mode `rbac`, the same roles). And the
+//! registry's secret keys, shared by every replica through the database
+//! ([`shared_key`]).
+
+use std::{io, path::Path};
 
 use chrono::Utc;
 
 use crate::{
-    auth::password::{self, HumanPassword, PasswordError},
+    auth::{
+        password::{self, HumanPassword, PasswordError},
+        token::{self, SIGNING_KEY_LENGTH},
+    },
     config::AdminPassword,
     db::{
         identities::{self, Assignee, NewAssignment},
-        users, Database, DbError,
+        keys, users, Database, DbError,
     },
     policy::roles::{RoleAssignmentMode, ADMINISTRATOR_ROLES},
 };
@@ -23,6 +30,81 @@ pub enum BootstrapError {
     Db(#[from] DbError),
     #[error(transparent)]
     Password(#[from] PasswordError),
+    #[error("cannot import the key file {path}: {source}")]
+    KeyFile { path: String, source: io::Error },
+    #[error("the database's {0} key is not {SIGNING_KEY_LENGTH} bytes long")]
+    DamagedKey(&'static str),
+}
+
+/// One of the registry's secret keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerKey {
+    /// Signs and checks bearer and refresh tokens.
+    TokenSigning,
+    /// Keys the digests of token passwords and service principal secrets.
+    TokenPassword,
+}
+
+impl ServerKey {
+    fn name(self) -> &'static str {
+        match self {
+            Self::TokenSigning => "token-signing",
+            Self::TokenPassword => "token-password",
+        }
+    }
+
+    /// The file in the data directory where a registry from before kept it.
+    fn file_name(self) -> &'static str {
+        match self {
+            Self::TokenSigning => "token-signing.key",
+            Self::TokenPassword => "token-password.key",
+        }
+    }
+}
+
+/// The registry's `key`, the same on every replica: the one stored in the
+/// database, or, on the first start, a new random one stored there. A
+/// registry upgraded from before kept its keys in files of its data
+/// directory: the first start stores the file's key (so every token,
+/// password digest and refresh token stays valid) and removes the file, so
+/// one copy of the secret remains. Replicas starting at once agree on one
+/// key: the first insert wins and everyone reads it back.
+pub async fn shared_key(
+    db: &Database,
+    key: ServerKey,
+    data_dir: &Path,
+) -> Result<[u8; SIGNING_KEY_LENGTH], BootstrapError> {
+    let file = data_dir.join(key.file_name());
+    let from_file = match token::read_key_file(&file) {
+        Ok(found) => Some(found),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => None,
+        Err(source) => return Err(BootstrapError::KeyFile { path: file.display().to_string(), source }),
+    };
+    let candidate = from_file.unwrap_or_else(token::random_key);
+    let mut tx = db.begin().await?;
+    let created = keys::insert(&mut tx, key.name(), &candidate, Utc::now()).await?;
+    let stored = keys::find(&mut tx, key.name()).await?.ok_or(BootstrapError::DamagedKey(key.name()))?;
+    tx.commit().await?;
+    let stored: [u8; SIGNING_KEY_LENGTH] =
+        stored.try_into().map_err(|_| BootstrapError::DamagedKey(key.name()))?;
+    match from_file {
+        Some(old) if old == stored => {
+            if created {
+                tracing::info!(key = key.name(), file = %file.display(), "key file moved into the database");
+            }
+            if let Err(error) = std::fs::remove_file(&file) {
+                tracing::warn!(%error, file = %file.display(), "cannot remove a key file the database now holds");
+            }
+        }
+        Some(_) => tracing::warn!(
+            key = key.name(),
+            file = %file.display(),
+            "this key file differs from the key in the database, which every replica uses; the file is ignored"
+        ),
+        None if created => tracing::info!(key = key.name(), "new key stored in the database"),
+        None => {}
+    }
+    Ok(stored)
 }
 
 /// What happened to the administrator account at start.
@@ -77,4 +159,65 @@ pub async fn ensure_admin(
     } else {
         AdminAccount::CreatedWithGivenPassword
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_new_registry_stores_one_random_key_per_name_and_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path()).await.unwrap();
+        let signing = shared_key(&db, ServerKey::TokenSigning, dir.path()).await.unwrap();
+        let password = shared_key(&db, ServerKey::TokenPassword, dir.path()).await.unwrap();
+        assert_ne!(signing, password);
+        assert_ne!(signing, [0; SIGNING_KEY_LENGTH]);
+        assert_eq!(shared_key(&db, ServerKey::TokenSigning, dir.path()).await.unwrap(), signing);
+        // A second server on the same database (another data directory)
+        // gets the same keys, and no file is written anywhere.
+        let elsewhere = tempfile::tempdir().unwrap();
+        assert_eq!(shared_key(&db, ServerKey::TokenSigning, elsewhere.path()).await.unwrap(), signing);
+        assert_eq!(shared_key(&db, ServerKey::TokenPassword, elsewhere.path()).await.unwrap(), password);
+        assert!(!dir.path().join("token-signing.key").exists());
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn replicas_starting_at_once_agree_on_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path()).await.unwrap();
+        let starts = (0..8).map(|_| shared_key(&db, ServerKey::TokenSigning, dir.path()));
+        let keys = futures::future::try_join_all(starts).await.unwrap();
+        assert!(keys.iter().all(|key| *key == keys[0]));
+    }
+
+    #[tokio::test]
+    async fn an_upgraded_registry_moves_its_key_files_into_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token-signing.key");
+        std::fs::write(&file, format!("{}\n", "a5".repeat(32))).unwrap();
+        let db = Database::open(dir.path()).await.unwrap();
+        assert_eq!(shared_key(&db, ServerKey::TokenSigning, dir.path()).await.unwrap(), [0xa5; 32]);
+        assert!(!file.exists(), "one copy of the secret remains: the database's");
+        assert_eq!(shared_key(&db, ServerKey::TokenSigning, dir.path()).await.unwrap(), [0xa5; 32]);
+
+        // A stale file beside a stored key is ignored, not imported.
+        std::fs::write(&file, "0f".repeat(32)).unwrap();
+        assert_eq!(shared_key(&db, ServerKey::TokenSigning, dir.path()).await.unwrap(), [0xa5; 32]);
+        assert!(file.exists(), "a file that is not the database's key is left for the operator");
+    }
+
+    #[tokio::test]
+    async fn a_damaged_key_file_stops_the_start_without_quoting_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("token-password.key"), "not-a-key").unwrap();
+        let db = Database::open(dir.path()).await.unwrap();
+        let error = shared_key(&db, ServerKey::TokenPassword, dir.path()).await.unwrap_err();
+        assert!(matches!(error, BootstrapError::KeyFile { .. }), "{error}");
+        assert!(!error.to_string().contains("not-a-key"), "{error}");
+        // Nothing was stored: fixing the file is enough.
+        std::fs::write(dir.path().join("token-password.key"), "0f".repeat(32)).unwrap();
+        assert_eq!(shared_key(&db, ServerKey::TokenPassword, dir.path()).await.unwrap(), [0x0f; 32]);
+    }
 }

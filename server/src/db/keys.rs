@@ -1,0 +1,29 @@
+//! The registry's own secret keys (`server_keys`), one row per key name,
+//! shared by every replica on the database. The key bytes are secret
+//! material: nothing here logs or formats them.
+
+use chrono::{DateTime, Utc};
+
+use super::{DbError, Tx};
+
+/// The key stored as `name`, or `None` when there is none yet.
+pub async fn find(tx: &mut Tx, name: &str) -> Result<Option<Vec<u8>>, DbError> {
+    Ok(sqlx::query_scalar("SELECT key FROM server_keys WHERE name = $1")
+        .bind(name)
+        .fetch_optional(tx.conn())
+        .await?)
+}
+
+/// Stores `key` as `name`; `false` (and nothing changes) when a key of
+/// that name is already stored.
+pub async fn insert(tx: &mut Tx, name: &str, key: &[u8], now: DateTime<Utc>) -> Result<bool, DbError> {
+    let inserted = sqlx::query(
+        "INSERT INTO server_keys (name, key, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(key)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
