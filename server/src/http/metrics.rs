@@ -41,7 +41,7 @@ pub fn route_class(path: &str) -> &'static str {
     match path {
         "/v2" | "/v2/" => "v2",
         "/metrics" => "metrics",
-        "/healthz" => "health",
+        "/healthz" | "/readyz" => "health",
         _ if path.starts_with("/oauth2/") => "token",
         _ if path.starts_with("/api/") => "api",
         _ if path.starts_with("/pkg/") || path == "/favicon.svg" || path == "/favicon.ico" => "assets",
@@ -151,6 +151,7 @@ mod tests {
             ("/pkg/portcullis.wasm", "assets"),
             ("/metrics", "metrics"),
             ("/healthz", "health"),
+            ("/readyz", "health"),
             ("/portal/tokens", "portal"),
             ("/", "portal"),
         ] {

@@ -31,6 +31,7 @@ pub fn build_router(state: AppState) -> Router {
     let registry = oci::router().merge(token::router()).merge(exchange::router()).with_state(state.clone());
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readiness).with_state(state.clone()))
         .route("/metrics", get(metrics::scrape).with_state(state.clone()))
         .merge(registry)
         .merge(api::router(state.clone()))
@@ -38,6 +39,23 @@ pub fn build_router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), resolve_client_address))
         .layer(from_fn_with_state(state.clone(), metrics::count))
         .layer(from_fn_with_state(state.trusted_proxies.clone(), identify_request))
+}
+
+/// `/readyz`, for a load balancer: 200 when this replica's database and
+/// blob store both answer, else 503 naming which does not (the cause goes
+/// to the log, not to whoever asks).
+async fn readiness(State(state): State<AppState>) -> (axum::http::StatusCode, String) {
+    use axum::http::StatusCode;
+    match state.registry.readiness().await {
+        Ok(()) => (StatusCode::OK, "ready\n".to_owned()),
+        Err(not_ready) => {
+            tracing::warn!(error = %not_ready, "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: the {} does not answer\n", not_ready.part()),
+            )
+        }
+    }
 }
 
 /// Whether a request counts against its caller's read or write limit.
@@ -205,6 +223,7 @@ mod tests {
             ("/v2/a/b/tags/list", 401),
             ("/oauth2/token", 401),
             ("/healthz", 200),
+            ("/readyz", 200),
             ("/", 303),
         ];
         for (path, status) in cases {
@@ -212,6 +231,30 @@ mod tests {
                 router.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
             assert_eq!(response.status().as_u16(), status, "{path}");
         }
+    }
+
+    /// `/readyz` says which part does not answer, and nothing more.
+    #[tokio::test]
+    async fn readiness_names_the_part_that_does_not_answer() {
+        let (router, data) = router().await;
+        let ready = |router: Router| async move {
+            let response =
+                router.oneshot(Request::get("/readyz").body(Body::empty()).unwrap()).await.unwrap();
+            let status = response.status().as_u16();
+            let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+            (status, String::from_utf8(body.to_vec()).unwrap())
+        };
+        assert_eq!(ready(router.clone()).await, (200, "ready\n".to_owned()));
+        // The blob directory goes away (an unmounted volume): the
+        // database still answers, the store does not.
+        std::fs::remove_dir_all(data.path().join("blobs")).unwrap();
+        assert_eq!(
+            ready(router.clone()).await,
+            (503, "not ready: the blob store does not answer\n".to_owned())
+        );
+        // /healthz only says the process is alive.
+        let alive = router.oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(alive.status().as_u16(), 200);
     }
 
     #[test]

@@ -136,6 +136,30 @@ pub enum LockedOperation {
     Delete,
 }
 
+/// What keeps the registry from serving requests (`/readyz`).
+#[derive(Debug, thiserror::Error)]
+pub enum NotReady {
+    #[error("the database does not answer: {0}")]
+    Database(#[source] DbError),
+    #[error("the blob store does not answer: {0}")]
+    Storage(#[source] StorageError),
+    #[error("the {0} did not answer within {READINESS_TIMEOUT:?}")]
+    Timeout(&'static str),
+}
+
+impl NotReady {
+    /// The part that is not ready, for an answer that names no internals.
+    pub fn part(&self) -> &'static str {
+        match self {
+            Self::Database(_) | Self::Timeout("database") => "database",
+            Self::Storage(_) | Self::Timeout(_) => "blob store",
+        }
+    }
+}
+
+/// How long `/readyz` waits for each of the database and the blob store.
+const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub struct RegistryService {
     db: Database,
     store: Arc<dyn BlobStore>,
@@ -298,6 +322,20 @@ impl RegistryService {
 
     fn forget_upload_lock(&self, upload: UploadId) {
         self.upload_locks.lock().expect("upload locks").remove(&upload);
+    }
+
+    /// Whether this replica can serve: the database and the blob store both
+    /// answer, each within [`READINESS_TIMEOUT`]. Asked by a load balancer
+    /// (`/readyz`), so it reads nothing of the registry's content.
+    pub async fn readiness(&self) -> Result<(), NotReady> {
+        tokio::time::timeout(READINESS_TIMEOUT, self.db.ping())
+            .await
+            .map_err(|_| NotReady::Timeout("database"))?
+            .map_err(NotReady::Database)?;
+        tokio::time::timeout(READINESS_TIMEOUT, self.store.check_reachable())
+            .await
+            .map_err(|_| NotReady::Timeout("blob store"))?
+            .map_err(NotReady::Storage)
     }
 
     /// How many upload sessions are started and not finished.

@@ -279,6 +279,21 @@ impl BlobStore for FsBlobStore {
         Ok(size)
     }
 
+    /// The store's directories are there (a volume that was unmounted, or a
+    /// directory removed under the server, is not).
+    async fn check_reachable(&self) -> Result<(), StorageError> {
+        for directory in [self.algorithm_dir(Algorithm::Sha256), self.uploads_dir()] {
+            if !tokio::fs::metadata(&directory).await?.is_dir() {
+                let error = io::Error::new(
+                    io::ErrorKind::NotADirectory,
+                    format!("{} is not a directory", directory.display()),
+                );
+                return Err(StorageError::Io(error));
+            }
+        }
+        Ok(())
+    }
+
     async fn stat(&self, digest: &Digest) -> Result<Option<u64>, StorageError> {
         match tokio::fs::metadata(self.blob_path(digest)).await {
             Ok(metadata) if metadata.is_file() => Ok(Some(metadata.len())),

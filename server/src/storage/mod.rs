@@ -157,6 +157,13 @@ pub trait BlobStore: Send + Sync {
     /// Uploads untouched for at least `idle` (appends refresh the time), for
     /// garbage collection of abandoned sessions with `cancel`.
     async fn list_uploads_older_than(&self, idle: Duration) -> Result<Vec<UploadId>, StorageError>;
+
+    /// Whether the store answers at all (`/readyz`): an error when it cannot
+    /// be reached. By default, a `stat` of the empty blob, which asks the
+    /// backend without needing the blob to exist.
+    async fn check_reachable(&self) -> Result<(), StorageError> {
+        self.stat(&Digest::of_bytes(crate::domain::Algorithm::Sha256, b"")).await.map(|_| ())
+    }
 }
 
 /// The id of an upload session, the `<uuid>` of
