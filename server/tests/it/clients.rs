@@ -53,7 +53,7 @@ impl ClientEnv {
         Self { dir }
     }
 
-    fn path(&self, sub: &str) -> PathBuf {
+    pub(crate) fn path(&self, sub: &str) -> PathBuf {
         self.dir.path().join(sub)
     }
 
@@ -63,7 +63,7 @@ impl ClientEnv {
 
     /// `program` with the scratch environment and nothing inherited that
     /// would point it at the machine's own credentials.
-    fn command(&self, program: &str) -> Command {
+    pub(crate) fn command(&self, program: &str) -> Command {
         let mut command = Command::new(program);
         for key in ["DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "CONTAINERS_STORAGE_CONF", "XDG_CONFIG_HOME"] {
             command.env_remove(key);
@@ -79,7 +79,7 @@ impl ClientEnv {
 
     /// podman with a private store (vfs: no kernel overlay needed), run
     /// root and events log, so parallel tests never share an image.
-    fn podman(&self) -> Command {
+    pub(crate) fn podman(&self) -> Command {
         let mut command = self.command("podman");
         command
             .arg("--root")
@@ -107,7 +107,7 @@ pub(crate) fn fail(command: Command, stdin: Option<&str>) -> String {
     outcome.stderr
 }
 
-fn with_args<I, S>(mut command: Command, args: I) -> Command
+pub(crate) fn with_args<I, S>(mut command: Command, args: I) -> Command
 where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
@@ -116,7 +116,7 @@ where
     command
 }
 
-fn password_line() -> String {
+pub(crate) fn password_line() -> String {
     format!("{ADMIN_PASSWORD}\n")
 }
 
@@ -156,26 +156,26 @@ fn tar_archive(files: &[(&str, &[u8])]) -> Vec<u8> {
 
 /// A descriptor as it appears in a manifest or index.
 #[derive(Debug, Clone)]
-struct Descriptor {
-    media_type: &'static str,
-    digest: String,
-    size: usize,
+pub(crate) struct Descriptor {
+    pub(crate) media_type: &'static str,
+    pub(crate) digest: String,
+    pub(crate) size: usize,
 }
 
 /// An OCI image layout directory (image-spec `image-layout.md`) written by
 /// the test, as skopeo's `oci:` transport reads and writes it.
-struct OciLayout {
+pub(crate) struct OciLayout {
     root: PathBuf,
 }
 
 impl OciLayout {
-    fn create(root: PathBuf) -> Self {
+    pub(crate) fn create(root: PathBuf) -> Self {
         std::fs::create_dir_all(root.join("blobs/sha256")).unwrap();
         std::fs::write(root.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
         Self { root }
     }
 
-    fn open(root: PathBuf) -> Self {
+    pub(crate) fn open(root: PathBuf) -> Self {
         Self { root }
     }
 
@@ -188,7 +188,7 @@ impl OciLayout {
 
     /// A one-layer image for `architecture` whose layer holds `files`;
     /// returns the manifest's descriptor.
-    fn add_image(&self, architecture: &str, files: &[(&str, &[u8])]) -> Descriptor {
+    pub(crate) fn add_image(&self, architecture: &str, files: &[(&str, &[u8])]) -> Descriptor {
         let layer = self.put_blob(OCI_LAYER_TAR, &tar_archive(files));
         let config = serde_json::to_vec(&json!({
             "architecture": architecture,
@@ -226,7 +226,7 @@ impl OciLayout {
     }
 
     /// Writes `index.json` naming `top` as `tag`.
-    fn tag(&self, top: &Descriptor, tag: &str) {
+    pub(crate) fn tag(&self, top: &Descriptor, tag: &str) {
         let mut entry = descriptor_json(top);
         entry["annotations"] = json!({"org.opencontainers.image.ref.name": tag});
         let index = json!({"schemaVersion": 2, "manifests": [entry]});
@@ -248,7 +248,7 @@ impl OciLayout {
 
     /// Every blob of the layout, by digest, with its bytes verified against
     /// its name.
-    fn blobs(&self) -> BTreeMap<String, Vec<u8>> {
+    pub(crate) fn blobs(&self) -> BTreeMap<String, Vec<u8>> {
         let mut blobs = BTreeMap::new();
         for entry in std::fs::read_dir(self.root.join("blobs/sha256")).unwrap() {
             let entry = entry.unwrap();
@@ -261,7 +261,7 @@ impl OciLayout {
     }
 
     /// `oci:<dir>:<tag>` for skopeo.
-    fn reference(&self, tag: &str) -> String {
+    pub(crate) fn reference(&self, tag: &str) -> String {
         format!("oci:{}:{tag}", self.root.display())
     }
 }
@@ -622,7 +622,7 @@ async fn podman_logs_in_pushes_removes_and_pulls_an_image() {
 // ---------------------------------------------------------------------------
 // oras (the Python SDK; oras-py ships no command line)
 
-fn oras_script() -> PathBuf {
+pub(crate) fn oras_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/oras/push_pull_referrers.py")
 }
 

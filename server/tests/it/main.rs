@@ -17,6 +17,7 @@ mod locks;
 mod portal;
 mod portal_security;
 mod registry;
+mod replicas;
 mod schemathesis;
 mod security;
 mod signals;
