@@ -1,7 +1,14 @@
 //! Human passwords: argon2id hashing and verification, run on a blocking
 //! thread because each takes tens of milliseconds of CPU by design.
 
-use std::fmt;
+use std::{
+    fmt,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use argon2::{
     password_hash::{PasswordHash, PasswordHasher, SaltString},
@@ -69,6 +76,9 @@ fn verify_in(
     stored: Option<String>,
 ) -> Result<bool, PasswordError> {
     let invalid = |error: &dyn fmt::Display| PasswordError::Hash(error.to_string());
+    // The decoy is hashed (once) only when an unknown user first signs in:
+    // a real user's check never pays for it.
+    let decoy = stored.is_none();
     let stored = stored.unwrap_or_else(|| DECOY_HASH.clone());
     let phc = PasswordHash::new(&stored).map_err(|e| invalid(&e))?;
     let algorithm = Algorithm::try_from(phc.algorithm).map_err(|e| invalid(&e))?;
@@ -93,22 +103,30 @@ fn verify_in(
         )
         .map_err(|e| invalid(&e))?;
     let matches = bool::from(output.ct_eq(expected.as_bytes()));
-    Ok(matches && stored != *DECOY_HASH)
+    Ok(matches && !decoy)
 }
 
 /// Verifications for requests nobody has authenticated yet, on a fixed set
 /// of threads (one per core) behind a bounded queue, each thread reusing
 /// one block of argon2 memory (about 19 MiB): allocating it per check left
 /// the process holding ~16 MiB more after every check (48 made-up logins:
-/// 360 MiB, never returned, even with only two checks at a time). A full
-/// queue is answered at once ([`Verifiers::verify`] returns `None`): the
-/// caller says "busy".
+/// 360 MiB, never returned, even with only two checks at a time). A thread
+/// idle for [`RELEASE_AFTER_IDLE`] gives its block back, so a registry whose
+/// clients use tokens (no argon2) does not hold 19 MiB per core for the one
+/// administrator sign-in of the morning. A full queue is answered at once
+/// ([`Verifiers::verify`] returns `None`): the caller says "busy".
 pub struct Verifiers {
     threads: usize,
     queue: usize,
+    release_after: Duration,
+    /// Bytes of argon2 memory the threads hold now.
+    held: Arc<AtomicUsize>,
     /// Started at the first check (most services never check a password).
-    jobs: std::sync::OnceLock<std::sync::mpsc::SyncSender<Job>>,
+    jobs: std::sync::OnceLock<flume::Sender<Job>>,
 }
+
+/// How long a verifier thread keeps its argon2 memory without a check.
+pub const RELEASE_AFTER_IDLE: Duration = Duration::from_secs(30);
 
 struct Job {
     password: HumanPassword,
@@ -119,26 +137,52 @@ struct Job {
 impl Verifiers {
     /// `threads` verifiers and room for `queue` waiting checks.
     pub fn new(threads: usize, queue: usize) -> Self {
-        Self { threads, queue, jobs: std::sync::OnceLock::new() }
+        Self {
+            threads,
+            queue,
+            release_after: RELEASE_AFTER_IDLE,
+            held: Arc::default(),
+            jobs: std::sync::OnceLock::new(),
+        }
     }
 
-    fn start(threads: usize, queue: usize) -> std::sync::mpsc::SyncSender<Job> {
-        let (jobs, receiver) = std::sync::mpsc::sync_channel::<Job>(queue);
-        let receiver = std::sync::Arc::new(std::sync::Mutex::new(receiver));
-        for index in 0..threads.max(1) {
-            let receiver = receiver.clone();
+    /// Threads give their memory back after `idle` without a check.
+    pub fn releasing_after(mut self, idle: Duration) -> Self {
+        self.release_after = idle;
+        self
+    }
+
+    /// Bytes of argon2 memory the verifier threads hold now.
+    pub fn held_bytes(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    fn start(&self) -> flume::Sender<Job> {
+        let (jobs, receiver) = flume::bounded::<Job>(self.queue);
+        for index in 0..self.threads.max(1) {
+            let (receiver, held, idle) = (receiver.clone(), self.held.clone(), self.release_after);
             std::thread::Builder::new()
                 .name(format!("argon2-{index}"))
                 .spawn(move || {
-                    // Reused by every check on this thread: nothing is
-                    // allocated per check.
-                    let mut memory = Vec::new();
+                    // Reused by every check on this thread until it idles.
+                    let mut memory: Vec<Block> = Vec::new();
                     loop {
-                        let job = match receiver.lock().expect("verifier queue").recv() {
-                            Ok(job) => job,
-                            Err(_) => return, // every sender is gone
-                        };
-                        let _ = job.answer.send(verify_in(&mut memory, &job.password, job.stored));
+                        match receiver.recv_timeout(idle) {
+                            Ok(job) => {
+                                let before = memory.capacity();
+                                let verified = verify_in(&mut memory, &job.password, job.stored);
+                                held.fetch_add(
+                                    (memory.capacity() - before) * size_of::<Block>(),
+                                    Ordering::Relaxed,
+                                );
+                                let _ = job.answer.send(verified);
+                            }
+                            Err(flume::RecvTimeoutError::Timeout) => {
+                                held.fetch_sub(memory.capacity() * size_of::<Block>(), Ordering::Relaxed);
+                                memory = Vec::new();
+                            }
+                            Err(flume::RecvTimeoutError::Disconnected) => return, // every sender is gone
+                        }
                     }
                 })
                 .expect("start a password verifier thread");
@@ -154,7 +198,7 @@ impl Verifiers {
         stored: Option<String>,
     ) -> Option<Result<bool, PasswordError>> {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let jobs = self.jobs.get_or_init(|| Self::start(self.threads, self.queue));
+        let jobs = self.jobs.get_or_init(|| self.start());
         jobs.try_send(Job { password, stored, answer }).ok()?;
         Some(answered.await.unwrap_or(Err(PasswordError::Join)))
     }
@@ -177,6 +221,8 @@ pub async fn verify(password: HumanPassword, stored: Option<String>) -> Result<b
 
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
+
     use super::*;
 
     #[tokio::test]
@@ -189,6 +235,26 @@ mod tests {
             .await
             .unwrap());
         assert!(!verify(HumanPassword::new(""), Some(phc)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn idle_verifiers_give_their_memory_back() {
+        let phc = hash(HumanPassword::new("a long enough password")).await.unwrap();
+        let verifiers = Verifiers::new(1, 1).releasing_after(Duration::from_millis(200));
+        assert_eq!(verifiers.held_bytes(), 0, "nothing before the first check");
+        let right = verifiers.verify(HumanPassword::new("a long enough password"), Some(phc.clone())).await;
+        assert!(right.unwrap().unwrap());
+        let block = verifiers.held_bytes();
+        assert!(block >= 19 * 1024 * 1024, "one argon2 block held after a check: {block}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while verifiers.held_bytes() > 0 {
+            assert!(Instant::now() < deadline, "the idle thread kept {} bytes", verifiers.held_bytes());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // And a check after that works as before.
+        let wrong = verifiers.verify(HumanPassword::new("another"), Some(phc)).await;
+        assert!(!wrong.unwrap().unwrap());
+        assert_eq!(verifiers.held_bytes(), block);
     }
 
     #[tokio::test]
