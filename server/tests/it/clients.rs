@@ -622,8 +622,27 @@ async fn podman_logs_in_pushes_removes_and_pulls_an_image() {
 // ---------------------------------------------------------------------------
 // oras (the Python SDK; oras-py ships no command line)
 
-pub(crate) fn oras_script() -> PathBuf {
+fn oras_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/oras/push_pull_referrers.py")
+}
+
+/// Runs the oras script against `authority` as the administrator: it
+/// pushes an artifact to `repository`, pulls it back, attaches a referrer
+/// and finds it. Returns (artifact digest, referrer digest).
+pub(crate) fn oras_push_with_referrer(
+    env: &ClientEnv,
+    authority: &str,
+    repository: &str,
+) -> (String, String) {
+    let probe = execute(with_args(env.command("python3"), ["-c", "import oras.client"]), None);
+    assert!(probe.success(), "the oras Python SDK is missing (pip install oras): {}", probe.report());
+    let mut command = env.command("python3");
+    command.arg(oras_script()).args([authority, repository, "admin"]).arg(env.path("oras"));
+    let out = succeed(command, Some(&password_line()));
+    let seen: Value = serde_json::from_str(out.lines().last().unwrap_or_default())
+        .unwrap_or_else(|error| panic!("the script printed no JSON ({error}): {out}"));
+    let digest = |key: &str| seen[key].as_str().unwrap_or_else(|| panic!("no {key} in {seen}")).to_owned();
+    (digest("artifact_digest"), digest("referrer_digest"))
 }
 
 #[tokio::test]
@@ -631,16 +650,8 @@ async fn oras_py_pushes_pulls_and_finds_a_referrer() {
     let registry = Registry::start();
     let authority = registry.server.authority().to_owned();
     let env = ClientEnv::new();
-    let probe = execute(with_args(env.command("python3"), ["-c", "import oras.client"]), None);
-    assert!(probe.success(), "the oras Python SDK is missing (pip install oras): {}", probe.report());
-
-    let mut command = env.command("python3");
-    command.arg(oras_script()).args([authority.as_str(), "samples/artifact", "admin"]).arg(env.path("oras"));
-    let out = succeed(command, Some(&password_line()));
-    let seen: Value = serde_json::from_str(out.lines().last().unwrap_or_default())
-        .unwrap_or_else(|error| panic!("the script printed no JSON ({error}): {out}"));
-    let artifact = seen["artifact_digest"].as_str().unwrap();
-    let referrer = seen["referrer_digest"].as_str().unwrap();
+    let (artifact, referrer) = oras_push_with_referrer(&env, &authority, "samples/artifact");
+    let (artifact, referrer) = (artifact.as_str(), referrer.as_str());
 
     // What the SDK saw, checked once more over HTTP.
     let response = registry

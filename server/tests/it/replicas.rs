@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 
 use crate::{
     authz::create_token,
-    clients::{oras_script, password_line, skopeo, succeed, with_args, ClientEnv, OciLayout},
+    clients::{oras_push_with_referrer, password_line, skopeo, succeed, with_args, ClientEnv, OciLayout},
     command::execute,
     registry::{image_manifest, sha256, Registry, OCI_MANIFEST},
     testkit::ADMIN_PASSWORD,
@@ -235,6 +235,14 @@ fn assert_fsck_clean(data: &Path) {
     assert!(outcome.success(), "fsck found damage: {}", outcome.report());
 }
 
+/// The manifest `image` (`host/repository:tag`) serves, byte for byte,
+/// read by skopeo with `creds`.
+fn inspect_raw(env: &ClientEnv, creds: &str, image: &str) -> String {
+    let arguments =
+        ["inspect", "--raw", "--tls-verify=false", "--creds", creds, &format!("docker://{image}")];
+    succeed(skopeo(env, &arguments), None)
+}
+
 /// Deterministic bytes that do not compress (a layer of `len` bytes).
 fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -294,19 +302,10 @@ async fn clients_behind_a_balancer_see_one_registry() {
     // Each replica serves the same manifest byte for byte, and the image
     // comes back whole from the last one.
     for replica in &cluster.replicas {
-        let raw = succeed(
-            skopeo(
-                &env,
-                &[
-                    "inspect",
-                    "--raw",
-                    "--tls-verify=false",
-                    "--creds",
-                    &format!("admin:{ADMIN_PASSWORD}"),
-                    &format!("docker://{}/team/app:v1", replica.server.authority()),
-                ],
-            ),
-            None,
+        let raw = inspect_raw(
+            &env,
+            &format!("admin:{ADMIN_PASSWORD}"),
+            &format!("{}/team/app:v1", replica.server.authority()),
         );
         assert_eq!(sha256(raw.as_bytes()), image.digest, "{}", replica.server.base);
     }
@@ -343,15 +342,7 @@ async fn clients_behind_a_balancer_see_one_registry() {
 
     // oras pushes an artifact and a referrer through the balancer; another
     // replica lists the referrer.
-    let probe = execute(with_args(env.command("python3"), ["-c", "import oras.client"]), None);
-    assert!(probe.success(), "the oras Python SDK is missing (scripts/setup.sh test): {}", probe.report());
-    let mut oras = env.command("python3");
-    oras.arg(oras_script()).args([balancer.as_str(), "samples/artifact", "admin"]).arg(env.path("oras"));
-    let out = succeed(oras, Some(&password_line()));
-    let seen: Value = serde_json::from_str(out.lines().last().unwrap_or_default())
-        .unwrap_or_else(|error| panic!("the oras script printed no JSON ({error}): {out}"));
-    let artifact = seen["artifact_digest"].as_str().unwrap();
-    let referrer = seen["referrer_digest"].as_str().unwrap();
+    let (artifact, referrer) = oras_push_with_referrer(&env, &balancer, "samples/artifact");
     for replica in &cluster.replicas {
         let index: Value = replica
             .request(Method::GET, &format!("/v2/samples/artifact/referrers/{artifact}"))
@@ -725,20 +716,7 @@ async fn a_replica_killed_in_the_middle_of_a_push_loses_nothing() {
     }
     cluster.restart(2);
     for replica in &cluster.replicas {
-        let raw = succeed(
-            skopeo(
-                &env,
-                &[
-                    "inspect",
-                    "--raw",
-                    "--tls-verify=false",
-                    "--creds",
-                    &creds,
-                    &format!("docker://{}/team/killed:v1", replica.server.authority()),
-                ],
-            ),
-            None,
-        );
+        let raw = inspect_raw(&env, &creds, &format!("{}/team/killed:v1", replica.server.authority()));
         assert_eq!(sha256(raw.as_bytes()), image.digest, "{}", replica.server.base);
     }
     assert_fsck_clean(cluster.data_dir());
