@@ -2,7 +2,8 @@
 # Instructions per request for the small hot requests, counted by valgrind's
 # callgrind (repeatable from run to run, unlike timings on a shared
 # machine): a manifest GET and a blob HEAD, each with a bearer token and
-# with HTTP Basic (a token's name and password). The server runs under
+# with HTTP Basic (a token's name and password), and a token login
+# (`/oauth2/token` with the token's name and password; audited). The server runs under
 # callgrind with instrumentation off; for each case it is switched on, the
 # counters zeroed, REQUESTS requests sent over one keep-alive connection
 # (after WARMUP unmeasured ones), and the counters dumped. Every thread of
@@ -83,14 +84,15 @@ requests() { # count, curl args...
 }
 accept=(-H "Accept: application/vnd.oci.image.manifest.v1+json")
 printf '%-36s %16s\n' "request ($REQUESTS measured)" "instructions"
-for case in manifest-get-bearer manifest-get-basic blob-head-bearer blob-head-basic; do
+for case in manifest-get-bearer manifest-get-basic blob-head-bearer blob-head-basic token-login; do
   case $case in
     manifest-*) url="$BASE/v2/bench/app/manifests/v1"; method=("${accept[@]}") ;;
     blob-*) url="$BASE/v2/bench/app/blobs/$layer_digest"; method=(-I) ;;
+    token-*) url="$BASE/oauth2/token?service=127.0.0.1:$PORT&scope=repository:bench/app:pull"; method=() ;;
   esac
   case $case in
     *-bearer) auth=(-H "Authorization: Bearer $bearer") ;;
-    *-basic) auth=(-u "bench-puller:$token_password") ;;
+    *-basic | token-login) auth=(-u "bench-puller:$token_password") ;;
   esac
   callgrind_control -i on "$SERVER_PID" >/dev/null 2>&1
   requests "$WARMUP" "${method[@]}" "${auth[@]}"
