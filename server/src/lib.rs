@@ -38,7 +38,6 @@ use crate::{
         tokens::TokenService,
         users::UserService,
     },
-    storage::FsBlobStore,
 };
 
 /// Shared by every handler; cheap to clone.
@@ -121,9 +120,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode, ServeError> {
 
 async fn collect_garbage(args: config::GcArgs) -> Result<(), ServeError> {
     let db = Database::open(&args.data_dir).await?;
-    let store = FsBlobStore::open(&args.data_dir).await?;
+    let store = storage::open(&args.storage.settings(&args.data_dir)?).await?;
     let grace = std::time::Duration::from_secs(args.grace_minutes * 60);
-    let report = service::gc::GarbageCollector::new(db, Arc::new(store), grace)
+    let report = service::gc::GarbageCollector::new(db, store, grace)
         .run(args.dry_run)
         .await
         .map_err(|e| ServeError::Gc(e.to_string()))?;
@@ -138,12 +137,10 @@ async fn collect_garbage(args: config::GcArgs) -> Result<(), ServeError> {
 /// `portcullis fsck`: the report on stdout, exit 1 when a blob is damaged.
 async fn check_blobs(args: config::FsckArgs) -> Result<ExitCode, ServeError> {
     let db = Database::open(&args.data_dir).await?;
-    let store = FsBlobStore::open(&args.data_dir).await?;
+    let store = storage::open(&args.storage.settings(&args.data_dir)?).await?;
     let started = std::time::Instant::now();
-    let report = service::fsck::Fsck::new(db, Arc::new(store))
-        .run()
-        .await
-        .map_err(|e| ServeError::Fsck(e.to_string()))?;
+    let report =
+        service::fsck::Fsck::new(db, store).run().await.map_err(|e| ServeError::Fsck(e.to_string()))?;
     if args.json {
         let mut json = serde_json::to_value(&report).expect("the report serializes");
         json["healthy"] = report.is_healthy().into();
@@ -195,7 +192,7 @@ impl AppState {
             .with_table_name("portal_sessions")
             .map_err(ServeError::Sessions)?;
         sessions.migrate().await.map_err(|e| ServeError::Sessions(e.to_string()))?;
-        let store = FsBlobStore::open(&config.data_dir).await?;
+        let store = storage::open(&config.storage).await?;
         let key_path = config.data_dir.join("token-signing.key");
         let signer = TokenSigner::load_or_create(&key_path)
             .map_err(|source| ServeError::KeyFile { path: key_path.display().to_string(), source })?;
@@ -208,8 +205,7 @@ impl AppState {
         let audit = AuditLog::start_counted(db.clone(), metrics.clone());
         let limits = config.limits;
         let registry = Arc::new(
-            RegistryService::new(db.clone(), Arc::new(store))
-                .with_max_manifest_bytes(limits.max_manifest_bytes),
+            RegistryService::new(db.clone(), store).with_max_manifest_bytes(limits.max_manifest_bytes),
         );
         let signer = Arc::new(signer);
         let federation = Arc::new(FederationService::new(
