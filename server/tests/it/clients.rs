@@ -53,7 +53,7 @@ impl ClientEnv {
         Self { dir }
     }
 
-    fn path(&self, sub: &str) -> PathBuf {
+    pub(crate) fn path(&self, sub: &str) -> PathBuf {
         self.dir.path().join(sub)
     }
 
@@ -156,26 +156,26 @@ fn tar_archive(files: &[(&str, &[u8])]) -> Vec<u8> {
 
 /// A descriptor as it appears in a manifest or index.
 #[derive(Debug, Clone)]
-struct Descriptor {
+pub(crate) struct Descriptor {
     media_type: &'static str,
-    digest: String,
+    pub(crate) digest: String,
     size: usize,
 }
 
 /// An OCI image layout directory (image-spec `image-layout.md`) written by
 /// the test, as skopeo's `oci:` transport reads and writes it.
-struct OciLayout {
+pub(crate) struct OciLayout {
     root: PathBuf,
 }
 
 impl OciLayout {
-    fn create(root: PathBuf) -> Self {
+    pub(crate) fn create(root: PathBuf) -> Self {
         std::fs::create_dir_all(root.join("blobs/sha256")).unwrap();
         std::fs::write(root.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
         Self { root }
     }
 
-    fn open(root: PathBuf) -> Self {
+    pub(crate) fn open(root: PathBuf) -> Self {
         Self { root }
     }
 
@@ -188,7 +188,7 @@ impl OciLayout {
 
     /// A one-layer image for `architecture` whose layer holds `files`;
     /// returns the manifest's descriptor.
-    fn add_image(&self, architecture: &str, files: &[(&str, &[u8])]) -> Descriptor {
+    pub(crate) fn add_image(&self, architecture: &str, files: &[(&str, &[u8])]) -> Descriptor {
         let layer = self.put_blob(OCI_LAYER_TAR, &tar_archive(files));
         let config = serde_json::to_vec(&json!({
             "architecture": architecture,
@@ -226,7 +226,7 @@ impl OciLayout {
     }
 
     /// Writes `index.json` naming `top` as `tag`.
-    fn tag(&self, top: &Descriptor, tag: &str) {
+    pub(crate) fn tag(&self, top: &Descriptor, tag: &str) {
         let mut entry = descriptor_json(top);
         entry["annotations"] = json!({"org.opencontainers.image.ref.name": tag});
         let index = json!({"schemaVersion": 2, "manifests": [entry]});
@@ -234,7 +234,7 @@ impl OciLayout {
     }
 
     /// The digest `index.json` names for `tag`.
-    fn tagged(&self, tag: &str) -> String {
+    pub(crate) fn tagged(&self, tag: &str) -> String {
         let index: Value =
             serde_json::from_slice(&std::fs::read(self.root.join("index.json")).unwrap()).unwrap();
         let entry = index["manifests"]
@@ -248,7 +248,7 @@ impl OciLayout {
 
     /// Every blob of the layout, by digest, with its bytes verified against
     /// its name.
-    fn blobs(&self) -> BTreeMap<String, Vec<u8>> {
+    pub(crate) fn blobs(&self) -> BTreeMap<String, Vec<u8>> {
         let mut blobs = BTreeMap::new();
         for entry in std::fs::read_dir(self.root.join("blobs/sha256")).unwrap() {
             let entry = entry.unwrap();
@@ -261,7 +261,7 @@ impl OciLayout {
     }
 
     /// `oci:<dir>:<tag>` for skopeo.
-    fn reference(&self, tag: &str) -> String {
+    pub(crate) fn reference(&self, tag: &str) -> String {
         format!("oci:{}:{tag}", self.root.display())
     }
 }
@@ -290,7 +290,7 @@ fn list_tags(env: &ClientEnv, image: &str) -> Vec<String> {
     tags
 }
 
-fn login_skopeo(env: &ClientEnv, authority: &str) {
+pub(crate) fn login_skopeo(env: &ClientEnv, authority: &str) {
     // A wrong password is refused at login, before anything is stored.
     let stderr = fail(
         skopeo(env, &["login", "--tls-verify=false", "--username", "admin", "--password-stdin", authority]),

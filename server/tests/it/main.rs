@@ -17,6 +17,7 @@ mod locks;
 mod portal;
 mod portal_security;
 mod registry;
+mod s3;
 mod schemathesis;
 mod security;
 mod signals;
