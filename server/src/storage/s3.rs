@@ -48,8 +48,9 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
 use object_store::signer::Signer;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use object_store::{GetOptions, GetRange, MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload};
 use secrecy::{ExposeSecret, SecretString};
+use tokio::task::JoinSet;
 
 use super::hash_state::UploadHashState;
 use super::{exactly, BlobEntry, BlobRead, BlobStore, ByteRange, ByteStream, StorageError, UploadId};
@@ -335,6 +336,74 @@ impl S3BlobStore {
         }
         writer.commit(expected).await.map(|_| ())
     }
+
+    /// Stores `body` in pieces at the end of the upload, saving `state`
+    /// after each; returns how the body ended (a failed body is not the
+    /// store's failure: what arrived before it stays).
+    async fn store_body(
+        &self,
+        upload: UploadId,
+        state: &mut UploadHashState,
+        mut body: ByteStream,
+    ) -> Result<Result<(), io::Error>, StorageError> {
+        let mut piece: Vec<Bytes> = Vec::new();
+        let mut gathered = 0usize;
+        let mut received = Ok(());
+        loop {
+            let next = if gathered == 0 {
+                body.next().await
+            } else {
+                match tokio::time::timeout(STALL_FLUSH, body.next()).await {
+                    Ok(next) => next,
+                    Err(_stalled) => {
+                        self.store_piece(upload, state, std::mem::take(&mut piece)).await?;
+                        gathered = 0;
+                        continue;
+                    }
+                }
+            };
+            match next {
+                Some(Ok(chunk)) => {
+                    gathered += chunk.len();
+                    piece.push(chunk);
+                    if gathered >= PIECE_BYTES {
+                        self.store_piece(upload, state, std::mem::take(&mut piece)).await?;
+                        gathered = 0;
+                    }
+                }
+                Some(Err(error)) => {
+                    received = Err(error);
+                    break;
+                }
+                None => break,
+            }
+        }
+        // What arrived before a failed body stays, as the contract allows:
+        // the client resumes from the size it is told.
+        if gathered > 0 {
+            self.store_piece(upload, state, piece).await?;
+        }
+        Ok(received)
+    }
+
+    /// Deletes the upload's pieces at `from` and after.
+    async fn delete_pieces_from(&self, upload: UploadId, from: u64) -> Result<(), StorageError> {
+        let pieces: Vec<Path> = self
+            .s3
+            .list(Some(&self.pieces_root(upload)))
+            .try_filter(|meta| {
+                let offset = meta.location.filename().and_then(|name| name.parse::<u64>().ok());
+                futures::future::ready(offset.is_some_and(|offset| offset >= from))
+            })
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        for piece in pieces {
+            delete_if_present(&self.s3, &piece).await?;
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -349,47 +418,27 @@ impl BlobStore for S3BlobStore {
         Ok(self.load_state(upload).await?.covered())
     }
 
-    async fn append(&self, upload: UploadId, mut body: ByteStream) -> Result<u64, StorageError> {
-        let mut state = self.load_state(upload).await?;
-        let mut piece: Vec<Bytes> = Vec::new();
-        let mut gathered = 0usize;
-        let mut received = Ok(());
-        loop {
-            let next = if gathered == 0 {
-                body.next().await
-            } else {
-                match tokio::time::timeout(STALL_FLUSH, body.next()).await {
-                    Ok(next) => next,
-                    Err(_stalled) => {
-                        self.store_piece(upload, &mut state, std::mem::take(&mut piece)).await?;
-                        gathered = 0;
-                        continue;
-                    }
-                }
-            };
-            match next {
-                Some(Ok(chunk)) => {
-                    gathered += chunk.len();
-                    piece.push(chunk);
-                    if gathered >= PIECE_BYTES {
-                        self.store_piece(upload, &mut state, std::mem::take(&mut piece)).await?;
-                        gathered = 0;
-                    }
-                }
-                Some(Err(error)) => {
-                    received = Err(error);
-                    break;
-                }
-                None => break,
+    async fn append(&self, upload: UploadId, body: ByteStream) -> Result<u64, StorageError> {
+        let before = self.load_state(upload).await?;
+        let mut state = before.clone();
+        match self.store_body(upload, &mut state, body).await {
+            Ok(received) => {
+                received.map_err(StorageError::BodyInterrupted)?;
+                Ok(state.covered())
             }
+            Err(StorageError::Full(error)) => {
+                // A full bucket takes the whole request back, as a full disk
+                // does: the session keeps the size it had, and the pieces
+                // this request stored are deleted (S3 lets a smaller object
+                // replace a larger one, and deletes, over a quota).
+                if state.covered() != before.covered() {
+                    self.save_state(upload, &before).await?;
+                }
+                self.delete_pieces_from(upload, before.covered()).await?;
+                Err(StorageError::Full(error))
+            }
+            Err(error) => Err(error),
         }
-        // What arrived before a failed body stays, as the contract allows:
-        // the client resumes from the size it is told.
-        if gathered > 0 {
-            self.store_piece(upload, &mut state, piece).await?;
-        }
-        received.map_err(StorageError::BodyInterrupted)?;
-        Ok(state.covered())
     }
 
     async fn finish(&self, upload: UploadId, expected: &Digest) -> Result<u64, StorageError> {
@@ -552,7 +601,7 @@ struct BlobWriter {
     /// The first bytes, until they no longer fit one `PUT`.
     first: Vec<Bytes>,
     first_len: usize,
-    multipart: Option<WriteMultipart>,
+    multipart: Option<Multipart>,
 }
 
 impl BlobWriter {
@@ -576,17 +625,15 @@ impl BlobWriter {
         self.hasher.update(&chunk);
         self.hashed += chunk.len() as u64;
         if let Some(multipart) = &mut self.multipart {
-            multipart.wait_for_capacity(PARTS_IN_FLIGHT).await.map_err(backend)?;
-            multipart.put(chunk);
-            return Ok(());
+            return multipart.put(chunk).await;
         }
         self.first_len += chunk.len();
         self.first.push(chunk);
         if self.first_len > MULTIPART_CHUNK {
             let upload = self.s3.put_multipart(&self.key).await.map_err(backend)?;
-            let mut multipart = WriteMultipart::new_with_chunk_size(upload, MULTIPART_CHUNK);
+            let mut multipart = Multipart { upload, buffer: Vec::new(), buffered: 0, parts: JoinSet::new() };
             for chunk in std::mem::take(&mut self.first) {
-                multipart.put(chunk);
+                multipart.put(chunk).await?;
             }
             self.first_len = 0;
             self.multipart = Some(multipart);
@@ -604,23 +651,19 @@ impl BlobWriter {
             return Err(StorageError::DigestMismatch { expected: expected.clone(), actual });
         }
         match self.multipart.take() {
-            // `finish` aborts the upload itself when a part or the
-            // completion fails.
-            Some(multipart) => multipart.finish().await.map_err(backend)?,
+            Some(multipart) => multipart.finish().await?,
             None => {
                 let payload: PutPayload = std::mem::take(&mut self.first).into_iter().collect();
-                self.s3.put(&self.key, payload).await.map_err(backend)?
+                self.s3.put(&self.key, payload).await.map_err(backend)?;
             }
-        };
+        }
         Ok(self.hashed)
     }
 
     /// Gives up: the parts already sent are discarded.
     async fn abort(mut self) {
         if let Some(multipart) = self.multipart.take() {
-            if let Err(error) = multipart.abort().await {
-                tracing::warn!(key = %self.key, %error, "could not abort a multipart upload; it stays invisible");
-            }
+            multipart.abort().await;
         }
     }
 }
@@ -631,10 +674,78 @@ impl Drop for BlobWriter {
     fn drop(&mut self) {
         if let Some(multipart) = self.multipart.take() {
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move {
-                    let _ = multipart.abort().await;
-                });
+                runtime.spawn(multipart.abort());
             }
+        }
+    }
+}
+
+/// A multipart upload being written: parts of at least [`MULTIPART_CHUNK`]
+/// bytes, at most [`PARTS_IN_FLIGHT`] of them on their way at once, each
+/// sent by its own task. (object_store's `WriteMultipart` does the same,
+/// but when completing fails and the server has already dropped the upload,
+/// as Garage does over a quota, it reports the failed abort instead of why.)
+struct Multipart {
+    upload: Box<dyn MultipartUpload>,
+    buffer: Vec<Bytes>,
+    buffered: usize,
+    parts: JoinSet<object_store::Result<()>>,
+}
+
+impl Multipart {
+    async fn put(&mut self, chunk: Bytes) -> Result<(), StorageError> {
+        self.buffered += chunk.len();
+        self.buffer.push(chunk);
+        if self.buffered >= MULTIPART_CHUNK {
+            while self.parts.len() >= PARTS_IN_FLIGHT {
+                if let Some(sent) = self.parts.join_next().await {
+                    sent.map_err(|error| StorageError::Io(io::Error::other(error)))?.map_err(backend)?;
+                }
+            }
+            self.send_buffer();
+        }
+        Ok(())
+    }
+
+    /// Sends what is buffered as the next part (`put_part` numbers the
+    /// parts in call order, whenever they arrive).
+    fn send_buffer(&mut self) {
+        let payload: PutPayload = std::mem::take(&mut self.buffer).into_iter().collect();
+        self.buffered = 0;
+        self.parts.spawn(self.upload.put_part(payload));
+    }
+
+    /// Sends the rest and completes the upload: the object appears whole.
+    /// On any failure the upload is aborted and the failure returned.
+    async fn finish(mut self) -> Result<(), StorageError> {
+        if self.buffered > 0 {
+            self.send_buffer();
+        }
+        let mut sent = Ok(());
+        while let Some(part) = self.parts.join_next().await {
+            let part = part
+                .map_err(|error| StorageError::Io(io::Error::other(error)))
+                .and_then(|part| part.map_err(backend));
+            if sent.is_ok() {
+                sent = part;
+            }
+        }
+        let completed = match sent {
+            Ok(()) => self.upload.complete().await.map(|_| ()).map_err(backend),
+            Err(error) => Err(error),
+        };
+        if completed.is_err() {
+            self.abort().await;
+        }
+        completed
+    }
+
+    /// Gives up: parts on their way are stopped, those sent discarded.
+    async fn abort(mut self) {
+        self.parts.shutdown().await;
+        if let Err(error) = self.upload.abort().await {
+            // After a failed completion the server may have dropped it.
+            tracing::debug!(%error, "aborting a multipart upload failed; it stays invisible");
         }
     }
 }
@@ -648,9 +759,32 @@ async fn delete_if_present(s3: &AmazonS3, key: &Path) -> Result<(), StorageError
 }
 
 /// Any failure of the object store; its message names the operation and
-/// key, never the credentials.
+/// key, never the credentials. A server out of room is `Full`, as a full
+/// disk is, so the client hears 507 and nothing of the request stays.
 fn backend(error: object_store::Error) -> StorageError {
-    StorageError::Io(io::Error::other(error))
+    let full = is_out_of_room(&error);
+    let error = io::Error::other(error);
+    if full {
+        StorageError::Full(io::Error::new(io::ErrorKind::StorageFull, error))
+    } else {
+        StorageError::Io(error)
+    }
+}
+
+/// S3 has no standard "full" error; what its servers answer instead, as the
+/// client reports it (status and response body): `507 Insufficient Storage`
+/// (MinIO's `XMinioStorageFull` among them) or a bucket quota (Garage
+/// answers `403` "... quota is reached").
+fn is_out_of_room(error: &object_store::Error) -> bool {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    ["507 Insufficient Storage", "XMinioStorageFull", "quota is reached"]
+        .iter()
+        .any(|sign| text.contains(sign))
 }
 
 /// The upload's stored pieces do not add up to what its state covers.
@@ -669,6 +803,7 @@ mod tests {
     use futures::stream;
 
     use super::*;
+    use crate::storage::is_out_of_space;
     use crate::storage::suite::{blob_store_suite, body_of, BlobStoreFixture};
 
     /// Where the test Garage is, as `scripts/garage.sh start` printed it.
@@ -1019,6 +1154,58 @@ mod tests {
         assert_eq!(hasher.finish(), digest);
         let held = per_thread_memory::peak() - before;
         assert!(held < BOUND, "reading held {held} bytes of a 64 MiB blob");
+    }
+
+    /// A bucket of its own with a size quota, on the test Garage.
+    fn bucket_with_quota(max_size: &str) -> S3Settings {
+        let garage = garage();
+        let bucket = format!("quota-{}", uuid::Uuid::new_v4().simple());
+        let config = std::env::temp_dir().join("portcullis-test-garage/garage.toml");
+        let key = garage.credentials.access_key_id.as_str();
+        for args in [
+            &["bucket", "create", &bucket][..],
+            &["bucket", "set-quotas", "--max-size", max_size, &bucket],
+            &["bucket", "allow", "--read", "--write", "--key", key, &bucket],
+        ] {
+            let output =
+                std::process::Command::new("garage").arg("-c").arg(&config).args(args).output().unwrap();
+            assert!(output.status.success(), "garage {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        S3Settings { bucket, prefix: String::new(), ..S3Fixture::new().settings }
+    }
+
+    /// A full bucket (here Garage's quota) is `Full`, and the request that
+    /// ran into it leaves nothing: no blob, no piece, the session's size.
+    #[tokio::test]
+    async fn a_full_bucket_is_reported_and_keeps_nothing_of_the_request() {
+        const MIB: usize = 1024 * 1024;
+        let store = S3BlobStore::open(&bucket_with_quota("12MiB")).await.unwrap();
+        let upload = store.begin_upload().await.unwrap();
+        let first = content(7, 3 * MIB);
+        assert_eq!(store.append(upload, body_from(&first)).await.unwrap(), first.len() as u64);
+
+        // 4 MiB pieces: the first two fit, the third does not.
+        let too_much = content(8, 16 * MIB);
+        match store.append(upload, body_from(&too_much)).await {
+            Err(StorageError::Full(error)) => assert!(is_out_of_space(&error), "{error}"),
+            other => panic!("expected Full, got {other:?}"),
+        }
+        assert_eq!(store.upload_size(upload).await.unwrap(), first.len() as u64);
+        let pieces = keys(&store).await.into_iter().filter(|key| key.contains("/parts/")).count();
+        assert_eq!(pieces, 1, "the pieces of the refused append are gone");
+
+        let blob = content(9, 20 * MIB);
+        match store.put_whole(body_from(&blob), &sha256(&blob)).await {
+            Err(StorageError::Full(_)) => {}
+            other => panic!("expected Full, got {other:?}"),
+        }
+        assert_eq!(store.stat(&sha256(&blob)).await.unwrap(), None);
+
+        // The session resumes where it was.
+        let rest = content(10, MIB);
+        assert_eq!(store.append(upload, body_from(&rest)).await.unwrap(), (first.len() + rest.len()) as u64);
+        let digest = sha256(&[first, rest].concat());
+        assert_eq!(store.finish(upload, &digest).await.unwrap(), 4 * MIB as u64);
     }
 
     #[tokio::test]
