@@ -11,9 +11,9 @@
 //! - `uploads/<uuid>/state`: an upload session's running SHA-256 and the
 //!   number of bytes it covers (`hash_state`'s text). It is the truth about
 //!   the session: its size is the state's `covered`, whatever else is there.
-//! - `uploads/<uuid>/parts/<offset, 20 digits>`: the bytes one append stored
-//!   at that offset, one object per stored piece, of whatever size the client
-//!   sent (S3's 5 MiB minimum part size never reaches clients).
+//! - `uploads/<uuid>/parts/<offset, 20 digits>`: the bytes an append stored
+//!   at that offset: up to [`PIECE_BYTES`] per piece, and as little as the
+//!   client sent (S3's 5 MiB minimum part size never reaches clients).
 //!
 //! Sessions live in the bucket only, so an upload begun on one replica can
 //! be continued on another and finished on a third, and survives restarts.
