@@ -1162,13 +1162,21 @@ mod tests {
         let bucket = format!("quota-{}", uuid::Uuid::new_v4().simple());
         let config = std::env::temp_dir().join("portcullis-test-garage/garage.toml");
         let key = garage.credentials.access_key_id.as_str();
+        // Where scripts/garage.sh finds Garage too.
+        let home = std::env::var("HOME").unwrap_or_default();
+        let path = format!("{home}/.cargo/bin:{}", std::env::var("PATH").unwrap_or_default());
         for args in [
             &["bucket", "create", &bucket][..],
             &["bucket", "set-quotas", "--max-size", max_size, &bucket],
             &["bucket", "allow", "--read", "--write", "--key", key, &bucket],
         ] {
-            let output =
-                std::process::Command::new("garage").arg("-c").arg(&config).args(args).output().unwrap();
+            let output = std::process::Command::new("garage")
+                .env("PATH", &path)
+                .arg("-c")
+                .arg(&config)
+                .args(args)
+                .output()
+                .unwrap();
             assert!(output.status.success(), "garage {args:?}: {}", String::from_utf8_lossy(&output.stderr));
         }
         S3Settings { bucket, prefix: String::new(), ..S3Fixture::new().settings }
