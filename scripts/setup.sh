@@ -86,4 +86,10 @@ if [ "$mode" = test ] && ! st --version 2>/dev/null | grep -q 'version 4.32.5$';
   python3 -m pip install --quiet schemathesis==4.32.5 \
     || python3 -m pip install --quiet --break-system-packages schemathesis==4.32.5
 fi
+# Garage, the S3-compatible server the S3 blob store is tested against
+# (server/src/storage/s3.rs, server/tests/it/s3.rs); scripts/garage.sh
+# installs it only when `garage --version` is not the pinned one.
+if [ "$mode" = test ]; then
+  scripts/garage.sh install
+fi
 say "ready ($mode)"

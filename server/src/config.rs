@@ -2,7 +2,12 @@
 //! start. Owns the flag names, their environment variables and defaults; it
 //! must not open files, sockets or the database.
 
-use std::{fmt, net::SocketAddr, num::NonZeroU32, path::PathBuf};
+use std::{
+    fmt,
+    net::SocketAddr,
+    num::NonZeroU32,
+    path::{Path, PathBuf},
+};
 
 use clap::{Args, Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
@@ -13,6 +18,7 @@ use crate::{
     http::body_timeout::BodyTimeouts,
     policy::roles::RoleAssignmentMode,
     service::tokens::DEFAULT_MAX_SCOPE_MAP_RULES,
+    storage::{S3Settings, StorageSettings},
 };
 
 /// `portcullis`: one binary for the registry, its portal and its tools.
@@ -63,6 +69,9 @@ pub struct GcArgs {
     /// progress references its layers only once its manifest arrives).
     #[arg(long, default_value_t = 60)]
     pub grace_minutes: u64,
+
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 #[derive(Debug, Args)]
@@ -74,6 +83,58 @@ pub struct FsckArgs {
     /// Print the report as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// Where the blobs live; `serve`, `gc` and `fsck` take the same flags.
+#[derive(Debug, Args, Clone, PartialEq, Eq)]
+#[command(next_help_heading = "Blob storage")]
+pub struct StorageArgs {
+    /// Where blobs are stored: a local directory, or `s3://bucket/prefix`
+    /// for an S3-compatible bucket that several replicas share (credentials
+    /// from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or an instance
+    /// role). Default: the data directory.
+    #[arg(long, env = "PORTCULLIS_STORAGE")]
+    pub storage: Option<String>,
+
+    /// The URL of the S3 server, for anything but AWS S3 itself (Garage,
+    /// MinIO, Ceph...): requests then use path-style addressing.
+    #[arg(long, env = "PORTCULLIS_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// The S3 region (Garage's default is `garage`).
+    #[arg(long, env = "PORTCULLIS_S3_REGION", default_value = S3Settings::DEFAULT_REGION)]
+    pub s3_region: String,
+}
+
+impl StorageArgs {
+    /// The validated storage settings; `data_dir` is the default directory.
+    pub fn settings(&self, data_dir: &Path) -> Result<StorageSettings, ConfigError> {
+        let invalid = |reason: String| ConfigError::StorageInvalid(reason);
+        let Some(storage) = self.storage.as_deref().filter(|storage| storage.starts_with("s3://")) else {
+            if self.s3_endpoint.is_some() {
+                return Err(invalid("--s3-endpoint needs an s3://bucket/prefix --storage".into()));
+            }
+            let root = self.storage.as_deref().map_or_else(|| data_dir.to_owned(), PathBuf::from);
+            return Ok(StorageSettings::Directory(root));
+        };
+        let mut s3 = S3Settings::from_url(storage).map_err(invalid)?;
+        if let Some(endpoint) = &self.s3_endpoint {
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                return Err(invalid(format!(
+                    "--s3-endpoint must be an http:// or https:// URL, got {endpoint:?}"
+                )));
+            }
+            s3.endpoint = Some(endpoint.trim_end_matches('/').to_owned());
+        }
+        if self.s3_region.is_empty() {
+            return Err(invalid("--s3-region must not be empty".into()));
+        }
+        s3.region = self.s3_region.clone();
+        Ok(StorageSettings::S3(s3))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +214,9 @@ pub struct ServeArgs {
     /// JavaScript and CSS that cargo-leptos builds).
     #[arg(long, env = "PORTCULLIS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
+
+    #[command(flatten)]
+    pub storage: StorageArgs,
 
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -276,6 +340,8 @@ impl fmt::Debug for AdminPassword {
 pub struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// Where the blobs live (by default the data directory).
+    pub storage: StorageSettings,
     pub admin_password: Option<AdminPassword>,
     /// The permissions mode of a new registry.
     pub role_assignment_mode: RoleAssignmentMode,
@@ -307,6 +373,8 @@ pub struct TlsFiles {
 pub enum ConfigError {
     #[error("--login-server must be host or host:port without a scheme or path, got {0:?}")]
     LoginServerInvalid(String),
+    #[error("--storage: {0}")]
+    StorageInvalid(String),
 }
 
 impl ServeConfig {
@@ -315,8 +383,10 @@ impl ServeConfig {
             Some(raw) => Some(validate_login_server(&raw)?),
             None => None,
         };
+        let storage = args.storage.settings(&args.data_dir)?;
         Ok(Self {
             listen: args.listen,
+            storage,
             data_dir: args.data_dir,
             admin_password: args.admin_password,
             role_assignment_mode: args.role_assignment_mode,
@@ -414,6 +484,57 @@ mod tests {
         let config =
             ServeConfig::from_args(serve_args(&["--login-server", "registry.example.com:443"])).unwrap();
         assert_eq!(config.login_server.as_deref(), Some("registry.example.com:443"));
+    }
+
+    #[test]
+    fn storage_is_the_data_directory_unless_a_directory_or_bucket_is_given() {
+        let storage = |args: &[&str]| ServeConfig::from_args(serve_args(args)).map(|config| config.storage);
+        if !std::env::vars().any(|(k, _)| k.starts_with("PORTCULLIS_S3") || k == "PORTCULLIS_STORAGE") {
+            assert_eq!(
+                storage(&["--data-dir", "/srv/registry"]),
+                Ok(StorageSettings::Directory("/srv/registry".into()))
+            );
+        }
+        assert_eq!(
+            storage(&["--storage", "/mnt/blobs"]),
+            Ok(StorageSettings::Directory("/mnt/blobs".into()))
+        );
+        let Ok(StorageSettings::S3(s3)) = storage(&[
+            "--storage",
+            "s3://registry-blobs/prod",
+            "--s3-endpoint",
+            "http://127.0.0.1:3900/",
+            "--s3-region",
+            "garage",
+        ]) else {
+            panic!("an s3:// storage is a bucket");
+        };
+        assert_eq!(
+            (s3.bucket.as_str(), s3.prefix.as_str(), s3.endpoint.as_deref(), s3.region.as_str()),
+            ("registry-blobs", "prod", Some("http://127.0.0.1:3900"), "garage")
+        );
+        assert_eq!(s3.credentials, None, "credentials come from the AWS variables");
+        for wrong in [
+            &["--storage", "s3://Bad_Bucket/x"][..],
+            &["--storage", "s3://bucket", "--s3-endpoint", "127.0.0.1:3900"],
+            &["--storage", "/mnt/blobs", "--s3-endpoint", "http://127.0.0.1:3900"],
+        ] {
+            assert!(matches!(storage(wrong), Err(ConfigError::StorageInvalid(_))), "{wrong:?}");
+        }
+    }
+
+    #[test]
+    fn gc_and_fsck_take_the_storage_flags() {
+        let Command::Gc(gc) = parse(&["gc", "--storage", "s3://bucket/p"]).unwrap().command else {
+            panic!("gc");
+        };
+        assert!(matches!(gc.storage.settings(&gc.data_dir), Ok(StorageSettings::S3(_))));
+        let Command::Fsck(fsck) =
+            parse(&["fsck", "--storage", "s3://bucket/p", "--s3-region", "garage"]).unwrap().command
+        else {
+            panic!("fsck");
+        };
+        assert_eq!(fsck.storage.s3_region, "garage");
     }
 
     #[test]

@@ -38,7 +38,6 @@ use crate::{
         tokens::TokenService,
         users::UserService,
     },
-    storage::FsBlobStore,
 };
 
 /// Shared by every handler; cheap to clone.
@@ -119,9 +118,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode, ServeError> {
 
 async fn collect_garbage(args: config::GcArgs) -> Result<(), ServeError> {
     let db = Database::open(&args.data_dir).await?;
-    let store = FsBlobStore::open(&args.data_dir).await?;
+    let store = storage::open(&args.storage.settings(&args.data_dir)?).await?;
     let grace = std::time::Duration::from_secs(args.grace_minutes * 60);
-    let report = service::gc::GarbageCollector::new(db, Arc::new(store), grace)
+    let report = service::gc::GarbageCollector::new(db, store, grace)
         .run(args.dry_run)
         .await
         .map_err(|e| ServeError::Gc(e.to_string()))?;
@@ -136,12 +135,10 @@ async fn collect_garbage(args: config::GcArgs) -> Result<(), ServeError> {
 /// `portcullis fsck`: the report on stdout, exit 1 when a blob is damaged.
 async fn check_blobs(args: config::FsckArgs) -> Result<ExitCode, ServeError> {
     let db = Database::open(&args.data_dir).await?;
-    let store = FsBlobStore::open(&args.data_dir).await?;
+    let store = storage::open(&args.storage.settings(&args.data_dir)?).await?;
     let started = std::time::Instant::now();
-    let report = service::fsck::Fsck::new(db, Arc::new(store))
-        .run()
-        .await
-        .map_err(|e| ServeError::Fsck(e.to_string()))?;
+    let report =
+        service::fsck::Fsck::new(db, store).run().await.map_err(|e| ServeError::Fsck(e.to_string()))?;
     if args.json {
         let mut json = serde_json::to_value(&report).expect("the report serializes");
         json["healthy"] = report.is_healthy().into();
@@ -193,7 +190,7 @@ impl AppState {
             .with_table_name("portal_sessions")
             .map_err(ServeError::Sessions)?;
         sessions.migrate().await.map_err(|e| ServeError::Sessions(e.to_string()))?;
-        let store = FsBlobStore::open(&config.data_dir).await?;
+        let store = storage::open(&config.storage).await?;
         let signer = TokenSigner::from_key(
             bootstrap::shared_key(&db, ServerKey::TokenSigning, &config.data_dir).await?,
         );
@@ -204,8 +201,7 @@ impl AppState {
         let audit = AuditLog::start_counted(db.clone(), metrics.clone());
         let limits = config.limits;
         let registry = Arc::new(
-            RegistryService::new(db.clone(), Arc::new(store))
-                .with_max_manifest_bytes(limits.max_manifest_bytes),
+            RegistryService::new(db.clone(), store).with_max_manifest_bytes(limits.max_manifest_bytes),
         );
         let signer = Arc::new(signer);
         let federation = Arc::new(FederationService::new(

@@ -19,17 +19,22 @@
 //! - A full backend says so (`StorageError::Full`), and an append or a
 //!   whole put cut off by it leaves nothing of the failed request behind.
 //!
-//! The shared behaviour test suite is in `suite` and runs against every
-//! backend (STYLE rule 10).
+//! Backends: `fs` (a local directory, one machine) and `s3` (an
+//! S3-compatible bucket that several replicas share, SPEC §4); `open` builds
+//! the configured one. The shared behaviour test suite is in `suite` and
+//! runs against every backend (STYLE rule 10).
 
 mod error;
 mod fs;
 mod hash_state;
+mod s3;
 #[cfg(test)]
 pub(crate) mod suite;
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -41,6 +46,23 @@ use crate::domain::Digest;
 
 pub use error::{is_out_of_space, StorageError};
 pub use fs::FsBlobStore;
+pub use s3::{S3BlobStore, S3Credentials, S3Settings};
+
+/// Where the blobs live, as configured (`--storage`): a local directory
+/// (one machine) or an S3-compatible bucket (several replicas, SPEC §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageSettings {
+    Directory(PathBuf),
+    S3(S3Settings),
+}
+
+/// Opens the configured backend.
+pub async fn open(settings: &StorageSettings) -> Result<Arc<dyn BlobStore>, StorageError> {
+    Ok(match settings {
+        StorageSettings::Directory(root) => Arc::new(FsBlobStore::open(root.clone()).await?),
+        StorageSettings::S3(s3) => Arc::new(S3BlobStore::open(s3).await?),
+    })
+}
 
 /// Blob content in transit, in either direction: a request body being
 /// stored or a blob being served. Chunks arrive in order; an `Err` item ends
@@ -163,6 +185,18 @@ pub trait BlobStore: Send + Sync {
     /// backend without needing the blob to exist.
     async fn check_reachable(&self) -> Result<(), StorageError> {
         self.stat(&Digest::of_bytes(crate::domain::Algorithm::Sha256, b"")).await.map(|_| ())
+    }
+
+    /// A URL from which a client may GET the blob itself for `expires_in`,
+    /// without credentials (Distribution's `redirect` option), or `None`
+    /// when the backend can only serve blobs through the registry. It does
+    /// not check that the blob exists; the caller has.
+    async fn presigned_get(
+        &self,
+        _digest: &Digest,
+        _expires_in: Duration,
+    ) -> Result<Option<String>, StorageError> {
+        Ok(None)
     }
 }
 

@@ -234,7 +234,7 @@ impl OciLayout {
     }
 
     /// The digest `index.json` names for `tag`.
-    fn tagged(&self, tag: &str) -> String {
+    pub(crate) fn tagged(&self, tag: &str) -> String {
         let index: Value =
             serde_json::from_slice(&std::fs::read(self.root.join("index.json")).unwrap()).unwrap();
         let entry = index["manifests"]
@@ -290,7 +290,7 @@ fn list_tags(env: &ClientEnv, image: &str) -> Vec<String> {
     tags
 }
 
-fn login_skopeo(env: &ClientEnv, authority: &str) {
+pub(crate) fn login_skopeo(env: &ClientEnv, authority: &str) {
     // A wrong password is refused at login, before anything is stored.
     let stderr = fail(
         skopeo(env, &["login", "--tls-verify=false", "--username", "admin", "--password-stdin", authority]),

@@ -18,6 +18,7 @@ mod portal;
 mod portal_security;
 mod registry;
 mod replicas;
+mod s3;
 mod schemathesis;
 mod security;
 mod signals;
