@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
     auth::rate_limit::RateLimitConfig,
+    db::DatabaseUrl,
     domain::manifest::{MANIFEST_BYTES_CEILING, MAX_MANIFEST_BYTES},
     http::body_timeout::BodyTimeouts,
     policy::roles::RoleAssignmentMode,
@@ -55,6 +56,12 @@ pub struct GcArgs {
     #[arg(long, env = "PORTCULLIS_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
+    /// The database: `postgres://USER:PASSWORD@HOST:PORT/NAME` (several
+    /// replicas share one) or `sqlite://PATH`. Default: the SQLite file
+    /// `portcullis.db` in the data directory.
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<DatabaseUrl>,
+
     /// Report what would be removed without removing it.
     #[arg(long)]
     pub dry_run: bool,
@@ -71,6 +78,12 @@ pub struct FsckArgs {
     #[arg(long, env = "PORTCULLIS_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
+    /// The database: `postgres://USER:PASSWORD@HOST:PORT/NAME` (several
+    /// replicas share one) or `sqlite://PATH`. Default: the SQLite file
+    /// `portcullis.db` in the data directory.
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<DatabaseUrl>,
+
     /// Print the report as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -86,6 +99,12 @@ pub struct ServeArgs {
     /// Directory for the SQLite database and the blobs. Created when missing.
     #[arg(long, env = "PORTCULLIS_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+
+    /// The database: `postgres://USER:PASSWORD@HOST:PORT/NAME` (several
+    /// replicas share one) or `sqlite://PATH`. Default: the SQLite file
+    /// `portcullis.db` in the data directory.
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<DatabaseUrl>,
 
     /// Password for the `admin` user, used only when the first administrator
     /// is created. Without it a password is generated and printed once.
@@ -276,6 +295,8 @@ impl fmt::Debug for AdminPassword {
 pub struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// `None`: the data directory's SQLite file.
+    pub database_url: Option<DatabaseUrl>,
     pub admin_password: Option<AdminPassword>,
     /// The permissions mode of a new registry.
     pub role_assignment_mode: RoleAssignmentMode,
@@ -318,6 +339,7 @@ impl ServeConfig {
         Ok(Self {
             listen: args.listen,
             data_dir: args.data_dir,
+            database_url: args.database_url,
             admin_password: args.admin_password,
             role_assignment_mode: args.role_assignment_mode,
             login_server,

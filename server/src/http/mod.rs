@@ -156,6 +156,7 @@ pub(crate) async fn test_state() -> (AppState, tempfile::TempDir) {
     let config = crate::config::ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data.path().to_owned(),
+        database_url: None,
         admin_password: Some("router-test-password".parse().unwrap()),
         role_assignment_mode: crate::policy::roles::RoleAssignmentMode::RbacAbac,
         login_server: None,
