@@ -7,10 +7,10 @@
 
 -- The registry-wide revision counter; it only grows.
 CREATE TABLE policy_revision (
-    only  INTEGER PRIMARY KEY CHECK (only = 1),
+    "only" INTEGER PRIMARY KEY CHECK ("only" = 1),
     value BIGINT  NOT NULL
 );
-INSERT INTO policy_revision (only, value) SELECT 1, coalesce(max(revision), 0) FROM scope_maps;
+INSERT INTO policy_revision ("only", value) SELECT 1, coalesce(max(revision), 0) FROM scope_maps;
 -- Revisions given before this migration were per map (0, 1, 2, ...): give
 -- every user-defined map a fresh one from the counter.
 UPDATE scope_maps SET revision = (SELECT value FROM policy_revision) + id WHERE NOT is_system;

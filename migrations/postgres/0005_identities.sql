@@ -92,14 +92,14 @@ CREATE INDEX role_assignments_by_service_principal
 -- One row; absent until the first start sets it (a new registry takes the
 -- mode given at first start).
 CREATE TABLE registry_settings (
-    only                 INTEGER PRIMARY KEY CHECK (only = 1),
+    "only"               INTEGER PRIMARY KEY CHECK ("only" = 1),
     role_assignment_mode TEXT    NOT NULL CHECK (role_assignment_mode IN ('rbac', 'rbac-abac'))
 );
 
 -- An existing registry (it has its administrator) keeps working exactly as
 -- before: `rbac` mode, and the administrators hold Owner, an unconditioned
 -- Repository Contributor and the Catalog Lister.
-INSERT INTO registry_settings (only, role_assignment_mode)
+INSERT INTO registry_settings ("only", role_assignment_mode)
     SELECT 1, 'rbac' WHERE EXISTS (SELECT 1 FROM users);
 INSERT INTO role_assignments
     (name, assignee_kind, user_id, role, created_at, created_by, updated_at)

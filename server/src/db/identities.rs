@@ -41,21 +41,20 @@ pub async fn mode(db: &Database) -> Result<Option<String>, DbError> {
 
 /// Sets the mode unless it is set; returns whether it was.
 pub async fn initialise_mode(tx: &mut Tx, mode: &str) -> Result<bool, DbError> {
-    let done =
-        on!(tx.conn(), |e| {
-            sqlx::query(
-        "INSERT INTO registry_settings (only, role_assignment_mode) VALUES (1, $1) ON CONFLICT DO NOTHING",
+    let done = on!(tx.conn(), |e| {
+        sqlx::query(
+        "INSERT INTO registry_settings (\"only\", role_assignment_mode) VALUES (1, $1) ON CONFLICT DO NOTHING",
     )
     .bind(mode)
     .execute(e).await.map(|done| done.rows_affected())
-        })?;
+    })?;
     Ok(done == 1)
 }
 
 pub async fn set_mode(tx: &mut Tx, mode: &str) -> Result<(), DbError> {
     on!(tx.conn(), |e| sqlx::query(
-        "INSERT INTO registry_settings (only, role_assignment_mode) VALUES (1, $1)
-         ON CONFLICT (only) DO UPDATE SET role_assignment_mode = $1",
+        "INSERT INTO registry_settings (\"only\", role_assignment_mode) VALUES (1, $1)
+         ON CONFLICT (\"only\") DO UPDATE SET role_assignment_mode = $1",
     )
     .bind(mode)
     .execute(e)
@@ -83,6 +82,9 @@ async fn name_owner_in(
     executor: Backend<impl sqlx::SqliteExecutor<'_>, impl sqlx::PgExecutor<'_>>,
     name: &str,
 ) -> Result<Option<&'static str>, DbError> {
+    if super::unstorable(name) {
+        return Ok(None);
+    }
     let kind: Option<String> = on!(executor, |e| sqlx::query_scalar(
         "SELECT 'user' FROM users WHERE name = $1 COLLATE NOCASE
          UNION ALL SELECT 'service principal' FROM service_principals WHERE name = $1 OR app_id = $1
@@ -150,6 +152,9 @@ async fn group_in(
     executor: Backend<impl sqlx::SqliteExecutor<'_>, impl sqlx::PgExecutor<'_>>,
     name: &str,
 ) -> Result<Option<GroupRow>, DbError> {
+    if super::unstorable(name) {
+        return Ok(None);
+    }
     Ok(on!(executor, |e| sqlx::query_as(&format!("SELECT {GROUP_COLUMNS} FROM groups g WHERE g.name = $1"))
         .bind(name)
         .fetch_optional(e)
@@ -323,6 +328,9 @@ async fn service_principal_in(
     executor: Backend<impl sqlx::SqliteExecutor<'_>, impl sqlx::PgExecutor<'_>>,
     name: &str,
 ) -> Result<Option<ServicePrincipalRow>, DbError> {
+    if super::unstorable(name) {
+        return Ok(None);
+    }
     Ok(on!(executor, |e| sqlx::query_as(&format!(
         "SELECT {SP_COLUMNS} FROM service_principals WHERE name = $1 OR app_id = $1"
     ))
@@ -438,6 +446,9 @@ pub async fn secret_login(
     name: &str,
     digest: &[u8],
 ) -> Result<Option<(ServicePrincipalRow, Option<MatchedSecret>)>, DbError> {
+    if super::unstorable(name) {
+        return Ok(None);
+    }
     #[derive(sqlx::FromRow)]
     struct Found {
         #[sqlx(flatten)]
@@ -611,6 +622,9 @@ async fn assignment_in(
     executor: Backend<impl sqlx::SqliteExecutor<'_>, impl sqlx::PgExecutor<'_>>,
     name: &str,
 ) -> Result<Option<AssignmentRow>, DbError> {
+    if super::unstorable(name) {
+        return Ok(None);
+    }
     Ok(on!(executor, |e| sqlx::query_as(&format!("{ASSIGNMENT_SELECT} WHERE a.name = $1"))
         .bind(name)
         .fetch_optional(e)

@@ -444,6 +444,14 @@ impl Tx {
     }
 }
 
+/// Whether `text` can never be stored: PostgreSQL's text holds no NUL
+/// character (SQLite's can, but every stored name was checked when it was
+/// created and has none). A lookup of such a name finds nothing on either
+/// database without asking, instead of PostgreSQL's encoding error.
+fn unstorable(text: &str) -> bool {
+    text.contains('\0')
+}
+
 /// Creates `path` readable and writable by its owner only, or takes the
 /// group's and others' permissions away from an existing file.
 fn owner_only(path: &Path) -> std::io::Result<()> {
@@ -459,4 +467,32 @@ fn owner_only(path: &Path) -> std::io::Result<()> {
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_url_never_shows_its_password() {
+        let url: DatabaseUrl =
+            "postgres://registry:s3cret-Pw@db.example:5432/portcullis?sslmode=require&password=other"
+                .parse()
+                .unwrap();
+        let shown = format!("{url} {url:?}");
+        assert!(!shown.contains("s3cret-Pw") && !shown.contains("other"), "{shown}");
+        assert!(
+            shown.contains("postgres://registry:***@db.example:5432/portcullis?sslmode=require&password=***")
+        );
+        let plain: DatabaseUrl = "postgresql://db.example/portcullis".parse().unwrap();
+        assert_eq!(plain.to_string(), "postgresql://db.example/portcullis");
+    }
+
+    #[test]
+    fn a_database_url_names_its_driver() {
+        assert!(matches!("sqlite:///srv/registry/portcullis.db".parse(), Ok(DatabaseUrl::Sqlite { .. })));
+        assert!(matches!("postgres://u@h/d".parse(), Ok(DatabaseUrl::Postgres { .. })));
+        let refused = "mysql://u:hidden-pw@h/d".parse::<DatabaseUrl>().unwrap_err();
+        assert!(refused.contains("sqlite:// or postgres://") && !refused.contains("hidden-pw"), "{refused}");
+    }
 }

@@ -321,7 +321,7 @@ pub async fn put_manifest(
     }
     let mut missing_children = Vec::new();
     for digest in &manifest.child_digests {
-        let found: Option<i64> = on!(tx.conn(), |e| sqlx::query_scalar(
+        let found: Option<i32> = on!(tx.conn(), |e| sqlx::query_scalar(
             "SELECT 1 FROM manifests WHERE repository_id = $1 AND digest = $2"
         )
         .bind(repository)

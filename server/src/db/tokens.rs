@@ -168,6 +168,9 @@ pub async fn find_scope_map(tx: &mut Tx, name: &str) -> Result<Option<ScopeMapRo
 }
 
 async fn scope_map_on(mut conn: Conn<'_>, name: &str) -> Result<Option<ScopeMapRow>, DbError> {
+    if super::unstorable(name) {
+        return Ok(None);
+    }
     let map: Option<ScopeMapRow> = on!(conn.reborrow(), |e| sqlx::query_as(&format!(
         "SELECT {SCOPE_MAP_COLUMNS} FROM scope_maps s WHERE s.name = $1"
     ))
@@ -351,6 +354,9 @@ async fn token_on(
     executor: Backend<impl SqliteExecutor<'_>, impl PgExecutor<'_>>,
     name: &str,
 ) -> Result<Option<TokenRow>, DbError> {
+    if super::unstorable(name) {
+        return Ok(None);
+    }
     let row: Option<TokenColumns> = on!(executor, |e| sqlx::query_as(&format!(
         "SELECT {TOKEN_COLUMNS} FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id WHERE t.name = $1"
     ))

@@ -32,6 +32,9 @@ async fn by_name(
     executor: Backend<impl sqlx::SqliteExecutor<'_>, impl sqlx::PgExecutor<'_>>,
     name: &str,
 ) -> Result<Option<UserRow>, DbError> {
+    if super::unstorable(name) {
+        return Ok(None);
+    }
     Ok(on!(executor, |e| sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE name = $1"))
         .bind(name)
         .fetch_optional(e)
