@@ -60,7 +60,7 @@ pub struct GcArgs {
     /// replicas share one) or `sqlite://PATH`. Default: the SQLite file
     /// `portcullis.db` in the data directory.
     #[arg(long, env = "PORTCULLIS_DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<DatabaseUrl>,
+    pub database_url: Option<DatabaseUrlArg>,
 
     /// Report what would be removed without removing it.
     #[arg(long)]
@@ -82,7 +82,7 @@ pub struct FsckArgs {
     /// replicas share one) or `sqlite://PATH`. Default: the SQLite file
     /// `portcullis.db` in the data directory.
     #[arg(long, env = "PORTCULLIS_DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<DatabaseUrl>,
+    pub database_url: Option<DatabaseUrlArg>,
 
     /// Print the report as one JSON object instead of text.
     #[arg(long)]
@@ -104,7 +104,7 @@ pub struct ServeArgs {
     /// replicas share one) or `sqlite://PATH`. Default: the SQLite file
     /// `portcullis.db` in the data directory.
     #[arg(long, env = "PORTCULLIS_DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<DatabaseUrl>,
+    pub database_url: Option<DatabaseUrlArg>,
 
     /// Password for the `admin` user, used only when the first administrator
     /// is created. Without it a password is generated and printed once.
@@ -328,6 +328,35 @@ pub struct TlsFiles {
 pub enum ConfigError {
     #[error("--login-server must be host or host:port without a scheme or path, got {0:?}")]
     LoginServerInvalid(String),
+    /// Says what is wrong with the URL, its password hidden.
+    #[error("--database-url: {0}")]
+    DatabaseUrlInvalid(String),
+}
+
+/// `--database-url` as given. clap takes any text: its refusal would print
+/// the value, password and all; [`DatabaseUrlArg::parse`] refuses with the
+/// password hidden instead.
+#[derive(Clone)]
+pub struct DatabaseUrlArg(SecretString);
+
+impl std::str::FromStr for DatabaseUrlArg {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.into()))
+    }
+}
+
+impl fmt::Debug for DatabaseUrlArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DatabaseUrlArg(<redacted>)")
+    }
+}
+
+impl DatabaseUrlArg {
+    pub fn parse(&self) -> Result<DatabaseUrl, ConfigError> {
+        self.0.expose_secret().parse().map_err(ConfigError::DatabaseUrlInvalid)
+    }
 }
 
 impl ServeConfig {
@@ -339,7 +368,7 @@ impl ServeConfig {
         Ok(Self {
             listen: args.listen,
             data_dir: args.data_dir,
-            database_url: args.database_url,
+            database_url: args.database_url.as_ref().map(DatabaseUrlArg::parse).transpose()?,
             admin_password: args.admin_password,
             role_assignment_mode: args.role_assignment_mode,
             login_server,
@@ -394,6 +423,26 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("portcullis").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn a_database_url_is_checked_without_showing_its_password() {
+        let Command::Serve(args) =
+            parse(&["serve", "--database-url", "mysql://u:leak-me@h/d"]).unwrap().command
+        else {
+            panic!("serve")
+        };
+        assert!(!format!("{args:?}").contains("leak-me"));
+        let error = ServeConfig::from_args(args).unwrap_err().to_string();
+        assert!(error.starts_with("--database-url: ") && !error.contains("leak-me"), "{error}");
+        let Command::Serve(args) =
+            parse(&["serve", "--database-url", "postgres://u:leak-me@h/d"]).unwrap().command
+        else {
+            panic!("serve")
+        };
+        let config = ServeConfig::from_args(args).unwrap();
+        assert!(matches!(config.database_url, Some(DatabaseUrl::Postgres { .. })));
+        assert!(!format!("{config:?}").contains("leak-me"));
     }
 
     fn serve_args(args: &[&str]) -> ServeArgs {

@@ -119,7 +119,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode, ServeError> {
 }
 
 async fn collect_garbage(args: config::GcArgs) -> Result<(), ServeError> {
-    let db = Database::connect(args.database_url.as_ref(), &args.data_dir).await?;
+    let url = args.database_url.as_ref().map(config::DatabaseUrlArg::parse).transpose()?;
+    let db = Database::connect(url.as_ref(), &args.data_dir).await?;
     let store = FsBlobStore::open(&args.data_dir).await?;
     let grace = std::time::Duration::from_secs(args.grace_minutes * 60);
     let report = service::gc::GarbageCollector::new(db, Arc::new(store), grace)
@@ -136,7 +137,8 @@ async fn collect_garbage(args: config::GcArgs) -> Result<(), ServeError> {
 
 /// `portcullis fsck`: the report on stdout, exit 1 when a blob is damaged.
 async fn check_blobs(args: config::FsckArgs) -> Result<ExitCode, ServeError> {
-    let db = Database::connect(args.database_url.as_ref(), &args.data_dir).await?;
+    let url = args.database_url.as_ref().map(config::DatabaseUrlArg::parse).transpose()?;
+    let db = Database::connect(url.as_ref(), &args.data_dir).await?;
     let store = FsBlobStore::open(&args.data_dir).await?;
     let started = std::time::Instant::now();
     let report = service::fsck::Fsck::new(db, Arc::new(store))
