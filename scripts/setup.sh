@@ -44,6 +44,11 @@ if [ ${#apt_wanted[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_wanted[@]}" >/dev/null
 fi
 
+# PostgreSQL for the integration tests' second run (scripts/postgres.sh).
+if [ "$mode" = test ]; then
+  scripts/postgres.sh install
+fi
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown

@@ -14,6 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
     auth::rate_limit::RateLimitConfig,
+    db::DatabaseUrl,
     domain::manifest::{MANIFEST_BYTES_CEILING, MAX_MANIFEST_BYTES},
     http::body_timeout::BodyTimeouts,
     policy::roles::RoleAssignmentMode,
@@ -61,6 +62,12 @@ pub struct GcArgs {
     #[arg(long, env = "PORTCULLIS_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
+    /// The database: `postgres://USER:PASSWORD@HOST:PORT/NAME` (several
+    /// replicas share one) or `sqlite://PATH`. Default: the SQLite file
+    /// `portcullis.db` in the data directory.
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<DatabaseUrlArg>,
+
     /// Report what would be removed without removing it.
     #[arg(long)]
     pub dry_run: bool,
@@ -79,6 +86,12 @@ pub struct FsckArgs {
     /// The data directory of the registry to check.
     #[arg(long, env = "PORTCULLIS_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+
+    /// The database: `postgres://USER:PASSWORD@HOST:PORT/NAME` (several
+    /// replicas share one) or `sqlite://PATH`. Default: the SQLite file
+    /// `portcullis.db` in the data directory.
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<DatabaseUrlArg>,
 
     /// Print the report as one JSON object instead of text.
     #[arg(long)]
@@ -147,6 +160,12 @@ pub struct ServeArgs {
     /// Directory for the SQLite database and the blobs. Created when missing.
     #[arg(long, env = "PORTCULLIS_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+
+    /// The database: `postgres://USER:PASSWORD@HOST:PORT/NAME` (several
+    /// replicas share one) or `sqlite://PATH`. Default: the SQLite file
+    /// `portcullis.db` in the data directory.
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<DatabaseUrlArg>,
 
     /// Password for the `admin` user, used only when the first administrator
     /// is created. Without it a password is generated and printed once.
@@ -342,6 +361,8 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// Where the blobs live (by default the data directory).
     pub storage: StorageSettings,
+    /// `None`: the data directory's SQLite file.
+    pub database_url: Option<DatabaseUrl>,
     pub admin_password: Option<AdminPassword>,
     /// The permissions mode of a new registry.
     pub role_assignment_mode: RoleAssignmentMode,
@@ -375,6 +396,35 @@ pub enum ConfigError {
     LoginServerInvalid(String),
     #[error("--storage: {0}")]
     StorageInvalid(String),
+    /// Says what is wrong with the URL, its password hidden.
+    #[error("--database-url: {0}")]
+    DatabaseUrlInvalid(String),
+}
+
+/// `--database-url` as given. clap takes any text: its refusal would print
+/// the value, password and all; [`DatabaseUrlArg::parse`] refuses with the
+/// password hidden instead.
+#[derive(Clone)]
+pub struct DatabaseUrlArg(SecretString);
+
+impl std::str::FromStr for DatabaseUrlArg {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.into()))
+    }
+}
+
+impl fmt::Debug for DatabaseUrlArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DatabaseUrlArg(<redacted>)")
+    }
+}
+
+impl DatabaseUrlArg {
+    pub fn parse(&self) -> Result<DatabaseUrl, ConfigError> {
+        self.0.expose_secret().parse().map_err(ConfigError::DatabaseUrlInvalid)
+    }
 }
 
 impl ServeConfig {
@@ -388,6 +438,7 @@ impl ServeConfig {
             listen: args.listen,
             storage,
             data_dir: args.data_dir,
+            database_url: args.database_url.as_ref().map(DatabaseUrlArg::parse).transpose()?,
             admin_password: args.admin_password,
             role_assignment_mode: args.role_assignment_mode,
             login_server,
@@ -442,6 +493,26 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("portcullis").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn a_database_url_is_checked_without_showing_its_password() {
+        let Command::Serve(args) =
+            parse(&["serve", "--database-url", "mysql://u:leak-me@h/d"]).unwrap().command
+        else {
+            panic!("serve")
+        };
+        assert!(!format!("{args:?}").contains("leak-me"));
+        let error = ServeConfig::from_args(args).unwrap_err().to_string();
+        assert!(error.starts_with("--database-url: ") && !error.contains("leak-me"), "{error}");
+        let Command::Serve(args) =
+            parse(&["serve", "--database-url", "postgres://u:leak-me@h/d"]).unwrap().command
+        else {
+            panic!("serve")
+        };
+        let config = ServeConfig::from_args(args).unwrap();
+        assert!(matches!(config.database_url, Some(DatabaseUrl::Postgres { .. })));
+        assert!(!format!("{config:?}").contains("leak-me"));
     }
 
     fn serve_args(args: &[&str]) -> ServeArgs {

@@ -21,7 +21,6 @@ use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::{
     auth::{token::TokenSigner, token_password::PasswordHasher},
@@ -44,7 +43,7 @@ use crate::{
 #[derive(Clone)]
 pub struct AppState {
     pub db: Database,
-    pub sessions: SqliteStore,
+    pub sessions: db::sessions::PortalSessions,
     pub registry: Arc<RegistryService>,
     pub access: Arc<AccessService>,
     /// Scope maps and tokens: the management use-cases.
@@ -117,7 +116,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode, ServeError> {
 }
 
 async fn collect_garbage(args: config::GcArgs) -> Result<(), ServeError> {
-    let db = Database::open(&args.data_dir).await?;
+    let url = args.database_url.as_ref().map(config::DatabaseUrlArg::parse).transpose()?;
+    let db = Database::connect(url.as_ref(), &args.data_dir).await?;
     let store = storage::open(&args.storage.settings(&args.data_dir)?).await?;
     let grace = std::time::Duration::from_secs(args.grace_minutes * 60);
     let report = service::gc::GarbageCollector::new(db, store, grace)
@@ -134,7 +134,8 @@ async fn collect_garbage(args: config::GcArgs) -> Result<(), ServeError> {
 
 /// `portcullis fsck`: the report on stdout, exit 1 when a blob is damaged.
 async fn check_blobs(args: config::FsckArgs) -> Result<ExitCode, ServeError> {
-    let db = Database::open(&args.data_dir).await?;
+    let url = args.database_url.as_ref().map(config::DatabaseUrlArg::parse).transpose()?;
+    let db = Database::connect(url.as_ref(), &args.data_dir).await?;
     let store = storage::open(&args.storage.settings(&args.data_dir)?).await?;
     let started = std::time::Instant::now();
     let report =
@@ -183,13 +184,10 @@ impl AppState {
     ) -> Result<(Self, AdminAccount), ServeError> {
         create_private_dir(&config.data_dir)
             .map_err(|source| ServeError::DataDir { path: config.data_dir.display().to_string(), source })?;
-        let db = Database::open(&config.data_dir).await?;
+        let db = Database::connect(config.database_url.as_ref(), &config.data_dir).await?;
         let admin =
             bootstrap::ensure_admin(&db, config.admin_password.as_ref(), config.role_assignment_mode).await?;
-        let sessions = SqliteStore::new(db.writer().clone())
-            .with_table_name("portal_sessions")
-            .map_err(ServeError::Sessions)?;
-        sessions.migrate().await.map_err(|e| ServeError::Sessions(e.to_string()))?;
+        let sessions = db.session_store().await.map_err(ServeError::Sessions)?;
         let store = storage::open(&config.storage).await?;
         let signer = TokenSigner::from_key(
             bootstrap::shared_key(&db, ServerKey::TokenSigning, &config.data_dir).await?,
@@ -420,7 +418,7 @@ fn spawn_upload_expiry(registry: Arc<RegistryService>, ttl: std::time::Duration)
     });
 }
 
-fn spawn_session_cleanup(sessions: SqliteStore) {
+fn spawn_session_cleanup(sessions: db::sessions::PortalSessions) {
     use tower_sessions::session_store::ExpiredDeletion;
     tokio::spawn(async move {
         if let Err(error) = sessions.continuously_delete_expired(tokio::time::Duration::from_secs(600)).await

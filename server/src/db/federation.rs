@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{identities::next_revision, Database, DbError, Tx};
+use super::{identities::next_revision, on, Database, DbError, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FederatedCredentialRow {
@@ -39,12 +39,12 @@ pub async fn credentials(
     db: &Database,
     service_principal: i64,
 ) -> Result<Vec<FederatedCredentialRow>, DbError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM federated_credentials WHERE service_principal_id = ? ORDER BY name"
+    Ok(on!(db.reader(), |e| sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM federated_credentials WHERE service_principal_id = $1 ORDER BY name"
     ))
     .bind(service_principal)
-    .fetch_all(db.reader())
-    .await?)
+    .fetch_all(e)
+    .await)?)
 }
 
 /// Every credential that trusts `issuer` (compared exactly), oldest first.
@@ -52,10 +52,12 @@ pub async fn credentials_of_issuer(
     db: &Database,
     issuer: &str,
 ) -> Result<Vec<FederatedCredentialRow>, DbError> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM federated_credentials WHERE issuer = ? ORDER BY id"))
-        .bind(issuer)
-        .fetch_all(db.reader())
-        .await?)
+    Ok(on!(db.reader(), |e| sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM federated_credentials WHERE issuer = $1 ORDER BY id"
+    ))
+    .bind(issuer)
+    .fetch_all(e)
+    .await)?)
 }
 
 /// The service principal's credential with this id, while it exists.
@@ -64,25 +66,25 @@ pub async fn credential_by_id(
     service_principal: i64,
     id: i64,
 ) -> Result<Option<FederatedCredentialRow>, DbError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM federated_credentials WHERE service_principal_id = ? AND id = ?"
+    Ok(on!(db.reader(), |e| sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM federated_credentials WHERE service_principal_id = $1 AND id = $2"
     ))
     .bind(service_principal)
     .bind(id)
-    .fetch_optional(db.reader())
-    .await?)
+    .fetch_optional(e)
+    .await)?)
 }
 
 /// Whether the service principal already has a credential of this name
 /// (without regard to case).
 pub async fn credential_named(tx: &mut Tx, service_principal: i64, name: &str) -> Result<bool, DbError> {
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM federated_credentials WHERE service_principal_id = ? AND name = ?",
+    let found: Option<i64> = on!(tx.conn(), |e| sqlx::query_scalar(
+        "SELECT id FROM federated_credentials WHERE service_principal_id = $1 AND name = $2",
     )
     .bind(service_principal)
     .bind(name)
-    .fetch_optional(tx.conn())
-    .await?;
+    .fetch_optional(e)
+    .await)?;
     Ok(found.is_some())
 }
 
@@ -92,10 +94,10 @@ pub async fn insert_credential(
     new: &NewFederatedCredential<'_>,
     now: DateTime<Utc>,
 ) -> Result<i64, DbError> {
-    let id = sqlx::query_scalar(
+    let id = on!(tx.conn(), |e| sqlx::query_scalar(
         "INSERT INTO federated_credentials
              (service_principal_id, name, issuer, audience, subject, jwks, description, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(service_principal)
     .bind(new.name)
@@ -105,20 +107,23 @@ pub async fn insert_credential(
     .bind(new.jwks)
     .bind(new.description)
     .bind(now)
-    .fetch_one(tx.conn())
-    .await?;
+    .fetch_one(e)
+    .await)?;
     next_revision(tx).await?;
     Ok(id)
 }
 
 /// Deletes the named credential; whether there was one.
 pub async fn delete_credential(tx: &mut Tx, service_principal: i64, name: &str) -> Result<bool, DbError> {
-    let done = sqlx::query("DELETE FROM federated_credentials WHERE service_principal_id = ? AND name = ?")
-        .bind(service_principal)
-        .bind(name)
-        .execute(tx.conn())
-        .await?;
-    if done.rows_affected() == 0 {
+    let done = on!(tx.conn(), |e| sqlx::query(
+        "DELETE FROM federated_credentials WHERE service_principal_id = $1 AND name = $2"
+    )
+    .bind(service_principal)
+    .bind(name)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    if done == 0 {
         return Ok(false);
     }
     next_revision(tx).await?;
@@ -128,8 +133,8 @@ pub async fn delete_credential(tx: &mut Tx, service_principal: i64, name: &str) 
 /// The name of the service principal with this id and whether it is
 /// enabled, while it exists.
 pub async fn owner(db: &Database, service_principal: i64) -> Result<Option<(String, bool)>, DbError> {
-    Ok(sqlx::query_as("SELECT name, enabled FROM service_principals WHERE id = ?")
+    Ok(on!(db.reader(), |e| sqlx::query_as("SELECT name, enabled FROM service_principals WHERE id = $1")
         .bind(service_principal)
-        .fetch_optional(db.reader())
-        .await?)
+        .fetch_optional(e)
+        .await)?)
 }

@@ -5,19 +5,21 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Database, DbError, Tx};
+use super::{on, Backend, Database, DbError, Tx};
 
 /// The registry-wide policy revision now.
 pub async fn revision(db: &Database) -> Result<i64, DbError> {
-    Ok(sqlx::query_scalar("SELECT value FROM policy_revision").fetch_one(db.reader()).await?)
+    Ok(on!(db.reader(), |e| sqlx::query_scalar("SELECT value FROM policy_revision").fetch_one(e).await)?)
 }
 
 /// Takes the next policy revision (see migrations/0004): a change to who
 /// holds what invalidates every cached identity on every replica.
 pub async fn next_revision(tx: &mut Tx) -> Result<i64, DbError> {
-    Ok(sqlx::query_scalar("UPDATE policy_revision SET value = value + 1 RETURNING value")
-        .fetch_one(tx.conn())
-        .await?)
+    Ok(on!(tx.conn(), |e| sqlx::query_scalar(
+        "UPDATE policy_revision SET value = value + 1 RETURNING value"
+    )
+    .fetch_one(e)
+    .await)?)
 }
 
 // ---------------------------------------------------------------- settings
@@ -26,36 +28,38 @@ pub async fn next_revision(tx: &mut Tx) -> Result<i64, DbError> {
 /// the first start has set it.
 /// [`mode`] inside a change.
 pub async fn mode_in(tx: &mut Tx) -> Result<Option<String>, DbError> {
-    Ok(sqlx::query_scalar("SELECT role_assignment_mode FROM registry_settings")
-        .fetch_optional(tx.conn())
-        .await?)
+    Ok(on!(tx.conn(), |e| sqlx::query_scalar("SELECT role_assignment_mode FROM registry_settings")
+        .fetch_optional(e)
+        .await)?)
 }
 
 pub async fn mode(db: &Database) -> Result<Option<String>, DbError> {
-    Ok(sqlx::query_scalar("SELECT role_assignment_mode FROM registry_settings")
-        .fetch_optional(db.reader())
-        .await?)
+    Ok(on!(db.reader(), |e| sqlx::query_scalar("SELECT role_assignment_mode FROM registry_settings")
+        .fetch_optional(e)
+        .await)?)
 }
 
 /// Sets the mode unless it is set; returns whether it was.
 pub async fn initialise_mode(tx: &mut Tx, mode: &str) -> Result<bool, DbError> {
-    let done = sqlx::query(
-        "INSERT INTO registry_settings (only, role_assignment_mode) VALUES (1, ?) ON CONFLICT DO NOTHING",
+    let done = on!(tx.conn(), |e| {
+        sqlx::query(
+        "INSERT INTO registry_settings (\"only\", role_assignment_mode) VALUES (1, $1) ON CONFLICT DO NOTHING",
     )
     .bind(mode)
-    .execute(tx.conn())
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(e).await.map(|done| done.rows_affected())
+    })?;
+    Ok(done == 1)
 }
 
 pub async fn set_mode(tx: &mut Tx, mode: &str) -> Result<(), DbError> {
-    sqlx::query(
-        "INSERT INTO registry_settings (only, role_assignment_mode) VALUES (1, ?1)
-         ON CONFLICT (only) DO UPDATE SET role_assignment_mode = ?1",
+    on!(tx.conn(), |e| sqlx::query(
+        "INSERT INTO registry_settings (\"only\", role_assignment_mode) VALUES (1, $1)
+         ON CONFLICT (\"only\") DO UPDATE SET role_assignment_mode = $1",
     )
     .bind(mode)
-    .execute(tx.conn())
-    .await?;
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
     next_revision(tx).await?;
     Ok(())
 }
@@ -75,19 +79,22 @@ pub async fn name_owner_now(db: &Database, name: &str) -> Result<Option<&'static
 }
 
 async fn name_owner_in(
-    executor: impl sqlx::SqliteExecutor<'_>,
+    executor: Backend<impl sqlx::SqliteExecutor<'_>, impl sqlx::PgExecutor<'_>>,
     name: &str,
 ) -> Result<Option<&'static str>, DbError> {
-    let kind: Option<String> = sqlx::query_scalar(
-        "SELECT 'user' FROM users WHERE name = ?1 COLLATE NOCASE
-         UNION ALL SELECT 'service principal' FROM service_principals WHERE name = ?1 OR app_id = ?1
-         UNION ALL SELECT 'group' FROM groups WHERE name = ?1
-         UNION ALL SELECT 'token' FROM tokens WHERE name = ?1
+    if super::unstorable(name) {
+        return Ok(None);
+    }
+    let kind: Option<String> = on!(executor, |e| sqlx::query_scalar(
+        "SELECT 'user' FROM users WHERE name = $1 COLLATE NOCASE
+         UNION ALL SELECT 'service principal' FROM service_principals WHERE name = $1 OR app_id = $1
+         UNION ALL SELECT 'group' FROM groups WHERE name = $1
+         UNION ALL SELECT 'token' FROM tokens WHERE name = $1
          LIMIT 1",
     )
     .bind(name)
-    .fetch_optional(executor)
-    .await?;
+    .fetch_optional(e)
+    .await)?;
     Ok(kind.map(|kind| match kind.as_str() {
         "user" => "a user",
         "service principal" => "a service principal",
@@ -113,9 +120,9 @@ const GROUP_COLUMNS: &str = "g.id, g.name, g.description, g.created_at,
 /// Every group with its members' (kind, name), by name, inside a change.
 pub async fn groups_with_members(tx: &mut Tx) -> Result<Vec<(GroupRow, Vec<(String, String)>)>, DbError> {
     let groups: Vec<GroupRow> =
-        sqlx::query_as(&format!("SELECT {GROUP_COLUMNS} FROM groups g ORDER BY g.name"))
-            .fetch_all(tx.conn())
-            .await?;
+        on!(tx.conn(), |e| sqlx::query_as(&format!("SELECT {GROUP_COLUMNS} FROM groups g ORDER BY g.name"))
+            .fetch_all(e)
+            .await)?;
     let mut out = Vec::with_capacity(groups.len());
     for group in groups {
         let members = members_in(tx.conn(), group.id).await?;
@@ -125,9 +132,11 @@ pub async fn groups_with_members(tx: &mut Tx) -> Result<Vec<(GroupRow, Vec<(Stri
 }
 
 pub async fn groups(db: &Database) -> Result<Vec<GroupRow>, DbError> {
-    Ok(sqlx::query_as(&format!("SELECT {GROUP_COLUMNS} FROM groups g ORDER BY g.name"))
-        .fetch_all(db.reader())
-        .await?)
+    Ok(on!(db.reader(), |e| sqlx::query_as(&format!(
+        "SELECT {GROUP_COLUMNS} FROM groups g ORDER BY g.name"
+    ))
+    .fetch_all(e)
+    .await)?)
 }
 
 pub async fn group(db: &Database, name: &str) -> Result<Option<GroupRow>, DbError> {
@@ -139,11 +148,17 @@ pub async fn find_group(tx: &mut Tx, name: &str) -> Result<Option<GroupRow>, DbE
     group_in(tx.conn(), name).await
 }
 
-async fn group_in(executor: impl sqlx::SqliteExecutor<'_>, name: &str) -> Result<Option<GroupRow>, DbError> {
-    Ok(sqlx::query_as(&format!("SELECT {GROUP_COLUMNS} FROM groups g WHERE g.name = ?"))
+async fn group_in(
+    executor: Backend<impl sqlx::SqliteExecutor<'_>, impl sqlx::PgExecutor<'_>>,
+    name: &str,
+) -> Result<Option<GroupRow>, DbError> {
+    if super::unstorable(name) {
+        return Ok(None);
+    }
+    Ok(on!(executor, |e| sqlx::query_as(&format!("SELECT {GROUP_COLUMNS} FROM groups g WHERE g.name = $1"))
         .bind(name)
-        .fetch_optional(executor)
-        .await?)
+        .fetch_optional(e)
+        .await)?)
 }
 
 pub async fn insert_group(
@@ -152,25 +167,32 @@ pub async fn insert_group(
     description: &str,
     now: DateTime<Utc>,
 ) -> Result<i64, DbError> {
-    Ok(sqlx::query_scalar("INSERT INTO groups (name, description, created_at) VALUES (?, ?, ?) RETURNING id")
-        .bind(name)
-        .bind(description)
-        .bind(now)
-        .fetch_one(tx.conn())
-        .await?)
+    Ok(on!(tx.conn(), |e| sqlx::query_scalar(
+        "INSERT INTO groups (name, description, created_at) VALUES ($1, $2, $3) RETURNING id"
+    )
+    .bind(name)
+    .bind(description)
+    .bind(now)
+    .fetch_one(e)
+    .await)?)
 }
 
 pub async fn set_group_description(tx: &mut Tx, id: i64, description: &str) -> Result<(), DbError> {
-    sqlx::query("UPDATE groups SET description = ? WHERE id = ?")
+    on!(tx.conn(), |e| sqlx::query("UPDATE groups SET description = $1 WHERE id = $2")
         .bind(description)
         .bind(id)
-        .execute(tx.conn())
-        .await?;
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 pub async fn delete_group(tx: &mut Tx, id: i64) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM groups WHERE id = ?").bind(id).execute(tx.conn()).await?;
+    on!(tx.conn(), |e| sqlx::query("DELETE FROM groups WHERE id = $1")
+        .bind(id)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     next_revision(tx).await?;
     Ok(())
 }
@@ -194,32 +216,34 @@ impl Member {
 /// Adds the member; returns whether it was not one already.
 pub async fn add_member(tx: &mut Tx, group: i64, member: Member) -> Result<bool, DbError> {
     let (user, sp) = member.columns();
-    let done = sqlx::query(
-        "INSERT INTO group_members (group_id, user_id, service_principal_id) VALUES (?, ?, ?)
+    let done = on!(tx.conn(), |e| sqlx::query(
+        "INSERT INTO group_members (group_id, user_id, service_principal_id) VALUES ($1, $2, $3)
          ON CONFLICT DO NOTHING",
     )
     .bind(group)
     .bind(user)
     .bind(sp)
-    .execute(tx.conn())
-    .await?;
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
     next_revision(tx).await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done == 1)
 }
 
 /// Removes the member; returns whether it was one.
 pub async fn remove_member(tx: &mut Tx, group: i64, member: Member) -> Result<bool, DbError> {
     let (user, sp) = member.columns();
-    let done = sqlx::query(
-        "DELETE FROM group_members WHERE group_id = ? AND user_id IS ? AND service_principal_id IS ?",
+    let done = on!(tx.conn(), |e| {
+        sqlx::query(
+        "DELETE FROM group_members WHERE group_id = $1 AND user_id IS NOT DISTINCT FROM $2 AND service_principal_id IS NOT DISTINCT FROM $3",
     )
     .bind(group)
     .bind(user)
     .bind(sp)
-    .execute(tx.conn())
-    .await?;
+    .execute(e).await.map(|done| done.rows_affected())
+    })?;
     next_revision(tx).await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done == 1)
 }
 
 /// A group's members: (kind, name), users first, each by name.
@@ -228,32 +252,33 @@ pub async fn members(db: &Database, group: i64) -> Result<Vec<(String, String)>,
 }
 
 async fn members_in(
-    executor: impl sqlx::SqliteExecutor<'_>,
+    executor: Backend<impl sqlx::SqliteExecutor<'_>, impl sqlx::PgExecutor<'_>>,
     group: i64,
 ) -> Result<Vec<(String, String)>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT 'user', u.name FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ?1
+    Ok(on!(executor, |e| sqlx::query_as(
+        "SELECT 'user', u.name FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = $1
          UNION ALL
          SELECT 'service-principal', s.name FROM group_members m
-             JOIN service_principals s ON s.id = m.service_principal_id WHERE m.group_id = ?1
+             JOIN service_principals s ON s.id = m.service_principal_id WHERE m.group_id = $1
          ORDER BY 1 DESC, 2",
     )
     .bind(group)
-    .fetch_all(executor)
-    .await?)
+    .fetch_all(e)
+    .await)?)
 }
 
 /// The names of the groups `member` belongs to.
 pub async fn groups_of(db: &Database, member: Member) -> Result<Vec<String>, DbError> {
     let (user, sp) = member.columns();
-    Ok(sqlx::query_scalar(
+    Ok(on!(db.reader(), |e| {
+        sqlx::query_scalar(
         "SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id
-         WHERE m.user_id IS ? AND m.service_principal_id IS ? ORDER BY g.name",
+         WHERE m.user_id IS NOT DISTINCT FROM $1 AND m.service_principal_id IS NOT DISTINCT FROM $2 ORDER BY g.name",
     )
     .bind(user)
     .bind(sp)
-    .fetch_all(db.reader())
-    .await?)
+    .fetch_all(e).await
+    })?)
 }
 
 // ------------------------------------------------------ service principals
@@ -273,15 +298,19 @@ const SP_COLUMNS: &str = "id, name, app_id, description, enabled, created_at, la
 
 /// [`service_principals`] inside a change.
 pub async fn all_service_principals(tx: &mut Tx) -> Result<Vec<ServicePrincipalRow>, DbError> {
-    Ok(sqlx::query_as(&format!("SELECT {SP_COLUMNS} FROM service_principals ORDER BY name"))
-        .fetch_all(tx.conn())
-        .await?)
+    Ok(on!(tx.conn(), |e| sqlx::query_as(&format!(
+        "SELECT {SP_COLUMNS} FROM service_principals ORDER BY name"
+    ))
+    .fetch_all(e)
+    .await)?)
 }
 
 pub async fn service_principals(db: &Database) -> Result<Vec<ServicePrincipalRow>, DbError> {
-    Ok(sqlx::query_as(&format!("SELECT {SP_COLUMNS} FROM service_principals ORDER BY name"))
-        .fetch_all(db.reader())
-        .await?)
+    Ok(on!(db.reader(), |e| sqlx::query_as(&format!(
+        "SELECT {SP_COLUMNS} FROM service_principals ORDER BY name"
+    ))
+    .fetch_all(e)
+    .await)?)
 }
 
 /// The service principal whose name or application id is `name`, without
@@ -296,13 +325,18 @@ pub async fn find_service_principal(tx: &mut Tx, name: &str) -> Result<Option<Se
 }
 
 async fn service_principal_in(
-    executor: impl sqlx::SqliteExecutor<'_>,
+    executor: Backend<impl sqlx::SqliteExecutor<'_>, impl sqlx::PgExecutor<'_>>,
     name: &str,
 ) -> Result<Option<ServicePrincipalRow>, DbError> {
-    Ok(sqlx::query_as(&format!("SELECT {SP_COLUMNS} FROM service_principals WHERE name = ?1 OR app_id = ?1"))
-        .bind(name)
-        .fetch_optional(executor)
-        .await?)
+    if super::unstorable(name) {
+        return Ok(None);
+    }
+    Ok(on!(executor, |e| sqlx::query_as(&format!(
+        "SELECT {SP_COLUMNS} FROM service_principals WHERE name = $1 OR app_id = $1"
+    ))
+    .bind(name)
+    .fetch_optional(e)
+    .await)?)
 }
 
 pub async fn insert_service_principal(
@@ -312,16 +346,16 @@ pub async fn insert_service_principal(
     description: &str,
     now: DateTime<Utc>,
 ) -> Result<i64, DbError> {
-    Ok(sqlx::query_scalar(
+    Ok(on!(tx.conn(), |e| sqlx::query_scalar(
         "INSERT INTO service_principals (name, app_id, description, enabled, created_at)
-         VALUES (?, ?, ?, 1, ?) RETURNING id",
+         VALUES ($1, $2, $3, TRUE, $4) RETURNING id",
     )
     .bind(name)
     .bind(app_id)
     .bind(description)
     .bind(now)
-    .fetch_one(tx.conn())
-    .await?)
+    .fetch_one(e)
+    .await)?)
 }
 
 pub async fn update_service_principal(
@@ -330,18 +364,25 @@ pub async fn update_service_principal(
     description: &str,
     enabled: bool,
 ) -> Result<(), DbError> {
-    sqlx::query("UPDATE service_principals SET description = ?, enabled = ? WHERE id = ?")
-        .bind(description)
-        .bind(enabled)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    on!(tx.conn(), |e| sqlx::query(
+        "UPDATE service_principals SET description = $1, enabled = $2 WHERE id = $3"
+    )
+    .bind(description)
+    .bind(enabled)
+    .bind(id)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
     next_revision(tx).await?;
     Ok(())
 }
 
 pub async fn delete_service_principal(tx: &mut Tx, id: i64) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM service_principals WHERE id = ?").bind(id).execute(tx.conn()).await?;
+    on!(tx.conn(), |e| sqlx::query("DELETE FROM service_principals WHERE id = $1")
+        .bind(id)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     next_revision(tx).await?;
     Ok(())
 }
@@ -353,15 +394,16 @@ pub async fn record_sign_in(db: &Database, member: Member, now: DateTime<Utc>) -
         Member::User(id) => ("users", id),
         Member::ServicePrincipal(id) => ("service_principals", id),
     };
-    sqlx::query(&format!(
-        "UPDATE {table} SET last_sign_in_at = ?1 WHERE id = ?2
-         AND (last_sign_in_at IS NULL OR last_sign_in_at < ?3)"
+    on!(db.writer(), |e| sqlx::query(&format!(
+        "UPDATE {table} SET last_sign_in_at = $1 WHERE id = $2
+         AND (last_sign_in_at IS NULL OR last_sign_in_at < $3)"
     ))
     .bind(now)
     .bind(id)
     .bind(now - chrono::Duration::minutes(1))
-    .execute(db.writer())
-    .await?;
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -379,12 +421,13 @@ pub struct SecretRow {
 const SECRET_COLUMNS: &str = "id, key_id, description, digest, created_at, expires_at";
 
 pub async fn secrets(db: &Database, service_principal: i64) -> Result<Vec<SecretRow>, DbError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {SECRET_COLUMNS} FROM service_principal_secrets WHERE service_principal_id = ? ORDER BY created_at, id"
+    Ok(on!(db.reader(), |e| {
+        sqlx::query_as(&format!(
+        "SELECT {SECRET_COLUMNS} FROM service_principal_secrets WHERE service_principal_id = $1 ORDER BY created_at, id"
     ))
     .bind(service_principal)
-    .fetch_all(db.reader())
-    .await?)
+    .fetch_all(e).await
+    })?)
 }
 
 /// A client secret presented at a login that matched a stored digest.
@@ -403,6 +446,9 @@ pub async fn secret_login(
     name: &str,
     digest: &[u8],
 ) -> Result<Option<(ServicePrincipalRow, Option<MatchedSecret>)>, DbError> {
+    if super::unstorable(name) {
+        return Ok(None);
+    }
     #[derive(sqlx::FromRow)]
     struct Found {
         #[sqlx(flatten)]
@@ -411,17 +457,17 @@ pub async fn secret_login(
         secret_key_id: Option<String>,
         secret_expires_at: Option<DateTime<Utc>>,
     }
-    let found: Option<Found> = sqlx::query_as(
+    let found: Option<Found> = on!(db.reader(), |e| sqlx::query_as(
         "SELECT p.id, p.name, p.app_id, p.description, p.enabled, p.created_at, p.last_sign_in_at,
                 s.id AS secret_id, s.key_id AS secret_key_id, s.expires_at AS secret_expires_at
          FROM service_principals p
-         LEFT JOIN service_principal_secrets s ON s.service_principal_id = p.id AND s.digest = ?2
-         WHERE p.name = ?1 OR p.app_id = ?1",
+         LEFT JOIN service_principal_secrets s ON s.service_principal_id = p.id AND s.digest = $2
+         WHERE p.name = $1 OR p.app_id = $1",
     )
     .bind(name)
     .bind(digest)
-    .fetch_optional(db.reader())
-    .await?;
+    .fetch_optional(e)
+    .await)?;
     Ok(found.map(|found| {
         let secret = match (found.secret_id, found.secret_key_id) {
             (Some(id), Some(key_id)) => {
@@ -439,13 +485,13 @@ pub async fn secret_by_id(
     service_principal: i64,
     id: i64,
 ) -> Result<Option<SecretRow>, DbError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {SECRET_COLUMNS} FROM service_principal_secrets WHERE service_principal_id = ? AND id = ?"
+    Ok(on!(db.reader(), |e| sqlx::query_as(&format!(
+        "SELECT {SECRET_COLUMNS} FROM service_principal_secrets WHERE service_principal_id = $1 AND id = $2"
     ))
     .bind(service_principal)
     .bind(id)
-    .fetch_optional(db.reader())
-    .await?)
+    .fetch_optional(e)
+    .await)?)
 }
 
 pub async fn insert_secret(
@@ -457,10 +503,10 @@ pub async fn insert_secret(
     now: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
 ) -> Result<(), DbError> {
-    sqlx::query(
+    on!(tx.conn(), |e| sqlx::query(
         "INSERT INTO service_principal_secrets
              (service_principal_id, key_id, description, digest, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(service_principal)
     .bind(key_id)
@@ -468,8 +514,9 @@ pub async fn insert_secret(
     .bind(digest)
     .bind(now)
     .bind(expires_at)
-    .execute(tx.conn())
-    .await?;
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -480,14 +527,15 @@ pub async fn delete_secrets(
     service_principal: i64,
     key_id: Option<&str>,
 ) -> Result<u64, DbError> {
-    let done = sqlx::query(
-        "DELETE FROM service_principal_secrets WHERE service_principal_id = ?1 AND (?2 IS NULL OR key_id = ?2)",
+    let done = on!(tx.conn(), |e| {
+        sqlx::query(
+        "DELETE FROM service_principal_secrets WHERE service_principal_id = $1 AND ($2 IS NULL OR key_id = $2)",
     )
     .bind(service_principal)
     .bind(key_id)
-    .execute(tx.conn())
-    .await?;
-    Ok(done.rows_affected())
+    .execute(e).await.map(|done| done.rows_affected())
+    })?;
+    Ok(done)
 }
 
 // -------------------------------------------------------- role assignments
@@ -552,11 +600,13 @@ const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.name, a.assignee_kind,
 /// Every role assignment, oldest first.
 /// [`assignments`] inside a change.
 pub async fn all_assignments(tx: &mut Tx) -> Result<Vec<AssignmentRow>, DbError> {
-    Ok(sqlx::query_as(&format!("{ASSIGNMENT_SELECT} ORDER BY a.id")).fetch_all(tx.conn()).await?)
+    Ok(on!(tx.conn(), |e| sqlx::query_as(&format!("{ASSIGNMENT_SELECT} ORDER BY a.id")).fetch_all(e).await)?)
 }
 
 pub async fn assignments(db: &Database) -> Result<Vec<AssignmentRow>, DbError> {
-    Ok(sqlx::query_as(&format!("{ASSIGNMENT_SELECT} ORDER BY a.id")).fetch_all(db.reader()).await?)
+    Ok(on!(db.reader(), |e| sqlx::query_as(&format!("{ASSIGNMENT_SELECT} ORDER BY a.id"))
+        .fetch_all(e)
+        .await)?)
 }
 
 pub async fn assignment(db: &Database, name: &str) -> Result<Option<AssignmentRow>, DbError> {
@@ -569,13 +619,16 @@ pub async fn find_assignment(tx: &mut Tx, name: &str) -> Result<Option<Assignmen
 }
 
 async fn assignment_in(
-    executor: impl sqlx::SqliteExecutor<'_>,
+    executor: Backend<impl sqlx::SqliteExecutor<'_>, impl sqlx::PgExecutor<'_>>,
     name: &str,
 ) -> Result<Option<AssignmentRow>, DbError> {
-    Ok(sqlx::query_as(&format!("{ASSIGNMENT_SELECT} WHERE a.name = ?"))
+    if super::unstorable(name) {
+        return Ok(None);
+    }
+    Ok(on!(executor, |e| sqlx::query_as(&format!("{ASSIGNMENT_SELECT} WHERE a.name = $1"))
         .bind(name)
-        .fetch_optional(executor)
-        .await?)
+        .fetch_optional(e)
+        .await)?)
 }
 
 /// The assignments that apply to a user or a service principal (its own
@@ -584,19 +637,19 @@ pub async fn assignments_for(db: &Database, member: Option<Member>) -> Result<Ve
     let query = match member {
         None => format!("{ASSIGNMENT_SELECT} WHERE a.assignee_kind = 'anonymous' ORDER BY a.id"),
         Some(Member::User(_)) => format!(
-            "{ASSIGNMENT_SELECT} WHERE a.user_id = ?1
-             OR a.group_id IN (SELECT group_id FROM group_members WHERE user_id = ?1) ORDER BY a.id"
+            "{ASSIGNMENT_SELECT} WHERE a.user_id = $1
+             OR a.group_id IN (SELECT group_id FROM group_members WHERE user_id = $1) ORDER BY a.id"
         ),
         Some(Member::ServicePrincipal(_)) => format!(
-            "{ASSIGNMENT_SELECT} WHERE a.service_principal_id = ?1
-             OR a.group_id IN (SELECT group_id FROM group_members WHERE service_principal_id = ?1) ORDER BY a.id"
+            "{ASSIGNMENT_SELECT} WHERE a.service_principal_id = $1
+             OR a.group_id IN (SELECT group_id FROM group_members WHERE service_principal_id = $1) ORDER BY a.id"
         ),
     };
     let id = match member {
         Some(Member::User(id) | Member::ServicePrincipal(id)) => id,
         None => 0,
     };
-    Ok(sqlx::query_as(&query).bind(id).fetch_all(db.reader()).await?)
+    Ok(on!(db.reader(), |e| sqlx::query_as(&query).bind(id).fetch_all(e).await)?)
 }
 
 pub struct NewAssignment<'a> {
@@ -614,10 +667,10 @@ pub async fn insert_assignment(
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
     let (user, group, sp) = new.assignee.ids();
-    sqlx::query(
+    on!(tx.conn(), |e| sqlx::query(
         "INSERT INTO role_assignments (name, assignee_kind, user_id, group_id, service_principal_id, role,
              condition, condition_version, description, created_at, created_by, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(new.name)
     .bind(new.assignee.kind())
@@ -631,8 +684,9 @@ pub async fn insert_assignment(
     .bind(now)
     .bind(new.created_by)
     .bind(now)
-    .execute(tx.conn())
-    .await?;
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
     next_revision(tx).await?;
     Ok(())
 }
@@ -646,9 +700,10 @@ pub async fn same_assignment_exists(
     condition: Option<&str>,
 ) -> Result<Option<String>, DbError> {
     let (user, group, sp) = assignee.ids();
-    Ok(sqlx::query_scalar(
-        "SELECT name FROM role_assignments WHERE assignee_kind = ? AND user_id IS ? AND group_id IS ?
-         AND service_principal_id IS ? AND role = ? AND condition IS ?",
+    Ok(on!(tx.conn(), |e| sqlx::query_scalar(
+        "SELECT name FROM role_assignments WHERE assignee_kind = $1 AND user_id IS NOT DISTINCT FROM $2
+         AND group_id IS NOT DISTINCT FROM $3 AND service_principal_id IS NOT DISTINCT FROM $4
+         AND role = $5 AND condition IS NOT DISTINCT FROM $6",
     )
     .bind(assignee.kind())
     .bind(user)
@@ -656,8 +711,8 @@ pub async fn same_assignment_exists(
     .bind(sp)
     .bind(role)
     .bind(condition)
-    .fetch_optional(tx.conn())
-    .await?)
+    .fetch_optional(e)
+    .await)?)
 }
 
 pub async fn update_assignment(
@@ -667,17 +722,18 @@ pub async fn update_assignment(
     description: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    sqlx::query(
-        "UPDATE role_assignments SET condition = ?, condition_version = ?, description = ?, updated_at = ?
-         WHERE id = ?",
+    on!(tx.conn(), |e| {
+        sqlx::query(
+        "UPDATE role_assignments SET condition = $1, condition_version = $2, description = $3, updated_at = $4
+         WHERE id = $5",
     )
     .bind(condition.map(|(text, _)| text))
     .bind(condition.map(|(_, version)| version))
     .bind(description)
     .bind(now)
     .bind(id)
-    .execute(tx.conn())
-    .await?;
+    .execute(e).await.map(|done| done.rows_affected())
+    })?;
     next_revision(tx).await?;
     Ok(())
 }
@@ -685,19 +741,23 @@ pub async fn update_assignment(
 /// Whether some enabled user holds `role` (in practice Owner), directly or
 /// through a group; conditions aside, as access as code counts.
 pub async fn enabled_user_holds(tx: &mut Tx, role: &str) -> Result<bool, DbError> {
-    Ok(sqlx::query_scalar(
+    Ok(on!(tx.conn(), |e| sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM role_assignments a \
            LEFT JOIN group_members m ON a.assignee_kind = 'group' AND m.group_id = a.group_id \
            JOIN users u ON u.id = CASE a.assignee_kind WHEN 'user' THEN a.user_id ELSE m.user_id END \
-         WHERE a.role = ? AND u.enabled = 1)",
+         WHERE a.role = $1 AND u.enabled)",
     )
     .bind(role)
-    .fetch_one(tx.conn())
-    .await?)
+    .fetch_one(e)
+    .await)?)
 }
 
 pub async fn delete_assignment(tx: &mut Tx, id: i64) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM role_assignments WHERE id = ?").bind(id).execute(tx.conn()).await?;
+    on!(tx.conn(), |e| sqlx::query("DELETE FROM role_assignments WHERE id = $1")
+        .bind(id)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     next_revision(tx).await?;
     Ok(())
 }

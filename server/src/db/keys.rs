@@ -4,26 +4,29 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{DbError, Tx};
+use super::{on, DbError, Tx};
 
 /// The key stored as `name`, or `None` when there is none yet.
 pub async fn find(tx: &mut Tx, name: &str) -> Result<Option<Vec<u8>>, DbError> {
-    Ok(sqlx::query_scalar("SELECT key FROM server_keys WHERE name = $1")
+    Ok(on!(tx.conn(), |e| sqlx::query_scalar("SELECT key FROM server_keys WHERE name = $1")
         .bind(name)
-        .fetch_optional(tx.conn())
-        .await?)
+        .fetch_optional(e)
+        .await)?)
 }
 
 /// Stores `key` as `name`; `false` (and nothing changes) when a key of
 /// that name is already stored.
 pub async fn insert(tx: &mut Tx, name: &str, key: &[u8], now: DateTime<Utc>) -> Result<bool, DbError> {
-    let inserted = sqlx::query(
+    let inserted = on!(tx.conn(), |e| {
+        sqlx::query(
         "INSERT INTO server_keys (name, key, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
     )
     .bind(name)
     .bind(key)
     .bind(now)
-    .execute(tx.conn())
-    .await?;
-    Ok(inserted.rows_affected() == 1)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected())
+    })?;
+    Ok(inserted == 1)
 }

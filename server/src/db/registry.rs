@@ -2,13 +2,11 @@
 //! sessions. Multi-row changes run in one transaction on the writer, so a
 //! crash leaves either all of a change or none of it.
 
-use chrono::{DateTime, Utc};
-use sqlx::{Row, Sqlite, Transaction};
-
-use super::{Database, DbError};
+use super::{on, Conn, Database, DbError, Tx};
 use crate::domain::RepositoryName;
+use chrono::{DateTime, Utc};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ManifestRow {
     pub id: i64,
     pub digest: String,
@@ -42,7 +40,7 @@ pub enum PutManifestRefusal {
     ManifestsUnknown(Vec<String>),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReferrerRow {
     pub digest: String,
     pub media_type: String,
@@ -52,22 +50,22 @@ pub struct ReferrerRow {
 }
 
 pub async fn find_repository(db: &Database, name: &str) -> Result<Option<i64>, DbError> {
-    Ok(sqlx::query_scalar("SELECT id FROM repositories WHERE name = ?")
+    Ok(on!(db.reader(), |e| sqlx::query_scalar("SELECT id FROM repositories WHERE name = $1")
         .bind(name)
-        .fetch_optional(db.reader())
-        .await?)
+        .fetch_optional(e)
+        .await)?)
 }
 
 /// The repository's id if it holds at least one manifest: a repository
 /// that only ever saw uploads is not listed anywhere.
 pub async fn find_repository_with_content(db: &Database, name: &str) -> Result<Option<i64>, DbError> {
-    Ok(sqlx::query_scalar(
+    Ok(on!(db.reader(), |e| sqlx::query_scalar(
         "SELECT r.id FROM repositories r
-         WHERE r.name = ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)",
+         WHERE r.name = $1 AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)",
     )
     .bind(name)
-    .fetch_optional(db.reader())
-    .await?)
+    .fetch_optional(e)
+    .await)?)
 }
 
 /// The repository's id, creating it (a permitted push creates a repository).
@@ -75,15 +73,18 @@ pub async fn ensure_repository(db: &Database, name: &str, now: DateTime<Utc>) ->
     if let Some(id) = find_repository(db, name).await? {
         return Ok(id);
     }
-    sqlx::query("INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
+    on!(db.writer(), |e| sqlx::query(
+        "INSERT INTO repositories (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING"
+    )
+    .bind(name)
+    .bind(now)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(on!(db.writer(), |e| sqlx::query_scalar("SELECT id FROM repositories WHERE name = $1")
         .bind(name)
-        .bind(now)
-        .execute(db.writer())
-        .await?;
-    Ok(sqlx::query_scalar("SELECT id FROM repositories WHERE name = ?")
-        .bind(name)
-        .fetch_one(db.writer())
-        .await?)
+        .fetch_one(e)
+        .await)?)
 }
 
 /// Whether a repository's link `l` to a blob may be read: the repository
@@ -105,41 +106,43 @@ pub async fn linked_blob(
     repository: i64,
     digest: &str,
 ) -> Result<Option<LinkedBlob>, DbError> {
-    let row: Option<(i64, bool)> = sqlx::query_as(&format!(
+    let row: Option<(i64, bool)> = on!(db.reader(), |e| sqlx::query_as(&format!(
         "SELECT b.size, {READABLE_LINK} FROM repository_blobs l JOIN blobs b ON b.digest = l.digest
-         WHERE l.repository_id = ? AND l.digest = ?"
+         WHERE l.repository_id = $1 AND l.digest = $2"
     ))
     .bind(repository)
     .bind(digest)
-    .fetch_optional(db.reader())
-    .await?;
+    .fetch_optional(e)
+    .await)?;
     Ok(row.map(|(size, readable)| LinkedBlob { size: size as u64, readable }))
 }
 
 async fn insert_blob_link(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx,
     repository: i64,
     digest: &str,
     size: u64,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    sqlx::query(
-        "INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING",
+    on!(tx.conn(), |e| sqlx::query(
+        "INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING",
     )
     .bind(digest)
     .bind(size as i64)
     .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO repository_blobs (repository_id, digest, linked_at) VALUES (?, ?, ?)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    on!(tx.conn(), |e| sqlx::query(
+        "INSERT INTO repository_blobs (repository_id, digest, linked_at) VALUES ($1, $2, $3)
          ON CONFLICT (repository_id, digest) DO UPDATE SET linked_at = excluded.linked_at",
     )
     .bind(repository)
     .bind(digest)
     .bind(now)
-    .execute(&mut **tx)
-    .await?;
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -151,7 +154,7 @@ pub async fn link_new_blob(
     size: u64,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = db.begin().await?;
     insert_blob_link(&mut tx, repository, digest, size, now).await?;
     tx.commit().await?;
     Ok(())
@@ -167,9 +170,13 @@ pub async fn complete_upload(
     size: u64,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = db.begin().await?;
     insert_blob_link(&mut tx, repository, digest, size, now).await?;
-    sqlx::query("DELETE FROM uploads WHERE id = ?").bind(upload).execute(&mut *tx).await?;
+    on!(tx.conn(), |e| sqlx::query("DELETE FROM uploads WHERE id = $1")
+        .bind(upload)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     tx.commit().await?;
     Ok(())
 }
@@ -184,9 +191,9 @@ pub async fn mount_blob(
     digest: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, DbError> {
-    let result = sqlx::query(&format!(
+    let result = on!(db.writer(), |e| sqlx::query(&format!(
         "INSERT INTO repository_blobs (repository_id, digest, linked_at)
-         SELECT ?, l.digest, ? FROM repository_blobs l WHERE l.repository_id = ? AND l.digest = ?
+         SELECT $1, l.digest, $2 FROM repository_blobs l WHERE l.repository_id = $3 AND l.digest = $4
            AND {READABLE_LINK}
          ON CONFLICT (repository_id, digest) DO UPDATE SET linked_at = excluded.linked_at"
     ))
@@ -194,20 +201,24 @@ pub async fn mount_blob(
     .bind(now)
     .bind(source)
     .bind(digest)
-    .execute(db.writer())
-    .await?;
-    Ok(result.rows_affected() > 0)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(result > 0)
 }
 
 /// Removes the blob from the repository's view; the bytes stay until
 /// garbage collection finds nothing references them.
 pub async fn unlink_blob(db: &Database, repository: i64, digest: &str) -> Result<bool, DbError> {
-    let result = sqlx::query("DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?")
-        .bind(repository)
-        .bind(digest)
-        .execute(db.writer())
-        .await?;
-    Ok(result.rows_affected() > 0)
+    let result = on!(db.writer(), |e| sqlx::query(
+        "DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2"
+    )
+    .bind(repository)
+    .bind(digest)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(result > 0)
 }
 
 pub async fn insert_upload(
@@ -216,38 +227,37 @@ pub async fn insert_upload(
     repository: i64,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    sqlx::query("INSERT INTO uploads (id, repository_id, started_at) VALUES (?, ?, ?)")
-        .bind(upload)
-        .bind(repository)
-        .bind(now)
-        .execute(db.writer())
-        .await?;
+    on!(db.writer(), |e| sqlx::query(
+        "INSERT INTO uploads (id, repository_id, started_at) VALUES ($1, $2, $3)"
+    )
+    .bind(upload)
+    .bind(repository)
+    .bind(now)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Whether the upload session exists and belongs to the repository.
 pub async fn upload_exists(db: &Database, upload: &str, repository: i64) -> Result<bool, DbError> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM uploads WHERE id = ? AND repository_id = ?")
-        .bind(upload)
-        .bind(repository)
-        .fetch_optional(db.reader())
-        .await?;
+    let found: Option<i32> = on!(db.reader(), |e| sqlx::query_scalar(
+        "SELECT 1 FROM uploads WHERE id = $1 AND repository_id = $2"
+    )
+    .bind(upload)
+    .bind(repository)
+    .fetch_optional(e)
+    .await)?;
     Ok(found.is_some())
 }
 
 pub async fn delete_upload(db: &Database, upload: &str) -> Result<bool, DbError> {
-    let result = sqlx::query("DELETE FROM uploads WHERE id = ?").bind(upload).execute(db.writer()).await?;
-    Ok(result.rows_affected() > 0)
-}
-
-fn manifest_row(row: sqlx::sqlite::SqliteRow) -> ManifestRow {
-    ManifestRow {
-        id: row.get("id"),
-        digest: row.get("digest"),
-        media_type: row.get("media_type"),
-        content: row.get("content"),
-        readable: row.get("readable"),
-    }
+    let result = on!(db.writer(), |e| sqlx::query("DELETE FROM uploads WHERE id = $1")
+        .bind(upload)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(result > 0)
 }
 
 pub async fn manifest_by_digest(
@@ -255,16 +265,15 @@ pub async fn manifest_by_digest(
     repository: i64,
     digest: &str,
 ) -> Result<Option<ManifestRow>, DbError> {
-    let row = sqlx::query(
+    Ok(on!(db.reader(), |e| sqlx::query_as(
         "SELECT m.id, m.digest, m.media_type, m.content, (m.read_enabled AND r.read_enabled) AS readable
          FROM manifests m JOIN repositories r ON r.id = m.repository_id
-         WHERE m.repository_id = ? AND m.digest = ?",
+         WHERE m.repository_id = $1 AND m.digest = $2",
     )
     .bind(repository)
     .bind(digest)
-    .fetch_optional(db.reader())
-    .await?;
-    Ok(row.map(manifest_row))
+    .fetch_optional(e)
+    .await)?)
 }
 
 pub async fn manifest_by_tag(
@@ -272,17 +281,16 @@ pub async fn manifest_by_tag(
     repository: i64,
     tag: &str,
 ) -> Result<Option<ManifestRow>, DbError> {
-    let row = sqlx::query(
+    Ok(on!(db.reader(), |e| sqlx::query_as(
         "SELECT m.id, m.digest, m.media_type, m.content,
            (m.read_enabled AND r.read_enabled AND t.read_enabled) AS readable
          FROM tags t JOIN manifests m ON m.id = t.manifest_id JOIN repositories r ON r.id = t.repository_id
-         WHERE t.repository_id = ? AND t.name = ?",
+         WHERE t.repository_id = $1 AND t.name = $2",
     )
     .bind(repository)
     .bind(tag)
-    .fetch_optional(db.reader())
-    .await?;
-    Ok(row.map(manifest_row))
+    .fetch_optional(e)
+    .await)?)
 }
 
 /// Stores a manifest (and points `tag` at it) after checking, inside the
@@ -294,15 +302,16 @@ pub async fn put_manifest(
     tag: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Result<(), PutManifestRefusal>, DbError> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = db.begin().await?;
     let mut missing_blobs = Vec::new();
     for digest in &manifest.blob_digests {
-        let linked: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM repository_blobs WHERE repository_id = ? AND digest = ?")
-                .bind(repository)
-                .bind(digest)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let linked: Option<i32> = on!(tx.conn(), |e| sqlx::query_scalar(
+            "SELECT 1 FROM repository_blobs WHERE repository_id = $1 AND digest = $2"
+        )
+        .bind(repository)
+        .bind(digest)
+        .fetch_optional(e)
+        .await)?;
         if linked.is_none() {
             missing_blobs.push((*digest).to_owned());
         }
@@ -312,12 +321,13 @@ pub async fn put_manifest(
     }
     let mut missing_children = Vec::new();
     for digest in &manifest.child_digests {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM manifests WHERE repository_id = ? AND digest = ?")
-                .bind(repository)
-                .bind(digest)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let found: Option<i32> = on!(tx.conn(), |e| sqlx::query_scalar(
+            "SELECT 1 FROM manifests WHERE repository_id = $1 AND digest = $2"
+        )
+        .bind(repository)
+        .bind(digest)
+        .fetch_optional(e)
+        .await)?;
         if found.is_none() {
             missing_children.push((*digest).to_owned());
         }
@@ -325,9 +335,10 @@ pub async fn put_manifest(
     if !missing_children.is_empty() {
         return Ok(Err(PutManifestRefusal::ManifestsUnknown(missing_children)));
     }
-    sqlx::query(
+    on!(tx.conn(), |e| {
+        sqlx::query(
         "INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject, annotations, size, content, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repository_id, digest) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (repository_id, digest) DO NOTHING",
     )
     .bind(repository)
     .bind(manifest.digest)
@@ -338,40 +349,47 @@ pub async fn put_manifest(
     .bind(manifest.content.len() as i64)
     .bind(manifest.content)
     .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    let id: i64 = sqlx::query_scalar("SELECT id FROM manifests WHERE repository_id = ? AND digest = ?")
-        .bind(repository)
-        .bind(manifest.digest)
-        .fetch_one(&mut *tx)
-        .await?;
+    .execute(e).await.map(|done| done.rows_affected())
+    })?;
+    let id: i64 = on!(tx.conn(), |e| sqlx::query_scalar(
+        "SELECT id FROM manifests WHERE repository_id = $1 AND digest = $2"
+    )
+    .bind(repository)
+    .bind(manifest.digest)
+    .fetch_one(e)
+    .await)?;
     for digest in &manifest.blob_digests {
-        sqlx::query("INSERT INTO manifest_blobs (manifest_id, digest) VALUES (?, ?) ON CONFLICT DO NOTHING")
-            .bind(id)
-            .bind(digest)
-            .execute(&mut *tx)
-            .await?;
-    }
-    for digest in &manifest.child_digests {
-        sqlx::query(
-            "INSERT INTO index_children (manifest_id, child_digest) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        on!(tx.conn(), |e| sqlx::query(
+            "INSERT INTO manifest_blobs (manifest_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING"
         )
         .bind(id)
         .bind(digest)
-        .execute(&mut *tx)
-        .await?;
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
+    }
+    for digest in &manifest.child_digests {
+        on!(tx.conn(), |e| sqlx::query(
+            "INSERT INTO index_children (manifest_id, child_digest) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(digest)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     }
     if let Some(tag) = tag {
-        sqlx::query(
-            "INSERT INTO tags (repository_id, name, manifest_id, updated_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)
+        on!(tx.conn(), |e| {
+            sqlx::query(
+            "INSERT INTO tags (repository_id, name, manifest_id, updated_at, created_at) VALUES ($1, $2, $3, $4, $4)
              ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = excluded.manifest_id, updated_at = excluded.updated_at",
         )
         .bind(repository)
         .bind(tag)
         .bind(id)
         .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        .execute(e).await.map(|done| done.rows_affected())
+        })?;
     }
     tx.commit().await?;
     Ok(Ok(()))
@@ -379,21 +397,25 @@ pub async fn put_manifest(
 
 /// Deletes a manifest and every tag pointing at it.
 pub async fn delete_manifest(db: &Database, repository: i64, digest: &str) -> Result<bool, DbError> {
-    let result = sqlx::query("DELETE FROM manifests WHERE repository_id = ? AND digest = ?")
-        .bind(repository)
-        .bind(digest)
-        .execute(db.writer())
-        .await?;
-    Ok(result.rows_affected() > 0)
+    let result =
+        on!(db.writer(), |e| sqlx::query("DELETE FROM manifests WHERE repository_id = $1 AND digest = $2")
+            .bind(repository)
+            .bind(digest)
+            .execute(e)
+            .await
+            .map(|done| done.rows_affected()))?;
+    Ok(result > 0)
 }
 
 pub async fn delete_tag(db: &Database, repository: i64, tag: &str) -> Result<bool, DbError> {
-    let result = sqlx::query("DELETE FROM tags WHERE repository_id = ? AND name = ?")
-        .bind(repository)
-        .bind(tag)
-        .execute(db.writer())
-        .await?;
-    Ok(result.rows_affected() > 0)
+    let result =
+        on!(db.writer(), |e| sqlx::query("DELETE FROM tags WHERE repository_id = $1 AND name = $2")
+            .bind(repository)
+            .bind(tag)
+            .execute(e)
+            .await
+            .map(|done| done.rows_affected()))?;
+    Ok(result > 0)
 }
 
 /// Listed tags (listEnabled on the tag and its manifest) in lexical,
@@ -404,17 +426,17 @@ pub async fn list_tags(
     last: Option<&str>,
     limit: u32,
 ) -> Result<Vec<String>, DbError> {
-    Ok(sqlx::query_scalar(
+    Ok(on!(db.reader(), |e| sqlx::query_scalar(
         "SELECT t.name FROM tags t JOIN manifests m ON m.id = t.manifest_id
-         WHERE t.repository_id = ?1 AND t.list_enabled AND m.list_enabled
-           AND (lower(t.name) > lower(?2) OR (lower(t.name) = lower(?2) AND t.name > ?2))
-         ORDER BY lower(t.name), t.name LIMIT ?3",
+         WHERE t.repository_id = $1 AND t.list_enabled AND m.list_enabled
+           AND (lower(t.name) > lower($2) OR (lower(t.name) = lower($2) AND t.name > $2))
+         ORDER BY lower(t.name), t.name LIMIT $3",
     )
     .bind(repository)
     .bind(last.unwrap_or(""))
     .bind(limit as i64)
-    .fetch_all(db.reader())
-    .await?)
+    .fetch_all(e)
+    .await)?)
 }
 
 /// Listed repositories (listEnabled) holding at least one manifest, in
@@ -434,15 +456,16 @@ pub async fn list_repositories(
     last: Option<&str>,
     limit: u32,
 ) -> Result<RepositoryPage, DbError> {
-    let names: Vec<String> = sqlx::query_scalar(
+    let names: Vec<String> = on!(db.reader(), |e| {
+        sqlx::query_scalar(
         "SELECT r.name FROM repositories r
-         WHERE r.name > ? AND r.list_enabled AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
-         ORDER BY r.name LIMIT ?",
+         WHERE r.name > $1 AND r.list_enabled AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
+         ORDER BY r.name LIMIT $2",
     )
     .bind(last.unwrap_or(""))
     .bind(limit as i64)
-    .fetch_all(db.reader())
-    .await?;
+    .fetch_all(e).await
+    })?;
     let next = if names.len() as u64 == u64::from(limit) { names.last().cloned() } else { None };
     let names = names
         .into_iter()
@@ -463,55 +486,47 @@ pub async fn referrers(
     subject: &str,
     artifact_type: Option<&str>,
 ) -> Result<Vec<ReferrerRow>, DbError> {
-    let rows = sqlx::query(
+    Ok(on!(db.reader(), |e| sqlx::query_as(
         "SELECT digest, media_type, size, artifact_type, annotations FROM manifests
-         WHERE repository_id = ? AND subject = ? AND (? IS NULL OR artifact_type = ?)
+         WHERE repository_id = $1 AND subject = $2 AND ($3 IS NULL OR artifact_type = $4)
          ORDER BY created_at, digest",
     )
     .bind(repository)
     .bind(subject)
     .bind(artifact_type)
     .bind(artifact_type)
-    .fetch_all(db.reader())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| ReferrerRow {
-            digest: row.get("digest"),
-            media_type: row.get("media_type"),
-            size: row.get("size"),
-            artifact_type: row.get("artifact_type"),
-            annotations: row.get("annotations"),
-        })
-        .collect())
+    .fetch_all(e)
+    .await)?)
 }
 
 /// Counts for the overview page.
 pub async fn counts(db: &Database) -> Result<(i64, i64, i64), DbError> {
-    let row = sqlx::query(
+    Ok(on!(db.reader(), |e| {
+        sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM repositories WHERE EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = repositories.id)),
                 (SELECT COUNT(*) FROM tags),
                 (SELECT COUNT(*) FROM blobs)",
     )
-    .fetch_one(db.reader())
-    .await?;
-    Ok((row.get(0), row.get(1), row.get(2)))
+    .fetch_one(e).await
+    })?)
 }
 
 /// Upload sessions started before `before` (abandoned, for collection).
 pub async fn uploads_started_before(db: &Database, before: DateTime<Utc>) -> Result<Vec<String>, DbError> {
-    Ok(sqlx::query_scalar("SELECT id FROM uploads WHERE started_at < ? ORDER BY started_at")
-        .bind(before)
-        .fetch_all(db.reader())
-        .await?)
+    Ok(on!(db.reader(), |e| sqlx::query_scalar(
+        "SELECT id FROM uploads WHERE started_at < $1 ORDER BY started_at"
+    )
+    .bind(before)
+    .fetch_all(e)
+    .await)?)
 }
 
 /// Whether any upload session row has this id.
 pub async fn upload_known(db: &Database, upload: &str) -> Result<bool, DbError> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM uploads WHERE id = ?")
+    let found: Option<i32> = on!(db.reader(), |e| sqlx::query_scalar("SELECT 1 FROM uploads WHERE id = $1")
         .bind(upload)
-        .fetch_optional(db.reader())
-        .await?;
+        .fetch_optional(e)
+        .await)?;
     Ok(found.is_some())
 }
 
@@ -530,19 +545,20 @@ pub struct RecordedBlob {
 pub async fn recorded_blobs(db: &Database) -> Result<Vec<RecordedBlob>, DbError> {
     // Repository names never hold a newline (the name grammar), so one
     // separates them.
-    let rows: Vec<(String, i64, Option<String>)> = sqlx::query_as(
+    let rows: Vec<(String, i64, Option<String>)> = on!(db.reader(), |e, dialect| sqlx::query_as(&format!(
         "SELECT b.digest, b.size, (
-             SELECT group_concat(name, char(10)) FROM (
+             SELECT {} FROM (
                  SELECT r.name FROM repository_blobs l JOIN repositories r ON r.id = l.repository_id
                  WHERE l.digest = b.digest
                  UNION
                  SELECT r.name FROM manifest_blobs mb JOIN manifests m ON m.id = mb.manifest_id
                      JOIN repositories r ON r.id = m.repository_id
-                 WHERE mb.digest = b.digest))
+                 WHERE mb.digest = b.digest) AS seen_by)
          FROM blobs b ORDER BY b.digest",
-    )
-    .fetch_all(db.reader())
-    .await?;
+        dialect.pick("group_concat(name, char(10))", "string_agg(name, chr(10))")
+    ))
+    .fetch_all(e)
+    .await)?;
     Ok(rows
         .into_iter()
         .map(|(digest, size, names)| {
@@ -562,34 +578,31 @@ pub async fn recorded_blobs(db: &Database) -> Result<Vec<RecordedBlob>, DbError>
 
 /// Whether the database records the blob (any repository or none).
 pub async fn blob_recorded(db: &Database, digest: &str) -> Result<bool, DbError> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM blobs WHERE digest = ?")
-        .bind(digest)
-        .fetch_optional(db.reader())
-        .await?;
+    let found: Option<i32> =
+        on!(db.reader(), |e| sqlx::query_scalar("SELECT 1 FROM blobs WHERE digest = $1")
+            .bind(digest)
+            .fetch_optional(e)
+            .await)?;
     Ok(found.is_some())
 }
 
 /// Whether a blob is garbage: no manifest references it and no repository
 /// linked it after `cutoff`.
 pub async fn blob_is_garbage(db: &Database, digest: &str, cutoff: DateTime<Utc>) -> Result<bool, DbError> {
-    let mut conn = db.reader().acquire().await?;
-    garbage_check(&mut conn, digest, cutoff).await
+    let mut conn = db.read_connection().await?;
+    garbage_check(conn.conn(), digest, cutoff).await
 }
 
-async fn garbage_check(
-    conn: &mut sqlx::SqliteConnection,
-    digest: &str,
-    cutoff: DateTime<Utc>,
-) -> Result<bool, DbError> {
-    let referenced: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 WHERE EXISTS (SELECT 1 FROM manifest_blobs WHERE digest = ?1)
-                     OR EXISTS (SELECT 1 FROM repository_blobs WHERE digest = ?1 AND linked_at > ?2)
-                     OR EXISTS (SELECT 1 FROM blobs WHERE digest = ?1 AND created_at > ?2)",
+async fn garbage_check(conn: Conn<'_>, digest: &str, cutoff: DateTime<Utc>) -> Result<bool, DbError> {
+    let referenced: Option<i32> = on!(conn, |e| sqlx::query_scalar(
+        "SELECT 1 WHERE EXISTS (SELECT 1 FROM manifest_blobs WHERE digest = $1)
+                     OR EXISTS (SELECT 1 FROM repository_blobs WHERE digest = $1 AND linked_at > $2)
+                     OR EXISTS (SELECT 1 FROM blobs WHERE digest = $1 AND created_at > $2)",
     )
     .bind(digest)
     .bind(cutoff)
-    .fetch_optional(&mut *conn)
-    .await?;
+    .fetch_optional(e)
+    .await)?;
     Ok(referenced.is_none())
 }
 
@@ -607,12 +620,20 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<(), String>>,
 {
-    let mut tx = db.begin_write().await?;
-    if !garbage_check(&mut tx, digest, cutoff).await? {
+    let mut tx = db.begin().await?;
+    if !garbage_check(tx.conn(), digest, cutoff).await? {
         return Ok(false);
     }
-    sqlx::query("DELETE FROM repository_blobs WHERE digest = ?").bind(digest).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM blobs WHERE digest = ?").bind(digest).execute(&mut *tx).await?;
+    on!(tx.conn(), |e| sqlx::query("DELETE FROM repository_blobs WHERE digest = $1")
+        .bind(digest)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
+    on!(tx.conn(), |e| sqlx::query("DELETE FROM blobs WHERE digest = $1")
+        .bind(digest)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     if let Err(reason) = remove().await {
         tracing::error!(%digest, %reason, "could not delete blob content; keeping its rows");
         return Ok(false);

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Database, DbError, Tx};
+use super::{on, Database, DbError, Dialect, Tx};
 use crate::domain::{Digest, Tag};
 
 /// The lock attributes of a repository, manifest or tag.
@@ -40,15 +40,31 @@ pub struct RepositoryRow {
     pub locks: Locks,
 }
 
-const REPOSITORY_SELECT: &str = "SELECT r.id, r.name, r.created_at,
-      r.read_enabled, r.write_enabled, r.delete_enabled, r.list_enabled,
-      (SELECT COUNT(*) FROM tags t WHERE t.repository_id = r.id) AS tag_count,
-      (SELECT COUNT(*) FROM manifests m WHERE m.repository_id = r.id) AS manifest_count,
-      max((SELECT max(created_at) FROM manifests m WHERE m.repository_id = r.id),
-          coalesce((SELECT max(updated_at) FROM tags t WHERE t.repository_id = r.id), '')) AS last_update
-    FROM repositories r";
+/// A repository's row with its counts and its last update: the newest of
+/// its manifests' creation and its tags' updates, or NULL without
+/// manifests. SQLite stores times as RFC 3339 text and compares them as
+/// such; PostgreSQL's `timestamptz` is given back as the same text.
+fn repository_select(dialect: Dialect) -> String {
+    const NEWEST_MANIFEST: &str = "(SELECT max(created_at) FROM manifests m WHERE m.repository_id = r.id)";
+    const NEWEST_TAG: &str = "(SELECT max(updated_at) FROM tags t WHERE t.repository_id = r.id)";
+    let last_update = match dialect {
+        Dialect::Sqlite => format!("max({NEWEST_MANIFEST}, coalesce({NEWEST_TAG}, ''))"),
+        Dialect::Postgres => format!(
+            "to_char(CASE WHEN {NEWEST_MANIFEST} IS NOT NULL THEN greatest({NEWEST_MANIFEST}, {NEWEST_TAG}) END
+                 AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+        ),
+    };
+    format!(
+        "SELECT r.id, r.name, r.created_at,
+           r.read_enabled, r.write_enabled, r.delete_enabled, r.list_enabled,
+           (SELECT COUNT(*) FROM tags t WHERE t.repository_id = r.id) AS tag_count,
+           (SELECT COUNT(*) FROM manifests m WHERE m.repository_id = r.id) AS manifest_count,
+           {last_update} AS last_update
+         FROM repositories r"
+    )
+}
 
-/// A row of [`REPOSITORY_SELECT`]: `last_update` is the text `max()` gives.
+/// A row of [`repository_select`]: `last_update` is RFC 3339 text.
 #[derive(sqlx::FromRow)]
 struct RepositoryColumns {
     id: i64,
@@ -79,23 +95,27 @@ impl From<RepositoryColumns> for RepositoryRow {
 }
 
 pub async fn repository(db: &Database, name: &str) -> Result<Option<RepositoryRow>, DbError> {
-    let row: Option<RepositoryColumns> = sqlx::query_as(&format!("{REPOSITORY_SELECT} WHERE r.name = ?"))
-        .bind(name)
-        .fetch_optional(db.reader())
-        .await?;
+    let row: Option<RepositoryColumns> = on!(db.reader(), |e, dialect| sqlx::query_as(&format!(
+        "{} WHERE r.name = $1",
+        repository_select(dialect)
+    ))
+    .bind(name)
+    .fetch_optional(e)
+    .await)?;
     Ok(row.map(RepositoryRow::from))
 }
 
 /// What an administrator lists, by name: every repository holding content,
 /// and the unlisted ones (listEnabled false) whatever they hold.
 pub async fn administered_repositories(db: &Database) -> Result<Vec<RepositoryRow>, DbError> {
-    let rows: Vec<RepositoryColumns> = sqlx::query_as(&format!(
-        "{REPOSITORY_SELECT}
+    let rows: Vec<RepositoryColumns> = on!(db.reader(), |e, dialect| sqlx::query_as(&format!(
+        "{}
          WHERE NOT r.list_enabled OR EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
-         ORDER BY r.name"
+         ORDER BY r.name",
+        repository_select(dialect)
     ))
-    .fetch_all(db.reader())
-    .await?;
+    .fetch_all(e)
+    .await)?;
     Ok(rows.into_iter().map(RepositoryRow::from).collect())
 }
 
@@ -136,25 +156,25 @@ const TAG_COLUMNS: &str = "t.name, m.digest, t.created_at, t.updated_at,
     t.read_enabled, t.write_enabled, t.delete_enabled, t.list_enabled";
 
 pub async fn tags(db: &Database, repository: i64) -> Result<Vec<TagRow>, DbError> {
-    let rows: Vec<TagColumns> = sqlx::query_as(&format!(
+    let rows: Vec<TagColumns> = on!(db.reader(), |e| sqlx::query_as(&format!(
         "SELECT {TAG_COLUMNS} FROM tags t JOIN manifests m ON m.id = t.manifest_id
-         WHERE t.repository_id = ? ORDER BY lower(t.name), t.name"
+         WHERE t.repository_id = $1 ORDER BY lower(t.name), t.name"
     ))
     .bind(repository)
-    .fetch_all(db.reader())
-    .await?;
+    .fetch_all(e)
+    .await)?;
     Ok(rows.into_iter().map(TagRow::from).collect())
 }
 
 pub async fn tag(db: &Database, repository: i64, name: &str) -> Result<Option<TagRow>, DbError> {
-    let row: Option<TagColumns> = sqlx::query_as(&format!(
+    let row: Option<TagColumns> = on!(db.reader(), |e| sqlx::query_as(&format!(
         "SELECT {TAG_COLUMNS} FROM tags t JOIN manifests m ON m.id = t.manifest_id
-         WHERE t.repository_id = ? AND t.name = ?"
+         WHERE t.repository_id = $1 AND t.name = $2"
     ))
     .bind(repository)
     .bind(name)
-    .fetch_optional(db.reader())
-    .await?;
+    .fetch_optional(e)
+    .await)?;
     Ok(row.map(TagRow::from))
 }
 
@@ -207,17 +227,18 @@ pub async fn manifests(
     repository: i64,
     digest: Option<&str>,
 ) -> Result<Vec<ManifestInfoRow>, DbError> {
-    let rows: Vec<ManifestColumns> = sqlx::query_as(
+    let rows: Vec<ManifestColumns> = on!(db.reader(), |e, dialect| sqlx::query_as(&format!(
         "SELECT m.digest, m.media_type, m.artifact_type, m.size, m.created_at, m.content,
            m.read_enabled, m.write_enabled, m.delete_enabled, m.list_enabled,
-           (SELECT group_concat(t.name, char(10)) FROM tags t WHERE t.manifest_id = m.id) AS tag_names
-         FROM manifests m WHERE m.repository_id = ?1 AND (?2 IS NULL OR m.digest = ?2)
+           (SELECT {} FROM tags t WHERE t.manifest_id = m.id) AS tag_names
+         FROM manifests m WHERE m.repository_id = $1 AND ($2 IS NULL OR m.digest = $2)
          ORDER BY m.created_at DESC, m.digest",
-    )
+        dialect.pick("group_concat(t.name, char(10))", "string_agg(t.name, chr(10))")
+    ))
     .bind(repository)
     .bind(digest)
-    .fetch_all(db.reader())
-    .await?;
+    .fetch_all(e)
+    .await)?;
     Ok(rows.into_iter().map(ManifestInfoRow::from).collect())
 }
 
@@ -230,28 +251,29 @@ pub async fn all_repository_locks(tx: &mut Tx) -> Result<Vec<(i64, String, Locks
         #[sqlx(flatten)]
         locks: Locks,
     }
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = on!(tx.conn(), |e| sqlx::query_as(
         "SELECT id, name, read_enabled, write_enabled, delete_enabled, list_enabled FROM repositories
          ORDER BY name",
     )
-    .fetch_all(tx.conn())
-    .await?;
+    .fetch_all(e)
+    .await)?;
     Ok(rows.into_iter().map(|row| (row.id, row.name, row.locks)).collect())
 }
 
 /// Sets all four attributes of a repository, inside `tx`.
 pub async fn set_repository_locks(tx: &mut Tx, repository: i64, locks: Locks) -> Result<(), DbError> {
-    sqlx::query(
-        "UPDATE repositories SET read_enabled = ?, write_enabled = ?, delete_enabled = ?, list_enabled = ?
-         WHERE id = ?",
+    on!(tx.conn(), |e| {
+        sqlx::query(
+        "UPDATE repositories SET read_enabled = $1, write_enabled = $2, delete_enabled = $3, list_enabled = $4
+         WHERE id = $5",
     )
     .bind(locks.read_enabled)
     .bind(locks.write_enabled)
     .bind(locks.delete_enabled)
     .bind(locks.list_enabled)
     .bind(repository)
-    .execute(tx.conn())
-    .await?;
+    .execute(e).await.map(|done| done.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -266,29 +288,30 @@ pub async fn set_locks(
     delete: Option<bool>,
     list: Option<bool>,
 ) -> Result<bool, DbError> {
-    let set = "read_enabled = coalesce(?1, read_enabled), write_enabled = coalesce(?2, write_enabled),
-        delete_enabled = coalesce(?3, delete_enabled), list_enabled = coalesce(?4, list_enabled)";
+    let set = "read_enabled = coalesce($1, read_enabled), write_enabled = coalesce($2, write_enabled),
+        delete_enabled = coalesce($3, delete_enabled), list_enabled = coalesce($4, list_enabled)";
     let (sql, key) = match target {
         LockTarget::Repository => {
-            (format!("UPDATE repositories SET {set} WHERE id = ?5 AND ?6 IS NULL"), None)
+            (format!("UPDATE repositories SET {set} WHERE id = $5 AND $6 IS NULL"), None)
         }
         LockTarget::Tag(tag) => {
-            (format!("UPDATE tags SET {set} WHERE repository_id = ?5 AND name = ?6"), Some(tag))
+            (format!("UPDATE tags SET {set} WHERE repository_id = $5 AND name = $6"), Some(tag))
         }
         LockTarget::Manifest(digest) => {
-            (format!("UPDATE manifests SET {set} WHERE repository_id = ?5 AND digest = ?6"), Some(digest))
+            (format!("UPDATE manifests SET {set} WHERE repository_id = $5 AND digest = $6"), Some(digest))
         }
     };
-    let result = sqlx::query(&sql)
+    let result = on!(db.writer(), |e| sqlx::query(&sql)
         .bind(read)
         .bind(write)
         .bind(delete)
         .bind(list)
         .bind(repository)
         .bind(key)
-        .execute(db.writer())
-        .await?;
-    Ok(result.rows_affected() > 0)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(result > 0)
 }
 
 /// What a write or delete touches, besides the repository itself.
@@ -334,20 +357,20 @@ pub struct ConcernedLocks {
 /// Which manifests (`m`) and tags (`t`, joined to its manifest `m`) of
 /// repository `?1` a scope concerns (`?2`: the tag, digest or blob digest).
 fn concerned_conditions(scope: LockScope<'_>) -> Option<(&'static str, &'static str)> {
-    const BLOB: &str = "m.id IN (SELECT manifest_id FROM manifest_blobs WHERE digest = ?2)
+    const BLOB: &str = "m.id IN (SELECT manifest_id FROM manifest_blobs WHERE digest = $2)
         OR EXISTS (SELECT 1 FROM index_children c
-            JOIN manifests image ON image.repository_id = ?1 AND image.digest = c.child_digest
-            JOIN manifest_blobs b ON b.manifest_id = image.id AND b.digest = ?2
+            JOIN manifests image ON image.repository_id = $1 AND image.digest = c.child_digest
+            JOIN manifest_blobs b ON b.manifest_id = image.id AND b.digest = $2
             WHERE c.manifest_id = m.id)";
     match scope {
         LockScope::Repository => None,
         LockScope::Tag(_) => Some((
-            "m.id IN (SELECT manifest_id FROM tags WHERE repository_id = ?1 AND name = ?2)",
-            "t.name = ?2",
+            "m.id IN (SELECT manifest_id FROM tags WHERE repository_id = $1 AND name = $2)",
+            "t.name = $2",
         )),
-        LockScope::Manifest(_) => Some(("m.digest = ?2", "m.digest = ?2")),
+        LockScope::Manifest(_) => Some(("m.digest = $2", "m.digest = $2")),
         LockScope::Blob(_) => Some((BLOB, BLOB)),
-        LockScope::Everything => Some(("1", "1")),
+        LockScope::Everything => Some(("TRUE", "TRUE")),
     }
 }
 
@@ -366,13 +389,13 @@ pub async fn concerned_locks(
         #[sqlx(flatten)]
         locks: Locks,
     }
-    let row: Option<Row<i64>> = sqlx::query_as(
+    let row: Option<Row<i64>> = on!(db.reader(), |e| sqlx::query_as(
         "SELECT id AS key, read_enabled, write_enabled, delete_enabled, list_enabled
-         FROM repositories WHERE name = ?",
+         FROM repositories WHERE name = $1",
     )
     .bind(repository_name)
-    .fetch_optional(db.reader())
-    .await?;
+    .fetch_optional(e)
+    .await)?;
     let Some(Row { key: id, locks }) = row else { return Ok(None) };
     let mut concerned = ConcernedLocks { repository: locks, objects: Vec::new() };
     let Some((manifest_condition, tag_condition)) = concerned_conditions(scope) else {
@@ -383,23 +406,23 @@ pub async fn concerned_locks(
         LockScope::Manifest(digest) | LockScope::Blob(digest) => digest.as_str(),
         LockScope::Repository | LockScope::Everything => "",
     };
-    let manifests: Vec<Row<String>> = sqlx::query_as(&format!(
+    let manifests: Vec<Row<String>> = on!(db.reader(), |e| sqlx::query_as(&format!(
         "SELECT m.digest AS key, m.read_enabled, m.write_enabled, m.delete_enabled, m.list_enabled
-         FROM manifests m WHERE m.repository_id = ?1 AND ({manifest_condition})"
+         FROM manifests m WHERE m.repository_id = $1 AND ({manifest_condition})"
     ))
     .bind(id)
     .bind(key)
-    .fetch_all(db.reader())
-    .await?;
-    let tags: Vec<Row<String>> = sqlx::query_as(&format!(
+    .fetch_all(e)
+    .await)?;
+    let tags: Vec<Row<String>> = on!(db.reader(), |e| sqlx::query_as(&format!(
         "SELECT t.name AS key, t.read_enabled, t.write_enabled, t.delete_enabled, t.list_enabled
          FROM tags t JOIN manifests m ON m.id = t.manifest_id
-         WHERE t.repository_id = ?1 AND ({tag_condition})"
+         WHERE t.repository_id = $1 AND ({tag_condition})"
     ))
     .bind(id)
     .bind(key)
-    .fetch_all(db.reader())
-    .await?;
+    .fetch_all(e)
+    .await)?;
     for row in manifests {
         concerned.objects.push((LockedObject::Manifest(stored(row.key.parse())?), row.locks));
     }
@@ -421,17 +444,24 @@ pub async fn delete_repository(
     db: &Database,
     repository: i64,
 ) -> Result<(Vec<String>, Vec<String>), DbError> {
-    let mut tx = db.begin_write().await?;
-    let manifests: Vec<String> =
-        sqlx::query_scalar("SELECT digest FROM manifests WHERE repository_id = ? ORDER BY digest")
-            .bind(repository)
-            .fetch_all(&mut *tx)
-            .await?;
-    let tags: Vec<String> = sqlx::query_scalar("SELECT name FROM tags WHERE repository_id = ? ORDER BY name")
+    let mut tx = db.begin().await?;
+    let manifests: Vec<String> = on!(tx.conn(), |e| sqlx::query_scalar(
+        "SELECT digest FROM manifests WHERE repository_id = $1 ORDER BY digest"
+    )
+    .bind(repository)
+    .fetch_all(e)
+    .await)?;
+    let tags: Vec<String> = on!(tx.conn(), |e| sqlx::query_scalar(
+        "SELECT name FROM tags WHERE repository_id = $1 ORDER BY name"
+    )
+    .bind(repository)
+    .fetch_all(e)
+    .await)?;
+    on!(tx.conn(), |e| sqlx::query("DELETE FROM repositories WHERE id = $1")
         .bind(repository)
-        .fetch_all(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM repositories WHERE id = ?").bind(repository).execute(&mut *tx).await?;
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     tx.commit().await?;
     Ok((manifests, tags))
 }

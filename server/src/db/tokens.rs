@@ -5,9 +5,9 @@
 //! read from the reader pool.
 
 use chrono::{DateTime, Utc};
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::{PgExecutor, SqliteExecutor};
 
-use super::{Database, DbError, Tx};
+use super::{on, Backend, Conn, Database, DbError, Tx};
 use crate::policy::{Action, ActionSet, RepositoryPattern, Rule};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -97,13 +97,13 @@ pub async fn scope_map_rules_at_revision(
     db: &Database,
     scope_map_id: i64,
 ) -> Result<Option<(i64, Vec<Rule>)>, DbError> {
-    let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+    let rows: Vec<(i64, Option<String>, Option<String>)> = on!(db.reader(), |e| sqlx::query_as(
         "SELECT s.revision, r.pattern, r.actions FROM scope_maps s
-         LEFT JOIN scope_map_rules r ON r.scope_map_id = s.id WHERE s.id = ? ORDER BY r.pattern",
+         LEFT JOIN scope_map_rules r ON r.scope_map_id = s.id WHERE s.id = $1 ORDER BY r.pattern",
     )
     .bind(scope_map_id)
-    .fetch_all(db.reader())
-    .await?;
+    .fetch_all(e)
+    .await)?;
     let Some((revision, _, _)) = rows.first() else { return Ok(None) };
     let revision = *revision;
     let rules = rows
@@ -113,20 +113,23 @@ pub async fn scope_map_rules_at_revision(
     Ok(Some((revision, rules)))
 }
 
-async fn scope_map_rules(executor: impl SqliteExecutor<'_>, scope_map_id: i64) -> Result<Vec<Rule>, DbError> {
-    let rows: Vec<RuleColumns> = sqlx::query_as(
-        "SELECT pattern, actions FROM scope_map_rules WHERE scope_map_id = ? ORDER BY pattern",
+async fn scope_map_rules(
+    executor: Backend<impl SqliteExecutor<'_>, impl PgExecutor<'_>>,
+    scope_map_id: i64,
+) -> Result<Vec<Rule>, DbError> {
+    let rows: Vec<RuleColumns> = on!(executor, |e| sqlx::query_as(
+        "SELECT pattern, actions FROM scope_map_rules WHERE scope_map_id = $1 ORDER BY pattern",
     )
     .bind(scope_map_id)
-    .fetch_all(executor)
-    .await?;
+    .fetch_all(e)
+    .await)?;
     Ok(rows.into_iter().filter_map(RuleColumns::decode).collect())
 }
 
 /// Every scope map with its rules: system-defined first, then by name.
 pub async fn list_scope_maps(db: &Database) -> Result<Vec<ScopeMapRow>, DbError> {
-    let mut conn = db.reader().acquire().await?;
-    all_scope_maps_on(&mut conn).await
+    let mut conn = db.read_connection().await?;
+    all_scope_maps_on(conn.conn()).await
 }
 
 /// [`list_scope_maps`] inside `tx`.
@@ -134,16 +137,17 @@ pub async fn all_scope_maps(tx: &mut Tx) -> Result<Vec<ScopeMapRow>, DbError> {
     all_scope_maps_on(tx.conn()).await
 }
 
-async fn all_scope_maps_on(conn: &mut SqliteConnection) -> Result<Vec<ScopeMapRow>, DbError> {
-    let mut maps: Vec<ScopeMapRow> = sqlx::query_as(&format!(
+async fn all_scope_maps_on(mut conn: Conn<'_>) -> Result<Vec<ScopeMapRow>, DbError> {
+    let mut maps: Vec<ScopeMapRow> = on!(conn.reborrow(), |e| sqlx::query_as(&format!(
         "SELECT {SCOPE_MAP_COLUMNS} FROM scope_maps s ORDER BY s.is_system DESC, s.name"
     ))
-    .fetch_all(&mut *conn)
-    .await?;
-    let rules: Vec<(i64, String, String)> =
-        sqlx::query_as("SELECT scope_map_id, pattern, actions FROM scope_map_rules ORDER BY pattern")
-            .fetch_all(&mut *conn)
-            .await?;
+    .fetch_all(e)
+    .await)?;
+    let rules: Vec<(i64, String, String)> = on!(conn.reborrow(), |e| sqlx::query_as(
+        "SELECT scope_map_id, pattern, actions FROM scope_map_rules ORDER BY pattern"
+    )
+    .fetch_all(e)
+    .await)?;
     for (id, pattern, actions) in rules {
         if let Some(map) = maps.iter_mut().find(|map| map.id == id) {
             map.rules.extend(RuleColumns { pattern, actions }.decode());
@@ -154,8 +158,8 @@ async fn all_scope_maps_on(conn: &mut SqliteConnection) -> Result<Vec<ScopeMapRo
 
 /// The scope map called `name`, read from the reader pool.
 pub async fn scope_map(db: &Database, name: &str) -> Result<Option<ScopeMapRow>, DbError> {
-    let mut conn = db.reader().acquire().await?;
-    scope_map_on(&mut conn, name).await
+    let mut conn = db.read_connection().await?;
+    scope_map_on(conn.conn(), name).await
 }
 
 /// The scope map called `name`, inside `tx`.
@@ -163,14 +167,18 @@ pub async fn find_scope_map(tx: &mut Tx, name: &str) -> Result<Option<ScopeMapRo
     scope_map_on(tx.conn(), name).await
 }
 
-async fn scope_map_on(conn: &mut SqliteConnection, name: &str) -> Result<Option<ScopeMapRow>, DbError> {
-    let map: Option<ScopeMapRow> =
-        sqlx::query_as(&format!("SELECT {SCOPE_MAP_COLUMNS} FROM scope_maps s WHERE s.name = ?"))
-            .bind(name)
-            .fetch_optional(&mut *conn)
-            .await?;
+async fn scope_map_on(mut conn: Conn<'_>, name: &str) -> Result<Option<ScopeMapRow>, DbError> {
+    if super::unstorable(name) {
+        return Ok(None);
+    }
+    let map: Option<ScopeMapRow> = on!(conn.reborrow(), |e| sqlx::query_as(&format!(
+        "SELECT {SCOPE_MAP_COLUMNS} FROM scope_maps s WHERE s.name = $1"
+    ))
+    .bind(name)
+    .fetch_optional(e)
+    .await)?;
     let Some(mut map) = map else { return Ok(None) };
-    map.rules = scope_map_rules(&mut *conn, map.id).await?;
+    map.rules = scope_map_rules(conn, map.id).await?;
     Ok(Some(map))
 }
 
@@ -182,32 +190,36 @@ pub async fn insert_scope_map(
     rules: &[Rule],
     now: DateTime<Utc>,
 ) -> Result<Option<i64>, DbError> {
-    let conn = tx.conn();
-    let revision = next_revision(conn).await?;
-    let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO scope_maps (name, description, is_system, created_at, revision) VALUES (?, ?, 0, ?, ?)
+    let mut conn = tx.conn();
+    let revision = next_revision(conn.reborrow()).await?;
+    let id: Option<i64> = on!(conn.reborrow(), |e| {
+        sqlx::query_scalar(
+        "INSERT INTO scope_maps (name, description, is_system, created_at, revision) VALUES ($1, $2, FALSE, $3, $4)
          ON CONFLICT (name) DO NOTHING RETURNING id",
     )
     .bind(name)
     .bind(description)
     .bind(now)
     .bind(revision)
-    .fetch_optional(&mut *conn)
-    .await?;
+    .fetch_optional(e).await
+    })?;
     if let Some(id) = id {
         insert_rules(conn, id, rules).await?;
     }
     Ok(id)
 }
 
-async fn insert_rules(conn: &mut SqliteConnection, id: i64, rules: &[Rule]) -> Result<(), DbError> {
+async fn insert_rules(mut conn: Conn<'_>, id: i64, rules: &[Rule]) -> Result<(), DbError> {
     for rule in rules {
-        sqlx::query("INSERT INTO scope_map_rules (scope_map_id, pattern, actions) VALUES (?, ?, ?)")
-            .bind(id)
-            .bind(rule.pattern.as_str())
-            .bind(actions_text(rule.actions))
-            .execute(&mut *conn)
-            .await?;
+        on!(conn.reborrow(), |e| sqlx::query(
+            "INSERT INTO scope_map_rules (scope_map_id, pattern, actions) VALUES ($1, $2, $3)"
+        )
+        .bind(id)
+        .bind(rule.pattern.as_str())
+        .bind(actions_text(rule.actions))
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     }
     Ok(())
 }
@@ -216,10 +228,12 @@ async fn insert_rules(conn: &mut SqliteConnection, id: i64, rules: &[Rule]) -> R
 /// takes a new one when it is created and whenever its rules change, so a
 /// revision names one set of rules of one scope map forever: caches keyed
 /// by it cannot hand one map's rules to another (migrations/0004).
-async fn next_revision(conn: &mut SqliteConnection) -> Result<i64, DbError> {
-    Ok(sqlx::query_scalar("UPDATE policy_revision SET value = value + 1 RETURNING value")
-        .fetch_one(&mut *conn)
-        .await?)
+async fn next_revision(mut conn: Conn<'_>) -> Result<i64, DbError> {
+    Ok(on!(conn.reborrow(), |e| sqlx::query_scalar(
+        "UPDATE policy_revision SET value = value + 1 RETURNING value"
+    )
+    .fetch_one(e)
+    .await)?)
 }
 
 /// Replaces a scope map's description and rules and gives it a new revision.
@@ -229,30 +243,43 @@ pub async fn replace_scope_map(
     description: &str,
     rules: &[Rule],
 ) -> Result<(), DbError> {
-    let conn = tx.conn();
-    let revision = next_revision(conn).await?;
-    sqlx::query("UPDATE scope_maps SET description = ?, revision = ? WHERE id = ?")
-        .bind(description)
-        .bind(revision)
+    let mut conn = tx.conn();
+    let revision = next_revision(conn.reborrow()).await?;
+    on!(conn.reborrow(), |e| sqlx::query(
+        "UPDATE scope_maps SET description = $1, revision = $2 WHERE id = $3"
+    )
+    .bind(description)
+    .bind(revision)
+    .bind(id)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    on!(conn.reborrow(), |e| sqlx::query("DELETE FROM scope_map_rules WHERE scope_map_id = $1")
         .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM scope_map_rules WHERE scope_map_id = ?").bind(id).execute(&mut *conn).await?;
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     insert_rules(conn, id, rules).await
 }
 
 pub async fn delete_scope_map(tx: &mut Tx, id: i64) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM scope_maps WHERE id = ?").bind(id).execute(tx.conn()).await?;
+    on!(tx.conn(), |e| sqlx::query("DELETE FROM scope_maps WHERE id = $1")
+        .bind(id)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Names of the tokens using a scope map, at most `limit`, by name.
 pub async fn tokens_using(tx: &mut Tx, scope_map_id: i64, limit: i64) -> Result<Vec<String>, DbError> {
-    Ok(sqlx::query_scalar("SELECT name FROM tokens WHERE scope_map_id = ? ORDER BY name LIMIT ?")
-        .bind(scope_map_id)
-        .bind(limit)
-        .fetch_all(tx.conn())
-        .await?)
+    Ok(on!(tx.conn(), |e| sqlx::query_scalar(
+        "SELECT name FROM tokens WHERE scope_map_id = $1 ORDER BY name LIMIT $2"
+    )
+    .bind(scope_map_id)
+    .bind(limit)
+    .fetch_all(e)
+    .await)?)
 }
 
 const TOKEN_COLUMNS: &str = "t.id, t.name, t.scope_map_id, s.name AS scope_map_name,
@@ -323,13 +350,19 @@ pub async fn find_token(tx: &mut Tx, name: &str) -> Result<Option<TokenRow>, DbE
     token_on(tx.conn(), name).await
 }
 
-async fn token_on(executor: impl SqliteExecutor<'_>, name: &str) -> Result<Option<TokenRow>, DbError> {
-    let row: Option<TokenColumns> = sqlx::query_as(&format!(
-        "SELECT {TOKEN_COLUMNS} FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id WHERE t.name = ?"
+async fn token_on(
+    executor: Backend<impl SqliteExecutor<'_>, impl PgExecutor<'_>>,
+    name: &str,
+) -> Result<Option<TokenRow>, DbError> {
+    if super::unstorable(name) {
+        return Ok(None);
+    }
+    let row: Option<TokenColumns> = on!(executor, |e| sqlx::query_as(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id WHERE t.name = $1"
     ))
     .bind(name)
-    .fetch_optional(executor)
-    .await?;
+    .fetch_optional(e)
+    .await)?;
     Ok(row.map(TokenRow::from))
 }
 
@@ -346,23 +379,23 @@ pub async fn list_tokens(
     // A prefix range on the NOCASE index: [prefix, prefix + U+10FFFF).
     let upper = format!("{prefix}\u{10FFFF}");
     let (beyond, order) = if descending { ("<", "DESC") } else { (">", "ASC") };
-    let rows: Vec<TokenColumns> = sqlx::query_as(&format!(
+    let rows: Vec<TokenColumns> = on!(db.reader(), |e| sqlx::query_as(&format!(
         "SELECT {TOKEN_COLUMNS} FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id
-         WHERE t.name >= ? AND t.name < ? AND (? IS NULL OR t.name {beyond} ?)
-         ORDER BY t.name {order} LIMIT ?"
+         WHERE t.name >= $1 AND t.name < $2 AND ($3 IS NULL OR t.name {beyond} $4)
+         ORDER BY t.name {order} LIMIT $5"
     ))
     .bind(prefix)
     .bind(upper)
     .bind(after)
     .bind(after)
     .bind(limit)
-    .fetch_all(db.reader())
-    .await?;
+    .fetch_all(e)
+    .await)?;
     Ok(rows.into_iter().map(TokenRow::from).collect())
 }
 
 pub async fn count_tokens(db: &Database) -> Result<i64, DbError> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tokens").fetch_one(db.reader()).await?)
+    Ok(on!(db.reader(), |e| sqlx::query_scalar("SELECT COUNT(*) FROM tokens").fetch_one(e).await)?)
 }
 
 /// Inserts a token without passwords; `None` when the name is taken.
@@ -373,34 +406,35 @@ pub async fn insert_token(
     enabled: bool,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>, DbError> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO tokens (name, scope_map_id, enabled, created_at) VALUES (?, ?, ?, ?)
+    Ok(on!(tx.conn(), |e| sqlx::query_scalar(
+        "INSERT INTO tokens (name, scope_map_id, enabled, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (name) DO NOTHING RETURNING id",
     )
     .bind(name)
     .bind(scope_map_id)
     .bind(enabled)
     .bind(now)
-    .fetch_optional(tx.conn())
-    .await?)
+    .fetch_optional(e)
+    .await)?)
 }
 
 pub async fn update_token(tx: &mut Tx, id: i64, enabled: bool, scope_map_id: i64) -> Result<(), DbError> {
-    sqlx::query("UPDATE tokens SET enabled = ?, scope_map_id = ? WHERE id = ?")
+    on!(tx.conn(), |e| sqlx::query("UPDATE tokens SET enabled = $1, scope_map_id = $2 WHERE id = $3")
         .bind(enabled)
         .bind(scope_map_id)
         .bind(id)
-        .execute(tx.conn())
-        .await?;
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// Stores (or with `None` clears) password slot `slot` (0 or 1).
 pub async fn set_slot(tx: &mut Tx, id: i64, slot: usize, value: Option<&SlotRow>) -> Result<(), DbError> {
     let prefix = ["p1", "p2"][slot];
-    sqlx::query(&format!(
-        "UPDATE tokens SET {prefix}_digest = ?, {prefix}_created_at = ?, {prefix}_expires_at = ?,
-         {prefix}_serial = ?, {prefix}_version = ? WHERE id = ?"
+    on!(tx.conn(), |e| sqlx::query(&format!(
+        "UPDATE tokens SET {prefix}_digest = $1, {prefix}_created_at = $2, {prefix}_expires_at = $3,
+         {prefix}_serial = $4, {prefix}_version = $5 WHERE id = $6"
     ))
     .bind(value.map(|slot| slot.digest.as_slice()))
     .bind(value.map(|slot| slot.created_at))
@@ -408,8 +442,9 @@ pub async fn set_slot(tx: &mut Tx, id: i64, slot: usize, value: Option<&SlotRow>
     .bind(value.map(|slot| slot.serial))
     .bind(value.and_then(|slot| slot.version.as_deref()))
     .bind(id)
-    .execute(tx.conn())
-    .await?;
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -422,28 +457,33 @@ pub async fn set_slot_expiry(
     expiry: Option<DateTime<Utc>>,
 ) -> Result<bool, DbError> {
     let prefix = ["p1", "p2"][slot];
-    let result = sqlx::query(&format!(
-        "UPDATE tokens SET {prefix}_expires_at = ? WHERE id = ? AND {prefix}_digest IS NOT NULL"
+    let result = on!(tx.conn(), |e| sqlx::query(&format!(
+        "UPDATE tokens SET {prefix}_expires_at = $1 WHERE id = $2 AND {prefix}_digest IS NOT NULL"
     ))
     .bind(expiry)
     .bind(id)
-    .execute(tx.conn())
-    .await?;
-    Ok(result.rows_affected() > 0)
+    .execute(e)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(result > 0)
 }
 
 /// Every token, by name, inside `tx`.
 pub async fn all_tokens(tx: &mut Tx) -> Result<Vec<TokenRow>, DbError> {
-    let rows: Vec<TokenColumns> = sqlx::query_as(&format!(
+    let rows: Vec<TokenColumns> = on!(tx.conn(), |e| sqlx::query_as(&format!(
         "SELECT {TOKEN_COLUMNS} FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id ORDER BY t.name"
     ))
-    .fetch_all(tx.conn())
-    .await?;
+    .fetch_all(e)
+    .await)?;
     Ok(rows.into_iter().map(TokenRow::from).collect())
 }
 
 pub async fn delete_token(tx: &mut Tx, id: i64) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM tokens WHERE id = ?").bind(id).execute(tx.conn()).await?;
+    on!(tx.conn(), |e| sqlx::query("DELETE FROM tokens WHERE id = $1")
+        .bind(id)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -460,7 +500,8 @@ pub struct NewAuditEntry {
     pub request_id: Option<String>,
 }
 
-/// Rows per INSERT statement: 8 parameters each, well under SQLite's limit.
+/// Rows per INSERT statement: 8 parameters each, well under SQLite's and
+/// PostgreSQL's (65,535) limits.
 const AUDIT_ROWS_PER_INSERT: usize = 500;
 
 /// Appends audit entries and records tokens' last use, in one transaction.
@@ -469,32 +510,35 @@ pub async fn append_audit(
     entries: &[NewAuditEntry],
     last_used: &[(String, DateTime<Utc>)],
 ) -> Result<(), DbError> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = db.begin().await?;
     // One multi-row INSERT per chunk: a statement per entry could not keep
     // up with thousands of logins a second.
     for chunk in entries.chunks(AUDIT_ROWS_PER_INSERT) {
-        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO audit_log (at, caller, token, repository, action, outcome, detail, request_id) ",
-        );
-        insert.push_values(chunk, |mut row, entry| {
-            row.push_bind(entry.at)
-                .push_bind(&entry.caller)
-                .push_bind(&entry.token)
-                .push_bind(&entry.repository)
-                .push_bind(&entry.action)
-                .push_bind(entry.outcome)
-                .push_bind(&entry.detail)
-                .push_bind(&entry.request_id);
-        });
-        insert.build().execute(&mut *tx).await?;
+        on!(tx.conn(), |e| {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO audit_log (at, caller, token, repository, action, outcome, detail, request_id) ",
+            );
+            insert.push_values(chunk, |mut row, entry| {
+                row.push_bind(entry.at)
+                    .push_bind(&entry.caller)
+                    .push_bind(&entry.token)
+                    .push_bind(&entry.repository)
+                    .push_bind(&entry.action)
+                    .push_bind(entry.outcome)
+                    .push_bind(&entry.detail)
+                    .push_bind(&entry.request_id);
+            });
+            insert.build().execute(e).await.map(|done| done.rows_affected())
+        })?;
     }
     for (name, at) in last_used {
-        sqlx::query("UPDATE tokens SET last_used_at = ? WHERE name = ? AND (last_used_at IS NULL OR last_used_at < ?)")
+        on!(tx.conn(), |e| {
+            sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE name = $2 AND (last_used_at IS NULL OR last_used_at < $3)")
             .bind(at)
             .bind(name)
             .bind(at)
-            .execute(&mut *tx)
-            .await?;
+            .execute(e).await.map(|done| done.rows_affected())
+        })?;
     }
     tx.commit().await?;
     Ok(())
@@ -510,16 +554,16 @@ pub async fn list_token_action(
     since: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<AuditRow>, DbError> {
-    Ok(sqlx::query_as(
+    Ok(on!(db.reader(), |e| sqlx::query_as(
         "SELECT id, at, caller, token, repository, action, outcome, detail, request_id FROM audit_log
-         WHERE token = ?1 AND action = ?2 AND at >= ?3 ORDER BY id DESC LIMIT ?4",
+         WHERE token = $1 AND action = $2 AND at >= $3 ORDER BY id DESC LIMIT $4",
     )
     .bind(token)
     .bind(action)
     .bind(since)
     .bind(limit)
-    .fetch_all(db.reader())
-    .await?)
+    .fetch_all(e)
+    .await)?)
 }
 
 pub async fn list_audit(
@@ -528,14 +572,14 @@ pub async fn list_audit(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditRow>, DbError> {
-    Ok(sqlx::query_as(
+    Ok(on!(db.reader(), |e| sqlx::query_as(
         "SELECT id, at, caller, token, repository, action, outcome, detail, request_id FROM audit_log
-         WHERE (?1 IS NULL OR token = ?1) AND (?2 IS NULL OR id < ?2)
-         ORDER BY id DESC LIMIT ?3",
+         WHERE ($1 IS NULL OR token = $1) AND ($2 IS NULL OR id < $2)
+         ORDER BY id DESC LIMIT $3",
     )
     .bind(token)
     .bind(before)
     .bind(limit)
-    .fetch_all(db.reader())
-    .await?)
+    .fetch_all(e)
+    .await)?)
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Database, DbError, Tx};
+use super::{on, Backend, Database, DbError, Tx};
 
 #[derive(Clone, sqlx::FromRow)]
 pub struct UserRow {
@@ -28,21 +28,31 @@ pub async fn find(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, DbError> {
     by_name(tx.conn(), name).await
 }
 
-async fn by_name(executor: impl sqlx::SqliteExecutor<'_>, name: &str) -> Result<Option<UserRow>, DbError> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE name = ?"))
+async fn by_name(
+    executor: Backend<impl sqlx::SqliteExecutor<'_>, impl sqlx::PgExecutor<'_>>,
+    name: &str,
+) -> Result<Option<UserRow>, DbError> {
+    if super::unstorable(name) {
+        return Ok(None);
+    }
+    Ok(on!(executor, |e| sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE name = $1"))
         .bind(name)
-        .fetch_optional(executor)
-        .await?)
+        .fetch_optional(e)
+        .await)?)
 }
 
 /// Every user, by name.
 /// [`list`] inside a change.
 pub async fn all(tx: &mut Tx) -> Result<Vec<UserRow>, DbError> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY name")).fetch_all(tx.conn()).await?)
+    Ok(on!(tx.conn(), |e| sqlx::query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY name"))
+        .fetch_all(e)
+        .await)?)
 }
 
 pub async fn list(db: &Database) -> Result<Vec<UserRow>, DbError> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY name")).fetch_all(db.reader()).await?)
+    Ok(on!(db.reader(), |e| sqlx::query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY name"))
+        .fetch_all(e)
+        .await)?)
 }
 
 /// Inserts the user unless one with that name exists; returns its id when
@@ -54,52 +64,59 @@ pub async fn insert(
     password_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>, DbError> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO users (name, display_name, password_hash, enabled, created_at) VALUES (?, ?, ?, 1, ?)
+    Ok(on!(tx.conn(), |e| {
+        sqlx::query_scalar(
+        "INSERT INTO users (name, display_name, password_hash, enabled, created_at) VALUES ($1, $2, $3, TRUE, $4)
          ON CONFLICT (name) DO NOTHING RETURNING id",
     )
     .bind(name)
     .bind(display_name)
     .bind(password_hash)
     .bind(now)
-    .fetch_optional(tx.conn())
-    .await?)
+    .fetch_optional(e).await
+    })?)
 }
 
 /// Changes a user's display name and enabled flag; a new policy revision
 /// makes every replica load the user afresh.
 pub async fn update(tx: &mut Tx, id: i64, display_name: &str, enabled: bool) -> Result<(), DbError> {
-    sqlx::query("UPDATE users SET display_name = ?, enabled = ? WHERE id = ?")
+    on!(tx.conn(), |e| sqlx::query("UPDATE users SET display_name = $1, enabled = $2 WHERE id = $3")
         .bind(display_name)
         .bind(enabled)
         .bind(id)
-        .execute(tx.conn())
-        .await?;
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     super::identities::next_revision(tx).await?;
     Ok(())
 }
 
 /// Deletes the user with its memberships and role assignments.
 pub async fn delete(tx: &mut Tx, id: i64) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM users WHERE id = ?").bind(id).execute(tx.conn()).await?;
+    on!(tx.conn(), |e| sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(id)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
     super::identities::next_revision(tx).await?;
     Ok(())
 }
 
 pub async fn count(db: &Database) -> Result<i64, DbError> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(db.reader()).await?;
+    let (n,): (i64,) = on!(db.reader(), |e| sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(e).await)?;
     Ok(n)
 }
 
 /// Replaces the user's password hash (a PHC string); returns whether the
 /// user exists.
 pub async fn set_password_hash(db: &Database, name: &str, password_hash: &str) -> Result<bool, DbError> {
-    let result = sqlx::query("UPDATE users SET password_hash = ? WHERE name = ?")
+    let result = on!(db.writer(), |e| sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
         .bind(password_hash)
         .bind(name)
-        .execute(db.writer())
-        .await?;
-    Ok(result.rows_affected() == 1)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(result == 1)
 }
 
 /// A user for a test's fixture, in its own transaction.

@@ -175,6 +175,7 @@ pub(crate) async fn test_state() -> (AppState, tempfile::TempDir) {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data.path().to_owned(),
         storage: crate::storage::StorageSettings::Directory(data.path().to_owned()),
+        database_url: None,
         admin_password: Some("router-test-password".parse().unwrap()),
         role_assignment_mode: crate::policy::roles::RoleAssignmentMode::RbacAbac,
         login_server: None,

@@ -272,7 +272,7 @@ fn name_page_policy() {
 }
 
 /// The portal session cookie's layer (also read by the management API).
-pub fn session_layer(state: &AppState) -> SessionManagerLayer<tower_sessions_sqlx_store::SqliteStore> {
+pub fn session_layer(state: &AppState) -> SessionManagerLayer<crate::db::sessions::PortalSessions> {
     SessionManagerLayer::new(state.sessions.clone())
         .with_name(SESSION_COOKIE)
         .with_http_only(true)

@@ -174,6 +174,7 @@ fn collect_garbage(data_dir: &Path) -> GcCounts {
     let output = command
         .args(["gc", "--grace-minutes", "0", "--data-dir"])
         .arg(data_dir)
+        .envs(crate::testkit::database_env(data_dir))
         .env("PORTCULLIS_LOG", "warn")
         .output()
         .expect("run portcullis gc");

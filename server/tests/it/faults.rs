@@ -267,6 +267,13 @@ async fn token_status(registry: &Registry, name: &str) -> StatusCode {
 
 #[tokio::test]
 async fn a_full_disk_refuses_database_writes_cleanly_and_keeps_what_was_there() {
+    if crate::testkit::sqlite_only(
+        "faults::a_full_disk_refuses_database_writes_cleanly_and_keeps_what_was_there",
+        "it fills the disk under the data directory, where only SQLite keeps the database; \
+         PostgreSQL's disk_full (53100) maps to the same DbError::Full",
+    ) {
+        return;
+    }
     let disk = Tmpfs::mount(64);
     let data = disk.path().join("data");
     let registry = Registry::start_in(&data, &[]);
@@ -371,6 +378,7 @@ fn fsck(data: &Path, extra: &[&str]) -> FsckRun {
     let output = Command::new(env!("CARGO_BIN_EXE_portcullis"))
         .args(["fsck", "--data-dir"])
         .arg(data)
+        .envs(crate::testkit::database_env(data))
         .args(extra)
         .env("PORTCULLIS_LOG", "warn")
         .output()

@@ -11,6 +11,7 @@ fn gc(data: &Path, args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_portcullis"))
         .args(["gc", "--data-dir"])
         .arg(data)
+        .envs(crate::testkit::database_env(data))
         .args(args)
         .env("PORTCULLIS_LOG", "warn")
         .output()

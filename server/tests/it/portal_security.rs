@@ -6,7 +6,7 @@ use std::path::Path;
 
 use reqwest::{header, Client, Response, StatusCode};
 use serde_json::Value;
-use sqlx::{sqlite::SqliteConnectOptions, ConnectOptions};
+use sqlx::{sqlite::SqliteConnectOptions, ConnectOptions, Connection as _};
 
 use crate::testkit::{browser_like_client, TestServer, ADMIN_PASSWORD};
 
@@ -35,6 +35,10 @@ fn header<'a>(response: &'a Response, name: &str) -> &'a str {
 
 /// Rows of tower-sessions' table in the server's database.
 async fn session_rows(data_dir: &Path) -> i64 {
+    if let Some(url) = crate::testkit::database_url(data_dir) {
+        let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+        return sqlx::query_scalar("SELECT COUNT(*) FROM portal_sessions").fetch_one(&mut db).await.unwrap();
+    }
     let mut db = SqliteConnectOptions::new()
         .filename(data_dir.join("portcullis.db"))
         .read_only(true)

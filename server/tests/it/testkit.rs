@@ -1,12 +1,18 @@
-//! Starting and stopping a real server for a test.
+//! Starting and stopping a real server for a test, on SQLite (the default)
+//! or, with `PORTCULLIS_TEST_DATABASE=postgres`, on a fresh PostgreSQL
+//! database per data directory in one cluster that `scripts/postgres.sh`
+//! starts (issue 15: the same suite passes on both databases).
 
 use std::{
+    collections::HashMap,
     io::{BufRead, BufReader},
-    path::Path,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    sync::{mpsc, Arc, Mutex},
+    sync::{mpsc, Arc, Mutex, OnceLock},
     time::Duration,
 };
+
+use sqlx::Connection as _;
 
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
@@ -60,6 +66,7 @@ impl TestServer {
         if let Some(password) = admin_password {
             command.env("PORTCULLIS_ADMIN_PASSWORD", password);
         }
+        command.envs(database_env(data_dir));
         command.envs(env.iter().copied());
         let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -150,4 +157,110 @@ pub fn browser_like_client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
+}
+
+/// Whether the test servers run on PostgreSQL
+/// (`PORTCULLIS_TEST_DATABASE=postgres`) rather than SQLite (unset or
+/// `sqlite`).
+pub fn on_postgres() -> bool {
+    match std::env::var("PORTCULLIS_TEST_DATABASE").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite" | "") | Err(_) => false,
+        Ok(other) => panic!("PORTCULLIS_TEST_DATABASE must be sqlite or postgres, not {other:?}"),
+    }
+}
+
+/// Whether a test that holds only on SQLite stops here: on PostgreSQL it
+/// prints why (past the test harness's capture, so a run shows it) and
+/// answers true.
+pub fn sqlite_only(test: &str, reason: &str) -> bool {
+    if on_postgres() {
+        uncaptured(&format!("SQLite only, not run on PostgreSQL: {test}: {reason}"));
+    }
+    on_postgres()
+}
+
+/// A line on the test process's stderr that the harness does not capture.
+fn uncaptured(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// The environment that points a `portcullis serve`, `gc` or `fsck` of
+/// `data_dir` at its database: nothing on SQLite (the data directory's
+/// file), `PORTCULLIS_DATABASE_URL` on PostgreSQL.
+pub fn database_env(data_dir: &Path) -> Vec<(&'static str, String)> {
+    database_url(data_dir).map(|url| ("PORTCULLIS_DATABASE_URL", url)).into_iter().collect()
+}
+
+/// The PostgreSQL database of `data_dir`'s server, created at its first
+/// start and the same for every later one (a restart keeps its data);
+/// `None` on SQLite. A data directory that already holds a SQLite
+/// database (an upgrade fixture) keeps it, and says so.
+pub fn database_url(data_dir: &Path) -> Option<String> {
+    static DATABASES: OnceLock<Mutex<HashMap<PathBuf, String>>> = OnceLock::new();
+    if !on_postgres() {
+        return None;
+    }
+    let mut databases = DATABASES.get_or_init(Default::default).lock().unwrap();
+    if let Some(url) = databases.get(data_dir) {
+        return Some(url.clone());
+    }
+    if data_dir.join("portcullis.db").exists() {
+        uncaptured(&format!(
+            "note: {} holds a SQLite database (a fixture of an earlier release); this server runs on it, \
+             not on PostgreSQL",
+            data_dir.display()
+        ));
+        return None;
+    }
+    let url = create_database();
+    databases.insert(data_dir.to_owned(), url.clone());
+    Some(url)
+}
+
+/// The admin URL of the tests' PostgreSQL cluster, started (or found
+/// running) by `scripts/postgres.sh start` under the target directory.
+fn cluster_url() -> &'static str {
+    static CLUSTER: OnceLock<String> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/postgres.sh");
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("postgres");
+        let output = Command::new(script).arg("start").arg(&dir).output().unwrap_or_else(|error| {
+            panic!("PORTCULLIS_TEST_DATABASE=postgres: cannot run {script}: {error}")
+        });
+        assert!(
+            output.status.success(),
+            "PORTCULLIS_TEST_DATABASE=postgres, but no PostgreSQL cluster could be started \
+             (install PostgreSQL with `scripts/setup.sh test`):\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    })
+}
+
+/// A new, empty database in the cluster (byte-ordered text, as SQLite's);
+/// its URL.
+fn create_database() -> String {
+    let admin = cluster_url();
+    let name = format!("portcullis_test_{}", uuid::Uuid::new_v4().simple());
+    let statement = format!("CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'");
+    // Its own thread and runtime: tests call this from inside theirs.
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime =
+                    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+                runtime.block_on(async {
+                    let mut connection =
+                        sqlx::PgConnection::connect(admin).await.expect("connect to the tests' cluster");
+                    sqlx::query(&statement).execute(&mut connection).await.expect("CREATE DATABASE");
+                    connection.close().await.expect("close");
+                });
+            })
+            .join()
+            .expect("CREATE DATABASE ran")
+    });
+    let (server, _) = admin.rsplit_once('/').expect("the admin URL names its database");
+    format!("{server}/{name}")
 }

@@ -9,6 +9,10 @@
 //! Every expected value comes from the script (what it created, with which
 //! bytes), never from the server's answers; the passwords it generated are
 //! in the fixture's passwords.json. Only HTTP is used.
+//!
+//! SQLite only, on either test database: the earlier release had no other
+//! database, so its data directory is a SQLite file (testkit says so when
+//! `PORTCULLIS_TEST_DATABASE=postgres`).
 
 use std::path::Path;
 
