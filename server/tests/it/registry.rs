@@ -36,7 +36,12 @@ impl Registry {
     /// Like [`Registry::start_with`], on a data directory the test owns
     /// (e.g. on a filesystem it mounted).
     pub fn start_in(data_dir: &std::path::Path, extra_args: &[&str]) -> Self {
-        let server = TestServer::start_with(data_dir, Some(ADMIN_PASSWORD), extra_args);
+        Self::start_in_env(data_dir, extra_args, &[])
+    }
+
+    /// Like [`Registry::start_in`], with more environment.
+    pub fn start_in_env(data_dir: &std::path::Path, extra_args: &[&str], env: &[(&str, &str)]) -> Self {
+        let server = TestServer::start_with_env(data_dir, Some(ADMIN_PASSWORD), extra_args, env);
         let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Self { server, client, data_dir: data_dir.to_owned(), _data: None }
     }

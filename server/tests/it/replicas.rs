@@ -1,5 +1,6 @@
 //! Several replicas of one registry (SPEC §4): three `portcullis serve`
-//! processes on one database and one blob store, behind a balancer that
+//! processes on one database (SQLite, or PostgreSQL when the suite runs
+//! there) and one S3 bucket (the tests' Garage), behind a balancer that
 //! sends every request to the next replica in turn, request by request (not
 //! connection by connection, and with no sticky sessions), so the requests
 //! of one push land on different replicas. Real clients (skopeo, podman,
@@ -32,7 +33,8 @@ use crate::{
     clients::{oras_push_with_referrer, password_line, skopeo, succeed, with_args, ClientEnv, OciLayout},
     command::execute,
     registry::{image_manifest, sha256, Registry, OCI_MANIFEST},
-    testkit::ADMIN_PASSWORD,
+    s3::s3_env,
+    testkit::{database_url, ADMIN_PASSWORD},
 };
 
 // ---------------------------------------------------------------------------
@@ -176,7 +178,11 @@ async fn forward(
 // ---------------------------------------------------------------------------
 // The cluster
 
-/// Replicas on one data directory (one database, one blob store), each
+/// Replicas that share one database and one bucket and nothing else: each
+/// has a data directory of its own (nothing lands there). The database is
+/// one SQLite file in a shared directory (several processes on one
+/// machine), or one PostgreSQL database when the suite runs on PostgreSQL;
+/// the blobs are a fresh prefix of the tests' Garage bucket. Each replica is
 /// told that the registry's name is the balancer's address and that
 /// 127.0.0.1 is a proxy (so a test can speak for many clients with
 /// `X-Forwarded-For`, as the balancer of a real deployment would, and one
@@ -184,28 +190,44 @@ async fn forward(
 struct Cluster {
     replicas: Vec<Registry>,
     balancer: Balancer,
-    data: tempfile::TempDir,
+    database_url: String,
+    /// `PORTCULLIS_STORAGE`, the endpoint and the S3 credentials.
+    storage: Vec<(String, String)>,
+    shared: tempfile::TempDir,
+    /// The replicas' own data directories, by index.
+    own: Vec<tempfile::TempDir>,
 }
 
 impl Cluster {
     fn start(count: usize) -> Self {
-        let data = tempfile::tempdir().unwrap();
+        let shared = tempfile::tempdir().unwrap();
+        let database_url = database_url(shared.path())
+            .unwrap_or_else(|| format!("sqlite://{}", shared.path().join("portcullis.db").display()));
+        let storage = s3_env(&format!("replicas-{}", uuid::Uuid::new_v4().simple()));
         let balancer = Balancer::start(count);
-        let mut cluster = Self { replicas: Vec::new(), balancer, data };
+        let own = (0..count).map(|_| tempfile::tempdir().unwrap()).collect();
+        let mut cluster = Self { replicas: Vec::new(), balancer, database_url, storage, shared, own };
         // One after the other: the first start creates the database.
         for index in 0..count {
-            let replica = cluster.launch();
+            let replica = cluster.launch(index);
             cluster.balancer.set(index, Some(&replica.server.base));
             cluster.replicas.push(replica);
         }
         cluster
     }
 
-    fn launch(&self) -> Registry {
-        Registry::start_in(
-            self.data.path(),
-            &["--login-server", &self.balancer.authority, "--trusted-proxy", "127.0.0.1"],
-        )
+    fn launch(&self, index: usize) -> Registry {
+        let env: Vec<(&str, &str)> =
+            self.storage.iter().map(|(key, value)| (key.as_str(), value.as_str())).collect();
+        let args = [
+            "--database-url",
+            &self.database_url,
+            "--login-server",
+            &self.balancer.authority,
+            "--trusted-proxy",
+            "127.0.0.1",
+        ];
+        Registry::start_in_env(self.own[index].path(), &args, &env)
     }
 
     /// SIGKILLs replica `index` and takes it out of the balancer.
@@ -216,23 +238,41 @@ impl Cluster {
 
     /// Starts replica `index` again (on a new port) and puts it back.
     fn restart(&mut self, index: usize) {
-        let replica = self.launch();
+        let replica = self.launch(index);
         self.balancer.set(index, Some(&replica.server.base));
         self.replicas[index] = replica;
     }
 
-    fn data_dir(&self) -> &Path {
-        self.data.path()
+    /// `portcullis fsck` on the shared database and bucket: every blob
+    /// present, whole and matching its digest. Then no replica kept
+    /// anything of its own beyond its empty directories.
+    fn assert_fsck_clean(&self) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        command
+            .args(["fsck", "--database-url", &self.database_url, "--data-dir"])
+            .arg(self.shared.path())
+            .envs(self.storage.iter().map(|(key, value)| (key, value)));
+        let outcome = execute(command, None);
+        assert!(outcome.success(), "fsck found damage: {}", outcome.report());
+        for (index, own) in self.own.iter().enumerate() {
+            let files = files_under(own.path());
+            assert!(files.is_empty(), "replica {index} kept files of its own: {files:?}");
+        }
     }
 }
 
-/// `portcullis fsck` on the shared data: every blob present, whole and
-/// matching its digest.
-fn assert_fsck_clean(data: &Path) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
-    command.args(["fsck", "--data-dir"]).arg(data);
-    let outcome = execute(command, None);
-    assert!(outcome.success(), "fsck found damage: {}", outcome.report());
+/// Every file below `directory`.
+fn files_under(directory: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(directory).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 /// The manifest `image` (`host/repository:tag`) serves, byte for byte,
@@ -354,7 +394,7 @@ async fn clients_behind_a_balancer_see_one_registry() {
             .unwrap();
         assert_eq!(index["manifests"][0]["digest"], referrer, "{} {index}", replica.server.base);
     }
-    assert_fsck_clean(cluster.data_dir());
+    cluster.assert_fsck_clean();
 }
 
 #[tokio::test]
@@ -719,7 +759,7 @@ async fn a_replica_killed_in_the_middle_of_a_push_loses_nothing() {
         let raw = inspect_raw(&env, &creds, &format!("{}/team/killed:v1", replica.server.authority()));
         assert_eq!(sha256(raw.as_bytes()), image.digest, "{}", replica.server.base);
     }
-    assert_fsck_clean(cluster.data_dir());
+    cluster.assert_fsck_clean();
 }
 
 #[tokio::test]
@@ -831,5 +871,5 @@ async fn replicas_pushing_one_blob_and_tag_at_once_keep_everything_whole() {
             .unwrap();
         assert_eq!(sha256(&response.bytes().await.unwrap()), layer_digest);
     }
-    assert_fsck_clean(cluster.data_dir());
+    cluster.assert_fsck_clean();
 }

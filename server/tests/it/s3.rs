@@ -11,12 +11,12 @@ use serde_json::Value;
 
 use crate::{
     clients::{login_skopeo, skopeo, succeed, ClientEnv, OciLayout},
-    testkit::TestServer,
+    testkit::{database_env, TestServer},
 };
 
 /// The environment `scripts/garage.sh start` printed for the Garage every
 /// test of this process shares (the lib tests use the same one).
-fn garage() -> &'static HashMap<String, String> {
+pub(crate) fn garage() -> &'static HashMap<String, String> {
     static GARAGE: OnceLock<HashMap<String, String>> = OnceLock::new();
     GARAGE.get_or_init(|| {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/garage.sh");
@@ -42,7 +42,7 @@ fn garage() -> &'static HashMap<String, String> {
 
 /// The settings of a registry on its own prefix of the Garage bucket, as
 /// environment variables (the credentials can only come that way).
-fn s3_env(prefix: &str) -> Vec<(String, String)> {
+pub(crate) fn s3_env(prefix: &str) -> Vec<(String, String)> {
     let garage = garage();
     let mut env: Vec<(String, String)> = garage.clone().into_iter().collect();
     let bucket = garage["PORTCULLIS_STORAGE"].trim_end_matches('/');
@@ -58,6 +58,7 @@ fn portcullis(data: &Path, env: &[(String, String)], args: &[&str]) -> String {
         .arg("--data-dir")
         .arg(data)
         .envs(env.iter().map(|(key, value)| (key, value)))
+        .envs(database_env(data))
         .env("PORTCULLIS_LOG", "warn")
         .output()
         .expect("portcullis runs");

@@ -36,6 +36,17 @@ impl TestServer {
         Self::launch(data_dir, admin_password, extra_args, "warn", None, &[])
     }
 
+    /// Like [`TestServer::start_with`], with more environment (settings
+    /// that can only come that way, such as S3 credentials).
+    pub fn start_with_env(
+        data_dir: &Path,
+        admin_password: Option<&str>,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
+        Self::launch(data_dir, admin_password, extra_args, "warn", None, env)
+    }
+
     /// Like [`TestServer::start`], logging at `filter` (a `PORTCULLIS_LOG`
     /// directive) into the returned [`Log`] instead of the test's stderr.
     pub fn start_logging(data_dir: &Path, filter: &str) -> (Self, Log) {
@@ -66,7 +77,11 @@ impl TestServer {
         if let Some(password) = admin_password {
             command.env("PORTCULLIS_ADMIN_PASSWORD", password);
         }
-        command.envs(database_env(data_dir));
+        // A server told its database (replicas sharing one) needs none of
+        // its own.
+        if !extra_args.contains(&"--database-url") {
+            command.envs(database_env(data_dir));
+        }
         command.envs(env.iter().copied());
         let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
