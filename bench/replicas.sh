@@ -67,23 +67,29 @@ d_port() { echo $((5140 + $1)); }
 p_args=(--login-server "127.0.0.1:$P_LB")
 d_storage="filesystem: { rootdirectory: $work/distribution }"
 if [ "$STORAGE" = s3 ]; then
+  # PORTCULLIS_STORAGE (s3://bucket), PORTCULLIS_S3_ENDPOINT and _REGION,
+  # and the AWS credentials, for Portcullis; the same bucket for
+  # Distribution under another root.
   eval "$(scripts/garage.sh start "$work/garage")"
-  p_args+=(--storage "s3://$GARAGE_BUCKET/portcullis" --s3-endpoint "$GARAGE_ENDPOINT" --s3-region "$GARAGE_REGION")
-  d_storage="s3: { accesskey: $AWS_ACCESS_KEY_ID, secretkey: $AWS_SECRET_ACCESS_KEY, region: $GARAGE_REGION, regionendpoint: $GARAGE_ENDPOINT, bucket: $GARAGE_BUCKET, rootdirectory: /distribution, secure: false, forcepathstyle: true }"
+  export PORTCULLIS_STORAGE="$PORTCULLIS_STORAGE/portcullis"
+  bucket=${PORTCULLIS_STORAGE#s3://}; bucket=${bucket%%/*}
+  d_storage="s3: { accesskey: $AWS_ACCESS_KEY_ID, secretkey: $AWS_SECRET_ACCESS_KEY, region: $PORTCULLIS_S3_REGION, regionendpoint: $PORTCULLIS_S3_ENDPOINT, bucket: $bucket, rootdirectory: /distribution, secure: false, forcepathstyle: true }"
 fi
 if [ "$DATABASE" = postgres ]; then
   admin_url=$(scripts/postgres.sh start "$work/postgres" | tail -1)
-  psql -q "$admin_url" -c "CREATE DATABASE portcullis_bench" >/dev/null
+  psql -q "$admin_url" -c "CREATE DATABASE portcullis_bench TEMPLATE template0 LOCALE 'C'" >/dev/null
   p_args+=(--database-url "${admin_url%/*}/portcullis_bench")
 fi
-# Without a shared database or store, the replicas share one data
-# directory (SQLite in WAL mode takes several processes on one machine).
-shared_dir=
-if [ "$DATABASE" = sqlite ] && [ "$STORAGE" = dir ]; then shared_dir="$work/portcullis"; fi
+# Each replica has a data directory of its own; the database (one SQLite
+# file: several processes on one machine) and the blob store (one
+# directory, or the bucket) are shared.
+if [ "$DATABASE" = sqlite ]; then p_args+=(--database-url "sqlite://$work/shared/portcullis.db"); fi
+if [ "$STORAGE" = dir ]; then p_args+=(--storage "$work/shared/blobs"); fi
+mkdir -p "$work/shared"
 
 # --- the replicas --------------------------------------------------------
 for i in $(seq 0 $((REPLICAS - 1))); do
-  data=${shared_dir:-$work/portcullis-$i}
+  data=$work/portcullis-$i
   PORTCULLIS_ADMIN_PASSWORD=$PASSWORD PORTCULLIS_LOG=warn PORTCULLIS_RATE_LIMIT_READS=0 PORTCULLIS_RATE_LIMIT_WRITES=0 \
     "$BIN" serve --listen "127.0.0.1:$(p_port "$i")" --data-dir "$data" "${p_args[@]}" >"$work/portcullis-$i.log" 2>&1 &
   pids+=($!)
