@@ -47,6 +47,7 @@ if [ ! -x "$BIN" ]; then cargo build --release -p server --bin portcullis >&2; f
 echo "bench: $BIN, built $(date -r "$BIN" '+%F %T'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'); $REPLICAS replicas, $DATABASE, $STORAGE" >&2
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/portcullis-replicas.XXXXXX")
+chmod 755 "$work"   # PostgreSQL's cluster below it belongs to the postgres user
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
