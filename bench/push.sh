@@ -13,6 +13,7 @@
 #   QUICK=1 bench/push.sh                          # small sizes, one round: checks the script
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 export PATH="$HOME/.cargo/bin:$PATH" LEPTOS_OUTPUT_NAME=portcullis
 
 for tool in skopeo curl docker-registry jq awk sha256sum; do
@@ -86,27 +87,6 @@ measure() {
                printf "%.3f %.3f %.3f %.3f", e - s, sa - sb, c, other }'
 }
 
-# An OCI layout with one layer of fresh random bytes (and its config).
-make_layout() {
-  local layout=$1
-  rm -rf "$layout"; mkdir -p "$layout/blobs/sha256"
-  head -c $((LAYER_MIB * 1024 * 1024)) /dev/urandom >"$work/layer"
-  local layer config manifest
-  layer=$(sha256sum "$work/layer" | cut -d' ' -f1)
-  mv "$work/layer" "$layout/blobs/sha256/$layer"
-  printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$layer" >"$work/config"
-  config=$(sha256sum "$work/config" | cut -d' ' -f1)
-  mv "$work/config" "$layout/blobs/sha256/$config"
-  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
-    "$config" "$(stat -c %s "$layout/blobs/sha256/$config")" "$layer" "$((LAYER_MIB * 1024 * 1024))" >"$work/manifest"
-  manifest=$(sha256sum "$work/manifest" | cut -d' ' -f1)
-  local manifest_size; manifest_size=$(stat -c %s "$work/manifest")
-  mv "$work/manifest" "$layout/blobs/sha256/$manifest"
-  echo '{"imageLayoutVersion":"1.0.0"}' >"$layout/oci-layout"
-  printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"v1"}}]}' \
-    "$manifest" "$manifest_size" >"$layout/index.json"
-}
-
 skopeo_push() { # port, creds...
   local port=$1; shift
   skopeo copy --dest-tls-verify=false --preserve-digests "$@" "oci:$work/layout:v1" "docker://127.0.0.1:$port/bench/app:v1"
@@ -134,7 +114,7 @@ results="$work/results"
 : >"$results"
 for run in $(seq "$RUNS"); do
   start_servers
-  make_layout "$work/layout"
+  make_layout "$work/layout" "$LAYER_MIB" "$work"
   head -c $((BLOB_MIB * 1024 * 1024)) /dev/urandom >"$work/blob"
   blob_digest="sha256:$(sha256sum "$work/blob" | cut -d' ' -f1)"
   if [ $((run % 2)) = 1 ]; then order="p d"; else order="d p"; fi

@@ -8,6 +8,7 @@
 #   QUICK=1 bench/registry.sh    # small sizes, to check the script itself
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH" LEPTOS_OUTPUT_NAME=portcullis
 
 for tool in skopeo wrk ab curl docker-registry jq bc; do
@@ -54,21 +55,7 @@ auth_d=()
 
 # An OCI layout with one layer of random bytes.
 layout="$work/layout"
-mkdir -p "$layout/blobs/sha256"
-head -c $((LAYER_MIB * 1024 * 1024)) /dev/urandom >"$work/layer"
-layer_digest=$(sha256sum "$work/layer" | cut -d' ' -f1)
-mv "$work/layer" "$layout/blobs/sha256/$layer_digest"
-printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$layer_digest" >"$work/config"
-config_digest=$(sha256sum "$work/config" | cut -d' ' -f1)
-mv "$work/config" "$layout/blobs/sha256/$config_digest"
-printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
-  "$config_digest" "$(stat -c %s "$layout/blobs/sha256/$config_digest")" "$layer_digest" "$((LAYER_MIB * 1024 * 1024))" >"$work/manifest"
-manifest_digest=$(sha256sum "$work/manifest" | cut -d' ' -f1)
-manifest_size=$(stat -c %s "$work/manifest")
-mv "$work/manifest" "$layout/blobs/sha256/$manifest_digest"
-echo '{"imageLayoutVersion":"1.0.0"}' >"$layout/oci-layout"
-printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"v1"}}]}' \
-  "$manifest_digest" "$manifest_size" >"$layout/index.json"
+make_layout "$layout" "$LAYER_MIB" "$work"
 
 # Wall time of a command; a failing command stops the benchmark.
 seconds() {
