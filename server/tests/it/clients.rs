@@ -674,13 +674,6 @@ async fn oras_py_pushes_pulls_and_finds_a_referrer() {
         .await
         .unwrap();
     assert_eq!(manifest["subject"]["digest"], artifact, "{manifest}");
-    let tags: Value = registry
-        .request(Method::GET, "/v2/samples/artifact/tags/list")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tags: Value = registry.get_json("/v2/samples/artifact/tags/list").await;
     assert_eq!(tags["tags"], json!(["sbom", "v1"]));
 }

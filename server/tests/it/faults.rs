@@ -304,14 +304,7 @@ async fn a_full_disk_refuses_database_writes_cleanly_and_keeps_what_was_there() 
     assert_oci_out_of_space(response, "manifest PUT on a full disk").await;
     let response = registry.request(Method::GET, &format!("/v2/{repo}/manifests/big")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND, "no half-stored manifest");
-    let tags: Value = registry
-        .request(Method::GET, &format!("/v2/{repo}/tags/list"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tags: Value = registry.get_json(&format!("/v2/{repo}/tags/list")).await;
     assert_eq!(tags["tags"], json!(["before"]));
 
     // Token writes are small: the log may still have room for some. Each

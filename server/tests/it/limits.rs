@@ -77,14 +77,7 @@ async fn each_credential_has_its_own_read_and_write_allowance() {
     assert_eq!(problem["code"], "TOO_MANY_REQUESTS", "{problem}");
 
     // Five refusals, one audit entry (one a minute per caller and kind).
-    let audit: Value = registry
-        .request(Method::GET, "/api/v1/audit?token=ci-bot")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit: Value = registry.get_json("/api/v1/audit?token=ci-bot").await;
     let limited: Vec<&Value> =
         audit["items"].as_array().unwrap().iter().filter(|entry| entry["action"] == "rate.limited").collect();
     assert_eq!(limited.len(), 1, "{audit}");
@@ -194,14 +187,7 @@ async fn size_limits_refuse_clearly_and_change_nothing() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let map: Value = registry
-        .request(Method::GET, "/api/v1/scope-maps/many-rules")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let map: Value = registry.get_json("/api/v1/scope-maps/many-rules").await;
     assert_eq!(map["repositories"].as_array().unwrap().len(), 3, "{map}");
     // Merged actions on one repository are one rule.
     let response = registry

@@ -91,6 +91,11 @@ impl Registry {
         self.client.request(method, self.server.url(path)).basic_auth("admin", Some(ADMIN_PASSWORD))
     }
 
+    /// `GET path` as the administrator, read as JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.request(Method::GET, path).send().await.unwrap().json().await.unwrap()
+    }
+
     pub async fn push_blob(&self, repo: &str, content: &[u8]) -> String {
         let digest = sha256(content);
         let response = self
@@ -656,14 +661,7 @@ async fn manifests_tags_referrers_catalog_and_deletes() {
             StatusCode::CREATED
         );
     }
-    let list: Value = registry
-        .request(Method::GET, &format!("/v2/{repo}/tags/list"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = registry.get_json(&format!("/v2/{repo}/tags/list")).await;
     assert_eq!(list, json!({"name": repo, "tags": ["latest", "v1", "v2", "v3"]}));
     let page = registry.request(Method::GET, &format!("/v2/{repo}/tags/list?n=2")).send().await.unwrap();
     assert_eq!(header_of(&page, "link"), format!("</v2/{repo}/tags/list?n=2&last=v1>; rel=\"next\""));
@@ -672,14 +670,7 @@ async fn manifests_tags_referrers_catalog_and_deletes() {
         registry.request(Method::GET, &format!("/v2/{repo}/tags/list?n=2&last=v1")).send().await.unwrap();
     assert!(page.headers().get("link").is_none());
     assert_eq!(page.json::<Value>().await.unwrap()["tags"], json!(["v2", "v3"]));
-    let page: Value = registry
-        .request(Method::GET, &format!("/v2/{repo}/tags/list?n=0"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = registry.get_json(&format!("/v2/{repo}/tags/list?n=0")).await;
     assert_eq!(page["tags"], json!([]));
 
     // An index of the image.
@@ -722,21 +713,13 @@ async fn manifests_tags_referrers_catalog_and_deletes() {
         .unwrap();
     assert_eq!(header_of(&filtered, "oci-filters-applied"), "artifactType");
     assert_eq!(filtered.json::<Value>().await.unwrap()["manifests"], json!([]));
-    let none: Value = registry
-        .request(Method::GET, &format!("/v2/{repo}/referrers/{}", sha256(b"nothing")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let none: Value = registry.get_json(&format!("/v2/{repo}/referrers/{}", sha256(b"nothing"))).await;
     assert_eq!(none["manifests"], json!([]));
 
     // Catalog with paging.
     registry.push_image("samples/zeta", "v1", b"z").await;
     registry.push_image("alpha", "v1", b"a").await;
-    let catalog: Value =
-        registry.request(Method::GET, "/v2/_catalog").send().await.unwrap().json().await.unwrap();
+    let catalog: Value = registry.get_json("/v2/_catalog").await;
     assert_eq!(catalog["repositories"], json!(["alpha", "samples/hello-world", "samples/zeta"]));
     let page = registry.request(Method::GET, "/v2/_catalog?n=1").send().await.unwrap();
     assert_eq!(header_of(&page, "link"), "</v2/_catalog?n=1&last=alpha>; rel=\"next\"");

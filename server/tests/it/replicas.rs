@@ -384,14 +384,7 @@ async fn clients_behind_a_balancer_see_one_registry() {
     // replica lists the referrer.
     let (artifact, referrer) = oras_push_with_referrer(&env, &balancer, "samples/artifact");
     for replica in &cluster.replicas {
-        let index: Value = replica
-            .request(Method::GET, &format!("/v2/samples/artifact/referrers/{artifact}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let index: Value = replica.get_json(&format!("/v2/samples/artifact/referrers/{artifact}")).await;
         assert_eq!(index["manifests"][0]["digest"], referrer, "{} {index}", replica.server.base);
     }
     cluster.assert_fsck_clean();
