@@ -136,24 +136,33 @@ pub enum LockedOperation {
     Delete,
 }
 
-/// What keeps the registry from serving requests (`/readyz`).
+/// What keeps the registry from serving requests (`/readyz`): the part
+/// that does not answer, and why (for the log).
 #[derive(Debug, thiserror::Error)]
 pub enum NotReady {
     #[error("the database does not answer: {0}")]
-    Database(#[source] DbError),
+    Database(String),
     #[error("the blob store does not answer: {0}")]
-    Storage(#[source] StorageError),
-    #[error("the {0} did not answer within {READINESS_TIMEOUT:?}")]
-    Timeout(&'static str),
+    Storage(String),
 }
 
 impl NotReady {
     /// The part that is not ready, for an answer that names no internals.
     pub fn part(&self) -> &'static str {
         match self {
-            Self::Database(_) | Self::Timeout("database") => "database",
-            Self::Storage(_) | Self::Timeout(_) => "blob store",
+            Self::Database(_) => "database",
+            Self::Storage(_) => "blob store",
         }
+    }
+}
+
+/// `check`'s outcome, a timeout counting as a failure.
+async fn within_readiness_timeout<E: std::fmt::Display>(
+    check: impl std::future::Future<Output = Result<(), E>>,
+) -> Result<(), String> {
+    match tokio::time::timeout(READINESS_TIMEOUT, check).await {
+        Ok(answer) => answer.map_err(|error| error.to_string()),
+        Err(_) => Err(format!("no answer within {READINESS_TIMEOUT:?}")),
     }
 }
 
@@ -328,14 +337,8 @@ impl RegistryService {
     /// answer, each within [`READINESS_TIMEOUT`]. Asked by a load balancer
     /// (`/readyz`), so it reads nothing of the registry's content.
     pub async fn readiness(&self) -> Result<(), NotReady> {
-        tokio::time::timeout(READINESS_TIMEOUT, self.db.ping())
-            .await
-            .map_err(|_| NotReady::Timeout("database"))?
-            .map_err(NotReady::Database)?;
-        tokio::time::timeout(READINESS_TIMEOUT, self.store.check_reachable())
-            .await
-            .map_err(|_| NotReady::Timeout("blob store"))?
-            .map_err(NotReady::Storage)
+        within_readiness_timeout(self.db.ping()).await.map_err(NotReady::Database)?;
+        within_readiness_timeout(self.store.check_reachable()).await.map_err(NotReady::Storage)
     }
 
     /// How many upload sessions are started and not finished.
