@@ -76,6 +76,9 @@ const PARTS_IN_FLIGHT: usize = 2;
 /// The width of a piece's offset in its key, so keys sort as offsets do.
 const OFFSET_DIGITS: usize = 20;
 
+/// How long `open` waits for the bucket to answer its first listing.
+const START_CHECK_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// Where the S3 blob store is, as configured.
 #[derive(Clone, PartialEq, Eq)]
 pub struct S3Settings {
@@ -193,8 +196,22 @@ impl S3BlobStore {
         let root = Path::parse(&settings.prefix)
             .map_err(|error| StorageError::Io(io::Error::new(io::ErrorKind::InvalidInput, error)))?;
         let store = Self { s3: Arc::new(s3), bucket: settings.bucket.clone(), root };
-        store.s3.list_with_delimiter(Some(&store.root)).await.map_err(backend)?;
-        Ok(store)
+        // The client retries an unreachable server for minutes; a start
+        // with a wrong endpoint should say so at once.
+        let where_ = settings.endpoint.as_deref().unwrap_or("AWS S3");
+        let unreachable = |cause: String| {
+            StorageError::Io(io::Error::other(format!(
+                "cannot list the bucket {} at {where_}: {cause} (check --storage, --s3-endpoint, --s3-region \
+                 and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)",
+                settings.bucket
+            )))
+        };
+        match tokio::time::timeout(START_CHECK_TIMEOUT, store.s3.list_with_delimiter(Some(&store.root))).await
+        {
+            Ok(Ok(_)) => Ok(store),
+            Ok(Err(error)) => Err(unreachable(error.to_string())),
+            Err(_) => Err(unreachable(format!("no answer within {START_CHECK_TIMEOUT:?}"))),
+        }
     }
 
     fn blobs_root(&self) -> Path {
