@@ -265,6 +265,8 @@ impl S3BlobStore {
     }
 
     /// Stores `piece` at the end of the upload, then the state covering it.
+    /// The piece is hashed on a blocking thread while it is being sent, not
+    /// on the async worker that serves other requests.
     async fn store_piece(
         &self,
         upload: UploadId,
@@ -272,10 +274,16 @@ impl S3BlobStore {
         piece: Vec<Bytes>,
     ) -> Result<(), StorageError> {
         let key = self.piece_key(upload, state.covered());
-        self.s3.put(&key, piece.iter().cloned().collect::<PutPayload>()).await.map_err(backend)?;
-        for chunk in &piece {
-            state.update(chunk);
-        }
+        let payload = piece.iter().cloned().collect::<PutPayload>();
+        let mut hashed = state.clone();
+        let hashing = tokio::task::spawn_blocking(move || {
+            for chunk in &piece {
+                hashed.update(chunk);
+            }
+            hashed
+        });
+        self.s3.put(&key, payload).await.map_err(backend)?;
+        *state = hashing.await.map_err(|error| StorageError::Io(io::Error::other(error)))?;
         self.save_state(upload, state).await
     }
 
