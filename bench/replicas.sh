@@ -13,7 +13,11 @@
 #
 # DATABASE=sqlite|postgres and STORAGE=dir|s3 choose Portcullis's
 # backends; with STORAGE=s3 Distribution uses its S3 driver on the same
-# Garage. Other tunables: REPLICAS (3), LAYER_MIB (512), WRK_SECONDS (10),
+# Garage. With STORAGE=s3, REDIRECT=1 answers blob GETs of both with a
+# redirect to a presigned URL of the bucket (Portcullis's --s3-redirect,
+# Distribution's default); REDIRECT=0 (the default) streams them through
+# the replicas on both (Distribution's `redirect: { disable: true }`).
+# Other tunables: REPLICAS (3), LAYER_MIB (512), WRK_SECONDS (10),
 # TRIALS (1000), KEEP=1 to keep the temporary directory.
 # Uses $PORTCULLIS_BIN, or ${CARGO_TARGET_DIR:-target}/release/portcullis
 # (built if missing).
@@ -41,11 +45,12 @@ REPLICAS=${REPLICAS:-3}
 LAYER_MIB=${LAYER_MIB:-512}
 WRK_SECONDS=${WRK_SECONDS:-10}
 TRIALS=${TRIALS:-1000}
+REDIRECT=${REDIRECT:-0}
 if [ -n "${QUICK:-}" ]; then LAYER_MIB=8; WRK_SECONDS=2; TRIALS=50; fi
 
 BIN=${PORTCULLIS_BIN:-${CARGO_TARGET_DIR:-target}/release/portcullis}
 if [ ! -x "$BIN" ]; then cargo build --release -p server --bin portcullis >&2; fi
-echo "bench: $BIN, built $(date -r "$BIN" '+%F %T'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'); $REPLICAS replicas, $DATABASE, $STORAGE" >&2
+echo "bench: $BIN, built $(date -r "$BIN" '+%F %T'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'); $REPLICAS replicas, $DATABASE, $STORAGE, redirect $REDIRECT" >&2
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/portcullis-replicas.XXXXXX")
 chmod 755 "$work"   # PostgreSQL's cluster below it belongs to the postgres user
@@ -76,6 +81,12 @@ if [ "$STORAGE" = s3 ]; then
   export PORTCULLIS_STORAGE="$PORTCULLIS_STORAGE/portcullis"
   bucket=${PORTCULLIS_STORAGE#s3://}; bucket=${bucket%%/*}
   d_storage="s3: { accesskey: $AWS_ACCESS_KEY_ID, secretkey: $AWS_SECRET_ACCESS_KEY, region: $PORTCULLIS_S3_REGION, regionendpoint: $PORTCULLIS_S3_ENDPOINT, bucket: $bucket, rootdirectory: /distribution, secure: false, forcepathstyle: true }"
+  if [ "$REDIRECT" = 1 ]; then
+    p_args+=(--s3-redirect)
+    d_storage="$d_storage, redirect: { disable: false }"
+  else
+    d_storage="$d_storage, redirect: { disable: true }"
+  fi
 fi
 if [ "$DATABASE" = postgres ]; then
   admin_url=$(scripts/postgres.sh start "$work/postgres" | tail -1)

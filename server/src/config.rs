@@ -120,6 +120,13 @@ pub struct StorageArgs {
     /// The S3 region (Garage's default is `garage`).
     #[arg(long, env = "PORTCULLIS_S3_REGION", default_value = S3Settings::DEFAULT_REGION)]
     pub s3_region: String,
+
+    /// Answer blob downloads with a redirect to a presigned URL of the
+    /// bucket (valid 5 minutes) instead of streaming them through the
+    /// registry; clients must reach the S3 endpoint themselves. The
+    /// registry still decides who may pull.
+    #[arg(long, env = "PORTCULLIS_S3_REDIRECT")]
+    pub s3_redirect: bool,
 }
 
 impl StorageArgs {
@@ -129,6 +136,9 @@ impl StorageArgs {
         let Some(storage) = self.storage.as_deref().filter(|storage| storage.starts_with("s3://")) else {
             if self.s3_endpoint.is_some() {
                 return Err(invalid("--s3-endpoint needs an s3://bucket/prefix --storage".into()));
+            }
+            if self.s3_redirect {
+                return Err(invalid("--s3-redirect needs an s3://bucket/prefix --storage".into()));
             }
             let root = self.storage.as_deref().map_or_else(|| data_dir.to_owned(), PathBuf::from);
             return Ok(StorageSettings::Directory(root));
@@ -146,6 +156,7 @@ impl StorageArgs {
             return Err(invalid("--s3-region must not be empty".into()));
         }
         s3.region = self.s3_region.clone();
+        s3.redirect = self.s3_redirect;
         Ok(StorageSettings::S3(s3))
     }
 }
@@ -585,10 +596,17 @@ mod tests {
             ("registry-blobs", "prod", Some("http://127.0.0.1:3900"), "garage")
         );
         assert_eq!(s3.credentials, None, "credentials come from the AWS variables");
+        assert!(!s3.redirect, "blobs stream through the registry unless asked");
+        let Ok(StorageSettings::S3(s3)) = storage(&["--storage", "s3://registry-blobs", "--s3-redirect"])
+        else {
+            panic!("an s3:// storage is a bucket");
+        };
+        assert!(s3.redirect);
         for wrong in [
             &["--storage", "s3://Bad_Bucket/x"][..],
             &["--storage", "s3://bucket", "--s3-endpoint", "127.0.0.1:3900"],
             &["--storage", "/mnt/blobs", "--s3-endpoint", "http://127.0.0.1:3900"],
+            &["--storage", "/mnt/blobs", "--s3-redirect"],
         ] {
             assert!(matches!(storage(wrong), Err(ConfigError::StorageInvalid(_))), "{wrong:?}");
         }

@@ -121,6 +121,16 @@ pub enum UploadStart {
     Mounted,
 }
 
+/// How a blob GET is answered.
+#[derive(Debug)]
+pub enum BlobServing {
+    /// The bytes, through the registry.
+    Stream(BlobRead),
+    /// A URL where the client fetches them itself (a presigned S3 URL,
+    /// `--s3-redirect`).
+    Redirect(String),
+}
+
 /// What a change by `reference` touches: a tag, or a manifest with its tags.
 fn lock_scope(reference: &Reference) -> LockScope<'_> {
     match reference {
@@ -209,6 +219,21 @@ impl RegistryService {
         }
     }
 
+    /// Answers a blob GET: where the client fetches the blob when the store
+    /// redirects, else its bytes (or a range of them).
+    pub async fn serve_blob(
+        &self,
+        name: &RepositoryName,
+        digest: &Digest,
+        range: Option<ByteRange>,
+    ) -> RegistryResult<BlobServing> {
+        let recorded = self.blob_size(name, digest).await?;
+        if let Some(url) = self.store.redirect_url(digest).await? {
+            return Ok(BlobServing::Redirect(url));
+        }
+        self.open_blob(name, digest, recorded, range).await.map(BlobServing::Stream)
+    }
+
     /// Streams a blob (or a range of it) the repository may see.
     pub async fn read_blob(
         &self,
@@ -217,6 +242,17 @@ impl RegistryService {
         range: Option<ByteRange>,
     ) -> RegistryResult<BlobRead> {
         let recorded = self.blob_size(name, digest).await?;
+        self.open_blob(name, digest, recorded, range).await
+    }
+
+    /// Opens a blob whose rows say it has `recorded` bytes.
+    async fn open_blob(
+        &self,
+        name: &RepositoryName,
+        digest: &Digest,
+        recorded: u64,
+        range: Option<ByteRange>,
+    ) -> RegistryResult<BlobRead> {
         let damaged = |what: String| {
             RegistryError::Internal(format!("blob {digest} is damaged: {what}; run `portcullis fsck`").into())
         };

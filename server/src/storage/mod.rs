@@ -198,6 +198,14 @@ pub trait BlobStore: Send + Sync {
     ) -> Result<Option<String>, StorageError> {
         Ok(None)
     }
+
+    /// Where a client should fetch the blob instead of from the registry
+    /// (the store is configured to redirect and can presign), or `None`
+    /// to stream it through the registry. Like [`Self::presigned_get`], it
+    /// does not check that the blob exists.
+    async fn redirect_url(&self, _digest: &Digest) -> Result<Option<String>, StorageError> {
+        Ok(None)
+    }
 }
 
 /// The id of an upload session, the `<uuid>` of

@@ -79,6 +79,13 @@ const OFFSET_DIGITS: usize = 20;
 /// How long `open` waits for the bucket to answer its first listing.
 const START_CHECK_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How long a redirect's presigned URL stays valid. Clients follow a
+/// redirect at once and S3 checks the signature when the GET starts, not
+/// while the bytes flow, so a few minutes suffice (and leave room for
+/// clocks that differ a little); Distribution's 20 minutes would keep a
+/// revoked caller's URL usable four times as long.
+const REDIRECT_EXPIRY: Duration = Duration::from_secs(5 * 60);
+
 /// Where the S3 blob store is, as configured.
 #[derive(Clone, PartialEq, Eq)]
 pub struct S3Settings {
@@ -94,6 +101,10 @@ pub struct S3Settings {
     /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
     /// or an instance or container role).
     pub credentials: Option<S3Credentials>,
+    /// Whether blob GETs are answered with a redirect to a presigned URL
+    /// of the object (Distribution's `redirect`), so the bytes flow from
+    /// the S3 server to the client instead of through the registry.
+    pub redirect: bool,
 }
 
 impl S3Settings {
@@ -119,6 +130,7 @@ impl S3Settings {
             endpoint: None,
             region: Self::DEFAULT_REGION.to_owned(),
             credentials: None,
+            redirect: false,
         })
     }
 }
@@ -131,6 +143,7 @@ impl fmt::Debug for S3Settings {
             .field("endpoint", &self.endpoint)
             .field("region", &self.region)
             .field("credentials", &self.credentials.as_ref().map(|_| "<given>"))
+            .field("redirect", &self.redirect)
             .finish()
     }
 }
@@ -166,6 +179,7 @@ pub struct S3BlobStore {
     s3: Arc<AmazonS3>,
     bucket: String,
     root: Path,
+    redirect: bool,
 }
 
 impl fmt::Debug for S3BlobStore {
@@ -195,7 +209,8 @@ impl S3BlobStore {
         let s3 = builder.build().map_err(backend)?;
         let root = Path::parse(&settings.prefix)
             .map_err(|error| StorageError::Io(io::Error::new(io::ErrorKind::InvalidInput, error)))?;
-        let store = Self { s3: Arc::new(s3), bucket: settings.bucket.clone(), root };
+        let store =
+            Self { s3: Arc::new(s3), bucket: settings.bucket.clone(), root, redirect: settings.redirect };
         // The client retries an unreachable server for minutes; a start
         // with a wrong endpoint should say so at once.
         let where_ = settings.endpoint.as_deref().unwrap_or("AWS S3");
@@ -611,6 +626,15 @@ impl BlobStore for S3BlobStore {
             .map_err(backend)?;
         Ok(Some(url.to_string()))
     }
+
+    /// A presigned GET valid for [`REDIRECT_EXPIRY`] when the store was
+    /// configured to redirect.
+    async fn redirect_url(&self, digest: &Digest) -> Result<Option<String>, StorageError> {
+        if !self.redirect {
+            return Ok(None);
+        }
+        self.presigned_get(digest, REDIRECT_EXPIRY).await
+    }
 }
 
 /// Writes one blob key from bytes pushed in order, hashing them; the key
@@ -893,6 +917,7 @@ mod tests {
                     endpoint: Some(garage.endpoint.clone()),
                     region: garage.region.clone(),
                     credentials: Some(garage.credentials.clone()),
+                    redirect: false,
                 },
             }
         }

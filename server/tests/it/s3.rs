@@ -7,10 +7,15 @@
 
 use std::{collections::HashMap, path::Path, process::Command, sync::OnceLock};
 
+use reqwest::{header, Method, StatusCode};
 use serde_json::Value;
 
 use crate::{
-    clients::{login_skopeo, skopeo, succeed, ClientEnv, OciLayout},
+    clients::{
+        login_skopeo, oras_push_with_referrer, password_line, skopeo, succeed, with_args, ClientEnv,
+        OciLayout,
+    },
+    registry::{sha256, Registry},
     testkit::{database_env, TestServer},
 };
 
@@ -143,4 +148,92 @@ async fn push_pull_gc_and_fsck_on_s3() {
         None,
     );
     drop(server);
+}
+
+/// With `--s3-redirect` a blob GET the caller may make is answered 307 with
+/// a presigned URL of the bucket, which needs no credentials and serves
+/// ranges; everything else (HEAD, manifests, refusals) is answered by the
+/// registry as before, and skopeo, podman and oras pull through the
+/// redirect.
+#[tokio::test]
+async fn blob_downloads_redirect_to_the_bucket_when_asked() {
+    let data = tempfile::tempdir().unwrap();
+    let mut env = s3_env(&format!("it/{}", uuid::Uuid::new_v4()));
+    env.push(("PORTCULLIS_S3_REDIRECT".into(), "true".into()));
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let registry = Registry::start_in_env(data.path(), &[], &env_refs);
+    let authority = registry.server.authority().to_owned();
+    let clients = ClientEnv::new();
+    login_skopeo(&clients, &authority);
+
+    let source = OciLayout::create(clients.path("source"));
+    let image = source.add_image("amd64", &[("large.bin", large_file().as_slice())]);
+    source.tag(&image, "v1");
+    let remote = format!("docker://{authority}/samples/redirect:v1");
+    succeed(
+        skopeo(
+            &clients,
+            &["copy", "--preserve-digests", "--dest-tls-verify=false", &source.reference("v1"), &remote],
+        ),
+        None,
+    );
+    let (layer_digest, layer) =
+        source.blobs().into_iter().max_by_key(|(_, bytes)| bytes.len()).expect("the image has blobs");
+
+    let path = format!("/v2/samples/redirect/blobs/{layer_digest}");
+    let response = registry.request(Method::GET, &path).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(response.headers()["docker-content-digest"], layer_digest.as_str());
+    let location = response.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let endpoint = &garage()["PORTCULLIS_S3_ENDPOINT"];
+    assert!(location.starts_with(endpoint.as_str()), "the bucket's URL: {location}");
+    let anyone = reqwest::Client::new();
+    let fetched = anyone.get(&location).send().await.unwrap();
+    assert_eq!(fetched.status(), StatusCode::OK);
+    assert_eq!(sha256(&fetched.bytes().await.unwrap()), layer_digest, "the whole blob, without credentials");
+    let part = anyone.get(&location).header(header::RANGE, "bytes=5-9").send().await.unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &layer[5..10]);
+
+    // The registry still decides: no credentials, another repository or an
+    // unknown blob get the registry's own refusal, not a URL.
+    let anonymous = registry.client.get(registry.server.url(&path)).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert!(anonymous.headers().get(header::LOCATION).is_none());
+    for elsewhere in [
+        format!("/v2/samples/other/blobs/{layer_digest}"),
+        format!("/v2/samples/redirect/blobs/{}", sha256(b"never pushed")),
+    ] {
+        let response = registry.request(Method::GET, &elsewhere).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{elsewhere}");
+        assert!(response.headers().get(header::LOCATION).is_none(), "{elsewhere}");
+    }
+    let head = registry.request(Method::HEAD, &path).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()[header::CONTENT_LENGTH], layer.len().to_string().as_str());
+
+    // Real clients follow the redirect.
+    let pulled = OciLayout::open(clients.path("pulled"));
+    succeed(
+        skopeo(
+            &clients,
+            &["copy", "--preserve-digests", "--src-tls-verify=false", &remote, &pulled.reference("v1")],
+        ),
+        None,
+    );
+    assert_eq!(pulled.blobs(), source.blobs(), "skopeo pulled every blob byte for byte");
+    let podman = |args: &[&str]| with_args(clients.podman(), args);
+    succeed(
+        podman(&["login", "--tls-verify=false", "-u", "admin", "--password-stdin", &authority]),
+        Some(&password_line()),
+    );
+    let image_name = format!("{authority}/samples/redirect:v1");
+    succeed(podman(&["pull", "--tls-verify=false", &image_name]), None);
+    let repo_digests =
+        succeed(podman(&["image", "inspect", "--format", "{{json .RepoDigests}}", &image_name]), None);
+    assert!(repo_digests.contains(&image.digest), "{repo_digests}");
+    succeed(podman(&["rmi", "--all", "--force"]), None);
+    // The oras script pushes an artifact, pulls it back (through the
+    // redirect) and checks its bytes.
+    oras_push_with_referrer(&clients, &authority, "samples/artifact");
 }

@@ -23,7 +23,10 @@ use serde::Deserialize;
 use crate::{
     domain::{Digest, Reference, RepositoryName},
     policy::{Decision, Operation, RepositoryOperation},
-    service::{access::Caller, registry::UploadStart},
+    service::{
+        access::Caller,
+        registry::{BlobServing, UploadStart},
+    },
     storage::{ByteRange, ByteStream, UploadId},
     AppState,
 };
@@ -285,7 +288,17 @@ async fn get_blob(
     headers: &HeaderMap,
 ) -> Result<Response, OciError> {
     let range = requested_range(headers);
-    let read = state.registry.read_blob(name, digest, range).await?;
+    let read = match state.registry.serve_blob(name, digest, range).await? {
+        BlobServing::Stream(read) => read,
+        // 307, as Distribution answers: the client repeats the GET (with
+        // its `Range`) at the presigned URL.
+        BlobServing::Redirect(url) => {
+            let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
+            response.headers_mut().insert(header::LOCATION, header_value(&url));
+            response.headers_mut().insert(CONTENT_DIGEST, header_value(digest.as_str()));
+            return Ok(response);
+        }
+    };
     let (offset, length, blob_size) = (read.offset, read.length, read.blob_size);
     let mut response = Response::new(Body::from_stream(read.body));
     blob_headers(&mut response, digest, length);
