@@ -243,6 +243,21 @@ impl Cluster {
         self.replicas[index] = replica;
     }
 
+    /// `portcullis gc` with `args` on the shared database and bucket, as
+    /// an operator runs it on one replica's machine; its report.
+    fn gc(&self, args: &[&str]) -> String {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        command
+            .args(["gc", "--database-url", &self.database_url, "--data-dir"])
+            .arg(self.shared.path())
+            .args(args)
+            .env("PORTCULLIS_LOG", "warn")
+            .envs(self.storage.iter().map(|(key, value)| (key, value)));
+        let outcome = execute(command, None);
+        assert!(outcome.success(), "gc failed: {}", outcome.report());
+        outcome.stdout
+    }
+
     /// `portcullis fsck` on the shared database and bucket: every blob
     /// present, whole and matching its digest. Then no replica kept
     /// anything of its own beyond its empty directories.
@@ -303,6 +318,71 @@ fn location_path(response: &reqwest::Response) -> String {
         Some((_, rest)) => rest[rest.find('/').unwrap()..].to_owned(),
         None => location.to_owned(),
     }
+}
+
+/// Pushes an image of `config` and one `layer` to `repository:tag` on
+/// `replica` as the administrator, each blob in one POST: the manifest's
+/// digest, or the first refusal's status and body.
+async fn push_image(
+    replica: &Registry,
+    repository: &str,
+    tag: &str,
+    config: &[u8],
+    layer: &[u8],
+) -> Result<String, (StatusCode, String)> {
+    let (config_digest, layer_digest) = (sha256(config), sha256(layer));
+    for (digest, bytes) in [(&config_digest, config), (&layer_digest, layer)] {
+        let response = replica
+            .request(Method::POST, &format!("/v2/{repository}/blobs/uploads/?digest={digest}"))
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap();
+        if response.status() != StatusCode::CREATED {
+            return Err((response.status(), response.text().await.unwrap()));
+        }
+    }
+    let manifest = image_manifest(&config_digest, config.len(), &[(&layer_digest, layer.len())], None);
+    let response = replica
+        .request(Method::PUT, &format!("/v2/{repository}/manifests/{tag}"))
+        .header(header::CONTENT_TYPE, OCI_MANIFEST)
+        .body(manifest.clone())
+        .send()
+        .await
+        .unwrap();
+    if response.status() != StatusCode::CREATED {
+        return Err((response.status(), response.text().await.unwrap()));
+    }
+    Ok(sha256(&manifest))
+}
+
+/// An image's manifest by digest and each of its blobs, from `replica`:
+/// whole, or what is wrong.
+async fn whole_image(replica: &Registry, repository: &str, manifest: &str) -> Result<(), String> {
+    let response = replica
+        .request(Method::GET, &format!("/v2/{repository}/manifests/{manifest}"))
+        .header(header::ACCEPT, OCI_MANIFEST)
+        .send()
+        .await
+        .unwrap();
+    if response.status() != StatusCode::OK {
+        return Err(format!("manifest {manifest}: {}", response.status()));
+    }
+    let parsed: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    let layers = parsed["layers"].as_array().unwrap().iter();
+    for descriptor in std::iter::once(&parsed["config"]).chain(layers) {
+        let digest = descriptor["digest"].as_str().unwrap();
+        let blob =
+            replica.request(Method::GET, &format!("/v2/{repository}/blobs/{digest}")).send().await.unwrap();
+        if blob.status() != StatusCode::OK {
+            return Err(format!("blob {digest} of {manifest}: {}", blob.status()));
+        }
+        if sha256(&blob.bytes().await.unwrap()) != digest {
+            return Err(format!("blob {digest} of {manifest}: other bytes"));
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -765,43 +845,17 @@ async fn replicas_pushing_one_blob_and_tag_at_once_keep_everything_whole() {
     for round in 0..8 {
         // The same layer and the same tag from two replicas at once, each
         // with its own config (so two different manifests).
-        let push = |replica: &'static str, registry: &Registry| {
-            let layer = layer.clone();
-            let layer_digest = layer_digest.clone();
-            let client = registry.client.clone();
-            let base = registry.server.base.clone();
-            async move {
-                let config =
-                    format!(r#"{{"architecture":"amd64","os":"linux","round":{round},"by":"{replica}"}}"#);
-                let config_digest = sha256(config.as_bytes());
-                let layer_len = layer.len();
-                for (digest, bytes) in [(&config_digest, config.as_bytes().to_vec()), (&layer_digest, layer)]
-                {
-                    let response = client
-                        .post(format!("{base}/v2/team/race/blobs/uploads/?digest={digest}"))
-                        .basic_auth("admin", Some(ADMIN_PASSWORD))
-                        .header(header::CONTENT_TYPE, "application/octet-stream")
-                        .body(bytes)
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
-                }
-                let manifest =
-                    image_manifest(&config_digest, config.len(), &[(&layer_digest, layer_len)], None);
-                let response = client
-                    .put(format!("{base}/v2/team/race/manifests/latest"))
-                    .basic_auth("admin", Some(ADMIN_PASSWORD))
-                    .header(header::CONTENT_TYPE, OCI_MANIFEST)
-                    .body(manifest.clone())
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
-                sha256(&manifest)
-            }
+        let config =
+            |by: &str| format!(r#"{{"architecture":"amd64","os":"linux","round":{round},"by":"{by}"}}"#);
+        let (config_a, config_b) = (config("a"), config("b"));
+        let (one, two) = tokio::join!(
+            push_image(a, "team/race", "latest", config_a.as_bytes(), &layer),
+            push_image(b, "team/race", "latest", config_b.as_bytes(), &layer),
+        );
+        let pushed_by = |outcome: Result<String, (StatusCode, String)>| {
+            outcome.unwrap_or_else(|(status, body)| panic!("round {round}: {status} {body}"))
         };
-        let (one, two) = tokio::join!(push("a", a), push("b", b));
+        let (one, two) = (pushed_by(one), pushed_by(two));
         let tagged = c
             .request(Method::HEAD, "/v2/team/race/manifests/latest")
             .header(header::ACCEPT, OCI_MANIFEST)
@@ -849,20 +903,164 @@ async fn replicas_pushing_one_blob_and_tag_at_once_keep_everything_whole() {
     // Every manifest pushed is whole on every replica, and so is the layer.
     for replica in &cluster.replicas {
         for digest in &pushed {
-            let response = replica
-                .request(Method::GET, &format!("/v2/team/race/manifests/{digest}"))
-                .header(header::ACCEPT, OCI_MANIFEST)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status(), StatusCode::OK, "{digest} on {}", replica.server.base);
+            if let Err(wrong) = whole_image(replica, "team/race", digest).await {
+                panic!("{wrong} on {}", replica.server.base);
+            }
         }
-        let response = replica
-            .request(Method::GET, &format!("/v2/team/race/blobs/{layer_digest}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(sha256(&response.bytes().await.unwrap()), layer_digest);
     }
+    cluster.assert_fsck_clean();
+}
+
+/// Garbage collection run on one replica's machine (`portcullis gc` on the
+/// shared database and bucket) while the other replicas take pushes: it
+/// removes the images deleted before it, and every push that was
+/// acknowledged stays whole. With no grace period a blob pushed a moment
+/// before its manifest may be collected first; the registry then refuses
+/// that push (the blob POST or the manifest PUT), never acknowledges a
+/// manifest whose blobs are gone, and the push succeeds when repeated, as
+/// clients repeat it. With the default grace period a concurrent push by
+/// skopeo through the balancer is never disturbed.
+#[tokio::test]
+async fn gc_on_one_replica_while_the_others_take_pushes_keeps_every_acknowledged_image() {
+    let cluster = Cluster::start(3);
+    let (b, c) = (&cluster.replicas[1], &cluster.replicas[2]);
+    let config = |name: &str| format!(r#"{{"architecture":"amd64","os":"linux","name":"{name}"}}"#);
+
+    // Garbage: four images pushed and deleted again.
+    let mut garbage = Vec::new();
+    for round in 0..4u64 {
+        let layer = noise(256 << 10, 100 + round);
+        let manifest = push_image(
+            b,
+            "team/gc",
+            &format!("old-{round}"),
+            config(&format!("old-{round}")).as_bytes(),
+            &layer,
+        )
+        .await
+        .unwrap_or_else(|(status, body)| panic!("{status} {body}"));
+        let deleted =
+            c.request(Method::DELETE, &format!("/v2/team/gc/manifests/{manifest}")).send().await.unwrap();
+        assert_eq!(deleted.status(), StatusCode::ACCEPTED);
+        garbage.push(sha256(&layer));
+    }
+
+    // gc with no grace period, over and over, while B and C take pushes.
+    let collecting = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let gc_runs = {
+        let collecting = collecting.clone();
+        let database_url = cluster.database_url.clone();
+        let shared = cluster.shared.path().to_owned();
+        let storage = cluster.storage.clone();
+        std::thread::spawn(move || {
+            let mut reports = Vec::new();
+            while collecting.load(Ordering::SeqCst) || reports.is_empty() {
+                let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+                command
+                    .args(["gc", "--grace-minutes", "0", "--database-url", &database_url, "--data-dir"])
+                    .arg(&shared)
+                    .env("PORTCULLIS_LOG", "warn")
+                    .envs(storage.iter().map(|(key, value)| (key, value)));
+                let outcome = execute(command, None);
+                assert!(outcome.success(), "gc failed: {}", outcome.report());
+                reports.push(outcome.stdout);
+            }
+            reports
+        })
+    };
+    let mut acknowledged = Vec::new();
+    let mut repeated = 0;
+    for round in 0..12u64 {
+        let replica = if round % 2 == 0 { b } else { c };
+        let layer = noise(512 << 10, 200 + round);
+        let tag = format!("new-{round}");
+        let mut attempts = 0;
+        let manifest = loop {
+            attempts += 1;
+            match push_image(replica, "team/gc", &tag, config(&tag).as_bytes(), &layer).await {
+                Ok(manifest) => break manifest,
+                // A blob collected after its POST: the POST fails once its
+                // rows commit and the bytes are gone (500, "retry the
+                // push"), or the manifest PUT finds the blob unknown.
+                Err((status, body))
+                    if attempts < 20
+                        && (status == StatusCode::INTERNAL_SERVER_ERROR
+                            || (status == StatusCode::BAD_REQUEST && body.contains("BLOB_UNKNOWN"))) =>
+                {
+                    repeated += 1;
+                }
+                Err((status, body)) => panic!("round {round}, attempt {attempts}: {status} {body}"),
+            }
+        };
+        // Acknowledged means whole, even with gc running.
+        if let Err(wrong) = whole_image(replica, "team/gc", &manifest).await {
+            panic!("round {round}: acknowledged, then {wrong}");
+        }
+        acknowledged.push(manifest);
+    }
+    collecting.store(false, Ordering::SeqCst);
+    let reports = gc_runs.join().expect("the gc thread");
+    eprintln!("gc ran {} times beside 12 pushes; {repeated} pushes were repeated", reports.len());
+
+    // Every acknowledged image is whole on every replica, the garbage is
+    // gone, and the bucket matches the database.
+    let collected: usize = reports
+        .iter()
+        .map(|report| {
+            let count = report.split("removed ").nth(1).and_then(|rest| rest.split(' ').next());
+            count
+                .and_then(|count| count.parse::<usize>().ok())
+                .unwrap_or_else(|| panic!("a gc report: {report}"))
+        })
+        .sum();
+    assert!(collected >= 8, "the 4 deleted images' configs and layers were collected: {reports:?}");
+    for replica in &cluster.replicas {
+        for manifest in &acknowledged {
+            if let Err(wrong) = whole_image(replica, "team/gc", manifest).await {
+                panic!("{wrong} on {}", replica.server.base);
+            }
+        }
+        for layer in &garbage {
+            let response =
+                replica.request(Method::GET, &format!("/v2/team/gc/blobs/{layer}")).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "a collected layer");
+        }
+    }
+    cluster.assert_fsck_clean();
+
+    // With the default grace period, gc beside a skopeo push through the
+    // balancer removes nothing new and the push needs no second try.
+    let env = ClientEnv::new();
+    let source = OciLayout::create(env.path("source"));
+    let image = source.add_image("amd64", &[("data.bin", &noise(4 << 20, 300))]);
+    source.tag(&image, "v1");
+    let remote = format!("docker://{}/team/gc:skopeo", cluster.balancer.authority);
+    let push = std::thread::spawn(move || {
+        let arguments = [
+            "copy",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            &format!("admin:{ADMIN_PASSWORD}"),
+            &source.reference("v1"),
+            &remote,
+        ];
+        succeed(skopeo(&env, &arguments), None);
+        env
+    });
+    let mut beside = vec![cluster.gc(&[])];
+    while !push.is_finished() {
+        beside.push(cluster.gc(&[]));
+    }
+    push.join().expect("skopeo pushed");
+    assert!(beside.iter().all(|report| report.contains("removed 0 blobs")), "{beside:?}");
+    let digest = c
+        .request(Method::HEAD, "/v2/team/gc/manifests/skopeo")
+        .header(header::ACCEPT, OCI_MANIFEST)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(digest.headers()["docker-content-digest"], image.digest.as_str());
+    whole_image(c, "team/gc", &image.digest).await.unwrap();
     cluster.assert_fsck_clean();
 }
