@@ -39,9 +39,30 @@ use crate::{
     },
 };
 
-/// Shared by every handler; cheap to clone.
+/// Shared by every handler: one pointer, so the extractors' clones of it
+/// (several per request) cost one reference count each.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+/// Changes this copy of the state only (set-up code adjusts the portal's
+/// options before the router is built): copied first when shared.
+impl std::ops::DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut SharedState {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+/// What every handler shares, behind [`AppState`].
+#[derive(Clone)]
+pub struct SharedState {
     pub db: Database,
     pub sessions: db::sessions::PortalSessions,
     pub registry: Arc<RegistryService>,
@@ -218,7 +239,7 @@ impl AppState {
             .site_root(config.site_root.display().to_string())
             .site_pkg_dir("pkg")
             .build();
-        let state = Self {
+        let state = Self(Arc::new(SharedState {
             db: db.clone(),
             sessions,
             registry: registry.clone(),
@@ -239,7 +260,7 @@ impl AppState {
             login_server,
             tls: config.tls.is_some(),
             trusted_proxies: config.trusted_proxies.clone().into(),
-        };
+        }));
         Ok((state, admin))
     }
 }

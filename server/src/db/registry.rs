@@ -101,19 +101,25 @@ pub struct LinkedBlob {
     pub readable: bool,
 }
 
+/// The blob `digest` as the repository named `repository` sees it; one
+/// statement finds the repository and the link (a manifest GET or blob
+/// HEAD makes one round trip for its content).
 pub async fn linked_blob(
     db: &Database,
-    repository: i64,
+    repository: &str,
     digest: &str,
 ) -> Result<Option<LinkedBlob>, DbError> {
-    let row: Option<(i64, bool)> = on!(db.reader(), |e| sqlx::query_as(&format!(
-        "SELECT b.size, {READABLE_LINK} FROM repository_blobs l JOIN blobs b ON b.digest = l.digest
-         WHERE l.repository_id = $1 AND l.digest = $2"
-    ))
+    let row: Option<(i64, bool)> = on!(db.reader(), |e| {
+        sqlx::query_as(
+        "SELECT b.size, r.read_enabled
+         FROM repositories r JOIN repository_blobs l ON l.repository_id = r.id JOIN blobs b ON b.digest = l.digest
+         WHERE r.name = $1 AND l.digest = $2"
+    )
     .bind(repository)
     .bind(digest)
     .fetch_optional(e)
-    .await)?;
+    .await
+    })?;
     Ok(row.map(|(size, readable)| LinkedBlob { size: size as u64, readable }))
 }
 
@@ -260,15 +266,16 @@ pub async fn delete_upload(db: &Database, upload: &str) -> Result<bool, DbError>
     Ok(result > 0)
 }
 
+/// The manifest `digest` of the repository named `repository`.
 pub async fn manifest_by_digest(
     db: &Database,
-    repository: i64,
+    repository: &str,
     digest: &str,
 ) -> Result<Option<ManifestRow>, DbError> {
     Ok(on!(db.reader(), |e| sqlx::query_as(
         "SELECT m.id, m.digest, m.media_type, m.content, (m.read_enabled AND r.read_enabled) AS readable
-         FROM manifests m JOIN repositories r ON r.id = m.repository_id
-         WHERE m.repository_id = $1 AND m.digest = $2",
+         FROM repositories r JOIN manifests m ON m.repository_id = r.id
+         WHERE r.name = $1 AND m.digest = $2",
     )
     .bind(repository)
     .bind(digest)
@@ -276,16 +283,17 @@ pub async fn manifest_by_digest(
     .await)?)
 }
 
+/// The manifest `tag` names in the repository named `repository`.
 pub async fn manifest_by_tag(
     db: &Database,
-    repository: i64,
+    repository: &str,
     tag: &str,
 ) -> Result<Option<ManifestRow>, DbError> {
     Ok(on!(db.reader(), |e| sqlx::query_as(
         "SELECT m.id, m.digest, m.media_type, m.content,
            (m.read_enabled AND r.read_enabled AND t.read_enabled) AS readable
-         FROM tags t JOIN manifests m ON m.id = t.manifest_id JOIN repositories r ON r.id = t.repository_id
-         WHERE t.repository_id = $1 AND t.name = $2",
+         FROM repositories r JOIN tags t ON t.repository_id = r.id JOIN manifests m ON m.id = t.manifest_id
+         WHERE r.name = $1 AND t.name = $2",
     )
     .bind(repository)
     .bind(tag)

@@ -23,6 +23,24 @@ pub async fn find_by_name(db: &Database, name: &str) -> Result<Option<UserRow>, 
     by_name(db.reader(), name).await
 }
 
+/// The id of the enabled user called `name` and the registry's policy
+/// revision, read in one statement (each request with a person's bearer
+/// token needs both).
+pub async fn enabled_id_and_policy_revision(
+    db: &Database,
+    name: &str,
+) -> Result<Option<(i64, i64)>, DbError> {
+    if super::unstorable(name) {
+        return Ok(None);
+    }
+    Ok(on!(db.reader(), |e| sqlx::query_as(
+        "SELECT u.id, (SELECT value FROM policy_revision) FROM users u WHERE u.name = $1 AND u.enabled"
+    )
+    .bind(name)
+    .fetch_optional(e)
+    .await)?)
+}
+
 /// The user called `name`, read inside a change.
 pub async fn find(tx: &mut Tx, name: &str) -> Result<Option<UserRow>, DbError> {
     by_name(tx.conn(), name).await

@@ -553,11 +553,11 @@ impl AccessService {
     ) -> Result<Option<Principal>, AccessError> {
         match subject {
             Subject::User(name) => {
-                let Some(user) = users::find_by_name(&self.db, name).await?.filter(|user| user.enabled)
+                let Some((user, revision)) = users::enabled_id_and_policy_revision(&self.db, name).await?
                 else {
                     return Ok(None);
                 };
-                Ok(Some(self.identity(Some(Member::User(user.id))).await?))
+                Ok(Some(self.identity_at_revision(Some(Member::User(user)), revision).await?))
             }
             Subject::ServicePrincipal(name) => {
                 let Some(found) =
@@ -584,7 +584,8 @@ impl AccessService {
             Subject::Anonymous => Ok(Some(self.identity(None).await?)),
             Subject::Token(name) => {
                 let Some(CredentialRef::TokenPassword { slot, serial }) = credential else { return Ok(None) };
-                let Some(row) = token_rows::token(&self.db, name).await? else {
+                let Some((row, revision)) = token_rows::token_and_policy_revision(&self.db, name).await?
+                else {
                     return Ok(None);
                 };
                 let now = (self.clock)();
@@ -594,7 +595,7 @@ impl AccessService {
                 if !row.enabled || !slot_current {
                     return Ok(None);
                 }
-                Ok(Some(self.scope_of(&row).await?))
+                Ok(Some(self.scope_at_revision(&row, revision).await?))
             }
         }
     }
@@ -605,6 +606,16 @@ impl AccessService {
     /// holds, when anything ([`Principal::WithEveryone`]).
     async fn identity(&self, member: Option<Member>) -> Result<Principal, AccessError> {
         let revision = identities::revision(&self.db).await?;
+        self.identity_at_revision(member, revision).await
+    }
+
+    /// [`Self::identity`] with the policy revision already read (before
+    /// anything else about the caller, so nothing cached is older).
+    async fn identity_at_revision(
+        &self,
+        member: Option<Member>,
+        revision: i64,
+    ) -> Result<Principal, AccessError> {
         let (own, _) = self.identity_at(member, revision).await?;
         let principal = Principal::Identity(own);
         match member {
@@ -742,6 +753,11 @@ impl AccessService {
     /// The token's scope map, with what "Everyone (anonymous)" holds.
     async fn scope_of(&self, row: &TokenRow) -> Result<Principal, AccessError> {
         let revision = identities::revision(&self.db).await?;
+        self.scope_at_revision(row, revision).await
+    }
+
+    /// [`Self::scope_of`] with the policy revision read with the row.
+    async fn scope_at_revision(&self, row: &TokenRow, revision: i64) -> Result<Principal, AccessError> {
         let scope = self.compiled_scope(row).await?;
         self.with_everyone(Principal::Token(scope), revision).await
     }

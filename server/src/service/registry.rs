@@ -209,8 +209,7 @@ impl RegistryService {
     /// The size of a blob the repository may see (HEAD), unless the
     /// repository is read-locked.
     pub async fn blob_size(&self, name: &RepositoryName, digest: &Digest) -> RegistryResult<u64> {
-        let repository = self.repository(name).await.map_err(|_| RegistryError::BlobUnknown)?;
-        match rows::linked_blob(&self.db, repository, digest.as_str()).await? {
+        match rows::linked_blob(&self.db, name.as_str(), digest.as_str()).await? {
             None => Err(RegistryError::BlobUnknown),
             Some(blob) if !blob.readable => {
                 Err(RegistryError::Locked(format!("{name}@{digest} is locked: readEnabled is false")))
@@ -471,12 +470,11 @@ impl RegistryService {
         name: &RepositoryName,
         reference: &Reference,
     ) -> RegistryResult<StoredManifest> {
-        let repository = self.repository(name).await.map_err(|_| RegistryError::ManifestUnknown)?;
         let row = match reference {
             Reference::Digest(digest) => {
-                rows::manifest_by_digest(&self.db, repository, digest.as_str()).await?
+                rows::manifest_by_digest(&self.db, name.as_str(), digest.as_str()).await?
             }
-            Reference::Tag(tag) => rows::manifest_by_tag(&self.db, repository, tag.as_str()).await?,
+            Reference::Tag(tag) => rows::manifest_by_tag(&self.db, name.as_str(), tag.as_str()).await?,
         };
         let row = row.ok_or(RegistryError::ManifestUnknown)?;
         if !row.readable {
