@@ -284,7 +284,17 @@ impl Database {
             .busy_timeout(Duration::from_secs(10));
         let writer = sqlite_pool_options().max_connections(1).connect_with(options.clone()).await?;
         MIGRATOR.run(&writer).await?;
-        let reader = sqlite_pool_options().max_connections(8).connect_with(options.read_only(true)).await?;
+        // The readers skip the ping before each reuse: it is one more round
+        // trip to the connection's worker thread per query, a read-only
+        // connection has no COMMIT that can fail, and an in-process
+        // database cannot have gone away. (A connection handed back with its
+        // snapshot's ROLLBACK still queued looks inside a transaction to
+        // the guard and is replaced: a new connection, never a wrong read.)
+        let reader = sqlite_pool_options()
+            .test_before_acquire(false)
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await?;
         Ok(Self { writer: Backend::Sqlite(writer), reader: Backend::Sqlite(reader) })
     }
 
