@@ -183,6 +183,14 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<AdminPassword>,
 
+    /// File holding the key-encryption key: 64 hexadecimal characters (32
+    /// random bytes, e.g. from `openssl rand -hex 32`). With it the
+    /// registry's own keys are stored in the database encrypted with this
+    /// key (existing ones are encrypted at the next start); every replica
+    /// needs the same file. Without it they are stored unencrypted.
+    #[arg(long, env = "PORTCULLIS_KEY_ENCRYPTION_KEY_FILE")]
+    pub key_encryption_key_file: Option<PathBuf>,
+
     /// The permissions mode of a new registry, set at its first start:
     /// `rbac-abac` (registry roles plus repository conditions) or `rbac`
     /// (registry-wide roles only). Ignored afterwards: change it with
@@ -375,6 +383,9 @@ pub struct ServeConfig {
     /// `None`: the data directory's SQLite file.
     pub database_url: Option<DatabaseUrl>,
     pub admin_password: Option<AdminPassword>,
+    /// Encrypts the registry's keys in the database; read at start
+    /// (`service::bootstrap::key_encryption_key`), not here.
+    pub key_encryption_key_file: Option<PathBuf>,
     /// The permissions mode of a new registry.
     pub role_assignment_mode: RoleAssignmentMode,
     /// `host[:port]` shown to users; resolved against the bound address when
@@ -451,6 +462,7 @@ impl ServeConfig {
             data_dir: args.data_dir,
             database_url: args.database_url.as_ref().map(DatabaseUrlArg::parse).transpose()?,
             admin_password: args.admin_password,
+            key_encryption_key_file: args.key_encryption_key_file,
             role_assignment_mode: args.role_assignment_mode,
             login_server,
             site_root: args.site_root,
@@ -624,6 +636,24 @@ mod tests {
             panic!("fsck");
         };
         assert_eq!(fsck.storage.s3_region, "garage");
+    }
+
+    #[test]
+    fn the_key_encryption_key_file_is_a_flag_or_its_environment_variable() {
+        let config =
+            ServeConfig::from_args(serve_args(&["--key-encryption-key-file", "/run/secrets/kek"])).unwrap();
+        assert_eq!(config.key_encryption_key_file, Some(PathBuf::from("/run/secrets/kek")));
+        // The environment variable is checked on the parser rather than by
+        // setting it: tests share the process's environment.
+        use clap::CommandFactory;
+        let cli = Cli::command();
+        let serve = cli.find_subcommand("serve").unwrap();
+        let arg = serve.get_arguments().find(|arg| arg.get_id() == "key_encryption_key_file").unwrap();
+        assert_eq!(arg.get_env(), Some(std::ffi::OsStr::new("PORTCULLIS_KEY_ENCRYPTION_KEY_FILE")));
+        assert_eq!(arg.get_long(), Some("key-encryption-key-file"));
+        if std::env::var_os("PORTCULLIS_KEY_ENCRYPTION_KEY_FILE").is_none() {
+            assert_eq!(serve_args(&[]).key_encryption_key_file, None);
+        }
     }
 
     #[test]

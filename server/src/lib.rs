@@ -205,16 +205,17 @@ impl AppState {
     ) -> Result<(Self, AdminAccount), ServeError> {
         create_private_dir(&config.data_dir)
             .map_err(|source| ServeError::DataDir { path: config.data_dir.display().to_string(), source })?;
+        let kek = config.key_encryption_key_file.as_deref().map(bootstrap::key_encryption_key).transpose()?;
         let db = Database::connect(config.database_url.as_ref(), &config.data_dir).await?;
         let admin =
             bootstrap::ensure_admin(&db, config.admin_password.as_ref(), config.role_assignment_mode).await?;
         let sessions = db.session_store().await.map_err(ServeError::Sessions)?;
         let store = storage::open(&config.storage).await?;
         let signer = TokenSigner::from_key(
-            bootstrap::shared_key(&db, ServerKey::TokenSigning, &config.data_dir).await?,
+            bootstrap::shared_key(&db, ServerKey::TokenSigning, &config.data_dir, kek.as_ref()).await?,
         );
         let hasher = Arc::new(PasswordHasher::from_key(
-            bootstrap::shared_key(&db, ServerKey::TokenPassword, &config.data_dir).await?,
+            bootstrap::shared_key(&db, ServerKey::TokenPassword, &config.data_dir, kek.as_ref()).await?,
         ));
         let metrics = metrics::Metrics::shared();
         let audit = AuditLog::start_counted(db.clone(), metrics.clone());

@@ -2,6 +2,7 @@
 //! secret is checked; it must not query the database (callers pass what
 //! they loaded) nor know about HTTP.
 
+pub mod key_encryption;
 pub mod password;
 pub mod rate_limit;
 pub mod scope;

@@ -30,3 +30,18 @@ pub async fn insert(tx: &mut Tx, name: &str, key: &[u8], now: DateTime<Utc>) -> 
     })?;
     Ok(inserted == 1)
 }
+
+/// Replaces the key stored as `name` with `new` if it still is `expected`;
+/// `false` (and nothing changes) when it is not, e.g. because another
+/// replica replaced it first.
+pub async fn replace(tx: &mut Tx, name: &str, expected: &[u8], new: &[u8]) -> Result<bool, DbError> {
+    let replaced =
+        on!(tx.conn(), |e| sqlx::query("UPDATE server_keys SET key = $1 WHERE name = $2 AND key = $3")
+            .bind(new)
+            .bind(name)
+            .bind(expected)
+            .execute(e)
+            .await
+            .map(|done| done.rows_affected()))?;
+    Ok(replaced == 1)
+}

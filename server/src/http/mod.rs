@@ -177,6 +177,7 @@ pub(crate) async fn test_state() -> (AppState, tempfile::TempDir) {
         storage: crate::storage::StorageSettings::Directory(data.path().to_owned()),
         database_url: None,
         admin_password: Some("router-test-password".parse().unwrap()),
+        key_encryption_key_file: None,
         role_assignment_mode: crate::policy::roles::RoleAssignmentMode::RbacAbac,
         login_server: None,
         site_root: "target/site".into(),

@@ -480,3 +480,84 @@ async fn no_secret_reaches_the_log_at_trace_level() {
         }
     }
 }
+
+/// `serve` on `data_dir` that must stop at start: its exit code and stderr.
+fn refused_start(data_dir: &std::path::Path, extra_args: &[&str]) -> (Option<i32>, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("PORTCULLIS_") {
+            command.env_remove(key);
+        }
+    }
+    let mut child = command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .args(extra_args)
+        .envs(crate::testkit::database_env(data_dir))
+        .env("PORTCULLIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("PORTCULLIS_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start portcullis");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server started instead of refusing");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (status.code(), stderr)
+}
+
+/// The database's keys, sealed once a key-encryption key is configured:
+/// tokens made before keep working, and a start without that key, or with
+/// another, is refused without showing either.
+#[tokio::test]
+async fn keys_sealed_with_the_key_encryption_key_need_it_at_every_start() {
+    let data = tempfile::tempdir().unwrap();
+    let secrets = tempfile::tempdir().unwrap();
+    let kek_hex = "3c".repeat(32);
+    let kek = secrets.path().join("kek");
+    std::fs::write(&kek, format!("{kek_hex}\n")).unwrap();
+    let other = secrets.path().join("other-kek");
+    std::fs::write(&other, "c3".repeat(32)).unwrap();
+    // One login server: a refresh token is bound to it, and port 0 differs
+    // at each start.
+    let with_kek = ["--key-encryption-key-file", kek.to_str().unwrap(), "--login-server", "registry.test"];
+
+    // A registry that ran without one keeps its tokens once it gets one.
+    let password = {
+        let registry = Registry::start_in(data.path(), &[]);
+        create_token(&registry, "ci-puller", json!([{"repository": "app/*", "actions": ["content/read"]}]))
+            .await
+    };
+    let registry = Registry::start_in(data.path(), &with_kek);
+    let response = as_user(&registry, Method::GET, "/v2/", "ci-puller", &password).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "a token password from before the key-encryption key");
+    let refresh = registry.password_grant("ci-puller", &password, "repository:app/web:pull").await
+        ["refresh_token"]
+        .as_str()
+        .expect("a refresh token")
+        .to_owned();
+    drop(registry);
+
+    let registry = Registry::start_in(data.path(), &with_kek);
+    let response = registry.refresh_grant(&refresh, "repository:app/web:pull").await;
+    assert_eq!(response.status(), StatusCode::OK, "a refresh token survives a restart with the same key");
+    drop(registry);
+
+    let (code, stderr) = refused_start(data.path(), &[]);
+    assert_ne!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("PORTCULLIS_KEY_ENCRYPTION_KEY_FILE"), "{stderr}");
+    let (code, stderr) = refused_start(data.path(), &["--key-encryption-key-file", other.to_str().unwrap()]);
+    assert_ne!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("does not match the database's keys"), "{stderr}");
+    assert!(!stderr.contains(&kek_hex) && !stderr.contains(&"c3".repeat(32)), "{stderr}");
+}
