@@ -219,7 +219,16 @@ impl Cluster {
     fn launch(&self, index: usize) -> Registry {
         let env: Vec<(&str, &str)> =
             self.storage.iter().map(|(key, value)| (key.as_str(), value.as_str())).collect();
+        // The same key-encryption key for all, as a deployment gives every
+        // replica the same secret file: the shared keys are sealed with it.
+        let kek = self.shared.path().join("key-encryption.key");
+        if !kek.exists() {
+            std::fs::write(&kek, format!("{:032x}{:032x}\n", rand::random::<u128>(), rand::random::<u128>()))
+                .unwrap();
+        }
         let args = [
+            "--key-encryption-key-file",
+            kek.to_str().unwrap(),
             "--database-url",
             &self.database_url,
             "--login-server",
