@@ -394,7 +394,8 @@ pub async fn record_sign_in(db: &Database, member: Member, now: DateTime<Utc>) -
         Member::User(id) => ("users", id),
         Member::ServicePrincipal(id) => ("service_principals", id),
     };
-    on!(db.writer(), |e| sqlx::query(&format!(
+    let mut tx = db.begin().await?;
+    on!(tx.conn(), |e| sqlx::query(&format!(
         "UPDATE {table} SET last_sign_in_at = $1 WHERE id = $2
          AND (last_sign_in_at IS NULL OR last_sign_in_at < $3)"
     ))
@@ -404,6 +405,7 @@ pub async fn record_sign_in(db: &Database, member: Member, now: DateTime<Utc>) -
     .execute(e)
     .await
     .map(|done| done.rows_affected()))?;
+    tx.commit().await?;
     Ok(())
 }
 

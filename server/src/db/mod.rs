@@ -321,13 +321,6 @@ impl Database {
         sessions::PortalSessions::open(&self.writer).await
     }
 
-    pub(crate) fn writer(&self) -> Backend<&SqlitePool, &PgPool> {
-        match &self.writer {
-            Backend::Sqlite(pool) => Backend::Sqlite(pool),
-            Backend::Postgres(pool) => Backend::Postgres(pool),
-        }
-    }
-
     pub(crate) fn reader(&self) -> Backend<&SqlitePool, &PgPool> {
         match &self.reader {
             Backend::Sqlite(pool) => Backend::Sqlite(pool),
@@ -391,6 +384,12 @@ impl Database {
     /// share: they run one after another as on SQLite, so a change that
     /// reads and then writes (a scope map edit, `portcullis apply`, garbage
     /// collection against a push) cannot interleave with another.
+    ///
+    /// Every write goes through here, a single statement too: there is no
+    /// handle on the writer pool outside a transaction. On PostgreSQL a
+    /// lone `DELETE` on a pooled connection skipped the lock and could land
+    /// inside another replica's change (a manifest deleted between a
+    /// push's insert and its tag: a foreign-key failure, 500).
     pub async fn begin(&self) -> Result<Tx, DbError> {
         Ok(match &self.writer {
             Backend::Sqlite(pool) => Tx(Backend::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),

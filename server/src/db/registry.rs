@@ -73,7 +73,8 @@ pub async fn ensure_repository(db: &Database, name: &str, now: DateTime<Utc>) ->
     if let Some(id) = find_repository(db, name).await? {
         return Ok(id);
     }
-    on!(db.writer(), |e| sqlx::query(
+    let mut tx = db.begin().await?;
+    on!(tx.conn(), |e| sqlx::query(
         "INSERT INTO repositories (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING"
     )
     .bind(name)
@@ -81,10 +82,12 @@ pub async fn ensure_repository(db: &Database, name: &str, now: DateTime<Utc>) ->
     .execute(e)
     .await
     .map(|done| done.rows_affected()))?;
-    Ok(on!(db.writer(), |e| sqlx::query_scalar("SELECT id FROM repositories WHERE name = $1")
+    let id = on!(tx.conn(), |e| sqlx::query_scalar("SELECT id FROM repositories WHERE name = $1")
         .bind(name)
         .fetch_one(e)
-        .await)?)
+        .await)?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 /// Whether a repository's link `l` to a blob may be read: the repository
@@ -197,7 +200,8 @@ pub async fn mount_blob(
     digest: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, DbError> {
-    let result = on!(db.writer(), |e| sqlx::query(&format!(
+    let mut tx = db.begin().await?;
+    let result = on!(tx.conn(), |e| sqlx::query(&format!(
         "INSERT INTO repository_blobs (repository_id, digest, linked_at)
          SELECT $1, l.digest, $2 FROM repository_blobs l WHERE l.repository_id = $3 AND l.digest = $4
            AND {READABLE_LINK}
@@ -210,13 +214,15 @@ pub async fn mount_blob(
     .execute(e)
     .await
     .map(|done| done.rows_affected()))?;
+    tx.commit().await?;
     Ok(result > 0)
 }
 
 /// Removes the blob from the repository's view; the bytes stay until
 /// garbage collection finds nothing references them.
 pub async fn unlink_blob(db: &Database, repository: i64, digest: &str) -> Result<bool, DbError> {
-    let result = on!(db.writer(), |e| sqlx::query(
+    let mut tx = db.begin().await?;
+    let result = on!(tx.conn(), |e| sqlx::query(
         "DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2"
     )
     .bind(repository)
@@ -224,6 +230,7 @@ pub async fn unlink_blob(db: &Database, repository: i64, digest: &str) -> Result
     .execute(e)
     .await
     .map(|done| done.rows_affected()))?;
+    tx.commit().await?;
     Ok(result > 0)
 }
 
@@ -233,7 +240,8 @@ pub async fn insert_upload(
     repository: i64,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    on!(db.writer(), |e| sqlx::query(
+    let mut tx = db.begin().await?;
+    on!(tx.conn(), |e| sqlx::query(
         "INSERT INTO uploads (id, repository_id, started_at) VALUES ($1, $2, $3)"
     )
     .bind(upload)
@@ -242,6 +250,7 @@ pub async fn insert_upload(
     .execute(e)
     .await
     .map(|done| done.rows_affected()))?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -258,11 +267,13 @@ pub async fn upload_exists(db: &Database, upload: &str, repository: i64) -> Resu
 }
 
 pub async fn delete_upload(db: &Database, upload: &str) -> Result<bool, DbError> {
-    let result = on!(db.writer(), |e| sqlx::query("DELETE FROM uploads WHERE id = $1")
+    let mut tx = db.begin().await?;
+    let result = on!(tx.conn(), |e| sqlx::query("DELETE FROM uploads WHERE id = $1")
         .bind(upload)
         .execute(e)
         .await
         .map(|done| done.rows_affected()))?;
+    tx.commit().await?;
     Ok(result > 0)
 }
 
@@ -405,24 +416,27 @@ pub async fn put_manifest(
 
 /// Deletes a manifest and every tag pointing at it.
 pub async fn delete_manifest(db: &Database, repository: i64, digest: &str) -> Result<bool, DbError> {
+    let mut tx = db.begin().await?;
     let result =
-        on!(db.writer(), |e| sqlx::query("DELETE FROM manifests WHERE repository_id = $1 AND digest = $2")
+        on!(tx.conn(), |e| sqlx::query("DELETE FROM manifests WHERE repository_id = $1 AND digest = $2")
             .bind(repository)
             .bind(digest)
             .execute(e)
             .await
             .map(|done| done.rows_affected()))?;
+    tx.commit().await?;
     Ok(result > 0)
 }
 
 pub async fn delete_tag(db: &Database, repository: i64, tag: &str) -> Result<bool, DbError> {
-    let result =
-        on!(db.writer(), |e| sqlx::query("DELETE FROM tags WHERE repository_id = $1 AND name = $2")
-            .bind(repository)
-            .bind(tag)
-            .execute(e)
-            .await
-            .map(|done| done.rows_affected()))?;
+    let mut tx = db.begin().await?;
+    let result = on!(tx.conn(), |e| sqlx::query("DELETE FROM tags WHERE repository_id = $1 AND name = $2")
+        .bind(repository)
+        .bind(tag)
+        .execute(e)
+        .await
+        .map(|done| done.rows_affected()))?;
+    tx.commit().await?;
     Ok(result > 0)
 }
 

@@ -301,7 +301,8 @@ pub async fn set_locks(
             (format!("UPDATE manifests SET {set} WHERE repository_id = $5 AND digest = $6"), Some(digest))
         }
     };
-    let result = on!(db.writer(), |e| sqlx::query(&sql)
+    let mut tx = db.begin().await?;
+    let result = on!(tx.conn(), |e| sqlx::query(&sql)
         .bind(read)
         .bind(write)
         .bind(delete)
@@ -311,6 +312,7 @@ pub async fn set_locks(
         .execute(e)
         .await
         .map(|done| done.rows_affected()))?;
+    tx.commit().await?;
     Ok(result > 0)
 }
 

@@ -128,12 +128,14 @@ pub async fn count(db: &Database) -> Result<i64, DbError> {
 /// Replaces the user's password hash (a PHC string); returns whether the
 /// user exists.
 pub async fn set_password_hash(db: &Database, name: &str, password_hash: &str) -> Result<bool, DbError> {
-    let result = on!(db.writer(), |e| sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
+    let mut tx = db.begin().await?;
+    let result = on!(tx.conn(), |e| sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
         .bind(password_hash)
         .bind(name)
         .execute(e)
         .await
         .map(|done| done.rows_affected()))?;
+    tx.commit().await?;
     Ok(result == 1)
 }
 
