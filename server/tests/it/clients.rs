@@ -619,6 +619,22 @@ async fn podman_logs_in_pushes_removes_and_pulls_an_image() {
     succeed(podman(&["rmi", "--all", "--force"]), None);
 }
 
+/// podman logs in to `authority` as the administrator, pulls `image`
+/// (`authority/repository:tag`), checks that what it pulled is the
+/// manifest `digest`, and removes every image again.
+pub(crate) fn podman_pull_as_admin(env: &ClientEnv, authority: &str, image: &str, digest: &str) {
+    let podman = |args: &[&str]| with_args(env.podman(), args);
+    succeed(
+        podman(&["login", "--tls-verify=false", "-u", "admin", "--password-stdin", authority]),
+        Some(&password_line()),
+    );
+    succeed(podman(&["pull", "--tls-verify=false", image]), None);
+    let repo_digests =
+        succeed(podman(&["image", "inspect", "--format", "{{json .RepoDigests}}", image]), None);
+    assert!(repo_digests.contains(digest), "{repo_digests}");
+    succeed(podman(&["rmi", "--all", "--force"]), None);
+}
+
 // ---------------------------------------------------------------------------
 // oras (the Python SDK; oras-py ships no command line)
 

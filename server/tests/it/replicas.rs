@@ -30,7 +30,9 @@ use serde_json::{json, Value};
 
 use crate::{
     authz::create_token,
-    clients::{oras_push_with_referrer, password_line, skopeo, succeed, with_args, ClientEnv, OciLayout},
+    clients::{
+        oras_push_with_referrer, password_line, podman_pull_as_admin, skopeo, succeed, ClientEnv, OciLayout,
+    },
     command::execute,
     registry::{image_manifest, sha256, Registry, OCI_MANIFEST},
     s3::s3_env,
@@ -457,17 +459,7 @@ async fn clients_behind_a_balancer_see_one_registry() {
     assert_eq!(copy.blobs(), source.blobs(), "every blob comes back byte for byte");
 
     // podman pulls it through the balancer.
-    let podman = |args: &[&str]| with_args(env.podman(), args);
-    succeed(
-        podman(&["login", "--tls-verify=false", "-u", "admin", "--password-stdin", &balancer]),
-        Some(&password_line()),
-    );
-    let image_name = format!("{balancer}/team/app:v1");
-    succeed(podman(&["pull", "--tls-verify=false", &image_name]), None);
-    let repo_digests =
-        succeed(podman(&["image", "inspect", "--format", "{{json .RepoDigests}}", &image_name]), None);
-    assert!(repo_digests.contains(&image.digest), "{repo_digests}");
-    succeed(podman(&["rmi", "--all", "--force"]), None);
+    podman_pull_as_admin(&env, &balancer, &format!("{balancer}/team/app:v1"), &image.digest);
 
     // oras pushes an artifact and a referrer through the balancer; another
     // replica lists the referrer.

@@ -12,8 +12,7 @@ use serde_json::Value;
 
 use crate::{
     clients::{
-        login_skopeo, oras_push_with_referrer, password_line, skopeo, succeed, with_args, ClientEnv,
-        OciLayout,
+        login_skopeo, oras_push_with_referrer, podman_pull_as_admin, skopeo, succeed, ClientEnv, OciLayout,
     },
     registry::{sha256, Registry},
     testkit::{database_env, TestServer},
@@ -222,17 +221,7 @@ async fn blob_downloads_redirect_to_the_bucket_when_asked() {
         None,
     );
     assert_eq!(pulled.blobs(), source.blobs(), "skopeo pulled every blob byte for byte");
-    let podman = |args: &[&str]| with_args(clients.podman(), args);
-    succeed(
-        podman(&["login", "--tls-verify=false", "-u", "admin", "--password-stdin", &authority]),
-        Some(&password_line()),
-    );
-    let image_name = format!("{authority}/samples/redirect:v1");
-    succeed(podman(&["pull", "--tls-verify=false", &image_name]), None);
-    let repo_digests =
-        succeed(podman(&["image", "inspect", "--format", "{{json .RepoDigests}}", &image_name]), None);
-    assert!(repo_digests.contains(&image.digest), "{repo_digests}");
-    succeed(podman(&["rmi", "--all", "--force"]), None);
+    podman_pull_as_admin(&clients, &authority, &format!("{authority}/samples/redirect:v1"), &image.digest);
     // The oras script pushes an artifact, pulls it back (through the
     // redirect) and checks its bytes.
     oras_push_with_referrer(&clients, &authority, "samples/artifact");
