@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH" LEPTOS_OUTPUT_NAME=portcullis
 
-for tool in skopeo wrk ab curl docker-registry jq bc; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install skopeo wrk apache2-utils curl docker-registry jq bc)" >&2; exit 1; }
+export PATH="$PATH:/usr/sbin"
+for tool in skopeo wrk ab curl docker-registry jq bc docker dockerd; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install skopeo wrk apache2-utils curl docker-registry jq bc docker.io)" >&2; exit 1; }
 done
 
 LAYER_MIB=${LAYER_MIB:-512}
@@ -23,7 +24,14 @@ if [ -n "${QUICK:-}" ]; then LAYER_MIB=8; BLOB_MIB=16; WRK_SECONDS=2; fi
 cargo build --release -p server --bin portcullis >&2
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/portcullis-bench.XXXXXX")
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+DOCKERD_PID=
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # The engine stops once its stdin closes and unmounts its layers before
+  # it exits: wait for it, so nothing below $work is mounted when it goes.
+  if [ -n "$DOCKERD_PID" ]; then exec 8>&-; wait "$DOCKERD_PID" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 PASSWORD=bench-admin-password
@@ -80,6 +88,30 @@ skopeo_pull() {
 }
 row "skopeo push ${LAYER_MIB} MiB layer (s)" "$(seconds skopeo_push $P_PORT "${creds_p[@]}")" "$(seconds skopeo_push $D_PORT)"
 row "skopeo pull ${LAYER_MIB} MiB layer (s)" "$(seconds skopeo_pull $P_PORT --src-creds "admin:$PASSWORD")" "$(seconds skopeo_pull $D_PORT)"
+
+# docker push of an image with one layer of LAYER_MIB random MiB, built
+# FROM scratch, by a private Docker Engine (scripts/isolated-dockerd.sh; it
+# stops when the descriptor holding its stdin closes). docker compresses
+# the layer on every push, for both registries alike.
+mkfifo "$work/dockerd.hold"
+scripts/isolated-dockerd.sh "$work/d" <"$work/dockerd.hold" &
+DOCKERD_PID=$!
+exec 8>"$work/dockerd.hold"
+export DOCKER_HOST="unix://$work/d/docker.sock" DOCKER_CONFIG="$work/docker-config" DOCKER_BUILDKIT=0
+for _ in $(seq 150); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
+mkdir -p "$work/context"
+head -c $((LAYER_MIB * 1024 * 1024)) /dev/urandom >"$work/context/layer.bin"
+printf 'FROM scratch\nCOPY layer.bin /layer.bin\n' >"$work/context/Dockerfile"
+docker build -q -t "127.0.0.1:$P_PORT/bench/docker:v1" "$work/context" >/dev/null
+docker tag "127.0.0.1:$P_PORT/bench/docker:v1" "127.0.0.1:$D_PORT/bench/docker:v1"
+rm -rf "$work/context"
+echo "$PASSWORD" | docker login -u admin --password-stdin "127.0.0.1:$P_PORT" >/dev/null
+row "docker push ${LAYER_MIB} MiB layer (s)" \
+  "$(seconds docker push "127.0.0.1:$P_PORT/bench/docker:v1")" "$(seconds docker push "127.0.0.1:$D_PORT/bench/docker:v1")"
+docker rmi -f "127.0.0.1:$P_PORT/bench/docker:v1" "127.0.0.1:$D_PORT/bench/docker:v1" >/dev/null
+exec 8>&-
+wait "$DOCKERD_PID" || true
+DOCKERD_PID=
 
 head -c $((BLOB_MIB * 1024 * 1024)) /dev/urandom >"$work/blob"
 blob_digest="sha256:$(sha256sum "$work/blob" | cut -d' ' -f1)"
