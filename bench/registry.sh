@@ -86,7 +86,14 @@ skopeo_pull() {
   rm -rf "$work/pulled"
   skopeo copy --src-tls-verify=false --preserve-digests "$@" "docker://127.0.0.1:$port/bench/app:v1" "oci:$work/pulled:v1"
 }
-row "skopeo push ${LAYER_MIB} MiB layer (s)" "$(seconds skopeo_push $P_PORT "${creds_p[@]}")" "$(seconds skopeo_push $D_PORT)"
+# CPU time (user + system) a server process has used, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
+p_ticks=$(cpu_ticks $P_PID); p_push=$(seconds skopeo_push $P_PORT "${creds_p[@]}"); p_ticks=$(( $(cpu_ticks $P_PID) - p_ticks ))
+d_ticks=$(cpu_ticks $D_PID); d_push=$(seconds skopeo_push $D_PORT); d_ticks=$(( $(cpu_ticks $D_PID) - d_ticks ))
+row "skopeo push ${LAYER_MIB} MiB layer (s)" "$p_push" "$d_push"
+cpu_per_gib() { echo "scale=3; $1 / $TICK * 1024 / $LAYER_MIB" | bc; }
+row "server CPU s per GiB pushed (skopeo)" "$(cpu_per_gib $p_ticks)" "$(cpu_per_gib $d_ticks)"
 row "skopeo pull ${LAYER_MIB} MiB layer (s)" "$(seconds skopeo_pull $P_PORT --src-creds "admin:$PASSWORD")" "$(seconds skopeo_pull $D_PORT)"
 
 # docker push of an image with one layer of LAYER_MIB random MiB, built
@@ -149,26 +156,38 @@ rate() {
 p99() { awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 }; print v }'; }
 manifest_path="/v2/bench/app/manifests/v1"
 accept=(-H "Accept: application/vnd.oci.image.manifest.v1+json")
+# Server CPU per request in µs: clock ticks used over the requests answered.
+per_request_us() { echo "scale=1; $1 * 1000000 / $TICK / $2" | bc; }
 for c in 1 16 64; do
   auth_p=(-H "Authorization: Bearer $(token)")
+  p_ticks=$(cpu_ticks $P_PID)
   p_out=$(wrk_run $c "http://127.0.0.1:$P_PORT$manifest_path" "${auth_p[@]}" "${accept[@]}")
+  p_ticks=$(( $(cpu_ticks $P_PID) - p_ticks )); d_ticks=$(cpu_ticks $D_PID)
   d_out=$(wrk_run $c "http://127.0.0.1:$D_PORT$manifest_path" "${accept[@]}")
+  d_ticks=$(( $(cpu_ticks $D_PID) - d_ticks ))
   row "manifest GET req/s, $c connections" "$(rate <<<"$p_out")" "$(rate <<<"$d_out")"
   row "manifest GET p99 ms, $c connections" "$(p99 <<<"$p_out")" "$(p99 <<<"$d_out")"
+  done_p=$(awk '/requests in/ { print $1 }' <<<"$p_out"); done_d=$(awk '/requests in/ { print $1 }' <<<"$d_out")
+  row "server CPU µs per manifest GET, $c conns" "$(per_request_us $p_ticks "$done_p")" "$(per_request_us $d_ticks "$done_d")"
 done
 # wrk cannot send HEAD (it waits for the body the headers announce); ab -i can.
+# Prints "requests/s completed-requests" for a HEAD run.
 ab_rate() { # url, ab args...
   local url=$1; shift
   local out; out=$(ab -i -q -k -c 16 -t "$WRK_SECONDS" -n 10000000 "$@" "$url" 2>&1)
   if ! grep -q "^Non-2xx responses" <<<"$out" && grep -q "^Failed requests:        0" <<<"$out"; then
-    awk '/^Requests per second/ { print $4 }' <<<"$out"
+    echo "$(awk '/^Requests per second/ { print $4 }' <<<"$out") $(awk '/^Complete requests/ { print $3 }' <<<"$out")"
   else
-    echo "bench: ab saw errors:" >&2; echo "$out" >&2; echo 0
+    echo "bench: ab saw errors:" >&2; echo "$out" >&2; echo "0 1"
   fi
 }
-row "HEAD blob req/s, 16 connections" \
-  "$(ab_rate "http://127.0.0.1:$P_PORT/v2/bench/app/blobs/$blob_digest" -H "Authorization: Bearer $(token)")" \
-  "$(ab_rate "http://127.0.0.1:$D_PORT/v2/bench/app/blobs/$blob_digest")"
+p_ticks=$(cpu_ticks $P_PID)
+read -r p_rate p_done < <(ab_rate "http://127.0.0.1:$P_PORT/v2/bench/app/blobs/$blob_digest" -H "Authorization: Bearer $(token)")
+p_ticks=$(( $(cpu_ticks $P_PID) - p_ticks )); d_ticks=$(cpu_ticks $D_PID)
+read -r d_rate d_done < <(ab_rate "http://127.0.0.1:$D_PORT/v2/bench/app/blobs/$blob_digest")
+d_ticks=$(( $(cpu_ticks $D_PID) - d_ticks ))
+row "HEAD blob req/s, 16 connections" "$p_rate" "$d_rate"
+row "server CPU µs per blob HEAD, 16 conns" "$(per_request_us $p_ticks "$p_done")" "$(per_request_us $d_ticks "$d_done")"
 
 printf '%-44s %14s %14s %8s\n' "measurement" "portcullis" "distribution" "ratio"
 printf '%s\n' "${rows[@]}"
