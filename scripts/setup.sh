@@ -56,8 +56,13 @@ fi
 
 # cargo-leptos 0.3.11 does not build on current rustc; 0.3.10 does.
 if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; then
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (takes about 20 minutes once)"
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+  # Its own release profile asks for fat LTO with one codegen unit, which
+  # spends most of the install in one single-threaded link; the tool's own
+  # speed hardly matters to a build (it drives rustc, wasm-bindgen and
+  # wasm-opt), so the install uses cargo's ordinary release settings.
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (takes about 10 minutes once)"
+  CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
 fi
 
 # The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock.
