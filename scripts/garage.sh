@@ -34,7 +34,7 @@ install() {
   installed && return
   # Only what a one-node test server uses: SQLite metadata (bundled), no
   # LMDB, no Prometheus metrics, no K2V API; fewer crates to compile.
-  say "installing garage $GARAGE_VERSION with cargo (takes about 15 minutes once)"
+  say "installing garage $GARAGE_VERSION with cargo (takes about 13 minutes once)"
   cargo install garage --version "$GARAGE_VERSION" --locked \
     --no-default-features --features bundled-libs,sqlite
 }

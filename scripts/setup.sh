@@ -60,7 +60,7 @@ if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; th
   # spends most of the install in one single-threaded link; the tool's own
   # speed hardly matters to a build (it drives rustc, wasm-bindgen and
   # wasm-opt), so the install uses cargo's ordinary release settings.
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (takes about 10 minutes once)"
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (takes about 17 minutes once)"
   CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
 fi
