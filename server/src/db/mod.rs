@@ -5,13 +5,14 @@
 pub mod federation;
 pub mod identities;
 pub mod keys;
+mod readers;
 pub mod registry;
 pub mod repositories;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
 
-use std::{fmt, path::Path, str::FromStr, time::Duration};
+use std::{fmt, path::Path, str::FromStr, sync::Arc, time::Duration};
 
 use sqlx::{
     pool::PoolConnection,
@@ -106,7 +107,9 @@ impl PooledConn {
 
 /// SQLite allows one writer at a time: writes go through a one-connection
 /// pool so they queue in the program instead of failing on a busy lock;
-/// reads use a pool of their own (WAL lets them run beside the writer).
+/// reads use connections of their own (WAL lets them run beside the
+/// writer): single statements [`readers::SqliteReaders`], read transactions
+/// a pool.
 ///
 /// On PostgreSQL both pools hold several connections; the reader's are
 /// read-only (`default_transaction_read_only`), and a write transaction
@@ -116,6 +119,9 @@ impl PooledConn {
 pub struct Database {
     writer: Pool,
     reader: Pool,
+    /// SQLite's connections for single read statements (`reader()`); on
+    /// PostgreSQL those use the reader pool.
+    statements: Option<Arc<readers::SqliteReaders>>,
 }
 
 /// Names the driver only: pool internals never reach a log.
@@ -293,9 +299,14 @@ impl Database {
         let reader = sqlite_pool_options()
             .test_before_acquire(false)
             .max_connections(8)
-            .connect_with(options.read_only(true))
+            .connect_with(options.clone().read_only(true))
             .await?;
-        Ok(Self { writer: Backend::Sqlite(writer), reader: Backend::Sqlite(reader) })
+        let statements = readers::SqliteReaders::new(options.read_only(true), 8);
+        Ok(Self {
+            writer: Backend::Sqlite(writer),
+            reader: Backend::Sqlite(reader),
+            statements: Some(statements),
+        })
     }
 
     async fn open_postgres(options: PgConnectOptions) -> Result<Self, DbError> {
@@ -305,7 +316,7 @@ impl Database {
             .max_connections(8)
             .connect_with(options.options([("default_transaction_read_only", "on")]))
             .await?;
-        Ok(Self { writer: Backend::Postgres(writer), reader: Backend::Postgres(reader) })
+        Ok(Self { writer: Backend::Postgres(writer), reader: Backend::Postgres(reader), statements: None })
     }
 
     pub(crate) fn dialect(&self) -> Dialect {
@@ -321,10 +332,13 @@ impl Database {
         sessions::PortalSessions::open(&self.writer).await
     }
 
-    pub(crate) fn reader(&self) -> Backend<&SqlitePool, &PgPool> {
-        match &self.reader {
-            Backend::Sqlite(pool) => Backend::Sqlite(pool),
-            Backend::Postgres(pool) => Backend::Postgres(pool),
+    /// Where a single read statement runs: SQLite's statement readers, or
+    /// PostgreSQL's reader pool.
+    pub(crate) fn reader(&self) -> Backend<&readers::SqliteReaders, &PgPool> {
+        match (&self.reader, &self.statements) {
+            (Backend::Postgres(pool), _) => Backend::Postgres(pool),
+            (Backend::Sqlite(_), Some(statements)) => Backend::Sqlite(statements),
+            (Backend::Sqlite(_), None) => unreachable!("a SQLite database opens its statement readers"),
         }
     }
 
@@ -337,17 +351,25 @@ impl Database {
     }
 
     /// (pool, connections in use, idle connections) of the writer and the
-    /// reader pools, for `/metrics`.
+    /// readers (SQLite's statement readers counted with the reader pool),
+    /// for `/metrics`.
     pub fn pool_use(&self) -> [(&'static str, u64, u64); 2] {
-        let usage = |name, pool: &Pool| {
+        let usage = |pool: &Pool| {
             let (size, idle) = match pool {
                 Backend::Sqlite(pool) => (pool.size(), pool.num_idle()),
                 Backend::Postgres(pool) => (pool.size(), pool.num_idle()),
             };
             let idle = idle as u64;
-            (name, u64::from(size).saturating_sub(idle), idle)
+            (u64::from(size).saturating_sub(idle), idle)
         };
-        [usage("writer", &self.writer), usage("reader", &self.reader)]
+        let (writer_in_use, writer_idle) = usage(&self.writer);
+        let (mut reader_in_use, mut reader_idle) = usage(&self.reader);
+        if let Some(statements) = &self.statements {
+            let (in_use, idle) = statements.usage();
+            reader_in_use += in_use;
+            reader_idle += idle;
+        }
+        [("writer", writer_in_use, writer_idle), ("reader", reader_in_use, reader_idle)]
     }
 
     /// Whether the database answers (`/readyz`): one trivial query on the
