@@ -281,6 +281,18 @@ pub(crate) fn skopeo(env: &ClientEnv, args: &[&str]) -> Command {
     with_args(env.command("skopeo"), args)
 }
 
+/// skopeo copies `tag` of the layout `source` to `remote` (`docker://...`)
+/// with its digests kept, over plain HTTP; the push must succeed.
+pub(crate) fn skopeo_push(env: &ClientEnv, source: &OciLayout, tag: &str, remote: &str) {
+    succeed(
+        skopeo(
+            env,
+            &["copy", "--preserve-digests", "--dest-tls-verify=false", &source.reference(tag), remote],
+        ),
+        None,
+    );
+}
+
 fn list_tags(env: &ClientEnv, image: &str) -> Vec<String> {
     let out = succeed(skopeo(env, &["list-tags", "--tls-verify=false", &format!("docker://{image}")]), None);
     let listing: Value = serde_json::from_str(&out).unwrap();

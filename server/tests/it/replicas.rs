@@ -31,7 +31,8 @@ use serde_json::{json, Value};
 use crate::{
     authz::create_token,
     clients::{
-        oras_push_with_referrer, password_line, podman_pull_as_admin, skopeo, succeed, ClientEnv, OciLayout,
+        oras_push_with_referrer, password_line, podman_pull_as_admin, skopeo, skopeo_push, succeed,
+        ClientEnv, OciLayout,
     },
     command::execute,
     registry::{image_manifest, sha256, Registry, OCI_MANIFEST},
@@ -418,13 +419,7 @@ async fn clients_behind_a_balancer_see_one_registry() {
     source.tag(&image, "v1");
     let before = cluster.balancer.served();
     let remote = format!("docker://{balancer}/team/app:v1");
-    succeed(
-        skopeo(
-            &env,
-            &["copy", "--preserve-digests", "--dest-tls-verify=false", &source.reference("v1"), &remote],
-        ),
-        None,
-    );
+    skopeo_push(&env, &source, "v1", &remote);
     let served = cluster.balancer.served();
     for (index, (after, before)) in served.iter().zip(&before).enumerate() {
         assert!(after - before >= 2, "replica {index} served part of the push: {before:?} → {served:?}");

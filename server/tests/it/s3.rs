@@ -12,7 +12,8 @@ use serde_json::Value;
 
 use crate::{
     clients::{
-        login_skopeo, oras_push_with_referrer, podman_pull_as_admin, skopeo, succeed, ClientEnv, OciLayout,
+        login_skopeo, oras_push_with_referrer, podman_pull_as_admin, skopeo, skopeo_push, succeed, ClientEnv,
+        OciLayout,
     },
     registry::{sha256, Registry},
     testkit::{database_env, TestServer},
@@ -97,13 +98,7 @@ async fn push_pull_gc_and_fsck_on_s3() {
         source.add_image("amd64", &[("hello.txt", b"hello from S3\n"), ("large.bin", large.as_slice())]);
     source.tag(&image, "v1");
     let remote = format!("docker://{authority}/samples/s3:v1");
-    succeed(
-        skopeo(
-            &clients,
-            &["copy", "--preserve-digests", "--dest-tls-verify=false", &source.reference("v1"), &remote],
-        ),
-        None,
-    );
+    skopeo_push(&clients, &source, "v1", &remote);
     let pulled = OciLayout::open(clients.path("pulled"));
     succeed(
         skopeo(
@@ -139,13 +134,7 @@ async fn push_pull_gc_and_fsck_on_s3() {
     );
 
     // And a new push after the collection works.
-    succeed(
-        skopeo(
-            &clients,
-            &["copy", "--preserve-digests", "--dest-tls-verify=false", &source.reference("v1"), &remote],
-        ),
-        None,
-    );
+    skopeo_push(&clients, &source, "v1", &remote);
     drop(server);
 }
 
@@ -169,13 +158,7 @@ async fn blob_downloads_redirect_to_the_bucket_when_asked() {
     let image = source.add_image("amd64", &[("large.bin", large_file().as_slice())]);
     source.tag(&image, "v1");
     let remote = format!("docker://{authority}/samples/redirect:v1");
-    succeed(
-        skopeo(
-            &clients,
-            &["copy", "--preserve-digests", "--dest-tls-verify=false", &source.reference("v1"), &remote],
-        ),
-        None,
-    );
+    skopeo_push(&clients, &source, "v1", &remote);
     let (layer_digest, layer) =
         source.blobs().into_iter().max_by_key(|(_, bytes)| bytes.len()).expect("the image has blobs");
 
