@@ -9,7 +9,11 @@ use super::{on, Backend, Database, DbError, Tx};
 
 /// The registry-wide policy revision now.
 pub async fn revision(db: &Database) -> Result<i64, DbError> {
-    Ok(on!(db.reader(), |e| sqlx::query_scalar("SELECT value FROM policy_revision").fetch_one(e).await)?)
+    const SQL: &str = "SELECT value FROM policy_revision";
+    Ok(match db.inline() {
+        Backend::Sqlite(inline) => inline.one(SQL, [], |row| row.get(0))?,
+        Backend::Postgres(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await?,
+    })
 }
 
 /// Takes the next policy revision (see migrations/0004): a change to who

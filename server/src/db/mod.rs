@@ -4,6 +4,7 @@
 
 pub mod federation;
 pub mod identities;
+mod inline;
 pub mod keys;
 mod readers;
 pub mod registry;
@@ -122,6 +123,9 @@ pub struct Database {
     /// SQLite's connections for single read statements (`reader()`); on
     /// PostgreSQL those use the reader pool.
     statements: Option<Arc<readers::SqliteReaders>>,
+    /// SQLite's connections for the statements every request makes
+    /// (`inline()`), run on the request's thread.
+    inline: Option<Arc<inline::InlineReaders>>,
 }
 
 /// Names the driver only: pool internals never reach a log.
@@ -141,6 +145,10 @@ pub enum DbError {
     Full(#[source] sqlx::Error),
     #[error("database error: {0}")]
     Sqlx(#[source] sqlx::Error),
+    /// A read on the request's own thread ([`inline`]); reads cannot
+    /// fill a disk, so this is never [`DbError::Full`].
+    #[error("database error: {0}")]
+    Inline(#[from] rusqlite::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
@@ -301,11 +309,13 @@ impl Database {
             .max_connections(8)
             .connect_with(options.clone().read_only(true))
             .await?;
+        let inline = Arc::new(inline::InlineReaders::new(options.get_filename()));
         let statements = readers::SqliteReaders::new(options.read_only(true), 8);
         Ok(Self {
             writer: Backend::Sqlite(writer),
             reader: Backend::Sqlite(reader),
             statements: Some(statements),
+            inline: Some(inline),
         })
     }
 
@@ -316,7 +326,12 @@ impl Database {
             .max_connections(8)
             .connect_with(options.options([("default_transaction_read_only", "on")]))
             .await?;
-        Ok(Self { writer: Backend::Postgres(writer), reader: Backend::Postgres(reader), statements: None })
+        Ok(Self {
+            writer: Backend::Postgres(writer),
+            reader: Backend::Postgres(reader),
+            statements: None,
+            inline: None,
+        })
     }
 
     pub(crate) fn dialect(&self) -> Dialect {
@@ -339,6 +354,17 @@ impl Database {
             (Backend::Postgres(pool), _) => Backend::Postgres(pool),
             (Backend::Sqlite(_), Some(statements)) => Backend::Sqlite(statements),
             (Backend::Sqlite(_), None) => unreachable!("a SQLite database opens its statement readers"),
+        }
+    }
+
+    /// Where a statement that every request makes runs: on SQLite, on the
+    /// request's own thread ([`inline`]); on PostgreSQL, the reader pool.
+    /// The caller writes the statement once and runs it on either.
+    pub(crate) fn inline(&self) -> Backend<&inline::InlineReaders, &PgPool> {
+        match (&self.reader, &self.inline) {
+            (Backend::Postgres(pool), _) => Backend::Postgres(pool),
+            (Backend::Sqlite(_), Some(inline)) => Backend::Sqlite(inline),
+            (Backend::Sqlite(_), None) => unreachable!("a SQLite database opens its inline readers"),
         }
     }
 
@@ -366,6 +392,11 @@ impl Database {
         let (mut reader_in_use, mut reader_idle) = usage(&self.reader);
         if let Some(statements) = &self.statements {
             let (in_use, idle) = statements.usage();
+            reader_in_use += in_use;
+            reader_idle += idle;
+        }
+        if let Some(inline) = &self.inline {
+            let (in_use, idle) = inline.usage();
             reader_in_use += in_use;
             reader_idle += idle;
         }

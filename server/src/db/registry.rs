@@ -2,7 +2,7 @@
 //! sessions. Multi-row changes run in one transaction on the writer, so a
 //! crash leaves either all of a change or none of it.
 
-use super::{on, Conn, Database, DbError, Tx};
+use super::{on, Backend, Conn, Database, DbError, Tx};
 use crate::domain::RepositoryName;
 use chrono::{DateTime, Utc};
 
@@ -112,17 +112,19 @@ pub async fn linked_blob(
     repository: &str,
     digest: &str,
 ) -> Result<Option<LinkedBlob>, DbError> {
-    let row: Option<(i64, bool)> = on!(db.reader(), |e| {
-        sqlx::query_as(
-        "SELECT b.size, r.read_enabled
+    const SQL: &str = "SELECT b.size, r.read_enabled
          FROM repositories r JOIN repository_blobs l ON l.repository_id = r.id JOIN blobs b ON b.digest = l.digest
-         WHERE r.name = $1 AND l.digest = $2"
-    )
-    .bind(repository)
-    .bind(digest)
-    .fetch_optional(e)
-    .await
-    })?;
+         WHERE r.name = $1 AND l.digest = $2";
+    let row: Option<(i64, bool)> = match db.inline() {
+        Backend::Sqlite(inline) => {
+            inline.optional(SQL, rusqlite::named_params! { "$1": repository, "$2": digest }, |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?
+        }
+        Backend::Postgres(pool) => {
+            sqlx::query_as(SQL).bind(repository).bind(digest).fetch_optional(pool).await?
+        }
+    };
     Ok(row.map(|(size, readable)| LinkedBlob { size: size as u64, readable }))
 }
 
@@ -283,15 +285,15 @@ pub async fn manifest_by_digest(
     repository: &str,
     digest: &str,
 ) -> Result<Option<ManifestRow>, DbError> {
-    Ok(on!(db.reader(), |e| sqlx::query_as(
+    manifest_by(
+        db,
         "SELECT m.id, m.digest, m.media_type, m.content, (m.read_enabled AND r.read_enabled) AS readable
          FROM repositories r JOIN manifests m ON m.repository_id = r.id
          WHERE r.name = $1 AND m.digest = $2",
+        repository,
+        digest,
     )
-    .bind(repository)
-    .bind(digest)
-    .fetch_optional(e)
-    .await)?)
+    .await
 }
 
 /// The manifest `tag` names in the repository named `repository`.
@@ -300,16 +302,43 @@ pub async fn manifest_by_tag(
     repository: &str,
     tag: &str,
 ) -> Result<Option<ManifestRow>, DbError> {
-    Ok(on!(db.reader(), |e| sqlx::query_as(
+    manifest_by(
+        db,
         "SELECT m.id, m.digest, m.media_type, m.content,
            (m.read_enabled AND r.read_enabled AND t.read_enabled) AS readable
          FROM repositories r JOIN tags t ON t.repository_id = r.id JOIN manifests m ON m.id = t.manifest_id
          WHERE r.name = $1 AND t.name = $2",
+        repository,
+        tag,
     )
-    .bind(repository)
-    .bind(tag)
-    .fetch_optional(e)
-    .await)?)
+    .await
+}
+
+/// The manifest `sql` selects by repository name (`$1`) and `reference`
+/// (`$2`), on the request's thread on SQLite.
+async fn manifest_by(
+    db: &Database,
+    sql: &'static str,
+    repository: &str,
+    reference: &str,
+) -> Result<Option<ManifestRow>, DbError> {
+    Ok(match db.inline() {
+        Backend::Sqlite(inline) => {
+            inline.optional(sql, rusqlite::named_params! { "$1": repository, "$2": reference }, |row| {
+                // By place: the statements select these five in this order.
+                Ok(ManifestRow {
+                    id: row.get(0)?,
+                    digest: row.get(1)?,
+                    media_type: row.get(2)?,
+                    content: row.get(3)?,
+                    readable: row.get(4)?,
+                })
+            })?
+        }
+        Backend::Postgres(pool) => {
+            sqlx::query_as(sql).bind(repository).bind(reference).fetch_optional(pool).await?
+        }
+    })
 }
 
 /// Stores a manifest (and points `tag` at it) after checking, inside the

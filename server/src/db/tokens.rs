@@ -282,10 +282,24 @@ pub async fn tokens_using(tx: &mut Tx, scope_map_id: i64, limit: i64) -> Result<
     .await)?)
 }
 
-const TOKEN_COLUMNS: &str = "t.id, t.name, t.scope_map_id, s.name AS scope_map_name,
+/// The columns of [`TokenColumns`], as a literal for `concat!`.
+macro_rules! token_columns {
+    () => {
+        "t.id, t.name, t.scope_map_id, s.name AS scope_map_name,
     s.revision AS scope_map_revision, t.enabled, t.created_at, t.last_used_at,
     t.p1_digest, t.p1_created_at, t.p1_expires_at, t.p1_serial, t.p1_version,
-    t.p2_digest, t.p2_created_at, t.p2_expires_at, t.p2_serial, t.p2_version";
+    t.p2_digest, t.p2_created_at, t.p2_expires_at, t.p2_serial, t.p2_version"
+    };
+}
+const TOKEN_COLUMNS: &str = token_columns!();
+
+/// A token by name (names compare without case), the statement every
+/// request with a token's name and password makes.
+const TOKEN_BY_NAME: &str = concat!(
+    "SELECT ",
+    token_columns!(),
+    " FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id WHERE t.name = $1"
+);
 
 /// A token's row as selected by [`TOKEN_COLUMNS`], before its two slots
 /// are put together.
@@ -310,6 +324,38 @@ struct TokenColumns {
     p2_serial: Option<i64>,
     p2_version: Option<String>,
 }
+
+impl TokenColumns {
+    /// The columns as the inline SQLite reader returns them, by their
+    /// place in [`TOKEN_COLUMNS`] (looking each up by name cost more than
+    /// the rest of the read).
+    fn from_inline(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            scope_map_id: row.get(2)?,
+            scope_map_name: row.get(3)?,
+            scope_map_revision: row.get(4)?,
+            enabled: row.get(5)?,
+            created_at: row.get(6)?,
+            last_used_at: row.get(7)?,
+            p1_digest: row.get(8)?,
+            p1_created_at: row.get(9)?,
+            p1_expires_at: row.get(10)?,
+            p1_serial: row.get(11)?,
+            p1_version: row.get(12)?,
+            p2_digest: row.get(13)?,
+            p2_created_at: row.get(14)?,
+            p2_expires_at: row.get(15)?,
+            p2_serial: row.get(16)?,
+            p2_version: row.get(17)?,
+        })
+    }
+}
+
+/// The number of columns [`TOKEN_COLUMNS`] selects; a statement's next
+/// column is at this index.
+const TOKEN_COLUMN_COUNT: usize = 18;
 
 impl From<TokenColumns> for TokenRow {
     fn from(t: TokenColumns) -> Self {
@@ -339,10 +385,21 @@ impl From<TokenColumns> for TokenRow {
     }
 }
 
-/// The token called `name` (names compare without case), read from the
-/// reader pool.
+/// The token called `name` (names compare without case), read outside
+/// any transaction.
 pub async fn token(db: &Database, name: &str) -> Result<Option<TokenRow>, DbError> {
-    token_on(db.reader(), name).await
+    if super::unstorable(name) {
+        return Ok(None);
+    }
+    let row = match db.inline() {
+        Backend::Sqlite(inline) => inline.optional(
+            TOKEN_BY_NAME,
+            rusqlite::named_params! { "$1": name },
+            TokenColumns::from_inline,
+        )?,
+        Backend::Postgres(pool) => sqlx::query_as(TOKEN_BY_NAME).bind(name).fetch_optional(pool).await?,
+    };
+    Ok(row.map(TokenRow::from))
 }
 
 /// The token called `name` and the registry's policy revision, read in
@@ -361,13 +418,21 @@ pub async fn token_and_policy_revision(
     if super::unstorable(name) {
         return Ok(None);
     }
-    let row: Option<WithRevision> = on!(db.reader(), |e| sqlx::query_as(&format!(
-        "SELECT {TOKEN_COLUMNS}, (SELECT value FROM policy_revision) AS policy_revision
+    const SQL: &str = concat!(
+        "SELECT ",
+        token_columns!(),
+        ", (SELECT value FROM policy_revision) AS policy_revision
          FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id WHERE t.name = $1"
-    ))
-    .bind(name)
-    .fetch_optional(e)
-    .await)?;
+    );
+    let row: Option<WithRevision> = match db.inline() {
+        Backend::Sqlite(inline) => inline.optional(SQL, rusqlite::named_params! { "$1": name }, |row| {
+            Ok(WithRevision {
+                token: TokenColumns::from_inline(row)?,
+                policy_revision: row.get(TOKEN_COLUMN_COUNT)?,
+            })
+        })?,
+        Backend::Postgres(pool) => sqlx::query_as(SQL).bind(name).fetch_optional(pool).await?,
+    };
     Ok(row.map(|row| (TokenRow::from(row.token), row.policy_revision)))
 }
 
@@ -383,12 +448,8 @@ async fn token_on(
     if super::unstorable(name) {
         return Ok(None);
     }
-    let row: Option<TokenColumns> = on!(executor, |e| sqlx::query_as(&format!(
-        "SELECT {TOKEN_COLUMNS} FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id WHERE t.name = $1"
-    ))
-    .bind(name)
-    .fetch_optional(e)
-    .await)?;
+    let row: Option<TokenColumns> =
+        on!(executor, |e| sqlx::query_as(TOKEN_BY_NAME).bind(name).fetch_optional(e).await)?;
     Ok(row.map(TokenRow::from))
 }
 
@@ -608,4 +669,14 @@ pub async fn list_audit(
     .bind(limit)
     .fetch_all(e)
     .await)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_column_count_matches_the_columns() {
+        assert_eq!(TOKEN_COLUMNS.split(',').count(), TOKEN_COLUMN_COUNT);
+    }
 }

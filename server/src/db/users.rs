@@ -33,12 +33,13 @@ pub async fn enabled_id_and_policy_revision(
     if super::unstorable(name) {
         return Ok(None);
     }
-    Ok(on!(db.reader(), |e| sqlx::query_as(
-        "SELECT u.id, (SELECT value FROM policy_revision) FROM users u WHERE u.name = $1 AND u.enabled"
-    )
-    .bind(name)
-    .fetch_optional(e)
-    .await)?)
+    const SQL: &str =
+        "SELECT u.id, (SELECT value FROM policy_revision) FROM users u WHERE u.name = $1 AND u.enabled";
+    Ok(match db.inline() {
+        Backend::Sqlite(inline) => inline
+            .optional(SQL, rusqlite::named_params! { "$1": name }, |row| Ok((row.get(0)?, row.get(1)?)))?,
+        Backend::Postgres(pool) => sqlx::query_as(SQL).bind(name).fetch_optional(pool).await?,
+    })
 }
 
 /// The user called `name`, read inside a change.

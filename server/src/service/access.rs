@@ -509,7 +509,7 @@ impl AccessService {
         // The digest is computed whether or not the token exists, so an
         // unknown name costs the same as a wrong password.
         let digest = self.hasher.digest(secret);
-        let row = token_rows::token(&self.db, name).await?;
+        let (row, revision) = token_rows::token_and_policy_revision(&self.db, name).await?.unzip();
         let now = (self.clock)();
         let matched = match &row {
             None => Err("unknown token"),
@@ -537,7 +537,8 @@ impl AccessService {
             .await;
         let serial = row.slots[slot].as_ref().expect("the matched slot holds a password").serial;
         let credential = Some(CredentialRef::TokenPassword { slot: slot as u8, serial });
-        Ok(Some(Authenticated { subject, credential, principal: self.scope_of(row).await? }))
+        let principal = self.scope_at_revision(row, revision.expect("read with the row")).await?;
+        Ok(Some(Authenticated { subject, credential, principal }))
     }
 
     /// What the policy holds for `subject` now, or `None` when it may no
@@ -750,13 +751,8 @@ impl AccessService {
         Ok(Some(Authenticated { subject, credential: Some(CredentialRef::Secret(secret.id)), principal }))
     }
 
-    /// The token's scope map, with what "Everyone (anonymous)" holds.
-    async fn scope_of(&self, row: &TokenRow) -> Result<Principal, AccessError> {
-        let revision = identities::revision(&self.db).await?;
-        self.scope_at_revision(row, revision).await
-    }
-
-    /// [`Self::scope_of`] with the policy revision read with the row.
+    /// The token's scope map, with what "Everyone (anonymous)" holds, at
+    /// the policy revision read with the token's row.
     async fn scope_at_revision(&self, row: &TokenRow, revision: i64) -> Result<Principal, AccessError> {
         let scope = self.compiled_scope(row).await?;
         self.with_everyone(Principal::Token(scope), revision).await
