@@ -9,8 +9,10 @@
 //! key and every token are secrets.
 
 use std::{
+    collections::HashMap,
     fmt, fs, io,
     path::Path,
+    sync::{Arc, Mutex, PoisonError},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -37,6 +39,11 @@ const MAX_TOKEN_LENGTH: usize = 64 * 1024;
 
 /// The only algorithm issued or accepted.
 const ALGORITHM: Algorithm = Algorithm::HS256;
+
+/// Access tokens whose signature was checked, kept so that a client's next
+/// requests with the same bearer token skip decoding it again. A full map
+/// drops its expired entries, and everything when that is not enough.
+const VERIFIED_CAPACITY: usize = 4096;
 
 /// Who a token was issued to: a user, a service principal, a repository
 /// token or the anonymous caller (SPEC §1). All kinds share one name space
@@ -214,6 +221,20 @@ pub struct TokenSigner {
     /// HS256 only; no registered claim is checked by `jsonwebtoken` (the
     /// validity period is checked against the caller's clock in `verify`).
     validation: Validation,
+    /// Access tokens this signer verified, by their text (secrets: never
+    /// printed). An entry only saves the decoding and the signature: the
+    /// audience and the validity period are checked on every use, and
+    /// whether the holder may still act is the policy's question, asked on
+    /// every request (`AccessService::principal`).
+    verified: Mutex<HashMap<Box<str>, Verified>>,
+}
+
+/// A verified access token's claims, with the validity period (Unix
+/// seconds) they were checked against.
+struct Verified {
+    claims: Arc<AccessClaims>,
+    not_before: u64,
+    expires: u64,
 }
 
 /// Never prints the key.
@@ -235,6 +256,7 @@ impl TokenSigner {
             encoding: EncodingKey::from_secret(&key),
             decoding: DecodingKey::from_secret(&key),
             validation,
+            verified: Mutex::new(HashMap::new()),
         }
     }
 
@@ -280,14 +302,25 @@ impl TokenSigner {
     }
 
     /// Checks an access token: signature, algorithm, kind, audience and
-    /// validity period (with [`CLOCK_LEEWAY`]).
+    /// validity period (with [`CLOCK_LEEWAY`]). A token verified before is
+    /// not decoded again; its audience and validity period are checked
+    /// again.
     pub fn verify_access(
         &self,
         token: &str,
         service: &str,
         now: SystemTime,
-    ) -> Result<AccessClaims, TokenError> {
+    ) -> Result<Arc<AccessClaims>, TokenError> {
+        let known = self
+            .verified_list()
+            .get(token)
+            .map(|known| (known.claims.clone(), known.not_before, known.expires));
+        if let Some((claims, not_before, expires)) = known {
+            check_audience_and_period(&claims.service, not_before, expires, service, now)?;
+            return Ok(claims);
+        }
         let claims = self.verify(token, service, now, TokenKind::Access)?;
+        let (not_before, expires) = (claims.nbf, claims.exp);
         let grants = claims
             .access
             .unwrap_or_default()
@@ -298,7 +331,7 @@ impl TokenSigner {
                 Some(ResourceScope { resource, actions })
             })
             .collect();
-        Ok(AccessClaims {
+        let claims = Arc::new(AccessClaims {
             subject: Subject::from_claims(claims.subject_kind, claims.sub),
             service: claims.aud,
             token_id: claims.jti,
@@ -306,7 +339,22 @@ impl TokenSigner {
             expires_at: from_unix_seconds(claims.exp).ok_or(TokenError::Malformed)?,
             credential: claims.cred.as_deref().and_then(CredentialRef::decode),
             grants,
-        })
+        });
+        let mut verified = self.verified_list();
+        if verified.len() >= VERIFIED_CAPACITY {
+            let now = unix_seconds(now);
+            verified.retain(|_, known| now < known.expires.saturating_add(CLOCK_LEEWAY.as_secs()));
+            if verified.len() >= VERIFIED_CAPACITY {
+                verified.clear();
+            }
+        }
+        verified.insert(token.into(), Verified { claims: claims.clone(), not_before, expires });
+        Ok(claims)
+    }
+
+    fn verified_list(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Verified>> {
+        // A panic while the map was held leaves whole entries.
+        self.verified.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A signed refresh token for `subject` on `service`, valid from `now`
@@ -378,19 +426,32 @@ impl TokenSigner {
         if claims.kind != kind {
             return Err(TokenError::WrongKind);
         }
-        if claims.aud != service {
-            return Err(TokenError::WrongAudience);
-        }
-        let now = unix_seconds(now);
-        let leeway = CLOCK_LEEWAY.as_secs();
-        if now.saturating_add(leeway) < claims.nbf {
-            return Err(TokenError::NotYetValid);
-        }
-        if now >= claims.exp.saturating_add(leeway) {
-            return Err(TokenError::Expired);
-        }
+        check_audience_and_period(&claims.aud, claims.nbf, claims.exp, service, now)?;
         Ok(claims)
     }
+}
+
+/// A token issued for `audience`, valid from `not_before` until `expires`
+/// (Unix seconds), checked for `service` at `now`, with [`CLOCK_LEEWAY`].
+fn check_audience_and_period(
+    audience: &str,
+    not_before: u64,
+    expires: u64,
+    service: &str,
+    now: SystemTime,
+) -> Result<(), TokenError> {
+    if audience != service {
+        return Err(TokenError::WrongAudience);
+    }
+    let now = unix_seconds(now);
+    let leeway = CLOCK_LEEWAY.as_secs();
+    if now.saturating_add(leeway) < not_before {
+        return Err(TokenError::NotYetValid);
+    }
+    if now >= expires.saturating_add(leeway) {
+        return Err(TokenError::Expired);
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -851,6 +912,29 @@ mod tests {
         assert_eq!(signer.verify_refresh(&refresh, SERVICE, at(T0 + 3629)), Ok(alice()));
         assert_eq!(signer.verify_refresh(&refresh, SERVICE, at(T0 + 3630)), Err(TokenError::Expired));
         assert_eq!(signer.verify_refresh(&refresh, SERVICE, at(T0 - 31)), Err(TokenError::NotYetValid));
+    }
+
+    /// A token verified once is not decoded again, but every later use is
+    /// checked for its audience and period as the first was, and the map of
+    /// verified tokens stays bounded.
+    #[test]
+    fn a_verified_token_is_checked_again_on_every_use() {
+        let signer = TokenSigner::generate();
+        let token = signer.issue_access(&alice(), SERVICE, &[], at(T0), TTL);
+        let first = signer.verify_access(&token, SERVICE, at(T0)).unwrap();
+        let again = signer.verify_access(&token, SERVICE, at(T0 + 1)).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "the second use was served from the verified tokens");
+        assert_eq!(signer.verify_access(&token, "registry.local", at(T0)), Err(TokenError::WrongAudience));
+        assert_eq!(signer.verify_access(&token, SERVICE, at(T0 + 330)), Err(TokenError::Expired));
+        assert_eq!(signer.verify_access(&token, SERVICE, at(T0 - 31)), Err(TokenError::NotYetValid));
+        let other_key = TokenSigner::generate();
+        assert_eq!(other_key.verify_access(&token, SERVICE, at(T0)), Err(TokenError::BadSignature));
+
+        for n in 0..VERIFIED_CAPACITY + 10 {
+            let token = signer.issue_access(&alice(), SERVICE, &[], at(T0 + n as u64 % 100), TTL);
+            signer.verify_access(&token, SERVICE, at(T0 + 100)).unwrap();
+            assert!(signer.verified_list().len() <= VERIFIED_CAPACITY);
+        }
     }
 
     #[test]

@@ -140,7 +140,7 @@ pub struct Caller {
     pub principal: Principal,
     /// The grants of a bearer token; `None` for Basic credentials and
     /// portal sessions, where the policy alone decides.
-    pub grants: Option<AccessClaims>,
+    pub grants: Option<Arc<AccessClaims>>,
 }
 
 impl From<Authenticated> for Caller {
