@@ -6,6 +6,7 @@
 #
 #   bench/registry.sh            # full run (512 MiB layer, 1 GiB blob)
 #   QUICK=1 bench/registry.sh    # small sizes, to check the script itself
+#   PORTCULLIS_BIN=/path/to/portcullis bench/registry.sh   # that build (A/B runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -21,7 +22,11 @@ BLOB_MIB=${BLOB_MIB:-1024}
 WRK_SECONDS=${WRK_SECONDS:-10}
 if [ -n "${QUICK:-}" ]; then LAYER_MIB=8; BLOB_MIB=16; WRK_SECONDS=2; fi
 
-cargo build --release -p server --bin portcullis >&2
+if [ -z "${PORTCULLIS_BIN:-}" ]; then
+  cargo build --release -p server --bin portcullis >&2
+  PORTCULLIS_BIN="${CARGO_TARGET_DIR:-target}/release/portcullis"
+fi
+echo "bench: $PORTCULLIS_BIN, built $(date -r "$PORTCULLIS_BIN" '+%F %T')" >&2
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/portcullis-bench.XXXXXX")
 pids=()
 DOCKERD_PID=
@@ -37,7 +42,7 @@ trap cleanup EXIT
 PASSWORD=bench-admin-password
 P_PORT=5101
 D_PORT=5102
-PORTCULLIS_ADMIN_PASSWORD=$PASSWORD PORTCULLIS_LOG=warn PORTCULLIS_RATE_LIMIT_READS=0 PORTCULLIS_RATE_LIMIT_WRITES=0 target/release/portcullis serve \
+PORTCULLIS_ADMIN_PASSWORD=$PASSWORD PORTCULLIS_LOG=warn PORTCULLIS_RATE_LIMIT_READS=0 PORTCULLIS_RATE_LIMIT_WRITES=0 "$PORTCULLIS_BIN" serve \
   --listen 127.0.0.1:$P_PORT --data-dir "$work/portcullis" >"$work/portcullis.log" 2>&1 &
 pids+=($!); P_PID=$!
 cat >"$work/distribution.yml" <<YAML
