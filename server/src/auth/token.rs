@@ -698,7 +698,7 @@ mod tests {
         let first = signer.issue_access(&alice(), SERVICE, &[], at(T0), TTL);
         let second = signer.issue_access(&alice(), SERVICE, &[], at(T0), TTL);
         assert_ne!(first, second);
-        let first_id = signer.verify_access(&first, SERVICE, at(T0)).unwrap().token_id;
+        let first_id = signer.verify_access(&first, SERVICE, at(T0)).unwrap().token_id.clone();
         assert_eq!(URL_SAFE_NO_PAD.decode(&first_id).unwrap().len(), 16);
         assert_ne!(first_id, signer.verify_access(&second, SERVICE, at(T0)).unwrap().token_id);
     }
