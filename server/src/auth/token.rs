@@ -311,6 +311,9 @@ impl TokenSigner {
         service: &str,
         now: SystemTime,
     ) -> Result<Arc<AccessClaims>, TokenError> {
+        if token.len() > MAX_TOKEN_LENGTH {
+            return Err(TokenError::Malformed);
+        }
         let known = self
             .verified_list()
             .get(token)
