@@ -25,7 +25,7 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     class: &'static str,
-    method: String,
+    method: &'static str,
     status: u16,
 }
 
@@ -143,8 +143,8 @@ impl Metrics {
     }
 
     /// One answered request.
-    pub fn answered(&self, class: &'static str, method: &str, status: u16, seconds: f64) {
-        self.requests.get_or_create(&RequestLabels { class, method: method.to_owned(), status }).inc();
+    pub fn answered(&self, class: &'static str, method: &'static str, status: u16, seconds: f64) {
+        self.requests.get_or_create(&RequestLabels { class, method, status }).inc();
         self.latency.get_or_create(&ClassLabels { class }).observe(seconds);
     }
 
