@@ -7,6 +7,8 @@
 #   bench/registry.sh            # full run (512 MiB layer, 1 GiB blob)
 #   QUICK=1 bench/registry.sh    # small sizes, to check the script itself
 #   PORTCULLIS_BIN=/path/to/portcullis bench/registry.sh   # that build (A/B runs)
+#   DATABASE_URL=postgres://... bench/registry.sh   # Portcullis on PostgreSQL (--database-url;
+#                                                   # an empty database, e.g. scripts/postgres.sh's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -42,8 +44,10 @@ trap cleanup EXIT
 PASSWORD=bench-admin-password
 P_PORT=5101
 D_PORT=5102
+database=()
+if [ -n "${DATABASE_URL:-}" ]; then database=(--database-url "$DATABASE_URL"); fi
 PORTCULLIS_ADMIN_PASSWORD=$PASSWORD PORTCULLIS_LOG=warn PORTCULLIS_RATE_LIMIT_READS=0 PORTCULLIS_RATE_LIMIT_WRITES=0 "$PORTCULLIS_BIN" serve \
-  --listen 127.0.0.1:$P_PORT --data-dir "$work/portcullis" >"$work/portcullis.log" 2>&1 &
+  --listen 127.0.0.1:$P_PORT --data-dir "$work/portcullis" "${database[@]}" >"$work/portcullis.log" 2>&1 &
 pids+=($!); P_PID=$!
 cat >"$work/distribution.yml" <<YAML
 version: 0.1
