@@ -31,7 +31,11 @@ use std::{
     time::Duration,
 };
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension as _, Params, Row};
+use chrono::{DateTime, Utc};
+use rusqlite::{
+    types::{FromSql, FromSqlResult, ValueRef},
+    Connection, OpenFlags, OptionalExtension as _, Params, Row,
+};
 
 use super::DbError;
 
@@ -131,6 +135,31 @@ impl InlineReaders {
     }
 }
 
+/// A timestamp column. sqlx writes `DateTime<Utc>` on SQLite as RFC 3339
+/// (`2026-12-03T19:39:08.259646415+00:00`), which chrono's RFC 3339 parser
+/// reads directly; rusqlite's own conversion goes through a format string
+/// each time, which was 7 % of a bearer token's manifest GET (a token row
+/// has six timestamps). Any other text goes to rusqlite's conversion.
+pub(crate) struct Timestamp(pub(crate) DateTime<Utc>);
+
+impl FromSql for Timestamp {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        if let ValueRef::Text(text) = value {
+            let parsed =
+                std::str::from_utf8(text).ok().and_then(|text| DateTime::parse_from_rfc3339(text).ok());
+            if let Some(time) = parsed {
+                return Ok(Self(time.with_timezone(&Utc)));
+            }
+        }
+        DateTime::<Utc>::column_result(value).map(Self)
+    }
+}
+
+/// Column `index` of `row`, a timestamp that may be NULL.
+pub(crate) fn optional_timestamp(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    Ok(row.get::<_, Option<Timestamp>>(index)?.map(|time| time.0))
+}
+
 #[cfg(test)]
 mod tests {
     use std::{sync::Arc, thread};
@@ -227,6 +256,32 @@ mod tests {
         assert_eq!(name(4).unwrap().as_deref(), Some("four"), "the open transaction is not seen");
         writer.execute_batch("COMMIT").unwrap();
         assert_eq!(name(4).unwrap().as_deref(), Some("FOUR"));
+    }
+
+    /// The quick path reads what sqlx writes; other forms rusqlite reads
+    /// (a space for the `T`, no offset) still come out the same.
+    #[test]
+    fn timestamps_read_as_rusqlite_reads_them() {
+        let (_dir, readers) = database();
+        let cases = [
+            "2026-12-03T19:39:08.259646415+00:00",
+            "2026-12-03T19:39:08+00:00",
+            "2026-12-03T21:39:08.5+02:00",
+            "2026-12-03 19:39:08.259646415+00:00",
+            "2026-12-03 19:39:08",
+        ];
+        for text in cases {
+            let (ours, theirs) = readers
+                .one("SELECT $1, $1", named_params! { "$1": text }, |row| {
+                    Ok((optional_timestamp(row, 0)?, row.get::<_, DateTime<Utc>>(1)?))
+                })
+                .unwrap();
+            assert_eq!(ours, Some(theirs), "{text}");
+        }
+        let null = readers.one("SELECT NULL", [], |row| optional_timestamp(row, 0)).unwrap();
+        assert_eq!(null, None);
+        let bad = readers.one("SELECT 'yesterday'", [], |row| optional_timestamp(row, 0));
+        assert!(bad.is_err(), "text that is no time is an error");
     }
 
     #[test]

@@ -59,6 +59,32 @@ macro_rules! on {
 }
 pub(crate) use on;
 
+/// One of the reads every request makes (see [`inline`]): `$sql`, with its
+/// parameters `$1`, `$2` bound to the listed values, yielding at most one
+/// row. On SQLite it runs on the request's thread and `$map` reads the row
+/// by place; on PostgreSQL it runs on sqlx's reader pool and the row
+/// decodes through `sqlx::FromRow` into the same type. Returns from the
+/// calling function with its [`DbError`] when the read fails.
+macro_rules! hot_read {
+    ($db:expr, $sql:expr, [$p1:expr], $map:expr) => {
+        $crate::db::hot_read!(@run $db, $sql, { "$1": $p1 }, [$p1], $map)
+    };
+    ($db:expr, $sql:expr, [$p1:expr, $p2:expr], $map:expr) => {
+        $crate::db::hot_read!(@run $db, $sql, { "$1": $p1, "$2": $p2 }, [$p1, $p2], $map)
+    };
+    (@run $db:expr, $sql:expr, { $($name:literal: $named:expr),* }, [$($param:expr),*], $map:expr) => {
+        match $db.inline() {
+            $crate::db::Backend::Sqlite(inline) => {
+                inline.optional($sql, rusqlite::named_params! { $($name: $named),* }, $map)?
+            }
+            $crate::db::Backend::Postgres(pool) => {
+                sqlx::query_as($sql)$(.bind($param))*.fetch_optional(pool).await?
+            }
+        }
+    };
+}
+pub(crate) use hot_read;
+
 /// Which SQL dialect a statement is sent in. Most statements are one text
 /// for both (numbered `$N` parameters, `ON CONFLICT`, `RETURNING`,
 /// `IS NOT DISTINCT FROM`, `TRUE`/`FALSE` and the `nocase` collation

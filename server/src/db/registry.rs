@@ -2,7 +2,7 @@
 //! sessions. Multi-row changes run in one transaction on the writer, so a
 //! crash leaves either all of a change or none of it.
 
-use super::{on, Backend, Conn, Database, DbError, Tx};
+use super::{hot_read, on, Conn, Database, DbError, Tx};
 use crate::domain::RepositoryName;
 use chrono::{DateTime, Utc};
 
@@ -115,16 +115,8 @@ pub async fn linked_blob(
     const SQL: &str = "SELECT b.size, r.read_enabled
          FROM repositories r JOIN repository_blobs l ON l.repository_id = r.id JOIN blobs b ON b.digest = l.digest
          WHERE r.name = $1 AND l.digest = $2";
-    let row: Option<(i64, bool)> = match db.inline() {
-        Backend::Sqlite(inline) => {
-            inline.optional(SQL, rusqlite::named_params! { "$1": repository, "$2": digest }, |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })?
-        }
-        Backend::Postgres(pool) => {
-            sqlx::query_as(SQL).bind(repository).bind(digest).fetch_optional(pool).await?
-        }
-    };
+    let row: Option<(i64, bool)> =
+        hot_read!(db, SQL, [repository, digest], |row| Ok((row.get(0)?, row.get(1)?)));
     Ok(row.map(|(size, readable)| LinkedBlob { size: size as u64, readable }))
 }
 
@@ -322,23 +314,16 @@ async fn manifest_by(
     repository: &str,
     reference: &str,
 ) -> Result<Option<ManifestRow>, DbError> {
-    Ok(match db.inline() {
-        Backend::Sqlite(inline) => {
-            inline.optional(sql, rusqlite::named_params! { "$1": repository, "$2": reference }, |row| {
-                // By place: the statements select these five in this order.
-                Ok(ManifestRow {
-                    id: row.get(0)?,
-                    digest: row.get(1)?,
-                    media_type: row.get(2)?,
-                    content: row.get(3)?,
-                    readable: row.get(4)?,
-                })
-            })?
-        }
-        Backend::Postgres(pool) => {
-            sqlx::query_as(sql).bind(repository).bind(reference).fetch_optional(pool).await?
-        }
-    })
+    Ok(hot_read!(db, sql, [repository, reference], |row| {
+        // By place: the statements select these five in this order.
+        Ok(ManifestRow {
+            id: row.get(0)?,
+            digest: row.get(1)?,
+            media_type: row.get(2)?,
+            content: row.get(3)?,
+            readable: row.get(4)?,
+        })
+    }))
 }
 
 /// Stores a manifest (and points `tag` at it) after checking, inside the

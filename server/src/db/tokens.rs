@@ -7,7 +7,11 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, SqliteExecutor};
 
-use super::{on, Backend, Conn, Database, DbError, Tx};
+use super::{
+    hot_read,
+    inline::{optional_timestamp, Timestamp},
+    on, Backend, Conn, Database, DbError, Tx,
+};
 use crate::policy::{Action, ActionSet, RepositoryPattern, Rule};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -337,16 +341,16 @@ impl TokenColumns {
             scope_map_name: row.get(3)?,
             scope_map_revision: row.get(4)?,
             enabled: row.get(5)?,
-            created_at: row.get(6)?,
-            last_used_at: row.get(7)?,
+            created_at: row.get::<_, Timestamp>(6)?.0,
+            last_used_at: optional_timestamp(row, 7)?,
             p1_digest: row.get(8)?,
-            p1_created_at: row.get(9)?,
-            p1_expires_at: row.get(10)?,
+            p1_created_at: optional_timestamp(row, 9)?,
+            p1_expires_at: optional_timestamp(row, 10)?,
             p1_serial: row.get(11)?,
             p1_version: row.get(12)?,
             p2_digest: row.get(13)?,
-            p2_created_at: row.get(14)?,
-            p2_expires_at: row.get(15)?,
+            p2_created_at: optional_timestamp(row, 14)?,
+            p2_expires_at: optional_timestamp(row, 15)?,
             p2_serial: row.get(16)?,
             p2_version: row.get(17)?,
         })
@@ -391,14 +395,7 @@ pub async fn token(db: &Database, name: &str) -> Result<Option<TokenRow>, DbErro
     if super::unstorable(name) {
         return Ok(None);
     }
-    let row = match db.inline() {
-        Backend::Sqlite(inline) => inline.optional(
-            TOKEN_BY_NAME,
-            rusqlite::named_params! { "$1": name },
-            TokenColumns::from_inline,
-        )?,
-        Backend::Postgres(pool) => sqlx::query_as(TOKEN_BY_NAME).bind(name).fetch_optional(pool).await?,
-    };
+    let row: Option<TokenColumns> = hot_read!(db, TOKEN_BY_NAME, [name], TokenColumns::from_inline);
     Ok(row.map(TokenRow::from))
 }
 
@@ -424,16 +421,82 @@ pub async fn token_and_policy_revision(
         ", (SELECT value FROM policy_revision) AS policy_revision
          FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id WHERE t.name = $1"
     );
-    let row: Option<WithRevision> = match db.inline() {
-        Backend::Sqlite(inline) => inline.optional(SQL, rusqlite::named_params! { "$1": name }, |row| {
-            Ok(WithRevision {
-                token: TokenColumns::from_inline(row)?,
-                policy_revision: row.get(TOKEN_COLUMN_COUNT)?,
-            })
-        })?,
-        Backend::Postgres(pool) => sqlx::query_as(SQL).bind(name).fetch_optional(pool).await?,
-    };
+    let row: Option<WithRevision> = hot_read!(db, SQL, [name], |row| {
+        Ok(WithRevision {
+            token: TokenColumns::from_inline(row)?,
+            policy_revision: row.get(TOKEN_COLUMN_COUNT)?,
+        })
+    });
     Ok(row.map(|row| (TokenRow::from(row.token), row.policy_revision)))
+}
+
+/// What a request with a token's bearer token needs of the token's row:
+/// the token was issued from one password slot, which must still hold
+/// the same generation of password, unexpired, and the token must be
+/// enabled; its scope map's rules are cached by the map's revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenStanding {
+    pub enabled: bool,
+    pub scope_map_id: i64,
+    pub scope_map_revision: i64,
+    /// Each slot's (serial, expiry) while it holds a password.
+    pub slots: [Option<(i64, Option<DateTime<Utc>>)>; 2],
+}
+
+/// The [`TokenStanding`] of the token called `name` and the registry's
+/// policy revision, in one statement of eight narrow columns: the
+/// statement every request with a bearer token makes (the whole row, with
+/// its digests, names and six timestamps, is for sign-ins).
+pub async fn token_standing_and_policy_revision(
+    db: &Database,
+    name: &str,
+) -> Result<Option<(TokenStanding, i64)>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Standing {
+        enabled: bool,
+        scope_map_id: i64,
+        scope_map_revision: i64,
+        p1_serial: Option<i64>,
+        p1_expires_at: Option<DateTime<Utc>>,
+        p2_serial: Option<i64>,
+        p2_expires_at: Option<DateTime<Utc>>,
+        policy_revision: i64,
+    }
+    if super::unstorable(name) {
+        return Ok(None);
+    }
+    // A slot's columns are written together (set_slot): it holds a
+    // password when its digest is set.
+    const SQL: &str = "SELECT t.enabled, t.scope_map_id, s.revision AS scope_map_revision,
+         CASE WHEN t.p1_digest IS NOT NULL THEN t.p1_serial END AS p1_serial, t.p1_expires_at,
+         CASE WHEN t.p2_digest IS NOT NULL THEN t.p2_serial END AS p2_serial, t.p2_expires_at,
+         (SELECT value FROM policy_revision) AS policy_revision
+         FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id WHERE t.name = $1";
+    let row: Option<Standing> = hot_read!(db, SQL, [name], |row| {
+        // By place, as selected above.
+        Ok(Standing {
+            enabled: row.get(0)?,
+            scope_map_id: row.get(1)?,
+            scope_map_revision: row.get(2)?,
+            p1_serial: row.get(3)?,
+            p1_expires_at: optional_timestamp(row, 4)?,
+            p2_serial: row.get(5)?,
+            p2_expires_at: optional_timestamp(row, 6)?,
+            policy_revision: row.get(7)?,
+        })
+    });
+    Ok(row.map(|row| {
+        let standing = TokenStanding {
+            enabled: row.enabled,
+            scope_map_id: row.scope_map_id,
+            scope_map_revision: row.scope_map_revision,
+            slots: [
+                row.p1_serial.map(|serial| (serial, row.p1_expires_at)),
+                row.p2_serial.map(|serial| (serial, row.p2_expires_at)),
+            ],
+        };
+        (standing, row.policy_revision)
+    }))
 }
 
 /// The token called `name`, inside `tx`.

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{on, Backend, Database, DbError, Tx};
+use super::{hot_read, on, Backend, Database, DbError, Tx};
 
 #[derive(Clone, sqlx::FromRow)]
 pub struct UserRow {
@@ -35,11 +35,7 @@ pub async fn enabled_id_and_policy_revision(
     }
     const SQL: &str =
         "SELECT u.id, (SELECT value FROM policy_revision) FROM users u WHERE u.name = $1 AND u.enabled";
-    Ok(match db.inline() {
-        Backend::Sqlite(inline) => inline
-            .optional(SQL, rusqlite::named_params! { "$1": name }, |row| Ok((row.get(0)?, row.get(1)?)))?,
-        Backend::Postgres(pool) => sqlx::query_as(SQL).bind(name).fetch_optional(pool).await?,
-    })
+    Ok(hot_read!(db, SQL, [name], |row| Ok((row.get(0)?, row.get(1)?))))
 }
 
 /// The user called `name`, read inside a change.

@@ -585,18 +585,23 @@ impl AccessService {
             Subject::Anonymous => Ok(Some(self.identity(None).await?)),
             Subject::Token(name) => {
                 let Some(CredentialRef::TokenPassword { slot, serial }) = credential else { return Ok(None) };
-                let Some((row, revision)) = token_rows::token_and_policy_revision(&self.db, name).await?
+                let Some((token, revision)) =
+                    token_rows::token_standing_and_policy_revision(&self.db, name).await?
                 else {
                     return Ok(None);
                 };
                 let now = (self.clock)();
-                let slot_current = row.slots[slot as usize]
-                    .as_ref()
-                    .is_some_and(|current| current.serial == serial && !expired(current.expires_at, now));
-                if !row.enabled || !slot_current {
+                let slot_current = token
+                    .slots
+                    .get(usize::from(slot))
+                    .copied()
+                    .flatten()
+                    .is_some_and(|(current, expiry)| current == serial && !expired(expiry, now));
+                if !token.enabled || !slot_current {
                     return Ok(None);
                 }
-                Ok(Some(self.scope_at_revision(&row, revision).await?))
+                let scope = self.compiled_scope(token.scope_map_id, token.scope_map_revision).await?;
+                Ok(Some(self.with_everyone(Principal::Token(scope), revision).await?))
             }
         }
     }
@@ -754,28 +759,31 @@ impl AccessService {
     /// The token's scope map, with what "Everyone (anonymous)" holds, at
     /// the policy revision read with the token's row.
     async fn scope_at_revision(&self, row: &TokenRow, revision: i64) -> Result<Principal, AccessError> {
-        let scope = self.compiled_scope(row).await?;
+        let scope = self.compiled_scope(row.scope_map_id, row.scope_map_revision).await?;
         self.with_everyone(Principal::Token(scope), revision).await
     }
 
     /// The token's scope map, compiled once per revision. Revisions come
     /// from one registry-wide counter and ids are never reused, so a cached
     /// entry can only ever be the rules of this very map at this revision.
-    async fn compiled_scope(&self, row: &TokenRow) -> Result<Arc<CompiledScope>, AccessError> {
-        let cached = self.compiled.lock().expect("compiled scopes").get(&row.scope_map_id).cloned();
+    async fn compiled_scope(
+        &self,
+        scope_map_id: i64,
+        scope_map_revision: i64,
+    ) -> Result<Arc<CompiledScope>, AccessError> {
+        let cached = self.compiled.lock().expect("compiled scopes").get(&scope_map_id).cloned();
         if let Some((revision, scope)) = cached {
-            if revision == row.scope_map_revision {
+            if revision == scope_map_revision {
                 return Ok(scope);
             }
         }
         // Deleted since the token row was read: nothing is allowed.
-        let Some((revision, rules)) =
-            token_rows::scope_map_rules_at_revision(&self.db, row.scope_map_id).await?
+        let Some((revision, rules)) = token_rows::scope_map_rules_at_revision(&self.db, scope_map_id).await?
         else {
             return Ok(Arc::new(CompiledScope::compile(std::iter::empty())));
         };
         let scope = Arc::new(CompiledScope::compile(&rules));
-        self.compiled.lock().expect("compiled scopes").insert(row.scope_map_id, (revision, scope.clone()));
+        self.compiled.lock().expect("compiled scopes").insert(scope_map_id, (revision, scope.clone()));
         Ok(scope)
     }
 }
