@@ -12,7 +12,6 @@ use axum::{
     body::Body,
     extract::{Request, State},
     http::{header, HeaderValue},
-    middleware::Next,
     response::{IntoResponse, Response},
     routing::get,
     Router,
@@ -65,15 +64,19 @@ fn method_label(method: &axum::http::Method) -> &'static str {
 }
 
 /// Counts the request, its body's bytes, its answer's status, the time to
-/// the answer's headers and the answer body's bytes.
-pub(super) async fn count(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// the answer's headers and the answer body's bytes; `next` answers it.
+pub(super) async fn count<F, Answer>(state: &AppState, request: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Answer,
+    Answer: std::future::Future<Output = Response>,
+{
     let class = route_class(request.uri().path());
     let method = method_label(request.method());
     let (read, sent) = state.metrics.byte_counters(class);
     let head = request.method() == axum::http::Method::HEAD;
     let started = Instant::now();
     let request = request.map(|body| counted(body, read));
-    let response = next.run(request).await;
+    let response = next(request).await;
     state.metrics.answered(class, method, response.status().as_u16(), started.elapsed().as_secs_f64());
     if head {
         // Its body is never sent; its size is the answer's Content-Length.
