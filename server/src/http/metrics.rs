@@ -63,14 +63,19 @@ fn method_label(method: &axum::http::Method) -> &'static str {
     }
 }
 
-/// Counts the request, its body's bytes, its answer's status, the time to
-/// the answer's headers and the answer body's bytes; `next` answers it.
-pub(super) async fn count<F, Answer>(state: &AppState, request: Request, next: F) -> Response
+/// Counts the request (of [`route_class`] `class`), its body's bytes, its
+/// answer's status, the time to the answer's headers and the answer body's
+/// bytes; `next` answers it.
+pub(super) async fn count<F, Answer>(
+    state: &AppState,
+    class: &'static str,
+    request: Request,
+    next: F,
+) -> Response
 where
     F: FnOnce(Request) -> Answer,
     Answer: std::future::Future<Output = Response>,
 {
-    let class = route_class(request.uri().path());
     let method = method_label(request.method());
     let (read, sent) = state.metrics.byte_counters(class);
     let head = request.method() == axum::http::Method::HEAD;

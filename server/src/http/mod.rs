@@ -43,8 +43,9 @@ pub fn build_router(state: AppState) -> Router {
 /// every request, which with three layers was about a tenth of a small
 /// request's instructions (docs/BENCHMARKS.md).
 async fn around_every_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    identify_request(&state.trusted_proxies, request, |request| {
-        metrics::count(&state, request, |request| next.run(resolve_client_address(&state, request)))
+    let class = metrics::route_class(request.uri().path());
+    identify_request(&state.trusted_proxies, class, request, |request| {
+        metrics::count(&state, class, request, |request| next.run(resolve_client_address(&state, request)))
     })
     .await
 }
@@ -84,7 +85,12 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// entry it records, so one can be found from the other. A trusted reverse
 /// proxy's `X-Request-Id` is kept (so the proxy's log names the same
 /// request), when it is a plausible id; anyone else's is replaced.
-async fn identify_request<F, Answer>(trusted_proxies: &[IpAddr], request: Request, next: F) -> Response
+async fn identify_request<F, Answer>(
+    trusted_proxies: &[IpAddr],
+    class: &'static str,
+    request: Request,
+    next: F,
+) -> Response
 where
     F: FnOnce(Request) -> Answer,
     Answer: std::future::Future<Output = Response>,
@@ -105,7 +111,7 @@ where
         "request",
         request_id = %id,
         method = %request.method(),
-        class = metrics::route_class(request.uri().path()),
+        class,
     );
     let mut response = crate::service::audit::in_request(id.clone(), next(request)).instrument(span).await;
     if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
