@@ -4,9 +4,10 @@
 # machine): a manifest GET and a blob HEAD, each with a bearer token and
 # with HTTP Basic (a token's name and password), and a token login
 # (`/oauth2/token` with the token's name and password; audited). The server runs under
-# callgrind with instrumentation off; for each case it is switched on, the
-# counters zeroed, REQUESTS requests sent over one keep-alive connection
-# (after WARMUP unmeasured ones), and the counters dumped. Every thread of
+# callgrind with instrumentation off while the image and token are set up;
+# then it is switched on, every case is sent WARMUP unmeasured requests,
+# and for each case in turn the counters are zeroed, REQUESTS requests sent
+# over one keep-alive connection (after WARMUP more), and the counters dumped. Every thread of
 # the server counts (the audit writer included), so the figure is all the
 # work one request causes.
 #

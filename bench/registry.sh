@@ -67,7 +67,12 @@ done
 token() {
   curl -s -u "admin:$PASSWORD" "http://127.0.0.1:$P_PORT/oauth2/token?service=127.0.0.1:$P_PORT&scope=repository:bench/app:pull,push" | jq -r .token
 }
-auth_p=(-H "Authorization: Bearer $(token)")
+bearer=$(token || true)
+if [ -z "$bearer" ] || [ "$bearer" = null ]; then
+  echo "bench: no token from Portcullis: it did not start, or refused the administrator's sign-in (with DATABASE_URL, name an empty database). Its log:" >&2
+  cat "$work/portcullis.log" >&2; exit 1
+fi
+auth_p=(-H "Authorization: Bearer $bearer")
 auth_d=()
 
 # An OCI layout with one layer of random bytes.
