@@ -537,7 +537,8 @@ impl AccessService {
             .await;
         let serial = row.slots[slot].as_ref().expect("the matched slot holds a password").serial;
         let credential = Some(CredentialRef::TokenPassword { slot: slot as u8, serial });
-        let principal = self.scope_at_revision(row, revision.expect("read with the row")).await?;
+        let revision = revision.expect("read with the row");
+        let principal = self.scope_at_revision(row.scope_map_id, row.scope_map_revision, revision).await?;
         Ok(Some(Authenticated { subject, credential, principal }))
     }
 
@@ -600,8 +601,9 @@ impl AccessService {
                 if !token.enabled || !slot_current {
                     return Ok(None);
                 }
-                let scope = self.compiled_scope(token.scope_map_id, token.scope_map_revision).await?;
-                Ok(Some(self.with_everyone(Principal::Token(scope), revision).await?))
+                Ok(Some(
+                    self.scope_at_revision(token.scope_map_id, token.scope_map_revision, revision).await?,
+                ))
             }
         }
     }
@@ -758,8 +760,13 @@ impl AccessService {
 
     /// The token's scope map, with what "Everyone (anonymous)" holds, at
     /// the policy revision read with the token's row.
-    async fn scope_at_revision(&self, row: &TokenRow, revision: i64) -> Result<Principal, AccessError> {
-        let scope = self.compiled_scope(row.scope_map_id, row.scope_map_revision).await?;
+    async fn scope_at_revision(
+        &self,
+        scope_map_id: i64,
+        scope_map_revision: i64,
+        revision: i64,
+    ) -> Result<Principal, AccessError> {
+        let scope = self.compiled_scope(scope_map_id, scope_map_revision).await?;
         self.with_everyone(Principal::Token(scope), revision).await
     }
 
