@@ -314,9 +314,8 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             }
         });
     }
-    let app = http::build_router(state)
-        .layer(http::body_timeout::layer(config.body_timeouts))
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let app =
+        http::build_router(state, config.body_timeouts).into_make_service_with_connect_info::<SocketAddr>();
     match &config.tls {
         None => {
             let server = with_timeouts(

@@ -23,17 +23,29 @@ use axum::{
     Router,
 };
 
-/// The whole HTTP surface, for `serve` and for tests (`oneshot`).
-pub fn build_router(state: AppState) -> Router {
+/// The whole HTTP surface, for `serve` and for tests (`oneshot`): every
+/// request body paced by `body_timeouts`, then [`around_every_request`],
+/// then the routes.
+///
+/// The two layers wrap the routes once, as one service, rather than each
+/// route (`Router::layer`): a layer on a router is applied to every route
+/// and boxed again at each, so a request went through a clone and a box of
+/// each layer per route level (docs/BENCHMARKS.md).
+pub fn build_router(state: AppState, body_timeouts: body_timeout::BodyTimeouts) -> Router {
     let registry = oci::router().merge(token::router()).merge(exchange::router()).with_state(state.clone());
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readiness).with_state(state.clone()))
         .route("/metrics", get(metrics::scrape).with_state(state.clone()))
         .merge(registry)
         .merge(api::router(state.clone()))
-        .merge(portal::router(state.clone()))
-        .layer(from_fn_with_state(state, around_every_request))
+        .merge(portal::router(state.clone()));
+    Router::new().fallback_service(
+        tower::ServiceBuilder::new()
+            .layer(body_timeout::layer(body_timeouts))
+            .layer(from_fn_with_state(state, around_every_request))
+            .service(routes),
+    )
 }
 
 /// What runs around every request, outermost first: it gets its id
@@ -179,6 +191,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     }
 }
 
+/// The body limits of the router tests (the defaults of `serve`).
+#[cfg(test)]
+const TEST_BODY_TIMEOUTS: body_timeout::BodyTimeouts =
+    body_timeout::BodyTimeouts { idle: std::time::Duration::from_secs(60), min_rate: 500 };
+
 /// A fresh registry in a temporary directory (with an administrator), for
 /// the router tests.
 #[cfg(test)]
@@ -200,7 +217,7 @@ pub(crate) async fn test_state() -> (AppState, tempfile::TempDir) {
         metrics_listen: None,
         limits: crate::config::Limits::default(),
         header_read_timeout: std::time::Duration::from_secs(30),
-        body_timeouts: body_timeout::BodyTimeouts { idle: std::time::Duration::from_secs(60), min_rate: 500 },
+        body_timeouts: TEST_BODY_TIMEOUTS,
     };
     let (state, _) = AppState::open(&config, "registry.test".into()).await.unwrap();
     (state, data)
@@ -225,7 +242,7 @@ mod tests {
 
     async fn router() -> (Router, tempfile::TempDir) {
         let (state, data) = test_state().await;
-        (build_router(state), data)
+        (build_router(state, TEST_BODY_TIMEOUTS), data)
     }
 
     /// Each surface answers its own paths: the data plane and token
