@@ -225,8 +225,11 @@ pub struct TokenSigner {
     /// printed). An entry only saves the decoding and the signature: the
     /// audience and the validity period are checked on every use, and
     /// whether the holder may still act is the policy's question, asked on
-    /// every request (`AccessService::principal`).
-    verified: Mutex<HashMap<Box<str>, Verified>>,
+    /// every request (`AccessService::principal`). Hashed with foldhash
+    /// (randomly seeded): the key is a whole token, hashed on every request,
+    /// and SipHash spent more than a thousand instructions on it; only
+    /// tokens whose signature verified are ever stored.
+    verified: Mutex<HashMap<Box<str>, Verified, foldhash::fast::RandomState>>,
 }
 
 /// A verified access token's claims, with the validity period (Unix
@@ -256,7 +259,7 @@ impl TokenSigner {
             encoding: EncodingKey::from_secret(&key),
             decoding: DecodingKey::from_secret(&key),
             validation,
-            verified: Mutex::new(HashMap::new()),
+            verified: Mutex::new(HashMap::default()),
         }
     }
 
@@ -355,7 +358,9 @@ impl TokenSigner {
         Ok(claims)
     }
 
-    fn verified_list(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Verified>> {
+    fn verified_list(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Verified, foldhash::fast::RandomState>> {
         // A panic while the map was held leaves whole entries.
         self.verified.lock().unwrap_or_else(PoisonError::into_inner)
     }
