@@ -172,6 +172,14 @@ manifest_path="/v2/bench/app/manifests/v1"
 accept=(-H "Accept: application/vnd.oci.image.manifest.v1+json")
 # Server CPU per request in µs: clock ticks used over the requests answered.
 per_request_us() { echo "scale=1; $1 * 1000000 / $TICK / $2" | bc; }
+# The transfers above leave gigabytes of dirty pages, and the kernel's
+# flushing of them takes the CPU from both servers and from wrk for seconds:
+# a 1-connection run of manifest GETs had a p99 of 0.2-0.4 ms on an idle
+# machine and 19-23 ms while 3 GiB were written back, though the server's
+# own latency histogram had no slow answer (docs/BENCHMARKS.md). Whichever
+# registry ran first took that. Flushed first, the rows below measure the
+# registries.
+sync
 for c in 1 16 64; do
   auth_p=(-H "Authorization: Bearer $(token)")
   p_ticks=$(cpu_ticks $P_PID)
