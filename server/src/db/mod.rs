@@ -299,6 +299,21 @@ impl Database {
         Self::open_sqlite(options).await
     }
 
+    /// Turns off SQLite's memory statistics for the whole process. They take
+    /// one process-wide mutex around every allocation SQLite makes (tens per
+    /// request), which the request threads then contend for; nothing reads
+    /// them. Only effective before the process opens its first SQLite
+    /// database (SQLite refuses configuration later, and is then left as it
+    /// is), so `serve` calls it first.
+    pub fn tune_sqlite() {
+        // SAFETY: sqlite3_config must not run while SQLite initializes on
+        // another thread; `serve` calls this before it opens anything, and a
+        // call after initialization only returns SQLITE_MISUSE.
+        unsafe {
+            rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int);
+        }
+    }
+
     /// Opens the database `url` names, or without one the data directory's
     /// SQLite file ([`Self::open`]), and applies the migrations of its
     /// driver.
