@@ -66,16 +66,12 @@ fn method_label(method: &axum::http::Method) -> &'static str {
 /// Counts the request (of [`route_class`] `class`), its body's bytes, its
 /// answer's status, the time to the answer's headers and the answer body's
 /// bytes; `next` answers it.
-pub(super) async fn count<F, Answer>(
+pub(super) async fn count(
     state: &AppState,
     class: &'static str,
     request: Request,
-    next: F,
-) -> Response
-where
-    F: FnOnce(Request) -> Answer,
-    Answer: std::future::Future<Output = Response>,
-{
+    next: impl AsyncFnOnce(Request) -> Response,
+) -> Response {
     let method = method_label(request.method());
     let (read, sent) = state.metrics.byte_counters(class);
     let head = request.method() == axum::http::Method::HEAD;

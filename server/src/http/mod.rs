@@ -97,16 +97,12 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// entry it records, so one can be found from the other. A trusted reverse
 /// proxy's `X-Request-Id` is kept (so the proxy's log names the same
 /// request), when it is a plausible id; anyone else's is replaced.
-async fn identify_request<F, Answer>(
+async fn identify_request(
     trusted_proxies: &[IpAddr],
     class: &'static str,
     request: Request,
-    next: F,
-) -> Response
-where
-    F: FnOnce(Request) -> Answer,
-    Answer: std::future::Future<Output = Response>,
-{
+    next: impl AsyncFnOnce(Request) -> Response,
+) -> Response {
     use tracing::Instrument;
     let from_proxy = request
         .extensions()
