@@ -91,6 +91,8 @@ pub struct SharedState {
     pub trusted_proxies: Arc<[std::net::IpAddr]>,
     /// Every size and rate limit, as configured.
     pub limits: config::Limits,
+    /// How long a request body may stall, and how slowly it may arrive.
+    pub body_timeouts: http::body_timeout::BodyTimeouts,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -261,6 +263,7 @@ impl AppState {
             login_server,
             tls: config.tls.is_some(),
             trusted_proxies: config.trusted_proxies.clone().into(),
+            body_timeouts: config.body_timeouts,
         }));
         Ok((state, admin))
     }
@@ -315,8 +318,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             }
         });
     }
-    let app =
-        http::build_router(state, config.body_timeouts).into_make_service_with_connect_info::<SocketAddr>();
+    let app = http::build_router(state).into_make_service_with_connect_info::<SocketAddr>();
     match &config.tls {
         None => {
             let server = with_timeouts(

@@ -24,14 +24,14 @@ use axum::{
 };
 
 /// The whole HTTP surface, for `serve` and for tests (`oneshot`): every
-/// request body paced by `body_timeouts`, then [`around_every_request`],
-/// then the routes.
+/// request body paced by the state's `body_timeouts`, then
+/// [`around_every_request`], then the routes.
 ///
 /// The two layers wrap the routes once, as one service, rather than each
 /// route (`Router::layer`): a layer on a router is applied to every route
 /// and boxed again at each, so a request went through a clone and a box of
 /// each layer per route level (docs/BENCHMARKS.md).
-pub fn build_router(state: AppState, body_timeouts: body_timeout::BodyTimeouts) -> Router {
+pub fn build_router(state: AppState) -> Router {
     let registry = oci::router().merge(token::router()).merge(exchange::router()).with_state(state.clone());
     let routes = Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -42,7 +42,7 @@ pub fn build_router(state: AppState, body_timeouts: body_timeout::BodyTimeouts) 
         .merge(portal::router(state.clone()));
     Router::new().fallback_service(
         tower::ServiceBuilder::new()
-            .layer(body_timeout::layer(body_timeouts))
+            .layer(body_timeout::layer(state.body_timeouts))
             .layer(from_fn_with_state(state, around_every_request))
             .service(routes),
     )
@@ -189,11 +189,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     }
 }
 
-/// The body limits of the router tests (the defaults of `serve`).
-#[cfg(test)]
-const TEST_BODY_TIMEOUTS: body_timeout::BodyTimeouts =
-    body_timeout::BodyTimeouts { idle: std::time::Duration::from_secs(60), min_rate: 500 };
-
 /// A fresh registry in a temporary directory (with an administrator), for
 /// the router tests.
 #[cfg(test)]
@@ -215,7 +210,7 @@ pub(crate) async fn test_state() -> (AppState, tempfile::TempDir) {
         metrics_listen: None,
         limits: crate::config::Limits::default(),
         header_read_timeout: std::time::Duration::from_secs(30),
-        body_timeouts: TEST_BODY_TIMEOUTS,
+        body_timeouts: body_timeout::BodyTimeouts { idle: std::time::Duration::from_secs(60), min_rate: 500 },
     };
     let (state, _) = AppState::open(&config, "registry.test".into()).await.unwrap();
     (state, data)
@@ -240,7 +235,7 @@ mod tests {
 
     async fn router() -> (Router, tempfile::TempDir) {
         let (state, data) = test_state().await;
-        (build_router(state, TEST_BODY_TIMEOUTS), data)
+        (build_router(state), data)
     }
 
     /// Each surface answers its own paths: the data plane and token
