@@ -229,8 +229,11 @@ pub struct TokenSigner {
     /// (randomly seeded): the key is a whole token, hashed on every request,
     /// and SipHash spent more than a thousand instructions on it; only
     /// tokens whose signature verified are ever stored.
-    verified: Mutex<HashMap<Box<str>, Verified, foldhash::fast::RandomState>>,
+    verified: Mutex<VerifiedTokens>,
 }
+
+/// The verified access tokens, by their text.
+type VerifiedTokens = HashMap<Box<str>, Verified, foldhash::fast::RandomState>;
 
 /// A verified access token's claims, with the validity period (Unix
 /// seconds) they were checked against.
@@ -358,9 +361,7 @@ impl TokenSigner {
         Ok(claims)
     }
 
-    fn verified_list(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Verified, foldhash::fast::RandomState>> {
+    fn verified_list(&self) -> std::sync::MutexGuard<'_, VerifiedTokens> {
         // A panic while the map was held leaves whole entries.
         self.verified.lock().unwrap_or_else(PoisonError::into_inner)
     }
