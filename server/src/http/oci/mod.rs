@@ -12,7 +12,7 @@ use axum::{
     body::Body,
     extract::{Request, State},
     http::HeaderName,
-    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    http::{header, request, HeaderMap, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response},
     routing::any,
     Router,
@@ -36,9 +36,10 @@ use self::{access::Authorized, error::OciError, route::Endpoint};
 /// The most tags or repositories one list answer holds.
 pub const MAX_PAGE: u32 = 1000;
 
-const API_VERSION: &str = "docker-distribution-api-version";
-const CONTENT_DIGEST: &str = "docker-content-digest";
-const UPLOAD_UUID: &str = "docker-upload-uuid";
+// As `HeaderName`s: a `&str` name is parsed again each time it is used.
+const API_VERSION: HeaderName = HeaderName::from_static("docker-distribution-api-version");
+const CONTENT_DIGEST: HeaderName = HeaderName::from_static("docker-content-digest");
+const UPLOAD_UUID: HeaderName = HeaderName::from_static("docker-upload-uuid");
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -46,7 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/v2/", any(handle))
         .route("/v2/{*rest}", any(handle))
         .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
-            HeaderName::from_static(API_VERSION),
+            API_VERSION,
             HeaderValue::from_static("registry/2.0"),
         ))
 }
@@ -58,10 +59,8 @@ async fn handle(
     request: Request,
 ) -> Result<Response, OciError> {
     let state = &state;
-    let method = request.method().clone();
-    let query: Query = serde_urlencoded::from_str(request.uri().query().unwrap_or("")).unwrap_or_default();
-    let headers = request.headers().clone();
-    let body = request.into_body();
+    let (request::Parts { method, uri, headers, .. }, body) = request.into_parts();
+    let query: Query = serde_urlencoded::from_str(uri.query().unwrap_or("")).unwrap_or_default();
     match endpoint {
         Endpoint::Base => Ok((StatusCode::OK, axum::Json(serde_json::json!({}))).into_response()),
         Endpoint::Catalog => catalog(state, &caller, &query).await,
@@ -133,6 +132,13 @@ fn header_value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).expect("URL paths, digests and numbers are ASCII")
 }
 
+/// A digest as an entity tag: the digest in double quotes (assembled, not
+/// `format!`ted: this is on every manifest GET and blob HEAD).
+fn etag(digest: &str) -> HeaderValue {
+    let quoted = [b"\"", digest.as_bytes(), b"\""].concat();
+    HeaderValue::from_bytes(&quoted).expect("digests are ASCII")
+}
+
 /// How long a failed upload's handler keeps reading what the client still
 /// sends before it answers ([`UploadBody::discard_rest`]).
 const DISCARD_FOR: std::time::Duration = std::time::Duration::from_secs(30);
@@ -200,7 +206,7 @@ async fn get_manifest(
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, header_value(&manifest.media_type));
     headers.insert(CONTENT_DIGEST, header_value(&manifest.digest));
-    headers.insert(header::ETAG, header_value(&format!("\"{}\"", manifest.digest)));
+    headers.insert(header::ETAG, etag(&manifest.digest));
     Ok(response)
 }
 
@@ -242,7 +248,7 @@ fn blob_headers(response: &mut Response, digest: &Digest, length: u64) {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     headers.insert(CONTENT_DIGEST, header_value(digest.as_str()));
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    headers.insert(header::ETAG, header_value(&format!("\"{digest}\"")));
+    headers.insert(header::ETAG, etag(digest.as_str()));
 }
 
 async fn head_blob(state: &AppState, name: &RepositoryName, digest: &Digest) -> Result<Response, OciError> {
@@ -506,6 +512,12 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_RANGE, HeaderValue::from_str(value).unwrap());
         headers
+    }
+
+    #[test]
+    fn an_etag_is_the_digest_in_double_quotes() {
+        let digest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        assert_eq!(etag(digest), format!("\"{digest}\"").as_str());
     }
 
     #[test]
