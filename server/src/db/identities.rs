@@ -11,7 +11,7 @@ use super::{on, Backend, Database, DbError, Tx};
 pub async fn revision(db: &Database) -> Result<i64, DbError> {
     const SQL: &str = "SELECT value FROM policy_revision";
     Ok(match db.inline() {
-        Backend::Sqlite(inline) => inline.one(SQL, [], |row| row.get(0))?,
+        Backend::Sqlite(inline) => inline.one(SQL, &[], |row| row.get(0))?,
         Backend::Postgres(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await?,
     })
 }

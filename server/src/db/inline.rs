@@ -8,8 +8,14 @@
 //! (docs/BENCHMARKS.md, the perf profiles). An indexed lookup in a
 //! database whose pages are in memory takes a few microseconds: less than
 //! the switch. So these few statements run here, on a connection of this
-//! module, on the thread of the request, with rusqlite. The statement is
-//! prepared once per connection and kept in its statement cache.
+//! module, on the thread of the request, with rusqlite.
+//!
+//! Each connection keeps the statements prepared on it, found by the
+//! address of their SQL text (every statement is a `&'static str`), with
+//! where each numbered parameter goes. rusqlite's own statement cache
+//! hashes the whole SQL text twice per statement and looks parameters up
+//! by name: some 2,000 instructions a statement, a twentieth of a manifest
+//! GET (docs/BENCHMARKS.md).
 //!
 //! The connections are read-only and outside any transaction between
 //! statements. WAL lets a reader run beside the writer without waiting; the
@@ -34,7 +40,7 @@ use std::{
 use chrono::{DateTime, Utc};
 use rusqlite::{
     types::{FromSql, FromSqlResult, ValueRef},
-    Connection, OpenFlags, OptionalExtension as _, Params, Row,
+    Connection, OpenFlags, Row, Statement, ToSql,
 };
 
 use super::DbError;
@@ -48,13 +54,95 @@ const BUSY_TIMEOUT: Duration = Duration::from_millis(500);
 /// (each thread runs one statement at a time) and closed after.
 const KEEP_IDLE: usize = 16;
 
-/// Prepared statements kept per connection: the few of this module, with
-/// room.
-const STATEMENT_CACHE: usize = 16;
+/// Statements kept prepared per connection: the few of this module, with
+/// room. Past it the oldest is finalized.
+const KEEP_PREPARED: usize = 16;
+
+/// The parameters of a statement, in order: the first binds `$1`, the
+/// second `$2`, and so on.
+pub(crate) type Params<'a> = &'a [&'a dyn ToSql];
+
+/// A statement prepared on a connection of this module.
+struct Prepared<'conn> {
+    sql: &'static str,
+    statement: Statement<'conn>,
+    /// Where `$1`, `$2`… are bound (SQLite numbers parameters by where
+    /// they first appear, which need not be their order).
+    places: Vec<usize>,
+}
+
+/// The statements prepared on one connection.
+type Statements<'conn> = Vec<Prepared<'conn>>;
+
+self_cell::self_cell!(
+    /// A read-only connection with the statements prepared on it.
+    struct Reader {
+        owner: Connection,
+        #[not_covariant]
+        dependent: Statements,
+    }
+);
+
+// SAFETY: a `Reader` is the connection and every statement prepared on it,
+// moved between threads only together (through the idle list) and used by
+// one thread at a time (`&mut self`); nothing borrowed from it outlives
+// `first_row`. That is what SQLite allows of a connection opened with
+// SQLITE_OPEN_NO_MUTEX in a thread-safe build, and why rusqlite's
+// `Connection` is `Send`. A `Statement` alone is not `Send` only because
+// it borrows its connection (and another thread might use the connection
+// beside it), which cannot happen while the two travel as one.
+unsafe impl Send for Reader {}
+
+impl Reader {
+    /// Runs `sql` with `params` and hands its first row, if any, to `map`.
+    fn first_row<T>(
+        &mut self,
+        sql: &'static str,
+        params: Params<'_>,
+        map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<Option<T>> {
+        self.with_dependent_mut(|connection, statements| {
+            let found = statements.iter().position(|prepared| std::ptr::eq(prepared.sql, sql));
+            let at = match found {
+                Some(at) => at,
+                None => {
+                    if statements.len() == KEEP_PREPARED {
+                        statements.remove(0);
+                    }
+                    statements.push(prepare(connection, sql)?);
+                    statements.len() - 1
+                }
+            };
+            let Prepared { statement, places, .. } = &mut statements[at];
+            if places.len() != params.len() {
+                return Err(rusqlite::Error::InvalidParameterCount(params.len(), places.len()));
+            }
+            for (&place, param) in places.iter().zip(params) {
+                statement.raw_bind_parameter(place, param)?;
+            }
+            // Dropping the rows resets the statement (and ends its read).
+            let mut rows = statement.raw_query();
+            rows.next()?.map(map).transpose()
+        })
+    }
+}
+
+/// `sql` prepared on `connection`, with the places of `$1`, `$2`… (each
+/// must be there: a statement that skips a number is refused).
+fn prepare<'conn>(connection: &'conn Connection, sql: &'static str) -> rusqlite::Result<Prepared<'conn>> {
+    let statement = connection.prepare(sql)?;
+    let places = (1..=statement.parameter_count())
+        .map(|number| {
+            let name = format!("${number}");
+            statement.parameter_index(&name)?.ok_or(rusqlite::Error::InvalidParameterName(name))
+        })
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Prepared { sql, statement, places })
+}
 
 pub(crate) struct InlineReaders {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Reader>>,
     in_use: AtomicU64,
 }
 
@@ -77,61 +165,59 @@ impl InlineReaders {
         (self.in_use.load(Ordering::Relaxed), self.idle_list().len() as u64)
     }
 
-    fn idle_list(&self) -> MutexGuard<'_, Vec<Connection>> {
+    fn idle_list(&self) -> MutexGuard<'_, Vec<Reader>> {
         // A panic while the list was held leaves whole connections.
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn open(&self) -> rusqlite::Result<Connection> {
+    fn open(&self) -> rusqlite::Result<Reader> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let connection = Connection::open_with_flags(&self.path, flags)?;
         connection.busy_timeout(BUSY_TIMEOUT)?;
-        connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        Ok(connection)
+        Ok(Reader::new(connection, |_| Vec::new()))
     }
 
     /// Runs `read` on an idle connection (or a new one). The connection
     /// goes back to the idle list only when `read` succeeded.
-    fn with_connection<T>(
-        &self,
-        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, DbError> {
+    fn with_reader<T>(&self, read: impl FnOnce(&mut Reader) -> rusqlite::Result<T>) -> Result<T, DbError> {
         let idle = self.idle_list().pop();
-        let connection = match idle {
-            Some(connection) => connection,
+        let mut reader = match idle {
+            Some(reader) => reader,
             None => self.open()?,
         };
         self.in_use.fetch_add(1, Ordering::Relaxed);
-        let result = read(&connection);
+        let result = read(&mut reader);
         self.in_use.fetch_sub(1, Ordering::Relaxed);
         let value = result?;
         let mut idle = self.idle_list();
         if idle.len() < KEEP_IDLE {
-            idle.push(connection);
+            idle.push(reader);
         }
         Ok(value)
     }
 
     /// The one row `sql` selects with `params`, mapped by `map`, or `None`.
-    /// `sql` numbers its parameters `$1`, `$2`… as everywhere in `db`;
-    /// `params` names them (`rusqlite::named_params! { "$1": name }`).
+    /// `sql` numbers its parameters `$1`, `$2`… as everywhere in `db`, and
+    /// `params` lists their values in that order.
     pub(crate) fn optional<T>(
         &self,
-        sql: &str,
-        params: impl Params,
+        sql: &'static str,
+        params: Params<'_>,
         map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Option<T>, DbError> {
-        self.with_connection(|connection| connection.prepare_cached(sql)?.query_row(params, map).optional())
+        self.with_reader(|reader| reader.first_row(sql, params, map))
     }
 
     /// The one row `sql` selects, which must be there.
     pub(crate) fn one<T>(
         &self,
-        sql: &str,
-        params: impl Params,
+        sql: &'static str,
+        params: Params<'_>,
         map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<T, DbError> {
-        self.with_connection(|connection| connection.prepare_cached(sql)?.query_row(params, map))
+        self.with_reader(|reader| {
+            reader.first_row(sql, params, map)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+        })
     }
 }
 
@@ -164,8 +250,6 @@ pub(crate) fn optional_timestamp(row: &Row<'_>, index: usize) -> rusqlite::Resul
 mod tests {
     use std::{sync::Arc, thread};
 
-    use rusqlite::named_params;
-
     use super::*;
 
     fn database() -> (tempfile::TempDir, InlineReaders) {
@@ -187,18 +271,14 @@ mod tests {
         let (_dir, readers) = database();
         for _ in 0..20 {
             let two = readers
-                .optional("SELECT name FROM t WHERE n = $1", named_params! { "$1": 2 }, |row| {
-                    row.get::<_, String>(0)
-                })
+                .optional("SELECT name FROM t WHERE n = $1", &[&2], |row| row.get::<_, String>(0))
                 .unwrap();
             assert_eq!(two.as_deref(), Some("two"));
             let none = readers
-                .optional("SELECT name FROM t WHERE n = $1", named_params! { "$1": 9 }, |row| {
-                    row.get::<_, String>(0)
-                })
+                .optional("SELECT name FROM t WHERE n = $1", &[&9], |row| row.get::<_, String>(0))
                 .unwrap();
             assert_eq!(none, None);
-            let count = readers.one("SELECT count(*) FROM t", [], |row| row.get::<_, i64>(0)).unwrap();
+            let count = readers.one("SELECT count(*) FROM t", &[], |row| row.get::<_, i64>(0)).unwrap();
             assert_eq!(count, 3);
         }
         assert_eq!(readers.usage(), (0, 1), "one connection served every statement");
@@ -208,33 +288,65 @@ mod tests {
     fn parameters_are_bound_by_their_number_not_their_place() {
         let (_dir, readers) = database();
         let found = readers
-            .optional(
-                "SELECT n FROM t WHERE name = $2 AND n > $1",
-                named_params! { "$1": 1, "$2": "three" },
-                |row| row.get::<_, i64>(0),
-            )
+            .optional("SELECT n FROM t WHERE name = $2 AND n > $1", &[&1, &"three"], |row| {
+                row.get::<_, i64>(0)
+            })
             .unwrap();
         assert_eq!(found, Some(3));
     }
 
     #[test]
+    fn each_numbered_parameter_must_be_there_and_given() {
+        let (_dir, readers) = database();
+        let skipped =
+            readers.optional("SELECT n FROM t WHERE name = $2", &[&"two"], |row| row.get::<_, i64>(0));
+        assert!(skipped.unwrap_err().to_string().contains("$1"), "a statement without $1 is refused");
+        let sql = "SELECT n FROM t WHERE name = $1";
+        let too_many = readers.optional(sql, &[&"two", &2], |row| row.get::<_, i64>(0));
+        assert!(too_many.is_err(), "two values for one parameter");
+        let none = readers.optional(sql, &[], |row| row.get::<_, i64>(0));
+        assert!(none.is_err(), "no value for $1");
+        assert_eq!(readers.optional(sql, &[&"two"], |row| row.get::<_, i64>(0)).unwrap(), Some(2));
+    }
+
+    /// Statements are found by the address of their text: the same text at
+    /// another address is prepared again and answers the same, and past
+    /// [`KEEP_PREPARED`] the oldest is finalized and prepared again when
+    /// it comes back.
+    #[test]
+    fn statements_stay_prepared_by_address_and_the_oldest_make_room() {
+        let (_dir, readers) = database();
+        let mut texts: Vec<&'static str> = (0..KEEP_PREPARED + 4)
+            .map(|i| &*format!("SELECT name FROM t WHERE n = $1 + {i} - {i}").leak())
+            .collect();
+        texts.push(texts[0].to_owned().leak());
+        for _ in 0..3 {
+            for text in &texts {
+                let two = readers.optional(text, &[&2], |row| row.get::<_, String>(0)).unwrap();
+                assert_eq!(two.as_deref(), Some("two"), "{text}");
+            }
+        }
+        assert_eq!(readers.usage(), (0, 1), "one connection served every statement");
+    }
+
+    #[test]
     fn a_failed_statement_closes_its_connection() {
         let (_dir, readers) = database();
-        readers.one("SELECT 1", [], |row| row.get::<_, i64>(0)).unwrap();
+        readers.one("SELECT 1", &[], |row| row.get::<_, i64>(0)).unwrap();
         assert_eq!(readers.usage(), (0, 1));
-        let error = readers.one("SELECT missing FROM t", [], |row| row.get::<_, i64>(0)).unwrap_err();
+        let error = readers.one("SELECT missing FROM t", &[], |row| row.get::<_, i64>(0)).unwrap_err();
         assert!(error.to_string().contains("no such column"), "{error}");
         assert_eq!(readers.usage(), (0, 0), "the failed statement's connection is not reused");
-        let missing = readers.one("SELECT n FROM t WHERE n = 9", [], |row| row.get::<_, i64>(0));
+        let missing = readers.one("SELECT n FROM t WHERE n = 9", &[], |row| row.get::<_, i64>(0));
         assert!(missing.is_err(), "one() wants its row");
-        assert_eq!(readers.one("SELECT count(*) FROM t", [], |row| row.get::<_, i64>(0)).unwrap(), 3);
+        assert_eq!(readers.one("SELECT count(*) FROM t", &[], |row| row.get::<_, i64>(0)).unwrap(), 3);
     }
 
     #[test]
     fn readers_cannot_write() {
         let (_dir, readers) = database();
         let error =
-            readers.one("INSERT INTO t VALUES (4, 'four') RETURNING n", [], |row| row.get::<_, i64>(0));
+            readers.one("INSERT INTO t VALUES (4, 'four') RETURNING n", &[], |row| row.get::<_, i64>(0));
         assert!(error.unwrap_err().to_string().contains("readonly"));
     }
 
@@ -245,9 +357,7 @@ mod tests {
         let (dir, readers) = database();
         let writer = Connection::open(dir.path().join("inline.db")).unwrap();
         let name = |n: i64| {
-            readers.optional("SELECT name FROM t WHERE n = $1", named_params! { "$1": n }, |row| {
-                row.get::<_, String>(0)
-            })
+            readers.optional("SELECT name FROM t WHERE n = $1", &[&n], |row| row.get::<_, String>(0))
         };
         assert_eq!(name(4).unwrap(), None);
         writer.execute("INSERT INTO t VALUES (4, 'four')", []).unwrap();
@@ -272,15 +382,15 @@ mod tests {
         ];
         for text in cases {
             let (ours, theirs) = readers
-                .one("SELECT $1, $1", named_params! { "$1": text }, |row| {
+                .one("SELECT $1, $1", &[&text], |row| {
                     Ok((optional_timestamp(row, 0)?, row.get::<_, DateTime<Utc>>(1)?))
                 })
                 .unwrap();
             assert_eq!(ours, Some(theirs), "{text}");
         }
-        let null = readers.one("SELECT NULL", [], |row| optional_timestamp(row, 0)).unwrap();
+        let null = readers.one("SELECT NULL", &[], |row| optional_timestamp(row, 0)).unwrap();
         assert_eq!(null, None);
-        let bad = readers.one("SELECT 'yesterday'", [], |row| optional_timestamp(row, 0));
+        let bad = readers.one("SELECT 'yesterday'", &[], |row| optional_timestamp(row, 0));
         assert!(bad.is_err(), "text that is no time is an error");
     }
 
@@ -294,9 +404,7 @@ mod tests {
                 thread::spawn(move || {
                     for _ in 0..200 {
                         let n = readers
-                            .one("SELECT n FROM t WHERE n = $1", named_params! { "$1": i % 3 + 1 }, |row| {
-                                row.get::<_, i64>(0)
-                            })
+                            .one("SELECT n FROM t WHERE n = $1", &[&(i % 3 + 1)], |row| row.get::<_, i64>(0))
                             .unwrap();
                         assert_eq!(n, i % 3 + 1);
                     }

@@ -66,19 +66,13 @@ pub(crate) use on;
 /// decodes through `sqlx::FromRow` into the same type. Returns from the
 /// calling function with its [`DbError`] when the read fails.
 macro_rules! hot_read {
-    ($db:expr, $sql:expr, [$p1:expr], $map:expr) => {
-        $crate::db::hot_read!(@run $db, $sql, { "$1": $p1 }, [$p1], $map)
-    };
-    ($db:expr, $sql:expr, [$p1:expr, $p2:expr], $map:expr) => {
-        $crate::db::hot_read!(@run $db, $sql, { "$1": $p1, "$2": $p2 }, [$p1, $p2], $map)
-    };
-    (@run $db:expr, $sql:expr, { $($name:literal: $named:expr),* }, [$($param:expr),*], $map:expr) => {
+    ($db:expr, $sql:expr, [$($param:expr),+], $map:expr) => {
         match $db.inline() {
             $crate::db::Backend::Sqlite(inline) => {
-                inline.optional($sql, rusqlite::named_params! { $($name: $named),* }, $map)?
+                inline.optional($sql, &[$(&$param as &dyn rusqlite::ToSql),+], $map)?
             }
             $crate::db::Backend::Postgres(pool) => {
-                sqlx::query_as($sql)$(.bind($param))*.fetch_optional(pool).await?
+                sqlx::query_as($sql)$(.bind($param))+.fetch_optional(pool).await?
             }
         }
     };
