@@ -28,14 +28,25 @@ use crate::{
 pub fn route_class(path: &str) -> &'static str {
     if let Some(rest) = path.strip_prefix("/v2/") {
         // The repository name may itself hold `blobs` or `manifests`: the
-        // endpoint is the last of them.
-        return match (rest.rfind("/manifests/"), rest.rfind("/blobs/")) {
-            (Some(manifest), Some(blob)) if manifest > blob => "v2_manifest",
-            (_, Some(blob)) if rest[blob..].starts_with("/blobs/uploads/") => "v2_upload",
-            (_, Some(_)) => "v2_blob",
-            (Some(_), None) => "v2_manifest",
-            (None, None) => "v2",
-        };
+        // endpoint is the last of them with a segment on either side
+        // (`…/manifests/…`, `…/blobs/…`). Segment by segment from the
+        // right: searching the path for `/manifests/` and `/blobs/` set up a
+        // substring searcher twice on every request.
+        let mut from_right = rest.rsplit('/').enumerate().peekable();
+        let mut next = "";
+        while let Some((place, segment)) = from_right.next() {
+            let inner = place > 0 && from_right.peek().is_some();
+            match segment {
+                "manifests" if inner => return "v2_manifest",
+                // `…/blobs/uploads/…`, with something after `uploads/`
+                // (if only the empty segment).
+                "blobs" if inner => {
+                    return if next == "uploads" && place > 1 { "v2_upload" } else { "v2_blob" }
+                }
+                _ => next = segment,
+            }
+        }
+        return "v2";
     }
     match path {
         "/v2" | "/v2/" => "v2",
@@ -150,6 +161,11 @@ mod tests {
             ("/v2/samples/app/blobs/uploads/0b1c", "v2_upload"),
             ("/v2/team/blobs/app/manifests/v1", "v2_manifest"),
             ("/v2/team/manifests/app/blobs/sha256:abc", "v2_blob"),
+            ("/v2/team/blobs/uploads", "v2_blob"),
+            ("/v2/blobs/sha256:abc", "v2"),
+            ("/v2/team/manifests/manifests", "v2_manifest"),
+            ("/v2/team/blobs/blobs/", "v2_blob"),
+            ("/v2//manifests/v1", "v2_manifest"),
             ("/oauth2/token", "token"),
             ("/api/v1/tokens", "api"),
             ("/pkg/portcullis.wasm", "assets"),

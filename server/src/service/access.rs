@@ -197,10 +197,12 @@ pub struct AccessService {
     clock: Clock,
     verified: Mutex<HashMap<[u8; 32], Instant>>,
     /// Compiled scope maps by id, with the revision they were compiled at.
-    compiled: Mutex<HashMap<i64, (i64, Arc<CompiledScope>)>>,
+    /// (This map and the next are read on every request: a fast seeded
+    /// hash.)
+    compiled: Mutex<foldhash::HashMap<i64, (i64, Arc<CompiledScope>)>>,
     /// What each identity holds (`None`: the anonymous caller), with the
     /// policy revision it was loaded at.
-    identities: Mutex<HashMap<Option<Member>, CachedIdentity>>,
+    identities: Mutex<foldhash::HashMap<Option<Member>, CachedIdentity>>,
     /// When each identity's sign-in date was last written.
     sign_ins: Mutex<HashMap<Member, Instant>>,
     /// Failed sign-ins per user name and client, for every login point:
@@ -226,8 +228,8 @@ impl AccessService {
             audit,
             clock,
             verified: Mutex::new(HashMap::new()),
-            compiled: Mutex::new(HashMap::new()),
-            identities: Mutex::new(HashMap::new()),
+            compiled: Mutex::default(),
+            identities: Mutex::default(),
             sign_ins: Mutex::new(HashMap::new()),
             throttle: LoginThrottle::default(),
             verifiers: {
