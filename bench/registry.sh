@@ -80,7 +80,14 @@ layout="$work/layout"
 make_layout "$layout" "$LAYER_MIB" "$work"
 
 # Wall time of a command; a failing command stops the benchmark.
+# Wall time of a command, in seconds. The page cache is flushed first
+# (`sync`, untimed): each row's registry writes after the other registry's
+# run, or after the script wrote its input (the 512 MiB layout, the 1 GiB
+# blob), and without the flush the writeback of those bytes fell into the
+# next run's time (Distribution never fsyncs, so its pushes left all their
+# bytes dirty for whichever run came next).
 seconds() {
+  sync
   local start=$(date +%s.%N)
   if ! "$@" >"$work/last.log" 2>&1; then
     echo "bench: failed: $*" >&2; cat "$work/last.log" >&2; exit 1
