@@ -1,6 +1,7 @@
 //! `/metrics` and the layer that counts every request for it. The route
-//! class of a path is decided here (from the right, as `oci::route` parses
-//! `/v2`), so the counters have a small, fixed set of labels. On the main
+//! class of a path is decided here (for `/v2`, from `oci::route::Shape`,
+//! the shape the data plane parses), so the counters have a small, fixed
+//! set of labels. On the main
 //! listener `/metrics` needs read access to the configuration (a
 //! service principal with the Reader role scrapes with Basic); on the
 //! listener of `--metrics-listen` it is open, for an address only the
@@ -18,7 +19,10 @@ use axum::{
 };
 use http_body_util::BodyExt;
 
-use super::caller::{Control, ReadConfiguration};
+use super::{
+    caller::{Control, ReadConfiguration},
+    oci::route::Shape,
+};
 use crate::{
     metrics::{Snapshot, CONTENT_TYPE},
     AppState,
@@ -26,30 +30,17 @@ use crate::{
 
 /// The route class of a request path: a label with few values.
 pub fn route_class(path: &str) -> &'static str {
-    if let Some(rest) = path.strip_prefix("/v2/") {
-        // The repository name may itself hold `blobs` or `manifests`: the
-        // endpoint is the last of them with a segment on either side
-        // (`…/manifests/…`, `…/blobs/…`). Segment by segment from the
-        // right: searching the path for `/manifests/` and `/blobs/` set up a
-        // substring searcher twice on every request.
-        let mut from_right = rest.rsplit('/').enumerate().peekable();
-        let mut next = "";
-        while let Some((place, segment)) = from_right.next() {
-            let inner = place > 0 && from_right.peek().is_some();
-            match segment {
-                "manifests" if inner => return "v2_manifest",
-                // `…/blobs/uploads/…`, with something after `uploads/`
-                // (if only the empty segment).
-                "blobs" if inner => {
-                    return if next == "uploads" && place > 1 { "v2_upload" } else { "v2_blob" }
-                }
-                _ => next = segment,
-            }
-        }
-        return "v2";
+    if path == "/v2" || path.starts_with("/v2/") {
+        // The endpoint by the shape `oci::route` parses (unchecked names
+        // still count as the endpoint they ask for).
+        return match Shape::of(path) {
+            Some(Shape::Manifest(..)) => "v2_manifest",
+            Some(Shape::Blob(..)) => "v2_blob",
+            Some(Shape::Uploads(_) | Shape::Upload(..)) => "v2_upload",
+            _ => "v2",
+        };
     }
     match path {
-        "/v2" | "/v2/" => "v2",
         "/metrics" => "metrics",
         "/healthz" | "/readyz" => "health",
         _ if path.starts_with("/oauth2/") => "token",
@@ -161,7 +152,7 @@ mod tests {
             ("/v2/samples/app/blobs/uploads/0b1c", "v2_upload"),
             ("/v2/team/blobs/app/manifests/v1", "v2_manifest"),
             ("/v2/team/manifests/app/blobs/sha256:abc", "v2_blob"),
-            ("/v2/team/blobs/uploads", "v2_blob"),
+            ("/v2/team/blobs/uploads", "v2_upload"),
             ("/v2/blobs/sha256:abc", "v2"),
             ("/v2/team/manifests/manifests", "v2_manifest"),
             ("/v2/team/blobs/blobs/", "v2_blob"),

@@ -33,43 +33,77 @@ pub enum Endpoint {
     Referrers(RepositoryName, Digest),
 }
 
-impl Endpoint {
-    pub fn parse(path: &str) -> Result<Self, OciError> {
-        let rest = path.strip_prefix("/v2").ok_or(OciError::NotFound)?;
+/// What a `/v2` path names by its shape alone, split from the right: the
+/// repository name, reference, digest or upload id are the texts as they
+/// stand, not yet checked. `None`: no endpoint has this shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape<'a> {
+    Base,
+    Catalog,
+    Tags(&'a str),
+    Uploads(&'a str),
+    Upload(&'a str, &'a str),
+    Manifest(&'a str, &'a str),
+    Blob(&'a str, &'a str),
+    Referrers(&'a str, &'a str),
+}
+
+impl<'a> Shape<'a> {
+    pub fn of(path: &'a str) -> Option<Self> {
+        let rest = path.strip_prefix("/v2")?;
         let rest = match rest {
-            "" | "/" => return Ok(Self::Base),
-            _ => rest.strip_prefix('/').ok_or(OciError::NotFound)?,
+            "" | "/" => return Some(Self::Base),
+            _ => rest.strip_prefix('/')?,
         };
         if rest == "_catalog" {
-            return Ok(Self::Catalog);
+            return Some(Self::Catalog);
         }
         if let Some(name) = rest.strip_suffix("/tags/list") {
-            return Ok(Self::Tags(name_of(name)?));
+            return Some(Self::Tags(name));
         }
         if let Some(name) =
             rest.strip_suffix("/blobs/uploads/").or_else(|| rest.strip_suffix("/blobs/uploads"))
         {
-            return Ok(Self::Uploads(name_of(name)?));
+            return Some(Self::Uploads(name));
         }
-        let (head, last) = rest.rsplit_once('/').ok_or(OciError::NotFound)?;
+        let (head, last) = rest.rsplit_once('/')?;
         if let Some(name) = head.strip_suffix("/blobs/uploads") {
-            let upload = last.parse().map_err(|_| OciError::BlobUploadUnknown)?;
-            return Ok(Self::Upload(name_of(name)?, upload));
+            return Some(Self::Upload(name, last));
         }
         if let Some(name) = head.strip_suffix("/manifests") {
-            let name = name_of(name)?;
-            let reference = last.parse().map_err(reference_error)?;
-            return Ok(Self::Manifest(name, reference));
+            return Some(Self::Manifest(name, last));
         }
         if let Some(name) = head.strip_suffix("/blobs") {
-            let name = name_of(name)?;
-            return Ok(Self::Blob(name, digest_of(last)?));
+            return Some(Self::Blob(name, last));
         }
-        if let Some(name) = head.strip_suffix("/referrers") {
-            let name = name_of(name)?;
-            return Ok(Self::Referrers(name, digest_of(last)?));
-        }
-        Err(OciError::NotFound)
+        head.strip_suffix("/referrers").map(|name| Self::Referrers(name, last))
+    }
+}
+
+impl Endpoint {
+    pub fn parse(path: &str) -> Result<Self, OciError> {
+        Ok(match Shape::of(path).ok_or(OciError::NotFound)? {
+            Shape::Base => Self::Base,
+            Shape::Catalog => Self::Catalog,
+            Shape::Tags(name) => Self::Tags(name_of(name)?),
+            Shape::Uploads(name) => Self::Uploads(name_of(name)?),
+            Shape::Upload(name, upload) => {
+                let upload = upload.parse().map_err(|_| OciError::BlobUploadUnknown)?;
+                Self::Upload(name_of(name)?, upload)
+            }
+            Shape::Manifest(name, reference) => {
+                let name = name_of(name)?;
+                Self::Manifest(name, reference.parse().map_err(reference_error)?)
+            }
+            Shape::Blob(name, digest) => {
+                let name = name_of(name)?;
+                Self::Blob(name, digest_of(digest)?)
+            }
+            Shape::Referrers(name, digest) => {
+                let name = name_of(name)?;
+                Self::Referrers(name, digest_of(digest)?)
+            }
+        })
     }
 
     /// The repository the endpoint is about, if any.
