@@ -272,7 +272,6 @@ impl AppState {
 pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     raise_open_files_limit();
     map_large_allocations();
-    Database::tune_sqlite();
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Bind { addr: config.listen, source })?;

@@ -293,21 +293,6 @@ impl Database {
         Self::open_sqlite(options).await
     }
 
-    /// Turns off SQLite's memory statistics for the whole process. They take
-    /// one process-wide mutex around every allocation SQLite makes (tens per
-    /// request), which the request threads then contend for; nothing reads
-    /// them. Only effective before the process opens its first SQLite
-    /// database (SQLite refuses configuration later, and is then left as it
-    /// is), so `serve` calls it first.
-    pub fn tune_sqlite() {
-        // SAFETY: sqlite3_config must not run while SQLite initializes on
-        // another thread; `serve` calls this before it opens anything, and a
-        // call after initialization only returns SQLITE_MISUSE.
-        unsafe {
-            rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int);
-        }
-    }
-
     /// Opens the database `url` names, or without one the data directory's
     /// SQLite file ([`Self::open`]), and applies the migrations of its
     /// driver.
@@ -577,6 +562,24 @@ fn owner_only(path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bundled SQLite is compiled as `.cargo/config.toml` says (its
+    /// `LIBSQLITE3_FLAGS`): a build that missed them would still work, only
+    /// with two process-wide mutexes on every statement again.
+    #[test]
+    fn sqlite_is_compiled_without_its_process_wide_mutexes() {
+        let connection = rusqlite::Connection::open_in_memory().unwrap();
+        let options: Vec<String> = connection
+            .prepare("PRAGMA compile_options")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let missed = "built without .cargo/config.toml's LIBSQLITE3_FLAGS (run cargo from the workspace)";
+        assert!(!options.iter().any(|option| option == "ENABLE_MEMORY_MANAGEMENT"), "{missed}: {options:?}");
+        assert!(options.iter().any(|option| option == "DEFAULT_MEMSTATUS=0"), "{missed}: {options:?}");
+    }
 
     #[test]
     fn a_database_url_never_shows_its_password() {
