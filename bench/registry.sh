@@ -79,8 +79,8 @@ auth_d=()
 layout="$work/layout"
 make_layout "$layout" "$LAYER_MIB" "$work"
 
-# Wall time of a command; a failing command stops the benchmark.
-# Wall time of a command, in seconds. The page cache is flushed first
+# Wall time of a command, in seconds; a failing command stops the
+# benchmark. The page cache is flushed first
 # (`sync`, untimed): each row's registry writes after the other registry's
 # run, or after the script wrote its input (the 512 MiB layout, the 1 GiB
 # blob), and without the flush the writeback of those bytes fell into the
